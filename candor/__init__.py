@@ -1,0 +1,1 @@
+"""The `candor` command: ties the web app, the worker and the analysis together."""

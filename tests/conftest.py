@@ -1,0 +1,82 @@
+"""Shared fixtures: real PostgreSQL, schema from Alembic, each test in a rolled-back transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from candor.migrations import alembic_config
+from web.app import create_app
+from web.db import make_engine
+from web.deps import get_session
+from web.settings import Settings
+
+TEST_DATABASE_URL = os.environ.get(
+    "CANDOR_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TEST_REDIS_URL = os.environ.get("CANDOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def pg_engine() -> Iterator[Engine]:
+    """A fresh schema built by the migrations, once per test run."""
+    from alembic import command
+
+    engine = make_engine(TEST_DATABASE_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    command.upgrade(alembic_config(TEST_DATABASE_URL), "head")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(pg_engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test, commits included."""
+    connection = pg_engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        data_dir=tmp_path / "data",
+        database_url=TEST_DATABASE_URL,
+        broker_url=TEST_REDIS_URL,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, db_session: Session) -> FastAPI:
+    application = create_app(settings)
+
+    def _session() -> Iterator[Session]:
+        yield db_session
+
+    application.dependency_overrides[get_session] = _session
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client

@@ -1,0 +1,32 @@
+"""Test helpers for users, organisations and logging a TestClient in."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
+from web.accounts.models import Membership, Organisation, Role, User
+from web.settings import Settings
+
+
+def make_user(
+    session: Session,
+    email: str = "dana@example.org",
+    role: Role = Role.OWNER,
+    organisation: Organisation | None = None,
+    password: str = "correct horse battery",
+) -> User:
+    """A user who is a member of `organisation` (a new one if None) with `role`."""
+    organisation = organisation or Organisation(name=f"Org of {email}")
+    user = User(email=email, name=email.split("@")[0], password_hash=hash_password(password))
+    session.add_all([organisation, user])
+    session.flush()
+    session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=role))
+    session.flush()
+    return user
+
+
+def login(client: TestClient, settings: Settings, user: User) -> None:
+    """Log the client in as the user without going through the login form."""
+    client.cookies.set(COOKIE_NAME, login_cookie_value(settings, user))

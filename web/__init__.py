@@ -1,0 +1,1 @@
+"""Candor web app: designer pages, panelist API, results."""

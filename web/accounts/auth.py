@@ -1,0 +1,84 @@
+"""Passwords, the login cookie, and the dependencies that guard every designer/analyst page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request, status
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from web.accounts.models import Membership, Role, User
+from web.deps import SessionDep, SettingsDep
+from web.settings import Settings
+
+COOKIE_NAME = "candor_session"
+COOKIE_MAX_AGE_SECONDS = 14 * 24 * 3600
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt="candor-login")
+
+
+def login_cookie_value(settings: Settings, user: User) -> str:
+    """Signed cookie value naming the user; the password hash prefix revokes it on change."""
+    return _serializer(settings).dumps({"uid": user.id, "pw": user.password_hash[-16:]})
+
+
+def user_from_cookie(settings: Settings, session: Session, value: str | None) -> User | None:
+    if not value:
+        return None
+    try:
+        data = _serializer(settings).loads(value, max_age=COOKIE_MAX_AGE_SECONDS)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = session.get(User, data.get("uid"))
+    if user is None or user.password_hash[-16:] != data.get("pw"):
+        return None
+    return user
+
+
+class LoginRequired(Exception):
+    """Raised for a page without a logged-in user; HTML gets a redirect, the API a 401."""
+
+
+def current_user(request: Request, settings: SettingsDep, session: SessionDep) -> User:
+    user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+CurrentUserDep = Annotated[User, Depends(current_user)]
+
+
+def membership_for(
+    session: Session, user: User, organisation_id: int, roles: tuple[Role, ...] = tuple(Role)
+) -> Membership:
+    """The user's membership of an organisation with one of the roles, else 404 (not 403:
+    another organisation's objects must not even be confirmed to exist)."""
+    membership = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organisation_id == organisation_id
+        )
+    )
+    if membership is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+    if membership.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not allow this")
+    return membership

@@ -1,0 +1,43 @@
+"""The app factory: tests and the CLI build an app from their own settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from web import models  # noqa: F401  (registers every table on Base.metadata)
+from web.accounts.auth import LoginRequired
+from web.accounts.views import router as accounts_router
+from web.db import make_engine, make_session_factory
+from web.panel.views import router as panel_router
+from web.results.views import router as results_router
+from web.settings import Settings
+from web.studies.views import router as studies_router
+
+WEB_DIR = Path(__file__).parent
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="Candor", version="0.1.0")
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.include_router(accounts_router)
+    app.include_router(studies_router)
+    app.include_router(panel_router)
+    app.include_router(results_router)
+    return app
+
+
+async def _login_required(request: Request, _exc: Exception) -> Response:
+    """API callers get 401; a browser asking for a page is sent to the login page."""
+    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse({"detail": "Login required"}, status_code=401)
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)

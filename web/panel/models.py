@@ -1,0 +1,188 @@
+"""Panelist sessions, consent records, clips and their chunks, playback events, deletion audit."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from web.db import Base, utcnow
+
+
+class SessionStatus(enum.StrEnum):
+    STARTED = "started"
+    CONSENTED = "consented"
+    COMPLETE = "complete"
+    DECLINED = "declined"
+    NO_CAMERA = "no_camera"
+    WITHDRAWN = "withdrawn"
+    FAILED = "failed"
+
+
+class ConsentDecision(enum.StrEnum):
+    AGREE = "agree"
+    DECLINE = "decline"
+
+
+class ClipStatus(enum.StrEnum):
+    UPLOADING = "uploading"  # chunks arriving
+    QUEUED = "queued"  # finished by the recorder, analysis not yet enqueued or not yet started
+    PROCESSING = "processing"
+    DONE = "done"  # curves stored, video deleted
+    FAILED = "failed"  # failed for good, video deleted, reason recorded
+    ABANDONED = "abandoned"  # never finished; swept
+
+
+class PlaybackEventKind(enum.StrEnum):
+    START = "start"
+    STALL = "stall"
+    RESUME = "resume"
+    END = "end"
+    HIDDEN = "hidden"
+    VISIBLE = "visible"
+
+
+class PanelSession(Base):
+    """One panelist in one integration. No IP address and no raw respondent id is stored."""
+
+    __tablename__ = "panel_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integration.id", ondelete="CASCADE"), index=True
+    )
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    # Keyed hash (HMAC-SHA256) of the survey's respondent id.
+    respondent_hash: Mapped[str] = mapped_column(String(64), index=True)
+    passthrough: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    status: Mapped[SessionStatus] = mapped_column(
+        Enum(SessionStatus, native_enum=False, length=20), default=SessionStatus.STARTED
+    )
+    # Ad ids in the order this panelist sees them (randomised per panelist if the study says so).
+    ad_order: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Keyed hash of the receipt code shown to the panelist for later erasure.
+    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    consents: Mapped[list[ConsentRecord]] = relationship(
+        back_populates="session", cascade="all, delete-orphan"
+    )
+    clips: Mapped[list[Clip]] = relationship(back_populates="session", cascade="all, delete-orphan")
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("panel_session.id", ondelete="CASCADE"), index=True
+    )
+    consent_text_id: Mapped[int] = mapped_column(ForeignKey("consent_text.id"))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    locale: Mapped[str] = mapped_column(String(10))
+    decision: Mapped[ConsentDecision] = mapped_column(
+        Enum(ConsentDecision, native_enum=False, length=20)
+    )
+    decline_reason: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    session: Mapped[PanelSession] = relationship(back_populates="consents")
+
+
+class Clip(Base):
+    """One panelist's recording of one ad. Its video lives on disk only until analysed."""
+
+    __tablename__ = "clip"
+    __table_args__ = (UniqueConstraint("session_id", "ad_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("panel_session.id", ondelete="CASCADE"), index=True
+    )
+    ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
+    status: Mapped[ClipStatus] = mapped_column(
+        Enum(ClipStatus, native_enum=False, length=20), default=ClipStatus.UPLOADING, index=True
+    )
+    mime_type: Mapped[str] = mapped_column(String(100))
+    bytes_received: Mapped[int] = mapped_column(default=0)
+    chunks_received: Mapped[int] = mapped_column(default=0)
+    # Set by the recorder's "finish": how many chunks the clip has in all.
+    expected_chunks: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Data quality, filled by the analysis.
+    usable: Mapped[bool | None]
+    exclusion_reason: Mapped[str | None] = mapped_column(String(40))
+    face_found_share: Mapped[float | None]
+    n_frames: Mapped[int | None]
+    duration_s: Mapped[float | None]
+    # Provenance of the curves: which model and code made them.
+    analysis_version: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    analysed_at: Mapped[datetime | None]
+    video_deleted_at: Mapped[datetime | None]
+
+    session: Mapped[PanelSession] = relationship(back_populates="clips")
+    chunks: Mapped[list[Chunk]] = relationship(
+        back_populates="clip", cascade="all, delete-orphan", order_by="Chunk.index"
+    )
+    events: Mapped[list[PlaybackEvent]] = relationship(
+        back_populates="clip", cascade="all, delete-orphan", order_by="PlaybackEvent.seq"
+    )
+
+
+class Chunk(Base):
+    """Receipt of one ~1 s chunk; its bytes are on disk under settings.clips_dir."""
+
+    __tablename__ = "chunk"
+    __table_args__ = (UniqueConstraint("clip_id", "index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    index: Mapped[int]
+    bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clip: Mapped[Clip] = relationship(back_populates="chunks")
+
+
+class PlaybackEvent(Base):
+    """Ad playback event; clip_ms is recording time, ad_ms the ad's currentTime."""
+
+    __tablename__ = "playback_event"
+    __table_args__ = (UniqueConstraint("clip_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    kind: Mapped[PlaybackEventKind] = mapped_column(
+        Enum(PlaybackEventKind, native_enum=False, length=20)
+    )
+    clip_ms: Mapped[float]
+    ad_ms: Mapped[float]
+
+    clip: Mapped[Clip] = relationship(back_populates="events")
+
+
+class DeletionAudit(Base):
+    """One row per deleted video file: what, how big, why, when. Never the content."""
+
+    __tablename__ = "deletion_audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No foreign key: the clip row itself may be erased later, the audit stays.
+    clip_id: Mapped[int] = mapped_column(index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(40))
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)

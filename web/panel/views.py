@@ -1,0 +1,5 @@
+"""HTTP routes of the panel domain."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,64 @@
+"""One typed settings class for the web app, the worker and the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me"  # noqa: S105  (the value refused in production)
+
+
+class Settings(BaseSettings):
+    """Read from CANDOR_* environment variables; embedded defaults need no services."""
+
+    model_config = SettingsConfigDict(env_prefix="CANDOR_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    secret_key: str = PLACEHOLDER_SECRET
+    data_dir: Path = Path("candor-data")
+    # Empty means the embedded default under data_dir (SQLite, kombu's SQLAlchemy transport).
+    database_url: str = ""
+    broker_url: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Limits on what panelists and designers may upload.
+    max_chunk_bytes: int = 8 * 1024 * 1024
+    max_clip_bytes: int = 300 * 1024 * 1024
+    max_ad_bytes: int = 500 * 1024 * 1024
+    # Panelist session tokens are short-lived.
+    session_token_ttl_seconds: int = 4 * 3600
+    # The sweeper deletes any clip or chunk older than this, whatever its state.
+    clip_ttl_seconds: int = 30 * 60
+    sweep_interval_seconds: int = 60
+    # Segments smaller than this are never shown.
+    min_cell_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key == PLACEHOLDER_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "CANDOR_SECRET_KEY must be set to a random value of 32+ characters in production"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'candor.db').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{(self.data_dir / 'broker.db').resolve()}"
+
+    @property
+    def clips_dir(self) -> Path:
+        """Where panelist video lives, briefly: chunks and assembled clips."""
+        return self.data_dir / "clips"
+
+    @property
+    def ads_dir(self) -> Path:
+        return self.data_dir / "ads"

@@ -1,0 +1,125 @@
+"""Studies, their ads, the integrations that field them and versioned consent texts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from web.db import Base, utcnow
+
+
+class AdOrder(enum.StrEnum):
+    FIXED = "fixed"
+    RANDOM = "random"
+
+
+class IntegrationKind(enum.StrEnum):
+    GENERIC = "generic"
+    QUALTRICS = "qualtrics"
+    LIMESURVEY = "limesurvey"
+    SCRIPT = "script"
+    IFRAME = "iframe"
+
+
+class Study(Base):
+    __tablename__ = "study"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    ad_order: Mapped[AdOrder] = mapped_column(
+        Enum(AdOrder, native_enum=False, length=20), default=AdOrder.FIXED
+    )
+    # AI Act 5(1)(f): the designer attests panelists are not employees or students.
+    attested_not_employees_or_students: Mapped[bool] = mapped_column(default=False)
+    attested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    attested_at: Mapped[datetime | None]
+    # Emotion labels are a separate opt-in with its own consent wording.
+    emotion_mode: Mapped[bool] = mapped_column(default=False)
+    min_cell_size: Mapped[int] = mapped_column(default=10)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ads: Mapped[list[Ad]] = relationship(
+        back_populates="study", order_by="Ad.position", cascade="all, delete-orphan"
+    )
+    integrations: Mapped[list[Integration]] = relationship(
+        back_populates="study", cascade="all, delete-orphan"
+    )
+
+
+class Ad(Base):
+    """A video ad; the file lives under settings.ads_dir/storage_key."""
+
+    __tablename__ = "ad"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(default=0)
+    storage_key: Mapped[str] = mapped_column(String(200), unique=True)
+    poster_key: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    duration_s: Mapped[float]
+    width: Mapped[int]
+    height: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="ads")
+
+
+class Integration(Base):
+    """One way a study is fielded, with its own return URL and consent script."""
+
+    __tablename__ = "integration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[IntegrationKind] = mapped_column(
+        Enum(IntegrationKind, native_enum=False, length=20)
+    )
+    # Unguessable public handle used in embed snippets and panelist URLs.
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # Placeholders: {respondent_id}, {status}, {receipt}.
+    return_url_template: Mapped[str] = mapped_column(Text, default="")
+    passthrough_vars: Mapped[list[str]] = mapped_column(JSON, default=list)
+    default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="integrations")
+    consent_texts: Mapped[list[ConsentText]] = relationship(
+        back_populates="integration", order_by="ConsentText.version"
+    )
+
+
+class ConsentText(Base):
+    """An immutable version of an integration's consent text and instructions in one locale."""
+
+    __tablename__ = "consent_text"
+    __table_args__ = (UniqueConstraint("integration_id", "locale", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(
+        ForeignKey("integration.id", ondelete="CASCADE"), index=True
+    )
+    locale: Mapped[str] = mapped_column(String(10))
+    version: Mapped[int]
+    consent_text: Mapped[str] = mapped_column(Text)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    # sha256 of the exact text shown, so a consent record can prove what was agreed to.
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    integration: Mapped[Integration] = relationship(back_populates="consent_texts")

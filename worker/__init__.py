@@ -1,0 +1,1 @@
+"""Candor worker: Celery app and tasks; worker/analysis/ is pure video-in, curves-out."""
