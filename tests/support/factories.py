@@ -1,0 +1,110 @@
+"""Row factories for tests: the smallest valid organisation → study → ad → session → clip."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from web.accounts.models import Organisation
+from web.panel.models import Clip, PanelSession
+from web.studies.models import Ad, ConsentText, Integration, IntegrationKind, Study
+
+
+def make_study(session: Session, organisation: Organisation | None = None, **kwargs: Any) -> Study:
+    organisation = organisation or Organisation(name="Acme Research")
+    session.add(organisation)
+    session.flush()
+    study = Study(
+        organisation_id=organisation.id,
+        name=kwargs.pop("name", "Spring campaign"),
+        attested_not_employees_or_students=True,
+        **kwargs,
+    )
+    session.add(study)
+    session.flush()
+    return study
+
+
+def make_ad(session: Session, study: Study, duration_s: float = 30.0, **kwargs: Any) -> Ad:
+    key = secrets.token_hex(8)
+    ad = Ad(
+        study_id=study.id,
+        title=kwargs.pop("title", f"Ad {key[:4]}"),
+        position=kwargs.pop("position", len(study.ads)),
+        storage_key=f"{key}.mp4",
+        content_type="video/mp4",
+        bytes=1000,
+        sha256="0" * 64,
+        duration_s=duration_s,
+        width=640,
+        height=360,
+        **kwargs,
+    )
+    session.add(ad)
+    session.flush()
+    return ad
+
+
+def make_integration(session: Session, study: Study, **kwargs: Any) -> Integration:
+    integration = Integration(
+        study_id=study.id,
+        name=kwargs.pop("name", "Generic link"),
+        kind=kwargs.pop("kind", IntegrationKind.GENERIC),
+        public_key=secrets.token_urlsafe(16),
+        return_url_template=kwargs.pop(
+            "return_url_template", "https://survey.example/return?rid={respondent_id}&s={status}"
+        ),
+        passthrough_vars=kwargs.pop("passthrough_vars", ["age"]),
+        **kwargs,
+    )
+    session.add(integration)
+    session.flush()
+    for locale, text in (("en", "I agree to be filmed."), ("fr", "J'accepte d'être filmé·e.")):
+        session.add(
+            ConsentText(
+                integration_id=integration.id,
+                locale=locale,
+                version=1,
+                consent_text=text,
+                instructions="",
+                sha256=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        )
+    session.flush()
+    return integration
+
+
+@dataclass
+class ClipRows:
+    study: Study
+    ad: Ad
+    integration: Integration
+    panel_session: PanelSession
+    clip: Clip
+
+
+def make_clip(
+    session: Session, ad: Ad | None = None, passthrough: dict[str, Any] | None = None
+) -> ClipRows:
+    """A consented panelist session with one clip of `ad` (a new study and ad if None)."""
+    study = session.get(Study, ad.study_id) if ad else make_study(session)
+    assert study is not None
+    ad = ad or make_ad(session, study)
+    integration = study.integrations[0] if study.integrations else make_integration(session, study)
+    panel_session = PanelSession(
+        integration_id=integration.id,
+        study_id=study.id,
+        respondent_hash=secrets.token_hex(32),
+        passthrough=passthrough or {},
+        ad_order=[ad.id],
+    )
+    session.add(panel_session)
+    session.flush()
+    clip = Clip(session_id=panel_session.id, ad_id=ad.id, mime_type="video/webm")
+    session.add(clip)
+    session.flush()
+    return ClipRows(study, ad, integration, panel_session, clip)

@@ -1,0 +1,47 @@
+"""apply_clip adds and removes a clip's seconds exactly, per segment."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.support.factories import make_clip
+from web.results.aggregates import apply_clip
+from web.results.models import AdAggregate, ClipSecond
+
+
+def _cells(session: Session, ad_id: int) -> dict[tuple[str, str, str, int], tuple[int, float]]:
+    rows = session.scalars(select(AdAggregate).where(AdAggregate.ad_id == ad_id)).all()
+    return {(r.segment_var, r.segment_value, r.metric, r.second): (r.n, r.sum) for r in rows}
+
+
+def test_two_clips_sum_then_withdrawal_subtracts(db_session: Session) -> None:
+    first = make_clip(db_session, passthrough={"age": "18-24"})
+    second = make_clip(db_session, ad=first.ad, passthrough={"age": "25-34"})
+    for clip, smile in ((first.clip, 0.2), (second.clip, 0.6)):
+        db_session.add(
+            ClipSecond(
+                clip_id=clip.id, ad_id=clip.ad_id, second=0, n_frames=30, attention=1.0, smile=smile
+            )
+        )
+    db_session.flush()
+    apply_clip(db_session, first.clip.id, +1)
+    apply_clip(db_session, second.clip.id, +1)
+
+    cells = _cells(db_session, first.ad.id)
+    assert cells[("", "", "smile", 0)] == (2, pytest.approx(0.8))
+    assert cells[("age", "18-24", "smile", 0)] == (1, pytest.approx(0.2))
+    assert cells[("", "", "attention", 0)] == (2, pytest.approx(2.0))
+    # A metric that is None (here brow_raise) contributes nothing, not a zero.
+    assert ("", "", "brow_raise", 0) not in cells
+
+    apply_clip(db_session, first.clip.id, -1)
+    cells = _cells(db_session, first.ad.id)
+    assert cells[("", "", "smile", 0)] == (1, pytest.approx(0.6))
+    assert cells[("age", "18-24", "smile", 0)] == (0, pytest.approx(0.0))
+
+
+def test_sign_must_be_one(db_session: Session) -> None:
+    with pytest.raises(ValueError, match="sign"):
+        apply_clip(db_session, 1, 2)

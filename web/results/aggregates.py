@@ -1,0 +1,87 @@
+"""Keep per-ad aggregates current as clips finish or are erased, without rescanning panelists."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from web.panel.models import Clip, PanelSession
+from web.results.models import CURVE_METRICS, AdAggregate, ClipSecond
+
+ALL_PANELISTS = ("", "")
+
+
+def segment_keys(passthrough: dict[str, object]) -> list[tuple[str, str]]:
+    """The whole sample plus one segment per pass-through variable the panelist carries."""
+    keys = [ALL_PANELISTS]
+    for var, value in sorted(passthrough.items()):
+        if value is not None and str(value) != "":
+            keys.append((str(var)[:64], str(value)[:200]))
+    return keys
+
+
+def apply_clip(session: Session, clip_id: int, sign: int) -> int:
+    """Add (sign=+1) or remove (sign=-1) one clip's seconds to its ad's aggregates.
+
+    Uses an atomic upsert (n = n + excluded.n) so concurrent workers never lose an update.
+    Returns the number of aggregate cells touched. The caller owns the commit.
+    """
+    if sign not in (1, -1):
+        raise ValueError(f"sign must be +1 or -1, not {sign}")
+    clip = session.get(Clip, clip_id)
+    if clip is None:
+        return 0
+    panel_session = session.get(PanelSession, clip.session_id)
+    passthrough = panel_session.passthrough if panel_session else {}
+    rows = session.scalars(select(ClipSecond).where(ClipSecond.clip_id == clip_id)).all()
+
+    cells: dict[tuple[str, str, str, int], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+    for keys in segment_keys(passthrough):
+        for row in rows:
+            for metric in CURVE_METRICS:
+                value = getattr(row, metric)
+                if value is None:
+                    continue
+                cell = cells[(keys[0], keys[1], metric, row.second)]
+                cell[0] += sign
+                cell[1] += sign * value
+                cell[2] += sign * value * value
+    if not cells:
+        return 0
+
+    values = [
+        {
+            "ad_id": clip.ad_id,
+            "segment_var": var,
+            "segment_value": val,
+            "metric": metric,
+            "second": second,
+            "n": int(n),
+            "sum": total,
+            "sumsq": total_sq,
+        }
+        for (var, val, metric, second), (n, total, total_sq) in sorted(cells.items())
+    ]
+    dialect = session.get_bind().dialect.name
+    insert: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        insert = postgresql.insert(AdAggregate)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(AdAggregate)
+    else:
+        raise RuntimeError(f"aggregates need PostgreSQL or SQLite, not {dialect}")
+    table = AdAggregate.__table__
+    statement = insert.on_conflict_do_update(
+        index_elements=["ad_id", "segment_var", "segment_value", "metric", "second"],
+        set_={
+            "n": table.c.n + insert.excluded.n,
+            "sum": table.c.sum + insert.excluded.sum,
+            "sumsq": table.c.sumsq + insert.excluded.sumsq,
+        },
+    )
+    # Sorted keys keep lock order stable across workers, so concurrent upserts cannot deadlock.
+    session.execute(statement, values)
+    return len(values)
