@@ -7,11 +7,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web import models  # noqa: F401  (registers every table on Base.metadata)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.db import make_engine, make_session_factory
+from web.pages import html_error_page
 from web.panel.views import router as panel_router
 from web.results.views import router as results_router
 from web.settings import Settings
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(StarletteHTTPException, html_error_page)
     app.include_router(accounts_router)
     app.include_router(studies_router)
     app.include_router(panel_router)

@@ -30,3 +30,16 @@ def make_user(
 def login(client: TestClient, settings: Settings, user: User) -> None:
     """Log the client in as the user without going through the login form."""
     client.cookies.set(COOKIE_NAME, login_cookie_value(settings, user))
+
+
+def csrf_token(client: TestClient) -> str:
+    """The CSRF token for the client's browser cookie and current login (sets the cookie)."""
+    response = client.get("/api/v1/auth/csrf")
+    assert response.status_code == 200, response.text
+    token: str = response.json()["csrf_token"]
+    return token
+
+
+def csrf_headers(client: TestClient) -> dict[str, str]:
+    """Headers for an unsafe JSON API call from the client's current login."""
+    return {"X-CSRF-Token": csrf_token(client)}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, Response, status
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from web.settings import Settings
 COOKIE_NAME = "candor_session"
 COOKIE_MAX_AGE_SECONDS = 14 * 24 * 3600
 _hasher = PasswordHasher()
+# Verified against when the email is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash("candor-no-such-user")
 
 
 def hash_password(password: str) -> str:
@@ -29,6 +31,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def verify_password_or_dummy(password_hash: str | None, password: str) -> bool:
+    """Like verify_password, spending the same time when there is no user to check against."""
+    if password_hash is None:
+        verify_password(_DUMMY_HASH, password)
+        return False
+    return verify_password(password_hash, password)
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -53,18 +63,51 @@ def user_from_cookie(settings: Settings, session: Session, value: str | None) ->
     return user
 
 
+def cookie_is_secure(settings: Settings) -> bool:
+    """Cookies are `Secure` whenever Candor is served over https."""
+    return settings.base_url.lower().startswith("https://")
+
+
+def set_login_cookie(response: Response, settings: Settings, user: User) -> str:
+    """Log the browser in as the user; returns the cookie value (the CSRF token binds to it)."""
+    value = login_cookie_value(settings, user)
+    response.set_cookie(
+        COOKIE_NAME,
+        value,
+        max_age=COOKIE_MAX_AGE_SECONDS,
+        httponly=True,
+        secure=cookie_is_secure(settings),
+        samesite="lax",
+    )
+    return value
+
+
+def clear_login_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        COOKIE_NAME, httponly=True, secure=cookie_is_secure(settings), samesite="lax"
+    )
+
+
 class LoginRequired(Exception):
     """Raised for a page without a logged-in user; HTML gets a redirect, the API a 401."""
 
 
 def current_user(request: Request, settings: SettingsDep, session: SessionDep) -> User:
-    user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
+    user = optional_user(request, settings, session)
     if user is None:
         raise LoginRequired()
     return user
 
 
+def optional_user(request: Request, settings: SettingsDep, session: SessionDep) -> User | None:
+    """The logged-in user or None; kept on request.state so page templates can show it."""
+    user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
+    request.state.user = user
+    return user
+
+
 CurrentUserDep = Annotated[User, Depends(current_user)]
+OptionalUserDep = Annotated[User | None, Depends(optional_user)]
 
 
 def membership_for(

@@ -76,3 +76,5 @@ class Invite(Base):
     accepted_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
+
+    organisation: Mapped[Organisation] = relationship()

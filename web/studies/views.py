@@ -1,5 +1,229 @@
-"""HTTP routes of the studies domain."""
+"""Study pages: the organisation's studies, one study with its ads, and the ad files."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from web.accounts.auth import CurrentUserDep
+from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMemberDep
+from web.accounts.models import Organisation, User
+from web.deps import SessionDep, SettingsDep
+from web.pages import field_errors, read_form, redirect, render
+from web.studies import service
+from web.studies.ad_upload import upload_ad
+from web.studies.api import router as api_router
+from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
+from web.studies.files import ad_file_path, ad_poster_path, ad_poster_url, ad_video_url
+from web.studies.integration_views import KIND_LABELS
+from web.studies.integration_views import router as integration_router
+from web.studies.models import AdOrder, Study
+from web.studies.schemas import StudyIn, StudyUpdate
+from web.studies.upload import UploadRefused
+
+members = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
+# The upload streams its body, so it checks the CSRF token itself, field by field.
+uploads = APIRouter(include_in_schema=False)
+
+
+@members.get("/orgs/{org_id}")
+def organisation_home(request: Request, me: OrgMemberDep, session: SessionDep) -> Response:
+    studies = service.list_studies(session=session, organisation_id=me.organisation_id)
+    return render(
+        request,
+        "studies/list.html",
+        {
+            "organisation": me.organisation,
+            "me": me,
+            "studies": studies,
+            "can_edit": me.role in EDIT_ROLES,
+        },
+    )
+
+
+@members.get("/orgs/{org_id}/studies/new")
+def new_study_form(request: Request, me: OrgEditorDep) -> Response:
+    return _study_form(request, me.organisation, {"ad_order": AdOrder.FIXED.value}, {})
+
+
+def _study_form(
+    request: Request,
+    organisation: Organisation,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "organisation": organisation,
+        "values": values,
+        "errors": errors,
+        "orders": list(AdOrder),
+    }
+    return render(request, "studies/new.html", context, status_code)
+
+
+@members.post("/orgs/{org_id}/studies/new")
+async def create_study(
+    request: Request, me: OrgEditorDep, user: CurrentUserDep, session: SessionDep
+) -> Response:
+    values = await read_form(request)
+    values.setdefault("attest_not_employees_or_students", "")
+    try:
+        data = StudyIn.model_validate(values)
+    except ValidationError as exc:
+        return _study_form(request, me.organisation, values, field_errors(exc), 400)
+    study = service.create_study(
+        session=session, organisation_id=me.organisation_id, user=user, data=data
+    )
+    return redirect(f"/studies/{study.id}")
+
+
+def _study_page(
+    request: Request,
+    session: Session,
+    user: User,
+    study: Study,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "ads": [
+            {"ad": ad, "video_url": ad_video_url(ad), "poster_url": ad_poster_url(ad)}
+            for ad in study.ads
+        ],
+        "integrations": study.integrations,
+        "kind_labels": KIND_LABELS,
+        "can_edit": can_edit(session, user, study.organisation_id),
+        "errors": errors or {},
+        "max_ad_mb": request.app.state.settings.max_ad_bytes / 1_000_000,
+    }
+    return render(request, "studies/detail.html", context, status_code)
+
+
+@members.get("/studies/{study_id}")
+def study_page(
+    request: Request, study: StudyReadDep, user: CurrentUserDep, session: SessionDep
+) -> Response:
+    return _study_page(request, session, user, study)
+
+
+def _edit_form(
+    request: Request,
+    session: Session,
+    study: Study,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "values": values,
+        "errors": errors,
+        "orders": list(AdOrder),
+        "floor": request.app.state.settings.min_cell_size,
+    }
+    return render(request, "studies/edit.html", context, status_code)
+
+
+@members.get("/studies/{study_id}/edit")
+def edit_study_form(request: Request, study: StudyEditDep, session: SessionDep) -> Response:
+    values = {
+        "name": study.name,
+        "ad_order": study.ad_order.value,
+        "min_cell_size": study.min_cell_size,
+    }
+    return _edit_form(request, session, study, values, {})
+
+
+@members.post("/studies/{study_id}/edit")
+async def edit_study(
+    request: Request, study: StudyEditDep, settings: SettingsDep, session: SessionDep
+) -> Response:
+    values = await read_form(request)
+    try:
+        data = StudyUpdate.model_validate({k: v for k, v in values.items() if v != ""})
+        service.update_study(session=session, settings=settings, study=study, data=data)
+    except ValidationError as exc:
+        return _edit_form(request, session, study, values, field_errors(exc), 400)
+    except service.StudyError as exc:
+        return _edit_form(
+            request, session, study, values, {"min_cell_size": exc.message}, exc.status_code
+        )
+    return redirect(f"/studies/{study.id}")
+
+
+@uploads.post("/studies/{study_id}/ads")
+async def upload_ad_page(
+    request: Request,
+    study: StudyEditDep,
+    user: CurrentUserDep,
+    settings: SettingsDep,
+    session: SessionDep,
+) -> Response:
+    try:
+        await upload_ad(request, settings=settings, session=session, study=study)
+    except (UploadRefused, service.StudyError) as exc:
+        return _study_page(request, session, user, study, {"upload": exc.message}, exc.status_code)
+    return redirect(f"/studies/{study.id}#ads")
+
+
+@members.post("/studies/{study_id}/ads/{ad_id}/move")
+async def move_ad(request: Request, ad: AdEditDep, session: SessionDep) -> Response:
+    direction = (await read_form(request)).get("direction")
+    if direction not in ("up", "down"):
+        raise HTTPException(400, "direction must be up or down")
+    service.move_ad(session=session, study=ad.study, ad=ad, offset=-1 if direction == "up" else 1)
+    return redirect(f"/studies/{ad.study_id}#ads")
+
+
+@members.post("/studies/{study_id}/ads/{ad_id}/delete")
+def delete_ad(
+    request: Request,
+    ad: AdEditDep,
+    user: CurrentUserDep,
+    settings: SettingsDep,
+    session: SessionDep,
+) -> Response:
+    study = ad.study
+    try:
+        service.delete_ad(session=session, settings=settings, ad=ad)
+    except service.StudyError as exc:
+        return _study_page(request, session, user, study, {"ads": exc.message}, exc.status_code)
+    return redirect(f"/studies/{study.id}#ads")
+
+
+@members.get("/studies/{study_id}/ads/{ad_id}/video")
+def ad_video(ad: AdReadDep, settings: SettingsDep) -> Response:
+    """The ad itself, with range requests so the player can seek."""
+    return _file(ad_file_path(settings, ad), ad.content_type)
+
+
+@members.get("/studies/{study_id}/ads/{ad_id}/poster")
+def ad_poster(ad: AdReadDep, settings: SettingsDep) -> Response:
+    path = ad_poster_path(settings, ad)
+    if path is None:
+        raise HTTPException(404, "This ad has no poster")
+    return _file(path, "image/jpeg")
+
+
+def _file(path: Path, media_type: str) -> Response:
+    if not path.is_file():
+        raise HTTPException(404, "The file is missing from storage")
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
 
 router = APIRouter()
+router.include_router(members)
+router.include_router(uploads)
+router.include_router(integration_router)
+router.include_router(api_router)

@@ -1,0 +1,283 @@
+"""JSON API of the studies domain, under /api/v1 (cookie sessions, X-CSRF-Token on writes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+
+from web.accounts.auth import CurrentUserDep
+from web.accounts.deps import LoggedInGuard, OrgEditorDep, OrgMemberDep
+from web.deps import SessionDep, SettingsDep
+from web.studies import integrations as integration_service
+from web.studies import service
+from web.studies.ad_upload import upload_ad
+from web.studies.deps import (
+    AdEditDep,
+    AdReadDep,
+    IntegrationEditDep,
+    IntegrationReadDep,
+    StudyEditDep,
+    StudyReadDep,
+)
+from web.studies.files import ad_poster_url, ad_video_url
+from web.studies.models import Ad, Integration, Study
+from web.studies.schemas import (
+    AdOrderIn,
+    AdOut,
+    AdUpdate,
+    ConsentIn,
+    ConsentOut,
+    IntegrationIn,
+    IntegrationOut,
+    IntegrationUpdate,
+    SnippetsOut,
+    StudyIn,
+    StudyOut,
+    StudyUpdate,
+    check_locale,
+)
+from web.studies.snippets import embed_snippets
+from web.studies.upload import UploadRefused
+
+members = APIRouter(prefix="/api/v1", tags=["studies"], dependencies=[LoggedInGuard])
+# The upload streams its body, so it checks the CSRF header itself.
+uploads = APIRouter(prefix="/api/v1", tags=["studies"])
+
+
+def _refuse(exc: service.StudyError | UploadRefused) -> HTTPException:
+    return HTTPException(exc.status_code, exc.message)
+
+
+def study_out(study: Study) -> StudyOut:
+    return StudyOut.model_validate(
+        {**_columns(study), "results_url": f"/studies/{study.id}/results"}
+    )
+
+
+def ad_out(ad: Ad) -> AdOut:
+    return AdOut.model_validate(
+        {**_columns(ad), "video_url": ad_video_url(ad), "poster_url": ad_poster_url(ad)}
+    )
+
+
+def integration_out(integration: Integration, locales: list[str]) -> IntegrationOut:
+    return IntegrationOut.model_validate({**_columns(integration), "locales": locales})
+
+
+def _columns(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}
+
+
+@members.get("/orgs/{org_id}/studies")
+def list_studies(me: OrgMemberDep, session: SessionDep) -> list[StudyOut]:
+    return [
+        study_out(s)
+        for s in service.list_studies(session=session, organisation_id=me.organisation_id)
+    ]
+
+
+@members.post("/orgs/{org_id}/studies", status_code=status.HTTP_201_CREATED)
+def create_study(
+    data: StudyIn, me: OrgEditorDep, user: CurrentUserDep, session: SessionDep
+) -> StudyOut:
+    """Requires `attest_not_employees_or_students: true` (EU AI Act art. 5(1)(f))."""
+    study = service.create_study(
+        session=session, organisation_id=me.organisation_id, user=user, data=data
+    )
+    return study_out(study)
+
+
+@members.get("/studies/{study_id}")
+def get_study(study: StudyReadDep) -> StudyOut:
+    return study_out(study)
+
+
+@members.patch("/studies/{study_id}")
+def update_study(
+    data: StudyUpdate, study: StudyEditDep, settings: SettingsDep, session: SessionDep
+) -> StudyOut:
+    try:
+        service.update_study(session=session, settings=settings, study=study, data=data)
+    except service.StudyError as exc:
+        raise _refuse(exc) from exc
+    return study_out(study)
+
+
+@members.get("/studies/{study_id}/ads")
+def list_ads(study: StudyReadDep) -> list[AdOut]:
+    return [ad_out(ad) for ad in study.ads]
+
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "title": {"type": "string", "maxLength": 200},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "mp4, webm or mov; checked by decoding it",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@uploads.post(
+    "/studies/{study_id}/ads",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_UPLOAD_BODY,
+    responses={400: {"description": "not a whole video"}, 413: {"description": "too large"}},
+)
+async def upload_ad_api(
+    request: Request, study: StudyEditDep, settings: SettingsDep, session: SessionDep
+) -> AdOut:
+    """Upload an ad (streamed; size-capped by settings.max_ad_bytes)."""
+    try:
+        ad = await upload_ad(request, settings=settings, session=session, study=study)
+    except (UploadRefused, service.StudyError) as exc:
+        raise _refuse(exc) from exc
+    return ad_out(ad)
+
+
+@members.put("/studies/{study_id}/ads/order")
+def reorder_ads(data: AdOrderIn, study: StudyEditDep, session: SessionDep) -> list[AdOut]:
+    try:
+        ads = service.reorder_ads(session=session, study=study, ad_ids=data.ad_ids)
+    except service.StudyError as exc:
+        raise _refuse(exc) from exc
+    return [ad_out(ad) for ad in ads]
+
+
+@members.get("/studies/{study_id}/ads/{ad_id}")
+def get_ad(ad: AdReadDep) -> AdOut:
+    return ad_out(ad)
+
+
+@members.patch("/studies/{study_id}/ads/{ad_id}")
+def rename_ad(data: AdUpdate, ad: AdEditDep, session: SessionDep) -> AdOut:
+    return ad_out(service.rename_ad(session=session, ad=ad, title=data.title))
+
+
+@members.delete("/studies/{study_id}/ads/{ad_id}", status_code=204)
+def delete_ad(ad: AdEditDep, settings: SettingsDep, session: SessionDep) -> Response:
+    """Deletes the ad and its files; 409 once panelists have been recorded watching it."""
+    try:
+        service.delete_ad(session=session, settings=settings, ad=ad)
+    except service.StudyError as exc:
+        raise _refuse(exc) from exc
+    return Response(status_code=204)
+
+
+def _integration_out(session: SessionDep, integration: Integration) -> IntegrationOut:
+    locales = integration_service.current_consents(session=session, integration=integration)
+    return integration_out(integration, list(locales))
+
+
+@members.get("/studies/{study_id}/integrations")
+def list_integrations(study: StudyReadDep, session: SessionDep) -> list[IntegrationOut]:
+    return [_integration_out(session, i) for i in study.integrations]
+
+
+@members.post("/studies/{study_id}/integrations", status_code=status.HTTP_201_CREATED)
+def create_integration(
+    data: IntegrationIn, study: StudyEditDep, user: CurrentUserDep, session: SessionDep
+) -> IntegrationOut:
+    """Starts with default consent texts in English and French (version 1 of each)."""
+    try:
+        integration = integration_service.create_integration(
+            session=session, study=study, user=user, data=data
+        )
+    except service.StudyError as exc:
+        raise _refuse(exc) from exc
+    return _integration_out(session, integration)
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}")
+def get_integration(integration: IntegrationReadDep, session: SessionDep) -> IntegrationOut:
+    return _integration_out(session, integration)
+
+
+@members.patch("/studies/{study_id}/integrations/{integration_id}")
+def update_integration(
+    data: IntegrationUpdate, integration: IntegrationEditDep, session: SessionDep
+) -> IntegrationOut:
+    try:
+        integration_service.update_integration(session=session, integration=integration, data=data)
+    except service.StudyError as exc:
+        raise _refuse(exc) from exc
+    return _integration_out(session, integration)
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/snippets")
+def get_snippets(integration: IntegrationReadDep, settings: SettingsDep) -> SnippetsOut:
+    """Embed snippets to paste into the survey, and a preview link for the designer."""
+    snippets = embed_snippets(settings.base_url, integration)
+    return SnippetsOut(**snippets.__dict__)
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/consent")
+def current_consents(integration: IntegrationReadDep, session: SessionDep) -> dict[str, ConsentOut]:
+    """The version panelists see now, per locale."""
+    texts = integration_service.current_consents(session=session, integration=integration)
+    return {locale: ConsentOut.model_validate(text) for locale, text in texts.items()}
+
+
+def _locale(locale: str) -> str:
+    try:
+        return check_locale(locale)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/consent/{locale}/versions")
+def consent_versions(
+    locale: str, integration: IntegrationReadDep, session: SessionDep
+) -> list[ConsentOut]:
+    """Every version in the locale, newest first; versions are never changed or deleted."""
+    versions = integration_service.consent_versions(
+        session=session, integration=integration, locale=_locale(locale)
+    )
+    return [ConsentOut.model_validate(v) for v in versions]
+
+
+@members.post(
+    "/studies/{study_id}/integrations/{integration_id}/consent/{locale}",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "text unchanged; the current version is returned"}},
+)
+def new_consent_version(
+    locale: str,
+    data: ConsentIn,
+    response: Response,
+    integration: IntegrationEditDep,
+    user: CurrentUserDep,
+    session: SessionDep,
+) -> ConsentOut:
+    """Save an edit as a new version (old versions stay, consent records point at them)."""
+    before = integration_service.latest_consent(
+        session=session, integration=integration, locale=_locale(locale)
+    )
+    try:
+        text = integration_service.new_consent_version(
+            session=session, integration=integration, locale=locale, data=data, user=user
+        )
+    except service.StudyError as exc:
+        raise _refuse(exc) from exc
+    if before is not None and text.id == before.id:
+        response.status_code = status.HTTP_200_OK
+    return ConsentOut.model_validate(text)
+
+
+router = APIRouter()
+router.include_router(members)
+router.include_router(uploads)

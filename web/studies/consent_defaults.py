@@ -1,0 +1,95 @@
+"""The consent text and instructions every new integration starts with, in English and French.
+
+Plain language, one idea per line: what is filmed, what is measured, that the video is deleted,
+that nobody is identified, that taking part is voluntary and can stop at any time, and whom to ask.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_LOCALES = ("en", "fr")
+
+
+@dataclass(frozen=True)
+class DefaultConsent:
+    consent_text: str
+    instructions: str
+
+
+_EN_CONSENT = """\
+This part of the survey uses your webcam. Please read this before you choose.
+
+What is filmed: your face, through your webcam, only while each ad is playing. \
+The camera is not switched on before you agree, and it stops when the ads end.
+
+What is measured: a computer program estimates from the video whether you are looking \
+at the screen and how your face moves (for example, a smile or raised eyebrows). \
+Nobody watches the video.
+
+The video is deleted as soon as it has been analysed, normally within minutes. \
+Only the measurements are kept.
+
+No identification: we do not try to find out who you are. We do not keep pictures of your \
+face, and the measurements are stored without your name.
+
+Your choice: taking part is voluntary. If you say no, the survey simply continues. \
+You can stop at any time with the "Stop and delete my recording" button, and everything \
+recorded of you in this study is deleted.
+
+At the end you get a short receipt code. Keep it if you may want your data erased later.
+
+Questions: contact {organisation} at {contact}."""
+
+_EN_INSTRUCTIONS = """\
+Sit facing the screen in a well-lit place, with the light in front of you rather than behind.
+Keep your whole face in the frame, and make sure nobody else is in view.
+Then watch the ads as you normally would."""
+
+_FR_CONSENT = """\
+Cette partie du questionnaire utilise votre webcam. Merci de lire ceci avant de choisir.
+
+Ce qui est filmé : votre visage, par votre webcam, uniquement pendant la diffusion de chaque \
+publicité. La caméra n'est pas allumée avant votre accord, et elle s'arrête à la fin des publicités.
+
+Ce qui est mesuré : un programme informatique estime à partir de la vidéo si vous regardez \
+l'écran et comment votre visage bouge (par exemple un sourire ou des sourcils levés). \
+Personne ne regarde la vidéo.
+
+La vidéo est supprimée dès qu'elle a été analysée, en général en quelques minutes. \
+Seules les mesures sont conservées.
+
+Aucune identification : nous ne cherchons pas à savoir qui vous êtes. Nous ne gardons aucune \
+image de votre visage, et les mesures sont enregistrées sans votre nom.
+
+Votre choix : participer est facultatif. Si vous refusez, le questionnaire continue normalement. \
+Vous pouvez arrêter à tout moment avec le bouton « Arrêter et supprimer mon enregistrement », \
+et tout ce qui a été enregistré de vous dans cette étude est supprimé.
+
+À la fin, vous recevez un court code de reçu. Gardez-le si vous souhaitez faire effacer vos \
+données plus tard.
+
+Questions : contactez {organisation} à l'adresse {contact}."""
+
+_FR_INSTRUCTIONS = """\
+Installez-vous face à l'écran dans un endroit bien éclairé, la lumière devant vous plutôt que \
+derrière.
+Gardez tout votre visage dans le cadre, et vérifiez que personne d'autre n'est visible.
+Regardez ensuite les publicités comme vous le feriez d'habitude."""
+
+_TEMPLATES = {
+    "en": (_EN_CONSENT, _EN_INSTRUCTIONS),
+    "fr": (_FR_CONSENT, _FR_INSTRUCTIONS),
+}
+
+
+def default_consent(locale: str, *, organisation: str, contact: str) -> DefaultConsent:
+    """The default texts in `locale`, naming the organisation and a contact address."""
+    try:
+        consent, instructions = _TEMPLATES[locale]
+    except KeyError:
+        raise ValueError(f"no default consent text in {locale!r}") from None
+    return DefaultConsent(
+        consent_text=consent.format(organisation=organisation, contact=contact),
+        instructions=instructions,
+    )

@@ -1,0 +1,260 @@
+"""Integration pages: settings, embed snippets, preview link, versioned consent texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from web.accounts.auth import CurrentUserDep
+from web.accounts.deps import LoggedInGuard
+from web.accounts.models import Organisation
+from web.deps import SessionDep, SettingsDep
+from web.pages import field_errors, read_form, redirect, render
+from web.studies import integrations as integration_service
+from web.studies import service
+from web.studies.consent_defaults import DEFAULT_LOCALES
+from web.studies.deps import IntegrationEditDep, IntegrationReadDep, StudyEditDep, can_edit
+from web.studies.models import Integration, IntegrationKind, Study
+from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate, check_locale
+from web.studies.snippets import embed_snippets
+
+router = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
+members = router
+
+KIND_LABELS = {
+    IntegrationKind.GENERIC: "Generic link",
+    IntegrationKind.QUALTRICS: "Qualtrics",
+    IntegrationKind.LIMESURVEY: "LimeSurvey",
+    IntegrationKind.SCRIPT: "Script tag on any page",
+    IntegrationKind.IFRAME: "Iframe on any page",
+}
+
+
+def _integration_form(
+    request: Request,
+    session: Session,
+    study: Study,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+    integration: Integration | None = None,
+) -> Response:
+    locales = (
+        list(integration_service.current_consents(session=session, integration=integration))
+        if integration
+        else list(DEFAULT_LOCALES)
+    )
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "integration": integration,
+        "values": values,
+        "errors": errors,
+        "kinds": KIND_LABELS,
+        "locales": locales,
+    }
+    return render(request, "studies/integration_form.html", context, status_code)
+
+
+@members.get("/studies/{study_id}/integrations/new")
+def new_integration_form(request: Request, study: StudyEditDep, session: SessionDep) -> Response:
+    values = {"kind": IntegrationKind.GENERIC.value, "default_locale": "en", "name": "Survey link"}
+    return _integration_form(request, session, study, values, {})
+
+
+@members.post("/studies/{study_id}/integrations/new")
+async def create_integration(
+    request: Request, study: StudyEditDep, user: CurrentUserDep, session: SessionDep
+) -> Response:
+    values = await read_form(request)
+    try:
+        data = IntegrationIn.model_validate(values)
+        integration = integration_service.create_integration(
+            session=session, study=study, user=user, data=data
+        )
+    except ValidationError as exc:
+        return _integration_form(request, session, study, values, field_errors(exc), 400)
+    except service.StudyError as exc:
+        return _integration_form(
+            request, session, study, values, {"default_locale": exc.message}, exc.status_code
+        )
+    return redirect(f"/studies/{study.id}/integrations/{integration.id}")
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}")
+def integration_page(
+    request: Request,
+    integration: IntegrationReadDep,
+    user: CurrentUserDep,
+    settings: SettingsDep,
+    session: SessionDep,
+) -> Response:
+    study = integration.study
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "integration": integration,
+        "kind_label": KIND_LABELS[integration.kind],
+        "snippets": embed_snippets(settings.base_url, integration),
+        "consents": integration_service.current_consents(session=session, integration=integration),
+        "can_edit": can_edit(session, user, study.organisation_id),
+        "has_ads": bool(study.ads),
+    }
+    return render(request, "studies/integration.html", context)
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/edit")
+def edit_integration_form(
+    request: Request, integration: IntegrationEditDep, session: SessionDep
+) -> Response:
+    values = {
+        "name": integration.name,
+        "kind": integration.kind.value,
+        "return_url_template": integration.return_url_template,
+        "passthrough_vars": ", ".join(integration.passthrough_vars),
+        "default_locale": integration.default_locale,
+    }
+    return _integration_form(
+        request, session, integration.study, values, {}, integration=integration
+    )
+
+
+@members.post("/studies/{study_id}/integrations/{integration_id}/edit")
+async def edit_integration(
+    request: Request, integration: IntegrationEditDep, session: SessionDep
+) -> Response:
+    values = await read_form(request)
+    try:
+        data = IntegrationUpdate.model_validate(values)
+        integration_service.update_integration(session=session, integration=integration, data=data)
+    except ValidationError as exc:
+        return _integration_form(
+            request, session, integration.study, values, field_errors(exc), 400, integration
+        )
+    except service.StudyError as exc:
+        return _integration_form(
+            request,
+            session,
+            integration.study,
+            values,
+            {"default_locale": exc.message},
+            exc.status_code,
+            integration,
+        )
+    return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}")
+
+
+def _locale_or_404(locale: str) -> str:
+    try:
+        return check_locale(locale)
+    except ValueError as exc:
+        raise HTTPException(404, "No such language code") from exc
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/consent")
+def add_language(integration: IntegrationEditDep, locale: str = "") -> Response:
+    """The 'add a language' form: go to the editor for the code typed in."""
+    locale = locale.strip()
+    base = f"/studies/{integration.study_id}/integrations/{integration.id}"
+    try:
+        check_locale(locale)
+    except ValueError:
+        return redirect(f"{base}?language_error=1#consent")
+    return redirect(f"{base}/consent/{locale}")
+
+
+def _consent_form(
+    request: Request,
+    session: Session,
+    integration: Any,
+    locale: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    current = integration_service.latest_consent(
+        session=session, integration=integration, locale=locale
+    )
+    reference = None
+    if current is None:
+        reference = integration_service.latest_consent(
+            session=session, integration=integration, locale=integration.default_locale
+        )
+    study = integration.study
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "integration": integration,
+        "locale": locale,
+        "current": current,
+        "reference": reference,
+        "values": values,
+        "errors": errors,
+    }
+    return render(request, "studies/consent_edit.html", context, status_code)
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/consent/{locale}")
+def consent_form(
+    request: Request, integration: IntegrationEditDep, locale: str, session: SessionDep
+) -> Response:
+    locale = _locale_or_404(locale)
+    current = integration_service.latest_consent(
+        session=session, integration=integration, locale=locale
+    )
+    values = (
+        {"consent_text": current.consent_text, "instructions": current.instructions}
+        if current
+        else {}
+    )
+    return _consent_form(request, session, integration, locale, values, {})
+
+
+@members.post("/studies/{study_id}/integrations/{integration_id}/consent/{locale}")
+async def save_consent(
+    request: Request,
+    integration: IntegrationEditDep,
+    locale: str,
+    user: CurrentUserDep,
+    session: SessionDep,
+) -> Response:
+    locale = _locale_or_404(locale)
+    values = await read_form(request)
+    try:
+        data = ConsentIn.model_validate(values)
+        integration_service.new_consent_version(
+            session=session, integration=integration, locale=locale, data=data, user=user
+        )
+    except ValidationError as exc:
+        return _consent_form(request, session, integration, locale, values, field_errors(exc), 400)
+    except service.StudyError as exc:
+        return _consent_form(
+            request, session, integration, locale, values, {"form": exc.message}, exc.status_code
+        )
+    return redirect(
+        f"/studies/{integration.study_id}/integrations/{integration.id}/consent/{locale}/versions"
+    )
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/consent/{locale}/versions")
+def consent_versions(
+    request: Request, integration: IntegrationReadDep, locale: str, session: SessionDep
+) -> Response:
+    locale = _locale_or_404(locale)
+    versions = integration_service.consent_versions(
+        session=session, integration=integration, locale=locale
+    )
+    if not versions:
+        raise HTTPException(404, f"No consent text in {locale!r} yet")
+    study = integration.study
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "integration": integration,
+        "locale": locale,
+        "versions": versions,
+    }
+    return render(request, "studies/consent_versions.html", context)

@@ -1,0 +1,153 @@
+"""Integrations and their versioned consent texts. A consent text is never edited in place."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from web.accounts.models import Organisation, User
+from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
+from web.studies.models import ConsentText, Integration, Study
+from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate
+from web.studies.service import StudyError
+
+
+def consent_sha256(text: str) -> str:
+    """The fingerprint a consent record carries: sha256 of the text's UTF-8 bytes, as shown."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def create_integration(
+    *, session: Session, study: Study, user: User, data: IntegrationIn
+) -> Integration:
+    """A new integration with default consent texts in English and French (version 1 each)."""
+    if data.default_locale not in DEFAULT_LOCALES:
+        raise StudyError(
+            f"a new integration starts in {' or '.join(DEFAULT_LOCALES)}; "
+            "add other languages after creating it"
+        )
+    integration = Integration(
+        study_id=study.id,
+        name=data.name,
+        kind=data.kind,
+        public_key=secrets.token_urlsafe(16),
+        return_url_template=data.return_url_template,
+        passthrough_vars=data.passthrough_vars,
+        default_locale=data.default_locale,
+    )
+    session.add(integration)
+    session.flush()
+    organisation = session.get(Organisation, study.organisation_id)
+    organisation_name = organisation.name if organisation else "the study team"
+    for locale in DEFAULT_LOCALES:
+        texts = default_consent(locale, organisation=organisation_name, contact=user.email)
+        session.add(_version(integration, locale, 1, texts.consent_text, texts.instructions, user))
+    session.commit()
+    return integration
+
+
+def update_integration(
+    *, session: Session, integration: Integration, data: IntegrationUpdate
+) -> Integration:
+    changes = data.model_dump(exclude_unset=True, exclude_none=True)
+    locale = changes.get("default_locale")
+    if locale is not None and locale not in current_consents(
+        session=session, integration=integration
+    ):
+        raise StudyError(f"write a consent text in {locale!r} before making it the default")
+    for name, value in changes.items():
+        setattr(integration, name, value)
+    session.commit()
+    return integration
+
+
+def _version(
+    integration: Integration,
+    locale: str,
+    version: int,
+    consent_text: str,
+    instructions: str,
+    user: User | None,
+) -> ConsentText:
+    return ConsentText(
+        integration_id=integration.id,
+        locale=locale,
+        version=version,
+        consent_text=consent_text,
+        instructions=instructions,
+        sha256=consent_sha256(consent_text),
+        created_by_id=user.id if user else None,
+    )
+
+
+def current_consents(*, session: Session, integration: Integration) -> dict[str, ConsentText]:
+    """The latest version in each locale, default locale first."""
+    latest = (
+        select(ConsentText.locale, func.max(ConsentText.version).label("version"))
+        .where(ConsentText.integration_id == integration.id)
+        .group_by(ConsentText.locale)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(ConsentText)
+        .join(
+            latest,
+            (ConsentText.locale == latest.c.locale) & (ConsentText.version == latest.c.version),
+        )
+        .where(ConsentText.integration_id == integration.id)
+    )
+    texts = sorted(rows, key=lambda t: (t.locale != integration.default_locale, t.locale))
+    return {text.locale: text for text in texts}
+
+
+def latest_consent(
+    *, session: Session, integration: Integration, locale: str
+) -> ConsentText | None:
+    """The version a panelist sees in `locale` now, or None if there is no text in it."""
+    return session.scalar(
+        select(ConsentText)
+        .where(ConsentText.integration_id == integration.id, ConsentText.locale == locale)
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    )
+
+
+def consent_versions(
+    *, session: Session, integration: Integration, locale: str
+) -> list[ConsentText]:
+    """Every version in `locale`, newest first; old versions stay readable forever."""
+    return list(
+        session.scalars(
+            select(ConsentText)
+            .where(ConsentText.integration_id == integration.id, ConsentText.locale == locale)
+            .order_by(ConsentText.version.desc())
+        )
+    )
+
+
+def new_consent_version(
+    *, session: Session, integration: Integration, locale: str, data: ConsentIn, user: User
+) -> ConsentText:
+    """Save an edit as the next version; an unchanged text makes no new version."""
+    current = latest_consent(session=session, integration=integration, locale=locale)
+    if (
+        current is not None
+        and current.consent_text == data.consent_text
+        and current.instructions == data.instructions
+    ):
+        return current
+    version = (current.version if current else 0) + 1
+    text = _version(integration, locale, version, data.consent_text, data.instructions, user)
+    session.add(text)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise StudyError(
+            "someone saved this text at the same moment; reload and retry", 409
+        ) from exc
+    return text

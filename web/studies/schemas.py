@@ -1,0 +1,236 @@
+"""Shapes of what the studies API and forms accept and return, and the rules they enforce."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from web.studies.models import AdOrder, IntegrationKind
+
+RETURN_URL_PLACEHOLDERS = ("respondent_id", "status", "receipt")
+# Query parameters the recorder page reads itself; a pass-through variable may not shadow them.
+RESERVED_VARS = frozenset({"rid", "locale", "preview", "integration", *RETURN_URL_PLACEHOLDERS})
+MAX_PASSTHROUGH_VARS = 20
+_VAR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _normalise_text(value: Any) -> Any:
+    """Browsers send CRLF; store LF so the sha256 is of exactly what the recorder shows."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    return value
+
+
+def check_locale(value: str) -> str:
+    if not _LOCALE.match(value):
+        raise ValueError("use a language code such as en, fr or pt-BR")
+    return value
+
+
+Locale = Annotated[str, AfterValidator(check_locale)]
+
+
+def check_return_url_template(value: str) -> str:
+    """An http(s) URL whose only placeholders are {respondent_id}, {status} and {receipt}."""
+    value = value.strip()
+    if not value:
+        return value
+    if len(value) > 2000:
+        raise ValueError("the return URL is longer than 2000 characters")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("the return URL may not contain spaces")
+    unknown = sorted({n for n in _PLACEHOLDER.findall(value) if n not in RETURN_URL_PLACEHOLDERS})
+    if unknown:
+        allowed = ", ".join("{" + p + "}" for p in RETURN_URL_PLACEHOLDERS)
+        raise ValueError(f"unknown placeholder {{{unknown[0]}}}; use only {allowed}")
+    bare = _PLACEHOLDER.sub("x", value)
+    if "{" in bare or "}" in bare:
+        raise ValueError("a { or } in the return URL is not part of a placeholder")
+    parts = urlsplit(bare)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("the return URL must start with https:// or http:// and name a host")
+    if "{" in urlsplit(value).netloc:
+        raise ValueError("placeholders may appear only in the path or query, not the host")
+    return value
+
+
+def _split_vars(value: Any) -> Any:
+    """Forms send 'age, country'; the API sends a list."""
+    if isinstance(value, str):
+        return [v for v in re.split(r"[\s,]+", value) if v]
+    return value
+
+
+def check_passthrough_vars(names: list[str]) -> list[str]:
+    if len(names) > MAX_PASSTHROUGH_VARS:
+        raise ValueError(f"at most {MAX_PASSTHROUGH_VARS} pass-through variables")
+    seen: set[str] = set()
+    for name in names:
+        if not _VAR_NAME.match(name):
+            raise ValueError(
+                f"{name!r} is not a variable name: start with a letter, then letters, digits or _"
+            )
+        if name.lower() in RESERVED_VARS:
+            raise ValueError(f"{name!r} is used by Candor itself; choose another name")
+        if name.lower() in seen:
+            raise ValueError(f"{name!r} is listed twice")
+        seen.add(name.lower())
+    return names
+
+
+ReturnUrlTemplate = Annotated[str, AfterValidator(check_return_url_template)]
+PassthroughVars = Annotated[
+    list[str], BeforeValidator(_split_vars), AfterValidator(check_passthrough_vars)
+]
+
+
+class StudyIn(BaseModel):
+    name: Name
+    ad_order: AdOrder = AdOrder.FIXED
+    attest_not_employees_or_students: bool = Field(
+        description="Required: panelists are not the organisation's employees or students "
+        "(EU AI Act art. 5(1)(f) bans emotion recognition at work and in education)"
+    )
+
+    @field_validator("attest_not_employees_or_students", mode="before")
+    @classmethod
+    def _checkbox(cls, value: Any) -> Any:
+        # An unticked HTML checkbox sends nothing; a ticked one sends "on".
+        return value in (True, "on", "true", "1", "yes") if isinstance(value, str | bool) else value
+
+    @field_validator("attest_not_employees_or_students")
+    @classmethod
+    def _must_attest(cls, value: bool) -> bool:
+        if not value:
+            raise ValueError(
+                "confirm that panelists are not your organisation's employees or students"
+            )
+        return value
+
+
+class StudyUpdate(BaseModel):
+    name: Name | None = None
+    ad_order: AdOrder | None = None
+    min_cell_size: int | None = Field(default=None, ge=1, le=10_000)
+
+
+class AdOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    study_id: int
+    title: str
+    position: int
+    content_type: str
+    bytes: int
+    sha256: str
+    duration_s: float
+    width: int
+    height: int
+    created_at: datetime
+    video_url: str
+    poster_url: str | None
+
+
+class AdUpdate(BaseModel):
+    title: Name
+
+
+class AdOrderIn(BaseModel):
+    ad_ids: list[int] = Field(description="Every ad of the study, in the new order")
+
+
+class StudyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    organisation_id: int
+    name: str
+    ad_order: AdOrder
+    attested_not_employees_or_students: bool
+    attested_at: datetime | None
+    min_cell_size: int
+    created_at: datetime
+    results_url: str
+
+
+class IntegrationIn(BaseModel):
+    name: Name
+    kind: IntegrationKind = IntegrationKind.GENERIC
+    return_url_template: ReturnUrlTemplate = ""
+    passthrough_vars: PassthroughVars = Field(default_factory=list)
+    default_locale: Locale = "en"
+
+
+class IntegrationUpdate(BaseModel):
+    name: Name | None = None
+    kind: IntegrationKind | None = None
+    return_url_template: ReturnUrlTemplate | None = None
+    passthrough_vars: PassthroughVars | None = None
+    default_locale: Locale | None = None
+
+
+class IntegrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    study_id: int
+    name: str
+    kind: IntegrationKind
+    public_key: str
+    return_url_template: str
+    passthrough_vars: list[str]
+    default_locale: str
+    locales: list[str]
+    created_at: datetime
+
+
+ConsentBody = Annotated[
+    str, BeforeValidator(_normalise_text), StringConstraints(min_length=1, max_length=20_000)
+]
+InstructionsBody = Annotated[
+    str, BeforeValidator(_normalise_text), StringConstraints(max_length=20_000)
+]
+
+
+class ConsentIn(BaseModel):
+    consent_text: ConsentBody
+    instructions: InstructionsBody = ""
+
+
+class ConsentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    integration_id: int
+    locale: str
+    version: int
+    consent_text: str
+    instructions: str
+    sha256: str = Field(description="sha256 of consent_text as UTF-8, exactly as shown")
+    created_at: datetime
+    created_by_id: int | None
+
+
+class SnippetsOut(BaseModel):
+    recommended: str = Field(description="Which snippet suits this integration's kind")
+    link: str
+    iframe: str
+    script: str
+    preview_url: str

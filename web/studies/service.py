@@ -1,0 +1,165 @@
+"""Studies and their ads. Services take a keyword-only session and own the commit."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from web.accounts.models import User
+from web.db import utcnow
+from web.panel.models import Clip
+from web.settings import Settings
+from web.studies.files import ad_file_path, ad_poster_path
+from web.studies.media import VideoInfo
+from web.studies.models import Ad, Study
+from web.studies.schemas import StudyIn, StudyUpdate
+from web.studies.upload import ReceivedFile
+
+
+class StudyError(Exception):
+    """A request the studies domain refuses, with a message for the user and an HTTP status."""
+
+    def __init__(self, message: str, status_code: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def create_study(*, session: Session, organisation_id: int, user: User, data: StudyIn) -> Study:
+    """A new study; the schema has already refused it without the attestation."""
+    study = Study(
+        organisation_id=organisation_id,
+        name=data.name,
+        ad_order=data.ad_order,
+        attested_not_employees_or_students=data.attest_not_employees_or_students,
+        attested_by_id=user.id,
+        attested_at=utcnow(),
+    )
+    session.add(study)
+    session.commit()
+    return study
+
+
+def list_studies(*, session: Session, organisation_id: int) -> list[Study]:
+    return list(
+        session.scalars(
+            select(Study)
+            .where(Study.organisation_id == organisation_id)
+            .order_by(Study.created_at.desc(), Study.id.desc())
+        )
+    )
+
+
+def update_study(*, session: Session, settings: Settings, study: Study, data: StudyUpdate) -> Study:
+    if data.min_cell_size is not None and data.min_cell_size < settings.min_cell_size:
+        raise StudyError(
+            f"the smallest segment shown cannot go below {settings.min_cell_size} panelists"
+        )
+    for name, value in data.model_dump(exclude_none=True).items():
+        setattr(study, name, value)
+    session.commit()
+    return study
+
+
+def add_ad(
+    *,
+    session: Session,
+    settings: Settings,
+    study: Study,
+    title: str,
+    upload: ReceivedFile,
+    info: VideoInfo,
+) -> Ad:
+    """Move a checked upload into place, write its poster and record the ad at the end."""
+    duplicate = session.scalar(
+        select(Ad).where(Ad.study_id == study.id, Ad.sha256 == upload.sha256)
+    )
+    if duplicate is not None:
+        raise StudyError(f"this file is already in the study as “{duplicate.title}”", 409)
+    key = secrets.token_hex(16)
+    ad = Ad(
+        study_id=study.id,
+        title=title,
+        position=max((a.position for a in study.ads), default=-1) + 1,
+        storage_key=f"{study.id}/{key}.{info.extension}",
+        poster_key=f"{study.id}/{key}.jpg",
+        content_type=info.content_type,
+        bytes=upload.bytes,
+        sha256=upload.sha256,
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+    )
+    video_path = ad_file_path(settings, ad)
+    poster_path = ad_poster_path(settings, ad)
+    assert poster_path is not None
+    video_path.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(upload.path, video_path)
+    written: list[Path] = [video_path]
+    try:
+        poster_path.write_bytes(info.poster_jpeg)
+        written.append(poster_path)
+        session.add(ad)
+        session.commit()
+    except BaseException:
+        # No row, no file: a failed save leaves nothing behind.
+        session.rollback()
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    session.refresh(study)
+    return ad
+
+
+def rename_ad(*, session: Session, ad: Ad, title: str) -> Ad:
+    ad.title = title
+    session.commit()
+    return ad
+
+
+def reorder_ads(*, session: Session, study: Study, ad_ids: list[int]) -> list[Ad]:
+    """Put the study's ads in the given order; every ad must be named exactly once."""
+    by_id = {ad.id: ad for ad in study.ads}
+    if sorted(ad_ids) != sorted(by_id):
+        raise StudyError("list every ad of the study exactly once")
+    for position, ad_id in enumerate(ad_ids):
+        by_id[ad_id].position = position
+    session.commit()
+    session.refresh(study)
+    return list(study.ads)
+
+
+def move_ad(*, session: Session, study: Study, ad: Ad, offset: int) -> None:
+    """Swap an ad with its neighbour before (-1) or after (+1); at either end, nothing moves."""
+    ads = list(study.ads)
+    index = ads.index(ad)
+    target = index + offset
+    if 0 <= target < len(ads):
+        ads[index], ads[target] = ads[target], ads[index]
+        reorder_ads(session=session, study=study, ad_ids=[a.id for a in ads])
+
+
+def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:
+    """Delete an ad and its files; refused once panelists have been recorded watching it."""
+    if session.scalar(select(exists().where(Clip.ad_id == ad.id))):
+        raise StudyError(
+            "panelists have already watched this ad; it stays so that its results stay whole",
+            409,
+        )
+    paths = [ad_file_path(settings, ad), ad_poster_path(settings, ad)]
+    study = ad.study
+    session.delete(ad)
+    session.commit()
+    # Files go after the commit: a stray file is harmless, a row without its file is not.
+    for path in paths:
+        if path is not None:
+            path.unlink(missing_ok=True)
+    session.refresh(study)
+    remaining = list(study.ads)
+    for position, remaining_ad in enumerate(remaining):
+        remaining_ad.position = position
+    session.commit()
