@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
 from web.accounts.models import Membership, Organisation, Role, User
 from web.settings import Settings
+
+# argon2 is slow on purpose; tests reuse one hash per password (salts need not differ here).
+_cached_hash = cache(hash_password)
 
 
 def make_user(
@@ -19,7 +24,7 @@ def make_user(
 ) -> User:
     """A user who is a member of `organisation` (a new one if None) with `role`."""
     organisation = organisation or Organisation(name=f"Org of {email}")
-    user = User(email=email, name=email.split("@")[0], password_hash=hash_password(password))
+    user = User(email=email, name=email.split("@")[0], password_hash=_cached_hash(password))
     session.add_all([organisation, user])
     session.flush()
     session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=role))
