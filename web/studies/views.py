@@ -149,7 +149,9 @@ async def edit_study(
 ) -> Response:
     values = await read_form(request)
     try:
-        data = StudyUpdate.model_validate({k: v for k, v in values.items() if v != ""})
+        data = StudyUpdate.model_validate(
+            {k: v for k, v in values.items() if v != "" or k != "min_cell_size"}
+        )
         service.update_study(session=session, settings=settings, study=study, data=data)
     except ValidationError as exc:
         return _edit_form(request, session, study, values, field_errors(exc), 400)
