@@ -18,6 +18,21 @@ from web.settings import Settings
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
+def filesize(size: int) -> str:
+    """Bytes for people: 740 KB, 12.5 MB, 500 MB (binary units, as file managers show them)."""
+    if size < 1024:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("KB", "MB", "GB"):
+        value /= 1024
+        if value < 1024 or unit == "GB":
+            break
+    return f"{value:.1f} {unit}".replace(".0 ", " ") if value < 10 else f"{value:.0f} {unit}"
+
+
+templates.env.filters["filesize"] = filesize
+
+
 def wants_html(request: Request) -> bool:
     """A browser asking for a page, not an API client."""
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(

@@ -13,6 +13,8 @@ from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from web.pages import filesize
+
 MAX_FIELDS = 10
 MAX_FIELD_BYTES = 10_000
 # Room for the multipart framing and the small text fields around the file.
@@ -170,4 +172,4 @@ def _discard(state: _State, path: Path) -> None:
 
 
 def _too_large(max_bytes: int) -> str:
-    return f"the file is larger than the limit of {max_bytes / 1_000_000:g} MB"
+    return f"the file is larger than the limit of {filesize(max_bytes)}"

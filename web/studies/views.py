@@ -102,7 +102,7 @@ def _study_page(
         "kind_labels": KIND_LABELS,
         "can_edit": can_edit(session, user, study.organisation_id),
         "errors": errors or {},
-        "max_ad_mb": request.app.state.settings.max_ad_bytes / 1_000_000,
+        "max_ad_bytes": request.app.state.settings.max_ad_bytes,
     }
     return render(request, "studies/detail.html", context, status_code)
 
