@@ -234,3 +234,38 @@ def test_members_of_another_organisation_are_not_found(
         headers=headers,
     )
     assert patch.status_code == 404
+
+
+def test_existing_user_accepts_through_the_page(
+    client: TestClient, settings: Settings, db_session: Session, owner: User
+) -> None:
+    org = _org(owner)
+    created = _invite(client, org.id, role="designer")
+    colleague = make_user(db_session, email="col@example.org")
+    login(client, settings, colleague)
+    path = f"/invites/{created['token']}"
+    page = client.get(path, headers=HTML)
+    assert "Join as col@example.org" in page.text
+    joined = client.post(
+        f"{path}/accept", data={"csrf_token": csrf_token(client)}, follow_redirects=False
+    )
+    assert joined.status_code == 303 and joined.headers["location"] == f"/orgs/{org.id}"
+    # Two organisations now: the home page lists both instead of redirecting.
+    home = client.get("/", headers=HTML)
+    assert home.status_code == 200 and org.name in home.text
+
+
+def test_create_another_organisation(client: TestClient, db_session: Session, owner: User) -> None:
+    refused = client.post("/orgs/new", data={"name": " ", "csrf_token": csrf_token(client)})
+    assert refused.status_code == 400
+    created = client.post(
+        "/orgs/new",
+        data={"name": "Second Lab", "csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
+    assert created.status_code == 303
+    orgs = client.get("/api/v1/me").json()["organisations"]
+    assert sorted((o["name"], o["role"]) for o in orgs) == [
+        ("Org of owner@example.org", "owner"),
+        ("Second Lab", "owner"),
+    ]
