@@ -52,10 +52,10 @@ def test_broker_down_the_finish_succeeds_and_the_clip_is_sent_when_it_is_back(
 
     # The broker is back: the periodic requeue job hands the clip over.
     settings.broker_url = live_broker
+
     def factory():
-        return Session(
-            bind=db_session.connection(), join_transaction_mode="create_savepoint"
-        )
+        return Session(bind=db_session.connection(), join_transaction_mode="create_savepoint")
+
     sent = sweeper.requeue_clips(
         settings=settings,
         factory=factory,
