@@ -100,3 +100,7 @@ def sweep() -> None:
     )
     click.echo(f"requeue: {sent} clip(s) handed to the broker")
     engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
