@@ -147,16 +147,37 @@
           drawMarker(ctx, g.style.marker, u.valToPos(opts.x[i], "x", true),
             u.valToPos(v, "y", true), 4.5 * dpr);
         }
-        // Direct label at the last point with a value.
+      });
+      // Direct labels at each visible curve's last point, nudged apart so none overlap.
+      var labels = [];
+      groups.forEach(function (g) {
+        if (!u.series[g.idx.mean].show) return;
         for (var j = n - 1; j >= 0; j--) {
           if (g.mean[j] !== null && g.mean[j] !== undefined) {
-            ctx.font = (11 * dpr) + "px system-ui, sans-serif";
-            ctx.fillStyle = "#222"; ctx.textAlign = "right"; ctx.textBaseline = "bottom";
-            ctx.fillText(g.shortLabel || g.label, u.valToPos(opts.x[j], "x", true) - 6 * dpr,
-              u.valToPos(g.mean[j], "y", true) - 5 * dpr);
+            labels.push({ text: g.shortLabel || g.label, x: u.valToPos(opts.x[j], "x", true),
+              y: u.valToPos(g.mean[j], "y", true) - 5 * dpr });
             break;
           }
         }
+      });
+      labels.sort(function (a, b) { return a.y - b.y; });
+      var gap = 12 * dpr;
+      for (var k = 1; k < labels.length; k++) {
+        labels[k].y = Math.max(labels[k].y, labels[k - 1].y + gap);
+      }
+      var bottom = u.bbox.top + u.bbox.height;
+      if (labels.length && labels[labels.length - 1].y > bottom) {
+        labels[labels.length - 1].y = bottom;
+        for (var q = labels.length - 2; q >= 0; q--) {
+          labels[q].y = Math.min(labels[q].y, labels[q + 1].y - gap);
+        }
+      }
+      ctx.font = (11 * dpr) + "px system-ui, sans-serif";
+      ctx.textAlign = "right"; ctx.textBaseline = "bottom";
+      labels.forEach(function (l) {
+        ctx.lineWidth = 3 * dpr; ctx.strokeStyle = "rgba(255,255,255,0.9)";
+        ctx.strokeText(l.text, l.x - 6 * dpr, l.y);
+        ctx.fillStyle = "#222"; ctx.fillText(l.text, l.x - 6 * dpr, l.y);
       });
       // Key moments: dashed vertical line and a numbered tag.
       state.markers.forEach(function (m) {
@@ -182,7 +203,8 @@
         y: { range: opts.yRange || [0, 1] } },
       axes: [
         { label: opts.xLabel, values: opts.xValues },
-        { label: opts.yLabel, size: 55 },
+        { label: opts.yLabel, size: 55,
+          splits: opts.ySplits ? function () { return opts.ySplits; } : undefined },
       ],
       series: series,
       bands: bands,
@@ -226,6 +248,11 @@
       b.setAttribute("aria-pressed", g.show === false ? "false" : "true");
       b.appendChild(swatch(g.style));
       b.appendChild(document.createTextNode(" " + g.label));
+      var tick = document.createElement("span");
+      tick.className = "tick";
+      tick.setAttribute("aria-hidden", "true");
+      tick.textContent = "✓";
+      b.appendChild(tick);
       b.addEventListener("click", function () {
         var on = b.getAttribute("aria-pressed") !== "true";
         b.setAttribute("aria-pressed", on ? "true" : "false");
@@ -254,6 +281,8 @@
     var readout = document.getElementById("readout");
     var chartEl = document.getElementById("chart");
     var current = 0;
+    var chart = null;
+    var nChart = null;
 
     var groups = d.metrics.map(function (m, i) {
       var c = d.curves[m];
@@ -262,8 +291,8 @@
     });
 
     function describe(idx) {
-      if (idx === null || idx === undefined || idx < 0 || idx >= x.length) return "";
-      var parts = groups.filter(function (g) {
+      if (!chart || idx === null || idx === undefined || idx < 0 || idx >= x.length) return "";
+      var parts = chart.groups.filter(function (g) {
         return chart.u.series[g.idx.mean].show;
       }).map(function (g) {
         var ci = g.low[idx] === null ? "" : " (95% CI " + fmt(g.low[idx]) + "–" + fmt(g.high[idx]) + ")";
@@ -293,7 +322,7 @@
       if (announce || !video || video.paused) readout.textContent = text;
     }
 
-    var chart = makeChart(chartEl, {
+    chart = makeChart(chartEl, {
       x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)", yLabel: "Mean (0–1)",
       groups: groups,
       markers: d.moments.map(function (m) { return { x: m.second + 0.5, label: m.rank }; }),
@@ -306,11 +335,11 @@
     var nMax = Math.max.apply(null, [1].concat(d.curves.attention.n.filter(function (v) {
       return v !== null;
     })));
-    var nChart = makeChart(document.getElementById("n-chart"), {
+    nChart = makeChart(document.getElementById("n-chart"), {
       x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)", yLabel: "n",
       groups: [{ label: "Panelists (n)", shortLabel: "n", style: { color: "#444", dash: [],
         width: 1.5, marker: "square" }, mean: d.curves.attention.n }],
-      yRange: [0, nMax * 1.1], onSeek: seek, height: 110,
+      yRange: [0, nMax * 1.15], ySplits: [0, nMax], onSeek: seek, height: 120,
     });
     toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
 
