@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -135,7 +136,7 @@ def ad_curves_csv(
 ) -> StreamingResponse:
     """CSV of the aggregated curves (long format), with the same suppression as the API."""
     curves = curves_or_400(session, settings, access, segment)
-    suffix = f"-by-{segment}" if segment else ""
+    suffix = "-by-" + re.sub(r"[^A-Za-z0-9_-]+", "_", segment) if segment else ""
     return _csv_response(export.curves_csv(curves), f"ad-{access.ad.id}-curves{suffix}.csv")
 
 

@@ -34,14 +34,18 @@ def _number(value: float | int | None) -> str:
     )
 
 
-def _csv_lines(rows: Iterable[Sequence[str]]) -> Iterator[str]:
+def _csv_lines(rows: Iterable[Sequence[str]], batch: int = 1000) -> Iterator[str]:
+    """CSV text in chunks of `batch` rows: one send per row would dominate the response time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    for row in rows:
+    for i, row in enumerate(rows, 1):
         writer.writerow(row)
+        if i % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
         yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
 
 
 def curves_csv(curves: AdCurves) -> Iterator[str]:
