@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from web.accounts.auth import CurrentUserDep, membership_for
 from web.deps import SessionDep, SettingsDep
-from web.results import export, quality, service
+from web.results import compare, export, quality, service
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.schemas import (
     AdCurves,
@@ -77,7 +77,7 @@ def ad_progress(access: AdDep, session: SessionDep) -> Progress:
 def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
     """Every ad's summary and progress, with the organisation's norms."""
     org_summaries = service.summaries(
-        session, service.organisation_ads(session, study.organisation_id)
+        session, compare.organisation_ads(session, study.organisation_id)
     )
     ads = [s for s in org_summaries if s.study_id == study.id]
     return StudySummaries(
@@ -85,7 +85,7 @@ def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
         name=study.name,
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=service.norms_from(study.organisation_id, org_summaries),
+        norms=compare.norms_from(study.organisation_id, org_summaries),
     )
 
 
@@ -99,7 +99,7 @@ def study_quality(study: StudyDep, session: SessionDep) -> Quality:
 def organisation_norms(organisation_id: int, user: CurrentUserDep, session: SessionDep) -> Norms:
     """Median and quartiles of each summary figure over all the organisation's ads."""
     membership_for(session, user, organisation_id)
-    return service.norms(session, organisation_id)
+    return compare.norms(session, organisation_id)
 
 
 @router.get("/compare", response_model=Comparison)
@@ -107,7 +107,7 @@ def compare_ads(ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep) -
     """Two or more ads on one axis (percent of each ad if lengths differ), with norms."""
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
-    return service.compare(session, [a.ad for a in accesses], accesses[0].study.organisation_id)
+    return compare.compare(session, [a.ad for a in accesses], accesses[0].study.organisation_id)
 
 
 def check_compare_count(count: int) -> None:

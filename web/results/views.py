@@ -13,7 +13,7 @@ from sqlalchemy import select
 from web.accounts.auth import CurrentUserDep
 from web.accounts.models import Membership, Organisation
 from web.deps import SessionDep, SettingsDep
-from web.results import quality, service
+from web.results import compare, quality, service
 from web.results.api import AdIdsQuery, check_compare_count, curves_or_400
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
@@ -76,7 +76,7 @@ def results_index(request: Request, user: CurrentUserDep, session: SessionDep) -
 def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLResponse:
     """Each ad's summary and progress, the organisation's norms, and data quality."""
     org_summaries = service.summaries(
-        session, service.organisation_ads(session, study.organisation_id)
+        session, compare.organisation_ads(session, study.organisation_id)
     )
     ads = [s for s in org_summaries if s.study_id == study.id]
     return _render(
@@ -85,7 +85,7 @@ def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLRe
         study=study,
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=service.norms_from(study.organisation_id, org_summaries),
+        norms=compare.norms_from(study.organisation_id, org_summaries),
         quality=quality.quality(session, study.id),
     )
 
@@ -165,7 +165,7 @@ def compare_page(
     """Two or more ads side by side with the organisation's norms band."""
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
-    comparison = service.compare(
+    comparison = compare.compare(
         session, [a.ad for a in accesses], accesses[0].study.organisation_id
     )
     return _render(

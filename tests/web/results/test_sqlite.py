@@ -13,7 +13,7 @@ from candor.migrations import alembic_config
 from tests.support.factories import make_ad, make_study
 from tests.web.results.seed import add_panelist, flat
 from web.db import make_engine
-from web.results import export, quality, service
+from web.results import compare, export, quality, service
 from web.settings import Settings
 
 
@@ -47,8 +47,8 @@ def test_results_on_sqlite(sqlite_session: Session, tmp_path: Path) -> None:
     assert curves.segments == []  # 10 young would give away the 2 old by subtraction
     assert curves.hidden_segments == 2
     assert service.moments_for(curves).moments[0].second == 1
-    assert service.compare(sqlite_session, [ad, other], study.organisation_id).axis == "percent"
-    assert service.norms(sqlite_session, study.organisation_id).n_ads == 2
+    assert compare.compare(sqlite_session, [ad, other], study.organisation_id).axis == "percent"
+    assert compare.norms(sqlite_session, study.organisation_id).n_ads == 2
     q = quality.quality(sqlite_session, study.id)
     assert (q.usable_clips, q.exclusions["too_dark"]) == (24, 1)
     assert quality.progress_by_ad(sqlite_session, [ad.id])[ad.id].done == 13
