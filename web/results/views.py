@@ -1,5 +1,225 @@
-"""HTTP routes of the results domain."""
+"""Results pages for analysts (Jinja2), the ad's video for them, and the chart library asset."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from web.accounts.auth import CurrentUserDep
+from web.accounts.models import Membership, Organisation
+from web.deps import SessionDep, SettingsDep
+from web.results import compare, quality, service
+from web.results.api import AdIdsQuery, check_compare_count, curves_or_400
+from web.results.api import router as api_router
+from web.results.deps import AdDep, StudyDep, readable_ads
+from web.results.maths import EXPRESSIONS
+from web.results.quality import EXCLUSION_REASONS
+from web.studies.models import Study
+
+WEB_DIR = Path(__file__).resolve().parent.parent
+# The charting library (uPlot) comes from npm: `scripts/setup` runs `npm ci`, and it is served
+# straight from node_modules, whitelisted file by file.
+NODE_MODULES = WEB_DIR.parent / "node_modules"
+VENDOR_FILES = {
+    "uplot/uPlot.iife.min.js": NODE_MODULES / "uplot/dist/uPlot.iife.min.js",
+    "uplot/uPlot.min.css": NODE_MODULES / "uplot/dist/uPlot.min.css",
+}
+METRIC_LABELS = {
+    "attention": "Attention",
+    "smile": "Smile",
+    "brow_raise": "Brow raise",
+    "brow_furrow": "Brow furrow",
+    "jaw_drop": "Jaw drop",
+    "blinks": "Blinks",
+    "face_present": "Face present",
+    "bystander": "Bystander",
+}
 
 router = APIRouter()
+router.include_router(api_router)
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+templates.env.globals.update(
+    metric_labels=METRIC_LABELS,
+    chart_metrics=service.CHART_METRICS,
+    exclusion_labels=EXCLUSION_REASONS,
+)
+templates.env.globals["mean_of"] = lambda values: (
+    sum(present) / len(present) if (present := [v for v in values if v is not None]) else None
+)
+templates.env.filters["pct"] = lambda v: "\u2013" if v is None else f"{v * 100:.0f}%"
+templates.env.filters["num"] = lambda v, d=2: "\u2013" if v is None else f"{v:.{d}f}"
+
+
+def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, f"results/{name}", context)
+
+
+@router.get("/results", response_class=HTMLResponse, include_in_schema=False)
+def results_index(request: Request, user: CurrentUserDep, session: SessionDep) -> HTMLResponse:
+    """The studies of every organisation the user belongs to."""
+    rows = session.execute(
+        select(Organisation, Study)
+        .join(Membership, Membership.organisation_id == Organisation.id)
+        .join(Study, Study.organisation_id == Organisation.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Organisation.name, Study.created_at.desc())
+    ).all()
+    return _render(request, "index.html", rows=rows)
+
+
+@router.get("/results/studies/{study_id}", response_class=HTMLResponse, include_in_schema=False)
+def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLResponse:
+    """Each ad's summary and progress, the organisation's norms, and data quality."""
+    org_summaries = service.summaries(
+        session, compare.organisation_ads(session, study.organisation_id)
+    )
+    ads = [s for s in org_summaries if s.study_id == study.id]
+    return _render(
+        request,
+        "study.html",
+        study=study,
+        ads=ads,
+        progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
+        norms=compare.norms_from(study.organisation_id, org_summaries),
+        quality=quality.quality(session, study.id),
+    )
+
+
+@router.get("/results/ads/{ad_id}", response_class=HTMLResponse, include_in_schema=False)
+def ad_page(
+    request: Request, access: AdDep, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """The ad playing above its curves, with key moments, summary and exports."""
+    curves = service.ad_curves(session, access.ad, access.study, settings)
+    moments = service.moments_for(curves)
+    chart = {
+        "duration": access.ad.duration_s,
+        "seconds": curves.seconds,
+        "metrics": list(service.CHART_METRICS),
+        "labels": METRIC_LABELS,
+        "curves": {m: curves.overall.curves[m].model_dump() for m in service.CHART_METRICS},
+        "moments": [m.model_dump() for m in moments.moments],
+    }
+    return _render(
+        request,
+        "ad.html",
+        ad=access.ad,
+        study=access.study,
+        curves=curves,
+        summary=service.summaries(session, [access.ad])[0],
+        moments=moments,
+        progress=quality.progress_by_ad(session, [access.ad.id])[access.ad.id],
+        chart=chart,
+    )
+
+
+@router.get("/results/ads/{ad_id}/segments", response_class=HTMLResponse, include_in_schema=False)
+def segments_page(
+    request: Request,
+    access: AdDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    var: Annotated[str | None, Query(max_length=64)] = None,
+    metric: Annotated[str, Query(max_length=32)] = "attention",
+) -> HTMLResponse:
+    """One metric split by a pass-through variable; small groups are hidden with a note."""
+    if metric not in service.CHART_METRICS:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"metric must be one of {', '.join(service.CHART_METRICS)}"
+        )
+    variables = service.segment_variables(session, access.ad.id)
+    chosen = var or (variables[0] if variables else None)
+    curves = curves_or_400(session, settings, access, chosen)
+    chart = {
+        "duration": access.ad.duration_s,
+        "seconds": curves.seconds,
+        "metric": metric,
+        "label": METRIC_LABELS[metric],
+        "overall": curves.overall.curves[metric].model_dump(),
+        "segments": [
+            {"value": s.segment_value, "n": s.n, "curve": s.curves[metric].model_dump()}
+            for s in curves.segments
+        ],
+    }
+    return _render(
+        request,
+        "segments.html",
+        ad=access.ad,
+        study=access.study,
+        curves=curves,
+        var=chosen,
+        metric=metric,
+        chart=chart,
+    )
+
+
+@router.get("/results/compare", response_class=HTMLResponse, include_in_schema=False)
+def compare_page(
+    request: Request, ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep
+) -> HTMLResponse:
+    """Two or more ads side by side with the organisation's norms band."""
+    accesses = readable_ads(ad_ids, user, session)
+    check_compare_count(len(accesses))
+    comparison = compare.compare(
+        session, [a.ad for a in accesses], accesses[0].study.organisation_id
+    )
+    return _render(
+        request,
+        "compare.html",
+        comparison=comparison,
+        studies={a.ad.id: a.study for a in accesses},
+        chart={
+            "axis": comparison.axis,
+            "x": comparison.x,
+            "metrics": list(service.CHART_METRICS),
+            "labels": METRIC_LABELS,
+            "ads": [
+                {
+                    "title": c.summary.title,
+                    "curves": {m: v.model_dump() for m, v in c.curves.items()},
+                }
+                for c in comparison.ads
+            ],
+            "norms": {m: b.model_dump() for m, b in comparison.norms_band.items()},
+        },
+        expressions=EXPRESSIONS,
+    )
+
+
+def _ad_file(ads_dir: Path, key: str | None) -> Path:
+    """A stored ad file, refusing anything that would resolve outside the ads directory."""
+    if not key:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+    root = ads_dir.resolve()
+    path = (root / key).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+    return path
+
+
+@router.get("/results/ads/{ad_id}/video", include_in_schema=False)
+def ad_video(access: AdDep, settings: SettingsDep) -> FileResponse:
+    """The ad's video for its members, with Range requests so the player can seek."""
+    path = _ad_file(settings.ads_dir, access.ad.storage_key)
+    return FileResponse(path, media_type=access.ad.content_type)
+
+
+@router.get("/results/ads/{ad_id}/poster", include_in_schema=False)
+def ad_poster(access: AdDep, settings: SettingsDep) -> FileResponse:
+    return FileResponse(_ad_file(settings.ads_dir, access.ad.poster_key))
+
+
+@router.get("/vendor/{name:path}", include_in_schema=False)
+def vendor_asset(name: str) -> FileResponse:
+    """A whitelisted file of an npm package (run scripts/setup to install them)."""
+    path = VENDOR_FILES.get(name)
+    if path is None or not path.is_file():
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"{name} not installed: run scripts/setup (npm ci)"
+        )
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})

@@ -1,0 +1,220 @@
+"""Benchmark: serve one ad's results when 1,000 panelists watched it.
+
+Seeds an organisation, a study and a 30 s ad with 1,000 analysed panelists (30 seconds of
+curves each, two pass-through variables) into PostgreSQL through the same `apply_clip` the
+pipeline calls, starts the web app under uvicorn, and times over HTTP, with a logged-in
+analyst: the aggregated curves JSON, the same split by a variable, and the ad page. Prints
+p50/p95/max in ms. Target (PRODUCT.md): aggregated curves in <= 300 ms.
+
+    .venv/bin/python bench/results.py [--database-url URL] [--panelists 1000] [--repeat 200]
+
+The seeded rows are deleted at the end (the organisation cascades).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from candor.migrations import alembic_config  # noqa: E402
+from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
+from web.accounts.models import Membership, Organisation, Role, User  # noqa: E402
+from web.db import make_engine  # noqa: E402
+from web.panel.models import Clip, ClipStatus, PanelSession  # noqa: E402
+from web.results.aggregates import apply_clip  # noqa: E402
+from web.results.models import ClipSecond  # noqa: E402
+from web.settings import Settings  # noqa: E402
+from web.studies.models import Ad, Integration, IntegrationKind, Study  # noqa: E402
+
+SECRET = "bench-results-secret-key-0123456789-abcdefgh"
+ORG_NAME = "Results benchmark org"
+SECONDS = 30
+
+
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def seed(session: Session, panelists: int) -> tuple[User, int]:
+    """One ad with `panelists` analysed clips, each added to the aggregates by apply_clip."""
+    session.execute(delete(Organisation).where(Organisation.name == ORG_NAME))
+    session.execute(delete(User).where(User.email == "bench-analyst@example.org"))
+    organisation = Organisation(name=ORG_NAME)
+    user = User(email="bench-analyst@example.org", password_hash=hash_password("bench-pw-123"))
+    session.add_all([organisation, user])
+    session.flush()
+    session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=Role.ANALYST))
+    study = Study(organisation_id=organisation.id, name="Benchmark study")
+    session.add(study)
+    session.flush()
+    ad = Ad(
+        study_id=study.id, title="Thirty seconds", storage_key=f"bench-{study.id}.mp4",
+        content_type="video/mp4", bytes=1, sha256="0" * 64, duration_s=SECONDS, width=640,
+        height=360,
+    )  # fmt: skip
+    integration = Integration(
+        study_id=study.id, name="Bench", kind=IntegrationKind.GENERIC,
+        public_key=f"bench-{study.id}", passthrough_vars=["age", "country"],
+    )  # fmt: skip
+    session.add_all([ad, integration])
+    session.flush()
+    rng = random.Random(1)
+    started = time.perf_counter()
+    for i in range(panelists):
+        panel_session = PanelSession(
+            integration_id=integration.id, study_id=study.id, respondent_hash=f"{i:064x}",
+            passthrough={"age": rng.choice(["18-24", "25-34", "35-54", "55+"]),
+                         "country": rng.choice(["FR", "DE", "UK", "ES", "IT", "LU"])},
+            ad_order=[ad.id],
+        )  # fmt: skip
+        session.add(panel_session)
+        session.flush()
+        clip = Clip(
+            session_id=panel_session.id, ad_id=ad.id, mime_type="video/webm",
+            status=ClipStatus.DONE, usable=True, face_found_share=0.97,
+        )  # fmt: skip
+        session.add(clip)
+        session.flush()
+        session.execute(
+            insert(ClipSecond),
+            [
+                {
+                    "clip_id": clip.id, "ad_id": ad.id, "second": s, "n_frames": 30,
+                    "attention": _unit(rng.gauss(0.8, 0.15)),
+                    "smile": _unit(rng.gauss(0.5 if 18 <= s <= 21 else 0.2, 0.1)),
+                    "brow_raise": _unit(rng.gauss(0.1, 0.05)),
+                    "brow_furrow": _unit(rng.gauss(0.05, 0.03)),
+                    "jaw_drop": _unit(rng.gauss(0.1, 0.05)),
+                    "blinks": float(rng.random() < 0.3),
+                    "face_present": 1.0, "bystander": 0.0,
+                }
+                for s in range(SECONDS)
+            ],
+        )  # fmt: skip
+        apply_clip(session, clip.id, +1)
+        if i % 100 == 99:
+            session.commit()
+            print(f"  seeded {i + 1} panelists ({time.perf_counter() - started:.1f} s)")
+    session.commit()
+    return user, ad.id
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def timings(client: httpx.Client, url: str, repeat: int) -> list[float]:
+    client.get(url).raise_for_status()  # warm up
+    out = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        out.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return out
+
+
+def report(name: str, values: list[float]) -> None:
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+    print(
+        f"{name:<34} p50 {statistics.median(values):7.1f} ms   p95 {p95:7.1f} ms   "
+        f"max {values[-1]:7.1f} ms   (n={len(values)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "CANDOR_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--panelists", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+
+    from alembic import command
+
+    command.upgrade(alembic_config(args.database_url), "head")
+    engine = make_engine(args.database_url)
+    print(f"seeding {args.panelists} panelists x {SECONDS} s through apply_clip ...")
+    with Session(engine, expire_on_commit=False) as session:
+        user, ad_id = seed(session, args.panelists)
+    data_dir = Path(tempfile.mkdtemp(prefix="candor-bench-"))
+    settings = Settings(
+        environment="test", secret_key=SECRET, data_dir=data_dir, database_url=args.database_url
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app", "--host",
+         "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env={**os.environ, "CANDOR_ENVIRONMENT": "test", "CANDOR_SECRET_KEY": SECRET,
+             "CANDOR_DATA_DIR": str(data_dir), "CANDOR_DATABASE_URL": args.database_url},
+        cwd=ROOT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        cookies = {COOKIE_NAME: login_cookie_value(settings, user)}
+        with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
+            body = client.get(f"/api/v1/ads/{ad_id}/curves").json()
+            print(f"ad {ad_id}: n = {body['overall']['n']}, {len(body['seconds'])} seconds")
+            print(f"uvicorn on 127.0.0.1, {args.repeat} sequential requests each:")
+            report(
+                "curves JSON (everyone)",
+                timings(client, f"/api/v1/ads/{ad_id}/curves", args.repeat),
+            )
+            report(
+                "curves JSON split by country",
+                timings(client, f"/api/v1/ads/{ad_id}/curves?segment=country", args.repeat),
+            )
+            report("ad page (HTML)", timings(client, f"/results/ads/{ad_id}", args.repeat))
+            report(
+                "aggregated curves CSV",
+                timings(client, f"/api/v1/ads/{ad_id}/curves.csv", args.repeat),
+            )
+            report(
+                "per-panelist CSV (30,000 rows)",
+                timings(client, f"/api/v1/ads/{ad_id}/panelists.csv", max(5, args.repeat // 20)),
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        with Session(engine) as session:
+            session.execute(delete(Organisation).where(Organisation.name == ORG_NAME))
+            session.execute(delete(User).where(User.email == "bench-analyst@example.org"))
+            session.commit()
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

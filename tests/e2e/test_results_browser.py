@@ -1,0 +1,345 @@
+"""The results pages in real headless Chromium against a real server and PostgreSQL: the curves
+are drawn (pixels of each curve's colour and of its band), the playhead follows the video, a
+click and the arrow keys seek it, key moments jump to their second."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import httpx
+import numpy as np
+import pytest
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
+
+from tests.conftest import TEST_DATABASE_URL
+from tests.support.factories import make_ad, make_study
+from tests.web.results.seed import add_panelist
+from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
+from web.accounts.models import Membership, Organisation, Role, User
+from web.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+SECRET = "browser-test-secret-key-0123456789-abcdefghij"
+ORG_NAME = "Browser Test Org (results e2e)"
+USER_EMAIL = "browser-analyst@results-e2e.example"
+AD_SECONDS = 12
+PANELISTS = 30
+
+
+def _write_ad_video(path: Path, seconds: int) -> None:
+    """A small VP8 webm the browser can play: a moving bar on a changing background."""
+    with av.open(str(path), "w", format="webm") as container:
+        stream = container.add_stream("libvpx", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        for i in range(seconds * 10):
+            image = np.full((180, 320, 3), (40, 40 + i, 90), np.uint8)
+            image[:, (i * 3) % 320, :] = 255
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def _curves(i: int) -> dict[str, list[float | None]]:
+    """Attention high throughout; a smile peak at 6 s and a brow raise at 2 s, with noise."""
+    rng = np.random.default_rng(i)
+    seconds = np.arange(AD_SECONDS)
+    smile = 0.15 + 0.5 * np.exp(-((seconds - 6) ** 2) / 2) + rng.normal(0, 0.06, AD_SECONDS)
+    brow = 0.1 + 0.3 * np.exp(-((seconds - 2) ** 2)) + rng.normal(0, 0.05, AD_SECONDS)
+    attention = np.clip(0.85 + rng.normal(0, 0.08, AD_SECONDS), 0, 1)
+    return {
+        "attention": [float(v) for v in attention],
+        "smile": [float(np.clip(v, 0, 1)) for v in smile],
+        "brow_raise": [float(np.clip(v, 0, 1)) for v in brow],
+        "brow_furrow": [float(v) for v in np.clip(rng.normal(0.05, 0.02, AD_SECONDS), 0, 1)],
+        "jaw_drop": [float(v) for v in np.clip(rng.normal(0.1, 0.03, AD_SECONDS), 0, 1)],
+        "blinks": [float(rng.integers(0, 2)) for _ in seconds],
+    }
+
+
+@dataclass
+class Seeded:
+    user: User
+    ad_id: int
+    other_ad_id: int
+    study_id: int
+
+
+@pytest.fixture
+def seeded(pg_engine: Engine, tmp_path: Path) -> Iterator[tuple[Seeded, Settings]]:
+    """Committed rows (the server is another process), removed again afterwards."""
+    settings = Settings(
+        environment="test", secret_key=SECRET, data_dir=tmp_path / "data",
+        database_url=TEST_DATABASE_URL,
+    )  # fmt: skip
+    settings.ads_dir.mkdir(parents=True)
+    with Session(pg_engine, expire_on_commit=False) as session:
+        _remove(session)  # whatever an interrupted earlier run left behind
+        organisation = Organisation(name=ORG_NAME)
+        user = User(email=USER_EMAIL, password_hash=hash_password("pw-12345678"))
+        session.add_all([organisation, user])
+        session.flush()
+        session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=Role.ANALYST))
+        study = make_study(session, organisation, name="Browser study")
+        ad = make_ad(session, study, duration_s=AD_SECONDS, title="Bright morning")
+        ad.content_type = "video/webm"
+        other = make_ad(session, study, duration_s=20, title="Long evening")
+        for i in range(PANELISTS):
+            add_panelist(session, ad, _curves(i), {"age": "18-34" if i < 18 else "35+"})
+            add_panelist(session, other, {"attention": [0.6] * 20, "smile": [0.2] * 20})
+        session.commit()
+        try:
+            _write_ad_video(settings.ads_dir / ad.storage_key, AD_SECONDS)
+            yield Seeded(user, ad.id, other.id, study.id), settings
+        finally:
+            session.rollback()
+            _remove(session)
+
+
+def _remove(session: Session) -> None:
+    """Delete the seeded organisation (its studies, ads and curves cascade) and user."""
+    session.execute(delete(Organisation).where(Organisation.name == ORG_NAME))
+    session.execute(delete(User).where(User.email == USER_EMAIL))
+    session.commit()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(seeded: tuple[Seeded, Settings]) -> Iterator[str]:
+    _, settings = seeded
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CANDOR_ENVIRONMENT": "test",
+        "CANDOR_SECRET_KEY": SECRET,
+        "CANDOR_DATA_DIR": str(settings.data_dir),
+        "CANDOR_DATABASE_URL": TEST_DATABASE_URL,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app",
+         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+# Count canvas pixels near a colour within an alpha range: opaque for lines, faint for bands
+# (the canvas is transparent, so a 16% band is the curve's colour at alpha ~41).
+COUNT_PIXELS = """([selector, colours]) => {
+  const canvas = document.querySelector(selector + ' canvas');
+  const ctx = canvas.getContext('2d');
+  const {data} = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  const out = {};
+  for (const [name, [r, g, b, minA, maxA]] of Object.entries(colours)) {
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] >= minA && data[i + 3] <= maxA && Math.abs(data[i] - r) < 30
+          && Math.abs(data[i + 1] - g) < 30 && Math.abs(data[i + 2] - b) < 30) n++;
+    }
+    out[name] = n;
+  }
+  return out;
+}"""
+
+
+@pytest.fixture
+def browser_page(server: str, seeded: tuple[Seeded, Settings]) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} missing: run scripts/setup --dev as root (apt-get install chromium)"
+        )
+    data, settings = seeded
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1200, "height": 1400})
+        context.add_cookies(
+            [{"name": COOKIE_NAME, "value": login_cookie_value(settings, data.user), "url": server}]
+        )
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
+        )
+        page.errors = errors  # type: ignore[attr-defined]
+        yield page
+        browser.close()
+
+
+def _artefact(tmp_path: Path, name: str) -> Path:
+    return tmp_path / name
+
+
+def _keep(path: Path) -> None:
+    """Screenshots also go to CANDOR_E2E_ARTIFACTS if set, for a human to look at."""
+    target = os.environ.get("CANDOR_E2E_ARTIFACTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(target) / path.name)
+
+
+def _wait_ready(page: object) -> None:
+    """Wait for the page's charts; on failure say what the browser complained about."""
+    try:
+        page.wait_for_selector("[data-page][data-ready=true]", state="attached", timeout=15000)  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise AssertionError(f"charts not ready; browser errors: {page.errors}") from exc  # type: ignore[attr-defined]
+
+
+def test_ad_page_draws_curves_and_drives_the_video(
+    browser_page: object, server: str, seeded: tuple[Seeded, Settings], tmp_path: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    data, _ = seeded
+    page.goto(f"{server}/results/ads/{data.ad_id}")
+    _wait_ready(page)
+    page.wait_for_function("document.getElementById('ad-video').readyState >= 1", timeout=15000)
+    shot = _artefact(tmp_path, "results-ad-page.png")
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot)
+
+    # Curves: attention (blue), smile (vermillion), brow raise (green) are on the canvas, and so
+    # are their translucent 95% bands.
+    counts = page.evaluate(
+        COUNT_PIXELS,
+        [
+            "#chart",
+            {
+                "attention": [0, 114, 178, 200, 255],
+                "smile": [213, 94, 0, 200, 255],
+                "brow_raise": [0, 158, 115, 200, 255],
+                "attention_band": [0, 114, 178, 25, 70],
+                "smile_band": [213, 94, 0, 25, 70],
+            },
+        ],
+    )
+    assert counts["attention"] > 300, counts
+    assert counts["smile"] > 150, counts
+    assert counts["brow_raise"] > 100, counts
+    assert counts["attention_band"] > 2000, counts
+    assert counts["smile_band"] > 1000, counts
+
+    # Key moments: listed as buttons, numbered; the first is the smile at 6 s.
+    first_moment = page.locator(".moments button").first
+    expect(first_moment).to_contain_text("6 s: Smile peak")
+    first_moment.click()
+    page.wait_for_function("Math.abs(document.getElementById('ad-video').currentTime - 6) < 0.3")
+
+    # Clicking the chart at 25% of its plot width seeks the video to a quarter of the ad.
+    over = page.locator("#chart .u-over")
+    box = over.bounding_box()
+    assert box is not None
+    over.click(position={"x": box["width"] * 0.25, "y": box["height"] / 2})
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('ad-video').currentTime - {AD_SECONDS * 0.25}) < 0.4"
+    )
+
+    # Keyboard: focus the chart, arrows move one second, Shift+arrow five, Home to the start.
+    chart = page.locator("#chart")
+    chart.focus()
+    before = page.evaluate("document.getElementById('ad-video').currentTime")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        f"Math.abs(document.getElementById('ad-video').currentTime - {before + 1}) < 0.3"
+    )
+    page.keyboard.press("Home")
+    page.wait_for_function("document.getElementById('ad-video').currentTime < 0.2")
+    expect(chart).to_have_attribute("aria-valuenow", "0.0")
+    expect(page.locator("#readout")).to_contain_text("Attention")
+
+    # The playhead follows playback.
+    left_before = page.evaluate("parseFloat(document.querySelector('#chart .playhead').style.left)")
+    page.evaluate(
+        "(() => { const v = document.getElementById('ad-video'); v.muted = true; v.play(); })()"
+    )
+    page.wait_for_function("document.getElementById('ad-video').currentTime > 1.5", timeout=10000)
+    page.evaluate("document.getElementById('ad-video').pause()")
+    left_after = page.evaluate("parseFloat(document.querySelector('#chart .playhead').style.left)")
+    assert left_after > left_before + 20
+
+    # Toggling a curve hides it from the canvas.
+    toggle = page.get_by_role("button", name="Smile", exact=True)
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    hidden = page.evaluate(COUNT_PIXELS, ["#chart", {"smile": [213, 94, 0, 200, 255]}])
+    assert hidden["smile"] < counts["smile"] / 5, hidden
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_study_compare_and_segment_pages_render(
+    browser_page: object, server: str, seeded: tuple[Seeded, Settings], tmp_path: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    data, _ = seeded
+    page.goto(f"{server}/results/studies/{data.study_id}")
+    expect(page.locator("h1")).to_contain_text("Browser study")
+    page.locator(f"input[name=ad][value='{data.ad_id}']").check()
+    page.locator(f"input[name=ad][value='{data.other_ad_id}']").check()
+    page.get_by_role("button", name="Compare the ticked ads").click()
+    _wait_ready(page)
+    expect(page.locator(".note")).to_contain_text("differ in length")
+    shot = _artefact(tmp_path, "results-compare.png")
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot)
+    counts = page.evaluate(
+        COUNT_PIXELS,
+        ["#chart-attention", {"first": [0, 114, 178, 200, 255], "second": [213, 94, 0, 200, 255]}],
+    )
+    assert counts["first"] > 200 and counts["second"] > 200, counts
+
+    page.goto(f"{server}/results/ads/{data.ad_id}/segments?var=age&metric=smile")
+    _wait_ready(page)
+    expect(page.locator("table.figures")).to_contain_text("18-34")
+    expect(page.locator("table.figures")).to_contain_text("35+")
+    shot = _artefact(tmp_path, "results-segments.png")
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot)
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,44 @@
+"""Seed analysed panelists for results tests: clip rows, their seconds, and apply_clip."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tests.support.factories import ClipRows, make_clip
+from web.panel.models import ClipStatus
+from web.results.aggregates import apply_clip
+from web.results.models import ClipSecond
+from web.studies.models import Ad
+
+
+def add_panelist(
+    session: Session,
+    ad: Ad | None,
+    curves: Mapping[str, Sequence[float | None]],
+    passthrough: dict[str, Any] | None = None,
+    **clip_fields: Any,
+) -> ClipRows:
+    """One analysed, usable panelist of `ad` whose seconds are `curves`, added to the aggregates."""
+    rows = make_clip(session, ad, passthrough)
+    rows.clip.status = clip_fields.pop("status", ClipStatus.DONE)
+    rows.clip.usable = clip_fields.pop("usable", True)
+    rows.clip.face_found_share = clip_fields.pop("face_found_share", 1.0)
+    for name, value in clip_fields.items():
+        setattr(rows.clip, name, value)
+    length = max(len(values) for values in curves.values())
+    for second in range(length):
+        values = {m: v[second] if second < len(v) else None for m, v in curves.items()}
+        session.add(
+            ClipSecond(clip_id=rows.clip.id, ad_id=rows.ad.id, second=second, n_frames=30, **values)
+        )
+    session.flush()
+    if rows.clip.status == ClipStatus.DONE and rows.clip.usable is not False:
+        apply_clip(session, rows.clip.id, +1)
+    return rows
+
+
+def flat(value: float | None, seconds: int) -> list[float | None]:
+    return [value] * seconds

@@ -1,0 +1,159 @@
+"""JSON REST API of the results (OpenAPI at /docs) and the CSV exports."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+
+from web.accounts.auth import CurrentUserDep, membership_for
+from web.deps import SessionDep, SettingsDep
+from web.results import compare, export, quality, service
+from web.results.deps import AdDep, StudyDep, readable_ads
+from web.results.schemas import (
+    AdCurves,
+    AdSummaryOut,
+    Comparison,
+    KeyMoments,
+    Norms,
+    Progress,
+    Quality,
+    StudySummaries,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["results"])
+
+MAX_COMPARED_ADS = 8
+SegmentQuery = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Split by this pass-through variable; small groups are never returned",
+    ),
+]
+AdIdsQuery = Annotated[
+    list[int], Query(alias="ad", description="Two or more ad ids, e.g. ?ad=1&ad=2")
+]
+
+
+def curves_or_400(
+    session: SessionDep, settings: SettingsDep, access: AdDep, segment: str | None
+) -> AdCurves:
+    try:
+        return service.ad_curves(session, access.ad, access.study, settings, segment or None)
+    except service.UnknownSegmentVariable as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+
+
+@router.get("/ads/{ad_id}/curves", response_model=AdCurves)
+def ad_curves(
+    access: AdDep, session: SessionDep, settings: SettingsDep, segment: SegmentQuery = None
+) -> AdCurves:
+    """Mean, 95% CI and n per second for every metric, for everyone or split by a variable."""
+    return curves_or_400(session, settings, access, segment)
+
+
+@router.get("/ads/{ad_id}/summary", response_model=AdSummaryOut)
+def ad_summary(access: AdDep, session: SessionDep) -> AdSummaryOut:
+    """Attention share, expressiveness, smile peak, blink rate and n of one ad."""
+    return service.summaries(session, [access.ad])[0]
+
+
+@router.get("/ads/{ad_id}/key-moments", response_model=KeyMoments)
+def ad_key_moments(access: AdDep, session: SessionDep, settings: SettingsDep) -> KeyMoments:
+    """The strongest expression peaks at seconds where attention holds."""
+    return service.moments_for(service.ad_curves(session, access.ad, access.study, settings))
+
+
+@router.get("/ads/{ad_id}/progress", response_model=Progress)
+def ad_progress(access: AdDep, session: SessionDep) -> Progress:
+    """The ad's clips by processing state."""
+    return quality.progress_by_ad(session, [access.ad.id])[access.ad.id]
+
+
+@router.get("/studies/{study_id}/summaries", response_model=StudySummaries)
+def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
+    """Every ad's summary and progress, with the organisation's norms."""
+    org_summaries = service.summaries(
+        session, compare.organisation_ads(session, study.organisation_id)
+    )
+    ads = [s for s in org_summaries if s.study_id == study.id]
+    return StudySummaries(
+        study_id=study.id,
+        name=study.name,
+        ads=ads,
+        progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
+        norms=compare.norms_from(study.organisation_id, org_summaries),
+    )
+
+
+@router.get("/studies/{study_id}/quality", response_model=Quality)
+def study_quality(study: StudyDep, session: SessionDep) -> Quality:
+    """Consent rate, declines, usable sessions, face-found share and exclusion reasons."""
+    return quality.quality(session, study.id)
+
+
+@router.get("/organisations/{organisation_id}/norms", response_model=Norms)
+def organisation_norms(organisation_id: int, user: CurrentUserDep, session: SessionDep) -> Norms:
+    """Median and quartiles of each summary figure over all the organisation's ads."""
+    membership_for(session, user, organisation_id)
+    return compare.norms(session, organisation_id)
+
+
+@router.get("/compare", response_model=Comparison)
+def compare_ads(ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep) -> Comparison:
+    """Two or more ads on one axis (percent of each ad if lengths differ), with norms."""
+    accesses = readable_ads(ad_ids, user, session)
+    check_compare_count(len(accesses))
+    return compare.compare(session, [a.ad for a in accesses], accesses[0].study.organisation_id)
+
+
+def check_compare_count(count: int) -> None:
+    if not 2 <= count <= MAX_COMPARED_ADS:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"compare needs 2 to {MAX_COMPARED_ADS} different ads, got {count}",
+        )
+
+
+def _csv_response(lines: object, filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        lines,  # type: ignore[arg-type]
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/ads/{ad_id}/curves.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def ad_curves_csv(
+    access: AdDep, session: SessionDep, settings: SettingsDep, segment: SegmentQuery = None
+) -> StreamingResponse:
+    """CSV of the aggregated curves (long format), with the same suppression as the API."""
+    curves = curves_or_400(session, settings, access, segment)
+    suffix = "-by-" + re.sub(r"[^A-Za-z0-9_-]+", "_", segment) if segment else ""
+    return _csv_response(export.curves_csv(curves), f"ad-{access.ad.id}-curves{suffix}.csv")
+
+
+@router.get(
+    "/ads/{ad_id}/panelists.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def ad_panelists_csv(
+    access: AdDep, session: SessionDep, settings: SettingsDep
+) -> StreamingResponse:
+    """CSV of per-panelist curves: pseudonymous ids, pass-through variables k-anonymised."""
+    lines = export.panelist_csv(
+        session,
+        settings,
+        access.ad.id,
+        access.study.id,
+        service.min_cell_size(access.study, settings),
+    )
+    return _csv_response(lines, f"ad-{access.ad.id}-panelists.csv")

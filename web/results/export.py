@@ -1,0 +1,135 @@
+"""CSV exports: aggregated curves (from the suppressed service output) and pseudonymous
+per-panelist curves with k-anonymous pass-through variables."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import io
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from web.panel.models import Clip, ClipStatus, PanelSession
+from web.results.models import CURVE_METRICS, ClipSecond
+from web.results.schemas import AdCurves
+from web.results.suppression import coarsen_passthrough
+from web.settings import Settings
+
+PSEUDONYM_HEX_CHARS = 16
+# Spreadsheets run a cell starting with one of these as a formula; pass-through values come
+# from survey URLs, so they are neutralised with a leading quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def _number(value: float | int | None) -> str:
+    return (
+        "" if value is None else repr(round(value, 6)) if isinstance(value, float) else str(value)
+    )
+
+
+def _csv_lines(rows: Iterable[Sequence[str]], batch: int = 1000) -> Iterator[str]:
+    """CSV text in chunks of `batch` rows: one send per row would dominate the response time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for i, row in enumerate(rows, 1):
+        writer.writerow(row)
+        if i % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+def curves_csv(curves: AdCurves) -> Iterator[str]:
+    """Long-format CSV of the curves exactly as the API shows them (suppression included)."""
+    groups = [curves.overall, *curves.segments]
+
+    def rows() -> Iterator[list[str]]:
+        yield ["ad_id", "segment_var", "segment_value", "metric", "second", "n", "mean",
+               "ci95_low", "ci95_high"]  # fmt: skip
+        for group in groups:
+            for metric, curve in group.curves.items():
+                for second in curves.seconds:
+                    yield [
+                        str(curves.ad_id),
+                        _text(group.segment_var),
+                        _text(group.segment_value),
+                        metric,
+                        str(second),
+                        _number(curve.n[second]),
+                        _number(curve.mean[second]),
+                        _number(curve.ci_low[second]),
+                        _number(curve.ci_high[second]),
+                    ]
+
+    return _csv_lines(rows())
+
+
+def pseudonym(settings: Settings, study_id: int, session_public_id: str) -> str:
+    """A stable per-study pseudonym: a keyed hash of the session's public id, truncated.
+
+    Never derived from the respondent hash, so it cannot be joined back to the survey's ids.
+    """
+    message = f"candor-export:{study_id}:{session_public_id}".encode()
+    digest = hmac.new(settings.secret_key.encode(), message, hashlib.sha256).hexdigest()
+    return digest[:PSEUDONYM_HEX_CHARS]
+
+
+def included_clips(ad_id: int) -> Select[int]:
+    """Clips whose curves are in the aggregates: analysed and not excluded."""
+    return select(Clip.id).where(
+        Clip.ad_id == ad_id, Clip.status == ClipStatus.DONE, Clip.usable.is_not(False)
+    )
+
+
+def panelist_csv(
+    session: Session, settings: Settings, ad_id: int, study_id: int, min_cell_size: int
+) -> Iterator[str]:
+    """Long-format CSV, one row per panelist-second, pass-through variables made k-anonymous."""
+    panelists = session.execute(
+        select(Clip.id, PanelSession.public_id, PanelSession.passthrough)
+        .join(PanelSession, PanelSession.id == Clip.session_id)
+        .where(Clip.id.in_(included_clips(ad_id)))
+        .order_by(Clip.id)
+    ).all()
+    passthrough = coarsen_passthrough(
+        [
+            {str(k): "" if v is None else str(v) for k, v in (pt or {}).items()}
+            for _, _, pt in panelists
+        ],
+        min_cell_size,
+    )
+    variables = sorted({var for row in passthrough for var in row})
+    by_clip = {
+        clip_id: (pseudonym(settings, study_id, str(public_id)), passthrough[i])
+        for i, (clip_id, public_id, _) in enumerate(panelists)
+    }
+    columns = [getattr(ClipSecond, m) for m in CURVE_METRICS]
+    # Read everything now: the response streams after the request's session is closed.
+    seconds = session.execute(
+        select(ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, *columns)
+        .where(ClipSecond.clip_id.in_(included_clips(ad_id)))
+        .order_by(ClipSecond.clip_id, ClipSecond.second)
+    ).all()
+
+    def rows() -> Iterator[list[str]]:
+        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", *CURVE_METRICS]
+        for clip_id, second, n_frames, *values in seconds:
+            name, values_of = by_clip[clip_id]
+            yield [
+                name,
+                *(_text(values_of.get(v, "")) for v in variables),
+                str(second),
+                str(n_frames),
+                *(_number(v) for v in values),
+            ]
+
+    return _csv_lines(rows())

@@ -1,0 +1,108 @@
+"""Processing progress and data quality of a study, by grouped counts (no per-panelist scan)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, distinct, func, select
+from sqlalchemy.orm import Session
+
+from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession, SessionStatus
+from web.results.schemas import DeclineReason, Progress, Quality
+
+# The exclusion reasons the analysis records in Clip.exclusion_reason, in display order.
+# Any other reason it records is shown as it is.
+EXCLUSION_REASONS = {
+    "no_face": "No face",
+    "bystander": "Bystander in view",
+    "too_dark": "Too dark",
+    "too_short": "Too short",
+}
+NO_REASON = "(no reason given)"
+
+
+def progress_by_ad(session: Session, ad_ids: Sequence[int]) -> dict[int, Progress]:
+    """Clips of each ad by processing state."""
+    out = {ad_id: Progress() for ad_id in ad_ids}
+    if not ad_ids:
+        return out
+    query = (
+        select(Clip.ad_id, Clip.status, func.count())
+        .where(Clip.ad_id.in_(ad_ids))
+        .group_by(Clip.ad_id, Clip.status)
+    )
+    for ad_id, status, count in session.execute(query):
+        setattr(out[ad_id], str(status), count)
+    return out
+
+
+def quality(session: Session, study_id: int) -> Quality:
+    """Consent, usable sessions, face-found share and exclusions of one study."""
+    by_status = {
+        str(status): count
+        for status, count in session.execute(
+            select(PanelSession.status, func.count())
+            .where(PanelSession.study_id == study_id)
+            .group_by(PanelSession.status)
+        )
+    }
+    decisions = {
+        str(decision): count
+        for decision, count in session.execute(
+            select(ConsentRecord.decision, func.count(distinct(ConsentRecord.session_id)))
+            .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
+            .where(PanelSession.study_id == study_id)
+            .group_by(ConsentRecord.decision)
+        )
+    }
+    reasons = session.execute(
+        select(ConsentRecord.decline_reason, func.count())
+        .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
+        .where(PanelSession.study_id == study_id, ConsentRecord.decision == ConsentDecision.DECLINE)
+        .group_by(ConsentRecord.decline_reason)
+    ).all()
+    clips_of_study = and_(Clip.session_id == PanelSession.id, PanelSession.study_id == study_id)
+    clip_states = Progress()
+    for status, count in session.execute(
+        select(Clip.status, func.count()).where(clips_of_study).group_by(Clip.status)
+    ):
+        setattr(clip_states, str(status), count)
+    usable_clips, usable_sessions, face_share = session.execute(
+        select(
+            func.count(Clip.id).filter(Clip.usable.is_(True)),
+            func.count(distinct(Clip.session_id)).filter(Clip.usable.is_(True)),
+            func.avg(Clip.face_found_share).filter(Clip.face_found_share.is_not(None)),
+        ).where(clips_of_study)
+    ).one()
+    exclusions: dict[str, int] = {}
+    for reason, count in session.execute(
+        select(Clip.exclusion_reason, func.count())
+        .where(clips_of_study, Clip.usable.is_(False))
+        .group_by(Clip.exclusion_reason)
+    ):
+        exclusions[reason or "unknown"] = exclusions.get(reason or "unknown", 0) + count
+    consented = decisions.get(ConsentDecision.AGREE.value, 0)
+    declined = decisions.get(ConsentDecision.DECLINE.value, 0)
+    return Quality(
+        study_id=study_id,
+        sessions=sum(by_status.values()),
+        sessions_by_status={s.value: by_status.get(s.value, 0) for s in SessionStatus},
+        consent_decisions=consented + declined,
+        consented=consented,
+        declined=declined,
+        consent_rate=consented / (consented + declined) if consented + declined else None,
+        no_camera=by_status.get(SessionStatus.NO_CAMERA.value, 0),
+        withdrawn=by_status.get(SessionStatus.WITHDRAWN.value, 0),
+        decline_reasons=sorted(
+            (DeclineReason(reason=r or NO_REASON, count=c) for r, c in reasons),
+            key=lambda d: (-d.count, d.reason),
+        ),
+        usable_sessions=usable_sessions,
+        clips=clip_states,
+        usable_clips=usable_clips,
+        face_found_share=float(face_share) if face_share is not None else None,
+        exclusions={
+            **{code: exclusions.pop(code, 0) for code in EXCLUSION_REASONS},
+            **dict(sorted(exclusions.items())),
+        },
+    )

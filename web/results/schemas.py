@@ -1,0 +1,165 @@
+"""Response models of the results API; pages render the same objects."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class MetricCurve(BaseModel):
+    """One metric per second: n, mean and 95% CI. None where empty or suppressed."""
+
+    metric: str
+    n: list[int | None] = Field(description="Panelists contributing; None where suppressed")
+    mean: list[float | None]
+    ci_low: list[float | None]
+    ci_high: list[float | None]
+
+
+class SegmentCurves(BaseModel):
+    """The curves of one group of panelists: everyone, or one value of a pass-through variable."""
+
+    segment_var: str = Field(description='"" for everyone')
+    segment_value: str
+    n: int = Field(description="Panelists in this group (most at any second)")
+    curves: dict[str, MetricCurve]
+
+
+class AdCurves(BaseModel):
+    """Aggregated curves of one ad, optionally split by a pass-through variable."""
+
+    ad_id: int
+    study_id: int
+    title: str
+    duration_s: float
+    seconds: list[int] = Field(description="Second s covers ad time [s, s+1)")
+    overall: SegmentCurves
+    segment_var: str | None = None
+    segments: list[SegmentCurves] = Field(default_factory=list)
+    hidden_segments: int = Field(0, description="Segments hidden by the minimum cell size")
+    min_cell_size: int
+    segment_variables: list[str] = Field(description="Pass-through variables one can split by")
+    note: str | None = None
+
+
+class AdSummaryOut(BaseModel):
+    """Headline figures of one ad; definitions in docs/results.md."""
+
+    ad_id: int
+    study_id: int
+    title: str
+    duration_s: float
+    n: int
+    attention_share: float | None
+    expressiveness: float | None
+    smile_peak_s: int | None
+    smile_peak: float | None
+    blink_rate_per_min: float | None
+
+
+class KeyMomentOut(BaseModel):
+    rank: int
+    second: int
+    metric: str
+    value: float = Field(description="Mean of the expression at that second")
+    lift: float = Field(description="Above the expression's median over attended seconds")
+    attention: float
+
+
+class KeyMoments(BaseModel):
+    ad_id: int
+    min_attention: float
+    min_separation_s: int
+    moments: list[KeyMomentOut]
+
+
+class Progress(BaseModel):
+    """Clips by processing state."""
+
+    uploading: int = 0
+    queued: int = 0
+    processing: int = 0
+    done: int = 0
+    failed: int = 0
+    abandoned: int = 0
+
+    @property
+    def pending(self) -> int:
+        return self.uploading + self.queued + self.processing
+
+
+class QuartilesOut(BaseModel):
+    n: int
+    q1: float
+    median: float
+    q3: float
+
+
+class Norms(BaseModel):
+    """Quartiles of each summary figure over all the organisation's ads with data."""
+
+    organisation_id: int
+    n_ads: int
+    figures: dict[str, QuartilesOut | None]
+
+
+class StudySummaries(BaseModel):
+    study_id: int
+    name: str
+    ads: list[AdSummaryOut]
+    progress: dict[int, Progress] = Field(description="Per ad id")
+    norms: Norms
+
+
+class DeclineReason(BaseModel):
+    reason: str
+    count: int
+
+
+class Quality(BaseModel):
+    """Data quality of a study: who took part, who was usable, and why others were not."""
+
+    study_id: int
+    sessions: int
+    sessions_by_status: dict[str, int]
+    consent_decisions: int
+    consented: int
+    declined: int
+    consent_rate: float | None = Field(description="consented / (consented + declined)")
+    no_camera: int
+    withdrawn: int
+    decline_reasons: list[DeclineReason]
+    usable_sessions: int
+    clips: Progress
+    usable_clips: int
+    face_found_share: float | None = Field(description="Mean over analysed clips")
+    exclusions: dict[str, int] = Field(description="Unusable clips by reason")
+
+
+class CompareCurve(BaseModel):
+    mean: list[float | None]
+    ci_low: list[float | None]
+    ci_high: list[float | None]
+
+
+class CompareAd(BaseModel):
+    summary: AdSummaryOut
+    curves: dict[str, CompareCurve]
+
+
+class NormBand(BaseModel):
+    q1: list[float | None]
+    median: list[float | None]
+    q3: list[float | None]
+    n_ads: int
+
+
+class Comparison(BaseModel):
+    """Two or more ads on one axis: seconds if equally long, else percent of each ad."""
+
+    axis: Literal["seconds", "percent"]
+    x: list[float]
+    ads: list[CompareAd]
+    norms_band: dict[str, NormBand]
+    norms: Norms

@@ -1,0 +1,221 @@
+"""Results read from the maintained aggregates: curves (with cell-size suppression applied
+here, so no route or export can skip it), summaries, key moments, norms and comparisons."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from web.results import maths
+from web.results.maths import EXPRESSIONS, METRIC_BOUNDS, Cell
+from web.results.models import CURVE_METRICS, AdAggregate
+from web.results.moments import KEY_MOMENT_MIN_ATTENTION, KEY_MOMENT_MIN_SEPARATION_S, key_moments
+from web.results.schemas import (
+    AdCurves,
+    AdSummaryOut,
+    KeyMomentOut,
+    KeyMoments,
+    MetricCurve,
+    SegmentCurves,
+)
+from web.results.suppression import hidden_cells
+from web.settings import Settings
+from web.studies.models import Ad, Study
+
+# What the pages draw: attention and every expression (blinks and quality metrics are in the API).
+CHART_METRICS = ("attention", *EXPRESSIONS)
+
+# ad id -> segment value -> metric -> second -> (n, sum, sumsq)
+SegmentCells = dict[str, dict[str, dict[int, Cell]]]
+
+
+class UnknownSegmentVariable(ValueError):
+    """The ad has no panelist carrying this pass-through variable."""
+
+
+def min_cell_size(study: Study, settings: Settings) -> int:
+    """The stricter of the study's own minimum and the installation's."""
+    return max(study.min_cell_size, settings.min_cell_size)
+
+
+def read_cells(
+    session: Session, ad_ids: Iterable[int], segment_var: str = "", metrics: Sequence[str] = ()
+) -> dict[int, SegmentCells]:
+    """Aggregate cells of the ads for one segment variable ("" = everyone), in one query."""
+    ids = list(ad_ids)
+    out: dict[int, SegmentCells] = {ad_id: {} for ad_id in ids}
+    if not ids:
+        return out
+    table = AdAggregate.__table__
+    query = select(
+        table.c.ad_id,
+        table.c.segment_value,
+        table.c.metric,
+        table.c.second,
+        table.c.n,
+        table.c.sum,
+        table.c.sumsq,
+    ).where(table.c.ad_id.in_(ids), table.c.segment_var == segment_var, table.c.n > 0)
+    if metrics:
+        query = query.where(table.c.metric.in_(metrics))
+    for ad_id, value, metric, second, n, total, total_sq in session.execute(query):
+        out[ad_id].setdefault(value, {}).setdefault(metric, {})[second] = (n, total, total_sq)
+    return out
+
+
+def segment_variables(session: Session, ad_id: int) -> list[str]:
+    """Pass-through variables carried by at least one panelist of the ad."""
+    query = (
+        select(AdAggregate.segment_var)
+        .distinct()
+        .where(AdAggregate.ad_id == ad_id, AdAggregate.segment_var != "", AdAggregate.n > 0)
+        .order_by(AdAggregate.segment_var)
+    )
+    return list(session.scalars(query))
+
+
+def _panelists(cells: dict[str, dict[int, Cell]]) -> int:
+    return max((cell[0] for cell in cells.get("attention", {}).values()), default=0)
+
+
+def metric_curve(
+    metric: str, per_second: dict[int, Cell], length: int, masked: set[int] | None = None
+) -> MetricCurve:
+    curve = MetricCurve(metric=metric, n=[], mean=[], ci_low=[], ci_high=[])
+    bounds = METRIC_BOUNDS.get(metric, (None, None))
+    for second in range(length):
+        cell = per_second.get(second)
+        if masked and second in masked:
+            # Suppressed: not even n is shown, it would tell how small the group is.
+            curve.n.append(None)
+            stats = _EMPTY
+        else:
+            stats = maths.cell_stats(*cell, bounds) if cell else _EMPTY
+            curve.n.append(stats.n)
+        curve.mean.append(stats.mean)
+        curve.ci_low.append(stats.ci_low)
+        curve.ci_high.append(stats.ci_high)
+    return curve
+
+
+_EMPTY = maths.CellStats(0, None, None, None, None)
+
+
+def _group(
+    var: str,
+    value: str,
+    cells: dict[str, dict[int, Cell]],
+    length: int,
+    masks: dict[str, set[int]] | None = None,
+) -> SegmentCurves:
+    masks = masks or {}
+    return SegmentCurves(
+        segment_var=var,
+        segment_value=value,
+        n=_panelists(cells),
+        curves={m: metric_curve(m, cells.get(m, {}), length, masks.get(m)) for m in CURVE_METRICS},
+    )
+
+
+def _suppression_masks(
+    everyone: dict[str, dict[int, Cell]], shown: dict[str, dict[str, dict[int, Cell]]],
+    length: int, k: int,
+) -> dict[str, dict[str, set[int]]]:  # fmt: skip
+    """Per shown segment, the (metric, second) cells that fail the cell-size rule there."""
+    masks: dict[str, dict[str, set[int]]] = {value: defaultdict(set) for value in shown}
+    for metric in CURVE_METRICS:
+        for second in range(length):
+            total = everyone.get(metric, {}).get(second, _NO_CELL)[0]
+            ns = {v: cells.get(metric, {}).get(second, _NO_CELL)[0] for v, cells in shown.items()}
+            for value in hidden_cells(total, ns, k):
+                masks[value][metric].add(second)
+    return masks
+
+
+_NO_CELL: Cell = (0, 0.0, 0.0)
+
+
+def ad_curves(
+    session: Session, ad: Ad, study: Study, settings: Settings, segment_var: str | None = None
+) -> AdCurves:
+    """The ad's curves for everyone and, if asked, per value of a pass-through variable.
+
+    Segments below the minimum cell size are left out, and so are the smallest others when
+    needed to stop a hidden one being worked out by subtraction (see suppression.hidden_cells);
+    the same rule is applied again at every metric and second, blanking cells that fail it.
+    """
+    k = min_cell_size(study, settings)
+    everyone = read_cells(session, [ad.id])[ad.id].get("", {})
+    variables = segment_variables(session, ad.id)
+    by_value: SegmentCells = {}
+    if segment_var:
+        if segment_var not in variables:
+            known = ", ".join(variables) or "none"
+            raise UnknownSegmentVariable(
+                f"no panelist of this ad carries {segment_var!r}; variables: {known}"
+            )
+        by_value = read_cells(session, [ad.id], segment_var)[ad.id]
+    length = max(
+        maths.curve_length(cells, ad.duration_s) for cells in [everyone, *by_value.values()]
+    )
+    result = AdCurves(
+        ad_id=ad.id,
+        study_id=study.id,
+        title=ad.title,
+        duration_s=ad.duration_s,
+        seconds=list(range(length)),
+        overall=_group("", "", everyone, length),
+        min_cell_size=k,
+        segment_variables=variables,
+    )
+    if not segment_var:
+        return result
+
+    sizes = {value: _panelists(cells) for value, cells in by_value.items()}
+    hidden = hidden_cells(result.overall.n, sizes, k)
+    shown = {v: by_value[v] for v in sorted(by_value) if v not in hidden}
+    masks = _suppression_masks(everyone, shown, length, k)
+    result.segment_var = segment_var
+    result.segments = [
+        _group(segment_var, value, cells, length, masks[value]) for value, cells in shown.items()
+    ]
+    result.hidden_segments = len(hidden)
+    if hidden:
+        result.note = (
+            f"{len(hidden)} group(s) of {segment_var!r} not shown: fewer than {k} panelists, "
+            "or needed to keep such a group from being worked out by subtraction."
+        )
+    return result
+
+
+def summary_out(ad: Ad, cells: dict[str, dict[int, Cell]]) -> AdSummaryOut:
+    summary = maths.summarise(cells)
+    return AdSummaryOut(
+        ad_id=ad.id,
+        study_id=ad.study_id,
+        title=ad.title,
+        duration_s=ad.duration_s,
+        **asdict(summary),
+    )
+
+
+def summaries(session: Session, ads: Sequence[Ad]) -> list[AdSummaryOut]:
+    """Each ad's summary from its whole-sample aggregate, in one query."""
+    cells = read_cells(session, [ad.id for ad in ads])
+    return [summary_out(ad, cells[ad.id].get("", {})) for ad in ads]
+
+
+def moments_for(curves: AdCurves) -> KeyMoments:
+    """Key moments of the whole sample's mean curves."""
+    means = {m: c.mean for m, c in curves.overall.curves.items()}
+    found = key_moments(means["attention"], {e: means[e] for e in EXPRESSIONS})
+    return KeyMoments(
+        ad_id=curves.ad_id,
+        min_attention=KEY_MOMENT_MIN_ATTENTION,
+        min_separation_s=KEY_MOMENT_MIN_SEPARATION_S,
+        moments=[KeyMomentOut(rank=i + 1, **asdict(m)) for i, m in enumerate(found)],
+    )

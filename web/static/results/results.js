@@ -1,0 +1,454 @@
+/* Candor results charts, drawn with uPlot (npm "uplot", served from /vendor/uplot/).
+ *
+ * Each page embeds its data as JSON in <script id="chart-data"> and says which kind of page it
+ * is in data-page on the chart root. Curves are told apart by colour (Okabe-Ito, colour-blind
+ * safe) AND by line style, a marker shape and a text label, so colour is never needed alone.
+ */
+(function () {
+  "use strict";
+
+  var STYLES = [
+    { color: "#0072B2", dash: [], width: 3, marker: "circle" },
+    { color: "#D55E00", dash: [10, 5], width: 2, marker: "triangle" },
+    { color: "#009E73", dash: [2, 4], width: 2.5, marker: "square" },
+    { color: "#CC79A7", dash: [12, 4, 2, 4], width: 2, marker: "diamond" },
+    { color: "#E69F00", dash: [20, 6], width: 2, marker: "down" },
+    { color: "#56B4E9", dash: [6, 3, 6, 3, 1, 3], width: 2, marker: "cross" },
+    { color: "#000000", dash: [1, 3], width: 2, marker: "plus" },
+    { color: "#8C6D1F", dash: [14, 3, 3, 3, 3, 3], width: 2, marker: "star" },
+  ];
+  var NORM_COLOR = "#777777";
+
+  function rgba(hex, alpha) {
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + (n >> 16) + "," + ((n >> 8) & 255) + "," + (n & 255) + "," + alpha + ")";
+  }
+
+  function fmt(v, digits) {
+    return v === null || v === undefined ? "–" : v.toFixed(digits === undefined ? 2 : digits);
+  }
+
+  function fmtTime(t) {
+    var s = Math.max(0, t);
+    var m = Math.floor(s / 60);
+    var rest = s - m * 60;
+    return m > 0 ? m + " min " + rest.toFixed(1) + " s" : rest.toFixed(1) + " s";
+  }
+
+  /* Marker shapes drawn on the canvas along each curve and in the legend swatches. */
+  function drawMarker(ctx, shape, x, y, r) {
+    ctx.beginPath();
+    if (shape === "circle") {
+      ctx.arc(x, y, r, 0, 2 * Math.PI);
+    } else if (shape === "triangle") {
+      ctx.moveTo(x, y - r); ctx.lineTo(x + r, y + r); ctx.lineTo(x - r, y + r); ctx.closePath();
+    } else if (shape === "down") {
+      ctx.moveTo(x, y + r); ctx.lineTo(x + r, y - r); ctx.lineTo(x - r, y - r); ctx.closePath();
+    } else if (shape === "square") {
+      ctx.rect(x - r, y - r, 2 * r, 2 * r);
+    } else if (shape === "diamond") {
+      ctx.moveTo(x, y - r * 1.3); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r * 1.3);
+      ctx.lineTo(x - r, y); ctx.closePath();
+    } else if (shape === "star") {
+      for (var i = 0; i < 10; i++) {
+        var rr = i % 2 ? r * 0.45 : r * 1.2;
+        var a = Math.PI / 5 * i - Math.PI / 2;
+        ctx[i ? "lineTo" : "moveTo"](x + rr * Math.cos(a), y + rr * Math.sin(a));
+      }
+      ctx.closePath();
+    } else {
+      // cross and plus are strokes in the curve's own colour, not outlined fills
+      if (shape === "cross") {
+        ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r);
+        ctx.moveTo(x - r, y + r); ctx.lineTo(x + r, y - r);
+      } else {
+        ctx.moveTo(x - r * 1.2, y); ctx.lineTo(x + r * 1.2, y);
+        ctx.moveTo(x, y - r * 1.2); ctx.lineTo(x, y + r * 1.2);
+      }
+      ctx.save();
+      ctx.strokeStyle = ctx.fillStyle;
+      ctx.lineWidth = Math.max(ctx.lineWidth, 2);
+      ctx.stroke();
+      ctx.restore();
+      return;
+    }
+    ctx.fill();
+    ctx.stroke();
+  }
+
+  function swatch(style) {
+    var c = document.createElement("canvas");
+    var dpr = window.devicePixelRatio || 1;
+    c.width = 44 * dpr; c.height = 14 * dpr;
+    c.style.width = "44px"; c.style.height = "14px";
+    c.setAttribute("aria-hidden", "true");
+    var ctx = c.getContext("2d");
+    ctx.scale(dpr, dpr);
+    ctx.strokeStyle = style.color; ctx.fillStyle = style.color; ctx.lineWidth = style.width;
+    ctx.setLineDash(style.dash);
+    ctx.beginPath(); ctx.moveTo(1, 7); ctx.lineTo(43, 7); ctx.stroke();
+    ctx.setLineDash([]); ctx.lineWidth = 1.5; ctx.strokeStyle = "#fff";
+    drawMarker(ctx, style.marker, 22, 7, 4);
+    return c;
+  }
+
+  /* A chart of groups (each: label, style, mean, low, high) over x, with optional extra bands
+   * (norms), numbered vertical markers (key moments) and a playhead. */
+  function makeChart(el, opts) {
+    var data = [opts.x];
+    var series = [{ label: opts.xLabel }];
+    var bands = [];
+    var groups = opts.groups.map(function (g) {
+      var idx = { mean: data.length };
+      data.push(g.mean);
+      series.push({
+        label: g.label, stroke: g.style.color, width: g.style.width, dash: g.style.dash,
+        points: { show: false }, show: g.show !== false,
+      });
+      if (g.low && g.high) {
+        idx.low = data.length; data.push(g.low);
+        idx.high = data.length; data.push(g.high);
+        var edge = { stroke: rgba(g.style.color, 0.35), width: 1, points: { show: false },
+          show: g.show !== false };
+        series.push(Object.assign({ label: g.label + " 95% low" }, edge));
+        series.push(Object.assign({ label: g.label + " 95% high" }, edge));
+        bands.push({ series: [idx.high, idx.low], fill: rgba(g.style.color, g.bandAlpha || 0.16) });
+      }
+      return Object.assign({}, g, { idx: idx });
+    });
+    (opts.normBands || []).forEach(function (nb) {
+      var lo = data.length; data.push(nb.q1);
+      var md = data.length; data.push(nb.median);
+      var hi = data.length; data.push(nb.q3);
+      var edge = { stroke: rgba(NORM_COLOR, 0.5), width: 1, points: { show: false } };
+      series.push(Object.assign({ label: "norm lower quartile" }, edge));
+      series.push({ label: "norm median", stroke: NORM_COLOR, width: 1.5, dash: [3, 3],
+        points: { show: false } });
+      series.push(Object.assign({ label: "norm upper quartile" }, edge));
+      bands.push({ series: [hi, lo], fill: "rgba(120,120,120,0.14)" });
+      void md;
+    });
+
+    var state = { playhead: null, markers: opts.markers || [] };
+
+    function drawOverlays(u) {
+      var ctx = u.ctx;
+      var dpr = uPlot.pxRatio;
+      ctx.save();
+      // Markers every few points along each visible curve: shape tells curves apart.
+      var n = opts.x.length;
+      var every = Math.max(1, Math.ceil(n / 8));
+      groups.forEach(function (g, gi) {
+        if (!u.series[g.idx.mean].show) return;
+        ctx.fillStyle = g.style.color; ctx.strokeStyle = "#fff"; ctx.lineWidth = 1.5 * dpr;
+        for (var i = (gi * 2) % every; i < n; i += every) {
+          var v = g.mean[i];
+          if (v === null || v === undefined) continue;
+          drawMarker(ctx, g.style.marker, u.valToPos(opts.x[i], "x", true),
+            u.valToPos(v, "y", true), 4.5 * dpr);
+        }
+      });
+      // Direct labels at each visible curve's last point, nudged apart so none overlap.
+      var labels = [];
+      groups.forEach(function (g) {
+        if (!u.series[g.idx.mean].show) return;
+        for (var j = n - 1; j >= 0; j--) {
+          if (g.mean[j] !== null && g.mean[j] !== undefined) {
+            labels.push({ text: g.shortLabel || g.label, x: u.valToPos(opts.x[j], "x", true),
+              y: u.valToPos(g.mean[j], "y", true) - 5 * dpr });
+            break;
+          }
+        }
+      });
+      labels.sort(function (a, b) { return a.y - b.y; });
+      var gap = 12 * dpr;
+      for (var k = 1; k < labels.length; k++) {
+        labels[k].y = Math.max(labels[k].y, labels[k - 1].y + gap);
+      }
+      var bottom = u.bbox.top + u.bbox.height;
+      if (labels.length && labels[labels.length - 1].y > bottom) {
+        labels[labels.length - 1].y = bottom;
+        for (var q = labels.length - 2; q >= 0; q--) {
+          labels[q].y = Math.min(labels[q].y, labels[q + 1].y - gap);
+        }
+      }
+      ctx.font = (11 * dpr) + "px system-ui, sans-serif";
+      ctx.textAlign = "right"; ctx.textBaseline = "bottom";
+      labels.forEach(function (l) {
+        ctx.lineWidth = 3 * dpr; ctx.strokeStyle = "rgba(255,255,255,0.9)";
+        ctx.strokeText(l.text, l.x - 6 * dpr, l.y);
+        ctx.fillStyle = "#222"; ctx.fillText(l.text, l.x - 6 * dpr, l.y);
+      });
+      // Key moments: dashed vertical line and a numbered tag.
+      state.markers.forEach(function (m) {
+        var x = u.valToPos(m.x, "x", true);
+        ctx.strokeStyle = "#333"; ctx.lineWidth = 1 * dpr; ctx.setLineDash([4 * dpr, 3 * dpr]);
+        ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height);
+        ctx.stroke(); ctx.setLineDash([]);
+        ctx.fillStyle = "#222"; ctx.fillRect(x - 8 * dpr, u.bbox.top, 16 * dpr, 16 * dpr);
+        ctx.fillStyle = "#fff"; ctx.font = "bold " + (11 * dpr) + "px system-ui, sans-serif";
+        ctx.textAlign = "center"; ctx.textBaseline = "middle";
+        ctx.fillText(String(m.label), x, u.bbox.top + 8 * dpr);
+      });
+      ctx.restore();
+    }
+
+    var u = new uPlot({
+      width: Math.max(300, el.clientWidth),
+      height: opts.height || 320,
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false, setScale: false }, sync: { key: opts.syncKey || "c" },
+        points: { show: false } },
+      scales: { x: { time: false, range: [opts.xMin, opts.xMax] },
+        y: { range: opts.yRange || [0, 1] } },
+      axes: [
+        { label: opts.xLabel, values: opts.xValues },
+        { label: opts.yLabel, size: 55,
+          splits: opts.ySplits ? function () { return opts.ySplits; } : undefined },
+      ],
+      series: series,
+      bands: bands,
+      hooks: { draw: [drawOverlays], setCursor: [function (uu) {
+        if (opts.onHover) opts.onHover(uu.cursor.idx);
+      }] },
+    }, data, el);
+
+    var playhead = document.createElement("div");
+    playhead.className = "playhead";
+    playhead.setAttribute("aria-hidden", "true");
+    u.over.appendChild(playhead);
+    state.setPlayhead = function (t) {
+      state.playhead = t;
+      playhead.style.left = u.valToPos(t, "x") + "px";
+      playhead.style.display = "block";
+    };
+    if (opts.onSeek) {
+      u.over.addEventListener("click", function (e) {
+        var rect = u.over.getBoundingClientRect();
+        opts.onSeek(u.posToVal(e.clientX - rect.left, "x"));
+      });
+    }
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        var w = Math.max(300, el.clientWidth);
+        if (Math.abs(w - u.width) > 2) {
+          u.setSize({ width: w, height: u.height });
+          if (state.playhead !== null) state.setPlayhead(state.playhead);
+        }
+      }).observe(el);
+    }
+    return { u: u, groups: groups, state: state };
+  }
+
+  function toggleButtons(container, groups, charts) {
+    groups.forEach(function (g, gi) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "toggle";
+      b.setAttribute("aria-pressed", g.show === false ? "false" : "true");
+      b.appendChild(swatch(g.style));
+      b.appendChild(document.createTextNode(" " + g.label));
+      var tick = document.createElement("span");
+      tick.className = "tick";
+      tick.setAttribute("aria-hidden", "true");
+      tick.textContent = "✓";
+      b.appendChild(tick);
+      b.addEventListener("click", function () {
+        var on = b.getAttribute("aria-pressed") !== "true";
+        b.setAttribute("aria-pressed", on ? "true" : "false");
+        charts.forEach(function (c) {
+          var idx = c.groups[gi].idx;
+          [idx.mean, idx.low, idx.high].forEach(function (i) {
+            if (i !== undefined) c.u.setSeries(i, { show: on });
+          });
+        });
+      });
+      container.appendChild(b);
+    });
+  }
+
+  function readData() {
+    return JSON.parse(document.getElementById("chart-data").textContent);
+  }
+
+  /* Ad page: video above, curves below, playhead follows, click/keys seek. */
+  function adPage(root) {
+    var d = readData();
+    var video = document.getElementById("ad-video");
+    var duration = d.duration;
+    var x = d.seconds.map(function (s) { return s + 0.5; });
+    var xMax = Math.max(duration, d.seconds.length);
+    var readout = document.getElementById("readout");
+    var chartEl = document.getElementById("chart");
+    var current = 0;
+    var chart = null;
+    var nChart = null;
+
+    var groups = d.metrics.map(function (m, i) {
+      var c = d.curves[m];
+      return { metric: m, label: d.labels[m], style: STYLES[i % STYLES.length], mean: c.mean,
+        low: c.ci_low, high: c.ci_high, n: c.n };
+    });
+
+    function describe(idx) {
+      if (!chart || idx === null || idx === undefined || idx < 0 || idx >= x.length) return "";
+      var parts = chart.groups.filter(function (g) {
+        return chart.u.series[g.idx.mean].show;
+      }).map(function (g) {
+        var ci = g.low[idx] === null ? "" : " (95% CI " + fmt(g.low[idx]) + "–" + fmt(g.high[idx]) + ")";
+        return g.label + " " + fmt(g.mean[idx]) + ci;
+      });
+      var n = d.curves.attention.n[idx];
+      return "Second " + d.seconds[idx] + ": " + parts.join("; ") + "; n = " +
+        (n === null ? "hidden" : n) + ".";
+    }
+
+    function seek(t) {
+      t = Math.min(Math.max(t, 0), duration);
+      current = t;
+      if (video && video.readyState > 0) video.currentTime = t;
+      else if (video) video.dataset.pendingSeek = String(t);
+      update(t, true);
+    }
+
+    function update(t, announce) {
+      current = t;
+      chart.state.setPlayhead(t);
+      nChart.state.setPlayhead(t);
+      chartEl.setAttribute("aria-valuenow", t.toFixed(1));
+      var idx = Math.min(Math.floor(t), x.length - 1);
+      var text = fmtTime(t) + ". " + describe(idx);
+      chartEl.setAttribute("aria-valuetext", text);
+      if (announce || !video || video.paused) readout.textContent = text;
+    }
+
+    chart = makeChart(chartEl, {
+      x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)", yLabel: "Mean (0–1)",
+      groups: groups,
+      markers: d.moments.map(function (m) { return { x: m.second + 0.5, label: m.rank }; }),
+      onSeek: seek,
+      onHover: function (idx) {
+        if (idx !== null && idx !== undefined) readout.textContent = describe(idx);
+      },
+      height: 340,
+    });
+    var nMax = Math.max.apply(null, [1].concat(d.curves.attention.n.filter(function (v) {
+      return v !== null;
+    })));
+    nChart = makeChart(document.getElementById("n-chart"), {
+      x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)", yLabel: "n",
+      groups: [{ label: "Panelists (n)", shortLabel: "n", style: { color: "#444", dash: [],
+        width: 1.5, marker: "square" }, mean: d.curves.attention.n }],
+      yRange: [0, nMax * 1.15], ySplits: [0, nMax], onSeek: seek, height: 120,
+    });
+    toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
+
+    chartEl.addEventListener("keydown", function (e) {
+      var step = e.shiftKey ? 5 : 1;
+      var t = null;
+      if (e.key === "ArrowRight" || e.key === "ArrowUp") t = current + step;
+      else if (e.key === "ArrowLeft" || e.key === "ArrowDown") t = current - step;
+      else if (e.key === "PageUp") t = current + 10;
+      else if (e.key === "PageDown") t = current - 10;
+      else if (e.key === "Home") t = 0;
+      else if (e.key === "End") t = duration;
+      else if ((e.key === " " || e.key === "k") && video) {
+        e.preventDefault();
+        if (video.paused) video.play(); else video.pause();
+        return;
+      }
+      if (t !== null) { e.preventDefault(); seek(t); }
+    });
+    document.querySelectorAll("[data-seek]").forEach(function (b) {
+      b.addEventListener("click", function () { seek(parseFloat(b.getAttribute("data-seek"))); });
+    });
+
+    if (video) {
+      var raf = null;
+      var tick = function () {
+        update(video.currentTime, false);
+        raf = video.paused ? null : requestAnimationFrame(tick);
+      };
+      video.addEventListener("play", function () {
+        readout.setAttribute("aria-live", "off");
+        if (!raf) raf = requestAnimationFrame(tick);
+      });
+      video.addEventListener("pause", function () {
+        readout.setAttribute("aria-live", "polite"); update(video.currentTime, true);
+      });
+      video.addEventListener("seeked", function () { update(video.currentTime, false); });
+      video.addEventListener("loadedmetadata", function () {
+        if (video.dataset.pendingSeek) {
+          video.currentTime = parseFloat(video.dataset.pendingSeek);
+          delete video.dataset.pendingSeek;
+        }
+      });
+    }
+    update(0, false);
+    root.dataset.ready = "true";
+  }
+
+  /* Segments page: one metric, a curve per group, everyone as a grey reference. */
+  function segmentsPage(root) {
+    var d = readData();
+    var x = d.seconds.map(function (s) { return s + 0.5; });
+    var groups = d.segments.map(function (s, i) {
+      return { label: s.value + " (n=" + s.n + ")", shortLabel: s.value,
+        style: STYLES[(i + 1) % STYLES.length], mean: s.curve.mean, low: s.curve.ci_low,
+        high: s.curve.ci_high, bandAlpha: 0.1 };
+    });
+    groups.unshift({ label: "Everyone", style: { color: "#555", dash: [1, 2], width: 1.5,
+      marker: "circle" }, mean: d.overall.mean });
+    var chart = makeChart(document.getElementById("chart"), {
+      x: x, xMin: 0, xMax: Math.max(d.duration, x.length), xLabel: "Ad time (s)",
+      yLabel: d.label + " (0–1)", groups: groups, height: 340,
+    });
+    toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
+    root.dataset.ready = "true";
+  }
+
+  /* Compare page: a chart per metric, a curve per ad, the organisation's norms band. */
+  function comparePage(root) {
+    var d = readData();
+    var percent = d.axis === "percent";
+    var charts = [];
+    var groupsFor = function (m) {
+      return d.ads.map(function (ad, i) {
+        var c = ad.curves[m];
+        return { label: ad.title, style: STYLES[i % STYLES.length], mean: c.mean,
+          low: c.ci_low, high: c.ci_high, bandAlpha: 0.08 };
+      });
+    };
+    d.metrics.forEach(function (m) {
+      var el = document.getElementById("chart-" + m);
+      if (!el) return;
+      charts.push(makeChart(el, {
+        x: d.x, xMin: 0, xMax: percent ? 100 : d.x.length,
+        xLabel: percent ? "Ad progress (%)" : "Ad time (s)", yLabel: d.labels[m],
+        groups: groupsFor(m), normBands: d.norms[m] && d.norms[m].n_ads ? [d.norms[m]] : [],
+        height: 230, syncKey: "compare",
+      }));
+    });
+    if (charts.length) toggleButtons(document.getElementById("toggles"), charts[0].groups, charts);
+    root.dataset.ready = "true";
+  }
+
+  function start() {
+    var root = document.querySelector("[data-page]");
+    if (!root) return;
+    if (typeof uPlot === "undefined") {
+      var p = document.createElement("p");
+      p.className = "warning";
+      p.textContent = "The chart library is not installed (run scripts/setup); the tables below hold the numbers.";
+      root.prepend(p);
+      return;
+    }
+    var page = root.getAttribute("data-page");
+    if (page === "ad") adPage(root);
+    else if (page === "segments") segmentsPage(root);
+    else if (page === "compare") comparePage(root);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
