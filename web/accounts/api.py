@@ -118,7 +118,7 @@ def accept_invite_new_user(
     session: SessionDep,
 ) -> MeOut:
     """Sign up through an invitation: a new user joins with the invited role, and logs in."""
-    invite = service.find_invite(session=session, token=data.token)
+    invite = service.find_invite(session=session, token=data.token, lock=True)
     try:
         user, _membership = service.accept_invite_new_user(
             session=session, invite=invite, data=data
@@ -230,7 +230,7 @@ def accept_invite(
     data: InviteAcceptIn, user: CurrentUserDep, session: SessionDep
 ) -> OrganisationOut:
     """The logged-in user joins the inviting organisation with the invited role."""
-    invite = service.find_invite(session=session, token=data.token)
+    invite = service.find_invite(session=session, token=data.token, lock=True)
     try:
         membership = service.accept_invite(session=session, invite=invite, user=user)
     except service.AccountError as exc:

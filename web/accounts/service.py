@@ -163,8 +163,10 @@ def pending_invites(*, session: Session, organisation_id: int) -> list[Invite]:
     )
 
 
-def find_invite(*, session: Session, token: str) -> Invite | None:
-    return session.scalar(select(Invite).where(Invite.token_hash == _token_hash(token)))
+def find_invite(*, session: Session, token: str, lock: bool = False) -> Invite | None:
+    """The invitation for a token; `lock` holds its row so two accepts cannot both succeed."""
+    query = select(Invite).where(Invite.token_hash == _token_hash(token))
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def invite_problem(invite: Invite | None) -> str | None:

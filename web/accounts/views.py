@@ -251,7 +251,7 @@ def invite_page(
 def accept_invite(
     request: Request, token: str, user: CurrentUserDep, session: SessionDep
 ) -> Response:
-    invite = service.find_invite(session=session, token=token)
+    invite = service.find_invite(session=session, token=token, lock=True)
     try:
         membership = service.accept_invite(session=session, invite=invite, user=user)
     except service.AccountError as exc:
@@ -265,8 +265,8 @@ def accept_invite(
 async def accept_invite_new_user(
     request: Request, token: str, _csrf: CsrfDep, settings: SettingsDep, session: SessionDep
 ) -> Response:
-    invite = service.find_invite(session=session, token=token)
     values = await read_form(request)
+    invite = service.find_invite(session=session, token=token, lock=True)
     try:
         data = NewAccountIn.model_validate(values)
         user, membership = service.accept_invite_new_user(session=session, invite=invite, data=data)
