@@ -12,6 +12,8 @@ from web import models  # noqa: F401  (registers every table on Base.metadata)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.db import make_engine, make_session_factory
+from web.panel.pages import recorder_module_files
+from web.panel.pages import router as recorder_pages_router
 from web.panel.views import router as panel_router
 from web.results.views import router as results_router
 from web.settings import Settings
@@ -28,10 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
     app.include_router(accounts_router)
     app.include_router(studies_router)
     app.include_router(panel_router)
+    app.include_router(recorder_pages_router)
     app.include_router(results_router)
     return app
 
