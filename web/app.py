@@ -12,8 +12,12 @@ from web import models  # noqa: F401  (registers every table on Base.metadata)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.db import make_engine, make_session_factory
+from web.health import healthz
+from web.panel.cors import PanelCORSMiddleware
+from web.panel.errors import PanelError
 from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
+from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
 from web.results.views import router as results_router
 from web.settings import Settings
@@ -27,11 +31,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="Candor", version="0.1.0")
     app.state.settings = settings
-    app.state.engine = make_engine(settings.resolved_database_url)
+    app.state.engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PanelError, panel_error_handler)
+    app.add_middleware(PanelCORSMiddleware)
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.include_router(accounts_router)
     app.include_router(studies_router)
     app.include_router(panel_router)

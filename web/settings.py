@@ -36,6 +36,19 @@ class Settings(BaseSettings):
     # Segments smaller than this are never shown.
     min_cell_size: int = Field(default=10, ge=1)
 
+    # Panel uploads and the pipeline.
+    max_chunks_per_clip: int = Field(default=3600, ge=1)
+    task_queue: str = "candor"
+    # Redis redelivers an unacknowledged task after this; it must exceed the longest analysis.
+    broker_visibility_timeout_seconds: int = Field(default=3600, ge=1)
+    # A worker's claim on a clip; an expired claim (worker died) can be taken over.
+    analysis_lease_seconds: int = Field(default=600, ge=1)
+    # A queued clip still not analysed after this is handed to the broker again.
+    requeue_after_seconds: int = Field(default=600, ge=1)
+    # Per web process: SQLAlchemy pool for PostgreSQL (SQLite ignores these).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and (
@@ -49,6 +62,13 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'candor.db').resolve()}"
+
+    @property
+    def engine_options(self) -> dict[str, int]:
+        """Pool sizing for server databases; SQLite keeps SQLAlchemy's own defaults."""
+        if self.resolved_database_url.startswith("sqlite"):
+            return {}
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow}
 
     @property
     def resolved_broker_url(self) -> str:

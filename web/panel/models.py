@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.db import Base, utcnow
@@ -126,8 +126,15 @@ class Clip(Base):
     duration_s: Mapped[float | None]
     # Provenance of the curves: which model and code made them.
     analysis_version: Mapped[str | None] = mapped_column(String(200))
+    # True while this clip's seconds are counted in its ad's aggregates (withdrawal subtracts).
+    aggregated: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # Last successful hand-over to the broker; None while queued means "enqueue again".
+    enqueued_at: Mapped[datetime | None]
+    # A worker's lease on the clip: the Celery task id and when it started (expired → reclaimable).
+    processing_token: Mapped[str | None] = mapped_column(String(64))
+    processing_started_at: Mapped[datetime | None]
     analysed_at: Mapped[datetime | None]
     video_deleted_at: Mapped[datetime | None]
 
@@ -181,7 +188,8 @@ class DeletionAudit(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # No foreign key: the clip row itself may be erased later, the audit stays.
-    clip_id: Mapped[int] = mapped_column(index=True)
+    # None for a stray file the sweeper found with no clip row at all.
+    clip_id: Mapped[int | None] = mapped_column(index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     bytes: Mapped[int]
     reason: Mapped[str] = mapped_column(String(40))

@@ -1,5 +1,19 @@
-"""HTTP routes of the panel domain."""
+"""HTTP routes of the panel domain: the panelist API (the /r/{public_key} page is pages.py)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from web.panel.api import error_response
+from web.panel.api import router as api_router
+from web.panel.errors import PanelError
 
 router = APIRouter()
+router.include_router(api_router)
+
+
+async def panel_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """Refused panelist requests: `{"detail": ...}` plus any extra fields, with their status."""
+    assert isinstance(exc, PanelError)
+    return error_response(exc)

@@ -1,0 +1,135 @@
+"""Request and response bodies of the panelist API (docs/panelist-api.md)."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from web.panel.models import PlaybackEventKind
+
+Locale = Annotated[
+    str, Field(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+]
+PassthroughValue = Annotated[str, Field(max_length=200)] | int | float | bool | None
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, so a typo in a client is caught at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConsentTextOut(BaseModel):
+    consent_text_id: int
+    version: int
+    locale: str
+    text: str
+    instructions: str
+    sha256: str
+
+
+class IntegrationOut(BaseModel):
+    study_name: str
+    locale: str
+    locales: list[str]
+    consent: ConsentTextOut
+
+
+class SessionStart(Strict):
+    integration: str = Field(min_length=1, max_length=64)
+    respondent_id: str = Field(min_length=1, max_length=500)
+    passthrough: dict[Annotated[str, Field(max_length=64)], PassthroughValue] = Field(
+        default_factory=dict, max_length=50
+    )
+    locale: Locale | None = None
+
+
+class AdOut(BaseModel):
+    id: int
+    title: str
+    duration_s: float
+    width: int
+    height: int
+    video_url: str
+    poster_url: str | None
+
+
+class SessionOut(BaseModel):
+    session_id: uuid.UUID
+    token: str
+    expires_at: datetime
+    locale: str
+    consent: ConsentTextOut
+    ads: list[AdOut]
+    return_url_template: str
+
+
+class ConsentIn(Strict):
+    consent_text_id: int
+    text_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
+    locale: Locale
+    decision: Literal["agree", "decline"]
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class StatusOut(BaseModel):
+    status: str
+    receipt_code: str | None = None
+
+
+class ClipCreate(Strict):
+    ad_id: int
+    mime_type: str = Field(min_length=1, max_length=100)
+
+
+class ClipOut(BaseModel):
+    clip_id: uuid.UUID
+    status: str
+    received: list[int]
+
+
+class ChunkOut(BaseModel):
+    index: int
+    bytes: int
+
+
+class PlaybackEventIn(Strict):
+    seq: int = Field(ge=0, le=1_000_000)
+    kind: PlaybackEventKind
+    clip_ms: float = Field(ge=0, le=24 * 3600 * 1000)
+    ad_ms: float = Field(ge=0, le=24 * 3600 * 1000)
+
+    @field_validator("clip_ms", "ad_ms")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of milliseconds")
+        return value
+
+
+class EventsIn(Strict):
+    events: list[PlaybackEventIn] = Field(min_length=1, max_length=1000)
+
+
+class EventsOut(BaseModel):
+    stored: int
+
+
+class FinishIn(Strict):
+    chunk_count: int = Field(ge=1, le=1_000_000)
+
+
+class SessionEnd(Strict):
+    status: Literal["complete", "no_camera", "failed"]
+
+
+class EraseIn(Strict):
+    receipt_code: str = Field(min_length=4, max_length=64)
+
+
+class ErasedOut(BaseModel):
+    erased: bool

@@ -1,0 +1,294 @@
+"""Panel sessions: start, consent, end, withdraw, erase. Services own their commits."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from web.db import utcnow
+from web.panel import tokens
+from web.panel.deletion import (
+    DeletionReason,
+    erase_panel_session,
+    record_video_deletion,
+    remove_directories,
+)
+from web.panel.errors import PanelError
+from web.panel.models import (
+    Clip,
+    ClipStatus,
+    ConsentDecision,
+    ConsentRecord,
+    PanelSession,
+    SessionStatus,
+)
+from web.panel.schemas import (
+    AdOut,
+    ConsentIn,
+    ConsentTextOut,
+    IntegrationOut,
+    SessionEnd,
+    SessionOut,
+    SessionStart,
+    StatusOut,
+)
+from web.settings import Settings
+from web.studies.models import Ad, AdOrder, ConsentText, Integration, Study
+
+ENDED = (
+    SessionStatus.COMPLETE,
+    SessionStatus.NO_CAMERA,
+    SessionStatus.FAILED,
+    SessionStatus.WITHDRAWN,
+    SessionStatus.DECLINED,
+)
+# Builds the URL of an ad's video or poster ("video" / "poster") for a <video> tag.
+MediaUrl = Callable[[Ad, str], str]
+
+
+def _integration(session: Session, public_key: str) -> Integration:
+    integration = session.scalar(select(Integration).where(Integration.public_key == public_key))
+    if integration is None:
+        raise PanelError(404, "No integration has this key; check the link or embed snippet")
+    return integration
+
+
+def latest_consent_texts(session: Session, integration_id: int) -> dict[str, ConsentText]:
+    """The newest version of the consent text in each locale."""
+    texts = session.scalars(
+        select(ConsentText)
+        .where(ConsentText.integration_id == integration_id)
+        .order_by(ConsentText.locale, ConsentText.version)
+    ).all()
+    return {text.locale: text for text in texts}
+
+
+def choose_locale(available: dict[str, ConsentText], wanted: str | None, default: str) -> str:
+    """Exact locale, else its language ('fr-CA' → 'fr'), else the integration's default."""
+    if not available:
+        raise PanelError(409, "This integration has no consent text yet")
+    candidates = []
+    if wanted:
+        candidates += [wanted, wanted.replace("_", "-").split("-")[0].lower()]
+    candidates += [default, "en"]
+    for candidate in candidates:
+        if candidate in available:
+            return candidate
+    return sorted(available)[0]
+
+
+def _consent_out(text: ConsentText) -> ConsentTextOut:
+    return ConsentTextOut(
+        consent_text_id=text.id,
+        version=text.version,
+        locale=text.locale,
+        text=text.consent_text,
+        instructions=text.instructions,
+        sha256=text.sha256,
+    )
+
+
+def integration_info(*, session: Session, public_key: str, locale: str | None) -> IntegrationOut:
+    """What a panelist sees before the camera is touched: the study name and the consent text."""
+    integration = _integration(session, public_key)
+    texts = latest_consent_texts(session, integration.id)
+    chosen = choose_locale(texts, locale, integration.default_locale)
+    study = session.get(Study, integration.study_id)
+    assert study is not None
+    return IntegrationOut(
+        study_name=study.name,
+        locale=chosen,
+        locales=sorted(texts),
+        consent=_consent_out(texts[chosen]),
+    )
+
+
+def _clean_passthrough(integration: Integration, values: dict[str, object]) -> dict[str, str]:
+    """Keep only the variables the integration declares, as strings (segments compare strings)."""
+    kept = {}
+    for name in integration.passthrough_vars:
+        value = values.get(name)
+        if value is None or value == "":
+            continue
+        kept[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return kept
+
+
+def start_session(
+    *, session: Session, settings: Settings, body: SessionStart, media_url: MediaUrl
+) -> SessionOut:
+    """A new panel session: keyed respondent hash, this panelist's ad order, a signed token."""
+    integration = _integration(session, body.integration)
+    study = session.get(Study, integration.study_id)
+    assert study is not None
+    if not study.ads:
+        raise PanelError(409, "This study has no ads yet")
+    texts = latest_consent_texts(session, integration.id)
+    locale = choose_locale(texts, body.locale, integration.default_locale)
+    ads = list(study.ads)
+    if study.ad_order == AdOrder.RANDOM:
+        random.SystemRandom().shuffle(ads)
+    panel_session = PanelSession(
+        integration_id=integration.id,
+        study_id=study.id,
+        respondent_hash=tokens.respondent_hash(settings, body.respondent_id),
+        passthrough=_clean_passthrough(integration, dict(body.passthrough)),
+        locale=locale,
+        ad_order=[ad.id for ad in ads],
+    )
+    session.add(panel_session)
+    session.commit()
+    token, expires_at = tokens.session_token(settings, panel_session.public_id)
+    return SessionOut(
+        session_id=panel_session.public_id,
+        token=token,
+        expires_at=expires_at,
+        locale=locale,
+        consent=_consent_out(texts[locale]),
+        ads=[
+            AdOut(
+                id=ad.id,
+                title=ad.title,
+                duration_s=ad.duration_s,
+                width=ad.width,
+                height=ad.height,
+                video_url=media_url(ad, "video"),
+                poster_url=media_url(ad, "poster") if ad.poster_key else None,
+            )
+            for ad in ads
+        ],
+        return_url_template=integration.return_url_template,
+    )
+
+
+def panel_session_for(session: Session, session_public_id: uuid.UUID) -> PanelSession:
+    panel_session = session.scalar(
+        select(PanelSession).where(PanelSession.public_id == session_public_id)
+    )
+    if panel_session is None:
+        raise PanelError(404, "No such session")
+    return panel_session
+
+
+def has_agreed(session: Session, panel_session_id: int) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    ConsentRecord.session_id == panel_session_id,
+                    ConsentRecord.decision == ConsentDecision.AGREE,
+                )
+            )
+        )
+    )
+
+
+def record_consent(
+    *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: ConsentIn
+) -> StatusOut:
+    """Store the decision with the exact text version shown; agree returns the receipt code."""
+    panel_session = panel_session_for(session, session_public_id)
+    text = session.get(ConsentText, body.consent_text_id)
+    if text is None or text.integration_id != panel_session.integration_id:
+        raise PanelError(400, "consent_text_id is not a consent text of this integration")
+    if body.text_sha256.lower() != text.sha256:
+        raise PanelError(400, "text_sha256 does not match the consent text version shown")
+    if body.locale != text.locale:
+        raise PanelError(400, f"locale {body.locale!r} is not the locale of this consent text")
+    decision = ConsentDecision(body.decision)
+    status = panel_session.status
+    if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
+        pass  # a first decision, or agreeing after a mistaken "no thanks"
+    elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
+        return StatusOut(status="consented", receipt_code=_receipt(settings, panel_session))
+    elif status == SessionStatus.CONSENTED:
+        raise PanelError(409, "Consent was already given; use withdraw to stop and delete")
+    else:
+        raise PanelError(409, f"This session has ended ({status.value})")
+    if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
+        return StatusOut(status="declined")
+    session.add(
+        ConsentRecord(
+            session_id=panel_session.id,
+            consent_text_id=text.id,
+            text_sha256=text.sha256,
+            locale=text.locale,
+            decision=decision,
+            decline_reason=body.reason if decision == ConsentDecision.DECLINE else None,
+        )
+    )
+    if decision == ConsentDecision.AGREE:
+        code = tokens.receipt_code(settings, panel_session.public_id)
+        panel_session.status = SessionStatus.CONSENTED
+        panel_session.receipt_hash = tokens.receipt_hash(settings, code)
+        session.commit()
+        return StatusOut(status="consented", receipt_code=code)
+    panel_session.status = SessionStatus.DECLINED
+    panel_session.ended_at = utcnow()
+    session.commit()
+    return StatusOut(status="declined")
+
+
+def _receipt(settings: Settings, panel_session: PanelSession) -> str | None:
+    if panel_session.receipt_hash is None:
+        return None
+    return tokens.receipt_code(settings, panel_session.public_id)
+
+
+def end_session(
+    *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: SessionEnd
+) -> StatusOut:
+    """Close the session with the recorder's status; clips never finished are deleted now."""
+    panel_session = panel_session_for(session, session_public_id)
+    if panel_session.status in ENDED:
+        return StatusOut(
+            status=panel_session.status.value, receipt_code=_receipt(settings, panel_session)
+        )
+    wanted = SessionStatus(body.status)
+    if wanted != SessionStatus.FAILED and panel_session.status != SessionStatus.CONSENTED:
+        raise PanelError(409, f"A session without consent cannot end as {wanted.value}")
+    unfinished = session.scalars(
+        select(Clip)
+        .where(Clip.session_id == panel_session.id, Clip.status == ClipStatus.UPLOADING)
+        .with_for_update()
+    ).all()
+    directories: list[Path] = []
+    for clip in unfinished:
+        clip.status = ClipStatus.ABANDONED
+        directory = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+        if directory is not None:
+            directories.append(directory)
+    panel_session.status = wanted
+    panel_session.ended_at = utcnow()
+    session.commit()
+    remove_directories(directories)
+    return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
+
+
+def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
+    """Stop and delete: every clip, chunk and curve of the session, and its share of aggregates."""
+    panel_session = panel_session_for(session, session_public_id)
+    directories = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+    session.commit()
+    remove_directories(directories)
+    return StatusOut(status="withdrawn")
+
+
+def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
+    """Erasure later, by the receipt code alone; the same as a withdrawal."""
+    panel_session = session.scalar(
+        select(PanelSession).where(
+            PanelSession.receipt_hash == tokens.receipt_hash(settings, receipt_code)
+        )
+    )
+    if panel_session is None:
+        raise PanelError(404, "No session has this receipt code; check it and try again")
+    directories = erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+    session.commit()
+    remove_directories(directories)
+    return True

@@ -1,0 +1,157 @@
+"""Panelist video on disk, briefly: chunk files, the assembled clip, and their removal.
+
+Layout: `clips_dir/{clip_public_id}/{index:06d}.part`, plus `assembled-*.{ext}` while a worker
+analyses it. Uploads land in `clips_dir/.incoming/` first and are renamed into place atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from web.settings import Settings
+
+INCOMING = ".incoming"
+CHUNK_NAME = re.compile(r"^(\d{6,})\.part$")
+READ_BLOCK = 1024 * 1024
+
+
+class ChunkTooLarge(Exception):
+    """The request body exceeded the chunk size cap; nothing was kept."""
+
+
+class MissingChunk(Exception):
+    """A chunk the database says arrived is not on disk (swept or withdrawn meanwhile)."""
+
+
+@dataclass(frozen=True)
+class ReceivedChunk:
+    path: Path
+    sha256: str
+    size: int
+
+
+def clip_dir(settings: Settings, clip_public_id: uuid.UUID | str) -> Path:
+    return settings.clips_dir / str(clip_public_id)
+
+
+def chunk_path(settings: Settings, clip_public_id: uuid.UUID | str, index: int) -> Path:
+    return clip_dir(settings, clip_public_id) / f"{index:06d}.part"
+
+
+def incoming_dir(settings: Settings) -> Path:
+    return settings.clips_dir / INCOMING
+
+
+async def receive_to_temp(
+    stream: AsyncIterator[bytes], settings: Settings, max_bytes: int
+) -> ReceivedChunk:
+    """Stream a request body to a temporary file, hashing it; ChunkTooLarge past max_bytes."""
+    directory = incoming_dir(settings)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{uuid.uuid4().hex}.tmp"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("wb") as handle:
+            async for piece in stream:
+                size += len(piece)
+                if size > max_bytes:
+                    raise ChunkTooLarge(f"chunk is larger than {max_bytes} bytes")
+                digest.update(piece)
+                handle.write(piece)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return ReceivedChunk(path, digest.hexdigest(), size)
+
+
+def place_chunk(received: ReceivedChunk, target: Path) -> None:
+    """Atomically move an uploaded temp file to its final name (same filesystem)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(received.path, target)
+
+
+def discard(received: ReceivedChunk) -> None:
+    received.path.unlink(missing_ok=True)
+
+
+def chunk_files(directory: Path) -> list[tuple[int, Path]]:
+    """Chunk files of a clip directory in index order."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in directory.iterdir():
+        match = CHUNK_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry))
+    return sorted(found)
+
+
+def fingerprint(paths: Iterable[Path]) -> tuple[str, int]:
+    """sha256 and size of the files' bytes concatenated in the given order."""
+    digest = hashlib.sha256()
+    size = 0
+    for path in paths:
+        with path.open("rb") as handle:
+            while block := handle.read(READ_BLOCK):
+                digest.update(block)
+                size += len(block)
+    return digest.hexdigest(), size
+
+
+def video_fingerprint(directory: Path) -> tuple[str, int]:
+    """sha256 and size of a clip's video as the chunks make it up (what analysis would read)."""
+    return fingerprint(path for _, path in chunk_files(directory))
+
+
+def assemble(directory: Path, chunk_count: int, suffix: str) -> tuple[Path, str, int]:
+    """Concatenate chunks 0..chunk_count-1 into one file (MediaRecorder chunks form one stream).
+
+    Returns the file, its sha256 and size. The name is unique per call, so two workers that
+    happen to hold the same clip never write the same file.
+    """
+    target = directory / f"assembled-{uuid.uuid4().hex}{suffix}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with target.open("wb") as out:
+            for index in range(chunk_count):
+                part = directory / f"{index:06d}.part"
+                try:
+                    handle = part.open("rb")
+                except FileNotFoundError as exc:
+                    raise MissingChunk(f"chunk {index} is no longer on disk") from exc
+                with handle:
+                    while block := handle.read(READ_BLOCK):
+                        digest.update(block)
+                        size += len(block)
+                        out.write(block)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return target, digest.hexdigest(), size
+
+
+def remove_tree(directory: Path) -> bool:
+    """Delete a clip directory and everything in it; True if it existed."""
+    if not directory.exists():
+        return False
+    shutil.rmtree(directory, ignore_errors=True)
+    if directory.exists():  # a file appeared while deleting (a late chunk rename): once more
+        shutil.rmtree(directory)
+    return True
+
+
+def suffix_for(mime_type: str) -> str:
+    """File suffix for a recorder mime type such as 'video/webm;codecs=vp9'."""
+    base = mime_type.split(";", 1)[0].strip().lower()
+    return {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}.get(
+        base, ".bin"
+    )

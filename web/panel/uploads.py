@@ -1,0 +1,262 @@
+"""Clips, chunks, playback events and finishing: the upload half of the panelist API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from web.db import utcnow
+from web.panel import storage
+from web.panel.errors import PanelError
+from web.panel.models import (
+    Chunk,
+    Clip,
+    ClipStatus,
+    ConsentDecision,
+    ConsentRecord,
+    PanelSession,
+    PlaybackEvent,
+    PlaybackEventKind,
+    SessionStatus,
+)
+from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn
+from web.panel.service import has_agreed, panel_session_for
+from web.settings import Settings
+
+ALLOWED_MIME_TYPES = ("video/webm", "video/mp4", "video/x-matroska")
+NO_CONSENT = "No agree record for this session: uploads need consent first"
+
+
+def _refuse_unless_consented(status: SessionStatus, agreed: bool) -> None:
+    if status == SessionStatus.WITHDRAWN:
+        raise PanelError(403, "This session was withdrawn; nothing more is accepted")
+    if status != SessionStatus.CONSENTED or not agreed:
+        raise PanelError(403, NO_CONSENT)
+
+
+def _received(session: Session, clip_id: int) -> list[int]:
+    return list(
+        session.scalars(select(Chunk.index).where(Chunk.clip_id == clip_id).order_by(Chunk.index))
+    )
+
+
+def _clip_out(session: Session, clip: Clip) -> ClipOut:
+    return ClipOut(
+        clip_id=clip.public_id, status=clip.status.value, received=_received(session, clip.id)
+    )
+
+
+def open_clip(*, session: Session, session_public_id: uuid.UUID, body: ClipCreate) -> ClipOut:
+    """The clip of one ad in this session, created on first call (idempotent per session and ad)."""
+    panel_session = panel_session_for(session, session_public_id)
+    _refuse_unless_consented(panel_session.status, has_agreed(session, panel_session.id))
+    if body.ad_id not in panel_session.ad_order:
+        raise PanelError(404, "This ad is not part of the session")
+    base_type = body.mime_type.split(";", 1)[0].strip().lower()
+    if base_type not in ALLOWED_MIME_TYPES:
+        raise PanelError(415, f"mime_type must be one of {', '.join(ALLOWED_MIME_TYPES)}")
+    for _attempt in range(2):
+        clip = session.scalar(
+            select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)
+        )
+        if clip is not None:
+            return _clip_out(session, clip)
+        clip = Clip(session_id=panel_session.id, ad_id=body.ad_id, mime_type=body.mime_type)
+        session.add(clip)
+        try:
+            session.commit()
+        except IntegrityError:  # a concurrent call created it first
+            session.rollback()
+            continue
+        return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
+    raise PanelError(409, "The clip is being created by another request; retry")
+
+
+@dataclass
+class LockedClip:
+    clip: Clip
+    session_public_id: uuid.UUID
+    session_status: SessionStatus
+    agreed: bool
+
+
+def _lock_clip(
+    session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID
+) -> LockedClip:
+    """The clip, locked for update, if it belongs to this session; otherwise 404."""
+    agreed = exists().where(
+        ConsentRecord.session_id == PanelSession.id,
+        ConsentRecord.decision == ConsentDecision.AGREE,
+    )
+    row = session.execute(
+        select(Clip, PanelSession.public_id, PanelSession.status, agreed)
+        .join(PanelSession, Clip.session_id == PanelSession.id)
+        .where(Clip.public_id == clip_public_id)
+        .with_for_update(of=Clip)
+    ).first()
+    # Another session's clip is reported exactly like a missing one.
+    if row is None or row[1] != session_public_id:
+        raise PanelError(404, "No such clip in this session")
+    return LockedClip(row[0], row[1], row[2], bool(row[3]))
+
+
+def clip_state(
+    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID
+) -> ClipOut:
+    locked = _lock_clip(session, session_public_id, clip_public_id)
+    out = _clip_out(session, locked.clip)
+    session.rollback()  # release the lock
+    return out
+
+
+def store_chunk(
+    *,
+    session: Session,
+    settings: Settings,
+    session_public_id: uuid.UUID,
+    clip_public_id: uuid.UUID,
+    index: int,
+    received: storage.ReceivedChunk,
+) -> tuple[bool, ChunkOut]:
+    """Keep an uploaded chunk (already on disk as a temp file). Returns (created, answer).
+
+    Idempotent by (clip, index): the same bytes again are accepted without change, other bytes
+    are refused. The temp file is moved into place only after its row is flushed, so a refused
+    chunk can never overwrite a stored one.
+    """
+    try:
+        return _store_chunk(session, settings, session_public_id, clip_public_id, index, received)
+    finally:
+        storage.discard(received)  # no-op once moved into place
+
+
+def _store_chunk(
+    session: Session,
+    settings: Settings,
+    session_public_id: uuid.UUID,
+    clip_public_id: uuid.UUID,
+    index: int,
+    received: storage.ReceivedChunk,
+) -> tuple[bool, ChunkOut]:
+    if index >= settings.max_chunks_per_clip:
+        raise PanelError(413, f"A clip has at most {settings.max_chunks_per_clip} chunks")
+    if received.size == 0:
+        raise PanelError(400, "Empty chunk: the body must hold the chunk's bytes")
+    for _attempt in range(2):
+        locked = _lock_clip(session, session_public_id, clip_public_id)
+        _refuse_unless_consented(locked.session_status, locked.agreed)
+        clip = locked.clip
+        stored = session.scalar(
+            select(Chunk.sha256).where(Chunk.clip_id == clip.id, Chunk.index == index)
+        )
+        if stored is not None:
+            session.rollback()
+            if stored != received.sha256:
+                raise PanelError(409, f"Chunk {index} was already stored with different bytes")
+            return False, ChunkOut(index=index, bytes=received.size)
+        if clip.status != ClipStatus.UPLOADING:
+            raise PanelError(409, f"This clip is {clip.status.value}; it takes no more chunks")
+        if clip.bytes_received + received.size > settings.max_clip_bytes:
+            raise PanelError(413, f"The clip would exceed {settings.max_clip_bytes} bytes")
+        session.add(
+            Chunk(clip_id=clip.id, index=index, bytes=received.size, sha256=received.sha256)
+        )
+        # SQL-side increments: exact even where the row lock is not available (SQLite).
+        clip.bytes_received = Clip.bytes_received + received.size
+        clip.chunks_received = Clip.chunks_received + 1
+        try:
+            session.flush()
+        except IntegrityError:  # the same index arrived concurrently: compare with that one
+            session.rollback()
+            continue
+        try:
+            storage.place_chunk(received, storage.chunk_path(settings, clip.public_id, index))
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+        return True, ChunkOut(index=index, bytes=received.size)
+    raise PanelError(409, f"Chunk {index} is being stored by another request; retry")
+
+
+def store_events(
+    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, body: EventsIn
+) -> int:
+    """Store playback events, idempotent by seq; returns how many of the sent events are stored."""
+    wanted: dict[int, tuple[PlaybackEventKind, float, float]] = {}
+    for event in body.events:
+        item = (event.kind, event.clip_ms, event.ad_ms)
+        if wanted.setdefault(event.seq, item) != item:
+            raise PanelError(400, f"Event seq {event.seq} appears twice with different content")
+    locked = _lock_clip(session, session_public_id, clip_public_id)
+    _refuse_unless_consented(locked.session_status, locked.agreed)
+    clip = locked.clip
+    if clip.status != ClipStatus.UPLOADING:
+        raise PanelError(409, "This clip is finished; events must be sent before finish")
+    existing = session.scalars(
+        select(PlaybackEvent).where(PlaybackEvent.clip_id == clip.id, PlaybackEvent.seq.in_(wanted))
+    ).all()
+    for row in existing:
+        if (row.kind, row.clip_ms, row.ad_ms) != wanted.pop(row.seq):
+            raise PanelError(409, f"Event seq {row.seq} was stored with different content")
+    for seq, (kind, clip_ms, ad_ms) in wanted.items():
+        session.add(
+            PlaybackEvent(clip_id=clip.id, seq=seq, kind=kind, clip_ms=clip_ms, ad_ms=ad_ms)
+        )
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise PanelError(409, "These events are being stored by another request; retry") from exc
+    return len(body.events)
+
+
+@dataclass
+class Finished:
+    clip_id: int
+    status: ClipStatus
+    needs_enqueue: bool
+
+
+def finish_clip(
+    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, chunk_count: int
+) -> Finished:
+    """Mark the clip queued once every chunk 0..chunk_count-1 is here; 409 lists the missing."""
+    locked = _lock_clip(session, session_public_id, clip_public_id)
+    _refuse_unless_consented(locked.session_status, locked.agreed)
+    clip = locked.clip
+    if clip.status != ClipStatus.UPLOADING:
+        session.rollback()
+        # A replayed finish; hand it to the broker again if the first hand-over failed.
+        retry = clip.status == ClipStatus.QUEUED and clip.enqueued_at is None
+        return Finished(clip.id, clip.status, retry)
+    received = _received(session, clip.id)
+    beyond = [i for i in received if i >= chunk_count]
+    if beyond:
+        raise PanelError(400, f"chunk_count is {chunk_count} but chunk {beyond[0]} was received")
+    have = set(received)
+    missing = [i for i in range(chunk_count) if i not in have]
+    if missing:
+        session.rollback()
+        raise PanelError(
+            409,
+            f"{len(missing)} chunk(s) missing; send them and finish again",
+            missing=missing[:1000],
+        )
+    clip.status = ClipStatus.QUEUED
+    clip.expected_chunks = chunk_count
+    clip.finished_at = utcnow()
+    session.commit()
+    return Finished(clip.id, ClipStatus.QUEUED, True)
+
+
+def mark_enqueued(session: Session, clip_id: int) -> None:
+    """Record a successful hand-over to the broker (None stays: the requeue job retries)."""
+    clip = session.get(Clip, clip_id)
+    if clip is not None and clip.status == ClipStatus.QUEUED:
+        clip.enqueued_at = utcnow()
+        session.commit()

@@ -1,0 +1,225 @@
+"""One clip through the pipeline: claim, assemble, analyse, store curves on ad time, delete video.
+
+Exactly-once where it matters: a clip is claimed with a lease (the Celery task id and a start
+time), and results are saved only by the holder of a still-valid claim, under a row lock, in the
+same transaction that adds the clip to its ad's aggregates. A redelivered or duplicate task finds
+the clip done and skips it; a worker that died leaves an expired lease another one takes over.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from web.db import utcnow
+from web.panel import storage
+from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories
+from web.panel.models import Clip, ClipStatus, PlaybackEvent
+from web.results.aggregates import apply_clip
+from web.results.models import ClipSecond
+from web.settings import Settings
+from web.studies.models import Ad
+from worker import pipeline_analysis
+from worker.pipeline_analysis import ClipAnalysis
+from worker.timemap import Event, build_time_map
+
+log = logging.getLogger(__name__)
+# The recording may end a little after the last event (the final chunk); beyond this it was cut.
+TRUNCATION_TOLERANCE_S = 2.0
+MAX_REASON_CHARS = 300
+
+
+@dataclass
+class Outcome:
+    """What happened to the clip; retry_in is set when another worker holds a live claim."""
+
+    status: str
+    retry_in: float | None = None
+
+
+class ClipRejected(Exception):
+    """The clip cannot be analysed, for a reason that retrying will not change."""
+
+
+@dataclass
+class Claimed:
+    public_id: uuid.UUID
+    chunk_count: int
+    suffix: str
+    ad_duration_s: float
+    events: list[Event]
+
+
+def one_line(exc: BaseException) -> str:
+    """The reason stored and shown for a failed clip: one line, bounded."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if not (pipeline_analysis.is_analysis_error(exc) or isinstance(exc, ClipRejected)):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:MAX_REASON_CHARS]
+
+
+def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed | Outcome:
+    """Take the clip for analysis if it is queued, ours already, or its claim has expired."""
+    now = utcnow()
+    taken = session.execute(
+        update(Clip)
+        .where(
+            Clip.id == clip_id,
+            or_(
+                Clip.status == ClipStatus.QUEUED,
+                and_(
+                    Clip.status == ClipStatus.PROCESSING,
+                    or_(
+                        Clip.processing_token == token,
+                        Clip.processing_started_at < now - timedelta(seconds=lease_s),
+                    ),
+                ),
+            ),
+        )
+        .values(status=ClipStatus.PROCESSING, processing_token=token, processing_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    clip = session.get(Clip, clip_id, populate_existing=True)
+    if clip is None:
+        log.warning("clip %s does not exist (erased or never created); nothing to do", clip_id)
+        return Outcome("missing")
+    if taken.rowcount == 0:  # type: ignore[attr-defined]
+        if clip.status == ClipStatus.PROCESSING and clip.processing_started_at is not None:
+            held_for = (now - clip.processing_started_at).total_seconds()
+            return Outcome("busy", retry_in=max(1.0, lease_s - held_for + 1))
+        log.info("clip %s is %s; skipped", clip_id, clip.status.value)
+        return Outcome(f"skipped ({clip.status.value})")
+    ad = session.get(Ad, clip.ad_id)
+    events = session.scalars(
+        select(PlaybackEvent).where(PlaybackEvent.clip_id == clip_id).order_by(PlaybackEvent.seq)
+    ).all()
+    claimed = Claimed(
+        public_id=clip.public_id,
+        chunk_count=clip.expected_chunks or clip.chunks_received,
+        suffix=storage.suffix_for(clip.mime_type),
+        ad_duration_s=ad.duration_s if ad else float("inf"),
+        events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
+    )
+    session.commit()
+    return claimed
+
+
+def analyse(directory: Path, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
+    """Assemble the chunks, analyse, and map the frames onto ad time. Removes its own file."""
+    path, sha256, size = storage.assemble(directory, claimed.chunk_count, claimed.suffix)
+    try:
+        result = pipeline_analysis.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
+    finally:
+        path.unlink(missing_ok=True)
+    recorded_s = max((e.clip_ms for e in claimed.events), default=0.0) / 1000
+    if recorded_s > result.last_frame_s + TRUNCATION_TOLERANCE_S:
+        raise ClipRejected(
+            f"truncated video: frames end at {result.last_frame_s:.1f} s but playback events "
+            f"run to {recorded_s:.1f} s"
+        )
+    return result, sha256, size
+
+
+def _lock_if_ours(session: Session, clip_id: int, token: str) -> Clip | None:
+    clip = session.scalar(select(Clip).where(Clip.id == clip_id).with_for_update())
+    if clip is None or clip.status != ClipStatus.PROCESSING or clip.processing_token != token:
+        return None
+    return clip
+
+
+def save(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    clip_id: int,
+    token: str,
+    analysed: tuple[ClipAnalysis, str, int],
+) -> Outcome:
+    """Store curves and quality, add to the aggregates, audit and delete the video: one commit."""
+    result, sha256, size = analysed
+    with factory() as session:
+        clip = _lock_if_ours(session, clip_id, token)
+        if clip is None:
+            return _superseded(session, settings, clip_id)
+        if clip.aggregated:  # a re-run replaces the clip's share, never adds it twice
+            apply_clip(session, clip.id, -1)
+        session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
+        session.add_all(
+            ClipSecond(clip_id=clip.id, ad_id=clip.ad_id, **row) for row in result.seconds
+        )
+        clip.status = ClipStatus.DONE
+        clip.sha256 = sha256
+        clip.usable = result.exclusion_reason is None
+        clip.exclusion_reason = result.exclusion_reason
+        clip.face_found_share = result.face_found_share
+        clip.n_frames = result.n_frames
+        clip.duration_s = result.duration_s
+        clip.analysis_version = result.version[:200]
+        clip.analysed_at = utcnow()
+        clip.failure_reason = None
+        session.flush()
+        clip.aggregated = bool(clip.usable) and apply_clip(session, clip.id, +1) > 0
+        directory = record_video_deletion(
+            session, settings, clip, DeletionReason.ANALYSED, (sha256, size)
+        )
+        session.commit()
+    remove_directories([directory] if directory else [])
+    return Outcome("done")
+
+
+def fail(
+    factory: sessionmaker[Session], settings: Settings, clip_id: int, token: str, reason: str
+) -> Outcome:
+    """Fail for good: reason recorded, video deleted and audited."""
+    with factory() as session:
+        clip = _lock_if_ours(session, clip_id, token)
+        if clip is None:
+            return _superseded(session, settings, clip_id)
+        clip.status = ClipStatus.FAILED
+        clip.failure_reason = reason
+        clip.usable = False
+        clip.analysed_at = utcnow()
+        directory = record_video_deletion(session, settings, clip, DeletionReason.FAILED)
+        session.commit()
+    remove_directories([directory] if directory else [])
+    log.info("clip %s failed for good: %s", clip_id, reason)
+    return Outcome("failed")
+
+
+def _superseded(session: Session, settings: Settings, clip_id: int) -> Outcome:
+    """Our claim is gone: the clip was withdrawn (delete what is left) or another worker won."""
+    clip = session.get(Clip, clip_id)
+    session.rollback()
+    if clip is None:
+        log.info("clip %s was withdrawn during analysis; results discarded", clip_id)
+        return Outcome("withdrawn")
+    log.info("clip %s was taken over by another worker; results discarded", clip_id)
+    return Outcome("superseded")
+
+
+def process_clip(
+    clip_id: int, *, settings: Settings, factory: sessionmaker[Session], token: str
+) -> Outcome:
+    """Analyse one clip end to end. Database errors propagate (the task retries them)."""
+    with factory() as session:
+        claimed = claim(session, clip_id, token, settings.analysis_lease_seconds)
+    if isinstance(claimed, Outcome):
+        return claimed
+    directory = storage.clip_dir(settings, claimed.public_id)
+    try:
+        analysed = analyse(directory, claimed)
+    except Exception as exc:
+        # Any failure here is about this clip (bad video, missing chunk, an analysis bug):
+        # retrying cannot help, and the video must not outlive the attempt.
+        if not (
+            pipeline_analysis.is_analysis_error(exc)
+            or isinstance(exc, ClipRejected | storage.MissingChunk)
+        ):
+            log.exception("analysis of clip %s crashed", clip_id)
+        return fail(factory, settings, clip_id, token, one_line(exc))
+    return save(factory, settings, clip_id, token, analysed)

@@ -1,0 +1,58 @@
+"""Celery tasks: thin, named explicitly, taking ids; the work is in pipeline.py and sweeper.py."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import kombu.exceptions
+import sqlalchemy.exc
+
+from web.panel.queue import enqueue_analysis
+from worker import context, pipeline, sweeper
+from worker.celery_app import app
+
+# Worth retrying: the database or broker was briefly unreachable. Anything else is final.
+TRANSIENT = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+
+
+@app.task(
+    name="candor.analyze_clip",
+    bind=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=True,
+    max_retries=10,
+)  # type: ignore[untyped-decorator]
+def analyze_clip(self: Any, clip_id: int) -> str:
+    """Analyse one clip, store its curves on ad time, delete its video. Idempotent."""
+    token = self.request.id or f"direct-{uuid.uuid4()}"
+    outcome = pipeline.process_clip(
+        int(clip_id), settings=context.settings(), factory=context.session_factory(), token=token
+    )
+    if outcome.retry_in is not None:  # another worker holds a live claim: look again later
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@app.task(name="candor.sweep", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
+def sweep() -> str:
+    """Delete any clip video older than the TTL, leftovers and strays."""
+    return str(sweeper.sweep(settings=context.settings(), factory=context.session_factory()))
+
+
+@app.task(name="candor.requeue_clips", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
+def requeue_clips() -> int:
+    """Hand queued clips the broker never got, or lost, to it again."""
+    settings = context.settings()
+    return sweeper.requeue_clips(
+        settings=settings,
+        factory=context.session_factory(),
+        send=lambda clip_id: enqueue_analysis(settings, clip_id),
+    )
