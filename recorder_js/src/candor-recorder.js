@@ -26,6 +26,8 @@ export function mount(host, options) {
   const recorder = new CandorRecorder({ baseUrl: CANDOR_ORIGIN, ...options });
   const view = new RecorderView(host, recorder);
   recorder.view = view;
+  // Host pages (and tests) reach the recorder through its element: el.candorRecorder.state
+  host.candorRecorder = recorder;
   recorder.start();
   return recorder;
 }

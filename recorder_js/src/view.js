@@ -72,7 +72,8 @@ export class RecorderView {
     const t = this.t;
     this.root.setAttribute("lang", r.locale);
     const build = this.screens[state];
-    this.screen.replaceChildren(...build.call(this, r, detail, t));
+    const nodes = build.call(this, r, detail, t).flat(2).filter((node) => node);
+    this.screen.replaceChildren(...nodes);
     this.preview.hidden = state !== State.PREFLIGHT;
     this.ad.hidden = state !== State.PLAYING || detail.phase === "between";
     this.footer.hidden = !WITHDRAWABLE.has(state) || r.status === "withdrawn";
