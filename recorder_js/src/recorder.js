@@ -462,7 +462,9 @@ export class CandorRecorder {
     await this.endSession(status);
     if (stale()) return;
     this.transition(status === "complete" ? State.DONE : State.NO_CAMERA, { ended: true });
-    if (status !== "complete") this.returnToSurvey();
+    // "complete" waits for a click so the receipt can be read, unless there is nowhere to
+    // navigate: then a host page framing us is told at once (postMessage) and goes on itself.
+    if (status !== "complete" || !this.returnUrl) this.returnToSurvey();
   }
 
   async endSession(status) {

@@ -43,7 +43,9 @@ export const STYLES = `
 .cr-receipt { font: 700 1.8rem/1.2 ui-monospace, "SF Mono", Menlo, monospace; letter-spacing: .08em;
   background: #f5f5f7; border-radius: .5rem; padding: .75rem 1rem; display: inline-block;
   user-select: all; margin: 0 0 1rem; }
-.cr-status { min-height: 1.5rem; font-size: .95rem; color: #3a3a40; margin: .5rem 0; }
+.cr-sr { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; }
+.cr-offline { background: #fef3c7; border-radius: .5rem; padding: .5rem .75rem; font-size: .95rem; }
 .cr-footer { border-top: 1px solid #e4e4e7; margin-top: 1rem; padding-top: .75rem; }
 .cr-withdraw { font: inherit; font-size: .95rem; background: none; border: 2px solid #b91c1c;
   color: #b91c1c; border-radius: .5rem; padding: .5rem 1rem; min-height: 2.75rem; cursor: pointer; }

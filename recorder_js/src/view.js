@@ -2,6 +2,7 @@
 // Plain DOM, no framework; every control is a real <button> or <a>, every change of screen
 // moves focus to its heading, and short status lines go to an aria-live region.
 
+import { isFramed } from "./return-url.js";
 import { State, WITHDRAWABLE } from "./states.js";
 import { STYLES } from "./styles.js";
 
@@ -20,6 +21,9 @@ function h(tag, attrs = {}, ...children) {
   }
   return el;
 }
+
+// Where a screen wants the video stage (preview or ad): nodes before it go above, after it below.
+const STAGE = Symbol("stage");
 
 export class RecorderView {
   /**
@@ -43,19 +47,31 @@ export class RecorderView {
       oncontextmenu: (event) => event.preventDefault(), // no "show controls"/"loop" menu
     });
     this.stage = h("div", { class: "cr-stage" }, this.preview, this.ad);
-    this.status = h("p", { class: "cr-status", role: "status", "aria-live": "polite" });
+    this.below = h("div", { class: "cr-below" });
+    // Announcements for screen readers; what sighted panelists need is shown on the screen.
+    this.status = h("p", { class: "cr-sr", role: "status", "aria-live": "polite" });
+    this.offline = h("p", { class: "cr-offline", hidden: true });
     this.withdrawButton = h("button", { type: "button", class: "cr-withdraw", onclick: () => recorder.withdraw() });
     this.footer = h("footer", { class: "cr-footer" }, this.withdrawButton);
-    this.root = h("div", { class: "cr" }, this.screen, this.stage, this.status, this.footer);
+    this.root = h(
+      "div",
+      { class: "cr" },
+      this.screen,
+      this.stage,
+      this.below,
+      this.offline,
+      this.status,
+      this.footer,
+    );
     root.append(this.root);
     recorder.attachMedia({ ad: this.ad, preview: this.preview });
-    recorder.on("state", ({ state, previous }) => this.render(state !== previous));
+    recorder.on("state", ({ state, previous }) =>
+      // The consent screen is what the page opens on: no focus jump into a host page then.
+      this.render(state !== previous, previous !== State.IDLE),
+    );
     recorder.on("progress", () => this.renderProgress());
-    recorder.on("network", ({ online }) => this.say(online ? "" : this.t.offline));
-    recorder.on("return", ({ url }) => {
-      this.lastUrl = url;
-    });
-    this.render(true);
+    recorder.on("network", ({ online }) => this.showOffline(!online));
+    this.render(true, false);
   }
 
   get t() {
@@ -66,16 +82,27 @@ export class RecorderView {
     if (this.status.textContent !== text) this.status.textContent = text;
   }
 
-  render(newScreen) {
+  showOffline(offline) {
+    const relevant = [State.PLAYING, State.DRAINING].includes(this.recorder.state);
+    this.offline.textContent = this.t.offline;
+    this.offline.hidden = !(offline && relevant);
+    if (offline && relevant) this.say(this.t.offline);
+  }
+
+  render(newScreen, moveFocus) {
     const r = this.recorder;
     const { state, detail } = r;
     const t = this.t;
     this.root.setAttribute("lang", r.locale);
     const build = this.screens[state];
     const nodes = build.call(this, r, detail, t).flat(2).filter((node) => node);
-    this.screen.replaceChildren(...nodes);
+    const split = nodes.indexOf(STAGE);
+    this.screen.replaceChildren(...(split < 0 ? nodes : nodes.slice(0, split)));
+    this.below.replaceChildren(...(split < 0 ? [] : nodes.slice(split + 1)));
+    this.stage.hidden = split < 0;
     this.preview.hidden = state !== State.PREFLIGHT;
     this.ad.hidden = state !== State.PLAYING || detail.phase === "between";
+    this.showOffline(r.connectivity.offline || r.progress.waiting);
     this.footer.hidden = !WITHDRAWABLE.has(state) || r.status === "withdrawn";
     this.withdrawButton.textContent = detail.withdrawing ? t.withdrawing : t.withdrawButton;
     this.withdrawButton.disabled = Boolean(detail.withdrawing);
@@ -84,7 +111,8 @@ export class RecorderView {
     } else if (newScreen) {
       this.say("");
     }
-    if (newScreen) {
+    if (newScreen && moveFocus) {
+      // Each step follows a click: take the keyboard and the screen reader to its heading.
       const title = this.screen.querySelector("h1");
       if (title) title.focus({ preventScroll: false });
     }
@@ -97,7 +125,7 @@ export class RecorderView {
     this.bar.value = pct;
     this.bar.setAttribute("aria-valuenow", String(pct));
     this.barLabel.textContent = `${pct} %`;
-    if (p.waiting) this.say(this.t.offline);
+    this.showOffline(p.waiting || this.recorder.connectivity.offline);
   }
 
   title(text) {
@@ -116,7 +144,8 @@ export class RecorderView {
   continueLink() {
     const r = this.recorder;
     const url = r.returnUrl;
-    if (!url) return h("p", {}, this.t.closeWindow);
+    // No return URL: a host page that frames us goes on by itself (it got our postMessage).
+    if (!url) return h("p", {}, isFramed(window) ? this.t.continueInSurvey : this.t.closeWindow);
     const link = h(
       "a",
       {
@@ -187,6 +216,7 @@ RecorderView.prototype.screens = {
     return [
       this.title(t.preflightTitle),
       h("p", {}, t.preflightExplain),
+      STAGE,
       h("ul", { class: "cr-checks", "aria-live": "polite" }, check(last && last.light, t.checkLight, t.lightTip), check(last && last.face, t.checkFace, t.faceTip)),
       h(
         "div",
@@ -219,6 +249,7 @@ RecorderView.prototype.screens = {
         h("h1", { id: "cr-title", tabindex: "-1", style: "font-size:1.1rem;margin:0" }, label),
         r.recording ? h("span", { class: "cr-rec" }, t.recording) : null,
       ),
+      STAGE,
     ];
   },
 

@@ -108,3 +108,12 @@ test("no return URL template: nothing to navigate to", async () => {
   assert.equal(t.recorder.returnUrl, null);
   assert.equal(t.seen.navigations[0].url, null);
 });
+
+test("complete without a return URL tells the host at once; with one, it waits for a click", async () => {
+  const t = setup({ server: new FakeServer({ returnUrlTemplate: "" }) });
+  await driveTo(t, "ready");
+  const playing = t.recorder.play();
+  await t.clock.until(() => t.recorder.state === "done");
+  await playing;
+  assert.deepEqual(t.seen.navigations, [{ status: "complete", url: null, receipt: "RC-7Q2X", parentOrigin: null }]);
+});
