@@ -40,6 +40,10 @@ export class AdRun {
     this.mediaRecorder.addEventListener("dataavailable", (event) => {
       if (!this.stopped || this.finishing) this.upload.add(event.data);
     });
+    // The recorder itself failed (encoder error, track trouble): this ad cannot be recorded.
+    this.mediaRecorder.addEventListener("error", (event) => {
+      this.fail(event.error || new Error("the recording failed"));
+    });
     this.result = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;

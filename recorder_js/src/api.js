@@ -28,6 +28,14 @@ export class AbortedError extends Error {
   }
 }
 
+/** Hex SHA-256 of a blob, or null where Web Crypto is missing (it needs a secure context). */
+export async function sha256Hex(blob) {
+  const subtle = globalThis.crypto && globalThis.crypto.subtle;
+  if (!subtle) return null;
+  const digest = await subtle.digest("SHA-256", await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function formatDetail(detail) {
   return typeof detail === "string" ? detail : JSON.stringify(detail);
 }
@@ -80,20 +88,22 @@ export class PanelApi {
    * @param {number[]} o.retryDelays  ms to wait before each retry; its length is the retry count
    * @param {Function} [o.onShouldRetry]  (error, attempt, defaultDecision) => boolean
    * @param {Function} o.sleep  (ms, signal) => Promise
+   * @param {Function} [o.digest]  (blob) => Promise<hex SHA-256 | null>
    */
-  constructor({ baseUrl, transport, retryDelays, onShouldRetry, sleep }) {
+  constructor({ baseUrl, transport, retryDelays, onShouldRetry, sleep, digest = sha256Hex }) {
     this.root = `${baseUrl.replace(/\/$/, "")}/api/v1/panel`;
     this.transport = transport;
     this.retryDelays = retryDelays;
     this.onShouldRetry = onShouldRetry;
     this.sleep = sleep;
+    this.digest = digest;
     this.token = null;
   }
 
   /** One HTTP call without retries; resolves on 2xx and on statuses listed in `accept`. */
-  async call(method, path, { json, raw, accept = [], signal } = {}) {
+  async call(method, path, { json, raw, accept = [], signal, headers: extra = {} } = {}) {
     if (signal && signal.aborted) throw new AbortedError();
-    const headers = {};
+    const headers = { ...extra };
     let body;
     if (json !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -168,11 +178,19 @@ export class PanelApi {
     return this.call("GET", `/clips/${clipId}`, { signal }).then((r) => r.body);
   }
 
-  /** PUT one chunk once; retries belong to the uploader, which resyncs between attempts. */
-  putChunk(clipId, index, blob, signal) {
-    return this.call("PUT", `/clips/${clipId}/chunks/${index}`, { raw: blob, signal }).then(
-      (r) => r.body,
-    );
+  /**
+   * PUT one chunk once; retries belong to the uploader, which resyncs between attempts. The
+   * chunk's SHA-256 goes along so the server refuses bytes damaged on the way.
+   */
+  async putChunk(clipId, index, blob, signal) {
+    const digest = await this.digest(blob);
+    const headers = digest ? { "X-Chunk-Sha256": digest } : {};
+    const response = await this.call("PUT", `/clips/${clipId}/chunks/${index}`, {
+      raw: blob,
+      signal,
+      headers,
+    });
+    return response.body;
   }
 
   postEvents(clipId, events, signal) {

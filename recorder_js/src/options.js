@@ -1,6 +1,6 @@
 // The recorder's options, their defaults, and the browser environment it runs in.
 
-import { fetchTransport } from "./api.js";
+import { fetchTransport, sha256Hex } from "./api.js";
 import { MIME_CANDIDATES } from "./media.js";
 import { PREFLIGHT_DEFAULTS, canvasFrameAnalyzer } from "./preflight.js";
 import { goBack, parentOriginOf } from "./return-url.js";
@@ -50,6 +50,7 @@ export function browserEnv(overrides = {}) {
         : `anon-${Math.random().toString(36).slice(2)}`,
     analyzeFrame: null,
     navigate: null,
+    digest: sha256Hex,
     ...overrides,
   };
   if (!env.getUserMedia) {

@@ -36,6 +36,7 @@ export class CandorRecorder {
       retryDelays: this.options.retryDelays,
       onShouldRetry: this.options.onShouldRetry,
       sleep: this.sleep,
+      digest: this.env.digest,
     });
     this.connectivity = new Connectivity({
       win: this.env.window,

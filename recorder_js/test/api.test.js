@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { HttpError, NetworkError, PanelApi, fetchTransport } from "../src/api.js";
+import { createHash } from "node:crypto";
+
+import { HttpError, NetworkError, PanelApi, fetchTransport, sha256Hex } from "../src/api.js";
 import { driveTo, FakeServer, setup } from "./fakes.js";
 
 function scriptedApi(answers, extra = {}) {
@@ -126,4 +128,10 @@ test("a consent for a text that is not the one shown (400) fails, and is not ret
   assert.equal(server.requests.filter((r) => r.path.endsWith("/consent")).length, 1);
   assert.match(t.seen.errors.find((e) => e.code === "failed").message, /400: text sha256 mismatch/);
   assert.equal(t.camera.calls.length, 0);
+});
+
+test("sha256Hex is the hex SHA-256 of the blob's bytes (Web Crypto)", async () => {
+  const bytes = new Uint8Array([0, 1, 2, 250, 255]);
+  const expected = createHash("sha256").update(bytes).digest("hex");
+  assert.equal(await sha256Hex(new Blob([bytes])), expected);
 });

@@ -2,6 +2,8 @@
 // window/document, and the panelist API as an in-memory server behind the injected transport.
 // (Not a test file itself; node --test runs it as one with no tests.)
 
+import { createHash } from "node:crypto";
+
 import { CandorRecorder } from "../src/recorder.js";
 
 /** Virtual time: timers fire only when a test advances the clock. */
@@ -399,7 +401,7 @@ export class FakeServer {
       return { status: 200, body: { clip_id: clip.id, status: clip.status, received: [...clip.chunks.keys()].sort((a, b) => a - b) } };
     }
     if ((m = path.match(/^\/clips\/(\d+)\/chunks\/(\d+)$/)) && method === "PUT") {
-      return this.putChunk(Number(m[1]), Number(m[2]), request.body);
+      return this.putChunk(Number(m[1]), Number(m[2]), request.body, request.headers["X-Chunk-Sha256"]);
     }
     if ((m = path.match(/^\/clips\/(\d+)\/events$/)) && method === "POST") {
       const clip = this.clips.get(Number(m[1]));
@@ -471,10 +473,12 @@ export class FakeServer {
     return { status: 200, body: { clip_id: clip.id, received: [...clip.chunks.keys()] } };
   }
 
-  async putChunk(clipId, index, body) {
+  async putChunk(clipId, index, body, sha256) {
     const clip = this.clips.get(clipId);
     if (!clip) return { status: 404, body: { detail: "no such clip" } };
     const text = await body.text();
+    const actual = createHash("sha256").update(text).digest("hex");
+    if (sha256 !== actual) return { status: 400, body: { detail: "X-Chunk-Sha256 does not match" } };
     if (clip.chunks.has(index)) {
       if (clip.chunks.get(index) !== text) return { status: 409, body: { detail: "other bytes" } };
       clip.replays += 1;
@@ -526,6 +530,8 @@ export function setup({ options = {}, server, supported = CHROME_TYPES, video: v
       clearTimeout: clock.clearTimeout,
       now: clock.now,
       randomId: () => "random-id",
+      // Web Crypto digests finish on a thread pool, outside the virtual clock: hash in-line.
+      digest: async (blob) => createHash("sha256").update(Buffer.from(await blob.arrayBuffer())).digest("hex"),
       analyzeFrame: async () => frameVerdicts.shift() ?? { light: true, face: true },
       navigate: (payload) => {
         seen.navigations.push(payload);

@@ -141,3 +141,18 @@ test("the camera failing when an ad starts: no_camera, then continue sends what 
   assert.equal(t.server.session.status, "no_camera");
   assert.equal(t.recorder.state, "no_camera");
 });
+
+test("MediaRecorder failing mid-ad: the camera goes off and the session fails", async () => {
+  const t = setup();
+  await driveTo(t, "ready");
+  const playing = t.recorder.play();
+  await t.clock.until(() => t.recorder.recording);
+  const error = new Event("error");
+  error.error = new DOMException("encoder died", "UnknownError");
+  t.MediaRecorder.instances[0].dispatchEvent(error);
+  await t.clock.until(() => t.recorder.state === "failed");
+  await playing;
+  assert.equal(t.camera.live, 0);
+  assert.match(t.seen.errors.find((e) => e.code === "failed").message, /encoder died/);
+  assert.equal(t.server.session.status, "failed");
+});

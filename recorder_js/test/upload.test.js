@@ -231,3 +231,11 @@ test("a tab closed mid-ad keeps what was sent: chunks are PUT as they come, not 
   assert.ok(clip.chunks.size >= 2, `${clip.chunks.size} chunks on the server 2.5 s into the ad`);
   assert.ok(clip.events.has(0), "the start event is sent at once");
 });
+
+test("each chunk carries its SHA-256, so the server can refuse damaged bytes", async () => {
+  const t = setup();
+  await runToEnd(t);
+  const sent = puts(t.server);
+  assert.ok(sent.length > 0);
+  for (const request of sent) assert.match(request.headers["X-Chunk-Sha256"], /^[0-9a-f]{64}$/);
+});
