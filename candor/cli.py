@@ -18,3 +18,85 @@ def migrate() -> None:
 
     upgrade_to_head(Settings())
     click.echo("database is at the latest migration")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, help="Web server processes.")
+@click.option("--concurrency", default=1, show_default=True, help="Analysis processes.")
+@click.option("--demo/--no-demo", default=True, show_default=True, help="Create the demo study.")
+def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
+    """Migrate, seed the demo, and run the web app with a worker and the sweeper until Ctrl-C."""
+    from candor.migrations import upgrade_to_head
+    from candor.serve import print_demo, run_children, web_command, worker_command
+    from web.settings import Settings
+
+    settings = Settings()
+    upgrade_to_head(settings)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    if demo:
+        print_demo(settings, base)
+    click.echo(f"candor: web on {base}, database {_safe(settings.resolved_database_url)}")
+    code = run_children(
+        {
+            "web": web_command(host, port, workers),
+            "worker": worker_command(settings, concurrency, beat=True),
+        }
+    )
+    raise SystemExit(code)
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password, for the console."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@main.command()
+@click.option("--concurrency", default=1, show_default=True, help="Analysis processes.")
+@click.option("--beat/--no-beat", default=False, help="Also run the periodic sweeper (one only).")
+def worker(concurrency: int, beat: bool) -> None:
+    """Run a Celery worker for the analysis queue."""
+    import os
+
+    from candor.serve import worker_command
+    from web.settings import Settings
+
+    command = worker_command(Settings(), concurrency, beat)
+    os.execv(command[0], command)  # noqa: S606  (become the worker: signals go straight to it)
+
+
+@main.command()
+def beat() -> None:
+    """Run the periodic scheduler (sweeper, requeue); exactly one per deployment."""
+    import os
+    import sys
+
+    from web.settings import Settings
+
+    schedule = Settings().data_dir / "celerybeat-schedule"
+    command = [sys.executable, "-m", "celery", "-A", "worker.celery_app", "beat"]
+    command += ["--loglevel", "INFO", "--schedule", str(schedule)]
+    os.execv(command[0], command)  # noqa: S606
+
+
+@main.command()
+def sweep() -> None:
+    """Delete expired and stray clip video once, and hand queued clips to the broker again."""
+    from web.db import make_engine, make_session_factory
+    from web.panel.queue import enqueue_analysis
+    from web.settings import Settings
+    from worker.sweeper import requeue_clips
+    from worker.sweeper import sweep as sweep_once
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url)
+    factory = make_session_factory(engine)
+    click.echo(f"sweep: {sweep_once(settings=settings, factory=factory)}")
+    sent = requeue_clips(
+        settings=settings, factory=factory, send=lambda clip_id: enqueue_analysis(settings, clip_id)
+    )
+    click.echo(f"requeue: {sent} clip(s) handed to the broker")
+    engine.dispose()

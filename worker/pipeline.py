@@ -56,10 +56,17 @@ class Claimed:
     events: list[Event]
 
 
+def _expected_failure(exc: BaseException) -> bool:
+    """A clip that is bad, as opposed to code that crashed on it."""
+    return pipeline_analysis.is_analysis_error(exc) or isinstance(
+        exc, ClipRejected | storage.MissingChunk
+    )
+
+
 def one_line(exc: BaseException) -> str:
     """The reason stored and shown for a failed clip: one line, bounded."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if not (pipeline_analysis.is_analysis_error(exc) or isinstance(exc, ClipRejected)):
+    if not _expected_failure(exc):
         text = f"{type(exc).__name__}: {text}"
     return text[:MAX_REASON_CHARS]
 
@@ -216,10 +223,7 @@ def process_clip(
     except Exception as exc:
         # Any failure here is about this clip (bad video, missing chunk, an analysis bug):
         # retrying cannot help, and the video must not outlive the attempt.
-        if not (
-            pipeline_analysis.is_analysis_error(exc)
-            or isinstance(exc, ClipRejected | storage.MissingChunk)
-        ):
+        if not _expected_failure(exc):
             log.exception("analysis of clip %s crashed", clip_id)
         return fail(factory, settings, clip_id, token, one_line(exc))
     return save(factory, settings, clip_id, token, analysed)

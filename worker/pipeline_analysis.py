@@ -77,16 +77,26 @@ def _number(value: Any) -> float | None:
     return None if math.isnan(number) else number
 
 
+def _rows(table: Any) -> list[dict[str, Any]]:
+    """Per-second rows from a list of dicts or a columnar table (dict of equal-length arrays)."""
+    if isinstance(table, dict):
+        n = len(table["second"])
+        return [{key: column[i] for key, column in table.items()} for i in range(n)]
+    return list(table)
+
+
 def run(path: Path, time_map: TimeMap) -> ClipAnalysis:
-    """Analyse one clip and re-bin its frames onto ad seconds."""
+    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped)."""
     module = backend()
     result = module.analyze(path)
-    rows = module.per_second(result.frames, time_map)
     seconds = []
-    for row in rows:
-        clean = {name: _number(row.get(name)) for name in SECOND_METRICS}
+    for row in _rows(module.per_second(result.frames, time_map)):
+        n_frames = int(row.get("n_frames") or 0)
+        if n_frames == 0:
+            continue
+        clean: dict[str, Any] = {name: _number(row.get(name)) for name in SECOND_METRICS}
         clean["second"] = int(row["second"])
-        clean["n_frames"] = int(row.get("n_frames") or 0)
+        clean["n_frames"] = n_frames
         seconds.append(clean)
     frame_times = np.asarray(result.frames["t"], dtype=np.float64)
     quality = result.quality

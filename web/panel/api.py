@@ -98,7 +98,9 @@ async def start_session(
     )
 
 
-@router.post("/sessions/{session_id}/consent", response_model=StatusOut)
+@router.post(
+    "/sessions/{session_id}/consent", response_model=StatusOut, response_model_exclude_none=True
+)
 async def consent(
     session_id: uuid.UUID,
     body: ConsentIn,
@@ -185,7 +187,12 @@ async def post_events(
     return EventsOut(stored=stored)
 
 
-@router.post("/clips/{clip_id}/finish", status_code=202, response_model=StatusOut)
+@router.post(
+    "/clips/{clip_id}/finish",
+    status_code=202,
+    response_model=StatusOut,
+    response_model_exclude_none=True,
+)
 async def finish(
     clip_id: uuid.UUID,
     body: FinishIn,
@@ -208,7 +215,9 @@ async def finish(
     return StatusOut(status=finished.status.value)
 
 
-@router.post("/sessions/{session_id}/end", response_model=StatusOut)
+@router.post(
+    "/sessions/{session_id}/end", response_model=StatusOut, response_model_exclude_none=True
+)
 async def end_session(
     session_id: uuid.UUID,
     body: SessionEnd,
@@ -225,7 +234,9 @@ async def end_session(
     )
 
 
-@router.post("/sessions/{session_id}/withdraw", response_model=StatusOut)
+@router.post(
+    "/sessions/{session_id}/withdraw", response_model=StatusOut, response_model_exclude_none=True
+)
 async def withdraw(
     session_id: uuid.UUID, sid: TokenSession, session: SessionDep, settings: SettingsDep
 ) -> StatusOut:

@@ -1,0 +1,118 @@
+"""`candor serve`: the web app and a worker (with the sweeper's beat) as child processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+import click
+
+from web.settings import Settings
+
+STOP_TIMEOUT_S = 20
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+def web_command(host: str, port: int, workers: int) -> list[str]:
+    # No access log: it would write panelists' IP addresses, which Candor never keeps.
+    return [
+        sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory",
+        "--host", host, "--port", str(port), "--workers", str(workers), "--no-access-log",
+    ]  # fmt: skip
+
+
+def worker_command(settings: Settings, concurrency: int, beat: bool) -> list[str]:
+    command = [
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
+        "--loglevel", "INFO", "--concurrency", str(concurrency),
+        "--hostname", f"candor-{os.getpid()}@%h",
+    ]  # fmt: skip
+    if beat:
+        command += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    if not settings.resolved_broker_url.startswith(("redis://", "rediss://", "amqp://")):
+        # kombu's SQLAlchemy transport has no fanout: no gossip, mingle or remote control.
+        command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    return command
+
+
+def run_children(commands: dict[str, list[str]]) -> int:
+    """Start every command in its own process group; stop them all on Ctrl-C, SIGTERM, or when
+    any one exits. Returns the exit code to use."""
+    children = [
+        Child(name, subprocess.Popen(command, start_new_session=True))  # noqa: S603
+        for name, command in commands.items()
+    ]
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    code = 0
+    try:
+        while not stopping:
+            for child in children:
+                if child.process.poll() is not None:
+                    click.echo(f"candor: {child.name} exited with {child.process.returncode}")
+                    code = child.process.returncode or 1
+                    stopping = True
+            time.sleep(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_children(children)
+    return code
+
+
+def stop_children(children: list[Child]) -> None:
+    """SIGTERM (graceful: uvicorn drains, Celery finishes or requeues its task), then SIGKILL."""
+    for child in children:
+        if child.process.poll() is None:
+            click.echo(f"candor: stopping {child.name}")
+            # The leader only: it stops its own pool or worker processes in order.
+            child.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for child in children:
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            click.echo(f"candor: {child.name} did not stop in time; killing it")
+            _signal_group(child.process, signal.SIGKILL)
+            child.process.wait()
+        # Pool processes left behind by a hard exit belong to the same group.
+        _signal_group(child.process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+
+
+def print_demo(settings: Settings, base: str) -> None:
+    """Seed the demo (idempotent) and say how to try it."""
+    from web.db import make_engine, make_session_factory
+    from web.demo import seed_demo
+
+    engine = make_engine(settings.resolved_database_url)
+    with make_session_factory(engine)() as session:
+        demo = seed_demo(session, settings)
+    engine.dispose()
+    password = demo.password or f"(set at first start; see {settings.data_dir}/demo-login.txt)"
+    click.echo(
+        "\nCandor demo — something to try at once:\n"
+        f"  designer login: {base}/login   {demo.email} / {password}\n"
+        f"  panelist flow:  {base}/r/{demo.integration_key}?rid=me   (on your own webcam)\n"
+        '  then log in and open "Demo study" to see its results.\n'
+    )

@@ -1,0 +1,261 @@
+"""analyze_clip: curves on ad time stored, aggregates updated, video deleted and audited."""
+
+from __future__ import annotations
+
+import hashlib
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.support.clips import make_webm, split
+from tests.worker.conftest import uploaded_clip
+from web.panel import storage
+from web.panel.deletion import DeletionReason, erase_panel_session
+from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
+from web.results.models import AdAggregate, ClipSecond
+from web.settings import Settings
+from worker import context, pipeline, pipeline_analysis
+from worker.tasks import analyze_clip
+
+pytestmark = pytest.mark.usefixtures("configured")
+
+
+def _reload(db_session: Session, clip_id: int) -> Clip:
+    db_session.expire_all()
+    clip = db_session.get(Clip, clip_id)
+    assert clip is not None
+    return clip
+
+
+def _audits(db_session: Session, clip_id: int) -> list[DeletionAudit]:
+    return list(db_session.scalars(select(DeletionAudit).where(DeletionAudit.clip_id == clip_id)))
+
+
+def test_a_clip_is_analysed_on_ad_time_then_its_video_deleted(
+    db_session: Session, settings: Settings
+) -> None:
+    video = make_webm(seconds=3.0, fps=15)
+    # The ad started 0.5 s into the recording and played 2.5 s to the end of the recording.
+    up = uploaded_clip(
+        db_session, settings, split(video, 3), events=[("start", 500, 0), ("end", 3000, 2500)]
+    )
+    clip_id = up.rows.clip.id
+
+    assert analyze_clip(clip_id) == "done"
+
+    clip = _reload(db_session, clip_id)
+    assert clip.status == ClipStatus.DONE
+    assert clip.analysis_version == pipeline_analysis.analysis_version()
+    assert clip.sha256 == hashlib.sha256(video).hexdigest()
+    assert clip.n_frames is not None and clip.n_frames >= 44
+    seconds = db_session.scalars(
+        select(ClipSecond).where(ClipSecond.clip_id == clip_id).order_by(ClipSecond.second)
+    ).all()
+    # Frames before the ad started are dropped; the rest fall on ad seconds 0, 1, 2.
+    assert [row.second for row in seconds] == [0, 1, 2]
+    assert [row.n_frames for row in seconds][:2] == [15, 15]
+    assert all(row.ad_id == up.rows.ad.id for row in seconds)
+    if pipeline_analysis.using_placeholder():
+        # Honest placeholder output: no face analysed, nothing invented, never usable.
+        assert clip.usable is False and clip.exclusion_reason == "not_analysed"
+        assert all(row.face_present == 0.0 and row.attention is None for row in seconds)
+        assert clip.aggregated is False
+    # The video and its chunk receipts are gone; one audit row says what was deleted and why.
+    assert not storage.clip_dir(settings, clip.public_id).exists()
+    assert db_session.scalars(select(Chunk).where(Chunk.clip_id == clip_id)).all() == []
+    (audit,) = _audits(db_session, clip_id)
+    assert audit.reason == DeletionReason.ANALYSED
+    assert audit.sha256 == hashlib.sha256(video).hexdigest() and audit.bytes == len(video)
+    assert clip.video_deleted_at is not None
+
+
+def test_a_done_clip_is_skipped(db_session: Session, settings: Settings) -> None:
+    up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
+    assert analyze_clip(up.rows.clip.id) == "done"
+    assert analyze_clip(up.rows.clip.id) == "skipped (done)"
+    assert len(_audits(db_session, up.rows.clip.id)) == 1
+    assert len(db_session.scalars(select(ClipSecond)).all()) == 2
+
+
+def _known_backend(attention: float, smile: float) -> types.SimpleNamespace:
+    """A stand-in analysis with known output, to check what the pipeline does with results."""
+
+    class KnownError(Exception):
+        pass
+
+    def analyze(path: Path, fps: float | None = None) -> Any:
+        times = np.arange(0, 3, 0.1)
+        quality = {
+            "face_found_share": 1.0,
+            "exclusion_reason": None,
+            "duration_s": 3.0,
+            "n_frames": 30,
+        }
+        return types.SimpleNamespace(
+            frames={"t": times}, seconds=[], quality=quality, provenance={}
+        )
+
+    def per_second(frames: dict[str, Any], time_map: Any) -> list[dict[str, Any]]:
+        ad_t = time_map(frames["t"])
+        seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
+        return [
+            {"second": s, "attention": attention, "smile": smile, "blinks": 0, "n_frames": 10}
+            for s in seconds
+        ]
+
+    return types.SimpleNamespace(
+        analyze=analyze,
+        per_second=per_second,
+        AnalysisError=KnownError,
+        ANALYSIS_VERSION="known-1",
+        __name__="known",
+    )
+
+
+def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
+    db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline_analysis, "backend", lambda: _known_backend(1.0, 0.4))
+    up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
+    clip_id = up.rows.clip.id
+    assert analyze_clip(clip_id) == "done"
+    clip = _reload(db_session, clip_id)
+    assert clip.usable is True and clip.aggregated is True and clip.analysis_version == "known-1"
+
+    def cells() -> dict[tuple[str, str, int], tuple[int, float]]:
+        db_session.expire_all()
+        rows = db_session.scalars(select(AdAggregate).where(AdAggregate.ad_id == clip.ad_id))
+        return {(r.segment_var, r.metric, r.second): (r.n, r.sum) for r in rows}
+
+    first = cells()
+    assert first[("", "smile", 0)] == (1, pytest.approx(0.4))
+    assert first[("age", "attention", 2)] == (1, pytest.approx(1.0))
+    # Analysed again (say, a new analysis version): the clip's share is replaced, not added.
+    monkeypatch.setattr(pipeline_analysis, "backend", lambda: _known_backend(1.0, 0.8))
+    storage.chunk_path(settings, clip.public_id, 0).parent.mkdir(parents=True)
+    storage.chunk_path(settings, clip.public_id, 0).write_bytes(b"any bytes")
+    clip.status = ClipStatus.QUEUED
+    db_session.flush()
+    assert analyze_clip(clip_id) == "done"
+    again = cells()
+    assert again[("", "smile", 0)] == (1, pytest.approx(0.8))
+    assert set(again) == set(first)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"this is not a video at all" * 100, "not a readable video"),
+        ("truncated", "truncated video"),
+    ],
+)
+def test_bad_video_fails_for_good_and_is_deleted(
+    db_session: Session, settings: Settings, payload: bytes | str, reason: str
+) -> None:
+    events: list[tuple[str, float, float]] = []
+    if payload == "truncated":
+        video = make_webm(seconds=6.0)
+        payload = video[: len(video) // 2]
+        events = [("start", 0, 0), ("end", 6000, 6000)]
+    assert isinstance(payload, bytes)
+    up = uploaded_clip(db_session, settings, split(payload, 2), events=events)
+    assert analyze_clip(up.rows.clip.id) == "failed"
+    clip = _reload(db_session, up.rows.clip.id)
+    assert clip.status == ClipStatus.FAILED
+    assert clip.failure_reason is not None and reason in clip.failure_reason
+    assert "\n" not in clip.failure_reason
+    assert not storage.clip_dir(settings, clip.public_id).exists()
+    (audit,) = _audits(db_session, clip.id)
+    assert audit.reason == DeletionReason.FAILED and audit.bytes == len(payload)
+    assert db_session.scalars(select(ClipSecond)).all() == []
+
+
+def test_a_chunk_missing_on_disk_fails_the_clip(db_session: Session, settings: Settings) -> None:
+    up = uploaded_clip(db_session, settings, split(make_webm(3.0), 3))
+    storage.chunk_path(settings, up.rows.clip.public_id, 1).unlink()
+    assert analyze_clip(up.rows.clip.id) == "failed"
+    clip = _reload(db_session, up.rows.clip.id)
+    assert clip.failure_reason == "chunk 1 is no longer on disk"
+    assert not storage.clip_dir(settings, clip.public_id).exists()
+
+
+def test_a_missing_row_is_logged_not_retried(caplog: pytest.LogCaptureFixture) -> None:
+    assert analyze_clip(987654321) == "missing"
+    assert "987654321" in caplog.text
+
+
+def test_a_clip_held_by_a_live_worker_is_left_to_it(
+    db_session: Session, settings: Settings, worker_factory: sessionmaker[Session]
+) -> None:
+    up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
+    clip_id = up.rows.clip.id
+    with worker_factory() as session:
+        assert isinstance(pipeline.claim(session, clip_id, "worker-a", 600), pipeline.Claimed)
+    busy = pipeline.process_clip(
+        clip_id, settings=settings, factory=worker_factory, token="worker-b"
+    )
+    assert busy.status == "busy" and busy.retry_in is not None and 590 < busy.retry_in <= 601
+    # Worker A died: once its lease has expired, B takes the clip over and finishes it.
+    clip = _reload(db_session, clip_id)
+    clip.processing_started_at = clip.processing_started_at.replace(year=2000)  # type: ignore[union-attr]
+    db_session.flush()
+    done = pipeline.process_clip(
+        clip_id, settings=settings, factory=worker_factory, token="worker-b"
+    )
+    assert done.status == "done"
+    # A's late result is discarded: its claim is no longer the clip's.
+    late = pipeline.fail(worker_factory, settings, clip_id, "worker-a", "late")
+    assert late.status == "superseded"
+    assert _reload(db_session, clip_id).status == ClipStatus.DONE
+    assert len(_audits(db_session, clip_id)) == 1
+
+
+def test_withdrawal_during_analysis_discards_the_results(
+    db_session: Session,
+    settings: Settings,
+    worker_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
+    clip_id = up.rows.clip.id
+    real_analyse = pipeline.analyse
+
+    def analyse_then_withdraw(directory: Path, claimed: pipeline.Claimed) -> Any:
+        result = real_analyse(directory, claimed)
+        with worker_factory() as session:  # the panelist presses "stop and delete" meanwhile
+            panel_session = session.get(PanelSession, up.rows.panel_session.id)
+            assert panel_session is not None
+            erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+            session.commit()
+        return result
+
+    monkeypatch.setattr(pipeline, "analyse", analyse_then_withdraw)
+    assert analyze_clip(clip_id) == "withdrawn"
+    db_session.expire_all()
+    assert db_session.get(Clip, clip_id) is None
+    assert db_session.scalars(select(ClipSecond)).all() == []
+
+
+def test_transient_database_errors_are_retried_then_the_video_is_kept(
+    db_session: Session, settings: Settings
+) -> None:
+    up = uploaded_clip(db_session, settings, split(make_webm(1.0), 1))
+    attempts = []
+
+    class Unreachable:
+        def __call__(self) -> Session:
+            attempts.append(1)
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    context.configure(settings, Unreachable())  # type: ignore[arg-type]
+    result = analyze_clip.apply(args=[up.rows.clip.id])
+    assert result.state == "FAILURE"
+    assert len(attempts) == analyze_clip.max_retries + 1
+    # Not a failure of the clip: its video waits for the next try (or the sweeper's TTL).
+    assert storage.clip_dir(settings, up.rows.clip.public_id).exists()
