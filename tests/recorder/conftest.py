@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, func, select
 
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.recorder.helpers import Fielded, HostServer, LiveCandor
+from tests.support import stack
+from tests.support.committed import Committed
 from tests.support.factories import make_integration, make_study
-from web.accounts.models import Organisation
-from web.studies.models import Ad
+from web.panel.models import Clip, ClipStatus, DeletionAudit
+from web.studies.models import Ad, Study
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CANDOR_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -38,27 +34,6 @@ CHROMIUM_ARGS = [
 SECRET = "browser-test-secret-key-0123456789abcdef"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_healthy(url: str, processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"Candor did not become healthy at {url} in {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def live_candor(
     pg_engine: Engine, tmp_path_factory: pytest.TempPathFactory
@@ -66,52 +41,29 @@ def live_candor(
     """uvicorn and a solo-pool Celery worker, on their own task queue and data directory."""
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     data_dir = tmp_path_factory.mktemp("candor-data")
     logs = tmp_path_factory.mktemp("candor-logs")
     queue = f"candor-browser-{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "CANDOR_ENVIRONMENT": "test",
-        "CANDOR_SECRET_KEY": SECRET,
-        "CANDOR_DATA_DIR": str(data_dir),
-        "CANDOR_DATABASE_URL": TEST_DATABASE_URL,
-        "CANDOR_BROKER_URL": TEST_REDIS_URL,
-        "CANDOR_TASK_QUEUE": queue,
-        "CANDOR_BASE_URL": base_url,
-    }
-    commands = {
-        "web": [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory",
-                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        "worker": [sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-                   "--pool=solo", "--concurrency=1", "-Q", queue, "--loglevel=INFO",
-                   "--without-gossip", "--without-mingle", "--without-heartbeat"],
-    }  # fmt: skip
-    processes = []
-    for name, command in commands.items():
-        log = (logs / f"{name}.log").open("wb")
-        processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        )
+    env = stack.candor_env(
+        environment="test",
+        secret_key=SECRET,
+        data_dir=str(data_dir),
+        database_url=TEST_DATABASE_URL,
+        broker_url=TEST_REDIS_URL,
+        task_queue=queue,
+    )
+    worker = stack.start_worker(env, logs / "worker.log", pool="solo")
     try:
-        _wait_healthy(base_url, processes, timeout=60)
-        yield LiveCandor(base_url=base_url, data_dir=data_dir, engine=pg_engine, logs=logs)
+        with stack.web_server(env, logs / "web.log") as base_url:
+            yield LiveCandor(base_url=base_url, data_dir=data_dir, engine=pg_engine, logs=logs)
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stack.stop(worker)
         redis.Redis.from_url(TEST_REDIS_URL).delete(queue)
 
 
 @pytest.fixture(scope="session")
 def host_server() -> Iterator[HostServer]:
-    port = free_port()
+    port = stack.free_port()
     host = HostServer(base_url=f"http://localhost:{port}")
 
     class Handler(BaseHTTPRequestHandler):
@@ -209,11 +161,29 @@ def fielded_study(
             made.append(study.organisation_id)
             return Fielded(integration.public_key, ad_ids, study.organisation_id, integration.id)
 
-    yield make
     with live_candor.session() as session:
-        for organisation_id in made:
-            session.execute(delete(Organisation).where(Organisation.id == organisation_id))
+        audits_before = session.scalar(select(func.coalesce(func.max(DeletionAudit.id), 0)))
+    yield make
+    # Let the worker finish with this test's clips, so nothing of it reaches the next test.
+    busy = (ClipStatus.QUEUED, ClipStatus.PROCESSING)
+
+    def settled() -> bool:
+        with live_candor.session() as session:
+            pending = session.scalar(
+                select(func.count())
+                .select_from(Clip)
+                .join(Ad, Clip.ad_id == Ad.id)
+                .join(Study, Ad.study_id == Study.id)
+                .where(Study.organisation_id.in_(made), Clip.status.in_(busy))
+            )
+            return not pending
+
+    stack.wait_until(settled, 120, "the worker to finish this test's clips")
+    with live_candor.session() as session:
+        # Withdrawn clips are gone, so their audit rows are found by id, not by clip.
+        session.execute(delete(DeletionAudit).where(DeletionAudit.id > audits_before))
         session.commit()
+    Committed(live_candor.engine).cleanup(made)
 
 
 @pytest.fixture(scope="session")
