@@ -22,7 +22,18 @@ export class AdRun {
    * @param {Function} o.now
    * @param {Function} o.onRecording  (boolean) the camera is being recorded, or not
    */
-  constructor({ video, ad, stream, MediaRecorder, recorderOptions, chunkMs, upload, document, now, onRecording }) {
+  constructor({
+    video,
+    ad,
+    stream,
+    MediaRecorder,
+    recorderOptions,
+    chunkMs,
+    upload,
+    document,
+    now,
+    onRecording,
+  }) {
     this.video = video;
     this.ad = ad;
     this.stream = stream;
@@ -141,7 +152,11 @@ export class AdRun {
     }
     this.recordedMs = this.clipMs();
     this.activeSince = null;
-    this.upload.addEvent("end", this.recordedMs, (this.video.duration || this.video.currentTime) * 1000);
+    this.upload.addEvent(
+      "end",
+      this.recordedMs,
+      (this.video.duration || this.video.currentTime) * 1000,
+    );
     this.finish({ ended: true });
   }
 

@@ -131,7 +131,7 @@ export class PanelApi {
     if (error instanceof AbortedError) return false;
     const byDefault = isRetryable(error) && attempt <= this.retryDelays.length;
     if (typeof this.onShouldRetry === "function") {
-      return Boolean(this.onShouldRetry(error, attempt, byDefault)) && !(error instanceof AbortedError);
+      return Boolean(this.onShouldRetry(error, attempt, byDefault));
     }
     return byDefault;
   }

@@ -39,7 +39,7 @@ export function optionsFromDataset(dataset) {
     try {
       passthrough = JSON.parse(dataset.passthrough);
     } catch {
-      throw new TypeError("data-passthrough must be a JSON object, e.g. '{\"age\": \"25-34\"}'");
+      throw new TypeError('data-passthrough must be a JSON object, e.g. \'{"age": "25-34"}\'');
     }
     if (!passthrough || typeof passthrough !== "object" || Array.isArray(passthrough)) {
       throw new TypeError("data-passthrough must be a JSON object");

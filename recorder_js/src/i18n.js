@@ -44,8 +44,7 @@ const STRINGS = {
     drainingExplain: "Sending the last seconds of your recording. Please keep this page open.",
     offline: "You are offline. The upload will continue when the connection is back.",
     doneTitle: "Thank you",
-    receiptExplain:
-      "Your receipt code. Keep it if you may want your data deleted later:",
+    receiptExplain: "Your receipt code. Keep it if you may want your data deleted later:",
     continueSurvey: "Continue the survey",
     closeWindow: "You can now close this window.",
     continueInSurvey: "You can go on with the survey.",
@@ -74,7 +73,7 @@ const STRINGS = {
     noCameraSteps: {
       denied: [
         "Click the camera or lock icon in the address bar and allow the camera for this site.",
-        "If the page is inside a survey, the survey may block the camera: ask its author to add allow=\"camera\".",
+        'If the page is inside a survey, the survey may block the camera: ask its author to add allow="camera".',
         "Then press Try again.",
       ],
       not_found: [
@@ -86,9 +85,7 @@ const STRINGS = {
         "Close other programs or tabs that use the camera (video calls, photo apps).",
         "Then press Try again.",
       ],
-      unsupported: [
-        "Open this survey in an up-to-date Chrome, Edge, Firefox or Safari.",
-      ],
+      unsupported: ["Open this survey in an up-to-date Chrome, Edge, Firefox or Safari."],
       insecure: ["Open this page with an https:// address."],
       lost: ["Check that the camera is still connected, then press Try again."],
       preflight: [
@@ -121,7 +118,8 @@ const STRINGS = {
     checkFace: "Visage visible au centre",
     checkPass: "OK",
     checkFail: "Pas encore",
-    lightTip: "Allumez une lampe ou tournez-vous vers une fenêtre ; évitez une fenêtre derrière vous.",
+    lightTip:
+      "Allumez une lampe ou tournez-vous vers une fenêtre ; évitez une fenêtre derrière vous.",
     faceTip: "Placez votre visage au centre de l'image, à environ un bras de distance.",
     preflightPassed: "Tout est bon.",
     skipCamera: "Continuer sans caméra",
@@ -170,7 +168,7 @@ const STRINGS = {
     noCameraSteps: {
       denied: [
         "Cliquez sur l'icône de caméra ou de cadenas dans la barre d'adresse et autorisez la caméra pour ce site.",
-        "Si la page est dans un questionnaire, celui-ci bloque peut-être la caméra : demandez à son auteur d'ajouter allow=\"camera\".",
+        'Si la page est dans un questionnaire, celui-ci bloque peut-être la caméra : demandez à son auteur d\'ajouter allow="camera".',
         "Puis appuyez sur Réessayer.",
       ],
       not_found: [
@@ -200,7 +198,9 @@ export const LOCALES = Object.freeze(Object.keys(STRINGS));
 
 /** The best supported locale for a tag like "fr-CA"; English when nothing matches. */
 export function resolveLocale(tag) {
-  const base = String(tag || "").toLowerCase().split(/[-_]/)[0];
+  const base = String(tag || "")
+    .toLowerCase()
+    .split(/[-_]/)[0];
   return LOCALES.includes(base) ? base : "en";
 }
 

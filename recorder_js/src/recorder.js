@@ -7,10 +7,10 @@
 // "invalid_state") and resolves to false; it never throws. The camera is on only in the
 // preflight preview and while an ad is being recorded.
 
-import { AbortedError, PanelApi } from "./api.js";
+import { AbortedError } from "./api.js";
 import { AdRun } from "./ad-run.js";
-import { Connectivity, makeSleep } from "./connectivity.js";
-import { resolveLocale, strings } from "./i18n.js";
+import { RecorderCore } from "./core.js";
+import { resolveLocale } from "./i18n.js";
 import {
   CameraError,
   VIDEO_CONSTRAINTS,
@@ -19,135 +19,10 @@ import {
   recordingSupport,
   stopStream,
 } from "./media.js";
-import { browserEnv, resolveOptions } from "./options.js";
-import { fillReturnUrl } from "./return-url.js";
 import { State, TERMINAL, canTransition } from "./states.js";
 import { ClipUpload } from "./uploader.js";
 
-export class CandorRecorder {
-  constructor(options = {}) {
-    this.options = resolveOptions(options);
-    this.env = browserEnv(this.options.env);
-    const { setTimeout: set, clearTimeout: clear } = this.env;
-    this.sleep = makeSleep(set, clear);
-    this.api = new PanelApi({
-      baseUrl: this.options.baseUrl,
-      transport: this.options.transport,
-      retryDelays: this.options.retryDelays,
-      onShouldRetry: this.options.onShouldRetry,
-      sleep: this.sleep,
-      digest: this.env.digest,
-    });
-    this.connectivity = new Connectivity({
-      win: this.env.window,
-      sleep: this.sleep,
-      fallbackMs: this.options.offlineRetryMs,
-    });
-    this.respondentId = this.options.respondentId || this.env.randomId();
-    this.locale = resolveLocale(this.options.locale || (globalThis.navigator || {}).language);
-    this.state = State.IDLE;
-    this.detail = {};
-    this.listeners = new Map();
-    this.busy = null; // name of the async step under way, to refuse double clicks
-    this.epoch = 0; // bumped on withdrawal/failure so late answers of older steps are dropped
-    this.session = null;
-    this.consent = null;
-    this.ads = [];
-    this.adIndex = 0;
-    this.receiptCode = null;
-    this.cameraError = null;
-    this.preflight = { tries: 0, last: null, passed: false, canSkip: false };
-    this.previewStream = null;
-    this.run = null; // the AdRun under way
-    this.uploads = []; // one ClipUpload per recorded ad
-    this.recording = false;
-    this.ended = false; // the session's outcome is known and told to the server
-    this.status = null; // complete | declined | no_camera | withdrawn | failed
-    this.media = { ad: null, preview: null };
-    this.mimeType = null;
-    if (this.env.window && typeof this.env.window.addEventListener === "function") {
-      const onNetwork = () => this.emit("network", { online: !this.connectivity.offline });
-      this.env.window.addEventListener("online", onNetwork);
-      this.env.window.addEventListener("offline", onNetwork);
-    }
-  }
-
-  // ---- events -------------------------------------------------------------------------------
-
-  /** Listen to "state", "progress", "error", "network", "return"; returns an unsubscribe. */
-  on(type, fn) {
-    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
-    this.listeners.get(type).add(fn);
-    return () => this.listeners.get(type).delete(fn);
-  }
-
-  emit(type, payload) {
-    const callback = {
-      state: this.options.onStateChange,
-      progress: this.options.onProgress,
-      error: this.options.onError,
-    }[type];
-    const args = type === "state" ? [payload.state, payload.previous, payload.detail] : [payload];
-    if (typeof callback === "function") safely(() => callback(...args));
-    for (const fn of this.listeners.get(type) || []) safely(() => fn(payload));
-  }
-
-  get strings() {
-    return strings(this.locale);
-  }
-
-  transition(to, detail = {}) {
-    const previous = this.state;
-    if (!canTransition(previous, to)) {
-      throw new Error(`bug: no transition ${previous} → ${to}`);
-    }
-    this.state = to;
-    this.detail = detail;
-    this.emit("state", { state: to, previous, detail });
-  }
-
-  /** Same state, new detail (e.g. a preflight result): tells listeners without a transition. */
-  update(detail) {
-    this.detail = { ...this.detail, ...detail };
-    this.emit("state", { state: this.state, previous: this.state, detail: this.detail });
-  }
-
-  reportError(code, error) {
-    const message = error ? error.message || String(error) : code;
-    this.emit("error", { code, message, error, state: this.state });
-  }
-
-  /** Refuse a call: wrong state, or the previous step still running. Never throws. */
-  guard(method, allowed) {
-    if (!allowed.includes(this.state)) {
-      this.reportError("invalid_state", new Error(`${method}() is not allowed in state "${this.state}"`));
-      return false;
-    }
-    if (this.busy) {
-      this.reportError("busy", new Error(`${method}() while ${this.busy}() is still running`));
-      return false;
-    }
-    return true;
-  }
-
-  async step(method, allowed, body) {
-    if (!this.guard(method, allowed)) return false;
-    this.busy = method;
-    const epoch = this.epoch;
-    try {
-      await body(() => epoch !== this.epoch);
-      return true;
-    } catch (error) {
-      if (epoch !== this.epoch || error instanceof AbortedError) return false;
-      await this.fail(error);
-      return false;
-    } finally {
-      if (epoch === this.epoch) this.busy = null;
-    }
-  }
-
-  // ---- the flow -----------------------------------------------------------------------------
-
+export class CandorRecorder extends RecorderCore {
   /** Let the recorder drive these elements: the ad player and the mirrored preview. */
   attachMedia({ ad, preview }) {
     this.media = { ad: ad || this.media.ad, preview: preview || this.media.preview };
@@ -261,7 +136,10 @@ export class CandorRecorder {
       }
       if (stale()) return;
       const majority = (key) => verdicts.filter((v) => v[key]).length * 2 > verdicts.length;
-      const last = { light: verdicts.length > 0 && majority("light"), face: verdicts.length > 0 && majority("face") };
+      const last = {
+        light: verdicts.length > 0 && majority("light"),
+        face: verdicts.length > 0 && majority("face"),
+      };
       const tries = this.preflight.tries + 1;
       const passed = last.light && last.face;
       this.preflight = { tries, last, passed, canSkip: tries >= this.options.preflightMaxTries };
@@ -298,7 +176,9 @@ export class CandorRecorder {
    */
   continueWithoutCamera() {
     const allowed =
-      this.state === State.PREFLIGHT ? this.preflight.canSkip : this.state === State.NO_CAMERA && !this.ended;
+      this.state === State.PREFLIGHT
+        ? this.preflight.canSkip
+        : this.state === State.NO_CAMERA && !this.ended;
     if (!allowed) {
       this.reportError(
         "invalid_state",
@@ -362,21 +242,25 @@ export class CandorRecorder {
       ad,
       stream,
       MediaRecorder: this.env.MediaRecorder,
-      recorderOptions: { mimeType: this.mimeType, videoBitsPerSecond: this.options.videoBitsPerSecond },
+      recorderOptions: {
+        mimeType: this.mimeType,
+        videoBitsPerSecond: this.options.videoBitsPerSecond,
+      },
       chunkMs: this.options.chunkMs,
       upload,
       document: this.env.document,
       now: this.env.now,
       onRecording: (on) => {
         this.recording = on;
-        if (!stale() && this.state === State.PLAYING) this.update({ phase: on ? "recording" : "stopped" });
+        if (!stale() && this.state === State.PLAYING)
+          this.update({ phase: on ? "recording" : "stopped" });
       },
     });
     try {
       await this.run.start();
     } catch (error) {
       if (stale()) return "stale";
-      if (upload.chunkCount === 0) this.dropUpload(upload);
+      if (upload.chunkCount === 0) this.uploads.drop(upload);
       else upload.close();
       if (error && error.name === "NotAllowedError") {
         // Autoplay refused (no click yet in this frame): a click on Play starts it again.
@@ -398,7 +282,7 @@ export class CandorRecorder {
   }
 
   uploadFor(ad) {
-    const reusable = this.uploads.find((u) => u.adId === ad.id && !u.closed && u.chunkCount === 0);
+    const reusable = this.uploads.reusable(ad.id);
     if (reusable) return reusable;
     const sessionId = this.session.session_id;
     const upload = new ClipUpload({
@@ -415,28 +299,12 @@ export class CandorRecorder {
     upload.done.catch((error) => {
       if (!(error instanceof AbortedError)) this.reportError("upload_failed", error);
     });
-    this.uploads.push(upload);
-    return upload;
+    return this.uploads.add(upload);
   }
 
-  dropUpload(upload) {
-    upload.abort();
-    this.uploads = this.uploads.filter((u) => u !== upload);
-  }
-
+  /** Chunks acknowledged and queued over every clip of the session. */
   get progress() {
-    const total = { chunksAcked: 0, chunksTotal: 0, bytesAcked: 0, bytesTotal: 0, waiting: false };
-    for (const upload of this.uploads) {
-      const p = upload.progress;
-      total.chunksAcked += p.chunksAcked;
-      total.chunksTotal += p.chunksTotal;
-      total.bytesAcked += p.bytesAcked;
-      total.bytesTotal += p.bytesTotal;
-      total.waiting = total.waiting || p.waiting;
-    }
-    total.clipsFinished = this.uploads.filter((u) => u.finished).length;
-    total.clips = this.uploads.length;
-    return total;
+    return this.uploads.progress;
   }
 
   emitProgress() {
@@ -455,7 +323,7 @@ export class CandorRecorder {
       );
     });
     try {
-      await Promise.race([Promise.all(this.uploads.map((u) => u.done)), timeout]);
+      await Promise.race([this.uploads.allDone(), timeout]);
     } finally {
       this.env.clearTimeout(timer);
     }
@@ -489,13 +357,16 @@ export class CandorRecorder {
    */
   async withdraw() {
     if (!canTransition(this.state, State.WITHDRAWN) || this.status === "withdrawn") {
-      this.reportError("invalid_state", new Error(`withdraw() is not allowed in state "${this.state}"`));
+      this.reportError(
+        "invalid_state",
+        new Error(`withdraw() is not allowed in state "${this.state}"`),
+      );
       return false;
     }
     this.cameraOff();
     this.epoch += 1; // every step under way drops its late answers
     this.busy = "withdraw";
-    for (const upload of this.uploads) upload.abort();
+    this.uploads.abortAll();
     this.update({ withdrawing: true });
     let erased = false;
     try {
@@ -516,7 +387,7 @@ export class CandorRecorder {
     this.epoch += 1;
     this.busy = null;
     this.cameraOff();
-    for (const upload of this.uploads) upload.abort();
+    this.uploads.abortAll();
     this.reportError("failed", error);
     if (this.session && !this.ended) {
       try {
@@ -528,46 +399,5 @@ export class CandorRecorder {
     this.ended = true;
     this.status = "failed";
     if (!TERMINAL.has(this.state)) this.transition(State.FAILED, { message: error.message });
-  }
-
-  // ---- back to the survey -------------------------------------------------------------------
-
-  /** The filled return URL for the current outcome, or null (no template, or not ended). */
-  get returnUrl() {
-    if (!this.ended || !this.session) return null;
-    return fillReturnUrl(this.session.return_url_template, {
-      respondentId: this.respondentId,
-      status: this.status,
-      receipt: this.status === "declined" ? "" : this.receiptCode || "",
-    });
-  }
-
-  /** Navigate back (or hand the URL to options.onReturn). Returns how it went. */
-  returnToSurvey() {
-    if (!this.ended) {
-      this.reportError("invalid_state", new Error("returnToSurvey() before the session ended"));
-      return "refused";
-    }
-    const payload = {
-      status: this.status,
-      url: this.returnUrl,
-      receipt: this.status === "declined" ? null : this.receiptCode,
-      parentOrigin: this.options.parentOrigin,
-    };
-    this.emit("return", payload);
-    if (typeof this.options.onReturn === "function") {
-      safely(() => this.options.onReturn(payload));
-      return "delegated";
-    }
-    return this.env.navigate(payload);
-  }
-}
-
-function safely(fn) {
-  try {
-    fn();
-  } catch (error) {
-    // A listener's bug must not break the recorder; show it where developers look.
-    if (globalThis.console) globalThis.console.error(error);
   }
 }

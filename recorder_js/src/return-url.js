@@ -8,7 +8,11 @@ const PLACEHOLDERS = ["respondent_id", "status", "receipt"];
  */
 export function fillReturnUrl(template, { respondentId, status, receipt }) {
   if (!template) return null;
-  const values = { respondent_id: respondentId ?? "", status: status ?? "", receipt: receipt ?? "" };
+  const values = {
+    respondent_id: respondentId ?? "",
+    status: status ?? "",
+    receipt: receipt ?? "",
+  };
   let url = template;
   for (const name of PLACEHOLDERS) {
     url = url.split(`{${name}}`).join(encodeURIComponent(String(values[name])));

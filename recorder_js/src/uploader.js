@@ -242,3 +242,54 @@ export class ClipUpload {
 function round(ms) {
   return Math.max(0, Math.round(ms));
 }
+
+/** The clips of one session: one ClipUpload per recorded ad, and their progress together. */
+export class UploadSet {
+  constructor() {
+    this.items = [];
+  }
+
+  get length() {
+    return this.items.length;
+  }
+
+  /** The ad's upload if it never took a chunk (autoplay was refused): it can be used again. */
+  reusable(adId) {
+    return this.items.find((u) => u.adId === adId && !u.closed && u.chunkCount === 0) || null;
+  }
+
+  add(upload) {
+    this.items.push(upload);
+    return upload;
+  }
+
+  /** Forget an upload that recorded nothing. */
+  drop(upload) {
+    upload.abort();
+    this.items = this.items.filter((u) => u !== upload);
+  }
+
+  abortAll() {
+    for (const upload of this.items) upload.abort();
+  }
+
+  /** Resolves when every clip is finished; rejects with the first failure. */
+  allDone() {
+    return Promise.all(this.items.map((u) => u.done));
+  }
+
+  get progress() {
+    const total = { chunksAcked: 0, chunksTotal: 0, bytesAcked: 0, bytesTotal: 0, waiting: false };
+    for (const upload of this.items) {
+      const p = upload.progress;
+      total.chunksAcked += p.chunksAcked;
+      total.chunksTotal += p.chunksTotal;
+      total.bytesAcked += p.bytesAcked;
+      total.bytesTotal += p.bytesTotal;
+      total.waiting = total.waiting || p.waiting;
+    }
+    total.clipsFinished = this.items.filter((u) => u.finished).length;
+    total.clips = this.items.length;
+    return total;
+  }
+}

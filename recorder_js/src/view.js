@@ -36,7 +36,13 @@ export class RecorderView {
     root.replaceChildren();
     root.append(h("style", {}, STYLES));
     this.screen = h("section", { class: "cr-screen", "aria-labelledby": "cr-title" });
-    this.preview = h("video", { class: "cr-preview", muted: true, playsinline: true, autoplay: true, "aria-hidden": "true" });
+    this.preview = h("video", {
+      class: "cr-preview",
+      muted: true,
+      playsinline: true,
+      autoplay: true,
+      "aria-hidden": "true",
+    });
     this.preview.muted = true;
     this.ad = h("video", {
       class: "cr-ad",
@@ -51,7 +57,11 @@ export class RecorderView {
     // Announcements for screen readers; what sighted panelists need is shown on the screen.
     this.status = h("p", { class: "cr-sr", role: "status", "aria-live": "polite" });
     this.offline = h("p", { class: "cr-offline", hidden: true });
-    this.withdrawButton = h("button", { type: "button", class: "cr-withdraw", onclick: () => recorder.withdraw() });
+    this.withdrawButton = h("button", {
+      type: "button",
+      class: "cr-withdraw",
+      onclick: () => recorder.withdraw(),
+    });
     this.footer = h("footer", { class: "cr-footer" }, this.withdrawButton);
     this.root = h(
       "div",
@@ -95,7 +105,10 @@ export class RecorderView {
     const t = this.t;
     this.root.setAttribute("lang", r.locale);
     const build = this.screens[state];
-    const nodes = build.call(this, r, detail, t).flat(2).filter((node) => node);
+    const nodes = build
+      .call(this, r, detail, t)
+      .flat(2)
+      .filter((node) => node);
     const split = nodes.indexOf(STAGE);
     this.screen.replaceChildren(...(split < 0 ? nodes : nodes.slice(0, split)));
     this.below.replaceChildren(...(split < 0 ? [] : nodes.slice(split + 1)));
@@ -107,7 +120,9 @@ export class RecorderView {
     this.withdrawButton.textContent = detail.withdrawing ? t.withdrawing : t.withdrawButton;
     this.withdrawButton.disabled = Boolean(detail.withdrawing);
     if (state === State.PLAYING) {
-      this.say(detail.phase === "between" ? t.nextAd : detail.phase === "recording" ? t.recording : "");
+      this.say(
+        detail.phase === "between" ? t.nextAd : detail.phase === "recording" ? t.recording : "",
+      );
     } else if (newScreen) {
       this.say("");
     }
@@ -135,7 +150,13 @@ export class RecorderView {
   button(text, onclick, { secondary = false, disabled = false, name } = {}) {
     return h(
       "button",
-      { type: "button", class: secondary ? "cr-btn cr-secondary" : "cr-btn", disabled, onclick, "data-action": name },
+      {
+        type: "button",
+        class: secondary ? "cr-btn cr-secondary" : "cr-btn",
+        disabled,
+        onclick,
+        "data-action": name,
+      },
       text,
     );
   }
@@ -169,7 +190,10 @@ export class RecorderView {
   receipt({ explain = true } = {}) {
     const code = this.recorder.receiptCode;
     if (!code) return null;
-    return [explain ? h("p", {}, this.t.receiptExplain) : null, h("p", { class: "cr-receipt", "data-receipt": code }, code)];
+    return [
+      explain ? h("p", {}, this.t.receiptExplain) : null,
+      h("p", { class: "cr-receipt", "data-receipt": code }, code),
+    ];
   }
 }
 
@@ -199,7 +223,11 @@ RecorderView.prototype.screens = {
     return [
       this.title(t.cameraTitle),
       h("p", {}, t.cameraExplain),
-      h("div", { class: "cr-row" }, this.button(t.cameraButton, () => r.enableCamera(), { disabled: d.asking, name: "camera" })),
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(t.cameraButton, () => r.enableCamera(), { disabled: d.asking, name: "camera" }),
+      ),
       d.asking ? h("p", { class: "cr-note" }, t.cameraWaiting) : null,
     ];
   },
@@ -217,12 +245,25 @@ RecorderView.prototype.screens = {
       this.title(t.preflightTitle),
       h("p", {}, t.preflightExplain),
       STAGE,
-      h("ul", { class: "cr-checks", "aria-live": "polite" }, check(last && last.light, t.checkLight, t.lightTip), check(last && last.face, t.checkFace, t.faceTip)),
+      h(
+        "ul",
+        { class: "cr-checks", "aria-live": "polite" },
+        check(last && last.light, t.checkLight, t.lightTip),
+        check(last && last.face, t.checkFace, t.faceTip),
+      ),
       h(
         "div",
         { class: "cr-row" },
-        this.button(d.checking ? t.preflightChecking : t.preflightCheck, () => r.checkPreflight(), { disabled: d.checking, name: "check" }),
-        r.preflight.canSkip ? this.button(t.skipCamera, () => r.continueWithoutCamera(), { secondary: true, name: "skip" }) : null,
+        this.button(d.checking ? t.preflightChecking : t.preflightCheck, () => r.checkPreflight(), {
+          disabled: d.checking,
+          name: "check",
+        }),
+        r.preflight.canSkip
+          ? this.button(t.skipCamera, () => r.continueWithoutCamera(), {
+              secondary: true,
+              name: "skip",
+            })
+          : null,
       ),
     ];
   },
@@ -235,7 +276,11 @@ RecorderView.prototype.screens = {
       first ? h("p", {}, t.adsCount(r.ads.length)) : null,
       d.autoplayBlocked ? h("p", {}, t.autoplayBlocked) : null,
       !first && !d.autoplayBlocked ? h("p", {}, t.playingLabel(r.adIndex + 1, r.ads.length)) : null,
-      h("div", { class: "cr-row" }, this.button(first ? t.startButton : t.playButton, () => r.play(), { name: "play" })),
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(first ? t.startButton : t.playButton, () => r.play(), { name: "play" }),
+      ),
     ];
   },
 
@@ -254,9 +299,20 @@ RecorderView.prototype.screens = {
   },
 
   draining(r, d, t) {
-    this.bar = h("progress", { max: "100", value: "0", "aria-labelledby": "cr-title", "aria-valuemin": "0", "aria-valuemax": "100" });
+    this.bar = h("progress", {
+      max: "100",
+      value: "0",
+      "aria-labelledby": "cr-title",
+      "aria-valuemin": "0",
+      "aria-valuemax": "100",
+    });
     this.barLabel = h("span", { class: "cr-note" });
-    const nodes = [this.title(t.drainingTitle), h("p", {}, t.drainingExplain), this.bar, this.barLabel];
+    const nodes = [
+      this.title(t.drainingTitle),
+      h("p", {}, t.drainingExplain),
+      this.bar,
+      this.barLabel,
+    ];
     queueMicrotask(() => this.renderProgress());
     return nodes;
   },
@@ -271,7 +327,14 @@ RecorderView.prototype.screens = {
 
   no_camera(r, d, t) {
     const kind = r.cameraError || "other";
-    const nodes = [this.title(t.noCameraTitle[kind]), h("ol", { class: "cr-steps" }, t.noCameraSteps[kind].map((step) => h("li", {}, step)))];
+    const nodes = [
+      this.title(t.noCameraTitle[kind]),
+      h(
+        "ol",
+        { class: "cr-steps" },
+        t.noCameraSteps[kind].map((step) => h("li", {}, step)),
+      ),
+    ];
     if (r.ended) {
       nodes.push(this.continueLink());
       return nodes;
@@ -282,7 +345,10 @@ RecorderView.prototype.screens = {
         "div",
         { class: "cr-row" },
         canRetry ? this.button(t.retryCamera, () => r.retryCamera(), { name: "retry" }) : null,
-        this.button(t.skipCamera, () => r.continueWithoutCamera(), { secondary: canRetry, name: "skip" }),
+        this.button(t.skipCamera, () => r.continueWithoutCamera(), {
+          secondary: canRetry,
+          name: "skip",
+        }),
       ),
     );
     return nodes;
@@ -298,6 +364,11 @@ RecorderView.prototype.screens = {
   },
 
   failed(r, d, t) {
-    return [this.title(t.failedTitle), h("p", {}, t.failedExplain), this.receipt(), this.continueLink()];
+    return [
+      this.title(t.failedTitle),
+      h("p", {}, t.failedExplain),
+      this.receipt(),
+      this.continueLink(),
+    ];
   },
 };

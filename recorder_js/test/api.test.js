@@ -35,7 +35,12 @@ test("network errors and 5xx are retried with the configured delays, then succee
     { status: 500, body: null },
     { status: 201, body: { session_id: "s", token: "tok", consent: {}, ads: [] } },
   ]);
-  const session = await api.startSession({ integration: "k", respondentId: "r", passthrough: {}, locale: "en" });
+  const session = await api.startSession({
+    integration: "k",
+    respondentId: "r",
+    passthrough: {},
+    locale: "en",
+  });
   assert.equal(session.session_id, "s");
   assert.deepEqual(slept, [100, 400, 1600]);
   assert.equal(calls.length, 4);
@@ -44,7 +49,9 @@ test("network errors and 5xx are retried with the configured delays, then succee
 });
 
 test("retries stop after the last delay and the last error is raised", async () => {
-  const { api, calls, slept } = scriptedApi(Array(10).fill({ status: 502, body: { detail: "bad gateway" } }));
+  const { api, calls, slept } = scriptedApi(
+    Array(10).fill({ status: 502, body: { detail: "bad gateway" } }),
+  );
   await assert.rejects(api.end("s", "complete"), (error) => {
     assert.ok(error instanceof HttpError);
     assert.equal(error.status, 502);
@@ -57,8 +64,14 @@ test("retries stop after the last delay and the last error is raised", async () 
 
 for (const status of [400, 401, 403, 404, 409, 413, 422, 429]) {
   test(`a ${status} is not retried`, async () => {
-    const { api, calls, slept } = scriptedApi([{ status, body: { detail: "no" } }, { status: 200, body: {} }]);
-    await assert.rejects(api.end("s", "complete"), (error) => error instanceof HttpError && error.status === status);
+    const { api, calls, slept } = scriptedApi([
+      { status, body: { detail: "no" } },
+      { status: 200, body: {} },
+    ]);
+    await assert.rejects(
+      api.end("s", "complete"),
+      (error) => error instanceof HttpError && error.status === status,
+    );
     assert.equal(calls.length, 1);
     assert.deepEqual(slept, []);
   });
@@ -66,12 +79,15 @@ for (const status of [400, 401, 403, 404, 409, 413, 422, 429]) {
 
 test("onShouldRetry has the last word and sees the error, attempt and default decision", async () => {
   const seen = [];
-  const { api, calls } = scriptedApi(["network", "network", { status: 200, body: { status: "withdrawn" } }], {
-    onShouldRetry: (error, attempt, byDefault) => {
-      seen.push([error.name, attempt, byDefault]);
-      return attempt < 2;
+  const { api, calls } = scriptedApi(
+    ["network", "network", { status: 200, body: { status: "withdrawn" } }],
+    {
+      onShouldRetry: (error, attempt, byDefault) => {
+        seen.push([error.name, attempt, byDefault]);
+        return attempt < 2;
+      },
     },
-  });
+  );
   await assert.rejects(api.withdraw("s"), NetworkError);
   assert.equal(calls.length, 2);
   assert.deepEqual(seen, [
@@ -103,7 +119,9 @@ test("fetchTransport sends JSON or raw bytes, parses JSON answers, omits cookies
   assert.deepEqual(answer, { status: 201, body: { index: 3, bytes: 5 } });
   assert.equal(seen[0].init.body, blob);
   assert.equal(seen[0].init.credentials, "omit");
-  const html = fetchTransport({ fetchImpl: async () => ({ status: 502, text: async () => "<html>Bad gateway</html>" }) });
+  const html = fetchTransport({
+    fetchImpl: async () => ({ status: 502, text: async () => "<html>Bad gateway</html>" }),
+  });
   assert.deepEqual(await html({ method: "GET", url: "/y", headers: {} }), {
     status: 502,
     body: { detail: "<html>Bad gateway</html>" },

@@ -30,7 +30,11 @@ export class FakeClock {
   popNext(limit) {
     let best = null;
     for (const timer of this.timers) {
-      if (timer.at <= limit && (!best || timer.at < best.at || (timer.at === best.at && timer.id < best.id))) best = timer;
+      if (
+        timer.at <= limit &&
+        (!best || timer.at < best.at || (timer.at === best.at && timer.id < best.id))
+      )
+        best = timer;
     }
     if (best) this.timers = this.timers.filter((timer) => timer !== best);
     return best;
@@ -247,7 +251,9 @@ export class FakeVideo extends EventTarget {
       if (this.paused || this.stalled) return;
       this.currentTime = Math.min(this.duration, this.currentTime + 0.25);
       this.fire("timeupdate");
-      const stall = this.stalls.find((s) => s.url === this._src && !s.done && this.currentTime >= s.at);
+      const stall = this.stalls.find(
+        (s) => s.url === this._src && !s.done && this.currentTime >= s.at,
+      );
       if (stall) {
         stall.done = true;
         this.stalled = true;
@@ -326,11 +332,28 @@ const CONSENT = {
 export class FakeServer {
   constructor({ ads, returnUrlTemplate } = {}) {
     this.ads = ads || [
-      { id: 101, title: "First", duration_s: 3, width: 640, height: 360, video_url: "/ads/101.webm", poster_url: null },
-      { id: 102, title: "Second", duration_s: 2, width: 640, height: 360, video_url: "/ads/102.webm", poster_url: null },
+      {
+        id: 101,
+        title: "First",
+        duration_s: 3,
+        width: 640,
+        height: 360,
+        video_url: "/ads/101.webm",
+        poster_url: null,
+      },
+      {
+        id: 102,
+        title: "Second",
+        duration_s: 2,
+        width: 640,
+        height: 360,
+        video_url: "/ads/102.webm",
+        poster_url: null,
+      },
     ];
     this.returnUrlTemplate =
-      returnUrlTemplate ?? "https://survey.example/back?rid={respondent_id}&status={status}&r={receipt}";
+      returnUrlTemplate ??
+      "https://survey.example/back?rid={respondent_id}&status={status}&r={receipt}";
     this.requests = [];
     this.offline = false;
     this.scripts = [];
@@ -384,8 +407,10 @@ export class FakeServer {
       return { status: 401, body: { detail: "missing or bad token" } };
     }
     let m;
-    if ((m = path.match(/^\/sessions\/(\w+)\/consent$/)) && method === "POST") return this.consent(json);
-    if ((m = path.match(/^\/sessions\/(\w+)\/clips$/)) && method === "POST") return this.createClip(json);
+    if ((m = path.match(/^\/sessions\/(\w+)\/consent$/)) && method === "POST")
+      return this.consent(json);
+    if ((m = path.match(/^\/sessions\/(\w+)\/clips$/)) && method === "POST")
+      return this.createClip(json);
     if ((m = path.match(/^\/sessions\/(\w+)\/end$/)) && method === "POST") {
       this.session.status = json.status;
       return { status: 200, body: { status: json.status, receipt_code: this.session.receipt } };
@@ -398,10 +423,22 @@ export class FakeServer {
     if ((m = path.match(/^\/clips\/(\d+)$/)) && method === "GET") {
       const clip = this.clips.get(Number(m[1]));
       if (!clip) return { status: 404, body: { detail: "no such clip" } };
-      return { status: 200, body: { clip_id: clip.id, status: clip.status, received: [...clip.chunks.keys()].sort((a, b) => a - b) } };
+      return {
+        status: 200,
+        body: {
+          clip_id: clip.id,
+          status: clip.status,
+          received: [...clip.chunks.keys()].sort((a, b) => a - b),
+        },
+      };
     }
     if ((m = path.match(/^\/clips\/(\d+)\/chunks\/(\d+)$/)) && method === "PUT") {
-      return this.putChunk(Number(m[1]), Number(m[2]), request.body, request.headers["X-Chunk-Sha256"]);
+      return this.putChunk(
+        Number(m[1]),
+        Number(m[2]),
+        request.body,
+        request.headers["X-Chunk-Sha256"],
+      );
     }
     if ((m = path.match(/^\/clips\/(\d+)\/events$/)) && method === "POST") {
       const clip = this.clips.get(Number(m[1]));
@@ -444,7 +481,14 @@ export class FakeServer {
         token: "tok-s1",
         expires_at: "2030-01-01T00:00:00Z",
         locale,
-        consent: { consent_text_id: c.id, version: 1, locale, text: c.text, instructions: "Sit facing the screen.", sha256: c.sha256 },
+        consent: {
+          consent_text_id: c.id,
+          version: 1,
+          locale,
+          text: c.text,
+          instructions: "Sit facing the screen.",
+          sha256: c.sha256,
+        },
         ads: this.ads,
         return_url_template: this.returnUrlTemplate,
       },
@@ -453,7 +497,8 @@ export class FakeServer {
 
   consent(json) {
     const c = Object.values(CONSENT).find((x) => x.id === json.consent_text_id);
-    if (!c || c.sha256 !== json.text_sha256) return { status: 400, body: { detail: "text sha256 mismatch" } };
+    if (!c || c.sha256 !== json.text_sha256)
+      return { status: 400, body: { detail: "text sha256 mismatch" } };
     this.session.consent = json.decision;
     if (json.decision === "agree") {
       this.session.status = "consented";
@@ -467,7 +512,15 @@ export class FakeServer {
     if (this.session.consent !== "agree") return { status: 403, body: { detail: "no consent" } };
     let clip = this.clipFor(json.ad_id);
     if (!clip) {
-      clip = { id: this.nextClip++, adId: json.ad_id, mime: json.mime_type, chunks: new Map(), events: new Map(), status: "uploading", replays: 0 };
+      clip = {
+        id: this.nextClip++,
+        adId: json.ad_id,
+        mime: json.mime_type,
+        chunks: new Map(),
+        events: new Map(),
+        status: "uploading",
+        replays: 0,
+      };
       this.clips.set(clip.id, clip);
     }
     return { status: 200, body: { clip_id: clip.id, received: [...clip.chunks.keys()] } };
@@ -478,7 +531,8 @@ export class FakeServer {
     if (!clip) return { status: 404, body: { detail: "no such clip" } };
     const text = await body.text();
     const actual = createHash("sha256").update(text).digest("hex");
-    if (sha256 !== actual) return { status: 400, body: { detail: "X-Chunk-Sha256 does not match" } };
+    if (sha256 !== actual)
+      return { status: 400, body: { detail: "X-Chunk-Sha256 does not match" } };
     if (clip.chunks.has(index)) {
       if (clip.chunks.get(index) !== text) return { status: 409, body: { detail: "other bytes" } };
       clip.replays += 1;
@@ -489,12 +543,23 @@ export class FakeServer {
   }
 }
 
-export const CHROME_TYPES = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm", "video/mp4"];
+export const CHROME_TYPES = [
+  "video/webm;codecs=vp9",
+  "video/webm;codecs=vp8",
+  "video/webm",
+  "video/mp4",
+];
 export const FIREFOX_TYPES = ["video/webm;codecs=vp8", "video/webm"];
 export const SAFARI_TYPES = ["video/mp4;codecs=avc1", "video/mp4"];
 
 /** A recorder wired to fakes, and the fakes, and what it emitted. */
-export function setup({ options = {}, server, supported = CHROME_TYPES, video: videoOptions, env = {} } = {}) {
+export function setup({
+  options = {},
+  server,
+  supported = CHROME_TYPES,
+  video: videoOptions,
+  env = {},
+} = {}) {
   const clock = new FakeClock();
   server = server || new FakeServer();
   server.clock = clock;
@@ -531,7 +596,10 @@ export function setup({ options = {}, server, supported = CHROME_TYPES, video: v
       now: clock.now,
       randomId: () => "random-id",
       // Web Crypto digests finish on a thread pool, outside the virtual clock: hash in-line.
-      digest: async (blob) => createHash("sha256").update(Buffer.from(await blob.arrayBuffer())).digest("hex"),
+      digest: async (blob) =>
+        createHash("sha256")
+          .update(Buffer.from(await blob.arrayBuffer()))
+          .digest("hex"),
       analyzeFrame: async () => frameVerdicts.shift() ?? { light: true, face: true },
       navigate: (payload) => {
         seen.navigations.push(payload);
@@ -542,7 +610,19 @@ export function setup({ options = {}, server, supported = CHROME_TYPES, video: v
   });
   recorder.on("return", (payload) => seen.returns.push(payload));
   recorder.attachMedia({ ad: video, preview });
-  return { recorder, server, clock, camera, MediaRecorder, video, preview, win, doc, seen, frameVerdicts };
+  return {
+    recorder,
+    server,
+    clock,
+    camera,
+    MediaRecorder,
+    video,
+    preview,
+    win,
+    doc,
+    seen,
+    frameVerdicts,
+  };
 }
 
 /** Drive a fresh recorder to the given state along the happy path. */

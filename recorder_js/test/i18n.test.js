@@ -9,7 +9,11 @@ function shape(value) {
   if (typeof value === "function") return `function/${value.length}`;
   if (Array.isArray(value)) return "array";
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((key) => [key, shape(value[key])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, shape(value[key])]),
+    );
   }
   return typeof value;
 }
@@ -20,7 +24,8 @@ test("English and French at least, with the same keys and kinds of value", () =>
   for (const locale of LOCALES) assert.deepEqual(shape(strings(locale)), reference, locale);
   for (const locale of LOCALES) {
     const s = strings(locale);
-    for (const kind of Object.keys(s.noCameraTitle)) assert.ok(s.noCameraSteps[kind].length, `${locale} ${kind}`);
+    for (const kind of Object.keys(s.noCameraTitle))
+      assert.ok(s.noCameraSteps[kind].length, `${locale} ${kind}`);
   }
 });
 

@@ -16,10 +16,22 @@ test("mime type: VP9 on a Chrome-like browser, VP8 on a Firefox-like one, mp4 on
   assert.equal(chooseMimeType(offering(["video/mp4"])), "video/mp4");
   assert.equal(chooseMimeType(offering([])), null);
   assert.equal(chooseMimeType(undefined), null, "no MediaRecorder at all");
-  assert.equal(chooseMimeType(function Old() {}), null, "no isTypeSupported");
-  const throwing = { isTypeSupported: (t) => { if (t.includes("codecs")) throw new Error("syntax"); return t === "video/webm"; } };
+  assert.equal(
+    chooseMimeType(function Old() {}),
+    null,
+    "no isTypeSupported",
+  );
+  const throwing = {
+    isTypeSupported: (t) => {
+      if (t.includes("codecs")) throw new Error("syntax");
+      return t === "video/webm";
+    },
+  };
   assert.equal(chooseMimeType(throwing), "video/webm");
-  assert.ok(MIME_CANDIDATES.every((t) => t.startsWith("video/")), "video only, no audio codec");
+  assert.ok(
+    MIME_CANDIDATES.every((t) => t.startsWith("video/")),
+    "video only, no audio codec",
+  );
 });
 
 for (const [name, types, expected] of [
@@ -35,7 +47,10 @@ for (const [name, types, expected] of [
     await playing;
     assert.equal(t.MediaRecorder.instances[0].mimeType, expected);
     assert.equal(t.server.clipFor(101).mime, expected);
-    assert.equal(JSON.parse(t.server.requests.find((r) => r.path === "/sessions/s1/clips").body).mime_type, expected);
+    assert.equal(
+      JSON.parse(t.server.requests.find((r) => r.path === "/sessions/s1/clips").body).mime_type,
+      expected,
+    );
   });
 }
 
@@ -57,7 +72,11 @@ const CASES = [
   { label: "NotReadableError", fail: "NotReadableError", kind: "busy" },
   { label: "no MediaRecorder", env: { MediaRecorder: undefined }, kind: "unsupported" },
   { label: "MediaRecorder with no usable codec", supported: ["audio/ogg"], kind: "unsupported" },
-  { label: "no mediaDevices", env: { mediaDevices: undefined, getUserMedia: undefined }, kind: "unsupported" },
+  {
+    label: "no mediaDevices",
+    env: { mediaDevices: undefined, getUserMedia: undefined },
+    kind: "unsupported",
+  },
   { label: "an http:// page", env: { isSecureContext: false }, kind: "insecure" },
 ];
 
@@ -79,7 +98,11 @@ for (const c of CASES) {
       assert.equal(t.seen.errors.at(-1).code, `camera_${c.kind}`);
       assert.equal(t.camera.calls.length, 1);
     } else {
-      assert.equal(t.camera.calls.length, 0, "no permission prompt when recording is impossible anyway");
+      assert.equal(
+        t.camera.calls.length,
+        0,
+        "no permission prompt when recording is impossible anyway",
+      );
     }
     const continuing = t.recorder.continueWithoutCamera();
     await t.clock.until(() => t.recorder.ended);

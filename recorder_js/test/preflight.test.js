@@ -51,7 +51,8 @@ test("a skin-coloured wall everywhere is not a face in the middle", () => {
 
 test("a flat skin-coloured patch without texture does not pass", () => {
   const data = frame({});
-  for (let y = 15; y < 45; y += 1) for (let x = 20; x < 60; x += 1) data.set([...SKIN, 255], (y * W + x) * 4);
+  for (let y = 15; y < 45; y += 1)
+    for (let x = 20; x < 60; x += 1) data.set([...SKIN, 255], (y * W + x) * 4);
   const stats = frameStats(data, W, H);
   assert.equal(judgeStats(stats).face, false);
   assert.ok(stats.centreContrast < PREFLIGHT_DEFAULTS.minCentreContrast);
@@ -61,7 +62,11 @@ test("FaceDetector answers: one face of fair size near the middle", () => {
   const face = (x, y, w) => ({ boundingBox: { x, y, width: w, height: w } });
   assert.equal(judgeFaces([face(250, 160, 140)], 640, 480), true);
   assert.equal(judgeFaces([], 640, 480), false);
-  assert.equal(judgeFaces([face(250, 160, 140), face(20, 20, 100)], 640, 480), false, "a bystander");
+  assert.equal(
+    judgeFaces([face(250, 160, 140), face(20, 20, 100)], 640, 480),
+    false,
+    "a bystander",
+  );
   assert.equal(judgeFaces([face(10, 10, 140)], 640, 480), false, "in a corner");
   assert.equal(judgeFaces([face(300, 220, 30)], 640, 480), false, "too far away");
 });

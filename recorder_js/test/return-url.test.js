@@ -7,22 +7,38 @@ import { fillReturnUrl, goBack, isFramed, parentOriginOf } from "../src/return-u
 import { driveTo, FakeServer, setup } from "./fakes.js";
 
 test("placeholders are replaced, URL-encoded, every occurrence", () => {
-  const url = fillReturnUrl("https://s.example/r?id={respondent_id}&s={status}&c={receipt}&again={status}", {
-    respondentId: "a b&c=d/é",
-    status: "complete",
-    receipt: "RC-1",
-  });
-  assert.equal(url, "https://s.example/r?id=a%20b%26c%3Dd%2F%C3%A9&s=complete&c=RC-1&again=complete");
+  const url = fillReturnUrl(
+    "https://s.example/r?id={respondent_id}&s={status}&c={receipt}&again={status}",
+    {
+      respondentId: "a b&c=d/é",
+      status: "complete",
+      receipt: "RC-1",
+    },
+  );
+  assert.equal(
+    url,
+    "https://s.example/r?id=a%20b%26c%3Dd%2F%C3%A9&s=complete&c=RC-1&again=complete",
+  );
   assert.equal(fillReturnUrl("", { status: "x" }), null);
   assert.equal(fillReturnUrl(null, { status: "x" }), null);
-  assert.equal(fillReturnUrl("https://s.example/{receipt}", { status: "declined" }), "https://s.example/");
+  assert.equal(
+    fillReturnUrl("https://s.example/{receipt}", { status: "declined" }),
+    "https://s.example/",
+  );
 });
 
 test("Qualtrics and LimeSurvey style templates", () => {
   const q = "https://eu.qualtrics.com/jfe/form/SV_x?rid={respondent_id}&candor={status}";
-  assert.equal(fillReturnUrl(q, { respondentId: "R_1", status: "no_camera" }), "https://eu.qualtrics.com/jfe/form/SV_x?rid=R_1&candor=no_camera");
-  const l = "https://ls.example/index.php/123456?token={respondent_id}&candor_status={status}&newtest=N";
-  assert.equal(fillReturnUrl(l, { respondentId: "tok", status: "withdrawn" }), "https://ls.example/index.php/123456?token=tok&candor_status=withdrawn&newtest=N");
+  assert.equal(
+    fillReturnUrl(q, { respondentId: "R_1", status: "no_camera" }),
+    "https://eu.qualtrics.com/jfe/form/SV_x?rid=R_1&candor=no_camera",
+  );
+  const l =
+    "https://ls.example/index.php/123456?token={respondent_id}&candor_status={status}&newtest=N";
+  assert.equal(
+    fillReturnUrl(l, { respondentId: "tok", status: "withdrawn" }),
+    "https://ls.example/index.php/123456?token=tok&candor_status=withdrawn&newtest=N",
+  );
 });
 
 function fakeWindow({ framed, topThrows = false }) {
@@ -57,10 +73,23 @@ test("top-level page: navigates to the URL", () => {
 test("iframe: posts candor:return to the parent, then navigates the top window if allowed", () => {
   const { win, messages, assigned } = fakeWindow({ framed: true });
   assert.equal(isFramed(win), true);
-  const how = goBack(win, { url: "https://s.example/x", status: "complete", receipt: "RC", parentOrigin: "https://s.example" });
+  const how = goBack(win, {
+    url: "https://s.example/x",
+    status: "complete",
+    receipt: "RC",
+    parentOrigin: "https://s.example",
+  });
   assert.equal(how, "top");
   assert.deepEqual(messages, [
-    { data: { type: "candor:return", status: "complete", url: "https://s.example/x", receipt: "RC" }, origin: "https://s.example" },
+    {
+      data: {
+        type: "candor:return",
+        status: "complete",
+        url: "https://s.example/x",
+        receipt: "RC",
+      },
+      origin: "https://s.example",
+    },
   ]);
   assert.deepEqual(assigned, ["top:https://s.example/x"]);
 });
@@ -73,7 +102,10 @@ test("iframe that may not navigate its top window: blocked, the page shows a lin
 });
 
 test("the parent's origin comes from the referrer", () => {
-  assert.equal(parentOriginOf({ referrer: "https://host.example/page?q=1" }), "https://host.example");
+  assert.equal(
+    parentOriginOf({ referrer: "https://host.example/page?q=1" }),
+    "https://host.example",
+  );
   assert.equal(parentOriginOf({ referrer: "" }), "*");
   assert.equal(parentOriginOf({ referrer: "not a url" }), "*");
 });
@@ -86,7 +118,10 @@ test("the recorder fills the return URL with its raw respondent id, status and r
   await playing;
   assert.equal(t.seen.navigations.length, 0, "done waits for the panelist to read the receipt");
   assert.equal(t.recorder.returnToSurvey(), "navigated");
-  assert.equal(t.seen.navigations[0].url, "https://survey.example/back?rid=resp%2042%2F%C3%A9&status=complete&r=RC-7Q2X");
+  assert.equal(
+    t.seen.navigations[0].url,
+    "https://survey.example/back?rid=resp%2042%2F%C3%A9&status=complete&r=RC-7Q2X",
+  );
   assert.deepEqual(t.seen.returns[0], t.seen.navigations[0]);
 });
 
@@ -115,5 +150,7 @@ test("complete without a return URL tells the host at once; with one, it waits f
   const playing = t.recorder.play();
   await t.clock.until(() => t.recorder.state === "done");
   await playing;
-  assert.deepEqual(t.seen.navigations, [{ status: "complete", url: null, receipt: "RC-7Q2X", parentOrigin: null }]);
+  assert.deepEqual(t.seen.navigations, [
+    { status: "complete", url: null, receipt: "RC-7Q2X", parentOrigin: null },
+  ]);
 });

@@ -14,7 +14,15 @@ test("the happy path visits every state in order and ends complete", async () =>
   await t.clock.until(() => t.recorder.state === "done");
   assert.equal(await played, true);
   const visited = t.seen.states.filter((s) => s.state !== s.previous).map((s) => s.state);
-  assert.deepEqual(visited, ["consent", "camera", "preflight", "ready", "playing", "draining", "done"]);
+  assert.deepEqual(visited, [
+    "consent",
+    "camera",
+    "preflight",
+    "ready",
+    "playing",
+    "draining",
+    "done",
+  ]);
   assert.equal(t.recorder.status, "complete");
   assert.equal(t.server.session.status, "complete");
   assert.deepEqual(t.seen.errors, []);
@@ -49,7 +57,15 @@ test("a call in the wrong state emits an error event and does not throw", async 
   assert.equal(t.recorder.state, "idle");
   assert.deepEqual(
     refused.map((e) => e.code),
-    ["invalid_state", "invalid_state", "invalid_state", "invalid_state", "invalid_state", "invalid_state", "invalid_state"],
+    [
+      "invalid_state",
+      "invalid_state",
+      "invalid_state",
+      "invalid_state",
+      "invalid_state",
+      "invalid_state",
+      "invalid_state",
+    ],
   );
   assert.match(refused[0].message, /agree\(\) is not allowed in state "idle"/);
   assert.equal(t.seen.errors.length, refused.length, "onError gets the same events");
@@ -86,7 +102,12 @@ test("no getUserMedia before the panelist agrees; the consent text is the API's,
   await t.recorder.agree();
   assert.equal(t.camera.calls.length, 0, "agreeing alone does not touch the camera");
   const consent = JSON.parse(t.server.requests[1].body);
-  assert.deepEqual(consent, { consent_text_id: 12, text_sha256: "f".repeat(64), locale: "fr", decision: "agree" });
+  assert.deepEqual(consent, {
+    consent_text_id: 12,
+    text_sha256: "f".repeat(64),
+    locale: "fr",
+    decision: "agree",
+  });
   const enabling = t.recorder.enableCamera();
   await t.clock.until(() => t.recorder.state === "preflight");
   await enabling;
@@ -105,7 +126,10 @@ test("decline records the refusal, never touches the camera and returns with dec
   assert.equal(body.reason, "not today");
   assert.equal(t.seen.navigations.length, 1);
   assert.equal(t.seen.navigations[0].status, "declined");
-  assert.equal(t.seen.navigations[0].url, "https://survey.example/back?rid=resp%2042%2F%C3%A9&status=declined&r=");
+  assert.equal(
+    t.seen.navigations[0].url,
+    "https://survey.example/back?rid=resp%2042%2F%C3%A9&status=declined&r=",
+  );
 });
 
 test("an unknown integration fails clearly at start", async () => {
@@ -178,7 +202,9 @@ test("camera light: on only while an ad is recorded, off between ads and at the 
   const t = setup({ options: { betweenAdsMs: 2000 } });
   await driveTo(t, "ready");
   const samples = [];
-  t.recorder.on("state", ({ detail }) => samples.push({ phase: detail.phase, live: t.camera.live, recording: t.recorder.recording }));
+  t.recorder.on("state", ({ detail }) =>
+    samples.push({ phase: detail.phase, live: t.camera.live, recording: t.recorder.recording }),
+  );
   const playing = t.recorder.play();
   await t.clock.until(() => t.recorder.detail.phase === "between");
   assert.equal(t.camera.live, 0, "off between ads");

@@ -6,7 +6,10 @@ import { test } from "node:test";
 
 import { driveTo, FakeServer, setup } from "./fakes.js";
 
-async function runToEnd(t, until = () => ["done", "failed", "withdrawn"].includes(t.recorder.state)) {
+async function runToEnd(
+  t,
+  until = () => ["done", "failed", "withdrawn"].includes(t.recorder.state),
+) {
   await driveTo(t, "ready");
   const playing = t.recorder.play();
   await t.clock.until(until);
@@ -74,7 +77,17 @@ test("a chunk whose answer was lost is not sent again: the clip's status says it
 
 test("offline mid-ad: uploads wait for `online`, resync, resume, never duplicate", async () => {
   const server = new FakeServer({
-    ads: [{ id: 201, title: "Long", duration_s: 8, width: 640, height: 360, video_url: "/ads/201.webm", poster_url: null }],
+    ads: [
+      {
+        id: 201,
+        title: "Long",
+        duration_s: 8,
+        width: 640,
+        height: 360,
+        video_url: "/ads/201.webm",
+        poster_url: null,
+      },
+    ],
   });
   // The answer to the PUT in flight when the network drops is lost after the server stored it.
   server.script(({ method, path }) => method === "PUT" && path === "/clips/1/chunks/2", "lost", 1);
@@ -107,11 +120,16 @@ test("offline without an `online` event (server down): tries again after offline
   server.offline = true; // navigator.onLine stays true, as when only the server is unreachable
   const from = t.clock.now();
   await t.clock.tick(8000);
-  const tries = server.requests.filter((r) => r.at >= from && r.path === "/clips/1").map((r) => r.at - from);
+  const tries = server.requests
+    .filter((r) => r.at >= from && r.path === "/clips/1")
+    .map((r) => r.at - from);
   // One round of retries (at once, +100, +200 ms), then a pause of offlineRetryMs, again.
   assert.ok(tries.length >= 4 && tries.length <= 6, `GET /clips/1 at ${tries}`);
   const gaps = tries.slice(1).map((at, i) => at - tries[i]);
-  assert.ok(gaps.some((gap) => gap >= 5000), `gaps ${gaps}`);
+  assert.ok(
+    gaps.some((gap) => gap >= 5000),
+    `gaps ${gaps}`,
+  );
   server.offline = false;
   await t.clock.until(() => t.recorder.state === "done");
   await playing;
@@ -136,7 +154,9 @@ test("finish answered 409 with missing chunks: they are sent again and finish re
   assertEveryChunkArrived(t);
   const finishes = server.requests.filter((r) => r.path === "/clips/1/finish");
   assert.equal(finishes.length, 2);
-  const resent = puts(server).filter((r) => r.path === "/clips/1/chunks/0" || r.path === "/clips/1/chunks/2");
+  const resent = puts(server).filter(
+    (r) => r.path === "/clips/1/chunks/0" || r.path === "/clips/1/chunks/2",
+  );
   assert.equal(resent.length, 4, "chunks 0 and 2: sent, reported missing, sent again");
 });
 
@@ -175,12 +195,25 @@ test("drain timeout: if the last chunks cannot be sent in time, the session fail
   stuck.win.goOffline();
   await stuck.clock.until(() => stuck.recorder.state === "failed");
   await stuckPlaying;
-  assert.match(stuck.seen.errors.find((e) => e.code === "failed").message, /could not be sent in time/);
+  assert.match(
+    stuck.seen.errors.find((e) => e.code === "failed").message,
+    /could not be sent in time/,
+  );
 });
 
 test("playback events: start, stall, resume, hidden, visible, end with clip time and ad time", async () => {
   const server = new FakeServer({
-    ads: [{ id: 301, title: "Stally", duration_s: 4, width: 640, height: 360, video_url: "/ads/301.webm", poster_url: null }],
+    ads: [
+      {
+        id: 301,
+        title: "Stally",
+        duration_s: 4,
+        width: 640,
+        height: 360,
+        video_url: "/ads/301.webm",
+        poster_url: null,
+      },
+    ],
   });
   const t = setup({ server, video: { stalls: [{ url: "/ads/301.webm", at: 1.5, ms: 2000 }] } });
   await driveTo(t, "ready");
@@ -196,7 +229,10 @@ test("playback events: start, stall, resume, hidden, visible, end with clip time
     events.map((e) => e.kind),
     ["start", "stall", "resume", "hidden", "visible", "end"],
   );
-  assert.deepEqual(events.map((e) => e.seq), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    events.map((e) => e.seq),
+    [0, 1, 2, 3, 4, 5],
+  );
   const [start, stall, resume, , , end] = events;
   assert.equal(start.clip_ms, 0);
   assert.equal(stall.ad_ms, 1500);
