@@ -139,7 +139,8 @@ export class RecorderView {
     const pct = p.bytesTotal ? Math.floor((100 * p.bytesAcked) / p.bytesTotal) : 100;
     this.bar.value = pct;
     this.bar.setAttribute("aria-valuenow", String(pct));
-    this.barLabel.textContent = `${pct} %`;
+    const format = new Intl.NumberFormat(this.recorder.locale, { style: "percent" });
+    this.barLabel.textContent = format.format(pct / 100);
     this.showOffline(p.waiting || this.recorder.connectivity.offline);
   }
 
