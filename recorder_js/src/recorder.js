@@ -79,7 +79,7 @@ export class CandorRecorder extends RecorderCore {
   enableCamera() {
     return this.step("enableCamera", [State.CAMERA], async (stale) => {
       const unsupported = recordingSupport({
-        mediaDevices: this.env.mediaDevices || (this.env.getUserMedia ? {} : null),
+        mediaDevices: this.env.mediaDevices,
         MediaRecorderClass: this.env.MediaRecorder,
         isSecureContext: this.env.isSecureContext,
       });
