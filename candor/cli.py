@@ -28,6 +28,8 @@ def migrate() -> None:
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Create the demo study.")
 def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
     """Migrate, seed the demo, and run the web app with a worker and the sweeper until Ctrl-C."""
+    import os
+
     from candor.migrations import upgrade_to_head
     from candor.serve import print_demo, run_children, web_command, worker_command
     from web.settings import Settings
@@ -41,7 +43,9 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
     code = run_children(
         {
             "web": web_command(host, port, workers),
-            "worker": worker_command(settings, concurrency, beat=True),
+            "worker": worker_command(
+                settings, concurrency, beat=True, hostname=f"candor-serve-{os.getpid()}@%h"
+            ),
         }
     )
     raise SystemExit(code)
@@ -100,3 +104,7 @@ def sweep() -> None:
     )
     click.echo(f"requeue: {sent} clip(s) handed to the broker")
     engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

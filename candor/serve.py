@@ -32,12 +32,15 @@ def web_command(host: str, port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
-def worker_command(settings: Settings, concurrency: int, beat: bool) -> list[str]:
+def worker_command(
+    settings: Settings, concurrency: int, beat: bool, hostname: str | None = None
+) -> list[str]:
     command = [
         sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
         "--loglevel", "INFO", "--concurrency", str(concurrency),
-        "--hostname", f"candor-{os.getpid()}@%h",
     ]  # fmt: skip
+    if hostname:
+        command += ["--hostname", hostname]
     if beat:
         command += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
     if not settings.resolved_broker_url.startswith(("redis://", "rediss://", "amqp://")):

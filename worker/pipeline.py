@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.db import utcnow
 from web.panel import storage
 from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories

@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.db import utcnow
 from web.panel import storage
 from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories

@@ -1,0 +1,27 @@
+"""A Celery app for tests whose analysis says when it starts and then waits, so a test can kill
+the worker in the middle of a task (CANDOR_TEST_* variables set by the test)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from worker import pipeline_analysis
+from worker.celery_app import app
+
+__all__ = ["app"]
+_real_run = pipeline_analysis.run
+
+
+def _announced_run(path: Path, time_map: Any) -> Any:
+    started = os.environ.get("CANDOR_TEST_STARTED_FILE")
+    if started:
+        with open(started, "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+    time.sleep(float(os.environ.get("CANDOR_TEST_ANALYSIS_DELAY", "0")))
+    return _real_run(path, time_map)
+
+
+pipeline_analysis.run = _announced_run
