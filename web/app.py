@@ -17,6 +17,8 @@ from web.health import healthz
 from web.pages import html_error_page
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
+from web.panel.pages import recorder_module_files
+from web.panel.pages import router as recorder_pages_router
 from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
 from web.results.views import router as results_router
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, html_error_page)
     app.add_exception_handler(PanelError, panel_error_handler)
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(studies_router)
     app.include_router(panel_router)
+    app.include_router(recorder_pages_router)
     app.include_router(results_router)
     return app
 

@@ -1,0 +1,184 @@
+// The recorder's machinery: options, environment, events, transitions, guarded steps, and the
+// way back to the survey. The panelist flow itself is in recorder.js.
+
+import { AbortedError, PanelApi } from "./api.js";
+import { Connectivity, makeSleep } from "./connectivity.js";
+import { resolveLocale, strings } from "./i18n.js";
+import { browserEnv, resolveOptions } from "./options.js";
+import { fillReturnUrl } from "./return-url.js";
+import { State, canTransition } from "./states.js";
+import { UploadSet } from "./uploader.js";
+
+export class RecorderCore {
+  constructor(options = {}) {
+    this.options = resolveOptions(options);
+    this.env = browserEnv(this.options.env);
+    const { setTimeout: set, clearTimeout: clear } = this.env;
+    this.sleep = makeSleep(set, clear);
+    this.api = new PanelApi({
+      baseUrl: this.options.baseUrl,
+      transport: this.options.transport,
+      retryDelays: this.options.retryDelays,
+      onShouldRetry: this.options.onShouldRetry,
+      sleep: this.sleep,
+      digest: this.env.digest,
+    });
+    this.connectivity = new Connectivity({
+      win: this.env.window,
+      sleep: this.sleep,
+      fallbackMs: this.options.offlineRetryMs,
+    });
+    this.respondentId = this.options.respondentId || this.env.randomId();
+    this.locale = resolveLocale(this.options.locale || (globalThis.navigator || {}).language);
+    this.state = State.IDLE;
+    this.detail = {};
+    this.listeners = new Map();
+    this.busy = null; // name of the async step under way, to refuse double clicks
+    this.epoch = 0; // bumped on withdrawal/failure so late answers of older steps are dropped
+    this.session = null;
+    this.consent = null;
+    this.ads = [];
+    this.adIndex = 0;
+    this.receiptCode = null;
+    this.cameraError = null;
+    this.preflight = { tries: 0, last: null, passed: false, canSkip: false };
+    this.previewStream = null;
+    this.run = null; // the AdRun under way
+    this.uploads = new UploadSet(); // one ClipUpload per recorded ad
+    this.recording = false;
+    this.ended = false; // the session's outcome is known and told to the server
+    this.status = null; // complete | declined | no_camera | withdrawn | failed
+    this.media = { ad: null, preview: null };
+    this.mimeType = null;
+    if (this.env.window && typeof this.env.window.addEventListener === "function") {
+      const onNetwork = () => this.emit("network", { online: !this.connectivity.offline });
+      this.env.window.addEventListener("online", onNetwork);
+      this.env.window.addEventListener("offline", onNetwork);
+    }
+  }
+
+  // ---- the flow -----------------------------------------------------------------------------
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Listen to "state", "progress", "error", "network", "return"; returns an unsubscribe. */
+  on(type, fn) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type).add(fn);
+    return () => this.listeners.get(type).delete(fn);
+  }
+
+  emit(type, payload) {
+    const callback = {
+      state: this.options.onStateChange,
+      progress: this.options.onProgress,
+      error: this.options.onError,
+    }[type];
+    const args = type === "state" ? [payload.state, payload.previous, payload.detail] : [payload];
+    if (typeof callback === "function") safely(() => callback(...args));
+    for (const fn of this.listeners.get(type) || []) safely(() => fn(payload));
+  }
+
+  get strings() {
+    return strings(this.locale);
+  }
+
+  transition(to, detail = {}) {
+    const previous = this.state;
+    if (!canTransition(previous, to)) {
+      throw new Error(`bug: no transition ${previous} → ${to}`);
+    }
+    this.state = to;
+    this.detail = detail;
+    this.emit("state", { state: to, previous, detail });
+  }
+
+  /** Same state, new detail (e.g. a preflight result): tells listeners without a transition. */
+  update(detail) {
+    this.detail = { ...this.detail, ...detail };
+    this.emit("state", { state: this.state, previous: this.state, detail: this.detail });
+  }
+
+  reportError(code, error) {
+    const message = error ? error.message || String(error) : code;
+    this.emit("error", { code, message, error, state: this.state });
+  }
+
+  /** Refuse a call: wrong state, or the previous step still running. Never throws. */
+  guard(method, allowed) {
+    if (!allowed.includes(this.state)) {
+      this.reportError(
+        "invalid_state",
+        new Error(`${method}() is not allowed in state "${this.state}"`),
+      );
+      return false;
+    }
+    if (this.busy) {
+      this.reportError("busy", new Error(`${method}() while ${this.busy}() is still running`));
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Run one step of the flow if the state allows it. `body(stale)` gets a function that turns
+   * true once the panelist withdrew (or the session failed) meanwhile; an error fails the
+   * session through this.fail().
+   */
+  async step(method, allowed, body) {
+    if (!this.guard(method, allowed)) return false;
+    this.busy = method;
+    const epoch = this.epoch;
+    try {
+      await body(() => epoch !== this.epoch);
+      return true;
+    } catch (error) {
+      if (epoch !== this.epoch || error instanceof AbortedError) return false;
+      await this.fail(error);
+      return false;
+    } finally {
+      if (epoch === this.epoch) this.busy = null;
+    }
+  }
+
+  // ---- back to the survey -------------------------------------------------------------------
+
+  /** The filled return URL for the current outcome, or null (no template, or not ended). */
+  get returnUrl() {
+    if (!this.ended || !this.session) return null;
+    return fillReturnUrl(this.session.return_url_template, {
+      respondentId: this.respondentId,
+      status: this.status,
+      receipt: this.status === "declined" ? "" : this.receiptCode || "",
+    });
+  }
+
+  /** Navigate back (or hand the URL to options.onReturn). Returns how it went. */
+  returnToSurvey() {
+    if (!this.ended) {
+      this.reportError("invalid_state", new Error("returnToSurvey() before the session ended"));
+      return "refused";
+    }
+    const payload = {
+      status: this.status,
+      url: this.returnUrl,
+      receipt: this.status === "declined" ? null : this.receiptCode,
+      parentOrigin: this.options.parentOrigin,
+    };
+    this.emit("return", payload);
+    if (typeof this.options.onReturn === "function") {
+      safely(() => this.options.onReturn(payload));
+      return "delegated";
+    }
+    return this.env.navigate(payload);
+  }
+}
+
+function safely(fn) {
+  try {
+    fn();
+  } catch (error) {
+    // A listener's bug must not break the recorder; show it where developers look.
+    if (globalThis.console) globalThis.console.error(error);
+  }
+}

@@ -1,0 +1,209 @@
+// The recorder's own interface text, in every locale it speaks. The consent text itself comes
+// from the API, written by the study designer.
+
+const STRINGS = {
+  en: {
+    loading: "Loading…",
+    consentTitle: "Before we start",
+    agree: "I agree",
+    decline: "No thanks",
+    declineNote: "Saying no will not affect the rest of the survey.",
+    cameraTitle: "Your camera",
+    cameraExplain:
+      "Your browser will now ask to use your camera. It is switched on only while each ad plays, " +
+      "after a short preview. The video is turned into numbers (attention, expressions) and then " +
+      "deleted; nobody watches it and no picture of you is kept.",
+    cameraButton: "Turn on my camera",
+    cameraWaiting: "Waiting for your answer to the browser's camera question…",
+    preflightTitle: "Camera check",
+    preflightExplain:
+      "This preview is only on your screen. Sit facing the screen, with your face in the frame " +
+      "and light in front of you, then press Check.",
+    preflightCheck: "Check",
+    preflightChecking: "Checking…",
+    checkLight: "Enough light",
+    checkFace: "Face visible in the middle",
+    checkPass: "OK",
+    checkFail: "Not yet",
+    lightTip: "Turn on a light or face a window; avoid a bright window behind you.",
+    faceTip: "Move so your face is in the middle of the picture, about an arm's length away.",
+    preflightPassed: "All good.",
+    skipCamera: "Continue without camera",
+    readyTitle: "Ready",
+    readyExplain:
+      "The camera is off now. It turns on only while each ad plays. Please watch each ad to the " +
+      "end; you cannot skip or rewind.",
+    adsCount: (n) => (n === 1 ? "1 ad" : `${n} ads`),
+    startButton: "Start",
+    playButton: "Play",
+    autoplayBlocked: "Press Play to start the next ad.",
+    playingLabel: (i, n) => `Ad ${i} of ${n}`,
+    recording: "Recording",
+    nextAd: "Next ad…",
+    drainingTitle: "Almost done",
+    drainingExplain: "Sending the last seconds of your recording. Please keep this page open.",
+    offline: "You are offline. The upload will continue when the connection is back.",
+    doneTitle: "Thank you",
+    receiptExplain: "Your receipt code. Keep it if you may want your data deleted later:",
+    continueSurvey: "Continue the survey",
+    closeWindow: "You can now close this window.",
+    continueInSurvey: "You can go on with the survey.",
+    declinedTitle: "No problem",
+    declinedExplain: "Your camera was not used. Returning you to the survey…",
+    withdrawButton: "Stop and delete my recording",
+    withdrawing: "Stopping and deleting…",
+    withdrawnTitle: "Recording deleted",
+    withdrawnExplain: "The camera is off and everything recorded has been deleted.",
+    withdrawnPending:
+      "The camera is off, but the server could not be reached to delete what was sent. Video " +
+      "is deleted automatically within the hour; to have everything deleted, ask with this code:",
+    failedTitle: "Something went wrong",
+    failedExplain: "We could not complete the recording. You can continue the survey.",
+    retryCamera: "Try again",
+    noCameraTitle: {
+      denied: "Camera access was blocked",
+      not_found: "No camera found",
+      busy: "Your camera is busy",
+      unsupported: "This browser cannot record",
+      insecure: "This page is not secure",
+      lost: "The camera stopped",
+      preflight: "The camera check did not pass",
+      other: "The camera could not start",
+    },
+    noCameraSteps: {
+      denied: [
+        "Click the camera or lock icon in the address bar and allow the camera for this site.",
+        'If the page is inside a survey, the survey may block the camera: ask its author to add allow="camera".',
+        "Then press Try again.",
+      ],
+      not_found: [
+        "Check that a camera is connected and switched on.",
+        "Laptop cameras sometimes have a privacy switch or a key to turn them on.",
+        "Then press Try again.",
+      ],
+      busy: [
+        "Close other programs or tabs that use the camera (video calls, photo apps).",
+        "Then press Try again.",
+      ],
+      unsupported: ["Open this survey in an up-to-date Chrome, Edge, Firefox or Safari."],
+      insecure: ["Open this page with an https:// address."],
+      lost: ["Check that the camera is still connected, then press Try again."],
+      preflight: [
+        "More light in front of you and your face in the middle usually helps.",
+        "You can try again, or continue the survey without the camera.",
+      ],
+      other: ["Reload the page, or try another browser, then press Try again."],
+    },
+  },
+  fr: {
+    loading: "Chargement…",
+    consentTitle: "Avant de commencer",
+    agree: "J'accepte",
+    decline: "Non merci",
+    declineNote: "Refuser n'a aucune conséquence sur la suite du questionnaire.",
+    cameraTitle: "Votre caméra",
+    cameraExplain:
+      "Votre navigateur va vous demander l'accès à la caméra. Elle n'est allumée que pendant " +
+      "chaque publicité, après un court aperçu. La vidéo est transformée en chiffres (attention, " +
+      "expressions) puis supprimée ; personne ne la regarde et aucune image de vous n'est gardée.",
+    cameraButton: "Allumer ma caméra",
+    cameraWaiting: "En attente de votre réponse à la question du navigateur…",
+    preflightTitle: "Vérification de la caméra",
+    preflightExplain:
+      "Cet aperçu ne s'affiche que sur votre écran. Placez-vous face à l'écran, le visage dans " +
+      "le cadre et la lumière devant vous, puis appuyez sur Vérifier.",
+    preflightCheck: "Vérifier",
+    preflightChecking: "Vérification…",
+    checkLight: "Assez de lumière",
+    checkFace: "Visage visible au centre",
+    checkPass: "OK",
+    checkFail: "Pas encore",
+    lightTip:
+      "Allumez une lampe ou tournez-vous vers une fenêtre ; évitez une fenêtre derrière vous.",
+    faceTip: "Placez votre visage au centre de l'image, à environ un bras de distance.",
+    preflightPassed: "Tout est bon.",
+    skipCamera: "Continuer sans caméra",
+    readyTitle: "Prêt",
+    readyExplain:
+      "La caméra est éteinte. Elle ne s'allume que pendant chaque publicité. Regardez chaque " +
+      "publicité jusqu'au bout ; on ne peut ni la passer ni revenir en arrière.",
+    adsCount: (n) => (n === 1 ? "1 publicité" : `${n} publicités`),
+    startButton: "Commencer",
+    playButton: "Lire",
+    autoplayBlocked: "Appuyez sur Lire pour lancer la publicité suivante.",
+    playingLabel: (i, n) => `Publicité ${i} sur ${n}`,
+    recording: "Enregistrement",
+    nextAd: "Publicité suivante…",
+    drainingTitle: "Presque fini",
+    drainingExplain: "Envoi des dernières secondes de l'enregistrement. Gardez cette page ouverte.",
+    offline: "Vous êtes hors ligne. L'envoi reprendra au retour de la connexion.",
+    doneTitle: "Merci",
+    receiptExplain:
+      "Votre code de reçu. Gardez-le si vous souhaitez faire effacer vos données plus tard :",
+    continueSurvey: "Continuer le questionnaire",
+    closeWindow: "Vous pouvez fermer cette fenêtre.",
+    continueInSurvey: "Vous pouvez continuer le questionnaire.",
+    declinedTitle: "Pas de problème",
+    declinedExplain: "Votre caméra n'a pas été utilisée. Retour au questionnaire…",
+    withdrawButton: "Arrêter et supprimer mon enregistrement",
+    withdrawing: "Arrêt et suppression…",
+    withdrawnTitle: "Enregistrement supprimé",
+    withdrawnExplain: "La caméra est éteinte et tout ce qui a été enregistré a été supprimé.",
+    withdrawnPending:
+      "La caméra est éteinte, mais le serveur est injoignable. La vidéo est supprimée " +
+      "automatiquement dans l'heure ; pour tout faire effacer, demandez-le avec ce code :",
+    failedTitle: "Un problème est survenu",
+    failedExplain: "L'enregistrement n'a pas pu aboutir. Vous pouvez continuer le questionnaire.",
+    retryCamera: "Réessayer",
+    noCameraTitle: {
+      denied: "L'accès à la caméra a été bloqué",
+      not_found: "Aucune caméra trouvée",
+      busy: "Votre caméra est occupée",
+      unsupported: "Ce navigateur ne peut pas enregistrer",
+      insecure: "Cette page n'est pas sécurisée",
+      lost: "La caméra s'est arrêtée",
+      preflight: "La vérification de la caméra n'a pas abouti",
+      other: "La caméra n'a pas pu démarrer",
+    },
+    noCameraSteps: {
+      denied: [
+        "Cliquez sur l'icône de caméra ou de cadenas dans la barre d'adresse et autorisez la caméra pour ce site.",
+        'Si la page est dans un questionnaire, celui-ci bloque peut-être la caméra : demandez à son auteur d\'ajouter allow="camera".',
+        "Puis appuyez sur Réessayer.",
+      ],
+      not_found: [
+        "Vérifiez qu'une caméra est branchée et allumée.",
+        "Certains ordinateurs portables ont un interrupteur ou une touche pour la caméra.",
+        "Puis appuyez sur Réessayer.",
+      ],
+      busy: [
+        "Fermez les autres programmes ou onglets qui utilisent la caméra (visioconférence, photo).",
+        "Puis appuyez sur Réessayer.",
+      ],
+      unsupported: [
+        "Ouvrez ce questionnaire dans une version récente de Chrome, Edge, Firefox ou Safari.",
+      ],
+      insecure: ["Ouvrez cette page avec une adresse https://."],
+      lost: ["Vérifiez que la caméra est toujours branchée, puis appuyez sur Réessayer."],
+      preflight: [
+        "Plus de lumière devant vous et le visage au centre aident souvent.",
+        "Vous pouvez réessayer ou continuer le questionnaire sans caméra.",
+      ],
+      other: ["Rechargez la page ou essayez un autre navigateur, puis appuyez sur Réessayer."],
+    },
+  },
+};
+
+export const LOCALES = Object.freeze(Object.keys(STRINGS));
+
+/** The best supported locale for a tag like "fr-CA"; English when nothing matches. */
+export function resolveLocale(tag) {
+  const base = String(tag || "")
+    .toLowerCase()
+    .split(/[-_]/)[0];
+  return LOCALES.includes(base) ? base : "en";
+}
+
+export function strings(locale) {
+  return STRINGS[resolveLocale(locale)];
+}

@@ -1,0 +1,90 @@
+// The recorder's options, their defaults, and the browser environment it runs in.
+
+import { fetchTransport, sha256Hex } from "./api.js";
+import { MIME_CANDIDATES } from "./media.js";
+import { PREFLIGHT_DEFAULTS, canvasFrameAnalyzer } from "./preflight.js";
+import { goBack, parentOriginOf } from "./return-url.js";
+
+export const DEFAULTS = Object.freeze({
+  baseUrl: "", // Candor's origin; "" means the page's own origin
+  integration: null, // the integration's public key (required)
+  respondentId: null, // the survey's respondent id; a random one when absent
+  locale: null, // e.g. "fr"; the browser's language when absent
+  passthrough: {}, // survey variables passed to the study (age band, country…)
+  transport: null, // (request) => Promise<{status, body}>; fetch when null
+  retryDelays: [500, 1000, 2000, 4000, 8000], // ms before each retry of a failed request
+  offlineRetryMs: 15000, // when offline, try again after this even without an `online` event
+  parallelUploads: 2,
+  chunkMs: 1000, // MediaRecorder timeslice: one chunk per second
+  videoBitsPerSecond: 1000000,
+  mimeCandidates: MIME_CANDIDATES,
+  preflightMaxTries: 3, // failed checks before "continue without camera" is offered
+  preflight: PREFLIGHT_DEFAULTS,
+  betweenAdsMs: 1000, // camera off, "next ad" shown, between two ads
+  drainTimeoutMs: 5 * 60 * 1000, // give up sending the last chunks after this
+  parentOrigin: null, // postMessage target when framed; the referrer's origin when null
+  onStateChange: null, // (state, previous, detail)
+  onProgress: null, // ({chunksAcked, chunksTotal, bytesAcked, bytesTotal, waiting})
+  onError: null, // ({code, message, error, state})
+  onShouldRetry: null, // (error, attempt, defaultDecision) => boolean
+  onReturn: null, // ({status, url, receipt}) => void; replaces the default navigation
+  env: {}, // injected browser pieces, see browserEnv()
+});
+
+/** The real browser's pieces; every one can be replaced through options.env for tests. */
+export function browserEnv(overrides = {}) {
+  const g = globalThis;
+  const nav = g.navigator;
+  const env = {
+    mediaDevices: nav && nav.mediaDevices,
+    MediaRecorder: g.MediaRecorder,
+    isSecureContext: g.isSecureContext,
+    window: g.window || null,
+    document: g.document || null,
+    setTimeout: (fn, ms) => g.setTimeout(fn, ms),
+    clearTimeout: (id) => g.clearTimeout(id),
+    now: () => (g.performance ? g.performance.now() : Date.now()),
+    randomId: () =>
+      g.crypto && g.crypto.randomUUID
+        ? g.crypto.randomUUID()
+        : `anon-${Math.random().toString(36).slice(2)}`,
+    analyzeFrame: null,
+    navigate: null,
+    digest: sha256Hex,
+    ...overrides,
+  };
+  if (!env.getUserMedia) {
+    env.getUserMedia = (constraints) => env.mediaDevices.getUserMedia(constraints);
+  }
+  if (!env.analyzeFrame && env.document) {
+    let analyzer = null;
+    env.analyzeFrame = (video, thresholds) => {
+      analyzer = analyzer || canvasFrameAnalyzer(env.document, thresholds);
+      return analyzer(video);
+    };
+  }
+  if (!env.navigate) {
+    env.navigate = ({ url, status, receipt, parentOrigin }) =>
+      env.window
+        ? goBack(env.window, {
+            url,
+            status,
+            receipt,
+            parentOrigin: parentOrigin || parentOriginOf(env.document),
+          })
+        : "blocked";
+  }
+  return env;
+}
+
+export function resolveOptions(options) {
+  const merged = { ...DEFAULTS, ...options };
+  if (!merged.integration) throw new TypeError("CandorRecorder: `integration` is required");
+  if (!Array.isArray(merged.retryDelays) || merged.retryDelays.some((d) => !(d >= 0))) {
+    throw new TypeError("CandorRecorder: `retryDelays` must be an array of delays in ms");
+  }
+  if (!(merged.chunkMs > 0)) throw new TypeError("CandorRecorder: `chunkMs` must be positive");
+  merged.preflight = { ...PREFLIGHT_DEFAULTS, ...(options.preflight || {}) };
+  merged.transport = merged.transport || fetchTransport();
+  return merged;
+}

@@ -1,0 +1,403 @@
+// CandorRecorder: the panelist flow as an explicit state machine.
+//
+//   idle → consent → camera → preflight → ready → playing(ad i) → draining → done
+//   consent → declined; camera/preflight/ready/playing → no_camera; any → withdrawn | failed
+//
+// A method called in a state where it makes no sense emits an "error" event (code
+// "invalid_state") and resolves to false; it never throws. The camera is on only in the
+// preflight preview and while an ad is being recorded.
+
+import { AbortedError } from "./api.js";
+import { AdRun } from "./ad-run.js";
+import { RecorderCore } from "./core.js";
+import { resolveLocale } from "./i18n.js";
+import {
+  CameraError,
+  VIDEO_CONSTRAINTS,
+  chooseMimeType,
+  classifyCameraError,
+  recordingSupport,
+  stopStream,
+} from "./media.js";
+import { State, TERMINAL, canTransition } from "./states.js";
+import { ClipUpload } from "./uploader.js";
+
+export class CandorRecorder extends RecorderCore {
+  /** Let the recorder drive these elements: the ad player and the mirrored preview. */
+  attachMedia({ ad, preview }) {
+    this.media = { ad: ad || this.media.ad, preview: preview || this.media.preview };
+  }
+
+  /** idle → consent: open the session; the consent text comes with it. No camera yet. */
+  start() {
+    return this.step("start", [State.IDLE], async () => {
+      const session = await this.api.startSession({
+        integration: this.options.integration,
+        respondentId: this.respondentId,
+        passthrough: this.options.passthrough,
+        locale: this.locale,
+      });
+      this.session = session;
+      this.consent = session.consent;
+      this.ads = session.ads || [];
+      this.locale = resolveLocale(session.locale || this.locale);
+      this.transition(State.CONSENT, { consent: this.consent });
+    });
+  }
+
+  /** consent → camera: record the agreement to exactly the text shown. */
+  agree() {
+    return this.step("agree", [State.CONSENT], async () => {
+      const answer = await this.api.consent(this.session.session_id, this.consentBody("agree"));
+      this.receiptCode = answer.receipt_code || null;
+      this.transition(State.CAMERA, { asking: false });
+    });
+  }
+
+  /** consent → declined: record the refusal, then back to the survey with "declined". */
+  decline(reason) {
+    return this.step("decline", [State.CONSENT], async () => {
+      await this.api.consent(this.session.session_id, this.consentBody("decline", reason));
+      this.ended = true;
+      this.status = "declined";
+      this.transition(State.DECLINED);
+      this.returnToSurvey();
+    });
+  }
+
+  consentBody(decision, reason) {
+    return {
+      consentTextId: this.consent.consent_text_id,
+      textSha256: this.consent.sha256,
+      locale: this.consent.locale,
+      decision,
+      reason,
+    };
+  }
+
+  /** camera → preflight: ask the browser for the camera and show the preview. */
+  enableCamera() {
+    return this.step("enableCamera", [State.CAMERA], async (stale) => {
+      const unsupported = recordingSupport({
+        mediaDevices: this.env.mediaDevices,
+        MediaRecorderClass: this.env.MediaRecorder,
+        isSecureContext: this.env.isSecureContext,
+      });
+      const mimeType = chooseMimeType(this.env.MediaRecorder, this.options.mimeCandidates);
+      if (unsupported || !mimeType) {
+        this.toNoCamera(unsupported || CameraError.UNSUPPORTED);
+        return;
+      }
+      this.mimeType = mimeType;
+      this.update({ asking: true });
+      let stream;
+      try {
+        stream = await this.env.getUserMedia(VIDEO_CONSTRAINTS);
+      } catch (error) {
+        if (stale()) return;
+        this.toNoCamera(classifyCameraError(error), error);
+        return;
+      }
+      if (stale()) {
+        stopStream(stream); // withdrawn while the browser was asking: camera off at once
+        return;
+      }
+      this.previewStream = stream;
+      const preview = this.media.preview;
+      if (preview) {
+        preview.muted = true;
+        preview.playsInline = true;
+        preview.srcObject = stream;
+        const playing = preview.play && preview.play();
+        if (playing && playing.catch) playing.catch(() => {});
+      }
+      this.preflight = { tries: 0, last: null, passed: false, canSkip: false };
+      this.transition(State.PREFLIGHT, { ...this.preflight });
+    });
+  }
+
+  toNoCamera(kind, error) {
+    this.cameraError = kind;
+    this.transition(State.NO_CAMERA, { kind });
+    if (error) this.reportError(`camera_${kind}`, error);
+  }
+
+  /** preflight → ready when light and face pass on most of a few frames. */
+  checkPreflight() {
+    return this.step("checkPreflight", [State.PREFLIGHT], async (stale) => {
+      const settings = this.options.preflight;
+      this.update({ checking: true });
+      const verdicts = [];
+      for (let i = 0; i < settings.framesPerCheck; i += 1) {
+        const verdict = await this.env.analyzeFrame(this.media.preview, settings);
+        if (stale()) return;
+        if (verdict) verdicts.push(verdict);
+        if (i + 1 < settings.framesPerCheck) await this.sleep(settings.framePauseMs);
+      }
+      if (stale()) return;
+      const majority = (key) => verdicts.filter((v) => v[key]).length * 2 > verdicts.length;
+      const last = {
+        light: verdicts.length > 0 && majority("light"),
+        face: verdicts.length > 0 && majority("face"),
+      };
+      const tries = this.preflight.tries + 1;
+      const passed = last.light && last.face;
+      this.preflight = { tries, last, passed, canSkip: tries >= this.options.preflightMaxTries };
+      if (passed) {
+        stopStream(this.previewStream); // camera off until the first ad plays
+        this.previewStream = null;
+        if (this.media.preview) this.media.preview.srcObject = null;
+        this.transition(State.READY, { adIndex: 0 });
+      } else {
+        this.update({ ...this.preflight, checking: false });
+      }
+    });
+  }
+
+  /** no_camera → try the camera again (before the preflight passed, or between ads). */
+  retryCamera() {
+    if (!this.guard("retryCamera", [State.NO_CAMERA])) return Promise.resolve(false);
+    if (this.ended) {
+      this.reportError("invalid_state", new Error("retryCamera() after the session ended"));
+      return Promise.resolve(false);
+    }
+    this.cameraError = null;
+    if (this.preflight.passed) {
+      this.transition(State.READY, { adIndex: this.adIndex });
+      return Promise.resolve(true);
+    }
+    this.transition(State.CAMERA, { asking: false });
+    return this.enableCamera();
+  }
+
+  /**
+   * Continue the survey without the camera (status no_camera): from a camera error, or from the
+   * preflight after it failed a few times. Anything recorded already is still sent first.
+   */
+  continueWithoutCamera() {
+    const allowed =
+      this.state === State.PREFLIGHT
+        ? this.preflight.canSkip
+        : this.state === State.NO_CAMERA && !this.ended;
+    if (!allowed) {
+      this.reportError(
+        "invalid_state",
+        new Error(`continueWithoutCamera() is not allowed in state "${this.state}" now`),
+      );
+      return Promise.resolve(false);
+    }
+    return this.step("continueWithoutCamera", [State.PREFLIGHT, State.NO_CAMERA], async (stale) => {
+      this.cameraOff();
+      if (this.state === State.PREFLIGHT) this.toNoCamera("preflight");
+      if (this.uploads.length) {
+        await this.drain("no_camera", stale);
+        return;
+      }
+      await this.endSession("no_camera");
+      if (stale()) return;
+      this.update({ ended: true });
+      this.returnToSurvey();
+    });
+  }
+
+  /** ready → playing: the next ad, recorded while it plays; then the next, then draining. */
+  play() {
+    return this.step("play", [State.READY], async (stale) => {
+      for (let index = this.adIndex; index < this.ads.length; index += 1) {
+        this.adIndex = index;
+        const outcome = await this.playAd(index, stale);
+        if (stale() || outcome !== "ended") return; // withdrawn, autoplay refused, camera lost
+        if (index + 1 < this.ads.length) {
+          this.adIndex = index + 1;
+          this.update({ adIndex: index + 1, phase: "between" });
+          await this.sleep(this.options.betweenAdsMs);
+          if (stale()) return;
+        }
+      }
+      this.adIndex = this.ads.length;
+      await this.drain("complete", stale);
+    });
+  }
+
+  async playAd(index, stale) {
+    const ad = this.ads[index];
+    const detail = { adIndex: index, phase: "starting" };
+    if (this.state === State.PLAYING) this.update(detail);
+    else this.transition(State.PLAYING, detail);
+    let stream;
+    try {
+      stream = await this.env.getUserMedia(VIDEO_CONSTRAINTS);
+    } catch (error) {
+      if (stale()) return "stale";
+      this.toNoCamera(classifyCameraError(error), error);
+      return "camera";
+    }
+    if (stale()) {
+      stopStream(stream);
+      return "stale";
+    }
+    const upload = this.uploadFor(ad);
+    this.run = new AdRun({
+      video: this.media.ad,
+      ad,
+      stream,
+      MediaRecorder: this.env.MediaRecorder,
+      recorderOptions: {
+        mimeType: this.mimeType,
+        videoBitsPerSecond: this.options.videoBitsPerSecond,
+      },
+      chunkMs: this.options.chunkMs,
+      upload,
+      document: this.env.document,
+      now: this.env.now,
+      onRecording: (on) => {
+        this.recording = on;
+        if (!stale() && this.state === State.PLAYING)
+          this.update({ phase: on ? "recording" : "stopped" });
+      },
+    });
+    try {
+      await this.run.start();
+    } catch (error) {
+      if (stale()) return "stale";
+      if (upload.chunkCount === 0) this.uploads.drop(upload);
+      else upload.close();
+      if (error && error.name === "NotAllowedError") {
+        // Autoplay refused (no click yet in this frame): a click on Play starts it again.
+        this.transition(State.READY, { adIndex: index, autoplayBlocked: true });
+        return "blocked";
+      }
+      if (error && error.name === "CameraLostError") {
+        // This ad cannot be recorded again into the same clip: the next try starts at the next ad.
+        this.adIndex = index + 1;
+        this.toNoCamera(CameraError.LOST, error);
+        return "camera";
+      }
+      throw error;
+    } finally {
+      this.run = null;
+    }
+    upload.close();
+    return "ended";
+  }
+
+  uploadFor(ad) {
+    const reusable = this.uploads.reusable(ad.id);
+    if (reusable) return reusable;
+    const sessionId = this.session.session_id;
+    const upload = new ClipUpload({
+      api: this.api,
+      createClip: (signal) =>
+        this.api.createClip(sessionId, { adId: ad.id, mimeType: this.mimeType }, signal),
+      connectivity: this.connectivity,
+      retryDelays: this.options.retryDelays,
+      onShouldRetry: this.options.onShouldRetry,
+      parallel: this.options.parallelUploads,
+      onChange: () => this.emitProgress(),
+    });
+    upload.adId = ad.id;
+    upload.done.catch((error) => {
+      if (!(error instanceof AbortedError)) this.reportError("upload_failed", error);
+    });
+    return this.uploads.add(upload);
+  }
+
+  /** Chunks acknowledged and queued over every clip of the session. */
+  get progress() {
+    return this.uploads.progress;
+  }
+
+  emitProgress() {
+    this.emit("progress", this.progress);
+  }
+
+  /** Wait for every clip to be sent and finished, then end the session with `status`. */
+  async drain(status, stale) {
+    this.transition(State.DRAINING, { status });
+    this.emitProgress();
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = this.env.setTimeout(
+        () => reject(new Error("the last chunks could not be sent in time")),
+        this.options.drainTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.uploads.allDone(), timeout]);
+    } finally {
+      this.env.clearTimeout(timer);
+    }
+    if (stale()) return;
+    await this.endSession(status);
+    if (stale()) return;
+    this.transition(status === "complete" ? State.DONE : State.NO_CAMERA, { ended: true });
+    // "complete" waits for a click so the receipt can be read, unless there is nowhere to
+    // navigate: then a host page framing us is told at once (postMessage) and goes on itself.
+    if (status !== "complete" || !this.returnUrl) this.returnToSurvey();
+  }
+
+  async endSession(status) {
+    const answer = await this.api.end(this.session.session_id, status);
+    if (answer && answer.receipt_code) this.receiptCode = answer.receipt_code;
+    this.ended = true;
+    this.status = status;
+  }
+
+  /** Switch the camera off now: preview, current recording, all of it. */
+  cameraOff() {
+    stopStream(this.previewStream);
+    this.previewStream = null;
+    if (this.media.preview) this.media.preview.srcObject = null;
+    if (this.run) this.run.kill();
+  }
+
+  /**
+   * "Stop and delete my recording": the camera goes off before anything else, uploads stop,
+   * the server is told to erase the session, and the panelist returns with "withdrawn".
+   */
+  async withdraw() {
+    if (!canTransition(this.state, State.WITHDRAWN) || this.status === "withdrawn") {
+      this.reportError(
+        "invalid_state",
+        new Error(`withdraw() is not allowed in state "${this.state}"`),
+      );
+      return false;
+    }
+    this.cameraOff();
+    this.epoch += 1; // every step under way drops its late answers
+    this.busy = "withdraw";
+    this.uploads.abortAll();
+    this.update({ withdrawing: true });
+    let erased = false;
+    try {
+      await this.api.withdraw(this.session.session_id);
+      erased = true;
+    } catch (error) {
+      this.reportError("withdraw_failed", error);
+    }
+    this.ended = true;
+    this.status = "withdrawn";
+    this.busy = null;
+    this.transition(State.WITHDRAWN, { erased });
+    this.returnToSurvey();
+    return true;
+  }
+
+  async fail(error) {
+    this.epoch += 1;
+    this.busy = null;
+    this.cameraOff();
+    this.uploads.abortAll();
+    this.reportError("failed", error);
+    if (this.session && !this.ended) {
+      try {
+        await this.endSession("failed");
+      } catch (endError) {
+        this.reportError("end_failed", endError);
+      }
+    }
+    this.ended = true;
+    this.status = "failed";
+    if (!TERMINAL.has(this.state)) this.transition(State.FAILED, { message: error.message });
+  }
+}

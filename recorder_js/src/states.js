@@ -1,0 +1,58 @@
+// The recorder's explicit state machine: which state may follow which.
+
+export const State = Object.freeze({
+  IDLE: "idle",
+  CONSENT: "consent",
+  CAMERA: "camera",
+  PREFLIGHT: "preflight",
+  READY: "ready",
+  PLAYING: "playing",
+  DRAINING: "draining",
+  DONE: "done",
+  DECLINED: "declined",
+  NO_CAMERA: "no_camera",
+  WITHDRAWN: "withdrawn",
+  FAILED: "failed",
+});
+
+// Withdrawal and failure can happen from any live state, so they are added below.
+const FORWARD = {
+  idle: ["consent"],
+  consent: ["camera", "declined"],
+  camera: ["preflight", "no_camera"],
+  preflight: ["ready", "no_camera"],
+  ready: ["playing", "draining"], // → draining directly only for a study without ads
+  // One "playing" state for all the ads (its detail says which); → ready when autoplay needs a
+  // click; → no_camera when the camera cannot start or is lost mid-ad.
+  playing: ["ready", "draining", "no_camera"],
+  // draining → no_camera when the panelist continued without camera after some ads were sent.
+  draining: ["done", "no_camera"],
+  // From no_camera the panelist may try again (back to camera or ready), or continue the
+  // survey without camera, which sends what was recorded (draining) and ends the session.
+  no_camera: ["camera", "ready", "draining"],
+  done: [],
+  declined: [],
+  withdrawn: [],
+  failed: [],
+};
+
+/** States in which nothing more happens except returning to the survey. */
+export const TERMINAL = new Set(["done", "declined", "withdrawn", "failed"]);
+
+/** States from which "stop and delete my recording" is offered (a session has consent). */
+export const WITHDRAWABLE = new Set([
+  "camera",
+  "preflight",
+  "ready",
+  "playing",
+  "draining",
+  "done",
+  "no_camera",
+  "failed",
+]);
+
+export function canTransition(from, to) {
+  if (to === State.WITHDRAWN) return WITHDRAWABLE.has(from);
+  if (to === State.FAILED) return !TERMINAL.has(from);
+  return (FORWARD[from] || []).includes(to);
+}

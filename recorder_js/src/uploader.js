@@ -1,0 +1,295 @@
+// Uploads one clip: its ~1 s chunks by index, its playback events by seq, then "finish".
+//
+// Every chunk is kept in memory until the server has acknowledged the finished clip, so a chunk
+// the server reports missing can be sent again. A chunk is PUT again only if no answer came back
+// for it, and only after asking the server (GET /clips/{id}) which indices it already holds: an
+// acknowledged or reported chunk is never sent twice.
+
+import { AbortedError, HttpError, NetworkError, isRetryable } from "./api.js";
+
+const MAX_FINISH_ROUNDS = 5;
+
+export class ClipUpload {
+  /**
+   * @param {object} o
+   * @param {import("./api.js").PanelApi} o.api
+   * @param {Function} o.createClip  (signal) => Promise<{clip_id, received}>
+   * @param {import("./connectivity.js").Connectivity} o.connectivity
+   * @param {number[]} o.retryDelays
+   * @param {Function} [o.onShouldRetry]
+   * @param {number} o.parallel  chunk PUTs in flight at once
+   * @param {Function} o.onChange  called after every acknowledged chunk and state change
+   */
+  constructor({ api, createClip, connectivity, retryDelays, onShouldRetry, parallel, onChange }) {
+    this.api = api;
+    this.createClip = createClip;
+    this.connectivity = connectivity;
+    this.retryDelays = retryDelays;
+    this.onShouldRetry = onShouldRetry;
+    this.parallel = Math.max(1, parallel);
+    this.onChange = onChange || (() => {});
+    this.controller = new AbortController();
+    this.clipId = null;
+    this.chunks = []; // index → {blob, bytes, acked}
+    this.events = []; // {seq, kind, clip_ms, ad_ms, sent}
+    this.closed = false;
+    this.finished = false;
+    this.waiting = false; // true while waiting for the network
+    this.error = null;
+    this.wakeUp = null;
+    this.done = this.run();
+    // An unobserved rejection must not crash the page; the recorder awaits `done` itself.
+    this.done.catch(() => {});
+  }
+
+  /** Queue a chunk; returns its index. Empty blobs carry nothing and get no index. */
+  add(blob) {
+    if (this.closed) throw new Error("clip is closed");
+    if (!blob || !blob.size) return -1;
+    this.chunks.push({ blob, bytes: blob.size, acked: false });
+    this.wake();
+    return this.chunks.length - 1;
+  }
+
+  addEvent(kind, clipMs, adMs) {
+    const event = { seq: this.events.length, kind, clip_ms: round(clipMs), ad_ms: round(adMs) };
+    this.events.push({ ...event, sent: false });
+    this.wake();
+  }
+
+  /** No more chunks: finish once everything is acknowledged. */
+  close() {
+    this.closed = true;
+    this.wake();
+  }
+
+  abort() {
+    this.controller.abort();
+  }
+
+  get chunkCount() {
+    return this.chunks.length;
+  }
+
+  get progress() {
+    let bytesAcked = 0;
+    let chunksAcked = 0;
+    let bytesTotal = 0;
+    for (const chunk of this.chunks) {
+      bytesTotal += chunk.bytes;
+      if (chunk.acked) {
+        bytesAcked += chunk.bytes;
+        chunksAcked += 1;
+      }
+    }
+    return {
+      chunksTotal: this.chunks.length,
+      chunksAcked,
+      bytesTotal,
+      bytesAcked,
+      finished: this.finished,
+      waiting: this.waiting,
+    };
+  }
+
+  wake() {
+    if (this.wakeUp) {
+      const resolve = this.wakeUp;
+      this.wakeUp = null;
+      resolve();
+    }
+  }
+
+  sleepUntilWoken() {
+    return new Promise((resolve) => {
+      this.wakeUp = resolve;
+    });
+  }
+
+  pendingChunks() {
+    const pending = [];
+    this.chunks.forEach((chunk, index) => {
+      if (!chunk.acked) pending.push(index);
+    });
+    return pending;
+  }
+
+  async run() {
+    const signal = this.controller.signal;
+    let failures = 0;
+    let resync = false;
+    let finishRounds = 0;
+    try {
+      for (;;) {
+        if (signal.aborted) throw new AbortedError();
+        try {
+          if (this.clipId === null) {
+            const created = await this.createClip(signal);
+            this.clipId = created.clip_id;
+            this.markReceived(created.received || []);
+          }
+          if (resync) {
+            const status = await this.api.clipStatus(this.clipId, signal);
+            this.markReceived(status.received || []);
+            resync = false;
+          }
+          await this.sendEvents(signal);
+          const pending = this.pendingChunks();
+          if (pending.length) {
+            await this.sendChunks(pending.slice(0, this.parallel), signal);
+          } else if (!this.closed) {
+            await this.sleepUntilWoken();
+          } else if (this.events.some((e) => !e.sent)) {
+            continue;
+          } else {
+            const response = await this.api.finish(this.clipId, this.chunks.length, signal);
+            if (response.status !== 409) {
+              this.finished = true;
+              this.chunks.forEach((chunk) => {
+                chunk.blob = null; // the server has the clip; free the memory
+              });
+              this.onChange();
+              return { clipId: this.clipId, chunkCount: this.chunks.length };
+            }
+            finishRounds += 1;
+            if (finishRounds >= MAX_FINISH_ROUNDS) {
+              throw new HttpError(409, response.body, "POST", `/clips/${this.clipId}/finish`);
+            }
+            this.markMissing((response.body && response.body.missing) || []);
+          }
+          failures = 0;
+          if (this.waiting) {
+            this.waiting = false;
+            this.onChange();
+          }
+        } catch (error) {
+          if (error instanceof AbortedError || signal.aborted) throw new AbortedError();
+          if (!this.isTransient(error, failures + 1)) throw error;
+          failures += 1;
+          // After a network error we do not know what arrived: ask before sending again.
+          if (error instanceof NetworkError && this.clipId !== null) resync = true;
+          if (this.connectivity.offline || failures > this.retryDelays.length) {
+            this.waiting = true;
+            this.onChange();
+            await this.connectivity.wait(signal);
+            failures = 0;
+            if (this.clipId !== null) resync = true;
+          } else {
+            await this.api.sleep(this.retryDelays[failures - 1], signal);
+          }
+        }
+      }
+    } catch (error) {
+      this.error = error;
+      this.onChange();
+      throw error;
+    }
+  }
+
+  isTransient(error, attempt) {
+    const byDefault = isRetryable(error);
+    if (typeof this.onShouldRetry === "function") {
+      return byDefault && Boolean(this.onShouldRetry(error, attempt, byDefault));
+    }
+    return byDefault;
+  }
+
+  markReceived(indices) {
+    let changed = false;
+    for (const index of indices) {
+      const chunk = this.chunks[index];
+      if (chunk && !chunk.acked) {
+        chunk.acked = true;
+        changed = true;
+      }
+    }
+    if (changed) this.onChange();
+  }
+
+  markMissing(indices) {
+    for (const index of indices) {
+      const chunk = this.chunks[index];
+      if (!chunk) continue;
+      if (!chunk.blob) throw new Error(`chunk ${index} reported missing but no longer held`);
+      chunk.acked = false;
+    }
+    this.onChange();
+  }
+
+  async sendEvents(signal) {
+    const batch = this.events.filter((e) => !e.sent);
+    if (!batch.length) return;
+    const payload = batch.map(({ seq, kind, clip_ms, ad_ms }) => ({ seq, kind, clip_ms, ad_ms }));
+    await this.api.postEvents(this.clipId, payload, signal);
+    for (const event of batch) event.sent = true;
+  }
+
+  /** PUT a few chunks at once; every answered chunk is recorded before any error is raised. */
+  async sendChunks(indices, signal) {
+    const results = await Promise.allSettled(
+      indices.map((index) =>
+        this.api.putChunk(this.clipId, index, this.chunks[index].blob, signal).then(() => {
+          this.chunks[index].acked = true;
+          this.onChange();
+        }),
+      ),
+    );
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+  }
+}
+
+function round(ms) {
+  return Math.max(0, Math.round(ms));
+}
+
+/** The clips of one session: one ClipUpload per recorded ad, and their progress together. */
+export class UploadSet {
+  constructor() {
+    this.items = [];
+  }
+
+  get length() {
+    return this.items.length;
+  }
+
+  /** The ad's upload if it never took a chunk (autoplay was refused): it can be used again. */
+  reusable(adId) {
+    return this.items.find((u) => u.adId === adId && !u.closed && u.chunkCount === 0) || null;
+  }
+
+  add(upload) {
+    this.items.push(upload);
+    return upload;
+  }
+
+  /** Forget an upload that recorded nothing. */
+  drop(upload) {
+    upload.abort();
+    this.items = this.items.filter((u) => u !== upload);
+  }
+
+  abortAll() {
+    for (const upload of this.items) upload.abort();
+  }
+
+  /** Resolves when every clip is finished; rejects with the first failure. */
+  allDone() {
+    return Promise.all(this.items.map((u) => u.done));
+  }
+
+  get progress() {
+    const total = { chunksAcked: 0, chunksTotal: 0, bytesAcked: 0, bytesTotal: 0, waiting: false };
+    for (const upload of this.items) {
+      const p = upload.progress;
+      total.chunksAcked += p.chunksAcked;
+      total.chunksTotal += p.chunksTotal;
+      total.bytesAcked += p.bytesAcked;
+      total.bytesTotal += p.bytesTotal;
+      total.waiting = total.waiting || p.waiting;
+    }
+    total.clipsFinished = this.items.filter((u) => u.finished).length;
+    total.clips = this.items.length;
+    return total;
+  }
+}

@@ -1,0 +1,375 @@
+// The panelist's screens: one per state of the recorder, rebuilt on each state event.
+// Plain DOM, no framework; every control is a real <button> or <a>, every change of screen
+// moves focus to its heading, and short status lines go to an aria-live region.
+
+import { isFramed } from "./return-url.js";
+import { State, WITHDRAWABLE } from "./states.js";
+import { STYLES } from "./styles.js";
+
+/** Build an element: h("p", {class: "x"}, "text", child…). Text is always textContent. */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+// Where a screen wants the video stage (preview or ad): nodes before it go above, after it below.
+const STAGE = Symbol("stage");
+
+export class RecorderView {
+  /**
+   * @param {HTMLElement} host  where the recorder appears; it gets an open shadow root
+   * @param {import("./recorder.js").CandorRecorder} recorder
+   */
+  constructor(host, recorder) {
+    this.recorder = recorder;
+    const root = host.shadowRoot || host.attachShadow({ mode: "open" });
+    root.replaceChildren();
+    root.append(h("style", {}, STYLES));
+    this.screen = h("section", { class: "cr-screen", "aria-labelledby": "cr-title" });
+    this.preview = h("video", {
+      class: "cr-preview",
+      muted: true,
+      playsinline: true,
+      autoplay: true,
+      "aria-hidden": "true",
+    });
+    this.preview.muted = true;
+    this.ad = h("video", {
+      class: "cr-ad",
+      playsinline: true,
+      disablepictureinpicture: true,
+      controlslist: "nodownload noplaybackrate noremoteplayback",
+      tabindex: "-1",
+      oncontextmenu: (event) => event.preventDefault(), // no "show controls"/"loop" menu
+    });
+    this.stage = h("div", { class: "cr-stage" }, this.preview, this.ad);
+    this.below = h("div", { class: "cr-below" });
+    // Announcements for screen readers; what sighted panelists need is shown on the screen.
+    this.status = h("p", { class: "cr-sr", role: "status", "aria-live": "polite" });
+    this.offline = h("p", { class: "cr-offline", hidden: true });
+    this.withdrawButton = h("button", {
+      type: "button",
+      class: "cr-withdraw",
+      onclick: () => recorder.withdraw(),
+    });
+    this.footer = h("footer", { class: "cr-footer" }, this.withdrawButton);
+    this.root = h(
+      "div",
+      { class: "cr" },
+      this.screen,
+      this.stage,
+      this.below,
+      this.offline,
+      this.status,
+      this.footer,
+    );
+    root.append(this.root);
+    recorder.attachMedia({ ad: this.ad, preview: this.preview });
+    recorder.on("state", ({ state, previous }) =>
+      // The consent screen is what the page opens on: no focus jump into a host page then.
+      this.render(state !== previous, previous !== State.IDLE),
+    );
+    recorder.on("progress", () => this.renderProgress());
+    recorder.on("network", ({ online }) => this.showOffline(!online));
+    this.render(true, false);
+  }
+
+  get t() {
+    return this.recorder.strings;
+  }
+
+  say(text) {
+    if (this.status.textContent !== text) this.status.textContent = text;
+  }
+
+  showOffline(offline) {
+    const relevant = [State.PLAYING, State.DRAINING].includes(this.recorder.state);
+    this.offline.textContent = this.t.offline;
+    this.offline.hidden = !(offline && relevant);
+    if (offline && relevant) this.say(this.t.offline);
+  }
+
+  render(newScreen, moveFocus) {
+    const r = this.recorder;
+    const { state, detail } = r;
+    const t = this.t;
+    this.root.setAttribute("lang", r.locale);
+    const build = this.screens[state];
+    const nodes = build
+      .call(this, r, detail, t)
+      .flat(2)
+      .filter((node) => node);
+    const split = nodes.indexOf(STAGE);
+    this.screen.replaceChildren(...(split < 0 ? nodes : nodes.slice(0, split)));
+    this.below.replaceChildren(...(split < 0 ? [] : nodes.slice(split + 1)));
+    this.stage.hidden = split < 0;
+    this.preview.hidden = state !== State.PREFLIGHT;
+    this.ad.hidden = state !== State.PLAYING || detail.phase === "between";
+    this.showOffline(r.connectivity.offline || r.progress.waiting);
+    this.footer.hidden = !WITHDRAWABLE.has(state) || r.status === "withdrawn";
+    this.withdrawButton.textContent = detail.withdrawing ? t.withdrawing : t.withdrawButton;
+    this.withdrawButton.disabled = Boolean(detail.withdrawing);
+    if (state === State.PLAYING) {
+      this.say(
+        detail.phase === "between" ? t.nextAd : detail.phase === "recording" ? t.recording : "",
+      );
+    } else if (newScreen) {
+      this.say("");
+    }
+    if (newScreen && moveFocus) {
+      // Each step follows a click: take the keyboard and the screen reader to its heading.
+      const title = this.screen.querySelector("h1");
+      if (title) title.focus({ preventScroll: false });
+    }
+  }
+
+  renderProgress() {
+    if (this.recorder.state !== State.DRAINING || !this.bar) return;
+    const p = this.recorder.progress;
+    const pct = p.bytesTotal ? Math.floor((100 * p.bytesAcked) / p.bytesTotal) : 100;
+    this.bar.value = pct;
+    this.bar.setAttribute("aria-valuenow", String(pct));
+    const format = new Intl.NumberFormat(this.recorder.locale, { style: "percent" });
+    this.barLabel.textContent = format.format(pct / 100);
+    this.showOffline(p.waiting || this.recorder.connectivity.offline);
+  }
+
+  title(text) {
+    return h("h1", { id: "cr-title", tabindex: "-1" }, text);
+  }
+
+  button(text, onclick, { secondary = false, disabled = false, name } = {}) {
+    return h(
+      "button",
+      {
+        type: "button",
+        class: secondary ? "cr-btn cr-secondary" : "cr-btn",
+        disabled,
+        onclick,
+        "data-action": name,
+      },
+      text,
+    );
+  }
+
+  /** "Continue the survey": a real link (works in frames after a click), or a closing note. */
+  continueLink() {
+    const r = this.recorder;
+    const url = r.returnUrl;
+    // No return URL: a host page that frames us goes on by itself (it got our postMessage).
+    if (!url) return h("p", {}, isFramed(window) ? this.t.continueInSurvey : this.t.closeWindow);
+    const link = h(
+      "a",
+      {
+        class: "cr-btn",
+        href: url,
+        target: "_top",
+        rel: "noopener",
+        "data-action": "continue",
+        onclick: (event) => {
+          // Our own navigation first (it tells a parent page by postMessage); the link's default
+          // action stays as the fallback when the top window may not be navigated.
+          const how = r.returnToSurvey();
+          if (how === "navigated" || how === "top" || how === "delegated") event.preventDefault();
+        },
+      },
+      this.t.continueSurvey,
+    );
+    return h("div", { class: "cr-row" }, link);
+  }
+
+  receipt({ explain = true } = {}) {
+    const code = this.recorder.receiptCode;
+    if (!code) return null;
+    return [
+      explain ? h("p", {}, this.t.receiptExplain) : null,
+      h("p", { class: "cr-receipt", "data-receipt": code }, code),
+    ];
+  }
+}
+
+RecorderView.prototype.screens = {
+  idle(r, d, t) {
+    return [this.title(t.loading)];
+  },
+
+  consent(r, d, t) {
+    const c = r.consent;
+    return [
+      this.title(t.consentTitle),
+      h("div", { class: "cr-consent", lang: c.locale }, c.text),
+      c.instructions ? h("p", { class: "cr-instructions" }, c.instructions) : null,
+      // Agree and decline: same size, same weight, side by side.
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(t.agree, () => r.agree(), { name: "agree" }),
+        this.button(t.decline, () => r.decline(), { name: "decline" }),
+      ),
+      h("p", { class: "cr-note" }, t.declineNote),
+    ];
+  },
+
+  camera(r, d, t) {
+    return [
+      this.title(t.cameraTitle),
+      h("p", {}, t.cameraExplain),
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(t.cameraButton, () => r.enableCamera(), { disabled: d.asking, name: "camera" }),
+      ),
+      d.asking ? h("p", { class: "cr-note" }, t.cameraWaiting) : null,
+    ];
+  },
+
+  preflight(r, d, t) {
+    const last = r.preflight.last;
+    const check = (ok, label, tip) =>
+      h(
+        "li",
+        { class: last ? (ok ? "cr-ok" : "cr-ko") : "" },
+        `${label}${last ? ` — ${ok ? t.checkPass : t.checkFail}` : ""}`,
+        last && !ok ? h("span", { class: "cr-tip" }, tip) : null,
+      );
+    return [
+      this.title(t.preflightTitle),
+      h("p", {}, t.preflightExplain),
+      STAGE,
+      h(
+        "ul",
+        { class: "cr-checks", "aria-live": "polite" },
+        check(last && last.light, t.checkLight, t.lightTip),
+        check(last && last.face, t.checkFace, t.faceTip),
+      ),
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(d.checking ? t.preflightChecking : t.preflightCheck, () => r.checkPreflight(), {
+          disabled: d.checking,
+          name: "check",
+        }),
+        r.preflight.canSkip
+          ? this.button(t.skipCamera, () => r.continueWithoutCamera(), {
+              secondary: true,
+              name: "skip",
+            })
+          : null,
+      ),
+    ];
+  },
+
+  ready(r, d, t) {
+    const first = r.adIndex === 0 && !d.autoplayBlocked;
+    return [
+      this.title(t.readyTitle),
+      first ? h("p", {}, t.preflightPassed, " ", t.readyExplain) : null,
+      first ? h("p", {}, t.adsCount(r.ads.length)) : null,
+      d.autoplayBlocked ? h("p", {}, t.autoplayBlocked) : null,
+      !first && !d.autoplayBlocked ? h("p", {}, t.playingLabel(r.adIndex + 1, r.ads.length)) : null,
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(first ? t.startButton : t.playButton, () => r.play(), { name: "play" }),
+      ),
+    ];
+  },
+
+  playing(r, d, t) {
+    const label = t.playingLabel(Math.min(r.adIndex, r.ads.length - 1) + 1, r.ads.length);
+    if (d.phase === "between") return [this.title(t.nextAd), h("p", {}, label)];
+    return [
+      h(
+        "div",
+        { class: "cr-bar" },
+        h("h1", { id: "cr-title", tabindex: "-1", style: "font-size:1.1rem;margin:0" }, label),
+        r.recording ? h("span", { class: "cr-rec" }, t.recording) : null,
+      ),
+      STAGE,
+    ];
+  },
+
+  draining(r, d, t) {
+    this.bar = h("progress", {
+      max: "100",
+      value: "0",
+      "aria-labelledby": "cr-title",
+      "aria-valuemin": "0",
+      "aria-valuemax": "100",
+    });
+    this.barLabel = h("span", { class: "cr-note" });
+    const nodes = [
+      this.title(t.drainingTitle),
+      h("p", {}, t.drainingExplain),
+      this.bar,
+      this.barLabel,
+    ];
+    queueMicrotask(() => this.renderProgress());
+    return nodes;
+  },
+
+  done(r, d, t) {
+    return [this.title(t.doneTitle), this.receipt(), this.continueLink()];
+  },
+
+  declined(r, d, t) {
+    return [this.title(t.declinedTitle), h("p", {}, t.declinedExplain), this.continueLink()];
+  },
+
+  no_camera(r, d, t) {
+    const kind = r.cameraError || "other";
+    const nodes = [
+      this.title(t.noCameraTitle[kind]),
+      h(
+        "ol",
+        { class: "cr-steps" },
+        t.noCameraSteps[kind].map((step) => h("li", {}, step)),
+      ),
+    ];
+    if (r.ended) {
+      nodes.push(this.continueLink());
+      return nodes;
+    }
+    const canRetry = !["unsupported", "insecure"].includes(kind);
+    nodes.push(
+      h(
+        "div",
+        { class: "cr-row" },
+        canRetry ? this.button(t.retryCamera, () => r.retryCamera(), { name: "retry" }) : null,
+        this.button(t.skipCamera, () => r.continueWithoutCamera(), {
+          secondary: canRetry,
+          name: "skip",
+        }),
+      ),
+    );
+    return nodes;
+  },
+
+  withdrawn(r, d, t) {
+    return [
+      this.title(t.withdrawnTitle),
+      h("p", {}, d.erased ? t.withdrawnExplain : t.withdrawnPending),
+      d.erased ? null : this.receipt({ explain: false }),
+      this.continueLink(),
+    ];
+  },
+
+  failed(r, d, t) {
+    return [
+      this.title(t.failedTitle),
+      h("p", {}, t.failedExplain),
+      this.receipt(),
+      this.continueLink(),
+    ];
+  },
+};

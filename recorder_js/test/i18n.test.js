@@ -1,0 +1,40 @@
+// Every interface string exists in every locale, with the same shape.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { LOCALES, resolveLocale, strings } from "../src/i18n.js";
+
+function shape(value) {
+  if (typeof value === "function") return `function/${value.length}`;
+  if (Array.isArray(value)) return "array";
+  if (value && typeof value === "object") {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, shape(value[key])]),
+    );
+  }
+  return typeof value;
+}
+
+test("English and French at least, with the same keys and kinds of value", () => {
+  assert.ok(LOCALES.includes("en") && LOCALES.includes("fr"));
+  const reference = shape(strings("en"));
+  for (const locale of LOCALES) assert.deepEqual(shape(strings(locale)), reference, locale);
+  for (const locale of LOCALES) {
+    const s = strings(locale);
+    for (const kind of Object.keys(s.noCameraTitle))
+      assert.ok(s.noCameraSteps[kind].length, `${locale} ${kind}`);
+  }
+});
+
+test("locale tags resolve to a supported language, English otherwise", () => {
+  assert.equal(resolveLocale("fr-CA"), "fr");
+  assert.equal(resolveLocale("FR_fr"), "fr");
+  assert.equal(resolveLocale("en-GB"), "en");
+  assert.equal(resolveLocale("de"), "en");
+  assert.equal(resolveLocale(undefined), "en");
+  assert.equal(strings("fr").agree, "J'accepte");
+  assert.equal(strings("fr").playingLabel(1, 2), "Publicité 1 sur 2");
+});

@@ -1,0 +1,147 @@
+"""Helpers for the browser tests: waiting, reading the server's records, poking the recorder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from web.panel.models import Clip, ClipStatus, ConsentRecord, DeletionAudit, PanelSession
+from web.results.models import ClipSecond
+
+FINAL = (ClipStatus.DONE, ClipStatus.FAILED)
+
+
+@dataclass
+class LiveCandor:
+    """A Candor web process and worker on this machine, sharing the test database and Redis."""
+
+    base_url: str
+    data_dir: Path
+    engine: Engine
+    logs: Path
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def log_tail(self, lines: int = 60) -> str:
+        return "\n".join(
+            f"--- {path.name}\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+            for path in sorted(self.logs.glob("*.log"))
+        )
+
+
+@dataclass
+class HostServer:
+    """A survey-like site on another origin (localhost vs 127.0.0.1): pages and a return URL."""
+
+    base_url: str
+    pages: dict[str, str] = field(default_factory=dict)
+    returns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Fielded:
+    """A study with ads on disk and an integration whose return URL points at the host site."""
+
+    public_key: str
+    ad_ids: list[int]
+    organisation_id: int
+    integration_id: int
+
+
+# Counts getUserMedia calls and keeps every stream, so tests can see the camera go off.
+CAMERA_PROBE = """
+(() => {
+  window.__camera = { calls: 0, streams: [] };
+  const md = navigator.mediaDevices;
+  if (!md) return;
+  const original = md.getUserMedia.bind(md);
+  md.getUserMedia = async (constraints) => {
+    window.__camera.calls += 1;
+    const stream = await original(constraints);
+    window.__camera.streams.push(stream);
+    return stream;
+  };
+})();
+"""
+LIVE_TRACKS = (
+    "() => window.__camera.streams.flatMap((s) => s.getTracks())"
+    ".filter((t) => t.readyState === 'live').length"
+)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def recorder_url(live: LiveCandor, fielded: Fielded, **params: str) -> str:
+    query = urlencode({"rid": "R_42", "age": "25-34", **params})
+    return f"{live.base_url}/r/{fielded.public_key}?{query}"
+
+
+def recorder_value(page: Any, expression: str) -> Any:
+    """Evaluate an expression on the mounted recorder, named `r`."""
+    script = (
+        "() => { const r = document.querySelector('#candor-recorder').candorRecorder; "
+        f"return {expression}; }}"
+    )
+    return page.evaluate(script)
+
+
+def panel_session(live: LiveCandor, fielded: Fielded) -> PanelSession:
+    with live.session() as session:
+        found = session.scalars(
+            select(PanelSession).where(PanelSession.integration_id == fielded.integration_id)
+        ).all()
+        assert len(found) == 1, found
+        return found[0]
+
+
+def clips_of(live: LiveCandor, session_id: int) -> list[Clip]:
+    with live.session() as session:
+        return list(session.scalars(select(Clip).where(Clip.session_id == session_id)).all())
+
+
+def consent_decisions(live: LiveCandor, session_id: int) -> list[str]:
+    with live.session() as session:
+        records = session.scalars(
+            select(ConsentRecord).where(ConsentRecord.session_id == session_id)
+        ).all()
+        return [record.decision.value for record in records]
+
+
+def count_rows(
+    live: LiveCandor, model: type[ClipSecond] | type[DeletionAudit], clip_id: int
+) -> int:
+    with live.session() as session:
+        return int(
+            session.scalar(select(func.count()).select_from(model).where(model.clip_id == clip_id))
+            or 0
+        )
+
+
+def wait_analysed(live: LiveCandor, session_id: int, expected: int) -> list[Clip]:
+    def analysed() -> list[Clip]:
+        found = clips_of(live, session_id)
+        done = len(found) == expected and all(c.status in FINAL for c in found)
+        return found if done else []
+
+    return list(wait_for(analysed, what=f"the worker to analyse {expected} clips"))
+
+
+def video_files(live: LiveCandor) -> list[Path]:
+    clips = live.data_dir / "clips"
+    return [p for p in clips.rglob("*") if p.is_file()] if clips.exists() else []

@@ -1,0 +1,153 @@
+"""The recorder in real headless Chromium against a running Candor with a real worker:
+the whole flow, declining, and a denied camera."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.recorder.helpers import (
+    CAMERA_PROBE,
+    LIVE_TRACKS,
+    Fielded,
+    HostServer,
+    LiveCandor,
+    clips_of,
+    consent_decisions,
+    count_rows,
+    panel_session,
+    recorder_url,
+    recorder_value,
+    video_files,
+    wait_analysed,
+)
+from web.panel.models import ClipStatus, DeletionAudit, SessionStatus
+from web.results.models import ClipSecond
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def returned_query(page: Any, host: HostServer) -> dict[str, list[str]]:
+    page.wait_for_url(f"{host.base_url}/return?*")
+    return parse_qs(urlsplit(page.url).query, keep_blank_values=True)
+
+
+def test_consent_preflight_two_ads_complete(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+    tmp_path: Path,
+) -> None:
+    fielded = fielded_study()
+    page = launch().new_page(viewport={"width": 900, "height": 760})
+    page.add_init_script(CAMERA_PROBE)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(recorder_url(live_candor, fielded))
+
+    agree = page.get_by_role("button", name="I agree")
+    agree.wait_for()
+    assert page.get_by_text("I agree to be filmed.").is_visible()
+    decline_box = page.get_by_role("button", name="No thanks").bounding_box()
+    agree_box = agree.bounding_box()
+    assert agree_box and decline_box
+    assert abs(agree_box["width"] - decline_box["width"]) < 2, "agree and decline equally big"
+    assert abs(agree_box["height"] - decline_box["height"]) < 2
+    page.screenshot(path=str(tmp_path / "consent.png"))
+    assert page.evaluate("window.__camera.calls") == 0, "no camera before consent"
+
+    agree.click()
+    camera_button = page.get_by_role("button", name="Turn on my camera")
+    camera_button.wait_for()
+    assert page.evaluate("window.__camera.calls") == 0, "agreeing alone does not touch it"
+    camera_button.click()
+    page.get_by_role("button", name="Check").click()
+    start = page.get_by_role("button", name="Start")
+    start.wait_for(timeout=15000)
+    assert page.evaluate(LIVE_TRACKS) == 0, "camera off after the preflight"
+    start.click()
+    page.locator(".cr-rec").wait_for(timeout=10000)
+    assert page.evaluate(LIVE_TRACKS) == 1, "camera on while the ad is recorded"
+    assert recorder_value(page, "r.media.ad.controls") is False
+    page.get_by_role("heading", name="Thank you").wait_for(timeout=45000)
+    assert page.evaluate(LIVE_TRACKS) == 0, "camera off at the end"
+    receipt = page.locator("[data-receipt]").inner_text()
+    assert len(receipt) >= 4
+    progress = recorder_value(page, "r.progress")
+    assert progress["chunksAcked"] == progress["chunksTotal"] > 0
+    assert progress["clipsFinished"] == 2
+    assert page.evaluate("window.__camera.calls") == 3, "the preview, then one stream per ad"
+
+    session = panel_session(live_candor, fielded)
+    assert session.status == SessionStatus.COMPLETE
+    clips = clips_of(live_candor, session.id)
+    assert sorted(c.ad_id for c in clips) == sorted(fielded.ad_ids)
+    assert sum(c.expected_chunks or 0 for c in clips) == progress["chunksTotal"]
+    for clip in clips:
+        assert clip.chunks_received == clip.expected_chunks, "every chunk arrived"
+        assert clip.mime_type.startswith("video/webm")
+
+    page.get_by_role("link", name="Continue the survey").click()
+    assert returned_query(page, host_server) == {
+        "rid": ["R_42"],
+        "status": ["complete"],
+        "receipt": [receipt],
+    }
+
+    for clip in wait_analysed(live_candor, session.id, expected=2):
+        assert clip.status == ClipStatus.DONE, clip.failure_reason
+        assert count_rows(live_candor, ClipSecond, clip.id), f"curves of clip {clip.id}"
+        assert count_rows(live_candor, DeletionAudit, clip.id), f"deletion audit of {clip.id}"
+    assert video_files(live_candor) == [], "no video remains on disk"
+    assert errors == []
+
+
+def test_decline_returns_at_once_without_touching_the_camera(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    fielded = fielded_study()
+    page = launch().new_page()
+    page.add_init_script(CAMERA_PROBE)
+    page.goto(recorder_url(live_candor, fielded, rid="R 7/é"))
+    page.get_by_role("button", name="No thanks").click()
+    assert returned_query(page, host_server) == {
+        "rid": ["R 7/é"],
+        "status": ["declined"],
+        "receipt": [""],
+    }
+    session = panel_session(live_candor, fielded)
+    assert session.status == SessionStatus.DECLINED
+    assert consent_decisions(live_candor, session.id) == ["decline"]
+    assert clips_of(live_candor, session.id) == []
+
+
+def test_camera_denied_explains_and_continues_as_no_camera(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    fielded = fielded_study()
+    context = launch(camera=False).new_context()  # nobody answers the prompt: it is refused
+    page = context.new_page()
+    page.goto(recorder_url(live_candor, fielded))
+    page.get_by_role("button", name="I agree").click()
+    page.get_by_role("button", name="Turn on my camera").click()
+    page.get_by_role("heading", name="Camera access was blocked").wait_for(timeout=15000)
+    assert page.get_by_text("allow the camera for this site").is_visible()
+    assert recorder_value(page, "r.cameraError") == "denied"
+    page.get_by_role("button", name="Try again").click()
+    page.get_by_role("heading", name="Camera access was blocked").wait_for()
+    page.get_by_role("button", name="Continue without camera").click()
+    query = returned_query(page, host_server)
+    assert query["status"] == ["no_camera"]
+    assert query["rid"] == ["R_42"]
+    assert panel_session(live_candor, fielded).status == SessionStatus.NO_CAMERA
