@@ -57,9 +57,10 @@ class Settings:
     min_face_confidence: float = 0.75
     # The mesh keeps tracking a face from frame to frame while its own presence score holds.
     min_tracking_confidence: float = 0.5
-    # How often a second face is looked for (seconds of clip time). Transitions found between
-    # two checks are located to the exact frame by re-checking the frames held in between.
-    face_count_interval_s: float = 0.25
+    # How often a second face is looked for (seconds of clip time; each look costs about a
+    # third of a frame's mesh). A change found between two looks is pinned to its exact frame
+    # by re-checking the frames held in between; a bystander seen for less than this is missed.
+    face_count_interval_s: float = 0.5
 
     # Attention: head within a cone facing the screen, eyes not far off, eyes open.
     # ±30° yaw / ±25° pitch keep the whole of a laptop or desktop screen inside the cone at

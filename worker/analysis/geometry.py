@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from worker.analysis.arrays import Array
-from worker.analysis.canonical import RIGID_IDS, RIGID_POINTS, RIGID_WEIGHTS
+from worker.analysis.canonical import RIGID_POINTS, RIGID_WEIGHTS
 
 _CANON_MEAN = RIGID_WEIGHTS @ RIGID_POINTS
 _CANON_CENTRED = RIGID_POINTS - _CANON_MEAN
@@ -55,9 +55,9 @@ def to_canonical_axes(landmarks: Array) -> Array:
     return np.asarray(landmarks * np.array([1.0, -1.0, -1.0], dtype=landmarks.dtype))
 
 
-def fit_pose(landmarks: Array) -> Pose:
-    """Fit the canonical face to landmarks (n, 478, 3) already in canonical axes."""
-    observed = landmarks[:, RIGID_IDS, :].astype(np.float64)
+def fit_pose(rigid: Array) -> Pose:
+    """Fit the canonical face to the rigid landmarks (n, len(RIGID_IDS), 3), canonical axes."""
+    observed = rigid.astype(np.float64)
     mean = np.einsum("k,nkd->nd", RIGID_WEIGHTS, observed)
     centred = observed - mean[:, None, :]
     # Weighted cross-covariance between observed and canonical points.

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 
 from worker.analysis.arrays import Array, Table
@@ -16,7 +17,7 @@ from worker.analysis.curves import per_second
 from worker.analysis.decode import Frame, VideoReader
 from worker.analysis.mesh import FaceModels, model_provenance
 from worker.analysis.result import AnalysisResult, Quality
-from worker.analysis.signals import RAW_MEASURES, finalise, measure
+from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
 
 ProgressCallback = Callable[[float], None]
 
@@ -27,8 +28,9 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def _brightness(rgb: Array) -> float:
-    # Every 8th pixel each way is plenty for a mean and costs ~1/64 of a full pass.
-    return float(rgb[::8, ::8].reshape(-1, 3).astype(np.float32).mean(axis=0) @ _LUMA)
+    # An 80x60 nearest-neighbour thumbnail is plenty for a mean: 0.01 ms instead of 0.1.
+    thumbnail = cv2.resize(rgb, (80, 60), interpolation=cv2.INTER_NEAREST)
+    return float(np.dot(cv2.mean(thumbnail)[:3], _LUMA))
 
 
 @dataclass
@@ -99,7 +101,7 @@ class _Collector:
         self.brightness.append(_brightness(frame.rgb))
         self.found.append(landmarks is not None)
         if landmarks is not None:
-            self._batch.append(landmarks)
+            self._batch.append(landmarks[USED_LANDMARKS])
             self._batch_rows.append(len(self.t) - 1)
             if len(self._batch) >= _BATCH:
                 self.flush()

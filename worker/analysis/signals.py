@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from worker.analysis.arrays import Array, Table
+from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import EXPRESSION_DEADZONE, EXPRESSION_RANGE, EXPRESSIONS, Settings
 from worker.analysis.geometry import fit_pose, to_canonical_axes
 
@@ -32,7 +33,10 @@ _NEEDED = sorted(
     | {i for side in _BROWS + _INNER_BROWS for i in side}
     | {*_MOUTH_CORNERS, *_LIP_INNER, *_LIP_OUTER, _CHIN}
 )
-_COL = {landmark: column for column, landmark in enumerate(_NEEDED)}
+# The only landmarks the signals read: the pipeline keeps these ~60 of the 478 per frame.
+USED_LANDMARKS = np.union1d(RIGID_IDS, _NEEDED)
+_COL = {int(landmark): column for column, landmark in enumerate(USED_LANDMARKS)}
+_RIGID_COLUMNS = [_COL[int(landmark)] for landmark in RIGID_IDS]
 
 RAW_MEASURES = (
     "yaw",
@@ -56,11 +60,12 @@ def _dist(face: Array, a: int, b: int) -> Array:
 
 
 def measure(landmarks: Array) -> Table:
-    """Raw per-frame measures for landmarks (n, 478, 3) in pixels (z on the x scale)."""
+    """Raw per-frame measures for landmarks (n, len(USED_LANDMARKS), 3): the USED_LANDMARKS
+    of each frame's mesh, in pixels (z on the x scale)."""
     points = to_canonical_axes(landmarks.astype(np.float64))
-    pose = fit_pose(points)
+    pose = fit_pose(points[:, _RIGID_COLUMNS, :])
     yaw, pitch, roll = pose.angles()
-    face = pose.to_face_frame(points[:, _NEEDED, :])  # x right, y up, canonical cm
+    face = pose.to_face_frame(points)  # x right, y up, canonical cm
 
     ears = []
     gaze_x = np.zeros(len(face))
