@@ -101,11 +101,13 @@ def test_a_live_webm_cut_short_is_analysed_up_to_its_last_frame(
     assert 1.0 < result.quality.duration_s < 2.5
 
 
-def test_mov_is_read(tmp_path: Path) -> None:
-    truth = fc.make_face_clip(tmp_path / "clip.mov", [], seconds=1.0, size=SMALL)
-    result = analyze(tmp_path / "clip.mov")
+@pytest.mark.parametrize(("name", "codec"), [("clip.mov", "h264"), ("clip.webm", "vp9")])
+def test_other_containers_and_codecs(tmp_path: Path, name: str, codec: str) -> None:
+    truth = fc.make_face_clip(tmp_path / name, [], seconds=1.0, size=SMALL, codec=codec)
+    result = analyze(tmp_path / name)
     assert len(result.frames["t"]) == len(truth.t)
-    assert result.provenance["decoder"]["codec"] == "h264"
+    assert result.quality.face_found_share == 1.0
+    assert result.provenance["decoder"]["codec"] == codec
 
 
 def test_variable_frame_rate_webm_without_duration(short_webm: tuple[Path, fc.Truth]) -> None:

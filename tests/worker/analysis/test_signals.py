@@ -78,3 +78,31 @@ def test_blink_runs_use_hysteresis_and_time() -> None:
     reopened[10:20] = False  # never reopens: runs to the end of the clip
     runs = _blink_runs(t, shut, reopened, end_time=2.0)
     assert runs == [(2, 6, pytest.approx(0.4)), (10, 20, pytest.approx(1.0))]
+
+
+class _ScriptedCounter:
+    """Stands in for the face detector: the face count of each frame is scripted."""
+
+    def __init__(self, counts: list[int]) -> None:
+        self.counts = counts
+        self.calls = 0
+
+    def count_faces(self, rgb: np.ndarray) -> int:
+        self.calls += 1
+        return self.counts[int(rgb[0, 0, 0])]
+
+
+def test_face_count_changes_are_pinned_to_their_frame() -> None:
+    from worker.analysis.decode import Frame
+    from worker.analysis.pipeline import _FaceCounts
+
+    truth = [1] * 37 + [2] * 20 + [0] * 11 + [1] * 32  # changes at frames 37, 57 and 68
+    detector = _ScriptedCounter(truth)
+    counter = _FaceCounts(detector, interval=0.5)  # type: ignore[arg-type]
+    for index in range(len(truth)):
+        pixels = np.full((2, 2, 3), index, np.uint8)
+        counter.add(index, Frame(index / 30, pixels, 0.0))
+    counter.finish()
+    assert counter.counts == truth
+    # Seven checks at 0.5 s plus a bisection of ~4 looks per change, not one look per frame.
+    assert detector.calls < 30
