@@ -9,6 +9,7 @@ Stable API (other test suites import it):
     script = default_script()                      # or a list of Event(kind, start, end, level)
     truth = make_face_clip(path, script, seconds=24, fps=30, size=(640, 480), vfr=False)
     truth = make_y4m(path, seconds=10)             # raw 4:2:0 for Chromium's fake webcam
+    write_video(path, frames, times)                 # any RGB frames, e.g. a drawn cartoon
     make_audio_only(path); make_empty_video(path); truncate_file(src, dst, keep=0.5)
 
 ``truth`` holds one row per frame (``t``, ``face_present``, ``n_faces``, ``smile``,
@@ -21,7 +22,7 @@ close and reopen within [start, end]), absent (no face: a defocused empty room),
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -213,8 +214,14 @@ def render_frames(
     size: tuple[int, int] = (640, 480),
     vfr: bool = False,
     seed: int = 0,
+    gain: float = 1.0,
 ) -> tuple[Truth, Iterator[np.ndarray]]:
-    """The truth and a lazy iterator of RGB frames (uint8, height x width x 3)."""
+    """The truth and a lazy iterator of RGB frames (uint8, height x width x 3).
+
+    gain scales every pixel: below 1 the room is darker (0.1 is a dim room at night).
+    """
+    if gain <= 0:
+        raise ValueError("gain must be positive")
     times = frame_times(seconds, fps, vfr, seed)
     truth = compute_truth(script, times, fps, size)
     face = face_model(size)
@@ -222,7 +229,7 @@ def render_frames(
     def frames() -> Iterator[np.ndarray]:
         for i, t in enumerate(times):
             levels = {k: float(truth.column(k)[i]) for k in EXPRESSIONS}
-            yield render_frame(
+            rgb = render_frame(
                 face,
                 levels,
                 float(truth.eye_closure[i]),
@@ -231,6 +238,7 @@ def render_frames(
                 truth.n_faces[i] == 2,
                 float(t),
             )
+            yield rgb if gain == 1.0 else cv2.convertScaleAbs(rgb, alpha=gain)
 
     return truth, frames()
 
@@ -252,29 +260,45 @@ def make_face_clip(
     vfr: bool = False,
     live: bool = False,
     seed: int = 0,
+    gain: float = 1.0,
 ) -> Truth:
     """Render a script to a video file with real timestamps and return its per-frame truth.
 
     codec: vp8 | vp9 | h264 (default from the suffix: .webm/.mkv → vp8, .mp4/.mov → h264).
     vfr: jittered frame intervals and dropped frames, as browsers record.
     live: a webm written like MediaRecorder's, with no duration or cues in the header.
+    gain: pixel scale, below 1 for a dark room.
     """
-    path = Path(path)
     script = default_script() if script is None else list(script)
     if seconds is None:
         seconds = max([e.end for e in script], default=5.0)
+    truth, frames = render_frames(
+        script, seconds, fps=fps, size=size, vfr=vfr, seed=seed, gain=gain
+    )
+    write_video(path, frames, truth.t, fps=fps, codec=codec, live=live)
+    return truth
+
+
+def write_video(
+    path: str | Path,
+    frames: Iterable[np.ndarray],
+    times: Sequence[float] | np.ndarray,
+    *,
+    fps: float = 30.0,
+    codec: str | None = None,
+    live: bool = False,
+) -> None:
+    """Encode RGB frames shown at the given times (seconds); see make_face_clip for options."""
+    path = Path(path)
     codec = codec or _DEFAULT_CODEC.get(path.suffix.lower())
     if codec not in _CODECS:
         raise ValueError(f"codec must be one of {sorted(_CODECS)}, not {codec!r} for {path.name}")
-    truth, frames = render_frames(script, seconds, fps=fps, size=size, vfr=vfr, seed=seed)
-
-    time_base = Fraction(1, 1000)
-    container_options = {"live": "1"} if live else {}
     if live and path.suffix.lower() not in (".webm", ".mkv"):
         raise ValueError("live=True is a webm (Matroska) option")
+    time_base = Fraction(1, 1000)
+    container_options = {"live": "1"} if live else {}
     with av.open(str(path), "w", container_options=container_options) as container:
         stream = container.add_stream(_CODECS[codec], rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = time_base
         if codec == "h264":
@@ -282,15 +306,16 @@ def make_face_clip(
         else:
             stream.bit_rate = 2_000_000
             stream.options = {"deadline": "realtime", "cpu-used": "8"}
-        for t, rgb in zip(truth.t, frames, strict=True):
+        for index, (t, rgb) in enumerate(zip(times, frames, strict=True)):
+            if index == 0:  # the stream takes the size of its first frame
+                stream.height, stream.width = rgb.shape[:2]
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts = round(t / time_base)
+            frame.pts = round(float(t) / time_base)
             frame.time_base = time_base
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    return truth
 
 
 def make_y4m(
