@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
 
-from web.deps import SessionDep, SettingsDep
+from web.deps import get_session
 from web.panel import service, storage, tokens, uploads
 from web.panel.errors import PanelError
 from web.panel.queue import enqueue_analysis
@@ -47,7 +48,41 @@ async def _call(fn: Callable[..., T], **kwargs: Any) -> T:
     return await run_in_threadpool(fn, **kwargs)
 
 
-def token_session(
+async def panel_settings(request: Request) -> Settings:
+    """The app's settings (async: no thread hop on the hot upload path)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def panel_db(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request, without the thread hops a sync dependency costs.
+
+    Honours a test's override of `web.deps.get_session` (the rolled-back test transaction).
+    """
+    override = request.app.dependency_overrides.get(get_session)
+    if override is not None:
+        provided = override()
+        session: Session = next(provided)
+        try:
+            yield session
+        finally:
+            provided.close()
+        return
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():  # ends with a ROLLBACK round trip: off the event loop
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(panel_settings)]
+SessionDep = Annotated[Session, Depends(panel_db)]
+
+
+async def token_session(
     settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
 ) -> uuid.UUID:
     """The session named by the bearer token; 401 if missing, forged or expired."""
@@ -152,9 +187,7 @@ async def put_chunk(
     if declared and declared.isdigit() and int(declared) > settings.max_chunk_bytes:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes")
     try:
-        received = await storage.receive_to_temp(
-            request.stream(), settings, settings.max_chunk_bytes
-        )
+        received = await storage.receive(request.stream(), settings, settings.max_chunk_bytes)
     except storage.ChunkTooLarge as exc:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes") from exc
     if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
