@@ -32,7 +32,9 @@ def flow(client: TestClient, db_session: Session) -> tuple[panel.Started, str]:
 
 def _temp_files(settings: Settings) -> list[str]:
     """Half-written uploads anywhere under the clips directory."""
-    return [p.name for p in settings.clips_dir.rglob("*.tmp")] if settings.clips_dir.exists() else []
+    if not settings.clips_dir.exists():
+        return []
+    return [p.name for p in settings.clips_dir.rglob("*.tmp")]
 
 
 def _clip(db_session: Session, clip_id: str) -> Clip:
