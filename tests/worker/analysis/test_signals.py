@@ -1,0 +1,108 @@
+"""Geometry and signal building blocks: pose fit, landmark decoding, blink runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from worker.analysis.canonical import RIGID_IDS, RIGID_POINTS
+from worker.analysis.geometry import fit_pose, to_canonical_axes
+from worker.analysis.mesh import N_LANDMARKS, landmarks_to_array
+from worker.analysis.signals import _blink_runs
+
+
+def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    # Signs as the analysis defines them: yaw towards the image's right, pitch up, roll
+    # counter-clockwise as seen (x right, y up, z towards the camera).
+    y, p, r = (math.radians(a) for a in (yaw, -pitch, roll))
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    return ry @ rx @ rz
+
+
+def _image_landmarks(rotation: np.ndarray, scale: float, shift: np.ndarray) -> np.ndarray:
+    """The canonical face posed in the camera frame, as image landmarks (y down, z away)."""
+    landmarks = np.zeros((N_LANDMARKS, 3))
+    posed = scale * RIGID_POINTS @ rotation.T + shift
+    landmarks[RIGID_IDS] = posed * np.array([1.0, -1.0, -1.0])
+    return landmarks
+
+
+@pytest.mark.parametrize(
+    ("yaw", "pitch", "roll"), [(0, 0, 0), (25, 0, 0), (-40, 10, 0), (0, -20, 15), (10, 5, -30)]
+)
+def test_pose_recovers_a_known_rotation(yaw: float, pitch: float, roll: float) -> None:
+    image = _image_landmarks(_rotation(yaw, pitch, roll), 11.0, np.array([320.0, -240.0, 0.0]))
+    pose = fit_pose(to_canonical_axes(image[None])[:, RIGID_IDS])
+    angles = [float(a[0]) for a in pose.angles()]
+    # yaw > 0 turns the face to the image's right, pitch > 0 tilts it up.
+    assert angles[0] == pytest.approx(yaw, abs=0.5)
+    assert angles[1] == pytest.approx(pitch, abs=0.5)
+    assert angles[2] == pytest.approx(roll, abs=1.0)
+    assert pose.scale[0] == pytest.approx(11.0)
+
+
+def test_face_frame_undoes_pose_and_size() -> None:
+    image = _image_landmarks(_rotation(30, -10, 5), 7.5, np.array([100.0, -50.0, 20.0]))
+    points = to_canonical_axes(image[None])[:, RIGID_IDS]
+    local = fit_pose(points).to_face_frame(points)
+    np.testing.assert_allclose(local[0], RIGID_POINTS, atol=1e-9)
+
+
+def test_landmark_bytes_are_read_like_the_protobuf() -> None:
+    from mediapipe.framework.formats import landmark_pb2
+
+    rng = np.random.default_rng(1)
+    values = rng.uniform(0.1, 0.9, size=(N_LANDMARKS, 3)).astype(np.float32)
+    message = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in values:
+        message.landmark.add(x=x, y=y, z=z)
+    fast = landmarks_to_array(message, 640, 480)
+    np.testing.assert_allclose(fast, values * [640, 480, 640], rtol=1e-6)
+    # proto3 leaves out exact zeros: the layout changes and the slow path must take over.
+    message.landmark[5].z = 0.0
+    values[5, 2] = 0.0
+    np.testing.assert_allclose(landmarks_to_array(message, 640, 480), values * [640, 480, 640])
+
+
+def test_blink_runs_use_hysteresis_and_time() -> None:
+    t = np.arange(20) / 10
+    shut = np.zeros(20, bool)
+    reopened = np.ones(20, bool)
+    shut[2:5] = True
+    reopened[2:6] = False  # half-open at frame 5: still the same blink
+    shut[10:20] = True
+    reopened[10:20] = False  # never reopens: runs to the end of the clip
+    runs = _blink_runs(t, shut, reopened, end_time=2.0)
+    assert runs == [(2, 6, pytest.approx(0.4)), (10, 20, pytest.approx(1.0))]
+
+
+class _ScriptedCounter:
+    """Stands in for the face detector: the face count of each frame is scripted."""
+
+    def __init__(self, counts: list[int]) -> None:
+        self.counts = counts
+        self.calls = 0
+
+    def count_faces(self, rgb: np.ndarray) -> int:
+        self.calls += 1
+        return self.counts[int(rgb[0, 0, 0])]
+
+
+def test_face_count_changes_are_pinned_to_their_frame() -> None:
+    from worker.analysis.decode import Frame
+    from worker.analysis.pipeline import _FaceCounts
+
+    truth = [1] * 37 + [2] * 20 + [0] * 11 + [1] * 32  # changes at frames 37, 57 and 68
+    detector = _ScriptedCounter(truth)
+    counter = _FaceCounts(detector, interval=0.5)  # type: ignore[arg-type]
+    for index in range(len(truth)):
+        pixels = np.full((2, 2, 3), index, np.uint8)
+        counter.add(index, Frame(index / 30, pixels, 0.0))
+    counter.finish()
+    assert counter.counts == truth
+    # Seven checks at 0.5 s plus a bisection of ~4 looks per change, not one look per frame.
+    assert detector.calls < 30

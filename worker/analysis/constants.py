@@ -1,0 +1,118 @@
+"""Column names, the code version and every tunable threshold of the analysis, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Bump when any output of the analysis changes for the same input (stored with every result).
+ANALYSIS_VERSION = "1.0.0"
+
+MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
+MODEL_VERSION = "0.10.21"
+DETECTOR_NAME = "mediapipe face_detection short_range (BlazeFace)"
+
+EXPRESSIONS = ("smile", "brow_raise", "brow_furrow", "jaw_drop", "lip_press")
+
+# Per-frame table, in this order.
+FRAME_COLUMNS = (
+    "t",
+    "face_present",
+    "n_faces",
+    "yaw",
+    "pitch",
+    "roll",
+    "gaze_x",
+    "gaze_y",
+    "eye_open",
+    "blink",
+    *EXPRESSIONS,
+    "attentive",
+    "brightness",
+)
+
+# Per-second table, in this order (lip_press is computed per second too, beyond the brief).
+SECOND_COLUMNS = (
+    "second",
+    "n_frames",
+    "attention",
+    *EXPRESSIONS,
+    "blinks",
+    "face_present",
+    "bystander",
+)
+
+EXCLUSION_REASONS = ("too_short", "too_dark", "bystander", "no_face")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Thresholds of the analysis; each is recorded in the result's provenance.
+
+    Angles are degrees; gaze is the -1..1 iris position; durations are seconds.
+    """
+
+    # Face finding. The BlazeFace score of a real, lit face is 0.9+; drawings, cartoons and
+    # face-like textures score well below 0.75, so they are not taken for faces.
+    min_face_confidence: float = 0.75
+    # The mesh keeps tracking a face from frame to frame while its own presence score holds.
+    min_tracking_confidence: float = 0.5
+    # How often a second face is looked for (seconds of clip time; each look costs about a
+    # third of a frame's mesh). A change found between two looks is pinned to its exact frame
+    # by re-checking the frames held in between; a bystander seen for less than this is missed.
+    face_count_interval_s: float = 0.5
+
+    # Attention: head within a cone facing the screen, eyes not far off, eyes open.
+    # ±30° yaw / ±25° pitch keep the whole of a laptop or desktop screen inside the cone at
+    # arm's length; beyond that the screen leaves the central visual field.
+    max_yaw: float = 30.0
+    max_pitch: float = 25.0
+    # |gaze| 0.6 is the iris three fifths of the way to an eye corner: looking off the screen.
+    max_gaze: float = 0.6
+    # Eyes shut longer than a blink (see max_blink_s) are not watching.
+    max_blink_s: float = 0.5
+    # An eye counts as shut below this share of the panelist's own open-eye aspect ratio.
+    eye_closed_ratio: float = 0.6
+    # Eyes count as open again above this share (hysteresis, so noise cannot split a blink).
+    eye_reopen_ratio: float = 0.75
+
+    # Neutral baseline: this percentile of each measure over the panelist's frames facing the
+    # screen with eyes open. Viewers are neutral most of the time, so the median is neutral as
+    # long as no expression fills half the clip; a lower percentile would survive longer
+    # expressions but reads a frown as "below neutral" brows and so misplaces brow neutral.
+    neutral_percentile: float = 50.0
+
+    # Frames analysed per second of clip; None analyses every frame.
+    fps: float | None = None
+
+    # Quality gates (exclusion reasons).
+    min_duration_s: float = 2.0
+    # Mean luma 0..255 of the whole frame. Below ~10% of full scale a webcam's auto-exposure
+    # has given up and real sensor noise swamps the face; the mesh may still "find" one there
+    # (on clean synthetic frames it does down to ~7), but its landmarks are not to be trusted.
+    min_brightness: float = 25.0
+    min_face_share: float = 0.5
+    max_bystander_share: float = 0.2
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict, for provenance."""
+        return asdict(self)
+
+
+# Size of a full expression, in canonical face units (the canonical face model is metric, ~cm),
+# measured as the change from neutral. Chosen from facial anatomy so a pronounced expression
+# reads ~1: a broad smile widens the mouth ~1 cm and lifts its corners ~0.5 cm; brows rise
+# ~0.8 cm (AU1+2); a frown pulls the inner brows ~0.4 cm together and down (AU4); a dropped
+# jaw parts the lips ~1.5 cm (AU26); pressed lips lose ~0.4 cm of red lip height (AU24).
+# Changes smaller than this share of a full expression are read as 0: on a still face the mesh's
+# frame-to-frame jitter reaches ~4% of a full expression (90th percentile; lip press ~9%), and
+# a curve should stay flat, not hum, when nothing moves.
+EXPRESSION_DEADZONE = 0.05
+
+EXPRESSION_RANGE = {
+    "smile": 1.0,
+    "brow_raise": 0.8,
+    "brow_furrow": 0.5,
+    "jaw_drop": 1.5,
+    "lip_press": 0.4,
+}

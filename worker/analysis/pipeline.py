@@ -1,0 +1,213 @@
+"""``analyze``: stream a clip through decode → face mesh → signals, then curves and quality."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+
+from worker.analysis.arrays import Array, Table
+from worker.analysis.constants import ANALYSIS_VERSION, FRAME_COLUMNS, Settings
+from worker.analysis.curves import per_second
+from worker.analysis.decode import Frame, VideoReader
+from worker.analysis.mesh import FaceModels, model_provenance
+from worker.analysis.result import AnalysisResult, Quality
+from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
+
+ProgressCallback = Callable[[float], None]
+
+# Landmarks are turned into measures in batches: vectorised maths, bounded memory.
+_BATCH = 128
+# Rec. 601 luma weights, for the brightness of a frame.
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def _brightness(rgb: Array) -> float:
+    # An 80x60 nearest-neighbour thumbnail is plenty for a mean: 0.01 ms instead of 0.1.
+    thumbnail = cv2.resize(rgb, (80, 60), interpolation=cv2.INTER_NEAREST)
+    return float(np.dot(cv2.mean(thumbnail)[:3], _LUMA))
+
+
+@dataclass
+class _FaceCounts:
+    """Counts faces every ``interval`` seconds; a change is pinned to its frame by bisection.
+
+    Holds the frames since the last check (a fraction of a second), never the whole clip.
+    """
+
+    models: FaceModels
+    interval: float
+    counts: list[int] = field(default_factory=list)
+    _held: list[tuple[int, Frame]] = field(default_factory=list)
+    _last_index: int = -1
+    _last_count: int = 0
+    _next_check: float = 0.0
+
+    def add(self, index: int, frame: Frame) -> None:
+        """Take the next frame; checks it if it is due."""
+        self.counts.append(-1)
+        if frame.t >= self._next_check:
+            self._check(index, frame)
+        else:
+            self._held.append((index, frame))
+
+    def finish(self) -> None:
+        """Resolve the frames after the last check."""
+        if self._held:
+            index, frame = self._held.pop()
+            self._check(index, frame)
+
+    def _check(self, index: int, frame: Frame) -> None:
+        count = self.models.count_faces(frame.rgb)
+        held = self._held
+        if self._last_index >= 0 and count != self._last_count and held:
+            # One change between two checks: bisect the held frames for its first frame.
+            lo, hi = -1, len(held)  # held[lo] has the old count, held[hi] the new one
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if self.models.count_faces(held[mid][1].rgb) == count:
+                    hi = mid
+                else:
+                    lo = mid
+            for position, (held_index, _) in enumerate(held):
+                self.counts[held_index] = self._last_count if position < hi else count
+        else:
+            for held_index, _ in held:
+                self.counts[held_index] = self._last_count if self._last_index >= 0 else count
+        self.counts[index] = count
+        self._held = []
+        self._last_index, self._last_count = index, count
+        self._next_check = frame.t + self.interval
+
+
+class _Collector:
+    """Accumulates per-frame raw measures, batching the landmark maths."""
+
+    def __init__(self) -> None:
+        self.t: list[float] = []
+        self.brightness: list[float] = []
+        self.found: list[bool] = []
+        self._batch: list[Array] = []
+        self._batch_rows: list[int] = []
+        self._parts: list[tuple[Array, Table]] = []
+
+    def add(self, frame: Frame, landmarks: Array | None) -> None:
+        self.t.append(frame.t)
+        self.brightness.append(_brightness(frame.rgb))
+        self.found.append(landmarks is not None)
+        if landmarks is not None:
+            self._batch.append(landmarks[USED_LANDMARKS])
+            self._batch_rows.append(len(self.t) - 1)
+            if len(self._batch) >= _BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._batch:
+            self._parts.append((np.array(self._batch_rows), measure(np.stack(self._batch))))
+            self._batch, self._batch_rows = [], []
+
+    def table(self) -> Table:
+        self.flush()
+        n = len(self.t)
+        raw: Table = {name: np.full(n, np.nan) for name in RAW_MEASURES}
+        for rows, part in self._parts:
+            for name in RAW_MEASURES:
+                raw[name][rows] = part[name]
+        raw["t"] = np.array(self.t, dtype=float)
+        raw["brightness"] = np.array(self.brightness, dtype=float)
+        raw["found"] = np.array(self.found, dtype=bool)
+        return raw
+
+
+def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
+    n = len(frames["t"])
+    face_share = float(np.mean(frames["face_present"])) if n else 0.0
+    bystander_share = float(np.mean(frames["n_faces"] >= 2)) if n else 0.0
+    brightness = float(np.mean(frames["brightness"])) if n else 0.0
+    reason: str | None = None
+    if duration < settings.min_duration_s:
+        reason = "too_short"
+    elif brightness < settings.min_brightness:
+        reason = "too_dark"  # checked before faces: in the dark, face counts are guesses
+    elif bystander_share > settings.max_bystander_share:
+        reason = "bystander"
+    elif face_share < settings.min_face_share:
+        reason = "no_face"
+    return Quality(
+        face_found_share=round(face_share, 4),
+        bystander_share=round(bystander_share, 4),
+        mean_brightness=round(brightness, 2),
+        duration_s=round(duration, 3),
+        n_frames=n,
+        exclusion_reason=reason,
+    )
+
+
+def analyze(
+    path: str | Path,
+    *,
+    fps: float | None = None,
+    on_progress: ProgressCallback | None = None,
+    settings: Settings | None = None,
+) -> AnalysisResult:
+    """Analyse one webcam clip: per-frame signals, per-second curves, quality, provenance.
+
+    ``fps`` analyses a subsample (the first frame of each 1/fps slot of the real timestamps).
+    ``on_progress`` receives the share of the file read, 0..1, about every 1%.
+    Raises AnalysisError (a subclass naming the problem) for anything that is not a usable video.
+    """
+    settings = settings or Settings()
+    if fps is not None:
+        settings = replace(settings, fps=float(fps))
+    reported = -1.0
+    with VideoReader(path) as reader:
+        models = FaceModels(settings)
+        try:
+            counter = _FaceCounts(models, settings.face_count_interval_s)
+            collector = _Collector()
+            for index, frame in enumerate(reader.frames(settings.fps)):
+                collector.add(frame, models.landmarks(frame.rgb))
+                counter.add(index, frame)
+                if on_progress is not None and frame.progress - reported >= 0.01:
+                    reported = frame.progress
+                    on_progress(min(frame.progress, 0.99))
+            counter.finish()
+        finally:
+            models.close()
+        info = reader.info
+
+    raw = collector.table()
+    n_faces = np.maximum(np.array(counter.counts, dtype=np.int64), raw.pop("found").astype(int))
+    raw["n_faces"] = n_faces
+    raw["face_present"] = (n_faces == 1) & np.isfinite(raw["yaw"])
+    t = raw["t"]
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    duration = float(t[-1] + step)
+    frames, baselines = finalise(raw, settings, duration)
+    frames = {name: frames[name] for name in FRAME_COLUMNS}
+    seconds = per_second(frames)
+    provenance: dict[str, Any] = {
+        "analysis_version": ANALYSIS_VERSION,
+        "models": model_provenance(settings, models.version),
+        "head_pose": "weighted Procrustes fit to mediapipe canonical_face_model (Apache-2.0)",
+        "decoder": {
+            "pyav": av.__version__,
+            "container": info.container,
+            "codec": info.codec,
+            "width": info.width,
+            "height": info.height,
+        },
+        "settings": settings.as_dict(),
+        "baselines": {
+            name: round(value, 5) if np.isfinite(value) else None
+            for name, value in baselines.items()
+        },
+    }
+    if on_progress is not None:
+        on_progress(1.0)
+    return AnalysisResult(frames, seconds, _quality(frames, duration, settings), provenance)
