@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -38,7 +40,7 @@ def _temp_files(settings: Settings) -> list[str]:
 
 
 def _clip(db_session: Session, clip_id: str) -> Clip:
-    clip = db_session.scalar(select(Clip).where(Clip.public_id == __import__("uuid").UUID(clip_id)))
+    clip = db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(clip_id)))
     assert clip is not None
     db_session.refresh(clip)
     return clip
@@ -284,3 +286,26 @@ def test_chunk_rows_match_files(
     panel.put_chunk(client, started, clip_id, 0, b"abc")
     row = db_session.scalar(select(Chunk))
     assert row is not None and row.sha256 == panel.sha256(b"abc") and row.bytes == 3
+
+
+def test_postgres_stores_a_new_chunk_in_one_statement(
+    client: TestClient, db_session: Session, settings: Settings, flow: tuple[panel.Started, str]
+) -> None:
+    """The hot path takes new chunks itself and leaves everything else to the careful path."""
+    from web.panel.fastpath import store_chunk_fast
+    from web.panel.tokens import session_from_token
+
+    started, clip_id = flow
+    sid = session_from_token(settings, started.token)
+    clip = uuid.UUID(clip_id)
+
+    def received(data: bytes) -> storage.ReceivedChunk:
+        return storage.ReceivedChunk(data, None, panel.sha256(data), len(data))
+
+    assert store_chunk_fast(db_session, settings, sid, clip, 0, received(b"new")) is True
+    assert storage.chunk_path(settings, clip_id, 0).read_bytes() == b"new"
+    assert _clip(db_session, clip_id).chunks_received == 1
+    # A replay, another session, or a finished clip: not for the hot path.
+    assert store_chunk_fast(db_session, settings, sid, clip, 0, received(b"new")) is False
+    assert store_chunk_fast(db_session, settings, uuid.uuid4(), clip, 1, received(b"x")) is False
+    assert not storage.chunk_path(settings, clip_id, 1).exists()
