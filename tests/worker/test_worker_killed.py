@@ -71,7 +71,7 @@ def parts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Parts]:
         yield Parts("redis", env_settings, helper.factory)
         with helper.factory() as probe:
             helper.cleanup(sorted(set(probe.scalars(select(Organisation.id))) - before))
-        redis.Redis.from_url(TEST_REDIS_URL).delete(queue, "unacked", "unacked_index")
+        redis.Redis.from_url(TEST_REDIS_URL).delete(queue)
     else:
         # A claim older than this is taken to belong to a dead worker.
         env_settings = {**common, "analysis_lease_seconds": "10"}
