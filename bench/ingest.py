@@ -296,7 +296,8 @@ def cleanup(args: argparse.Namespace, organisation_id: int, queue: str) -> None:
         session.execute(Organisation.__table__.delete().where(Organisation.id == organisation_id))
         session.commit()
     engine.dispose()
-    redis.Redis.from_url(args.redis_url).delete(queue)
+    client = redis.Redis.from_url(args.redis_url)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
 def tree_cpu_seconds(pid: int) -> float:

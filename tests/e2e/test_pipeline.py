@@ -86,9 +86,7 @@ def stack_parts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stac
         with helper.factory() as probe:
             created = set(probe.scalars(select(Organisation.id))) - before
         helper.cleanup(sorted(created))
-        import redis
-
-        redis.Redis.from_url(TEST_REDIS_URL).delete(queue)
+        stack.forget_queue(TEST_REDIS_URL, queue)
     else:
         settings = Settings(environment="test", secret_key=secret, data_dir=data_dir)
         upgrade_to_head(settings)
