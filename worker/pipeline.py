@@ -9,6 +9,7 @@ the clip done and skips it; a worker that died leaves an expired lease another o
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # The recording may end a little after the last event (the final chunk); beyond this it was cut.
 TRUNCATION_TOLERANCE_S = 2.0
 MAX_REASON_CHARS = 300
+ASSEMBLED_NAME = re.compile(r"\S*assembled-[0-9a-f]{32}\.\w+")
 
 
 @dataclass
@@ -69,6 +71,8 @@ def one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if not _expected_failure(exc):
         text = f"{type(exc).__name__}: {text}"
+    # The assembled file's name means nothing to anyone reading the reason.
+    text = ASSEMBLED_NAME.sub("the clip", text)
     return text[:MAX_REASON_CHARS]
 
 

@@ -27,8 +27,9 @@ from tests.support.factories import make_ad, make_integration, make_study
 from web.db import make_engine
 from web.panel.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit
-from web.results.models import ClipSecond
+from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
+from worker import pipeline_analysis
 
 pytestmark = pytest.mark.slow
 CLIP_SECONDS = 6
@@ -41,7 +42,8 @@ def face_clip(tmp_path: Path) -> bytes:
     except ImportError:
         return make_webm(seconds=CLIP_SECONDS, fps=15, width=320, height=240)
     path = tmp_path / "face.webm"
-    make_face_clip(path, seconds=CLIP_SECONDS, fps=15, size=(320, 240))
+    # live: a stream without a declared duration, as a browser's MediaRecorder writes it.
+    make_face_clip(path, seconds=CLIP_SECONDS, fps=15, size=(320, 240), live=True)
     return path.read_bytes()
 
 
@@ -84,9 +86,7 @@ def stack_parts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stac
         with helper.factory() as probe:
             created = set(probe.scalars(select(Organisation.id))) - before
         helper.cleanup(sorted(created))
-        import redis
-
-        redis.Redis.from_url(TEST_REDIS_URL).delete(queue)
+        stack.forget_queue(TEST_REDIS_URL, queue)
     else:
         settings = Settings(environment="test", secret_key=secret, data_dir=data_dir)
         upgrade_to_head(settings)
@@ -162,6 +162,12 @@ def test_a_clip_goes_from_upload_to_curves_and_its_video_is_gone(
             select(DeletionAudit).where(DeletionAudit.clip_id == clip.id)
         ).all()
         assert [(a.reason, a.bytes) for a in audits] == [(DeletionReason.ANALYSED, len(video))]
+        if not pipeline_analysis.using_placeholder():
+            # A real face, analysed for real: usable, with attention, and in the ad's aggregates.
+            assert clip.usable, clip.exclusion_reason
+            assert all(row.attention is not None for row in seconds)
+            cells = session.scalars(select(AdAggregate).where(AdAggregate.ad_id == clip.ad_id))
+            assert {cell.segment_var for cell in cells} == {"", "age"}
     # No panelist video anywhere under the data directory (the ad itself is not panelist video).
     leftovers = [
         path

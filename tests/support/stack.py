@@ -87,3 +87,12 @@ def wait_until(check: object, timeout: float, what: str, interval: float = 0.25)
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def forget_queue(redis_url: str, queue: str) -> None:
+    """Remove a test's Redis queue and the routing keys kombu keeps for it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    client.close()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_REDIS_URL
+from tests.support.stack import forget_queue
 from tests.worker.conftest import uploaded_clip
 from web.db import utcnow
 from web.panel import storage
@@ -105,7 +106,7 @@ def test_stray_files_and_leftovers_are_removed_and_audited(
 def redis_queue(settings: Settings) -> Iterator[Settings]:
     queued = settings.model_copy(update={"task_queue": f"candor-test-{uuid.uuid4().hex[:12]}"})
     yield queued
-    redis.Redis.from_url(TEST_REDIS_URL).delete(queued.task_queue)
+    forget_queue(TEST_REDIS_URL, queued.task_queue)
 
 
 def _queued_ids(settings: Settings) -> list[int]:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -71,7 +70,7 @@ def parts(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Parts]:
         yield Parts("redis", env_settings, helper.factory)
         with helper.factory() as probe:
             helper.cleanup(sorted(set(probe.scalars(select(Organisation.id))) - before))
-        redis.Redis.from_url(TEST_REDIS_URL).delete(queue, "unacked", "unacked_index")
+        stack.forget_queue(TEST_REDIS_URL, queue)
     else:
         # A claim older than this is taken to belong to a dead worker.
         env_settings = {**common, "analysis_lease_seconds": "10"}

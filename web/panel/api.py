@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from web.deps import SessionDep, SettingsDep
 from web.panel import service, storage, tokens, uploads
+from web.panel.deps import (
+    SessionDep,
+    SettingsDep,
+    TokenSession,
+    call_blocking,
+    same_session,
+)
 from web.panel.errors import PanelError
 from web.panel.queue import enqueue_analysis
 from web.panel.schemas import (
@@ -34,38 +37,6 @@ from web.settings import Settings
 from web.studies.models import Ad
 
 router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
-T = TypeVar("T")
-
-
-def error_response(exc: PanelError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status_code, headers=headers)
-
-
-async def _call(fn: Callable[..., T], **kwargs: Any) -> T:
-    """Run a blocking service call off the event loop."""
-    return await run_in_threadpool(fn, **kwargs)
-
-
-def token_session(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> uuid.UUID:
-    """The session named by the bearer token; 401 if missing, forged or expired."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise PanelError(401, "Missing session token (Authorization: Bearer <token>)")
-    try:
-        return tokens.session_from_token(settings, authorization[7:].strip())
-    except tokens.InvalidToken as exc:
-        raise PanelError(401, str(exc)) from exc
-
-
-TokenSession = Annotated[uuid.UUID, Depends(token_session)]
-
-
-def same_session(token_sid: uuid.UUID, path_sid: uuid.UUID) -> uuid.UUID:
-    if token_sid != path_sid:
-        raise PanelError(403, "This token is for another session")
-    return token_sid
 
 
 def _media_url(request: Request, settings: Settings) -> service.MediaUrl:
@@ -80,7 +51,7 @@ def _media_url(request: Request, settings: Settings) -> service.MediaUrl:
 async def get_integration(
     public_key: str, session: SessionDep, locale: Annotated[str | None, Query(max_length=10)] = None
 ) -> IntegrationOut:
-    return await _call(
+    return await call_blocking(
         service.integration_info, session=session, public_key=public_key, locale=locale
     )
 
@@ -89,7 +60,7 @@ async def get_integration(
 async def start_session(
     body: SessionStart, request: Request, session: SessionDep, settings: SettingsDep
 ) -> SessionOut:
-    return await _call(
+    return await call_blocking(
         service.start_session,
         session=session,
         settings=settings,
@@ -108,7 +79,7 @@ async def consent(
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
-    return await _call(
+    return await call_blocking(
         service.record_consent,
         session=session,
         settings=settings,
@@ -121,7 +92,7 @@ async def consent(
 async def open_clip(
     session_id: uuid.UUID, body: ClipCreate, sid: TokenSession, session: SessionDep
 ) -> ClipOut:
-    return await _call(
+    return await call_blocking(
         uploads.open_clip,
         session=session,
         session_public_id=same_session(sid, session_id),
@@ -131,7 +102,7 @@ async def open_clip(
 
 @router.get("/clips/{clip_id}", response_model=ClipOut)
 async def get_clip(clip_id: uuid.UUID, sid: TokenSession, session: SessionDep) -> ClipOut:
-    return await _call(
+    return await call_blocking(
         uploads.clip_state, session=session, session_public_id=sid, clip_public_id=clip_id
     )
 
@@ -147,20 +118,18 @@ async def put_chunk(
     settings: SettingsDep,
     x_chunk_sha256: Annotated[str | None, Header()] = None,
 ) -> ChunkOut:
-    """Stream the body to a temp file, then store it idempotently by (clip, index)."""
+    """Receive the body (spooled to disk past 1 MB), then store it idempotently by (clip, index)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_chunk_bytes:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes")
     try:
-        received = await storage.receive_to_temp(
-            request.stream(), settings, settings.max_chunk_bytes
-        )
+        received = await storage.receive(request.stream(), settings, settings.max_chunk_bytes)
     except storage.ChunkTooLarge as exc:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes") from exc
     if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
         storage.discard(received)
         raise PanelError(400, "X-Chunk-Sha256 does not match the bytes received")
-    created, out = await _call(
+    created, out = await call_blocking(
         uploads.store_chunk,
         session=session,
         settings=settings,
@@ -177,7 +146,7 @@ async def put_chunk(
 async def post_events(
     clip_id: uuid.UUID, body: EventsIn, sid: TokenSession, session: SessionDep
 ) -> EventsOut:
-    stored = await _call(
+    stored = await call_blocking(
         uploads.store_events,
         session=session,
         session_public_id=sid,
@@ -201,17 +170,17 @@ async def finish(
     settings: SettingsDep,
 ) -> StatusOut:
     """Queue the clip; the task is sent only after the commit, and a broker outage loses nothing."""
-    finished = await _call(
+    finished = await call_blocking(
         uploads.finish_clip,
         session=session,
         session_public_id=sid,
         clip_public_id=clip_id,
         chunk_count=body.chunk_count,
     )
-    if finished.needs_enqueue and await _call(
+    if finished.needs_enqueue and await call_blocking(
         enqueue_analysis, settings=settings, clip_id=finished.clip_id
     ):
-        await _call(uploads.mark_enqueued, session=session, clip_id=finished.clip_id)
+        await call_blocking(uploads.mark_enqueued, session=session, clip_id=finished.clip_id)
     return StatusOut(status=finished.status.value)
 
 
@@ -225,7 +194,7 @@ async def end_session(
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
-    return await _call(
+    return await call_blocking(
         service.end_session,
         session=session,
         settings=settings,
@@ -240,7 +209,7 @@ async def end_session(
 async def withdraw(
     session_id: uuid.UUID, sid: TokenSession, session: SessionDep, settings: SettingsDep
 ) -> StatusOut:
-    return await _call(
+    return await call_blocking(
         service.withdraw,
         session=session,
         settings=settings,
@@ -250,47 +219,7 @@ async def withdraw(
 
 @router.post("/erase", response_model=ErasedOut)
 async def erase(body: EraseIn, session: SessionDep, settings: SettingsDep) -> ErasedOut:
-    erased = await _call(
+    erased = await call_blocking(
         service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
     )
     return ErasedOut(erased=erased)
-
-
-def _ad_file(session: Any, settings: Settings, ad_id: int, token: str, kind: str) -> FileResponse:
-    try:
-        tokens.check_media_token(settings, token, ad_id)
-    except tokens.InvalidToken as exc:
-        raise PanelError(401, str(exc)) from exc
-    ad = session.get(Ad, ad_id)
-    key = None if ad is None else (ad.storage_key if kind == "video" else ad.poster_key)
-    if ad is None or key is None:
-        raise PanelError(404, f"This ad has no {kind}")
-    root = settings.ads_dir.resolve()
-    path = (root / key).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise PanelError(404, f"The ad's {kind} file is missing")
-    media_type = ad.content_type if kind == "video" else None
-    # Range requests are answered by FileResponse, so <video> can seek.
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
-
-
-@router.get("/ads/{ad_id}/video", name="ad_video")
-async def ad_video(
-    ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
-) -> FileResponse:
-    """The ad for a panelist's <video> tag; the signed token in the query string stands in for
-    the bearer header a media element cannot send."""
-    return await _call(
-        _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="video"
-    )
-
-
-@router.get("/ads/{ad_id}/poster", name="ad_poster")
-async def ad_poster(
-    ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
-) -> FileResponse:
-    return await _call(
-        _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="poster"
-    )

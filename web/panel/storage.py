@@ -30,9 +30,18 @@ class MissingChunk(Exception):
     """A chunk the database says arrived is not on disk (swept or withdrawn meanwhile)."""
 
 
+# Chunks up to this size stay in memory until accepted: the common ~100 KB chunk then costs one
+# file creation (its own), made only once the database has accepted it. Larger bodies stream
+# to a temporary file as they arrive.
+SPOOL_BYTES = 1024 * 1024
+
+
 @dataclass(frozen=True)
 class ReceivedChunk:
-    path: Path
+    """An uploaded body: in memory (`data`) or, past SPOOL_BYTES, in a temporary file (`path`)."""
+
+    data: bytes | None
+    path: Path | None
     sha256: str
     size: int
 
@@ -49,37 +58,66 @@ def incoming_dir(settings: Settings) -> Path:
     return settings.clips_dir / INCOMING
 
 
-async def receive_to_temp(
+async def receive(
     stream: AsyncIterator[bytes], settings: Settings, max_bytes: int
 ) -> ReceivedChunk:
-    """Stream a request body to a temporary file, hashing it; ChunkTooLarge past max_bytes."""
-    directory = incoming_dir(settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{uuid.uuid4().hex}.tmp"
+    """Read a request body, hashing it; ChunkTooLarge past max_bytes (nothing is kept)."""
     digest = hashlib.sha256()
+    buffer = bytearray()
+    handle = None
+    path = None
     size = 0
     try:
-        with path.open("wb") as handle:
-            async for piece in stream:
-                size += len(piece)
-                if size > max_bytes:
-                    raise ChunkTooLarge(f"chunk is larger than {max_bytes} bytes")
-                digest.update(piece)
-                handle.write(piece)
+        async for piece in stream:
+            size += len(piece)
+            if size > max_bytes:
+                raise ChunkTooLarge(f"chunk is larger than {max_bytes} bytes")
+            digest.update(piece)
+            if handle is None and len(buffer) + len(piece) <= SPOOL_BYTES:
+                buffer += piece
+                continue
+            if handle is None:  # too big to hold: continue on disk
+                directory = incoming_dir(settings)
+                directory.mkdir(parents=True, exist_ok=True)
+                path = directory / f"{uuid.uuid4().hex}.tmp"
+                handle = path.open("wb")
+                handle.write(buffer)
+                buffer.clear()
+            handle.write(piece)
     except BaseException:
-        path.unlink(missing_ok=True)
+        if handle is not None:
+            handle.close()
+        if path is not None:
+            path.unlink(missing_ok=True)
         raise
-    return ReceivedChunk(path, digest.hexdigest(), size)
+    if handle is not None:
+        handle.close()
+        return ReceivedChunk(None, path, digest.hexdigest(), size)
+    return ReceivedChunk(bytes(buffer), None, digest.hexdigest(), size)
 
 
 def place_chunk(received: ReceivedChunk, target: Path) -> None:
-    """Atomically move an uploaded temp file to its final name (same filesystem)."""
+    """Write the chunk under a temporary name next to its final one, then rename it atomically:
+    a reader sees the whole chunk or none of it."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(received.path, target)
+    if received.path is not None:
+        os.replace(received.path, target)
+        return
+    assert received.data is not None
+    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with temp.open("wb") as handle:
+            handle.write(received.data)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def discard(received: ReceivedChunk) -> None:
-    received.path.unlink(missing_ok=True)
+    """Drop a spooled body that was not kept (in-memory bodies need nothing)."""
+    if received.path is not None:
+        received.path.unlink(missing_ok=True)
 
 
 def chunk_files(directory: Path) -> list[tuple[int, Path]]:

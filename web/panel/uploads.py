@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from web.db import utcnow
 from web.panel import storage
 from web.panel.errors import PanelError
+from web.panel.fastpath import store_chunk_fast
 from web.panel.models import (
     Chunk,
     Clip,
@@ -129,6 +130,10 @@ def store_chunk(
     chunk can never overwrite a stored one.
     """
     try:
+        if session.get_bind().dialect.name == "postgresql" and store_chunk_fast(
+            session, settings, session_public_id, clip_public_id, index, received
+        ):
+            return True, ChunkOut(index=index, bytes=received.size)
         return _store_chunk(session, settings, session_public_id, clip_public_id, index, received)
     finally:
         storage.discard(received)  # no-op once moved into place

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from tests.conftest import TEST_REDIS_URL
+from tests.support.stack import forget_queue
 from web.settings import Settings
 
 QueuedIds = Callable[[], list[int]]
@@ -20,7 +21,7 @@ QueuedIds = Callable[[], list[int]]
 def settings(settings: Settings) -> Iterator[Settings]:
     queue = f"candor-test-{uuid.uuid4().hex[:12]}"
     yield settings.model_copy(update={"task_queue": queue})
-    redis.Redis.from_url(TEST_REDIS_URL).delete(queue)
+    forget_queue(TEST_REDIS_URL, queue)
 
 
 @pytest.fixture

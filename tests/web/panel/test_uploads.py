@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -30,8 +32,15 @@ def flow(client: TestClient, db_session: Session) -> tuple[panel.Started, str]:
     return started, panel.open_clip(client, started)
 
 
+def _temp_files(settings: Settings) -> list[str]:
+    """Half-written uploads anywhere under the clips directory."""
+    if not settings.clips_dir.exists():
+        return []
+    return [p.name for p in settings.clips_dir.rglob("*.tmp")]
+
+
 def _clip(db_session: Session, clip_id: str) -> Clip:
-    clip = db_session.scalar(select(Clip).where(Clip.public_id == __import__("uuid").UUID(clip_id)))
+    clip = db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(clip_id)))
     assert clip is not None
     db_session.refresh(clip)
     return clip
@@ -49,11 +58,26 @@ def test_chunks_in_any_order_are_stored_as_files_named_by_index(
     for index, data in enumerate(chunks):
         assert storage.chunk_path(settings, clip_id, index).read_bytes() == data
     # Nothing half-written is left behind: temp files are renamed into place.
-    assert list(storage.incoming_dir(settings).iterdir()) == []
+    assert _temp_files(settings) == []
     clip = _clip(db_session, clip_id)
     assert clip.chunks_received == 4 and clip.bytes_received == sum(map(len, chunks))
     state = client.get(f"{API}/clips/{clip_id}", headers=started.headers).json()
     assert state == {"clip_id": clip_id, "status": "uploading", "received": [0, 1, 2, 3]}
+
+
+def test_a_chunk_too_big_to_hold_in_memory_streams_to_disk(
+    client: TestClient, settings: Settings, flow: tuple[panel.Started, str]
+) -> None:
+    started, clip_id = flow
+    big = bytes(range(256)) * (3 * storage.SPOOL_BYTES // 256)
+    response = client.put(
+        f"{API}/clips/{clip_id}/chunks/0",
+        headers=started.headers,
+        content=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]),
+    )
+    assert response.status_code == 201
+    assert storage.chunk_path(settings, clip_id, 0).read_bytes() == big
+    assert _temp_files(settings) == []
 
 
 def test_a_replayed_chunk_is_harmless_and_other_bytes_are_409(
@@ -68,7 +92,7 @@ def test_a_replayed_chunk_is_harmless_and_other_bytes_are_409(
     # The stored chunk is untouched and counted once.
     assert storage.chunk_path(settings, clip_id, 0).read_bytes() == b"first"
     assert _clip(db_session, clip_id).chunks_received == 1
-    assert list(storage.incoming_dir(settings).iterdir()) == []
+    assert _temp_files(settings) == []
 
 
 def test_oversized_chunk_is_413_and_nothing_is_kept(
@@ -85,7 +109,7 @@ def test_oversized_chunk_is_413_and_nothing_is_kept(
         content=iter([b"x" * 600, b"x" * 600]),
     )
     assert streamed.status_code == 413
-    assert list(storage.incoming_dir(settings).iterdir()) == []
+    assert _temp_files(settings) == []
     assert not storage.clip_dir(settings, clip_id).exists()
 
 
@@ -262,3 +286,26 @@ def test_chunk_rows_match_files(
     panel.put_chunk(client, started, clip_id, 0, b"abc")
     row = db_session.scalar(select(Chunk))
     assert row is not None and row.sha256 == panel.sha256(b"abc") and row.bytes == 3
+
+
+def test_postgres_stores_a_new_chunk_in_one_statement(
+    client: TestClient, db_session: Session, settings: Settings, flow: tuple[panel.Started, str]
+) -> None:
+    """The hot path takes new chunks itself and leaves everything else to the careful path."""
+    from web.panel.fastpath import store_chunk_fast
+    from web.panel.tokens import session_from_token
+
+    started, clip_id = flow
+    sid = session_from_token(settings, started.token)
+    clip = uuid.UUID(clip_id)
+
+    def received(data: bytes) -> storage.ReceivedChunk:
+        return storage.ReceivedChunk(data, None, panel.sha256(data), len(data))
+
+    assert store_chunk_fast(db_session, settings, sid, clip, 0, received(b"new")) is True
+    assert storage.chunk_path(settings, clip_id, 0).read_bytes() == b"new"
+    assert _clip(db_session, clip_id).chunks_received == 1
+    # A replay, another session, or a finished clip: not for the hot path.
+    assert store_chunk_fast(db_session, settings, sid, clip, 0, received(b"new")) is False
+    assert store_chunk_fast(db_session, settings, uuid.uuid4(), clip, 1, received(b"x")) is False
+    assert not storage.chunk_path(settings, clip_id, 1).exists()

@@ -1,0 +1,85 @@
+"""Dependencies of the panelist API: settings, database session and bearer session token,
+all async so the hot upload path pays no thread hop for them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from web.deps import get_session
+from web.panel import tokens
+from web.panel.errors import PanelError
+from web.settings import Settings
+
+T = TypeVar("T")
+
+
+def error_response(exc: PanelError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+    return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status_code, headers=headers)
+
+
+async def call_blocking(fn: Callable[..., T], **kwargs: Any) -> T:
+    """Run a blocking service call off the event loop."""
+    return await run_in_threadpool(fn, **kwargs)
+
+
+async def panel_settings(request: Request) -> Settings:
+    """The app's settings (async: no thread hop on the hot upload path)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def panel_db(request: Request) -> AsyncIterator[Session]:
+    """A database session for one request, without the thread hops a sync dependency costs.
+
+    Honours a test's override of `web.deps.get_session` (the rolled-back test transaction).
+    """
+    override = request.app.dependency_overrides.get(get_session)
+    if override is not None:
+        provided = override()
+        session: Session = next(provided)
+        try:
+            yield session
+        finally:
+            provided.close()
+        return
+    session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():  # ends with a ROLLBACK round trip: off the event loop
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
+SettingsDep = Annotated[Settings, Depends(panel_settings)]
+SessionDep = Annotated[Session, Depends(panel_db)]
+
+
+async def token_session(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> uuid.UUID:
+    """The session named by the bearer token; 401 if missing, forged or expired."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise PanelError(401, "Missing session token (Authorization: Bearer <token>)")
+    try:
+        return tokens.session_from_token(settings, authorization[7:].strip())
+    except tokens.InvalidToken as exc:
+        raise PanelError(401, str(exc)) from exc
+
+
+TokenSession = Annotated[uuid.UUID, Depends(token_session)]
+
+
+def same_session(token_sid: uuid.UUID, path_sid: uuid.UUID) -> uuid.UUID:
+    if token_sid != path_sid:
+        raise PanelError(403, "This token is for another session")
+    return token_sid

@@ -1,0 +1,56 @@
+"""Ad video and poster for the panelist's <video> tag, with signed query-string tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from web.panel import tokens
+from web.panel.deps import SessionDep, SettingsDep, call_blocking
+from web.panel.errors import PanelError
+from web.settings import Settings
+from web.studies.models import Ad
+
+router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
+
+
+def _ad_file(session: Any, settings: Settings, ad_id: int, token: str, kind: str) -> FileResponse:
+    try:
+        tokens.check_media_token(settings, token, ad_id)
+    except tokens.InvalidToken as exc:
+        raise PanelError(401, str(exc)) from exc
+    ad = session.get(Ad, ad_id)
+    key = None if ad is None else (ad.storage_key if kind == "video" else ad.poster_key)
+    if ad is None or key is None:
+        raise PanelError(404, f"This ad has no {kind}")
+    root = settings.ads_dir.resolve()
+    path = (root / key).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise PanelError(404, f"The ad's {kind} file is missing")
+    media_type = ad.content_type if kind == "video" else None
+    # Range requests are answered by FileResponse, so <video> can seek.
+    return FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@router.get("/ads/{ad_id}/video", name="ad_video")
+async def ad_video(
+    ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
+) -> FileResponse:
+    """The ad for a panelist's <video> tag; the signed token in the query string stands in for
+    the bearer header a media element cannot send."""
+    return await call_blocking(
+        _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="video"
+    )
+
+
+@router.get("/ads/{ad_id}/poster", name="ad_poster")
+async def ad_poster(
+    ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
+) -> FileResponse:
+    return await call_blocking(
+        _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="poster"
+    )
