@@ -1,18 +1,17 @@
-"""The one place the pipeline calls the analysis: `worker.analysis` once it has `analyze`, else the
-clearly named placeholder. Everything the pipeline needs from a result is read here."""
+"""The one place the pipeline calls `worker.analysis`; everything it needs from a result is read
+here."""
 
 from __future__ import annotations
 
-import importlib
-import math
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
+from worker.analysis.constants import SECOND_COLUMNS
+from worker.analysis.result import records
 from worker.timemap import TimeMap
 
 # Per-second keys stored as ClipSecond columns (besides `second` and `n_frames`).
@@ -28,26 +27,15 @@ SECOND_METRICS = (
 )
 
 
-@cache
-def backend() -> ModuleType:
-    """The real analysis if it is there, else the placeholder."""
-    real = importlib.import_module("worker.analysis")
-    if hasattr(real, "analyze") and hasattr(real, "per_second"):
-        return real
-    return importlib.import_module("worker.placeholder_analysis")
-
-
-def using_placeholder() -> bool:
-    return backend().__name__ == "worker.placeholder_analysis"
-
-
-def analysis_version() -> str:
-    return str(backend().ANALYSIS_VERSION)
+def analysis_version(result: AnalysisResult) -> str:
+    """Code and model versions that made the curves, as stored on the clip."""
+    mesh = result.provenance["models"]["mesh"]
+    return f"candor-analysis {ANALYSIS_VERSION}; {mesh['name']} {mesh['version']}"
 
 
 def is_analysis_error(exc: BaseException) -> bool:
     """True for the analysis's own "this clip cannot be analysed" error."""
-    return isinstance(exc, backend().AnalysisError)
+    return isinstance(exc, AnalysisError)
 
 
 @dataclass
@@ -63,50 +51,26 @@ class ClipAnalysis:
     version: str
 
 
-def _field(quality: Any, name: str) -> Any:
-    """Quality may be a dataclass or a mapping, depending on the backend."""
-    if isinstance(quality, dict):
-        return quality.get(name)
-    return getattr(quality, name, None)
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
-
-
-def _rows(table: Any) -> list[dict[str, Any]]:
-    """Per-second rows from a list of dicts or a columnar table (dict of equal-length arrays)."""
-    if isinstance(table, dict):
-        n = len(table["second"])
-        return [{key: column[i] for key, column in table.items()} for i in range(n)]
-    return list(table)
-
-
 def run(path: Path, time_map: TimeMap) -> ClipAnalysis:
     """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped)."""
-    module = backend()
-    result = module.analyze(path)
+    result = analyze(path)
     seconds = []
-    for row in _rows(module.per_second(result.frames, time_map)):
-        n_frames = int(row.get("n_frames") or 0)
+    for row in records(per_second(result.frames, time_map), SECOND_COLUMNS):
+        n_frames = int(row["n_frames"] or 0)
         if n_frames == 0:
             continue
-        clean: dict[str, Any] = {name: _number(row.get(name)) for name in SECOND_METRICS}
-        clean["second"] = int(row["second"])
+        clean: dict[str, Any] = {name: row[name] for name in SECOND_METRICS}
+        clean["second"] = int(row["second"] or 0)
         clean["n_frames"] = n_frames
         seconds.append(clean)
     frame_times = np.asarray(result.frames["t"], dtype=np.float64)
     quality = result.quality
-    n_frames = _field(quality, "n_frames")
     return ClipAnalysis(
         seconds=seconds,
-        face_found_share=_number(_field(quality, "face_found_share")),
-        exclusion_reason=_field(quality, "exclusion_reason"),
-        duration_s=_number(_field(quality, "duration_s")),
-        n_frames=int(n_frames) if n_frames is not None else None,
+        face_found_share=quality.face_found_share,
+        exclusion_reason=quality.exclusion_reason,
+        duration_s=quality.duration_s,
+        n_frames=quality.n_frames,
         last_frame_s=float(frame_times.max()) if frame_times.size else 0.0,
-        version=str(module.ANALYSIS_VERSION),
+        version=analysis_version(result),
     )

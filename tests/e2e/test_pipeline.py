@@ -29,7 +29,6 @@ from web.panel.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
-from worker import pipeline_analysis
 
 pytestmark = pytest.mark.slow
 CLIP_SECONDS = 6
@@ -162,12 +161,11 @@ def test_a_clip_goes_from_upload_to_curves_and_its_video_is_gone(
             select(DeletionAudit).where(DeletionAudit.clip_id == clip.id)
         ).all()
         assert [(a.reason, a.bytes) for a in audits] == [(DeletionReason.ANALYSED, len(video))]
-        if not pipeline_analysis.using_placeholder():
-            # A real face, analysed for real: usable, with attention, and in the ad's aggregates.
-            assert clip.usable, clip.exclusion_reason
-            assert all(row.attention is not None for row in seconds)
-            cells = session.scalars(select(AdAggregate).where(AdAggregate.ad_id == clip.ad_id))
-            assert {cell.segment_var for cell in cells} == {"", "age"}
+        # A real face, analysed for real: usable, with attention, and in the ad's aggregates.
+        assert clip.usable, clip.exclusion_reason
+        assert all(row.attention is not None for row in seconds)
+        cells = session.scalars(select(AdAggregate).where(AdAggregate.ad_id == clip.ad_id))
+        assert {cell.segment_var for cell in cells} == {"", "age"}
     # No panelist video anywhere under the data directory (the ad itself is not panelist video).
     leftovers = [
         path

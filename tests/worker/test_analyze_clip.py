@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import types
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,9 @@ from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSessio
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 from worker import context, pipeline, pipeline_analysis
+from worker.analysis import ANALYSIS_VERSION
 from worker.tasks import analyze_clip
+from worker.timemap import TimeMap
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -51,7 +52,8 @@ def test_a_clip_is_analysed_on_ad_time_then_its_video_deleted(
 
     clip = _reload(db_session, clip_id)
     assert clip.status == ClipStatus.DONE
-    assert clip.analysis_version == pipeline_analysis.analysis_version()
+    assert clip.analysis_version is not None
+    assert clip.analysis_version.startswith(f"candor-analysis {ANALYSIS_VERSION}; mediapipe")
     assert clip.sha256 == hashlib.sha256(video).hexdigest()
     assert clip.n_frames is not None and clip.n_frames >= 44
     seconds = db_session.scalars(
@@ -61,11 +63,6 @@ def test_a_clip_is_analysed_on_ad_time_then_its_video_deleted(
     assert [row.second for row in seconds] == [0, 1, 2]
     assert [row.n_frames for row in seconds][:2] == [15, 15]
     assert all(row.ad_id == up.rows.ad.id for row in seconds)
-    if pipeline_analysis.using_placeholder():
-        # Honest placeholder output: no face analysed, nothing invented, never usable.
-        assert clip.usable is False and clip.exclusion_reason == "not_analysed"
-        assert all(row.face_present == 0.0 and row.attention is None for row in seconds)
-        assert clip.aggregated is False
     # The video and its chunk receipts are gone; one audit row says what was deleted and why.
     assert not storage.clip_dir(settings, clip.public_id).exists()
     assert db_session.scalars(select(Chunk).where(Chunk.clip_id == clip_id)).all() == []
@@ -83,45 +80,32 @@ def test_a_done_clip_is_skipped(db_session: Session, settings: Settings) -> None
     assert len(db_session.scalars(select(ClipSecond)).all()) == 2
 
 
-def _known_backend(attention: float, smile: float) -> types.SimpleNamespace:
-    """A stand-in analysis with known output, to check what the pipeline does with results."""
+def _known_run(attention: float, smile: float) -> Any:
+    """A stand-in for the analysis with known output, to check what the pipeline stores."""
 
-    class KnownError(Exception):
-        pass
-
-    def analyze(path: Path, fps: float | None = None) -> Any:
-        times = np.arange(0, 3, 0.1)
-        quality = {
-            "face_found_share": 1.0,
-            "exclusion_reason": None,
-            "duration_s": 3.0,
-            "n_frames": 30,
-        }
-        return types.SimpleNamespace(
-            frames={"t": times}, seconds=[], quality=quality, provenance={}
+    def run(path: Path, time_map: TimeMap) -> pipeline_analysis.ClipAnalysis:
+        ad_t = time_map(np.arange(0, 3, 0.1))
+        seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
+        return pipeline_analysis.ClipAnalysis(
+            seconds=[
+                {"second": s, "attention": attention, "smile": smile, "blinks": 0, "n_frames": 10}
+                for s in seconds
+            ],
+            face_found_share=1.0,
+            exclusion_reason=None,
+            duration_s=3.0,
+            n_frames=30,
+            last_frame_s=2.9,
+            version="known-1",
         )
 
-    def per_second(frames: dict[str, Any], time_map: Any) -> list[dict[str, Any]]:
-        ad_t = time_map(frames["t"])
-        seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
-        return [
-            {"second": s, "attention": attention, "smile": smile, "blinks": 0, "n_frames": 10}
-            for s in seconds
-        ]
-
-    return types.SimpleNamespace(
-        analyze=analyze,
-        per_second=per_second,
-        AnalysisError=KnownError,
-        ANALYSIS_VERSION="known-1",
-        __name__="known",
-    )
+    return run
 
 
 def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_analysis, "backend", lambda: _known_backend(1.0, 0.4))
+    monkeypatch.setattr(pipeline_analysis, "run", _known_run(1.0, 0.4))
     up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
     clip_id = up.rows.clip.id
     assert analyze_clip(clip_id) == "done"
@@ -137,7 +121,7 @@ def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
     assert first[("", "smile", 0)] == (1, pytest.approx(0.4))
     assert first[("age", "attention", 2)] == (1, pytest.approx(1.0))
     # Analysed again (say, a new analysis version): the clip's share is replaced, not added.
-    monkeypatch.setattr(pipeline_analysis, "backend", lambda: _known_backend(1.0, 0.8))
+    monkeypatch.setattr(pipeline_analysis, "run", _known_run(1.0, 0.8))
     storage.chunk_path(settings, clip.public_id, 0).parent.mkdir(parents=True)
     storage.chunk_path(settings, clip.public_id, 0).write_bytes(b"any bytes")
     clip.status = ClipStatus.QUEUED
