@@ -1,0 +1,47 @@
+"""No frames, thumbnails or face embeddings of panelists are stored: the schema has no place for
+them, and what the pipeline stores per clip is per-second numbers only."""
+
+from __future__ import annotations
+
+from sqlalchemy import ARRAY, JSON, LargeBinary, PickleType
+
+from web.db import Base
+from web.panel.models import Clip, PanelSession
+from web.results.models import ClipSecond
+
+# Tables that hold something about a panelist, and the only JSON columns they may have.
+PANELIST_TABLES = {
+    "panel_session",
+    "consent_record",
+    "clip",
+    "chunk",
+    "playback_event",
+    "clip_second",
+    "deletion_audit",
+}
+ALLOWED_JSON = {("panel_session", "passthrough"), ("panel_session", "ad_order")}
+
+
+def test_no_column_can_hold_an_image_or_a_vector() -> None:
+    for table in Base.metadata.tables.values():
+        for column in table.columns:
+            assert not isinstance(column.type, LargeBinary | PickleType | ARRAY), (
+                f"{table.name}.{column.name} could hold image bytes or an embedding"
+            )
+
+
+def test_panelist_tables_hold_no_free_form_structure_beyond_survey_variables() -> None:
+    for name in PANELIST_TABLES:
+        table = Base.metadata.tables[name]
+        for column in table.columns:
+            if isinstance(column.type, JSON):
+                assert (name, column.name) in ALLOWED_JSON, f"{name}.{column.name} is JSON"
+
+
+def test_per_second_curves_are_scalars() -> None:
+    numeric = {c.name: c.type.python_type for c in ClipSecond.__table__.columns}
+    assert set(numeric.values()) <= {int, float}
+    # The clip row keeps quality figures and provenance, never landmarks or pixels.
+    clip_columns = {c.name for c in Clip.__table__.columns}
+    assert not clip_columns & {"landmarks", "mesh", "frames", "thumbnail", "embedding", "poster"}
+    assert "respondent_id" not in {c.name for c in PanelSession.__table__.columns}
