@@ -9,22 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from web.results.models import CURVE_METRICS
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
 from worker.analysis.constants import SECOND_COLUMNS
 from worker.analysis.result import records
 from worker.timemap import TimeMap
-
-# Per-second keys stored as ClipSecond columns (besides `second` and `n_frames`).
-SECOND_METRICS = (
-    "attention",
-    "smile",
-    "brow_raise",
-    "brow_furrow",
-    "jaw_drop",
-    "blinks",
-    "face_present",
-    "bystander",
-)
 
 
 def analysis_version(result: AnalysisResult) -> str:
@@ -59,7 +48,7 @@ def run(path: Path, time_map: TimeMap) -> ClipAnalysis:
         n_frames = int(row["n_frames"] or 0)
         if n_frames == 0:
             continue
-        clean: dict[str, Any] = {name: row[name] for name in SECOND_METRICS}
+        clean: dict[str, Any] = {name: row[name] for name in CURVE_METRICS}
         clean["second"] = int(row["second"] or 0)
         clean["n_frames"] = n_frames
         seconds.append(clean)
