@@ -92,20 +92,25 @@ def beat() -> None:
 
 @main.command()
 def sweep() -> None:
-    """Delete expired and stray clip video once, and hand queued clips to the broker again."""
+    """Finish idle uploads, delete expired and stray clip video, and hand queued clips to the
+    broker again: one pass of the periodic jobs."""
     from web.db import make_engine, make_session_factory
     from web.panel.queue import enqueue_analysis
     from web.settings import Settings
+    from worker.idle import finish_idle_clips
     from worker.sweeper import requeue_clips
     from worker.sweeper import sweep as sweep_once
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)
     factory = make_session_factory(engine)
+
+    def send(clip_id: int) -> bool:
+        return enqueue_analysis(settings, clip_id)
+
+    click.echo(f"idle uploads: {finish_idle_clips(settings=settings, factory=factory, send=send)}")
     click.echo(f"sweep: {sweep_once(settings=settings, factory=factory)}")
-    sent = requeue_clips(
-        settings=settings, factory=factory, send=lambda clip_id: enqueue_analysis(settings, clip_id)
-    )
+    sent = requeue_clips(settings=settings, factory=factory, send=send)
     click.echo(f"requeue: {sent} clip(s) handed to the broker")
     engine.dispose()
 

@@ -31,8 +31,11 @@ class Settings(BaseSettings):
     # Panelist session tokens are short-lived.
     session_token_ttl_seconds: int = 4 * 3600
     # The sweeper deletes any clip or chunk older than this, whatever its state.
-    clip_ttl_seconds: int = 30 * 60
-    sweep_interval_seconds: int = 60
+    clip_ttl_seconds: int = Field(default=30 * 60, ge=1)
+    # A clip still uploading with no chunk for this long (the tab closed before "finish") is
+    # finished by the periodic job from the chunks that arrived; below clip_ttl_seconds.
+    upload_idle_seconds: int = Field(default=120, ge=1)
+    sweep_interval_seconds: int = Field(default=60, ge=1)
     # Segments smaller than this are never shown.
     min_cell_size: int = Field(default=10, ge=1)
 
@@ -56,6 +59,16 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "CANDOR_SECRET_KEY must be set to a random value of 32+ characters in production"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _idle_before_ttl(self) -> Settings:
+        # An idle clip must be finished before the TTL sweeper deletes it as abandoned.
+        if self.upload_idle_seconds >= self.clip_ttl_seconds:
+            raise ValueError(
+                f"CANDOR_UPLOAD_IDLE_SECONDS ({self.upload_idle_seconds}) must be less than "
+                f"CANDOR_CLIP_TTL_SECONDS ({self.clip_ttl_seconds})"
             )
         return self
 

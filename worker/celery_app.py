@@ -57,6 +57,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "candor.requeue_clips",
                 "schedule": settings.sweep_interval_seconds,
             },
+            "candor-finish-idle": {
+                "task": "candor.finish_idle_clips",
+                "schedule": settings.sweep_interval_seconds,
+            },
         },
     )
     app.candor_settings = settings

@@ -33,6 +33,8 @@ from worker.timemap import Event, build_time_map
 
 log = logging.getLogger(__name__)
 # The recording may end a little after the last event (the final chunk); beyond this it was cut.
+# Not checked for a clip the server finished after its upload went idle: its tab closed, so its
+# events may run past the chunks that arrived, and the curves cover the frames that did.
 TRUNCATION_TOLERANCE_S = 2.0
 MAX_REASON_CHARS = 300
 ASSEMBLED_NAME = re.compile(r"\S*assembled-[0-9a-f]{32}\.\w+")
@@ -57,6 +59,7 @@ class Claimed:
     suffix: str
     ad_duration_s: float
     events: list[Event]
+    auto_finished: bool = False
 
 
 def _expected_failure(exc: BaseException) -> bool:
@@ -117,6 +120,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         suffix=storage.suffix_for(clip.mime_type),
         ad_duration_s=ad.duration_s if ad else float("inf"),
         events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
+        auto_finished=clip.auto_finished,
     )
     session.commit()
     return claimed
@@ -130,7 +134,7 @@ def analyse(directory: Path, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
     finally:
         path.unlink(missing_ok=True)
     recorded_s = max((e.clip_ms for e in claimed.events), default=0.0) / 1000
-    if recorded_s > result.last_frame_s + TRUNCATION_TOLERANCE_S:
+    if not claimed.auto_finished and recorded_s > result.last_frame_s + TRUNCATION_TOLERANCE_S:
         raise ClipRejected(
             f"truncated video: frames end at {result.last_frame_s:.1f} s but playback events "
             f"run to {recorded_s:.1f} s"

@@ -9,7 +9,7 @@ import kombu.exceptions
 import sqlalchemy.exc
 
 from web.panel.queue import enqueue_analysis
-from worker import context, pipeline, sweeper
+from worker import context, idle, pipeline, sweeper
 from worker.celery_app import app
 
 # Worth retrying: the database or broker was briefly unreachable. Anything else is final.
@@ -55,4 +55,19 @@ def requeue_clips() -> int:
         settings=settings,
         factory=context.session_factory(),
         send=lambda clip_id: enqueue_analysis(settings, clip_id),
+    )
+
+
+@app.task(
+    name="candor.finish_idle_clips", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3
+)  # type: ignore[untyped-decorator]
+def finish_idle_clips() -> str:
+    """Finish uploads whose tab closed before "finish", from what arrived, and queue them."""
+    settings = context.settings()
+    return str(
+        idle.finish_idle_clips(
+            settings=settings,
+            factory=context.session_factory(),
+            send=lambda clip_id: enqueue_analysis(settings, clip_id),
+        )
     )

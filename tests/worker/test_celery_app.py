@@ -26,7 +26,10 @@ def test_configuration_from_settings(tmp_path: Path) -> None:
         == redis.broker_visibility_timeout_seconds
     )
     schedule = {entry["task"] for entry in conf.beat_schedule.values()}
-    assert schedule == {"candor.sweep", "candor.requeue_clips"}
+    assert schedule == {"candor.sweep", "candor.requeue_clips", "candor.finish_idle_clips"}
+    assert {entry["schedule"] for entry in conf.beat_schedule.values()} == {
+        redis.sweep_interval_seconds
+    }
 
 
 def test_embedded_default_is_kombus_sqlalchemy_transport_on_a_local_file(tmp_path: Path) -> None:
@@ -40,4 +43,5 @@ def test_the_tasks_are_registered_by_name() -> None:
     from worker.celery_app import app
 
     app.loader.import_default_modules()
-    assert {"candor.analyze_clip", "candor.sweep", "candor.requeue_clips"} <= set(app.tasks)
+    names = {"candor.analyze_clip", "candor.sweep", "candor.requeue_clips"}
+    assert names | {"candor.finish_idle_clips"} <= set(app.tasks)

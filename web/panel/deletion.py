@@ -25,7 +25,8 @@ class DeletionReason(enum.StrEnum):
     FAILED = "failed"  # analysis failed for good
     WITHDRAWN = "withdrawn"  # the panelist pressed "stop and delete"
     ERASED = "erased"  # erasure later, by receipt code
-    ABANDONED = "abandoned"  # never finished uploading
+    ABANDONED = "abandoned"  # never finished uploading (or nothing decodable: no chunk 0)
+    GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
     EXPIRED = "expired"  # older than the TTL, whatever its state
     SWEPT = "swept"  # leftover found by the sweeper (stray file, or a deletion that was cut short)
 

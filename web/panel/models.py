@@ -116,6 +116,9 @@ class Clip(Base):
     chunks_received: Mapped[int] = mapped_column(default=0)
     # Set by the recorder's "finish": how many chunks the clip has in all.
     expected_chunks: Mapped[int | None]
+    # Finished by the server after the upload went idle (the tab closed before "finish"): the
+    # clip is what arrived, its recording may end before its playback events do.
+    auto_finished: Mapped[bool] = mapped_column(default=False, server_default=false())
     sha256: Mapped[str | None] = mapped_column(String(64))
     failure_reason: Mapped[str | None] = mapped_column(Text)
     # Data quality, filled by the analysis.

@@ -252,11 +252,17 @@ def finish_clip(
             f"{len(missing)} chunk(s) missing; send them and finish again",
             missing=missing[:1000],
         )
+    mark_queued(clip, chunk_count)
+    session.commit()
+    return Finished(clip.id, ClipStatus.QUEUED, True)
+
+
+def mark_queued(clip: Clip, chunk_count: int) -> None:
+    """The clip is chunks 0..chunk_count-1, all here: ready for analysis (the caller commits,
+    then hands it to the broker)."""
     clip.status = ClipStatus.QUEUED
     clip.expected_chunks = chunk_count
     clip.finished_at = utcnow()
-    session.commit()
-    return Finished(clip.id, ClipStatus.QUEUED, True)
 
 
 def mark_enqueued(session: Session, clip_id: int) -> None:

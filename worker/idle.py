@@ -1,0 +1,166 @@
+"""Uploads that went idle: a tab closed before the recorder said "finish" keeps what arrived.
+
+A clip still uploading whose last chunk came more than `upload_idle_seconds` ago (in a session
+that was not withdrawn) is finished here from the chunks that arrived, then queued and handed to
+the broker exactly as the recorder's finish does. A recording decodes only up to its first
+missing chunk, so it keeps chunks 0..n-1 and the rest are deleted (audit reason "gap"); with no
+chunk 0 there is nothing to decode and the clip is abandoned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from web import models  # noqa: F401  (every table, so foreign keys resolve)
+from web.db import utcnow
+from web.panel import storage, uploads
+from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories
+from web.panel.models import (
+    Chunk,
+    Clip,
+    ClipStatus,
+    ConsentDecision,
+    ConsentRecord,
+    DeletionAudit,
+    PanelSession,
+    SessionStatus,
+)
+from web.settings import Settings
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@dataclass
+class IdleReport:
+    finished: int = 0  # queued for analysis from what arrived
+    gaps: int = 0  # of those, clips whose chunks after a missing one were deleted
+    abandoned: int = 0  # no chunk 0: deleted
+    sent: int = 0  # handed to the broker (the requeue job sends the others later)
+
+    def __str__(self) -> str:
+        return (
+            f"finished {self.finished} (with a gap {self.gaps}), abandoned {self.abandoned}, "
+            f"sent {self.sent}"
+        )
+
+
+def _last_activity() -> ColumnElement[datetime]:
+    """When the clip last received a chunk, or was opened if none came."""
+    last_chunk = select(func.max(Chunk.received_at)).where(Chunk.clip_id == Clip.id)
+    return func.coalesce(last_chunk.scalar_subquery(), Clip.created_at)
+
+
+def _eligible(cutoff: datetime) -> list[ColumnElement[bool]]:
+    """Uploading, idle since before the cutoff, in a consented session that is not withdrawn."""
+    agreed = exists().where(
+        ConsentRecord.session_id == Clip.session_id,
+        ConsentRecord.decision == ConsentDecision.AGREE,
+    )
+    not_withdrawn = exists().where(
+        PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
+    )
+    return [
+        Clip.status == ClipStatus.UPLOADING,
+        agreed,
+        not_withdrawn,
+        _last_activity() < cutoff,
+    ]
+
+
+def _contiguous(indices: list[int]) -> int:
+    """How many chunks from index 0 on arrived without a gap."""
+    count = 0
+    for index in indices:
+        if index != count:
+            break
+        count += 1
+    return count
+
+
+def _finish_one(
+    session: Session, settings: Settings, clip_id: int, cutoff: datetime, report: IdleReport
+) -> list[Path] | None:
+    """Finish one idle clip under its row lock; None if it is no longer idle (or is busy).
+    Returns the files and directories to remove once the transaction is committed."""
+    clip = session.scalar(
+        select(Clip)
+        .where(Clip.id == clip_id, *_eligible(cutoff))
+        .with_for_update(of=Clip, skip_locked=True)
+    )
+    if clip is None:  # a chunk or the recorder's finish came meanwhile, or it is being withdrawn
+        return None
+    rows = session.execute(
+        select(Chunk.index, Chunk.bytes).where(Chunk.clip_id == clip.id).order_by(Chunk.index)
+    ).all()
+    kept = _contiguous([index for index, _size in rows])
+    if kept == 0:
+        clip.status = ClipStatus.ABANDONED
+        report.abandoned += 1
+        directory = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+        return [directory] if directory else []
+    # Files, not rows, say what is on disk: an orphan file past the gap goes too.
+    directory = storage.clip_dir(settings, clip.public_id)
+    tail = [path for index, path in storage.chunk_files(directory) if index >= kept]
+    if tail:
+        sha256, size = storage.fingerprint(tail)
+        session.add(
+            DeletionAudit(clip_id=clip.id, sha256=sha256, bytes=size, reason=DeletionReason.GAP)
+        )
+    if len(rows) > kept or tail:
+        report.gaps += 1
+        session.execute(delete(Chunk).where(Chunk.clip_id == clip.id, Chunk.index >= kept))
+    clip.chunks_received = kept
+    clip.bytes_received = sum(size for _index, size in rows[:kept])
+    clip.auto_finished = True
+    uploads.mark_queued(clip, kept)
+    report.finished += 1
+    return tail
+
+
+def _remove(paths: list[Path]) -> None:
+    """Delete what the committed audit rows describe (the sweeper catches anything left)."""
+    files = [path for path in paths if not path.is_dir()]
+    remove_directories([path for path in paths if path.is_dir()])
+    for path in files:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            log.exception("could not remove a chunk past a gap; the clip's deletion removes it")
+
+
+def finish_idle_clips(
+    *, settings: Settings, factory: sessionmaker[Session], send: Callable[[int], bool]
+) -> IdleReport:
+    """One pass: finish every idle upload from what arrived and hand it to the broker."""
+    cutoff = utcnow() - timedelta(seconds=settings.upload_idle_seconds)
+    report = IdleReport()
+    with factory() as session:
+        ids = session.scalars(
+            select(Clip.id).where(*_eligible(cutoff)).order_by(Clip.id).limit(BATCH)
+        ).all()
+    for clip_id in ids:
+        with factory() as session:
+            removed = _finish_one(session, settings, clip_id, cutoff, report)
+            if removed is None:
+                session.rollback()
+                continue
+            queued = session.get(Clip, clip_id)
+            is_queued = queued is not None and queued.status == ClipStatus.QUEUED
+            session.commit()
+            _remove(removed)
+            # After the commit, as the recorder's finish does; a failed send stays queued with
+            # no enqueued_at, and the requeue job sends it once the broker is back.
+            if is_queued and send(clip_id):
+                uploads.mark_enqueued(session, clip_id)
+                report.sent += 1
+    if ids:
+        log.info("idle uploads: %s", report)
+    return report
