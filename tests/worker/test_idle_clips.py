@@ -9,18 +9,21 @@ import json
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import redis
+from alembic import command
 from pydantic import ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.migrations import alembic_config
 from tests.conftest import TEST_REDIS_URL
 from tests.support.clips import split
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
-from web.db import utcnow
+from web.db import make_engine, utcnow
 from web.panel import storage
 from web.panel.deletion import DeletionReason, erase_panel_session
 from web.panel.models import (
@@ -320,3 +323,38 @@ def test_upload_idle_must_be_shorter_than_the_clip_ttl() -> None:
     with pytest.raises(ValidationError):
         Settings(upload_idle_seconds=0)
     assert Settings(upload_idle_seconds=5, clip_ttl_seconds=6).upload_idle_seconds == 5
+
+
+def test_the_idle_job_on_the_embedded_default_sqlite(
+    tmp_path: Path, face_parts: list[bytes]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'candor.db'}"
+    command.upgrade(alembic_config(url), "head")
+    engine = make_engine(url)
+    settings = Settings(environment="test", data_dir=tmp_path / "data", database_url=url)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    idle_s = settings.upload_idle_seconds + 1
+    with factory() as session:
+        whole = _uploading(session, settings, face_parts, [0, 1, 2], idle_s).rows.clip.id
+        gap = _uploading(session, settings, face_parts, [0, 2], idle_s).rows.clip.id
+        alive = _uploading(session, settings, face_parts, [0], 1).rows.clip.id
+        session.commit()
+    sent: list[int] = []
+
+    def send(clip_id: int) -> bool:
+        sent.append(clip_id)
+        return True
+
+    report = idle.finish_idle_clips(settings=settings, factory=factory, send=send)
+
+    assert (report.finished, report.gaps, report.sent) == (2, 1, 2)
+    assert sent == [whole, gap]
+    with factory() as session:
+        found = {c.id: c for c in session.scalars(select(Clip))}
+        assert (found[whole].status, found[whole].expected_chunks) == (ClipStatus.QUEUED, 3)
+        assert (found[gap].status, found[gap].expected_chunks) == (ClipStatus.QUEUED, 1)
+        assert found[whole].enqueued_at is not None
+        assert found[alive].status == ClipStatus.UPLOADING
+        reasons = session.scalars(select(DeletionAudit.reason)).all()
+        assert reasons == [DeletionReason.GAP]
+    engine.dispose()
