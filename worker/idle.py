@@ -85,11 +85,18 @@ def _contiguous(indices: list[int]) -> int:
     return count
 
 
+@dataclass
+class Finishing:
+    """One idle clip's outcome, to act on after the commit: send it, remove these paths."""
+
+    queued: bool
+    remove: list[Path]
+
+
 def _finish_one(
     session: Session, settings: Settings, clip_id: int, cutoff: datetime, report: IdleReport
-) -> list[Path] | None:
-    """Finish one idle clip under its row lock; None if it is no longer idle (or is busy).
-    Returns the files and directories to remove once the transaction is committed."""
+) -> Finishing | None:
+    """Finish one idle clip under its row lock; None if it is no longer idle (or is busy)."""
     clip = session.scalar(
         select(Clip)
         .where(Clip.id == clip_id, *_eligible(cutoff))
@@ -105,7 +112,7 @@ def _finish_one(
         clip.status = ClipStatus.ABANDONED
         report.abandoned += 1
         directory = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        return [directory] if directory else []
+        return Finishing(queued=False, remove=[directory] if directory else [])
     # Files, not rows, say what is on disk: an orphan file past the gap goes too.
     directory = storage.clip_dir(settings, clip.public_id)
     tail = [path for index, path in storage.chunk_files(directory) if index >= kept]
@@ -122,7 +129,7 @@ def _finish_one(
     clip.auto_finished = True
     uploads.mark_queued(clip, kept)
     report.finished += 1
-    return tail
+    return Finishing(queued=True, remove=list(tail))
 
 
 def _remove(paths: list[Path]) -> None:
@@ -148,17 +155,15 @@ def finish_idle_clips(
         ).all()
     for clip_id in ids:
         with factory() as session:
-            removed = _finish_one(session, settings, clip_id, cutoff, report)
-            if removed is None:
+            outcome = _finish_one(session, settings, clip_id, cutoff, report)
+            if outcome is None:
                 session.rollback()
                 continue
-            queued = session.get(Clip, clip_id)
-            is_queued = queued is not None and queued.status == ClipStatus.QUEUED
             session.commit()
-            _remove(removed)
+            _remove(outcome.remove)
             # After the commit, as the recorder's finish does; a failed send stays queued with
             # no enqueued_at, and the requeue job sends it once the broker is back.
-            if is_queued and send(clip_id):
+            if outcome.queued and send(clip_id):
                 uploads.mark_enqueued(session, clip_id)
                 report.sent += 1
     if ids:

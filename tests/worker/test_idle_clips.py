@@ -36,6 +36,7 @@ from web.panel.models import (
     PanelSession,
     SessionStatus,
 )
+from web.panel.queue import enqueue_analysis
 from web.results.models import ClipSecond
 from web.settings import Settings
 from worker import context, idle
@@ -358,3 +359,19 @@ def test_the_idle_job_on_the_embedded_default_sqlite(
         reasons = session.scalars(select(DeletionAudit.reason)).all()
         assert reasons == [DeletionReason.GAP]
     engine.dispose()
+
+
+def test_with_the_broker_down_the_clip_stays_queued_for_the_requeue_job(
+    db_session: Session,
+    settings: Settings,
+    face_parts: list[bytes],
+    worker_factory: sessionmaker[Session],
+) -> None:
+    down = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
+    up = _uploading(db_session, down, face_parts, [0, 1], down.upload_idle_seconds + 1)
+    report = idle.finish_idle_clips(
+        settings=down, factory=worker_factory, send=lambda i: enqueue_analysis(down, i)
+    )
+    assert (report.finished, report.sent) == (1, 0)
+    clip = _reload(db_session, up.rows.clip.id)
+    assert (clip.status, clip.enqueued_at) == (ClipStatus.QUEUED, None)
