@@ -34,6 +34,9 @@ export class ClipUpload {
     this.events = []; // {seq, kind, clip_ms, ad_ms, sent}
     this.closed = false;
     this.finished = false;
+    // The server closed the clip itself (a long network drop looked like a closed tab to it, so it
+    // analysed what had arrived): what is recorded after that has nowhere to go.
+    this.closedByServer = false;
     this.waiting = false; // true while waiting for the network
     this.error = null;
     this.wakeUp = null;
@@ -45,13 +48,14 @@ export class ClipUpload {
   /** Queue a chunk; returns its index. Empty blobs carry nothing and get no index. */
   add(blob) {
     if (this.closed) throw new Error("clip is closed");
-    if (!blob || !blob.size) return -1;
+    if (!blob || !blob.size || this.closedByServer) return -1;
     this.chunks.push({ blob, bytes: blob.size, acked: false });
     this.wake();
     return this.chunks.length - 1;
   }
 
   addEvent(kind, clipMs, adMs) {
+    if (this.closedByServer) return;
     const event = { seq: this.events.length, kind, clip_ms: round(clipMs), ad_ms: round(adMs) };
     this.events.push({ ...event, sent: false });
     this.wake();
@@ -119,6 +123,7 @@ export class ClipUpload {
     let failures = 0;
     let resync = false;
     let finishRounds = 0;
+    let conflict = null; // a 409 on a chunk or event, until the clip's status explains it
     try {
       for (;;) {
         if (signal.aborted) throw new AbortedError();
@@ -130,8 +135,10 @@ export class ClipUpload {
           }
           if (resync) {
             const status = await this.api.clipStatus(this.clipId, signal);
-            this.markReceived(status.received || []);
             resync = false;
+            if (status.status && status.status !== "uploading") return this.endedByServer();
+            this.markReceived(status.received || []);
+            if (conflict) throw Object.assign(conflict, { confirmed: true });
           }
           await this.sendEvents(signal);
           const pending = this.pendingChunks();
@@ -164,6 +171,13 @@ export class ClipUpload {
           }
         } catch (error) {
           if (error instanceof AbortedError || signal.aborted) throw new AbortedError();
+          if (error instanceof HttpError && error.status === 409 && !error.confirmed) {
+            // Either the server closed this clip (then stop quietly) or the bytes conflict.
+            conflict = error;
+            resync = true;
+            continue;
+          }
+          conflict = null;
           if (!this.isTransient(error, failures + 1)) throw error;
           failures += 1;
           // After a network error we do not know what arrived: ask before sending again.
@@ -184,6 +198,18 @@ export class ClipUpload {
       this.onChange();
       throw error;
     }
+  }
+
+  /** The server finished the clip from what it had: free the chunks and end this upload. */
+  endedByServer() {
+    this.closedByServer = true;
+    this.finished = true;
+    this.chunks.forEach((chunk) => {
+      chunk.blob = null;
+    });
+    this.onChange();
+    const acked = this.chunks.filter((chunk) => chunk.acked).length;
+    return { clipId: this.clipId, chunkCount: acked, closedByServer: true };
   }
 
   isTransient(error, attempt) {

@@ -443,6 +443,9 @@ export class FakeServer {
     if ((m = path.match(/^\/clips\/(\d+)\/events$/)) && method === "POST") {
       const clip = this.clips.get(Number(m[1]));
       if (!clip) return { status: 404, body: { detail: "no such clip" } };
+      if (clip.status !== "uploading") {
+        return { status: 409, body: { detail: `clip is ${clip.status}; it takes no more events` } };
+      }
       for (const event of json.events) clip.events.set(event.seq, event);
       return { status: 200, body: { stored: json.events.length } };
     }
@@ -529,6 +532,9 @@ export class FakeServer {
   async putChunk(clipId, index, body, sha256) {
     const clip = this.clips.get(clipId);
     if (!clip) return { status: 404, body: { detail: "no such clip" } };
+    if (clip.status !== "uploading") {
+      return { status: 409, body: { detail: `clip is ${clip.status}; it takes no more chunks` } };
+    }
     const text = await body.text();
     const actual = createHash("sha256").update(text).digest("hex");
     if (sha256 !== actual)

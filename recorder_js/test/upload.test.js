@@ -275,3 +275,31 @@ test("each chunk carries its SHA-256, so the server can refuse damaged bytes", a
   assert.ok(sent.length > 0);
   for (const request of sent) assert.match(request.headers["X-Chunk-Sha256"], /^[0-9a-f]{64}$/);
 });
+
+test("a clip the server closed itself (it took a long drop for a closed tab) ends quietly", async () => {
+  const server = new FakeServer();
+  // When chunk 2 of the first clip arrives, the server has already finished that clip from
+  // chunks 0..1, as its idle job does: later chunks and events are answered 409.
+  server.script(({ method, path }) => {
+    if (method === "PUT" && path === "/clips/1/chunks/2") server.clips.get(1).status = "queued";
+    return false;
+  }, 500);
+  const t = setup({ server });
+  await runToEnd(t);
+  assert.equal(t.recorder.state, "done", "the session completes; the first clip was analysed");
+  assert.ok(server.requests.some((r) => r.method === "GET" && r.path === "/clips/1"));
+  const putsAfterClose = puts(server).filter(
+    (r) => r.path.startsWith("/clips/1/chunks/") && Number(r.path.split("/").at(-1)) > 2,
+  );
+  assert.equal(putsAfterClose.length, 0, "nothing more is sent for a closed clip");
+  assert.equal(server.clipFor(102).status, "queued", "the next ad's clip uploads as usual");
+});
+
+test("a 409 for other bytes on an open clip still fails the session, after one status check", async () => {
+  const server = new FakeServer();
+  server.script(({ method, path }) => method === "PUT" && path === "/clips/1/chunks/1", 409, 1);
+  const t = setup({ server });
+  await runToEnd(t);
+  assert.equal(t.recorder.state, "failed");
+  assert.equal(server.requests.filter((r) => r.method === "GET" && r.path === "/clips/1").length, 1);
+});
