@@ -13,6 +13,7 @@ from web import models  # noqa: F401  (registers every table on Base.metadata)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.db import make_engine, make_session_factory
+from web.erasure import router as erasure_router
 from web.health import healthz
 from web.pages import html_error_page
 from web.panel.cors import PanelCORSMiddleware
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(panel_router)
     app.include_router(recorder_pages_router)
     app.include_router(results_router)
+    app.include_router(erasure_router)
     return app
 
 
