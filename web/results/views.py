@@ -28,6 +28,10 @@ NODE_MODULES = WEB_DIR.parent / "node_modules"
 VENDOR_FILES = {
     "uplot/uPlot.iife.min.js": NODE_MODULES / "uplot/dist/uPlot.iife.min.js",
     "uplot/uPlot.min.css": NODE_MODULES / "uplot/dist/uPlot.min.css",
+    # Swagger UI for /docs (web/api_docs.py); 5.17.14, the last release without install-time
+    # telemetry (@scarf/scarf).
+    "swagger-ui/swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui/swagger-ui.css": NODE_MODULES / "swagger-ui-dist/swagger-ui.css",
 }
 METRIC_LABELS = {
     "attention": "Attention",
