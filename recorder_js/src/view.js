@@ -340,7 +340,9 @@ RecorderView.prototype.screens = {
   },
 
   declined(r, d, t) {
-    return [this.title(t.declinedTitle), h("p", {}, t.declinedExplain), this.continueLink()];
+    // "Returning you…" only when there is a survey to return to; else the closing note says it.
+    const explain = r.returnUrl ? `${t.declinedExplain} ${t.returning}` : t.declinedExplain;
+    return [this.title(t.declinedTitle), h("p", {}, explain), this.continueLink()];
   },
 
   no_camera(r, d, t) {

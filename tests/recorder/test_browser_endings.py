@@ -1,5 +1,5 @@
-"""A panelist uses the receipt code later: from the thank-you screen's link to `/erase`, the
-recording's measurements are deleted."""
+"""What the panelist is told at the end: where to use the receipt code (and that it works), and
+no promise of a return to the survey when there is none."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.recorder.helpers import (
 )
 from web.panel.models import SessionStatus
 from web.results.models import ClipSecond
+from web.studies.models import Integration
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,3 +58,23 @@ def test_the_receipt_code_erases_the_recording_later(
     erased = panel_session(live_candor, fielded)
     assert erased.status == SessionStatus.WITHDRAWN and erased.respondent_hash == ""
     context.close()
+
+
+def test_declining_without_a_return_url_does_not_promise_a_return(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    with live_candor.session() as session:
+        integration = session.get(Integration, fielded.integration_id)
+        assert integration is not None
+        integration.return_url_template = ""  # a standalone link with nowhere to go back to
+        session.commit()
+    page = launch().new_page()
+    page.goto(recorder_url(live_candor, fielded))
+    page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("heading", name="No problem").wait_for()
+    text = page.locator(".cr-screen").inner_text()
+    assert "Your camera was not used." in text and "You can now close this window." in text
+    assert "Returning you" not in text
