@@ -58,6 +58,8 @@ def test_the_page_asks_for_the_code_in_the_panelists_language(client: TestClient
     assert 'lang="fr"' in french.text and "Code de reçu" in french.text
     assert "Code de reçu" in client.get("/erase?locale=fr").text
     assert "Receipt code" in client.get("/erase?locale=de").text
+    # A panelist who kept the code but not the address finds the page from the home page.
+    assert 'href="/erase"' in client.get("/").text
 
 
 def test_erasure_by_receipt_code_deletes_the_recording(
