@@ -35,12 +35,20 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
     import os
 
     from candor.migrations import upgrade_to_head
-    from candor.serve import print_demo, run_children, web_command, worker_command
+    from candor.serve import (
+        embedded_defaults,
+        print_demo,
+        run_children,
+        web_command,
+        worker_command,
+    )
     from web.settings import Settings
 
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    # The children inherit these: snippets name the real port, tokens use a real secret.
+    os.environ.update(embedded_defaults(Settings(), base))
     settings = Settings()
     upgrade_to_head(settings)
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     if demo:
         print_demo(settings, base)
     click.echo(f"candor: web on {base}, database {_safe(settings.resolved_database_url)}")

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import click
 
-from web.settings import Settings
+from web.settings import PLACEHOLDER_SECRET, Settings
 
 STOP_TIMEOUT_S = 20
+SECRET_FILE = "secret-key"  # noqa: S105  (a file name, not a secret)
 
 
 @dataclass
@@ -119,3 +122,29 @@ def print_demo(settings: Settings, base: str) -> None:
         f"  panelist flow:  {base}/r/{demo.integration_key}?rid=me   (on your own webcam)\n"
         '  then log in and open "Demo study" to see its results.\n'
     )
+
+
+def embedded_defaults(settings: Settings, base: str) -> dict[str, str]:
+    """CANDOR_* variables `candor serve` sets for itself and its children when left unset: the
+    address it really serves (embed snippets print it) and, in development, a random secret kept
+    in the data directory (the placeholder would let anyone forge tokens and reverse hashes)."""
+    extra = {}
+    if "base_url" not in settings.model_fields_set:
+        extra["CANDOR_BASE_URL"] = base
+    if settings.environment == "development" and settings.secret_key == PLACEHOLDER_SECRET:
+        extra["CANDOR_SECRET_KEY"] = _data_dir_secret(settings.data_dir)
+    return extra
+
+
+def _data_dir_secret(data_dir: Path) -> str:
+    """The secret stored in the data directory, made (owner-only) on first use."""
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    secret = path.read_text().strip()
+    if len(secret) < 32:
+        raise click.ClickException(f"{path} holds a secret shorter than 32 characters")
+    return secret

@@ -12,7 +12,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from web import models  # noqa: F401  (registers every table on Base.metadata)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
+from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
+from web.erasure import router as erasure_router
 from web.health import healthz
 from web.pages import html_error_page
 from web.panel.cors import PanelCORSMiddleware
@@ -31,7 +33,8 @@ WEB_DIR = Path(__file__).parent
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="Candor", version="0.1.0")
+    # /docs is served from web/api_docs.py with local assets; ReDoc would need a CDN.
+    app = FastAPI(title="Candor", version="0.1.0", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     app.state.session_factory = make_session_factory(app.state.engine)
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(panel_router)
     app.include_router(recorder_pages_router)
     app.include_router(results_router)
+    app.include_router(erasure_router)
+    app.include_router(api_docs_router)
     return app
 
 

@@ -10,8 +10,11 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlalchemy import inspect
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from web.accounts.auth import COOKIE_NAME, user_from_cookie
 from web.csrf import CSRF_FIELD, csrf_token, set_csrf_cookie
 from web.settings import Settings
 
@@ -80,13 +83,28 @@ async def html_error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if not wants_html(request):
         return await http_exception_handler(request, exc)
-    return render(
-        request,
-        "error.html",
-        {"status_code": exc.status_code, "detail": exc.detail},
-        status_code=exc.status_code,
-        headers=dict(exc.headers or {}),
-    )
+    return await run_in_threadpool(_error_page, request, exc)
+
+
+def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    def page() -> Response:
+        return render(
+            request,
+            "error.html",
+            {"status_code": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=dict(exc.headers or {}),
+        )
+
+    user = getattr(request.state, "user", None)
+    if user is not None and not inspect(user).detached:
+        return page()
+    # The request's database session was closed when the error left its dependencies (or no
+    # route ran): the header's user, memberships and organisation names need a live one.
+    settings: Settings = request.app.state.settings
+    with request.app.state.session_factory() as session:
+        request.state.user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
+        return page()
 
 
 async def read_form(request: Request) -> dict[str, str]:

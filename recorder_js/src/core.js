@@ -3,7 +3,7 @@
 
 import { AbortedError, PanelApi } from "./api.js";
 import { Connectivity, makeSleep } from "./connectivity.js";
-import { resolveLocale, strings } from "./i18n.js";
+import { requestLocale, resolveLocale, strings } from "./i18n.js";
 import { browserEnv, resolveOptions } from "./options.js";
 import { fillReturnUrl } from "./return-url.js";
 import { State, canTransition } from "./states.js";
@@ -29,7 +29,10 @@ export class RecorderCore {
       fallbackMs: this.options.offlineRetryMs,
     });
     this.respondentId = this.options.respondentId || this.env.randomId();
-    this.locale = resolveLocale(this.options.locale || (globalThis.navigator || {}).language);
+    // The language asked for goes to the server, which picks the consent text among all the
+    // designer wrote; the recorder's own words are in the nearest language it speaks.
+    this.wantedLocale = requestLocale(this.options.locale || (globalThis.navigator || {}).language);
+    this.locale = resolveLocale(this.wantedLocale);
     this.state = State.IDLE;
     this.detail = {};
     this.listeners = new Map();

@@ -45,11 +45,13 @@ const STRINGS = {
     offline: "You are offline. The upload will continue when the connection is back.",
     doneTitle: "Thank you",
     receiptExplain: "Your receipt code. Keep it if you may want your data deleted later:",
+    eraseAt: "To have your data deleted later, enter this code at",
     continueSurvey: "Continue the survey",
     closeWindow: "You can now close this window.",
     continueInSurvey: "You can go on with the survey.",
     declinedTitle: "No problem",
-    declinedExplain: "Your camera was not used. Returning you to the survey…",
+    declinedExplain: "Your camera was not used.",
+    returning: "Returning you to the survey…",
     withdrawButton: "Stop and delete my recording",
     withdrawing: "Stopping and deleting…",
     withdrawnTitle: "Recording deleted",
@@ -140,11 +142,13 @@ const STRINGS = {
     doneTitle: "Merci",
     receiptExplain:
       "Votre code de reçu. Gardez-le si vous souhaitez faire effacer vos données plus tard :",
+    eraseAt: "Pour faire effacer vos données plus tard, saisissez ce code sur",
     continueSurvey: "Continuer le questionnaire",
     closeWindow: "Vous pouvez fermer cette fenêtre.",
     continueInSurvey: "Vous pouvez continuer le questionnaire.",
     declinedTitle: "Pas de problème",
-    declinedExplain: "Votre caméra n'a pas été utilisée. Retour au questionnaire…",
+    declinedExplain: "Votre caméra n'a pas été utilisée.",
+    returning: "Retour au questionnaire…",
     withdrawButton: "Arrêter et supprimer mon enregistrement",
     withdrawing: "Arrêt et suppression…",
     withdrawnTitle: "Enregistrement supprimé",
@@ -202,6 +206,18 @@ export function resolveLocale(tag) {
     .toLowerCase()
     .split(/[-_]/)[0];
   return LOCALES.includes(base) ? base : "en";
+}
+
+/**
+ * The panelist's language as the API should get it: the whole tag when it is well formed
+ * ("de", "fr-CA", "pt-BR"), so the designer's consent text in any language can be chosen, else
+ * its language part ("ZH-S" from Qualtrics → "zh"), else null (the integration's default).
+ */
+export function requestLocale(tag) {
+  const text = String(tag || "").trim();
+  if (/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$/.test(text)) return text;
+  const base = text.split(/[-_]/)[0];
+  return /^[A-Za-z]{2,3}$/.test(base) ? base : null;
 }
 
 export function strings(locale) {

@@ -35,7 +35,7 @@ export class CandorRecorder extends RecorderCore {
         integration: this.options.integration,
         respondentId: this.respondentId,
         passthrough: this.options.passthrough,
-        locale: this.locale,
+        locale: this.wantedLocale,
       });
       this.session = session;
       this.consent = session.consent;

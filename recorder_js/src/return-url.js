@@ -21,6 +21,16 @@ export function fillReturnUrl(template, { respondentId, status, receipt }) {
 }
 
 /**
+ * The page where a panelist types their receipt code to have their data deleted later, on
+ * Candor's origin (`baseUrl`, or the page's own when the recorder is served from Candor).
+ */
+export function erasureUrl(baseUrl, locale, pageOrigin) {
+  const origin = (baseUrl || pageOrigin || "").replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(origin)) return null;
+  return `${origin}/erase?locale=${encodeURIComponent(locale || "en")}`;
+}
+
+/**
  * Go back to the survey. In a top-level page: navigate. Inside an iframe: tell the parent with
  * postMessage ({type: "candor:return", status, url, receipt}) so a host page can act on it, then
  * try to navigate the top window, which browsers allow only after a click in the frame (and not

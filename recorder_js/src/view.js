@@ -2,7 +2,7 @@
 // Plain DOM, no framework; every control is a real <button> or <a>, every change of screen
 // moves focus to its heading, and short status lines go to an aria-live region.
 
-import { isFramed } from "./return-url.js";
+import { erasureUrl, isFramed } from "./return-url.js";
 import { State, WITHDRAWABLE } from "./states.js";
 import { STYLES } from "./styles.js";
 
@@ -189,11 +189,28 @@ export class RecorderView {
   }
 
   receipt({ explain = true } = {}) {
-    const code = this.recorder.receiptCode;
+    const r = this.recorder;
+    const code = r.receiptCode;
     if (!code) return null;
+    // Where to use the code later: without it the code would be of no use to the panelist.
+    const origin = typeof location === "undefined" ? "" : location.origin;
+    const url = erasureUrl(r.options.baseUrl, r.locale, origin);
     return [
       explain ? h("p", {}, this.t.receiptExplain) : null,
       h("p", { class: "cr-receipt", "data-receipt": code }, code),
+      url
+        ? h(
+            "p",
+            { class: "cr-note" },
+            this.t.eraseAt,
+            " ",
+            h(
+              "a",
+              { href: url, target: "_blank", rel: "noopener", "data-action": "erase" },
+              url.replace(/\?.*$/, ""),
+            ),
+          )
+        : null,
     ];
   }
 }
@@ -208,7 +225,7 @@ RecorderView.prototype.screens = {
     return [
       this.title(t.consentTitle),
       h("div", { class: "cr-consent", lang: c.locale }, c.text),
-      c.instructions ? h("p", { class: "cr-instructions" }, c.instructions) : null,
+      c.instructions ? h("p", { class: "cr-instructions", lang: c.locale }, c.instructions) : null,
       // Agree and decline: same size, same weight, side by side.
       h(
         "div",
@@ -323,7 +340,9 @@ RecorderView.prototype.screens = {
   },
 
   declined(r, d, t) {
-    return [this.title(t.declinedTitle), h("p", {}, t.declinedExplain), this.continueLink()];
+    // "Returning you…" only when there is a survey to return to; else the closing note says it.
+    const explain = r.returnUrl ? `${t.declinedExplain} ${t.returning}` : t.declinedExplain;
+    return [this.title(t.declinedTitle), h("p", {}, explain), this.continueLink()];
   },
 
   no_camera(r, d, t) {

@@ -466,7 +466,8 @@ export class FakeServer {
     if (!json.integration || json.integration !== "pk_test") {
       return { status: 404, body: { detail: "unknown integration" } };
     }
-    const locale = json.locale === "fr" ? "fr" : "en";
+    // Like the server: the exact tag or its language part ("fr-CA" → fr), else the default.
+    const locale = /^fr([-_]|$)/i.test(json.locale || "") ? "fr" : "en";
     const c = CONSENT[locale];
     this.session = {
       id: "s1",

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { LOCALES, resolveLocale, strings } from "../src/i18n.js";
+import { LOCALES, requestLocale, resolveLocale, strings } from "../src/i18n.js";
 
 function shape(value) {
   if (typeof value === "function") return `function/${value.length}`;
@@ -37,4 +37,14 @@ test("locale tags resolve to a supported language, English otherwise", () => {
   assert.equal(resolveLocale(undefined), "en");
   assert.equal(strings("fr").agree, "J'accepte");
   assert.equal(strings("fr").playingLabel(1, 2), "Publicité 1 sur 2");
+});
+
+test("the locale sent to the server keeps the panelist's whole tag when the API accepts it", () => {
+  assert.equal(requestLocale("de"), "de");
+  assert.equal(requestLocale("pt-BR"), "pt-BR");
+  assert.equal(requestLocale(" fr_CA "), "fr_CA");
+  assert.equal(requestLocale("ZH-S"), "ZH", "Qualtrics' one-letter variant: the language part");
+  assert.equal(requestLocale("${e://Field/Q_Language}"), null, "an unfilled placeholder");
+  assert.equal(requestLocale(""), null);
+  assert.equal(requestLocale(undefined), null);
 });

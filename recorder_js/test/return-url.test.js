@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { fillReturnUrl, goBack, isFramed, parentOriginOf } from "../src/return-url.js";
+import { erasureUrl, fillReturnUrl, goBack, isFramed, parentOriginOf } from "../src/return-url.js";
 import { driveTo, FakeServer, setup } from "./fakes.js";
 
 test("placeholders are replaced, URL-encoded, every occurrence", () => {
@@ -153,4 +153,17 @@ test("complete without a return URL tells the host at once; with one, it waits f
   assert.deepEqual(t.seen.navigations, [
     { status: "complete", url: null, receipt: "RC-7Q2X", parentOrigin: null },
   ]);
+});
+
+test("the erasure page is on Candor's origin, in the panelist's language", () => {
+  assert.equal(
+    erasureUrl("https://candor.example/", "fr", "https://survey.example"),
+    "https://candor.example/erase?locale=fr",
+  );
+  // Served from Candor itself (baseUrl ""): the page's own origin.
+  assert.equal(
+    erasureUrl("", "en", "http://127.0.0.1:8000"),
+    "http://127.0.0.1:8000/erase?locale=en",
+  );
+  assert.equal(erasureUrl("", "en", "null"), null, "no address to show from an opaque origin");
 });

@@ -97,7 +97,7 @@ test("no getUserMedia before the panelist agrees; the consent text is the API's,
     integration: "pk_test",
     respondent_id: "resp 42/é",
     passthrough: { age: "25-34" },
-    locale: "fr",
+    locale: "fr-CA", // the whole tag: the designer may have written a fr-CA text
   });
   await t.recorder.agree();
   assert.equal(t.camera.calls.length, 0, "agreeing alone does not touch the camera");
@@ -232,4 +232,15 @@ test("autoplay refused: back to ready, camera off, Play resumes the same ad", as
   await playing;
   assert.equal(t.server.clips.size, 2);
   assert.equal(t.server.clipFor(101).chunks.size, t.server.clipFor(101).chunkCount);
+});
+
+test("a language the recorder does not speak still reaches the server for the consent text", async () => {
+  const t = setup({ options: { locale: "de" } });
+  await driveTo(t, "consent");
+  assert.equal(JSON.parse(t.server.requests[0].body).locale, "de");
+  assert.equal(
+    t.recorder.strings.agree,
+    "I agree",
+    "the recorder's own words fall back to English",
+  );
 });

@@ -222,6 +222,22 @@ def _keep(path: Path) -> None:
         shutil.copy(path, Path(target) / path.name)
 
 
+# Contrast ratio (WCAG) of an element's text colour on its background colour.
+CONTRAST = """(selector) => {
+  const el = document.querySelector(selector);
+  const style = getComputedStyle(el);
+  const lum = (css) => {
+    const [r, g, b] = css.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [hi, lo] = [lum(style.color), lum(style.backgroundColor)].sort((a, b) => b - a);
+  return (hi + 0.05) / (lo + 0.05);
+}"""
+
+
 def _wait_ready(page: object) -> None:
     """Wait for the page's charts; on failure say what the browser complained about."""
     try:
@@ -264,6 +280,11 @@ def test_ad_page_draws_curves_and_drives_the_video(
     assert counts["brow_raise"] > 100, counts
     assert counts["attention_band"] > 2000, counts
     assert counts["smile_band"] > 1000, counts
+
+    # Legend toggles and key moments are readable: dark text on their white background (the
+    # site's own buttons are white on blue, and would otherwise leave them blank).
+    for selector in ("#toggles .toggle", ".moments button"):
+        assert page.evaluate(CONTRAST, selector) >= 4.5, selector
 
     # Key moments: listed as buttons, numbered; the first is the smile at 6 s.
     first_moment = page.locator(".moments button").first

@@ -37,6 +37,10 @@ def test_serve_runs_the_demo_end_to_end_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
         assert "demo@candor.local" in printed
         key = re.search(r"/r/(demo-[\w-]+)\?rid=me", printed)
         assert key, printed
+        _snippets_name_the_served_port(base, printed)
+        # A real secret, kept in the data dir, instead of the public placeholder.
+        secret = tmp_path / "data" / "secret-key"
+        assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text()) >= 32
         with httpx.Client(base_url=base) as http:
             started = panel.start(http, key.group(1))
             panel.consent(http, started)
@@ -66,6 +70,25 @@ def test_serve_runs_the_demo_end_to_end_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     assert not _ok(f"{base}/healthz")
     clips = tmp_path / "data" / "clips"
     assert [p for p in clips.rglob("*") if p.is_file()] == []
+
+
+def _snippets_name_the_served_port(base: str, printed: str) -> None:
+    """Log in as the demo owner: the embed snippets point at this server, not port 8000."""
+    password = re.search(r"demo@candor\.local / (\S+)", printed)
+    assert password, printed
+    with httpx.Client(base_url=base, headers={"accept": "text/html"}) as http:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', http.get("/login").text)
+        assert token
+        form = {"csrf_token": token.group(1), "email": "demo@candor.local"}
+        form["password"] = password.group(1)
+        assert http.post("/login", data=form).status_code == 303
+        page = http.get("/orgs/1").text
+        for link in (r"/studies/\d+", r"/studies/\d+/integrations/\d+"):  # study, integration
+            found = re.search(f'href="({link})"', page)
+            assert found, page
+            page = http.get(found.group(1)).text
+    assert f"{base}/r/demo-" in page and f"{base}/recorder/candor-recorder.js" in page
+    assert "127.0.0.1:8000" not in page
 
 
 def _ok(url: str) -> bool:

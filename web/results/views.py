@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from web.accounts.auth import CurrentUserDep
 from web.accounts.models import Membership, Organisation
 from web.deps import SessionDep, SettingsDep
+from web.pages import render, templates
 from web.results import compare, quality, service
 from web.results.api import AdIdsQuery, check_compare_count, curves_or_400
 from web.results.api import router as api_router
@@ -28,6 +28,10 @@ NODE_MODULES = WEB_DIR.parent / "node_modules"
 VENDOR_FILES = {
     "uplot/uPlot.iife.min.js": NODE_MODULES / "uplot/dist/uPlot.iife.min.js",
     "uplot/uPlot.min.css": NODE_MODULES / "uplot/dist/uPlot.min.css",
+    # Swagger UI for /docs (web/api_docs.py); 5.17.14, the last release without install-time
+    # telemetry (@scarf/scarf).
+    "swagger-ui/swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui/swagger-ui.css": NODE_MODULES / "swagger-ui-dist/swagger-ui.css",
 }
 METRIC_LABELS = {
     "attention": "Attention",
@@ -42,7 +46,8 @@ METRIC_LABELS = {
 
 router = APIRouter()
 router.include_router(api_router)
-templates = Jinja2Templates(directory=WEB_DIR / "templates")
+# The site's one template environment, so results pages get the same header (who is logged in,
+# the log-out form's CSRF token) and the same no-store caching as every other page.
 templates.env.globals.update(
     metric_labels=METRIC_LABELS,
     chart_metrics=service.CHART_METRICS,
@@ -56,7 +61,7 @@ templates.env.filters["num"] = lambda v, d=2: "\u2013" if v is None else f"{v:.{
 
 
 def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(request, f"results/{name}", context)
+    return render(request, f"results/{name}", context)
 
 
 @router.get("/results", response_class=HTMLResponse, include_in_schema=False)

@@ -1,0 +1,80 @@
+"""What the panelist is told at the end: where to use the receipt code (and that it works), and
+no promise of a return to the survey when there is none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.recorder.helpers import (
+    Fielded,
+    LiveCandor,
+    count_rows,
+    panel_session,
+    recorder_url,
+    wait_analysed,
+)
+from web.panel.models import SessionStatus
+from web.results.models import ClipSecond
+from web.studies.models import Integration
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_the_receipt_code_erases_the_recording_later(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    context = launch().new_context(viewport={"width": 900, "height": 760}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(recorder_url(live_candor, fielded, locale="fr"))
+    page.get_by_role("button", name="J'accepte").click()
+    page.get_by_role("button", name="Allumer ma caméra").click()
+    page.get_by_role("button", name="Vérifier").click()
+    page.get_by_role("button", name="Commencer").click(timeout=15000)
+    page.get_by_role("heading", name="Merci").wait_for(timeout=45000)
+    receipt = page.locator("[data-receipt]").inner_text()
+    session = panel_session(live_candor, fielded)
+    (clip,) = wait_analysed(live_candor, session.id, expected=1)
+    assert count_rows(live_candor, ClipSecond, clip.id) > 0
+
+    # The thank-you screen says where the code is used, in the panelist's language.
+    link = page.locator("a[data-action=erase]")
+    assert link.inner_text() == f"{live_candor.base_url}/erase"
+    with context.expect_page() as opened:
+        link.click()
+    erase = opened.value
+    erase.wait_for_load_state()
+    assert erase.locator("html").get_attribute("lang") == "fr"
+    erase.get_by_label("Code de reçu").fill(receipt.lower().replace("-", " "))
+    erase.get_by_role("button", name="Supprimer mes données").click()
+    erase.get_by_role("heading", name="Vos données ont été supprimées").wait_for()
+
+    assert count_rows(live_candor, ClipSecond, clip.id) == 0
+    erased = panel_session(live_candor, fielded)
+    assert erased.status == SessionStatus.WITHDRAWN and erased.respondent_hash == ""
+    context.close()
+
+
+def test_declining_without_a_return_url_does_not_promise_a_return(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    with live_candor.session() as session:
+        integration = session.get(Integration, fielded.integration_id)
+        assert integration is not None
+        integration.return_url_template = ""  # a standalone link with nowhere to go back to
+        session.commit()
+    page = launch().new_page()
+    page.goto(recorder_url(live_candor, fielded))
+    page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("heading", name="No problem").wait_for()
+    text = page.locator(".cr-screen").inner_text()
+    assert "Your camera was not used." in text and "You can now close this window." in text
+    assert "Returning you" not in text
