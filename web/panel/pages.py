@@ -21,7 +21,7 @@ from web.studies.models import Integration
 WEB_DIR = Path(__file__).resolve().parent.parent
 RECORDER_JS_DIR = WEB_DIR.parent / "recorder_js" / "src"
 # Query parameters the page itself reads; every other one may be a passthrough variable.
-RESERVED_PARAMS = frozenset({"rid", "locale"})
+RESERVED_PARAMS = frozenset({"rid", "locale", "preview"})
 # Only what the page shows before its module loads (or when scripts are off).
 PAGE_TEXT = {
     "en": {"title": "Survey recording", "noscript": "This step needs JavaScript to be enabled."},
@@ -69,6 +69,7 @@ def recorder_page(
     public_key: Annotated[str, PathParam(max_length=64)],
     rid: Annotated[str | None, Query(max_length=200)] = None,
     locale: Annotated[str | None, Query(max_length=10)] = None,
+    preview: bool = False,
 ) -> Response:
     """A minimal page that loads the recorder: standalone link, or the src of a survey iframe."""
     integration = session.scalar(select(Integration).where(Integration.public_key == public_key))
@@ -99,5 +100,7 @@ def recorder_page(
         "respondent_id": rid or "",
         "locale": locale or "",
         "passthrough": json.dumps(passthrough, ensure_ascii=False),
+        # The integration page's "preview on yourself" link: the recorder marks the session.
+        "preview": preview,
     }
     return templates.TemplateResponse(request, "panel/recorder.html", context, headers=headers)

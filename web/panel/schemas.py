@@ -46,6 +46,8 @@ class SessionStart(Strict):
         default_factory=dict, max_length=50
     )
     locale: Locale | None = None
+    # The designer's own run from the integration page: analysed, never counted in results.
+    preview: bool = False
 
 
 class AdOut(BaseModel):
@@ -66,6 +68,7 @@ class SessionOut(BaseModel):
     consent: ConsentTextOut
     ads: list[AdOut]
     return_url_template: str
+    preview: bool = False
 
 
 class ConsentIn(Strict):

@@ -140,6 +140,7 @@ def start_session(
         passthrough=_clean_passthrough(integration, dict(body.passthrough)),
         locale=locale,
         ad_order=[ad.id for ad in ads],
+        is_preview=body.preview,
     )
     session.add(panel_session)
     session.commit()
@@ -163,6 +164,7 @@ def start_session(
             for ad in ads
         ],
         return_url_template=integration.return_url_template,
+        preview=panel_session.is_preview,
     )
 
 

@@ -181,3 +181,19 @@ def test_chart_library_is_served_from_npm(client: TestClient) -> None:
     assert client.get("/vendor/uplot/uPlot.min.css").status_code == 200
     assert client.get("/vendor/uplot/package.json").status_code == 404
     assert client.get("/vendor/../pyproject.toml").status_code == 404
+
+
+def test_preview_runs_are_in_neither_export(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    ad = make_ad(db_session, world.study, duration_s=2)
+    for _ in range(10):
+        add_panelist(db_session, ad, {"attention": flat(1.0, 2)}, {"src": "panel"})
+    add_panelist(db_session, ad, {"attention": flat(0.0, 2)}, {"src": "designer"}, preview=True)
+    login(client, settings, world.analyst)
+    rows = _csv(client.get(f"/api/v1/ads/{ad.id}/panelists.csv").text)
+    assert len(rows) == 10 * 2
+    assert {(r["src"], r["attention"]) for r in rows} == {("panel", "1.0")}
+    curves = _csv(client.get(f"/api/v1/ads/{ad.id}/curves.csv").text)
+    attention = [r for r in curves if r["metric"] == "attention" and r["segment_var"] == ""]
+    assert [(r["n"], r["mean"]) for r in attention] == [("10", "1.0"), ("10", "1.0")]

@@ -194,3 +194,54 @@ def test_progress_and_quality(db_session: Session) -> None:
         "too_short": 0,
         "shaky": 1,
     }
+
+
+def test_preview_runs_are_left_out_of_progress_and_quality(db_session: Session) -> None:
+    study = make_study(db_session)
+    ad = make_ad(db_session, study, duration_s=2)
+
+    def decide(panel_session: PanelSession, decision: ConsentDecision) -> None:
+        text = db_session.query(ConsentText).filter_by(locale="en").first()
+        assert text is not None
+        agreed = decision == ConsentDecision.AGREE
+        db_session.add(
+            ConsentRecord(
+                session_id=panel_session.id, consent_text_id=text.id, text_sha256=text.sha256,
+                locale="en", decision=decision, decline_reason=None if agreed else "privacy",
+            )
+        )  # fmt: skip
+        panel_session.status = SessionStatus.COMPLETE if agreed else SessionStatus.DECLINED
+        db_session.flush()
+
+    decide(
+        add_panelist(db_session, ad, {"attention": flat(1.0, 2)}).panel_session,
+        ConsentDecision.AGREE,
+    )
+    decide(make_clip(db_session, ad).panel_session, ConsentDecision.DECLINE)
+    before = (quality.quality(db_session, study.id), quality.progress_by_ad(db_session, [ad.id]))
+    assert (before[0].sessions, before[0].consented, before[0].declined) == (2, 1, 1)
+
+    # The designer previews three times: analysed, declined, and one still being processed.
+    for preview in (
+        add_panelist(db_session, ad, {"attention": flat(0.0, 2)}, preview=True),
+        add_panelist(
+            db_session,
+            ad,
+            {"attention": flat(0.0, 2)},
+            preview=True,
+            usable=False,
+            exclusion_reason="too_dark",
+            face_found_share=0.1,
+        ),
+    ):
+        decide(preview.panel_session, ConsentDecision.AGREE)
+    declined = make_clip(db_session, ad).panel_session
+    declined.is_preview = True
+    decide(declined, ConsentDecision.DECLINE)
+    queued = make_clip(db_session, ad)
+    queued.panel_session.is_preview = True
+    queued.clip.status = ClipStatus.QUEUED
+    db_session.flush()
+
+    after = (quality.quality(db_session, study.id), quality.progress_by_ad(db_session, [ad.id]))
+    assert after == before
