@@ -141,6 +141,19 @@ def test_ad_page(client: TestClient, settings: Settings, world: World) -> None:
     assert f"/api/v1/ads/{world.ad.id}/panelists.csv" in html
 
 
+def test_ad_page_says_why_there_is_no_key_moment(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    ad = make_ad(db_session, world.study, duration_s=6)
+    furrow = [0.0, 0.0, 0.02, 0.0, 0.0, 0.0]  # a still face's wobble, not a reaction
+    for _ in range(3):
+        add_panelist(db_session, ad, {"attention": flat(0.9, 6), "brow_furrow": furrow})
+    login(client, settings, world.analyst)
+    html = " ".join(client.get(f"/results/ads/{ad.id}").text.split())
+    assert "No key moments: no expression peak rises 0.10 above its median" in html
+    assert "data-seek=" not in html.split('class="moments"')[1].split("</section>")[0]
+
+
 def test_study_page(client: TestClient, settings: Settings, world: World) -> None:
     login(client, settings, world.analyst)
     html = client.get(f"/results/studies/{world.study.id}").text
