@@ -150,10 +150,11 @@ export class PanelApi {
     }
   }
 
-  startSession({ integration, respondentId, passthrough, locale }) {
-    return this.request("POST", "/sessions", {
-      json: { integration, respondent_id: respondentId, passthrough, locale },
-    }).then((r) => {
+  startSession({ integration, respondentId, passthrough, locale, preview = false }) {
+    const json = { integration, respondent_id: respondentId, passthrough, locale };
+    // Only a preview says so: a panelist's request stays exactly what it always was.
+    if (preview) json.preview = true;
+    return this.request("POST", "/sessions", { json }).then((r) => {
       this.token = r.body.token;
       return r.body;
     });

@@ -4,6 +4,7 @@
 //      <script type="module" src="https://candor.example/recorder/candor-recorder.js"
 //              data-integration="PUBLIC_KEY" data-respondent-id="R_123" data-locale="fr"
 //              data-passthrough='{"age": "25-34"}'></script>
+//    (data-preview="1" marks a designer's preview run, which is never counted in results)
 // 2. From code:
 //      import { mount, CandorRecorder } from "https://candor.example/recorder/candor-recorder.js";
 //      const recorder = mount(document.querySelector("#here"), { integration: "PUBLIC_KEY" });
@@ -60,6 +61,7 @@ export function optionsFromDataset(dataset) {
     respondentId: dataset.respondentId || null,
     locale: dataset.locale || null,
     passthrough,
+    preview: dataset.preview === "1" || dataset.preview === "true",
   };
 }
 

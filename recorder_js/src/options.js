@@ -11,6 +11,7 @@ export const DEFAULTS = Object.freeze({
   respondentId: null, // the survey's respondent id; a random one when absent
   locale: null, // e.g. "fr"; the browser's language when absent
   passthrough: {}, // survey variables passed to the study (age band, country…)
+  preview: false, // the designer trying the flow on themselves: analysed, never counted
   transport: null, // (request) => Promise<{status, body}>; fetch when null
   retryDelays: [500, 1000, 2000, 4000, 8000], // ms before each retry of a failed request
   offlineRetryMs: 15000, // when offline, try again after this even without an `online` event

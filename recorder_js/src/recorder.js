@@ -36,6 +36,7 @@ export class CandorRecorder extends RecorderCore {
         respondentId: this.respondentId,
         passthrough: this.options.passthrough,
         locale: this.wantedLocale,
+        preview: this.options.preview,
       });
       this.session = session;
       this.consent = session.consent;

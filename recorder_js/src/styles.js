@@ -45,6 +45,8 @@ export const STYLES = `
   user-select: all; margin: 0 0 1rem; }
 .cr-sr { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }
+.cr-badge { display: inline-block; font-size: .85rem; font-weight: 600; color: #713f12;
+  background: #fef3c7; border-radius: 1rem; padding: .2rem .75rem; margin: 0 0 .75rem; }
 .cr-offline { background: #fef3c7; border-radius: .5rem; padding: .5rem .75rem; font-size: .95rem; }
 .cr-footer { border-top: 1px solid #e4e4e7; margin-top: 1rem; padding-top: .75rem; }
 .cr-withdraw { font: inherit; font-size: .95rem; background: none; border: 2px solid #b91c1c;

@@ -63,9 +63,12 @@ export class RecorderView {
       onclick: () => recorder.withdraw(),
     });
     this.footer = h("footer", { class: "cr-footer" }, this.withdrawButton);
+    // A designer previewing the flow sees, on every screen, that this run is not counted.
+    this.badge = h("p", { class: "cr-badge", hidden: !recorder.options.preview });
     this.root = h(
       "div",
       { class: "cr" },
+      this.badge,
       this.screen,
       this.stage,
       this.below,
@@ -104,6 +107,7 @@ export class RecorderView {
     const { state, detail } = r;
     const t = this.t;
     this.root.setAttribute("lang", r.locale);
+    this.badge.textContent = r.options.preview ? t.previewBadge : "";
     const build = this.screens[state];
     const nodes = build
       .call(this, r, detail, t)

@@ -153,3 +153,20 @@ test("sha256Hex is the hex SHA-256 of the blob's bytes (Web Crypto)", async () =
   const expected = createHash("sha256").update(bytes).digest("hex");
   assert.equal(await sha256Hex(new Blob([bytes])), expected);
 });
+
+test("a preview run says so when it starts the session; a panelist's start does not", async () => {
+  const previewRun = setup({ options: { preview: true } });
+  await driveTo(previewRun, "consent");
+  const body = JSON.parse(previewRun.server.requests[0].body);
+  assert.equal(previewRun.server.requests[0].path, "/sessions");
+  assert.deepEqual(body, {
+    integration: "pk_test",
+    respondent_id: "resp 42/é",
+    passthrough: { age: "25-34" },
+    locale: "en",
+    preview: true,
+  });
+  const panelist = setup();
+  await driveTo(panelist, "consent");
+  assert.equal("preview" in JSON.parse(panelist.server.requests[0].body), false);
+});

@@ -28,3 +28,10 @@ test("data-passthrough JSON is accepted too, and a malformed one is a clear erro
 test("no variables gives an empty object", () => {
   assert.deepEqual(optionsFromDataset({ integration: "K" }).passthrough, {});
 });
+
+test("data-preview marks the designer's preview run; anything else is a panelist's", () => {
+  assert.equal(optionsFromDataset({ integration: "K", preview: "1" }).preview, true);
+  assert.equal(optionsFromDataset({ integration: "K", preview: "true" }).preview, true);
+  assert.equal(optionsFromDataset({ integration: "K" }).preview, false);
+  assert.equal(optionsFromDataset({ integration: "K", preview: "0" }).preview, false);
+});

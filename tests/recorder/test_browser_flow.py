@@ -129,6 +129,17 @@ def test_decline_returns_at_once_without_touching_the_camera(
     assert clips_of(live_candor, session.id) == []
 
 
+def test_the_preview_link_marks_the_session_and_says_it_is_not_counted(
+    launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
+) -> None:
+    fielded = fielded_study()
+    page = launch().new_page()
+    page.goto(recorder_url(live_candor, fielded, rid="preview-0a1b2c3d4e5f", preview="1"))
+    page.get_by_role("button", name="I agree").wait_for()
+    assert page.get_by_text("Preview — not counted in results").is_visible()
+    assert panel_session(live_candor, fielded).is_preview is True
+
+
 def test_camera_denied_explains_and_continues_as_no_camera(
     launch: Callable[..., Any],
     live_candor: LiveCandor,

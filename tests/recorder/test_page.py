@@ -68,3 +68,19 @@ def test_module_files_are_served_as_javascript_to_any_origin(client: TestClient)
     assert client.get("/recorder/recorder.js").status_code == 200
     assert client.get("/recorder/nope.js").status_code == 404
     assert client.get("/recorder/../web/settings.py").status_code == 404
+
+
+def test_a_preview_link_passes_the_flag_to_the_recorder(
+    client: TestClient, db_session: Session
+) -> None:
+    integration = make_integration(db_session, make_study(db_session), passthrough_vars=["age"])
+    preview = client.get(
+        f"/r/{integration.public_key}", params={"rid": "preview-0a1b2c", "preview": "1"}
+    )
+    assert preview.status_code == 200
+    assert _script_attrs(preview.text)["data-preview"] == "1"
+    # A panelist's link has no flag at all; "preview" is never taken for a survey variable.
+    for params in ({"rid": "R_1"}, {"rid": "R_1", "preview": "0"}):
+        attrs = _script_attrs(client.get(f"/r/{integration.public_key}", params=params).text)
+        assert "data-preview" not in attrs
+        assert json.loads(attrs["data-passthrough"]) == {}

@@ -45,3 +45,22 @@ def test_two_clips_sum_then_withdrawal_subtracts(db_session: Session) -> None:
 def test_sign_must_be_one(db_session: Session) -> None:
     with pytest.raises(ValueError, match="sign"):
         apply_clip(db_session, 1, 2)
+
+
+def test_a_preview_sessions_clip_touches_no_aggregate(db_session: Session) -> None:
+    panelist = make_clip(db_session, passthrough={"age": "18-24"})
+    designer = make_clip(db_session, ad=panelist.ad, passthrough={"age": "18-24"})
+    designer.panel_session.is_preview = True
+    for clip in (panelist.clip, designer.clip):
+        db_session.add(
+            ClipSecond(
+                clip_id=clip.id, ad_id=clip.ad_id, second=0, n_frames=30, attention=1.0, smile=0.5
+            )
+        )
+    db_session.flush()
+    assert apply_clip(db_session, panelist.clip.id, +1) > 0
+    counted = _cells(db_session, panelist.ad.id)
+    assert apply_clip(db_session, designer.clip.id, +1) == 0
+    assert apply_clip(db_session, designer.clip.id, -1) == 0
+    assert _cells(db_session, panelist.ad.id) == counted
+    assert counted[("", "", "smile", 0)] == (1, pytest.approx(0.5))

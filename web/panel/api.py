@@ -16,6 +16,7 @@ from web.panel.deps import (
     same_session,
 )
 from web.panel.errors import PanelError
+from web.panel.locales import LANGUAGE_TAG_MAX_CHARS, LANGUAGE_TAG_PATTERN
 from web.panel.queue import enqueue_analysis
 from web.panel.schemas import (
     ChunkOut,
@@ -49,7 +50,12 @@ def _media_url(request: Request, settings: Settings) -> service.MediaUrl:
 
 @router.get("/integrations/{public_key}", response_model=IntegrationOut)
 async def get_integration(
-    public_key: str, session: SessionDep, locale: Annotated[str | None, Query(max_length=10)] = None
+    public_key: str,
+    session: SessionDep,
+    locale: Annotated[
+        str | None,
+        Query(min_length=2, max_length=LANGUAGE_TAG_MAX_CHARS, pattern=LANGUAGE_TAG_PATTERN),
+    ] = None,
 ) -> IntegrationOut:
     return await call_blocking(
         service.integration_info, session=session, public_key=public_key, locale=locale

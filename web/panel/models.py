@@ -68,6 +68,9 @@ class PanelSession(Base):
     ad_order: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Keyed hash of the receipt code shown to the panelist for later erasure.
     receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A designer trying the flow on themselves (the integration page's preview link): analysed
+    # and deleted like any session, but never counted in the study's results.
+    is_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
 

@@ -16,12 +16,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from web.deps import SessionDep
+from web.panel.locales import is_language_tag, locale_candidates, primary_language
 from web.studies.models import Integration
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 RECORDER_JS_DIR = WEB_DIR.parent / "recorder_js" / "src"
 # Query parameters the page itself reads; every other one may be a passthrough variable.
-RESERVED_PARAMS = frozenset({"rid", "locale"})
+RESERVED_PARAMS = frozenset({"rid", "locale", "preview"})
 # Only what the page shows before its module loads (or when scripts are off).
 PAGE_TEXT = {
     "en": {"title": "Survey recording", "noscript": "This step needs JavaScript to be enabled."},
@@ -55,8 +56,9 @@ def recorder_module_files() -> RecorderModuleFiles:
 
 
 def page_locale(wanted: str | None, default: str) -> str:
-    for candidate in (wanted, default):
-        base = (candidate or "").replace("_", "-").split("-")[0].lower()
+    """The page's own language: the tag's language if the page speaks it, else the default's."""
+    for candidate in locale_candidates(wanted, default):
+        base = primary_language(candidate)
         if base in PAGE_TEXT:
             return base
     return "en"
@@ -68,9 +70,15 @@ def recorder_page(
     session: SessionDep,
     public_key: Annotated[str, PathParam(max_length=64)],
     rid: Annotated[str | None, Query(max_length=200)] = None,
-    locale: Annotated[str | None, Query(max_length=10)] = None,
+    locale: Annotated[str | None, Query(max_length=200)] = None,
+    preview: bool = False,
 ) -> Response:
     """A minimal page that loads the recorder: standalone link, or the src of a survey iframe."""
+    # The same tags as the panel API accept. A malformed one (a survey variable piped wrong) is
+    # dropped rather than refused: the panelist would see an error page inside their survey;
+    # without it the page, and the recorder, fall back to the integration's default language.
+    if locale is not None and not is_language_tag(locale):
+        locale = None
     integration = session.scalar(select(Integration).where(Integration.public_key == public_key))
     lang = page_locale(locale, integration.default_locale if integration else "en")
     headers = {
@@ -99,5 +107,7 @@ def recorder_page(
         "respondent_id": rid or "",
         "locale": locale or "",
         "passthrough": json.dumps(passthrough, ensure_ascii=False),
+        # The integration page's "preview on yourself" link: the recorder marks the session.
+        "preview": preview,
     }
     return templates.TemplateResponse(request, "panel/recorder.html", context, headers=headers)

@@ -9,8 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from web.panel.locales import LanguageTag
 from web.panel.models import PlaybackEventKind
 
+# The locale of a consent text, echoed back exactly as the API gave it (`fr`, `pt-BR`).
 Locale = Annotated[
     str, Field(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 ]
@@ -45,7 +47,10 @@ class SessionStart(Strict):
     passthrough: dict[Annotated[str, Field(max_length=64)], PassthroughValue] = Field(
         default_factory=dict, max_length=50
     )
-    locale: Locale | None = None
+    # The panelist's language as the survey tool writes it ('ZH-S', 'pt-BR'); see locales.py.
+    locale: LanguageTag | None = None
+    # The designer's own run from the integration page: analysed, never counted in results.
+    preview: bool = False
 
 
 class AdOut(BaseModel):
@@ -66,6 +71,7 @@ class SessionOut(BaseModel):
     consent: ConsentTextOut
     ads: list[AdOut]
     return_url_template: str
+    preview: bool = False
 
 
 class ConsentIn(Strict):

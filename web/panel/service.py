@@ -19,6 +19,7 @@ from web.panel.deletion import (
     remove_directories,
 )
 from web.panel.errors import PanelError
+from web.panel.locales import locale_candidates
 from web.panel.models import (
     Clip,
     ClipStatus,
@@ -69,14 +70,10 @@ def latest_consent_texts(session: Session, integration_id: int) -> dict[str, Con
 
 
 def choose_locale(available: dict[str, ConsentText], wanted: str | None, default: str) -> str:
-    """Exact locale, else its language ('fr-CA' → 'fr'), else the integration's default."""
+    """The tag ('PT-BR' finds 'pt-BR'), else its language ('ZH-S' → 'zh'), else the default."""
     if not available:
         raise PanelError(409, "This integration has no consent text yet")
-    candidates = []
-    if wanted:
-        candidates += [wanted, wanted.replace("_", "-").split("-")[0].lower()]
-    candidates += [default, "en"]
-    for candidate in candidates:
+    for candidate in [*locale_candidates(wanted, default), "en"]:
         if candidate in available:
             return candidate
     return sorted(available)[0]
@@ -140,6 +137,7 @@ def start_session(
         passthrough=_clean_passthrough(integration, dict(body.passthrough)),
         locale=locale,
         ad_order=[ad.id for ad in ads],
+        is_preview=body.preview,
     )
     session.add(panel_session)
     session.commit()
@@ -163,6 +161,7 @@ def start_session(
             for ad in ads
         ],
         return_url_template=integration.return_url_template,
+        preview=panel_session.is_preview,
     )
 
 

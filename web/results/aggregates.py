@@ -27,7 +27,8 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     """Add (sign=+1) or remove (sign=-1) one clip's seconds to its ad's aggregates.
 
     Uses an atomic upsert (n = n + excluded.n) so concurrent workers never lose an update.
-    Returns the number of aggregate cells touched. The caller owns the commit.
+    Returns the number of aggregate cells touched (0 for a preview session's clip, which is
+    never counted). The caller owns the commit.
     """
     if sign not in (1, -1):
         raise ValueError(f"sign must be +1 or -1, not {sign}")
@@ -35,6 +36,12 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     if clip is None:
         return 0
     panel_session = session.get(PanelSession, clip.session_id)
+    # The preview rule lives here, not in the pipeline: this is the one writer of AdAggregate,
+    # so no caller (the worker, a re-run, a rebuild, a seed script) can count a designer's own
+    # face by forgetting the check. A preview session never changes flag, so -1 stays the exact
+    # inverse of +1 (both touch nothing), and callers record `aggregated` from the count.
+    if panel_session is not None and panel_session.is_preview:
+        return 0
     passthrough = panel_session.passthrough if panel_session else {}
     rows = session.scalars(select(ClipSecond).where(ClipSecond.clip_id == clip_id)).all()
 

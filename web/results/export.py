@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from web.panel.models import Clip, ClipStatus, PanelSession
 from web.results.models import CURVE_METRICS, ClipSecond
+from web.results.quality import counted_sessions
 from web.results.schemas import AdCurves
 from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
@@ -84,9 +85,16 @@ def pseudonym(settings: Settings, study_id: int, session_public_id: str) -> str:
 
 
 def included_clips(ad_id: int) -> Select[int]:
-    """Clips whose curves are in the aggregates: analysed and not excluded."""
-    return select(Clip.id).where(
-        Clip.ad_id == ad_id, Clip.status == ClipStatus.DONE, Clip.usable.is_not(False)
+    """Clips whose curves are in the aggregates: analysed, not excluded, not a preview's."""
+    return (
+        select(Clip.id)
+        .join(PanelSession, PanelSession.id == Clip.session_id)
+        .where(
+            Clip.ad_id == ad_id,
+            Clip.status == ClipStatus.DONE,
+            Clip.usable.is_not(False),
+            counted_sessions(),
+        )
     )
 
 

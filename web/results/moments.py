@@ -12,8 +12,16 @@ from web.results.maths import quantile
 KEY_MOMENT_MIN_ATTENTION = 0.5
 # Peaks closer than this belong to the same moment; the stronger one is kept.
 KEY_MOMENT_MIN_SEPARATION_S = 3
-# A peak must rise at least this far above the expression's own median (over attended seconds).
-KEY_MOMENT_MIN_LIFT = 0.02
+# A peak must also rise at least this far above the expression's own median over attended
+# seconds, on the 0..1 scale where 1 is a pronounced expression (EXPRESSION_RANGE in
+# worker/analysis/constants.py): 0.1 is a tenth of one. On a still face the mesh's jitter reaches
+# ~4% of a full expression per frame (lip press ~9%, 90th percentile) and the analysis zeroes only
+# changes under 5%, so wobble and small shifts of posture leave a few hundredths in the curves,
+# which a mean over a handful of panelists does not average away (QA's demo run listed a
+# "brow furrow peak 0.02, +0.02 above its median" from one still face). 0.1 is above the worst
+# jitter of any expression and twice the dead zone, yet a real reaction clears it: a quarter of
+# the panel showing 40% of a full smile, or everyone a slight one, lifts the mean by 0.1.
+KEY_MOMENT_MIN_LIFT = 0.1
 KEY_MOMENT_LIMIT = 5
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.orm import Session
 
 from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession, SessionStatus
@@ -21,14 +21,20 @@ EXCLUSION_REASONS = {
 NO_REASON = "(no reason given)"
 
 
+def counted_sessions() -> ColumnElement[bool]:
+    """Sessions that count in results: every one but a designer's preview of the flow."""
+    return PanelSession.is_preview.is_(False)
+
+
 def progress_by_ad(session: Session, ad_ids: Sequence[int]) -> dict[int, Progress]:
-    """Clips of each ad by processing state."""
+    """Clips of each ad by processing state (preview sessions' clips left out)."""
     out = {ad_id: Progress() for ad_id in ad_ids}
     if not ad_ids:
         return out
     query = (
         select(Clip.ad_id, Clip.status, func.count())
-        .where(Clip.ad_id.in_(ad_ids))
+        .join(PanelSession, PanelSession.id == Clip.session_id)
+        .where(Clip.ad_id.in_(ad_ids), counted_sessions())
         .group_by(Clip.ad_id, Clip.status)
     )
     for ad_id, status, count in session.execute(query):
@@ -37,13 +43,12 @@ def progress_by_ad(session: Session, ad_ids: Sequence[int]) -> dict[int, Progres
 
 
 def quality(session: Session, study_id: int) -> Quality:
-    """Consent, usable sessions, face-found share and exclusions of one study."""
+    """Consent, usable sessions, face-found share and exclusions of one study (no previews)."""
+    of_study = and_(PanelSession.study_id == study_id, counted_sessions())
     by_status = {
         str(status): count
         for status, count in session.execute(
-            select(PanelSession.status, func.count())
-            .where(PanelSession.study_id == study_id)
-            .group_by(PanelSession.status)
+            select(PanelSession.status, func.count()).where(of_study).group_by(PanelSession.status)
         )
     }
     decisions = {
@@ -51,17 +56,17 @@ def quality(session: Session, study_id: int) -> Quality:
         for decision, count in session.execute(
             select(ConsentRecord.decision, func.count(distinct(ConsentRecord.session_id)))
             .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-            .where(PanelSession.study_id == study_id)
+            .where(of_study)
             .group_by(ConsentRecord.decision)
         )
     }
     reasons = session.execute(
         select(ConsentRecord.decline_reason, func.count())
         .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-        .where(PanelSession.study_id == study_id, ConsentRecord.decision == ConsentDecision.DECLINE)
+        .where(of_study, ConsentRecord.decision == ConsentDecision.DECLINE)
         .group_by(ConsentRecord.decline_reason)
     ).all()
-    clips_of_study = and_(Clip.session_id == PanelSession.id, PanelSession.study_id == study_id)
+    clips_of_study = and_(Clip.session_id == PanelSession.id, of_study)
     clip_states = Progress()
     for status, count in session.execute(
         select(Clip.status, func.count()).where(clips_of_study).group_by(Clip.status)

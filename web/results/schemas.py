@@ -70,6 +70,7 @@ class KeyMomentOut(BaseModel):
 class KeyMoments(BaseModel):
     ad_id: int
     min_attention: float
+    min_lift: float = Field(description="Least rise of a peak above its expression's median")
     min_separation_s: int
     moments: list[KeyMomentOut]
 

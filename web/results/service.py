@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 from web.results import maths
 from web.results.maths import EXPRESSIONS, METRIC_BOUNDS, Cell
 from web.results.models import CURVE_METRICS, AdAggregate
-from web.results.moments import KEY_MOMENT_MIN_ATTENTION, KEY_MOMENT_MIN_SEPARATION_S, key_moments
+from web.results.moments import (
+    KEY_MOMENT_MIN_ATTENTION,
+    KEY_MOMENT_MIN_LIFT,
+    KEY_MOMENT_MIN_SEPARATION_S,
+    key_moments,
+)
 from web.results.schemas import (
     AdCurves,
     AdSummaryOut,
@@ -216,6 +221,7 @@ def moments_for(curves: AdCurves) -> KeyMoments:
     return KeyMoments(
         ad_id=curves.ad_id,
         min_attention=KEY_MOMENT_MIN_ATTENTION,
+        min_lift=KEY_MOMENT_MIN_LIFT,
         min_separation_s=KEY_MOMENT_MIN_SEPARATION_S,
         moments=[KeyMomentOut(rank=i + 1, **asdict(m)) for i, m in enumerate(found)],
     )

@@ -19,10 +19,13 @@ def add_panelist(
     ad: Ad | None,
     curves: Mapping[str, Sequence[float | None]],
     passthrough: dict[str, Any] | None = None,
+    preview: bool = False,
     **clip_fields: Any,
 ) -> ClipRows:
-    """One analysed, usable panelist of `ad` whose seconds are `curves`, added to the aggregates."""
+    """One analysed, usable panelist of `ad` whose seconds are `curves`, added to the aggregates
+    (`preview`: a designer's preview run instead, which apply_clip leaves out)."""
     rows = make_clip(session, ad, passthrough)
+    rows.panel_session.is_preview = preview
     rows.clip.status = clip_fields.pop("status", ClipStatus.DONE)
     rows.clip.usable = clip_fields.pop("usable", True)
     rows.clip.face_found_share = clip_fields.pop("face_found_share", 1.0)

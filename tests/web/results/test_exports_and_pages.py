@@ -141,6 +141,19 @@ def test_ad_page(client: TestClient, settings: Settings, world: World) -> None:
     assert f"/api/v1/ads/{world.ad.id}/panelists.csv" in html
 
 
+def test_ad_page_says_why_there_is_no_key_moment(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    ad = make_ad(db_session, world.study, duration_s=6)
+    furrow = [0.0, 0.0, 0.02, 0.0, 0.0, 0.0]  # a still face's wobble, not a reaction
+    for _ in range(3):
+        add_panelist(db_session, ad, {"attention": flat(0.9, 6), "brow_furrow": furrow})
+    login(client, settings, world.analyst)
+    html = " ".join(client.get(f"/results/ads/{ad.id}").text.split())
+    assert "No key moments: no expression peak rises 0.10 above its median" in html
+    assert "data-seek=" not in html.split('class="moments"')[1].split("</section>")[0]
+
+
 def test_study_page(client: TestClient, settings: Settings, world: World) -> None:
     login(client, settings, world.analyst)
     html = client.get(f"/results/studies/{world.study.id}").text
@@ -181,3 +194,19 @@ def test_chart_library_is_served_from_npm(client: TestClient) -> None:
     assert client.get("/vendor/uplot/uPlot.min.css").status_code == 200
     assert client.get("/vendor/uplot/package.json").status_code == 404
     assert client.get("/vendor/../pyproject.toml").status_code == 404
+
+
+def test_preview_runs_are_in_neither_export(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    ad = make_ad(db_session, world.study, duration_s=2)
+    for _ in range(10):
+        add_panelist(db_session, ad, {"attention": flat(1.0, 2)}, {"src": "panel"})
+    add_panelist(db_session, ad, {"attention": flat(0.0, 2)}, {"src": "designer"}, preview=True)
+    login(client, settings, world.analyst)
+    rows = _csv(client.get(f"/api/v1/ads/{ad.id}/panelists.csv").text)
+    assert len(rows) == 10 * 2
+    assert {(r["src"], r["attention"]) for r in rows} == {("panel", "1.0")}
+    curves = _csv(client.get(f"/api/v1/ads/{ad.id}/curves.csv").text)
+    attention = [r for r in curves if r["metric"] == "attention" and r["segment_var"] == ""]
+    assert [(r["n"], r["mean"]) for r in attention] == [("10", "1.0"), ("10", "1.0")]

@@ -198,6 +198,22 @@ class TestKeyMoments:
         closer = key_moments(attention, {"smile": smile}, min_separation_s=2, limit=3)
         assert [m.second for m in closer] == [18, 16, 14]
 
+    def test_noise_sized_bumps_are_not_moments_but_a_real_peak_is(self) -> None:
+        attention: list[float | None] = [0.9] * 12
+        # Resting near 0 with bumps of 0.02 (a still face's wobble, as QA saw it) and 0.09
+        # (just under a tenth of a full expression): neither is a reaction.
+        furrow: list[float | None] = [0.0, 0.0, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0, 0.09, 0.0, 0.0, 0.0]
+        assert key_moments(attention, {"brow_furrow": furrow}) == []
+        # A smile rising 0.35 over its resting 0.1 is; the furrow bumps still are not.
+        smile: list[float | None] = [0.1] * 12
+        smile[5] = 0.45
+        found = key_moments(attention, {"brow_furrow": furrow, "smile": smile})
+        assert [(m.second, m.metric) for m in found] == [(5, "smile")]
+        assert found[0].lift == pytest.approx(0.35)
+        # The bar is a named setting the caller may lower: then the 0.09 bump counts.
+        lowered = key_moments(attention, {"brow_furrow": furrow}, min_lift=0.05)
+        assert [(m.second, m.lift) for m in lowered] == [(8, pytest.approx(0.09))]
+
     def test_flat_curves_have_no_moments(self) -> None:
         assert key_moments([1.0] * 5, {"smile": [0.3] * 5}) == []
 

@@ -21,6 +21,8 @@ from web.panel.models import (
 )
 from web.results import compare, quality, service
 from web.results.aggregates import apply_clip
+from web.results.models import AdAggregate
+from web.results.moments import KEY_MOMENT_MIN_LIFT
 from web.settings import Settings
 from web.studies.models import ConsentText
 
@@ -194,3 +196,84 @@ def test_progress_and_quality(db_session: Session) -> None:
         "too_short": 0,
         "shaky": 1,
     }
+
+
+def test_preview_runs_are_left_out_of_progress_and_quality(db_session: Session) -> None:
+    study = make_study(db_session)
+    ad = make_ad(db_session, study, duration_s=2)
+
+    def decide(panel_session: PanelSession, decision: ConsentDecision) -> None:
+        text = db_session.query(ConsentText).filter_by(locale="en").first()
+        assert text is not None
+        agreed = decision == ConsentDecision.AGREE
+        db_session.add(
+            ConsentRecord(
+                session_id=panel_session.id, consent_text_id=text.id, text_sha256=text.sha256,
+                locale="en", decision=decision, decline_reason=None if agreed else "privacy",
+            )
+        )  # fmt: skip
+        panel_session.status = SessionStatus.COMPLETE if agreed else SessionStatus.DECLINED
+        db_session.flush()
+
+    decide(
+        add_panelist(db_session, ad, {"attention": flat(1.0, 2)}).panel_session,
+        ConsentDecision.AGREE,
+    )
+    decide(make_clip(db_session, ad).panel_session, ConsentDecision.DECLINE)
+    before = (quality.quality(db_session, study.id), quality.progress_by_ad(db_session, [ad.id]))
+    assert (before[0].sessions, before[0].consented, before[0].declined) == (2, 1, 1)
+
+    # The designer previews three times: analysed, declined, and one still being processed.
+    for preview in (
+        add_panelist(db_session, ad, {"attention": flat(0.0, 2)}, preview=True),
+        add_panelist(
+            db_session,
+            ad,
+            {"attention": flat(0.0, 2)},
+            preview=True,
+            usable=False,
+            exclusion_reason="too_dark",
+            face_found_share=0.1,
+        ),
+    ):
+        decide(preview.panel_session, ConsentDecision.AGREE)
+    declined = make_clip(db_session, ad).panel_session
+    declined.is_preview = True
+    decide(declined, ConsentDecision.DECLINE)
+    queued = make_clip(db_session, ad)
+    queued.panel_session.is_preview = True
+    queued.clip.status = ClipStatus.QUEUED
+    db_session.flush()
+
+    after = (quality.quality(db_session, study.id), quality.progress_by_ad(db_session, [ad.id]))
+    assert after == before
+
+
+def test_key_moments_from_hand_made_aggregates_skip_a_tiny_bump(
+    db_session: Session, settings: Settings
+) -> None:
+    study = make_study(db_session)
+    ad = make_ad(db_session, study, duration_s=10)
+    n = 20
+
+    def cells(metric: str, means: list[float]) -> None:
+        # Every panelist at the mean: sum = n * mean, sumsq = n * mean^2.
+        db_session.add_all(
+            AdAggregate(
+                ad_id=ad.id, segment_var="", segment_value="", metric=metric, second=second,
+                n=n, sum=n * mean, sumsq=n * mean * mean,
+            )
+            for second, mean in enumerate(means)
+        )  # fmt: skip
+
+    cells("attention", [0.9] * 10)
+    # QA's case: a brow furrow resting at 0 that reaches 0.02 at 4 s.
+    cells("brow_furrow", [0.0, 0.0, 0.0, 0.0, 0.02, 0.0, 0.0, 0.0, 0.0, 0.0])
+    # A smile that rises from 0.1 to 0.45 at 7 s.
+    cells("smile", [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.45, 0.1, 0.1])
+    db_session.flush()
+
+    moments = service.moments_for(service.ad_curves(db_session, ad, study, settings))
+    assert [(m.second, m.metric) for m in moments.moments] == [(7, "smile")]
+    assert moments.moments[0].lift == pytest.approx(0.35)
+    assert moments.min_lift == KEY_MOMENT_MIN_LIFT == 0.1

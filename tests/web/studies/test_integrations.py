@@ -282,9 +282,11 @@ def test_integration_page_shows_snippets_preview_and_versions(
     assert "/recorder/candor-recorder.js" in page.text
     assert f"/r/{integration.public_key}?rid=preview-" in page.text
     assert "Preview the panelist flow" in page.text
-    # Previews are not told apart from panelists by the panel API: say so, and how to undo one.
-    assert "marked as previews" not in page.text
-    assert "counts in this study's results" in page.text and 'href="/erase"' in page.text
+    # Previews are marked and left out of every result: say so (and not the opposite).
+    text = " ".join(page.text.split())
+    assert "never counts in this study's results" in text
+    assert "A preview is a real session" not in text
+    assert 'href="/erase"' in page.text
     assert "/consent/en/versions" in page.text and "/consent/fr/versions" in page.text
 
 
