@@ -64,18 +64,25 @@ def make_integration(session: Session, study: Study, **kwargs: Any) -> Integrati
     session.add(integration)
     session.flush()
     for locale, text in (("en", "I agree to be filmed."), ("fr", "J'accepte d'être filmé·e.")):
-        session.add(
-            ConsentText(
-                integration_id=integration.id,
-                locale=locale,
-                version=1,
-                consent_text=text,
-                instructions="",
-                sha256=hashlib.sha256(text.encode()).hexdigest(),
-            )
-        )
-    session.flush()
+        add_consent_text(session, integration, locale, text)
     return integration
+
+
+def add_consent_text(
+    session: Session, integration: Integration, locale: str, text: str, version: int = 1
+) -> ConsentText:
+    """A consent text version in one locale, with the sha256 of exactly its text."""
+    consent = ConsentText(
+        integration_id=integration.id,
+        locale=locale,
+        version=version,
+        consent_text=text,
+        instructions="",
+        sha256=hashlib.sha256(text.encode()).hexdigest(),
+    )
+    session.add(consent)
+    session.flush()
+    return consent
 
 
 @dataclass

@@ -3,7 +3,6 @@ the integration-info call and the /r/ page, and normalised to pick the consent t
 
 from __future__ import annotations
 
-import hashlib
 import re
 from html import unescape
 
@@ -13,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.support import panel
-from tests.support.factories import make_ad, make_integration, make_study
+from tests.support.factories import add_consent_text, make_ad, make_integration, make_study
 from web.panel.locales import canonical_tag, is_language_tag, primary_language
 from web.panel.models import PanelSession
-from web.studies.models import ConsentText, Integration
+from web.studies.models import Integration
 
 API = panel.API
 
@@ -28,17 +27,7 @@ def integration(db_session: Session) -> Integration:
     make_ad(db_session, study)
     integration = make_integration(db_session, study)
     for locale, text in (("zh", "我同意被录像。"), ("pt-BR", "Eu concordo em ser filmado.")):
-        db_session.add(
-            ConsentText(
-                integration_id=integration.id,
-                locale=locale,
-                version=1,
-                consent_text=text,
-                instructions="",
-                sha256=hashlib.sha256(text.encode()).hexdigest(),
-            )
-        )
-    db_session.flush()
+        add_consent_text(db_session, integration, locale, text)
     return integration
 
 
