@@ -97,15 +97,8 @@ class Stats:
     clip_ids: dict[str, int] = field(default_factory=dict)  # clip public id → chunks acked
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--panelists", type=int, default=200)
-    parser.add_argument("--chunks", type=int, default=30, help="chunks per panelist (1 per second)")
-    parser.add_argument("--chunk-kb", type=int, default=100)
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between chunks")
-    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn processes")
-    parser.add_argument("--db-pool", type=int, default=8, help="pool size per web process")
-    parser.add_argument("--target", help="base URL of a running server on 127.0.0.1 instead")
+def add_service_args(parser: argparse.ArgumentParser) -> None:
+    """The PostgreSQL and Redis a benchmark's server runs on (loopback only)."""
     parser.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -115,13 +108,30 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--redis-url", default=os.environ.get("CANDOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
-    args = parser.parse_args()
-    if not 1 <= args.panelists <= MAX_PANELISTS or not 1 <= args.chunks <= MAX_CHUNKS:
-        parser.error(f"at most {MAX_PANELISTS} panelists and {MAX_CHUNKS} chunks each")
-    for url in (args.target, args.database_url, args.redis_url):
+
+
+def refuse_non_loopback(parser: argparse.ArgumentParser, *urls: str | None) -> None:
+    """Benchmarks send traffic to this machine only."""
+    for url in urls:
         host = urlparse(url.replace("+psycopg", "")).hostname if url else "127.0.0.1"
         if host not in ("127.0.0.1", "localhost", "::1"):
             parser.error(f"loopback only: {url}")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panelists", type=int, default=200)
+    parser.add_argument("--chunks", type=int, default=30, help="chunks per panelist (1 per second)")
+    parser.add_argument("--chunk-kb", type=int, default=100)
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between chunks")
+    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn processes")
+    parser.add_argument("--db-pool", type=int, default=8, help="pool size per web process")
+    parser.add_argument("--target", help="base URL of a running server on 127.0.0.1 instead")
+    add_service_args(parser)
+    args = parser.parse_args()
+    if not 1 <= args.panelists <= MAX_PANELISTS or not 1 <= args.chunks <= MAX_CHUNKS:
+        parser.error(f"at most {MAX_PANELISTS} panelists and {MAX_CHUNKS} chunks each")
+    refuse_non_loopback(parser, args.target, args.database_url, args.redis_url)
     return args
 
 

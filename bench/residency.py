@@ -29,7 +29,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
 from sqlalchemy import create_engine, delete, select
@@ -38,7 +37,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import ensure_database  # noqa: E402
+from bench.ingest import add_service_args, ensure_database, refuse_non_loopback  # noqa: E402
 from candor.migrations import upgrade_to_head  # noqa: E402
 from tests.support import stack  # noqa: E402
 from tests.support.clips import split  # noqa: E402
@@ -65,15 +64,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--stagger", type=float, default=0.0, help="seconds between panelists starting"
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "CANDOR_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/candor_bench"
-        ),
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("CANDOR_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    add_service_args(parser)
     args = parser.parse_args()
     if not 1 <= args.clips <= MAX_CLIPS or not 2 <= args.seconds <= MAX_SECONDS:
         parser.error(f"1..{MAX_CLIPS} clips of 2..{MAX_SECONDS} s")
@@ -84,9 +75,7 @@ def parse_args() -> argparse.Namespace:
     except ValueError:
         parser.error(f"--size is WIDTHxHEIGHT, not {args.size!r}")
     args.dimensions = (width, height)
-    for url in (args.database_url, args.redis_url):
-        if urlparse(url.replace("+psycopg", "")).hostname not in ("127.0.0.1", "localhost", "::1"):
-            parser.error(f"loopback only: {url}")
+    refuse_non_loopback(parser, args.database_url, args.redis_url)
     return args
 
 

@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from candor.migrations import alembic_config  # noqa: E402
+from tests.support import stack  # noqa: E402
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
 from web.accounts.models import Membership, Organisation, Role, User  # noqa: E402
 from web.db import make_engine  # noqa: E402
@@ -114,13 +113,6 @@ def seed(session: Session, panelists: int) -> tuple[User, int]:
     return user, ad.id
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def timings(client: httpx.Client, url: str, repeat: int) -> list[float]:
     client.get(url).raise_for_status()  # warm up
     out = []
@@ -164,28 +156,18 @@ def main() -> None:
     settings = Settings(
         environment="test", secret_key=SECRET, data_dir=data_dir, database_url=args.database_url
     )
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env={**os.environ, "CANDOR_ENVIRONMENT": "test", "CANDOR_SECRET_KEY": SECRET,
-             "CANDOR_DATA_DIR": str(data_dir), "CANDOR_DATABASE_URL": args.database_url},
-        cwd=ROOT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    env = stack.candor_env(
+        environment="test",
+        secret_key=SECRET,
+        data_dir=str(data_dir),
+        database_url=args.database_url,
+    )
+    cookies = {COOKIE_NAME: login_cookie_value(settings, user)}
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
-        cookies = {COOKIE_NAME: login_cookie_value(settings, user)}
-        with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
+        with (
+            stack.web_server(env, data_dir / "web.log") as base,
+            httpx.Client(base_url=base, cookies=cookies, timeout=30) as client,
+        ):
             body = client.get(f"/api/v1/ads/{ad_id}/curves").json()
             print(f"ad {ad_id}: n = {body['overall']['n']}, {len(body['seconds'])} seconds")
             print(f"uvicorn on 127.0.0.1, {args.repeat} sequential requests each:")
@@ -207,8 +189,6 @@ def main() -> None:
                 timings(client, f"/api/v1/ads/{ad_id}/panelists.csv", max(5, args.repeat // 20)),
             )
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         with Session(engine) as session:
             session.execute(delete(Organisation).where(Organisation.name == ORG_NAME))
             session.execute(delete(User).where(User.email == "bench-analyst@example.org"))

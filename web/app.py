@@ -16,7 +16,7 @@ from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
 from web.erasure import router as erasure_router
 from web.health import healthz
-from web.pages import html_error_page
+from web.pages import html_error_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
 from web.panel.pages import recorder_module_files
@@ -57,6 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 async def _login_required(request: Request, _exc: Exception) -> Response:
     """API callers get 401; a browser asking for a page is sent to the login page."""
-    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+    if not wants_html(request):
         return JSONResponse({"detail": "Login required"}, status_code=401)
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)

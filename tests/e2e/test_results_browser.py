@@ -6,22 +6,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
-import httpx
 import numpy as np
 import pytest
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from tests.conftest import TEST_DATABASE_URL
+from tests.support import stack
 from tests.support.factories import make_ad, make_study
 from tests.web.results.seed import add_panelist
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
@@ -124,45 +120,17 @@ def _remove(session: Session) -> None:
     session.commit()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(seeded: tuple[Seeded, Settings]) -> Iterator[str]:
     _, settings = seeded
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CANDOR_ENVIRONMENT": "test",
-        "CANDOR_SECRET_KEY": SECRET,
-        "CANDOR_DATA_DIR": str(settings.data_dir),
-        "CANDOR_DATABASE_URL": TEST_DATABASE_URL,
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "web.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env, cwd=Path(__file__).resolve().parents[2],
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/openapi.json", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.2)
+    env = stack.candor_env(
+        environment="test",
+        secret_key=SECRET,
+        data_dir=str(settings.data_dir),
+        database_url=TEST_DATABASE_URL,
+    )
+    with stack.web_server(env, settings.data_dir.parent / "web.log") as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 # Count canvas pixels near a colour within an alpha range: opaque for lines, faint for bands
