@@ -39,6 +39,7 @@ from web.panel.schemas import (
     StatusOut,
 )
 from web.settings import Settings
+from web.studies.emotion import fielding_refusal
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, Study
 
 ENDED = (
@@ -125,6 +126,9 @@ def start_session(
     assert study is not None
     if not study.ads:
         raise PanelError(409, "This study has no ads yet")
+    refusal = fielding_refusal(session=session, study=study, integration=integration)
+    if refusal is not None:
+        raise PanelError(409, refusal)
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
     ads = list(study.ads)
@@ -211,6 +215,15 @@ def record_consent(
         raise PanelError(409, f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
         return StatusOut(status="declined")
+    study = session.get(Study, panel_session.study_id)
+    assert study is not None
+    if decision == ConsentDecision.AGREE and study.emotion_mode and not text.discloses_emotion:
+        # The study switched to emotion mode after this panelist was shown the text.
+        raise PanelError(
+            409,
+            "This study now infers emotions, which the consent text shown does not say; "
+            "reload the page to read the current text",
+        )
     session.add(
         ConsentRecord(
             session_id=panel_session.id,
@@ -224,6 +237,8 @@ def record_consent(
     if decision == ConsentDecision.AGREE:
         code = tokens.receipt_code(settings, panel_session.public_id)
         panel_session.status = SessionStatus.CONSENTED
+        # Snapshot: what the worker computes for this session never follows a later switch.
+        panel_session.emotion_mode = study.emotion_mode
         panel_session.receipt_hash = tokens.receipt_hash(settings, code)
         session.commit()
         return StatusOut(status="consented", receipt_code=code)

@@ -15,9 +15,10 @@ from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMember
 from web.accounts.models import Organisation, User
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
-from web.studies import service
+from web.studies import emotion, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
+from web.studies.consent_defaults import DEFAULT_LOCALES
 from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
 from web.studies.files import ad_file_path, ad_poster_path, ad_poster_url, ad_video_url
 from web.studies.integration_views import KIND_LABELS
@@ -72,7 +73,9 @@ async def create_study(
     request: Request, me: OrgEditorDep, user: CurrentUserDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
+    # Unticked checkboxes send nothing.
     values.setdefault("attest_not_employees_or_students", "")
+    values.setdefault("emotion_mode", "")
     try:
         data = StudyIn.model_validate(values)
     except ValidationError as exc:
@@ -103,6 +106,8 @@ def _study_page(
         "can_edit": can_edit(session, user, study.organisation_id),
         "errors": errors or {},
         "max_ad_bytes": request.app.state.settings.max_ad_bytes,
+        "gaps": emotion.study_gaps(session=session, study=study),
+        "emotion_template_locales": DEFAULT_LOCALES,
     }
     return render(request, "studies/detail.html", context, status_code)
 
@@ -129,6 +134,7 @@ def _edit_form(
         "errors": errors,
         "orders": list(AdOrder),
         "floor": request.app.state.settings.min_cell_size,
+        "locked": service.has_consented_panelists(session=session, study=study),
     }
     return render(request, "studies/edit.html", context, status_code)
 
@@ -139,6 +145,7 @@ def edit_study_form(request: Request, study: StudyEditDep, session: SessionDep) 
         "name": study.name,
         "ad_order": study.ad_order.value,
         "min_cell_size": study.min_cell_size,
+        "emotion_mode": study.emotion_mode,
     }
     return _edit_form(request, session, study, values, {})
 
@@ -148,6 +155,7 @@ async def edit_study(
     request: Request, study: StudyEditDep, settings: SettingsDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
+    values.setdefault("emotion_mode", "")  # an unticked checkbox sends nothing
     try:
         data = StudyUpdate.model_validate(
             {k: v for k, v in values.items() if v != "" or k != "min_cell_size"}
@@ -157,7 +165,7 @@ async def edit_study(
         return _edit_form(request, session, study, values, field_errors(exc), 400)
     except service.StudyError as exc:
         return _edit_form(
-            request, session, study, values, {"min_cell_size": exc.message}, exc.status_code
+            request, session, study, values, {exc.field: exc.message}, exc.status_code
         )
     return redirect(f"/studies/{study.id}")
 
