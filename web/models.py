@@ -13,6 +13,7 @@ from web.panel.models import (
     PlaybackEventKind,
     SessionStatus,
 )
+from web.reports.models import ReportLink
 from web.results.models import CURVE_METRICS, AdAggregate, ClipSecond
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationKind, Study
 
@@ -37,6 +38,7 @@ __all__ = [
     "PanelSession",
     "PlaybackEvent",
     "PlaybackEventKind",
+    "ReportLink",
     "Role",
     "SessionStatus",
     "Study",
