@@ -169,7 +169,8 @@ def ad_figure(report: AdReport, study_name: str, size: tuple[float, float]) -> F
         row += 1
     if others:
         ax = figure.add_subplot(grid[row, 0], sharex=main)
-        _curves_axes(ax, report, others, label_moments=False, title="Emotions (inferred), 0 to 1")
+        named = "Emotions and engagement" if "engagement" in others else "Emotions"
+        _curves_axes(ax, report, others, label_moments=False, title=f"{named} (inferred), 0 to 1")
     figure.axes[-1].set_xlabel("Ad time (s)")
     text = figure.add_subplot(grid[:, 1])
     text.axis("off")
