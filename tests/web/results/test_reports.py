@@ -208,11 +208,20 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
         ad=ad,
         curves=curves,
         summary=AdSummaryOut(
-            ad_id=7, study_id=1, title="Puppy", duration_s=4.0, n=20, attention_share=0.9,
-            expressiveness=0.3, smile_peak_s=2, smile_peak=0.6, blink_rate_per_min=12.0,
-        ),  # fmt: skip
-        moments=KeyMoments(ad_id=7, min_attention=0.5, min_lift=0.1, min_separation_s=2,
-                           moments=[]),  # fmt: skip
+            ad_id=7,
+            study_id=1,
+            title="Puppy",
+            duration_s=4.0,
+            n=20,
+            attention_share=0.9,
+            expressiveness=0.3,
+            smile_peak_s=2,
+            smile_peak=0.6,
+            blink_rate_per_min=12.0,
+        ),
+        moments=KeyMoments(
+            ad_id=7, min_attention=0.5, min_lift=0.1, min_separation_s=2, moments=[]
+        ),
         metrics=("attention", "smile"),
         emotion_metrics=("valence", "joy", "surprise"),
     )

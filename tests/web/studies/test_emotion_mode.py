@@ -35,9 +35,7 @@ def _fieldable(db_session: Session, study: Study) -> Integration:
 
 def _disclose(db_session: Session, integration: Integration) -> None:
     for locale in ("en", "fr"):
-        add_consent_text(
-            db_session, integration, locale, f"Emotions inferred ({locale}).", 2, True
-        )
+        add_consent_text(db_session, integration, locale, f"Emotions inferred ({locale}).", 2, True)
 
 
 def test_default_texts_have_a_disclosing_variant_in_english_and_french() -> None:
