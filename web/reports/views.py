@@ -16,7 +16,6 @@ from web.accounts.deps import LoggedInGuard
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
 from web.reports import links
-from web.reports import render as draw
 from web.reports.content import ad_report, study_ads, study_report
 from web.reports.models import ReportLink
 from web.results.deps import AdDep, StudyDep
@@ -66,6 +65,8 @@ def _filename(text: str, suffix: str) -> str:
 def _png(
     settings: Settings, session: Session, study: Study, ad: Ad, headers: dict[str, str]
 ) -> Response:
+    from web.reports import render as draw  # matplotlib: loaded on the first report, not at start
+
     content = draw.ad_png(ad_report(session, settings, study, ad), study.name)
     disposition = f'inline; filename="{_filename(ad.title, "png")}"'
     return Response(
@@ -74,6 +75,8 @@ def _png(
 
 
 def _pdf(settings: Settings, session: Session, study: Study, headers: dict[str, str]) -> Response:
+    from web.reports import render as draw  # matplotlib: loaded on the first report, not at start
+
     content = draw.study_pdf(study_report(session, settings, study))
     disposition = f'inline; filename="{_filename(study.name, "pdf")}"'
     return Response(
