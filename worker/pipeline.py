@@ -22,7 +22,7 @@ from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.db import utcnow
 from web.panel import storage
 from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories
-from web.panel.models import Clip, ClipStatus, PlaybackEvent
+from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
 from web.results.aggregates import apply_clip
 from web.results.models import ClipSecond
 from web.settings import Settings
@@ -60,6 +60,8 @@ class Claimed:
     ad_duration_s: float
     events: list[Event]
     auto_finished: bool = False
+    # The session's emotion mode as it was when the panelist consented (never the study's now).
+    emotions: bool = False
 
 
 def _expected_failure(exc: BaseException) -> bool:
@@ -111,6 +113,9 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         log.info("clip %s is %s; skipped", clip_id, clip.status.value)
         return Outcome(f"skipped ({clip.status.value})")
     ad = session.get(Ad, clip.ad_id)
+    emotions = session.scalar(
+        select(PanelSession.emotion_mode).where(PanelSession.id == clip.session_id)
+    )
     events = session.scalars(
         select(PlaybackEvent).where(PlaybackEvent.clip_id == clip_id).order_by(PlaybackEvent.seq)
     ).all()
@@ -121,6 +126,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         ad_duration_s=ad.duration_s if ad else float("inf"),
         events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
         auto_finished=clip.auto_finished,
+        emotions=bool(emotions),
     )
     session.commit()
     return claimed
@@ -130,7 +136,11 @@ def analyse(directory: Path, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
     """Assemble the chunks, analyse, and map the frames onto ad time. Removes its own file."""
     path, sha256, size = storage.assemble(directory, claimed.chunk_count, claimed.suffix)
     try:
-        result = pipeline_analysis.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
+        result = pipeline_analysis.run(
+            path,
+            build_time_map(claimed.events, claimed.ad_duration_s),
+            emotions=claimed.emotions,
+        )
     finally:
         path.unlink(missing_ok=True)
     recorded_s = max((e.clip_ms for e in claimed.events), default=0.0) / 1000

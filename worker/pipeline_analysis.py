@@ -3,6 +3,7 @@ here."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, ana
 from worker.analysis.constants import SECOND_COLUMNS
 from worker.analysis.result import records
 from worker.timemap import TimeMap
+
+log = logging.getLogger(__name__)
 
 
 def analysis_version(result: AnalysisResult) -> str:
@@ -40,8 +43,15 @@ class ClipAnalysis:
     version: str
 
 
-def run(path: Path, time_map: TimeMap) -> ClipAnalysis:
-    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped)."""
+def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysis:
+    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped).
+
+    ``emotions``: the session was consented in emotion mode. This analysis version infers no
+    emotions yet (the engine's emotion mode replaces this adapter), so the expressions, which the
+    consent covers too, are still analysed and the gap is logged.
+    """
+    if emotions:
+        log.warning("emotions asked for, but this analysis version infers none; expressions only")
     result = analyze(path)
     seconds = []
     for row in records(per_second(result.frames, time_map), SECOND_COLUMNS):
