@@ -18,7 +18,7 @@ from web.db import Base
 from web.panel.models import ClipStatus
 from web.results.models import CURVE_METRICS, AdAggregate
 from web.settings import Settings
-from worker import pipeline_analysis
+from worker import analysis_adapter
 from worker.tasks import analyze_clip
 from worker.timemap import TimeMap
 
@@ -56,7 +56,7 @@ class Spy:
     def __init__(self, call_real: bool) -> None:
         self.calls: list[dict[str, Any]] = []
         self.rows: list[dict[str, Any]] = []
-        self.real = pipeline_analysis.run
+        self.real = analysis_adapter.run
         self.call_real = call_real
 
     def __call__(self, path: Path, time_map: TimeMap, **kwargs: Any) -> Any:
@@ -67,14 +67,14 @@ class Spy:
         return result
 
 
-def _known(time_map: TimeMap) -> pipeline_analysis.ClipAnalysis:
+def _known(time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
     """An analysis with known curves."""
     ad_t = time_map(np.arange(0, 2, 0.1))
     seconds = [
         {**{name: 0.5 for name in CURVE_METRICS}, "second": s, "n_frames": 10}
         for s in sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
     ]
-    return pipeline_analysis.ClipAnalysis(
+    return analysis_adapter.ClipAnalysis(
         seconds=seconds,
         face_found_share=1.0,
         exclusion_reason=None,
@@ -89,7 +89,7 @@ def test_a_clip_of_a_study_without_emotion_mode_is_analysed_without_emotions(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy(call_real=True)
-    monkeypatch.setattr(pipeline_analysis, "run", spy)
+    monkeypatch.setattr(analysis_adapter, "run", spy)
     up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
     assert up.rows.study.emotion_mode is False and up.rows.panel_session.emotion_mode is False
 
@@ -104,7 +104,7 @@ def test_a_later_switch_to_emotion_mode_does_not_reach_clips_consented_before(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy(call_real=False)
-    monkeypatch.setattr(pipeline_analysis, "run", spy)
+    monkeypatch.setattr(analysis_adapter, "run", spy)
     up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
     up.rows.study.emotion_mode = True  # switched after this panelist consented without it
     db_session.flush()
@@ -119,7 +119,7 @@ def test_a_clip_of_a_session_consented_in_emotion_mode_asks_for_emotions(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spy = Spy(call_real=False)
-    monkeypatch.setattr(pipeline_analysis, "run", spy)
+    monkeypatch.setattr(analysis_adapter, "run", spy)
     up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
     up.rows.study.emotion_mode = True
     up.rows.panel_session.emotion_mode = True
