@@ -207,7 +207,9 @@ def record_consent(
         raise PanelError(409, f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
         return StatusOut(status="declined")
-    study = session.get(Study, panel_session.study_id)
+    # A shared lock: consents run side by side, but not beside a switch of emotion mode
+    # (which takes the row for update), so a consent never misses a switch or slips past it.
+    study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
     assert study is not None
     if decision == ConsentDecision.AGREE and study.emotion_mode and not text.discloses_emotion:
         # The study switched to emotion mode after this panelist was shown the text.

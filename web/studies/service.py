@@ -191,6 +191,10 @@ def check_emotion_switch(*, session: Session, study: Study, emotion_mode: bool) 
     """Refuse to switch emotion mode once panelists have consented under the current one."""
     if emotion_mode == study.emotion_mode:
         return
+    # Waits for consents in progress (they hold the row shared) and holds off new ones.
+    session.refresh(study, with_for_update=True)
+    if emotion_mode == study.emotion_mode:
+        return
     if has_consented_panelists(session=session, study=study):
         state = "on" if study.emotion_mode else "off"
         raise StudyError(
