@@ -49,16 +49,23 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
     os.environ.update(embedded_defaults(Settings(), base))
     settings = Settings()
     upgrade_to_head(settings)
-    if demo:
-        print_demo(settings, base)
-    click.echo(f"candor: web on {base}, database {_safe(settings.resolved_database_url)}")
+    samples = print_demo(settings, base) if demo else None
+    click.echo(
+        f"candor: web on {base}, database {_safe(settings.resolved_database_url)}, "
+        f"broker {_safe(settings.resolved_broker_url)}"
+    )
     code = run_children(
         {
             "web": web_command(host, port, workers),
             "worker": worker_command(
-                settings, concurrency, beat=True, hostname=f"candor-serve-{os.getpid()}@%h"
+                settings,
+                concurrency,
+                beat=True,
+                hostname=f"candor-serve-{os.getpid()}@%h",
+                quiet=True,
             ),
-        }
+        },
+        oneshot={"samples": samples} if samples else None,
     )
     raise SystemExit(code)
 
@@ -66,8 +73,12 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
 def _safe(url: str) -> str:
     """A database URL without its password, for the console."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]  # not a URL SQLAlchemy reads: at least drop any credentials
 
 
 @main.command()

@@ -29,6 +29,7 @@ class DeletionReason(enum.StrEnum):
     GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
     EXPIRED = "expired"  # older than the TTL, whatever its state
     SWEPT = "swept"  # leftover found by the sweeper (stray file, or a deletion that was cut short)
+    SAMPLE_REMOVED = "sample_removed"  # the demo's generated panelists, removed by a designer
 
 
 def record_video_deletion(

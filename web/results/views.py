@@ -19,6 +19,7 @@ from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.maths import EXPRESSIONS
 from web.results.quality import EXCLUSION_REASONS
+from web.samples import sample_count
 from web.studies.models import Study
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -92,6 +93,7 @@ def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLRe
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
         norms=compare.norms_from(study.organisation_id, org_summaries),
         quality=quality.quality(session, study.id),
+        samples=sample_count(session, study.id),
     )
 
 
@@ -120,6 +122,7 @@ def ad_page(
         moments=moments,
         progress=quality.progress_by_ad(session, [access.ad.id])[access.ad.id],
         chart=chart,
+        samples=sample_count(session, access.study.id),
     )
 
 

@@ -15,6 +15,7 @@ from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMember
 from web.accounts.models import Organisation, User
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
+from web.samples import remove_samples, sample_count
 from web.studies import service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
@@ -103,6 +104,7 @@ def _study_page(
         "can_edit": can_edit(session, user, study.organisation_id),
         "errors": errors or {},
         "max_ad_bytes": request.app.state.settings.max_ad_bytes,
+        "samples": sample_count(session, study.id),
     }
     return render(request, "studies/detail.html", context, status_code)
 
@@ -200,6 +202,13 @@ def delete_ad(
     except service.StudyError as exc:
         return _study_page(request, session, user, study, {"ads": exc.message}, exc.status_code)
     return redirect(f"/studies/{study.id}#ads")
+
+
+@members.post("/studies/{study_id}/samples/delete")
+def delete_samples(study: StudyEditDep, settings: SettingsDep, session: SessionDep) -> Response:
+    """The demo's generated panelists, their curves and their share of the results, gone."""
+    remove_samples(session=session, settings=settings, study_id=study.id)
+    return redirect(f"/studies/{study.id}")
 
 
 @members.get("/studies/{study_id}/ads/{ad_id}/video")

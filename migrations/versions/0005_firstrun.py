@@ -1,0 +1,27 @@
+"""firstrun: the demo's sample panelists are flagged
+
+Revision ID: 0005_firstrun
+Revises: 0004_preview
+Create Date: 2026-12-01 06:00:00
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision: str = '0005_firstrun'
+down_revision: Union[str, Sequence[str], None] = '0004_preview'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('panel_session', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_sample', sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('panel_session', schema=None) as batch_op:
+        batch_op.drop_column('is_sample')
