@@ -256,6 +256,7 @@ def wait_for(base: str, timeout: float = 120.0) -> None:
 @click.option("--count", default=SAMPLE_PANELISTS, show_default=True)
 def main(base: str, integration_key: str, study_id: int, count: int) -> None:
     """Top the demo study up to `count` sample panelists, then leave a note never to again."""
+    import web.models  # noqa: F401  (every table, so the session's foreign keys resolve)
     from web.db import make_engine, make_session_factory
     from web.samples import DONE_FILE, mark_sample, sample_count
     from web.settings import Settings

@@ -169,6 +169,8 @@ export class RecorderCore {
       parentOrigin: this.options.parentOrigin,
     };
     this.emit("return", payload);
+    // A designer's preview never lands in the live survey: the screen says what would happen.
+    if (this.options.preview) return "preview";
     if (typeof this.options.onReturn === "function") {
       safely(() => this.options.onReturn(payload));
       return "delegated";

@@ -49,6 +49,21 @@ const STRINGS = {
     continueSurvey: "Continue the survey",
     closeWindow: "You can now close this window.",
     continueInSurvey: "You can go on with the survey.",
+    declineAskTitle: "One optional question",
+    declineAsk: "Your camera will not be used. If you like, tell us why; or just continue.",
+    declineReasons: {
+      not_now: "Not now",
+      privacy: "Privacy",
+      no_camera: "No camera",
+      other: "Another reason",
+    },
+    declineContinue: "Continue",
+    withdrawnReceipt: "Your receipt code, to ask about your data later:",
+    previewReturn: (status) =>
+      `Preview: a panelist would now go back to the survey with the status “${status}”, to:`,
+    previewNoReturn: (status) =>
+      `Preview: a panelist would now stay on this page, and a survey framing it would receive ` +
+      `the status “${status}” by postMessage.`,
     declinedTitle: "No problem",
     declinedExplain: "Your camera was not used.",
     returning: "Returning you to the survey…",
@@ -147,6 +162,22 @@ const STRINGS = {
     continueSurvey: "Continuer le questionnaire",
     closeWindow: "Vous pouvez fermer cette fenêtre.",
     continueInSurvey: "Vous pouvez continuer le questionnaire.",
+    declineAskTitle: "Une question facultative",
+    declineAsk:
+      "Votre caméra ne sera pas utilisée. Si vous le souhaitez, dites-nous pourquoi ; ou continuez simplement.",
+    declineReasons: {
+      not_now: "Pas maintenant",
+      privacy: "Vie privée",
+      no_camera: "Pas de caméra",
+      other: "Une autre raison",
+    },
+    declineContinue: "Continuer",
+    withdrawnReceipt: "Votre code de reçu, pour vous renseigner plus tard sur vos données :",
+    previewReturn: (status) =>
+      `Aperçu : un panéliste retournerait maintenant au questionnaire avec le statut « ${status} », à l'adresse :`,
+    previewNoReturn: (status) =>
+      `Aperçu : un panéliste resterait sur cette page, et un questionnaire qui l'intègre ` +
+      `recevrait le statut « ${status} » par postMessage.`,
     declinedTitle: "Pas de problème",
     declinedExplain: "Votre caméra n'a pas été utilisée.",
     returning: "Retour au questionnaire…",

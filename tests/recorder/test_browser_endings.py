@@ -74,6 +74,7 @@ def test_declining_without_a_return_url_does_not_promise_a_return(
     page = launch().new_page()
     page.goto(recorder_url(live_candor, fielded))
     page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("button", name="Not now").click()
     page.get_by_role("heading", name="No problem").wait_for()
     text = page.locator(".cr-screen").inner_text()
     assert "Your camera was not used." in text and "You can now close this window." in text
