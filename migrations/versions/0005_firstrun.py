@@ -1,4 +1,4 @@
-"""firstrun: the demo's sample panelists are flagged
+"""firstrun: the demo's sample panelists are flagged; fieldwork target and integration status
 
 Revision ID: 0005_firstrun
 Revises: 0004_preview
@@ -20,8 +20,18 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table('panel_session', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_sample', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('study', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('target_usable', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('close_at_target', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('integration', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('status', sa.Enum('OPEN', 'PAUSED', 'CLOSED', name='integrationstatus', native_enum=False, length=20), server_default='OPEN', nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('integration', schema=None) as batch_op:
+        batch_op.drop_column('status')
+    with op.batch_alter_table('study', schema=None) as batch_op:
+        batch_op.drop_column('close_at_target')
+        batch_op.drop_column('target_usable')
     with op.batch_alter_table('panel_session', schema=None) as batch_op:
         batch_op.drop_column('is_sample')

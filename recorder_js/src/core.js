@@ -137,11 +137,29 @@ export class RecorderCore {
       return true;
     } catch (error) {
       if (epoch !== this.epoch || error instanceof AbortedError) return false;
+      if (method === "start" && isStudyClosed(error)) {
+        this.studyClosed(error.body);
+        return false;
+      }
       await this.fail(error);
       return false;
     } finally {
       if (epoch === this.epoch) this.busy = null;
     }
+  }
+
+  /** The study takes no new panelists (paused or closed by its designer, or at its target):
+   * say so politely and go back with "closed"; at once only when there is no page to go to. */
+  studyClosed(body) {
+    this.session = {
+      session_id: null,
+      ads: [],
+      return_url_template: body.return_url_template || "",
+    };
+    this.ended = true;
+    this.status = "closed";
+    this.transition(State.CLOSED, { intake: body.intake });
+    if (!this.returnUrl) this.returnToSurvey();
   }
 
   // ---- back to the survey -------------------------------------------------------------------
@@ -177,6 +195,12 @@ export class RecorderCore {
     }
     return this.env.navigate(payload);
   }
+}
+
+function isStudyClosed(error) {
+  return Boolean(
+    error && error.status === 409 && error.body && error.body.code === "study_closed",
+  );
 }
 
 function safely(fn) {

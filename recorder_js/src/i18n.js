@@ -64,6 +64,10 @@ const STRINGS = {
     previewNoReturn: (status) =>
       `Preview: a panelist would now stay on this page, and a survey framing it would receive ` +
       `the status “${status}” by postMessage.`,
+    closedTitle: "This study is closed",
+    closedExplain:
+      "Thank you for your interest. This study is not taking new participants at the moment. " +
+      "Nothing was recorded, and your camera was not used.",
     declinedTitle: "No problem",
     declinedExplain: "Your camera was not used.",
     returning: "Returning you to the survey…",
@@ -178,6 +182,10 @@ const STRINGS = {
     previewNoReturn: (status) =>
       `Aperçu : un panéliste resterait sur cette page, et un questionnaire qui l'intègre ` +
       `recevrait le statut « ${status} » par postMessage.`,
+    closedTitle: "Cette étude est fermée",
+    closedExplain:
+      "Merci de votre intérêt. Cette étude n'accepte pas de nouveaux participants pour le " +
+      "moment. Rien n'a été enregistré et votre caméra n'a pas été utilisée.",
     declinedTitle: "Pas de problème",
     declinedExplain: "Votre caméra n'a pas été utilisée.",
     returning: "Retour au questionnaire…",

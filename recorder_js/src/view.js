@@ -434,6 +434,10 @@ RecorderView.prototype.screens = {
     ];
   },
 
+  closed(r, d, t) {
+    return [this.title(t.closedTitle), h("p", {}, t.closedExplain), this.continueLink()];
+  },
+
   failed(r, d, t) {
     return [
       this.title(t.failedTitle),

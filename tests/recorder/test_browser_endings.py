@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.recorder.helpers import (
+    CAMERA_PROBE,
     Fielded,
+    HostServer,
     LiveCandor,
     count_rows,
     panel_session,
     recorder_url,
     wait_analysed,
 )
-from web.panel.models import SessionStatus
+from web.panel.models import PanelSession, SessionStatus
 from web.results.models import ClipSecond
-from web.studies.models import Integration
+from web.studies.models import Integration, IntegrationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -79,3 +82,33 @@ def test_declining_without_a_return_url_does_not_promise_a_return(
     text = page.locator(".cr-screen").inner_text()
     assert "Your camera was not used." in text and "You can now close this window." in text
     assert "Returning you" not in text
+
+
+def test_a_closed_study_says_so_politely_and_returns_closed(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    with live_candor.session() as session:
+        integration = session.get(Integration, fielded.integration_id)
+        assert integration is not None
+        integration.status = IntegrationStatus.CLOSED
+        integration.return_url_template = (
+            f"{host_server.base_url}/return?rid={{respondent_id}}&status={{status}}"
+        )
+        session.commit()
+    page = launch().new_page()
+    page.add_init_script(CAMERA_PROBE)
+    page.goto(recorder_url(live_candor, fielded, rid="R_9"))
+    page.get_by_role("heading", name="This study is closed").wait_for()
+    assert "Nothing was recorded" in page.locator(".cr-screen").inner_text()
+    assert page.evaluate("window.__camera.streams.length") == 0, "the camera was never asked"
+    page.get_by_role("link", name="Continue the survey").click()
+    page.wait_for_url(f"{host_server.base_url}/return?*")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {"rid": ["R_9"], "status": ["closed"]}
+    with live_candor.session() as session:
+        started = session.query(PanelSession).filter_by(integration_id=fielded.integration_id)
+        assert started.count() == 0, "no session was started"

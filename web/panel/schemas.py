@@ -36,6 +36,8 @@ class ConsentTextOut(BaseModel):
 
 class IntegrationOut(BaseModel):
     study_name: str
+    # "open", or "paused"/"closed": then starting a session answers 409 code "study_closed".
+    intake: Literal["open", "paused", "closed"] = "open"
     locale: str
     locales: list[str]
     consent: ConsentTextOut

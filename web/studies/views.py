@@ -16,7 +16,7 @@ from web.accounts.models import Organisation, User
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
 from web.samples import remove_samples, sample_count
-from web.studies import service
+from web.studies import fieldwork, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
 from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
@@ -105,6 +105,8 @@ def _study_page(
         "errors": errors or {},
         "max_ad_bytes": request.app.state.settings.max_ad_bytes,
         "samples": sample_count(session, study.id),
+        "fieldwork": fieldwork.fieldwork(session, study),
+        "intakes": {i.id: fieldwork.intake(session, i) for i in study.integrations},
     }
     return render(request, "studies/detail.html", context, status_code)
 
@@ -202,6 +204,27 @@ def delete_ad(
     except service.StudyError as exc:
         return _study_page(request, session, user, study, {"ads": exc.message}, exc.status_code)
     return redirect(f"/studies/{study.id}#ads")
+
+
+@members.post("/studies/{study_id}/fieldwork")
+async def set_fieldwork(
+    request: Request, study: StudyEditDep, user: CurrentUserDep, session: SessionDep
+) -> Response:
+    """The target of usable panelists, and whether reaching it closes the study."""
+    values = await read_form(request)
+    raw = values.get("target_usable", "").strip()
+    try:
+        if raw and not raw.isdigit():
+            raise fieldwork.FieldworkError("The target must be a whole number, such as 200.")
+        fieldwork.set_target(
+            session=session,
+            study=study,
+            target=int(raw) if raw else None,
+            close_at_target=values.get("close_at_target") == "on",
+        )
+    except fieldwork.FieldworkError as exc:
+        return _study_page(request, session, user, study, {"fieldwork": str(exc)}, 400)
+    return redirect(f"/studies/{study.id}#fieldwork")
 
 
 @members.post("/studies/{study_id}/samples/delete")
