@@ -1,4 +1,4 @@
-"""firstrun: the demo's sample panelists are flagged; fieldwork target and integration status
+"""firstrun: the demo's sample panelists are flagged; fieldwork target and integration status; recorder strings per locale
 
 Revision ID: 0005_firstrun
 Revises: 0004_preview
@@ -24,12 +24,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('target_usable', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('close_at_target', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('integration', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('recorder_strings', sa.JSON(), server_default='{}', nullable=False))
         batch_op.add_column(sa.Column('status', sa.Enum('OPEN', 'PAUSED', 'CLOSED', name='integrationstatus', native_enum=False, length=20), server_default='OPEN', nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('integration', schema=None) as batch_op:
         batch_op.drop_column('status')
+        batch_op.drop_column('recorder_strings')
     with op.batch_alter_table('study', schema=None) as batch_op:
         batch_op.drop_column('close_at_target')
         batch_op.drop_column('target_usable')

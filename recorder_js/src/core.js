@@ -3,7 +3,7 @@
 
 import { AbortedError, PanelApi } from "./api.js";
 import { Connectivity, makeSleep } from "./connectivity.js";
-import { requestLocale, resolveLocale, strings } from "./i18n.js";
+import { requestLocale, resolveLocale, strings, withTranslations } from "./i18n.js";
 import { browserEnv, resolveOptions } from "./options.js";
 import { fillReturnUrl } from "./return-url.js";
 import { State, canTransition } from "./states.js";
@@ -83,7 +83,14 @@ export class RecorderCore {
   }
 
   get strings() {
-    return strings(this.locale);
+    // The designer's translation for this session's locale, if the integration has one.
+    const translated = this.session && this.session.strings;
+    if (!translated) return strings(this.locale);
+    if (this.translatedFrom !== translated) {
+      this.translated = withTranslations(strings(this.locale), translated);
+      this.translatedFrom = translated;
+    }
+    return this.translated;
   }
 
   transition(to, detail = {}) {

@@ -264,3 +264,59 @@ export function requestLocale(tag) {
 export function strings(locale) {
   return STRINGS[resolveLocale(locale)];
 }
+
+// Strings that take values: the placeholders a designer's translation writes for them.
+const ARGUMENTS = {
+  adsCount: ["n"],
+  playingLabel: ["i", "n"],
+  previewReturn: ["status"],
+  previewNoReturn: ["status"],
+};
+
+/**
+ * Every interface string of a locale as flat `key → text` ("noCameraTitle.denied",
+ * "noCameraSteps.busy.0"); strings that take values come as templates ("Ad {i} of {n}"). The
+ * integration page lists these so a designer can translate the recorder for a new language.
+ */
+export function flatStrings(locale = "en") {
+  const out = {};
+  const walk = (value, key) => {
+    if (typeof value === "function") {
+      out[key] = value(...ARGUMENTS[key].map((name) => `{${name}}`));
+    } else if (value && typeof value === "object") {
+      for (const [part, inner] of Object.entries(value)) walk(inner, key ? `${key}.${part}` : part);
+    } else {
+      out[key] = String(value);
+    }
+  };
+  walk(STRINGS[resolveLocale(locale)], "");
+  return out;
+}
+
+/**
+ * A locale's strings with a designer's translations (flat, as flatStrings gives them) laid over
+ * them; unknown keys and empty texts are ignored, templates become functions again.
+ */
+export function withTranslations(base, translations) {
+  if (!translations || typeof translations !== "object") return base;
+  const out = structuredClone(
+    Object.fromEntries(Object.entries(base).filter(([, v]) => typeof v !== "function")),
+  );
+  for (const [key, value] of Object.entries(base)) if (typeof value === "function") out[key] = value;
+  for (const [key, text] of Object.entries(translations)) {
+    if (typeof text !== "string" || !text.trim()) continue;
+    const path = key.split(".");
+    const last = path.pop();
+    let target = out;
+    for (const part of path) target = target && typeof target === "object" ? target[part] : null;
+    if (!target || typeof target !== "object" || !(last in target)) continue;
+    if (typeof target[last] === "function" && ARGUMENTS[key]) {
+      const names = ARGUMENTS[key];
+      target[last] = (...values) =>
+        names.reduce((t, name, i) => t.split(`{${name}}`).join(String(values[i])), text);
+    } else if (typeof target[last] === "string") {
+      target[last] = text;
+    }
+  }
+  return out;
+}

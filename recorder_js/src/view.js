@@ -107,7 +107,8 @@ export class RecorderView {
     const { state, detail } = r;
     const t = this.t;
     if (state !== State.CONSENT) this.declining = false;
-    this.root.setAttribute("lang", r.locale);
+    // A designer's translation speaks the session's own language (say "de"), not a built-in one.
+    this.root.setAttribute("lang", r.session && r.session.strings ? r.session.locale : r.locale);
     this.badge.textContent = r.options.preview ? t.previewBadge : "";
     const build = this.screens[state];
     const nodes = build

@@ -19,6 +19,7 @@ from tests.recorder.helpers import (
     recorder_url,
     wait_analysed,
 )
+from tests.support.factories import add_consent_text
 from web.panel.models import PanelSession, SessionStatus
 from web.results.models import ClipSecond
 from web.studies.models import Integration, IntegrationStatus
@@ -112,3 +113,38 @@ def test_a_closed_study_says_so_politely_and_returns_closed(
     with live_candor.session() as session:
         started = session.query(PanelSession).filter_by(integration_id=fielded.integration_id)
         assert started.count() == 0, "no session was started"
+
+
+def test_a_consent_locale_the_recorder_lacks_speaks_the_designers_translation(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    with live_candor.session() as session:
+        integration = session.get(Integration, fielded.integration_id)
+        assert integration is not None
+        add_consent_text(session, integration, "de", "Ich bin einverstanden, gefilmt zu werden.")
+        integration.recorder_strings = {
+            "de": {
+                "consentTitle": "Bevor es losgeht",
+                "agree": "Ich stimme zu",
+                "decline": "Nein danke",
+                "declineAskTitle": "Eine freiwillige Frage",
+            }
+        }
+        session.commit()
+    page = launch().new_page()
+    page.goto(recorder_url(live_candor, fielded, locale="de"))
+    page.get_by_role("heading", name="Bevor es losgeht").wait_for()
+    assert (
+        page.locator("#candor-recorder").evaluate(
+            "host => host.shadowRoot.querySelector('.cr').getAttribute('lang')"
+        )
+        == "de"
+    )
+    assert page.get_by_role("button", name="Ich stimme zu").is_visible()
+    page.get_by_role("button", name="Nein danke").click()
+    page.get_by_role("heading", name="Eine freiwillige Frage").wait_for()
+    # What the designer left out stays in English rather than empty.
+    assert page.get_by_role("button", name="Continue").is_visible()

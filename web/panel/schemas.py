@@ -74,6 +74,9 @@ class SessionOut(BaseModel):
     ads: list[AdOut]
     return_url_template: str
     preview: bool = False
+    # The designer's translation of the recorder's interface for this locale, flat key -> text
+    # (recorder_js/src/i18n.js flatStrings); None where the recorder speaks it itself.
+    strings: dict[str, str] | None = None
 
 
 class ConsentIn(Strict):

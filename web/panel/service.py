@@ -41,6 +41,7 @@ from web.panel.schemas import (
 from web.settings import Settings
 from web.studies.fieldwork import intake
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
+from web.studies.recorder_strings import strings_for
 
 ENDED = (
     SessionStatus.COMPLETE,
@@ -179,6 +180,7 @@ def start_session(
         ],
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
+        strings=strings_for(integration, locale),
     )
 
 

@@ -103,6 +103,11 @@ class Integration(Base):
     return_url_template: Mapped[str] = mapped_column(Text, default="")
     passthrough_vars: Mapped[list[str]] = mapped_column(JSON, default=list)
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The designer's translation of the recorder's own interface, per consent locale the recorder
+    # does not speak itself: {locale: {flat string key: text}} (recorder_js/src/i18n.js).
+    recorder_strings: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
     # Paused or closed by hand: no new panelist session starts (the recorder says so politely).
     status: Mapped[IntegrationStatus] = mapped_column(
         Enum(IntegrationStatus, native_enum=False, length=20),

@@ -25,6 +25,7 @@ from web.studies.integration_views import KIND_LABELS
 from web.studies.integration_views import router as integration_router
 from web.studies.models import AdOrder, Study
 from web.studies.schemas import StudyIn, StudyUpdate
+from web.studies.strings_views import router as strings_router
 from web.studies.upload import UploadRefused
 
 members = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
@@ -260,4 +261,5 @@ router = APIRouter()
 router.include_router(members)
 router.include_router(uploads)
 router.include_router(integration_router)
+router.include_router(strings_router)
 router.include_router(api_router)
