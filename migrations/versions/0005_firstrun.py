@@ -1,4 +1,4 @@
-"""firstrun: the demo's sample panelists are flagged; fieldwork target and integration status; recorder strings per locale
+"""firstrun: the demo's sample panelists are flagged; fieldwork target and integration status; recorder strings per locale; erasures by receipt told apart
 
 Revision ID: 0005_firstrun
 Revises: 0004_preview
@@ -20,6 +20,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table('panel_session', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_sample', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('erased_by_receipt', sa.Boolean(), server_default=sa.false(), nullable=False))
     with op.batch_alter_table('study', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target_usable', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('close_at_target', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -36,4 +37,5 @@ def downgrade() -> None:
         batch_op.drop_column('close_at_target')
         batch_op.drop_column('target_usable')
     with op.batch_alter_table('panel_session', schema=None) as batch_op:
+        batch_op.drop_column('erased_by_receipt')
         batch_op.drop_column('is_sample')

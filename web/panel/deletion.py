@@ -82,6 +82,8 @@ def erase_panel_session(
             directories.append(directory)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
         session.delete(clip)
+    if reason == DeletionReason.ERASED and panel_session.status != SessionStatus.WITHDRAWN:
+        panel_session.erased_by_receipt = True
     panel_session.status = SessionStatus.WITHDRAWN
     panel_session.respondent_hash = ""
     panel_session.passthrough = {}

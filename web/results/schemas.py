@@ -129,7 +129,8 @@ class Quality(BaseModel):
     declined: int
     consent_rate: float | None = Field(description="consented / (consented + declined)")
     no_camera: int
-    withdrawn: int
+    withdrawn: int  # "stop and delete" in the recorder
+    erased_by_receipt: int = 0  # withdrawn later with the receipt code
     decline_reasons: list[DeclineReason]
     usable_sessions: int
     clips: Progress

@@ -18,7 +18,7 @@ from web.results.api import AdIdsQuery, check_compare_count, curves_or_400
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.maths import EXPRESSIONS
-from web.results.quality import EXCLUSION_REASONS
+from web.results.quality import DECLINE_REASONS, EXCLUSION_REASONS
 from web.samples import sample_count
 from web.studies.models import Study
 
@@ -53,6 +53,7 @@ templates.env.globals.update(
     metric_labels=METRIC_LABELS,
     chart_metrics=service.CHART_METRICS,
     exclusion_labels=EXCLUSION_REASONS,
+    decline_labels=DECLINE_REASONS,
 )
 templates.env.globals["mean_of"] = lambda values: (
     sum(present) / len(present) if (present := [v for v in values if v is not None]) else None

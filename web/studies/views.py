@@ -93,11 +93,17 @@ def _study_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    recordings = service.recordings_by_ad(session, study)
     context = {
         "study": study,
         "organisation": session.get(Organisation, study.organisation_id),
         "ads": [
-            {"ad": ad, "video_url": ad_video_url(ad), "poster_url": ad_poster_url(ad)}
+            {
+                "ad": ad,
+                "video_url": ad_video_url(ad),
+                "poster_url": ad_poster_url(ad),
+                "recordings": recordings.get(ad.id, 0),
+            }
             for ad in study.ads
         ],
         "integrations": study.integrations,
