@@ -98,10 +98,12 @@ class QuartilesOut(BaseModel):
 
 
 class Norms(BaseModel):
-    """Quartiles of each summary figure over all the organisation's ads with data."""
+    """Quartiles of each summary figure over all the organisation's ads with data; empty while
+    fewer than `min_ads` ads have results (setting CANDOR_MIN_NORM_ADS)."""
 
     organisation_id: int
     n_ads: int
+    min_ads: int = 1
     figures: dict[str, QuartilesOut | None]
 
 

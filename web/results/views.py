@@ -80,7 +80,9 @@ def results_index(request: Request, user: CurrentUserDep, session: SessionDep) -
 
 
 @router.get("/results/studies/{study_id}", response_class=HTMLResponse, include_in_schema=False)
-def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLResponse:
+def study_page(
+    request: Request, study: StudyDep, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     """Each ad's summary and progress, the organisation's norms, and data quality."""
     org_summaries = service.summaries(
         session, compare.organisation_ads(session, study.organisation_id)
@@ -92,7 +94,7 @@ def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLRe
         study=study,
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=compare.norms_from(study.organisation_id, org_summaries),
+        norms=compare.norms_from(study.organisation_id, org_summaries, settings.min_norm_ads),
         quality=quality.quality(session, study.id),
         samples=sample_count(session, study.id),
     )
@@ -169,13 +171,17 @@ def segments_page(
 
 @router.get("/results/compare", response_class=HTMLResponse, include_in_schema=False)
 def compare_page(
-    request: Request, ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep
+    request: Request,
+    ad_ids: AdIdsQuery,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
     """Two or more ads side by side with the organisation's norms band."""
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     comparison = compare.compare(
-        session, [a.ad for a in accesses], accesses[0].study.organisation_id
+        session, [a.ad for a in accesses], accesses[0].study.organisation_id, settings.min_norm_ads
     )
     return _render(
         request,
