@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from web.panel.deletion import DeletionReason, erase_panel_session, remove_directories
+from web.clips.deletion import DeletionReason, erase_panel_session, remove_directories
 from web.panel.models import PanelSession
 from web.settings import Settings
 

@@ -25,7 +25,9 @@ def _box(page: Any, selector: str) -> dict[str, float]:
 
 
 def test_the_ad_sits_beside_its_curves_on_a_wide_screen(
-    browser_page: Any, server: str, seeded: tuple[Seeded, Settings]  # noqa: F811
+    browser_page: Any,  # noqa: F811
+    server: str,  # noqa: F811
+    seeded: tuple[Seeded, Settings],  # noqa: F811
 ) -> None:
     data, _ = seeded
     page = browser_page
