@@ -76,7 +76,7 @@ def study_lines(session: Session, user_id: int) -> list[StudyLine]:
         select(Integration.study_id, Integration.status).where(Integration.study_id.in_(ids))
     ):
         statuses.setdefault(study_id, set()).add(set_by_hand)
-    has_ads = set(session.scalars(select(distinct(Ad.study_id)).where(Ad.study_id.in_(ids))))
+    has_ads = set(session.scalars(select(Ad.study_id).where(Ad.study_id.in_(ids)).distinct()))
     lines = []
     for organisation, study in rows:
         moments = [t for t in (last_session.get(study.id), last_analysis.get(study.id)) if t]

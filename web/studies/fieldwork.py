@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession
 from web.studies.models import Integration, IntegrationStatus, Study
 
+SERIES = ("sessions", "consents", "usable")
 # Below this span the chart counts per hour, above it per day.
 HOURLY_SPAN = timedelta(days=3)
 MAX_TARGET = 1_000_000
@@ -108,17 +109,23 @@ class Fieldwork:
     def peak(self) -> int:
         return max((b.sessions for b in self.buckets), default=0)
 
-    def points(self, series: str, width: float, height: float) -> str:
-        """An SVG polyline's points for one series ("sessions", "consents", "usable") drawn in
-        a width x height box, on the scale of the busiest bucket's sessions."""
-        if not self.buckets:
-            return ""
+    def bars(self, width: float, height: float) -> list[dict[str, float | str]]:
+        """SVG rectangles in a width x height box: per bucket, sessions, consents and usable
+        clips side by side, on the scale of the busiest bucket's sessions."""
         top = max(self.peak, 1)
-        step = width / max(len(self.buckets) - 1, 1)
-        return " ".join(
-            f"{i * step:.1f},{height - height * getattr(b, series) / top:.1f}"
-            for i, b in enumerate(self.buckets)
-        )
+        slot = width / max(len(self.buckets), 1)
+        bar = slot * 0.8 / len(SERIES)
+        out: list[dict[str, float | str]] = []
+        for i, bucket in enumerate(self.buckets):
+            for k, series in enumerate(SERIES):
+                value = getattr(bucket, series)
+                tall = height * value / top
+                left = i * slot + slot * 0.1 + k * bar
+                out.append(
+                    {"series": series, "value": value, "x": round(left, 1),
+                     "y": round(height - tall, 1), "w": round(bar, 1), "h": round(tall, 1)}
+                )  # fmt: skip
+        return out
 
 
 def fieldwork(session: Session, study: Study) -> Fieldwork:

@@ -144,7 +144,7 @@ def test_completes_over_time_and_the_live_consent_rate(
     assert sum(b.usable for b in counts.buckets) == 1
     page = client.get(f"/studies/{study.id}", headers=HTML).text
     assert "75% (3 agreed of 4 who answered)" in page
-    assert "<polyline" in page and "usable clips" in page
+    assert "<rect" in page and "usable clips" in page
 
     # A study fielded over more than three days is counted per day.
     for row in db_session.query(PanelSession).filter(PanelSession.study_id == study.id).limit(2):
