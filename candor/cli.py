@@ -30,7 +30,13 @@ def migrate() -> None:
 @click.option("--workers", default=1, show_default=True, help="Web server processes.")
 @click.option("--concurrency", default=1, show_default=True, help="Analysis processes.")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Create the demo study.")
-def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
+@click.option(
+    "--samples/--no-samples",
+    default=True,
+    show_default=True,
+    help="At the demo's first start, add generated sample panelists in the background.",
+)
+def serve(host: str, port: int, workers: int, concurrency: int, demo: bool, samples: bool) -> None:
     """Migrate, seed the demo, and run the web app with a worker and the sweeper until Ctrl-C."""
     import os
 
@@ -49,7 +55,7 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
     os.environ.update(embedded_defaults(Settings(), base))
     settings = Settings()
     upgrade_to_head(settings)
-    samples = print_demo(settings, base) if demo else None
+    seeder = print_demo(settings, base) if demo else None
     click.echo(
         f"candor: web on {base}, database {_safe(settings.resolved_database_url)}, "
         f"broker {_safe(settings.resolved_broker_url)}"
@@ -65,7 +71,7 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
                 quiet=True,
             ),
         },
-        oneshot={"samples": samples} if samples else None,
+        oneshot={"samples": seeder} if seeder and samples else None,
     )
     raise SystemExit(code)
 
