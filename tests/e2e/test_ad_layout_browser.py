@@ -1,11 +1,13 @@
 """On a wide screen the ad plays beside its curves (and stays in view while the page scrolls);
-on a narrow one it sits above them. Real Chromium, real server, real PostgreSQL."""
+on a narrow one it sits above them; copy buttons copy. Real Chromium, server and PostgreSQL."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from tests.e2e.test_results_browser import (  # noqa: F401  (fixtures)
     Seeded,
@@ -13,7 +15,9 @@ from tests.e2e.test_results_browser import (  # noqa: F401  (fixtures)
     seeded,
     server,
 )
+from tests.support.factories import make_integration
 from web.settings import Settings
+from web.studies.models import Study
 
 pytestmark = pytest.mark.browser
 
@@ -52,3 +56,29 @@ def test_the_ad_sits_beside_its_curves_on_a_wide_screen(
     video, chart = _box(page, "#ad-video"), _box(page, "#chart")
     assert chart["y"] >= video["y"] + video["height"], "narrow: the ad above its curves"
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_copy_buttons_put_the_snippet_and_the_link_on_the_clipboard(
+    browser_page: Any,  # noqa: F811
+    server: str,  # noqa: F811
+    seeded: tuple[Seeded, Settings],  # noqa: F811
+    pg_engine: Engine,
+) -> None:
+    data, _ = seeded
+    with Session(pg_engine) as session:
+        study = session.get(Study, data.study_id)
+        assert study is not None
+        integration = make_integration(session, study)
+        session.commit()
+        path = f"/studies/{data.study_id}/integrations/{integration.id}"
+        key = integration.public_key
+    page = browser_page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.goto(server + path)
+    snippet = page.locator("#snippet-iframe").input_value()
+    page.get_by_role("button", name="Copy iframe").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == snippet and key in snippet
+    page.get_by_role("button", name="Copy the preview link").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(f"{server}/r/{key}") and "preview=1" in copied
