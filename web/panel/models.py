@@ -74,6 +74,12 @@ class PanelSession(Base):
     # The study's emotion mode when this panelist agreed (set with the consent, never after):
     # the worker infers emotions for this session's clips only if it is true.
     emotion_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A generated panelist of the demo (candor/samples.py): analysed and counted like any other,
+    # labelled as sample data wherever results are shown, and removable in one click.
+    is_sample: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Withdrawn later with the receipt code (/erase) rather than with "stop and delete" in the
+    # recorder: counted apart in data quality.
+    erased_by_receipt: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
 
