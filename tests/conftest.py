@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from candor.migrations import alembic_config
+from tests.support.factories import TEST_SECRET_KEY
 from tests.support.seaweed import S3Server, seaweed_s3
 from web.app import create_app
 from web.db import make_engine
@@ -60,7 +61,7 @@ def db_session(pg_engine: Engine) -> Iterator[Session]:
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        secret_key=TEST_SECRET_KEY,
         data_dir=tmp_path / "data",
         database_url=TEST_DATABASE_URL,
         broker_url=TEST_REDIS_URL,

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
 
     @property
     def clips_dir(self) -> Path:
-        """Where panelist video lives, briefly: chunks and assembled clips."""
+        """Where sealed panelist chunks live, briefly, with the local clip store."""
         return self.data_dir / "clips"
 
     @property

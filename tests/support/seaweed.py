@@ -99,7 +99,7 @@ def seaweed_s3(workdir: Path) -> Iterator[S3Server]:
         "-volume.preStopSeconds=0",
     ]
     log = (workdir / "weed.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603  (our own binary, fixed arguments)
+    process = subprocess.Popen(
         command, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True
     )
     endpoint = f"http://127.0.0.1:{s3}"

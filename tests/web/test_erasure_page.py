@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.support import panel
+from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel import storage
 from web.panel.models import Clip, PanelSession, SessionStatus
 from web.settings import Settings
 
@@ -30,7 +29,7 @@ def recorded(
     code = panel.consent(client, started)["receipt_code"]
     clip_id = panel.open_clip(client, started)
     panel.upload(client, started, clip_id, [b"part one", b"part two"])
-    assert storage.clip_dir(settings, clip_id).exists()
+    assert stored.has_video(settings, clip_id)
     return started, clip_id, code
 
 
@@ -74,7 +73,7 @@ def test_erasure_by_receipt_code_deletes_the_recording(
     assert status == 200 and "Your data has been deleted" in html
     db_session.expire_all()
     assert db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(clip_id))) is None
-    assert not storage.clip_dir(settings, clip_id).exists()
+    assert not stored.has_video(settings, clip_id)
     row = db_session.scalars(
         select(PanelSession).where(PanelSession.public_id == uuid.UUID(started.session_id))
     ).one()
@@ -95,7 +94,7 @@ def test_a_wrong_code_says_so_and_deletes_nothing(
     assert status == 400 and "does not look like a receipt code" in html
     status, html = _post(client, "", "fr")
     assert status == 400 and "Saisissez le code" in html
-    assert storage.clip_dir(settings, clip_id).exists()
+    assert stored.has_video(settings, clip_id)
 
 
 def test_erasure_needs_the_pages_csrf_token(
@@ -105,4 +104,4 @@ def test_erasure_needs_the_pages_csrf_token(
     client.get("/erase")
     response = client.post("/erase", data={"receipt_code": code})
     assert response.status_code == 403
-    assert storage.clip_dir(settings, clip_id).exists()
+    assert stored.has_video(settings, clip_id)

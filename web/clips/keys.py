@@ -11,6 +11,7 @@ another clip or another position without failing to open.
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
 from functools import lru_cache
@@ -24,6 +25,7 @@ MAGIC = b"CNDC1"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 WRAPPED_BYTES = NONCE_BYTES + KEY_BYTES + 16  # nonce, key, GCM tag
+WRAPPED_CHARS = 80  # base64 of WRAPPED_BYTES: stored as text (no column holds raw bytes)
 OVERHEAD = len(MAGIC) + NONCE_BYTES + 16
 _WRAP_INFO = b"candor clip data-key wrapping v1"
 _WRAP_SALT = b"candor"
@@ -48,19 +50,20 @@ def _wrapping(secret_key: str) -> AESGCM:
     return AESGCM(derived)
 
 
-def new_wrapped_key(secret_key: str, clip_public_id: uuid.UUID) -> bytes:
-    """A fresh random data key for a clip, wrapped for its database row."""
+def new_wrapped_key(secret_key: str, clip_public_id: uuid.UUID) -> str:
+    """A fresh random data key for a clip, wrapped (and base64-encoded) for its database row."""
     nonce = os.urandom(NONCE_BYTES)
     key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
     aad = _KEY_AAD + clip_public_id.bytes
-    return nonce + _wrapping(secret_key).encrypt(nonce, key, aad)
+    return base64.b64encode(nonce + _wrapping(secret_key).encrypt(nonce, key, aad)).decode()
 
 
-def unwrap(secret_key: str, clip_public_id: uuid.UUID, wrapped: bytes | None) -> bytes:
+def unwrap(secret_key: str, clip_public_id: uuid.UUID, wrapped_text: str | None) -> bytes:
     """The clip's data key; KeyDestroyed if the row holds none, UnreadableChunk if it is not
     this clip's or the server secret changed."""
-    if wrapped is None:
+    if wrapped_text is None:
         raise KeyDestroyed(f"clip {clip_public_id} has no data key (its video was deleted)")
+    wrapped = base64.b64decode(wrapped_text)
     aad = _KEY_AAD + clip_public_id.bytes
     try:
         return _wrapping(secret_key).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], aad)

@@ -54,9 +54,7 @@ def test_a_missing_bucket_is_refused_unless_creating_it_is_allowed(
     settings: Settings, s3_server: S3Server
 ) -> None:
     name = f"missing-{uuid.uuid4().hex[:12]}"
-    refused = on_s3(settings, s3_server, bucket=name).model_copy(
-        update={"s3_create_bucket": False}
-    )
+    refused = on_s3(settings, s3_server, bucket=name).model_copy(update={"s3_create_bucket": False})
     with pytest.raises(objects.StoreMisconfigured, match=name):
         objects.clip_store(refused)
     store = objects.clip_store(on_s3(settings, s3_server, bucket=name))

@@ -45,7 +45,7 @@ def test_the_same_chunk_sealed_twice_differs() -> None:
 def test_a_wrapped_key_needs_the_server_secret_and_its_clip() -> None:
     clip = uuid.uuid4()
     wrapped = keys.new_wrapped_key(SECRET, clip)
-    assert len(wrapped) == keys.WRAPPED_BYTES
+    assert len(wrapped) == keys.WRAPPED_CHARS
     assert len(keys.unwrap(SECRET, clip, wrapped)) == keys.KEY_BYTES
     with pytest.raises(keys.UnreadableChunk):
         keys.unwrap("another-secret-key-that-is-long-enough-000", clip, wrapped)
