@@ -162,7 +162,9 @@ def test_bad_video_fails_for_good_and_is_deleted(
     assert db_session.scalars(select(ClipSecond)).all() == []
 
 
-def test_a_chunk_missing_from_the_store_fails_the_clip(db_session: Session, settings: Settings) -> None:
+def test_a_chunk_missing_from_the_store_fails_the_clip(
+    db_session: Session, settings: Settings
+) -> None:
     up = uploaded_clip(db_session, settings, split(make_webm(3.0), 3))
     storage.remove_chunks(settings, up.rows.clip.public_id, [1])
     assert analyze_clip(up.rows.clip.id) == "failed"
