@@ -48,8 +48,9 @@ def record_video_deletion(
     `known` is the video's (sha256, bytes) when the caller has just computed them.
     """
     session.execute(delete(Chunk).where(Chunk.clip_id == clip.id))
+    now = utcnow()
     if clip.video_deleted_at is None:
-        clip.video_deleted_at = utcnow()
+        clip.video_deleted_at = now
     stored = bool(known) or bool(storage.stored_indices(settings, clip.public_id))
     had_key = clip.data_key is not None
     if not stored and not had_key:
@@ -70,6 +71,7 @@ def record_video_deletion(
             bytes=size,
             reason=reason.value,
             key_destroyed=had_key,
+            deleted_at=now,  # the time the receipt page shows, before and after erasure
         )
     )
     return str(clip.public_id) if stored else None
