@@ -108,7 +108,7 @@ class ConsentRecord(Base):
 
 
 class Clip(Base):
-    """One panelist's recording of one ad. Its video lives on disk only until analysed."""
+    """One panelist's recording of one ad. Its video is stored, sealed, only until analysed."""
 
     __tablename__ = "clip"
     __table_args__ = (UniqueConstraint("session_id", "ad_id"),)
@@ -166,7 +166,7 @@ class Clip(Base):
 
 
 class Chunk(Base):
-    """Receipt of one ~1 s chunk; its bytes are on disk under settings.clips_dir."""
+    """Receipt of one ~1 s chunk; its bytes are sealed in the clip store (web.clips.objects)."""
 
     __tablename__ = "chunk"
     __table_args__ = (UniqueConstraint("clip_id", "index"),)
