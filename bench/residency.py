@@ -333,7 +333,7 @@ def report(args: argparse.Namespace, rows: dict[str, Row], uploads: list[Upload]
         f"a file seen after video_deleted_at: {len(seen_after)} clip(s)"
         + (f", up to {max(r.seen_after for r in seen_after) * 1000:.0f} ms" if seen_after else "")
         + f"; all files gone within {max(r.gone_after for r in values) * 1000:.0f} ms of it "
-        f"(polled every {POLL_S * 1000:.0f} ms)"
+        f"(polled every {(POLL_S if args.store == 'local' else S3_POLL_S) * 1000:.0f} ms)"
     )
     if over:
         worst = max(over, key=lambda r: r.overhead)
