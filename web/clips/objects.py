@@ -66,6 +66,9 @@ class ClipStore(Protocol):
     def stored(self) -> Iterator[StoredClip]:
         """Every clip name the store holds chunks for (for the sweeper)."""
 
+    def check(self) -> None:
+        """Raise if the store cannot take chunks now (for the health check)."""
+
 
 class LocalStore:
     """Chunks as files under `clips_dir`, written under a temporary name and renamed into place."""
@@ -125,6 +128,11 @@ class LocalStore:
             if directory.exists():  # a late chunk rename landed while deleting: once more
                 shutil.rmtree(directory)
         return count
+
+    def check(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            raise OSError(f"{self.root} is not writable")
 
     def stored(self) -> Iterator[StoredClip]:
         if not self.root.is_dir():
@@ -190,6 +198,9 @@ class S3Store:
                 f"bucket {self.bucket!r} has versioning {status.lower()}: a deleted chunk would "
                 "survive as an old version; use a bucket that never had versioning"
             )
+
+    def check(self) -> None:
+        self._check_bucket(create=False)
 
     def _key(self, clip: str, index: int) -> str:
         return f"{self.prefix}{clip}/{chunk_name(index)}"
