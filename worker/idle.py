@@ -18,15 +18,14 @@ from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
+from web.clips import storage
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from web.clips.lifecycle import consented, mark_enqueued, mark_queued
 from web.db import utcnow
-from web.panel import storage, uploads
-from web.panel.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.panel.models import (
     Chunk,
     Clip,
     ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
     DeletionAudit,
     PanelSession,
     SessionStatus,
@@ -59,16 +58,12 @@ def _last_activity() -> ColumnElement[datetime]:
 
 def _eligible(cutoff: datetime) -> list[ColumnElement[bool]]:
     """Uploading, idle since before the cutoff, in a consented session that is not withdrawn."""
-    agreed = exists().where(
-        ConsentRecord.session_id == Clip.session_id,
-        ConsentRecord.decision == ConsentDecision.AGREE,
-    )
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
     )
     return [
         Clip.status == ClipStatus.UPLOADING,
-        agreed,
+        consented(Clip.session_id),
         not_withdrawn,
         _last_activity() < cutoff,
     ]
@@ -135,7 +130,7 @@ def _finish_one(
     clip.chunks_received = kept
     clip.bytes_received = sum(size for _index, size in rows[:kept])
     clip.auto_finished = True
-    uploads.mark_queued(clip, kept)
+    mark_queued(clip, kept)
     report.finished += 1
     return Finishing(queued=True, clip=str(clip.public_id), remove_tail=tail)
 
@@ -172,7 +167,7 @@ def finish_idle_clips(
             # After the commit, as the recorder's finish does; a failed send stays queued with
             # no enqueued_at, and the requeue job sends it once the broker is back.
             if outcome.queued and send(clip_id):
-                uploads.mark_enqueued(session, clip_id)
+                mark_enqueued(session, clip_id)
                 report.sent += 1
     if ids:
         log.info("idle uploads: %s", report)

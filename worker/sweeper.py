@@ -16,15 +16,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import objects
+from web.clips import objects, storage
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from web.clips.lifecycle import TERMINAL, mark_enqueued
 from web.db import utcnow
-from web.panel import storage
-from web.panel.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.panel.models import Clip, ClipStatus, DeletionAudit
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
-TERMINAL = (ClipStatus.DONE, ClipStatus.FAILED, ClipStatus.ABANDONED)
 # A clip that just reached a terminal state is deleted by its own worker within milliseconds;
 # the sweeper leaves it that long before calling it a leftover (and auditing it twice).
 LEFTOVER_GRACE_S = 60
@@ -197,10 +196,7 @@ def requeue_clips(
         if not send(clip_id):
             break  # the broker is still down; the next run tries again
         with factory() as session:
-            clip = session.get(Clip, clip_id)
-            if clip is not None:
-                clip.enqueued_at = utcnow()
-                session.commit()
+            mark_enqueued(session, clip_id)
         sent += 1
     if ids:
         log.info("requeue: %d of %d clip(s) handed to the broker", sent, len(ids))

@@ -7,8 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.clips import keys, objects
-from web.panel import storage
+from web.clips import keys, objects, storage
 from web.panel.models import Clip
 from web.settings import Settings
 

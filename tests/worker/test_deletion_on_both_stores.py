@@ -15,9 +15,9 @@ from tests.support import stored
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import Uploaded, uploaded_clip
 from web.clips import objects
+from web.clips.deletion import DeletionReason
 from web.db import utcnow
 from web.panel import service, tokens
-from web.panel.deletion import DeletionReason
 from web.panel.models import (
     Chunk,
     Clip,

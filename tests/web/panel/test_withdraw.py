@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.deletion import DeletionReason
+from web.clips.aggregates import apply_clip
+from web.clips.deletion import DeletionReason
 from web.panel.models import (
     Chunk,
     Clip,
@@ -22,7 +23,6 @@ from web.panel.models import (
     PlaybackEvent,
     SessionStatus,
 )
-from web.results.aggregates import apply_clip
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 

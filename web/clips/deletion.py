@@ -10,10 +10,10 @@ import logging
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from web.clips import storage
+from web.clips.aggregates import apply_clip
 from web.db import utcnow
-from web.panel import storage
 from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.aggregates import apply_clip
 from web.results.models import ClipSecond
 from web.settings import Settings
 

@@ -20,6 +20,9 @@ from web.clips.objects import MissingChunk
 from web.settings import Settings
 
 __all__ = ["MissingChunk"]
+# What the recorder may send (the base type, parameters aside) and the file suffix of each.
+SUFFIXES = {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}
+ALLOWED_MIME_TYPES = tuple(SUFFIXES)
 
 
 class ChunkTooLarge(Exception):
@@ -135,6 +138,4 @@ def remove_chunks(settings: Settings, clip_public_id: uuid.UUID | str, indices: 
 def suffix_for(mime_type: str) -> str:
     """File suffix for a recorder mime type such as 'video/webm;codecs=vp9'."""
     base = mime_type.split(";", 1)[0].strip().lower()
-    return {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}.get(
-        base, ".bin"
-    )
+    return SUFFIXES.get(base, ".bin")
