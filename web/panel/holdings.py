@@ -86,8 +86,8 @@ def holdings(*, session: Session, settings: Settings, receipt_code: str) -> Hold
                 or any(a.reason == "analysed" for a in ended),
                 in_progress=clip is not None and deleted_at is None,
                 video_deleted_at=deleted_at,
-                key_destroyed=any(a.key_destroyed for a in ended)
-                or (clip is not None and deleted_at is not None and clip.data_key is None),
+                # Said only where an audit row records it (clips from before sealing have none).
+                key_destroyed=any(a.key_destroyed for a in ended),
                 curve_seconds=int(seconds.get(clip.id, 0)) if clip is not None else 0,
             )
         )
