@@ -157,6 +157,8 @@ def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
     if settings.clip_store == "local":
         with factory() as session:
             _sweep_spool(session, settings, report)
+    # Opened clips a killed worker left on this host (other hosts' workers clean theirs at start).
+    report.strays += storage.remove_stale_work_files(settings, settings.analysis_lease_seconds)
     if report.expired or report.leftovers or report.strays:
         log.info("sweep: %s", report)
     return report

@@ -20,6 +20,7 @@ from tests.conftest import TEST_REDIS_URL
 from tests.support import stored
 from tests.support.stack import forget_queue
 from tests.worker.conftest import uploaded_clip
+from web.clips import storage
 from web.clips.deletion import DeletionReason
 from web.clips.queue import enqueue_analysis
 from web.db import utcnow
@@ -155,3 +156,21 @@ def test_requeue_stops_while_the_broker_is_down(
     assert sent == 0
     db_session.expire_all()
     assert db_session.get(Clip, up.rows.clip.id).enqueued_at is None  # type: ignore[union-attr]
+
+
+def test_an_opened_clip_a_killed_worker_left_is_removed(
+    settings: Settings, worker_factory: sessionmaker[Session]
+) -> None:
+    """The worker opens a clip into a private file; if it is killed, the file goes once the
+    claim has expired (a newer one may still be in use by another worker on this host)."""
+    work = storage.work_dir(settings)
+    work.mkdir(parents=True)
+    left, in_use = work / "candor-clip-left.webm", work / "candor-clip-busy.webm"
+    left.write_bytes(b"opened video")
+    in_use.write_bytes(b"opened video")
+    past = time.time() - settings.analysis_lease_seconds - 5
+    os.utime(left, (past, past))
+
+    report = sweeper.sweep(settings=settings, factory=worker_factory)
+
+    assert report.strays == 1 and not left.exists() and in_use.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -108,7 +109,9 @@ def assemble(
     """Open chunks 0..chunk_count-1 into one private temporary file (MediaRecorder chunks form
     one stream) that the caller removes. Returns the file, its sha256 and size."""
     key = keys.unwrap(settings.secret_key, clip_public_id, wrapped_key)
-    handle, name = tempfile.mkstemp(prefix="candor-clip-", suffix=suffix)  # mode 0600
+    directory = work_dir(settings)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="candor-clip-", suffix=suffix, dir=directory)  # 0600
     target = Path(name)
     digest = hashlib.sha256()
     size = 0
@@ -123,6 +126,31 @@ def assemble(
         target.unlink(missing_ok=True)
         raise
     return target, digest.hexdigest(), size
+
+
+def work_dir(settings: Settings) -> Path:
+    """Where a worker keeps the opened clip while it analyses it (this host only)."""
+    return settings.data_dir / "work"
+
+
+def remove_stale_work_files(settings: Settings, older_than_s: float) -> int:
+    """Delete opened clips a worker left behind (it was killed mid-analysis); how many.
+
+    Only files older than `older_than_s`: another worker on this host may be using newer ones.
+    """
+    directory = work_dir(settings)
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in directory.glob("candor-clip-*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
 
 
 def remove_clip(settings: Settings, clip_public_id: uuid.UUID | str) -> int:
