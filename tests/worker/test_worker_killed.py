@@ -136,7 +136,11 @@ def test_killed_mid_task_the_clip_is_analysed_once_and_its_video_deleted(
                 check=False,
                 timeout=60,
             )
-            assert "requeue: 1 clip(s)" in swept.stdout, swept.stderr
+            with parts.factory() as probe:
+                token = probe.get(Clip, clip.id).processing_token  # type: ignore[union-attr]
+            # Either this run handed the expired claim over, or the survivor's own requeue at
+            # start did, when its start outlasted the lease (a loaded machine): the same job.
+            assert "requeue: 1 clip(s)" in swept.stdout or token != first_token, swept.stderr
         stack.wait_until(
             lambda: _status(parts, clip.id) == ClipStatus.DONE,
             90,
