@@ -1,7 +1,7 @@
 """clip keys: each clip's wrapped data key; the audit says whose clip and that its key was destroyed
 
-Revision ID: 0005_clip_keys
-Revises: 0004_preview
+Revision ID: 0006_clip_keys
+Revises: 0005_firstrun
 Create Date: 2026-12-01 06:00:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0005_clip_keys'
-down_revision: Union[str, Sequence[str], None] = '0004_preview'
+revision: str = '0006_clip_keys'
+down_revision: Union[str, Sequence[str], None] = '0005_firstrun'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
