@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web import models  # noqa: F401  (registers every table on Base.metadata)
+from web import (
+    models,  # noqa: F401  (registers every table on Base.metadata)
+    openapi,
+)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
+from web.edge import edge_guard
 from web.erasure import router as erasure_router
 from web.health import healthz
 from web.pages import html_error_page, wants_html
@@ -34,7 +38,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # /docs is served from web/api_docs.py with local assets; ReDoc would need a CDN.
-    app = FastAPI(title="Candor", version="0.1.0", docs_url=None, redoc_url=None)
+    # edge_guard runs first for every route: no control characters, no integer past 32 bits.
+    app = FastAPI(
+        title="Candor",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(edge_guard)],
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     app.state.session_factory = make_session_factory(app.state.engine)
@@ -52,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(results_router)
     app.include_router(erasure_router)
     app.include_router(api_docs_router)
+    openapi.install(app)
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
+from web.openapi import documented
 from web.panel import service, storage, tokens, uploads
 from web.panel.deps import (
     SessionDep,
@@ -62,7 +63,7 @@ async def get_integration(
     )
 
 
-@router.post("/sessions", response_model=SessionOut, status_code=201)
+@router.post("/sessions", response_model=SessionOut, status_code=201, responses=documented(404))
 async def start_session(
     body: SessionStart, request: Request, session: SessionDep, settings: SettingsDep
 ) -> SessionOut:
@@ -113,7 +114,12 @@ async def get_clip(clip_id: uuid.UUID, sid: TokenSession, session: SessionDep) -
     )
 
 
-@router.put("/clips/{clip_id}/chunks/{index}", response_model=ChunkOut, status_code=201)
+@router.put(
+    "/clips/{clip_id}/chunks/{index}",
+    response_model=ChunkOut,
+    status_code=201,
+    responses=documented(413),
+)
 async def put_chunk(
     clip_id: uuid.UUID,
     index: Annotated[int, Path(ge=0)],
@@ -223,7 +229,7 @@ async def withdraw(
     )
 
 
-@router.post("/erase", response_model=ErasedOut)
+@router.post("/erase", response_model=ErasedOut, responses=documented(404))
 async def erase(body: EraseIn, session: SessionDep, settings: SettingsDep) -> ErasedOut:
     erased = await call_blocking(
         service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
