@@ -19,6 +19,7 @@ from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
 from web.edge import edge_guard
 from web.erasure import router as erasure_router
+from web.framing import NoFramingMiddleware
 from web.health import healthz
 from web.pages import html_error_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, html_error_page)
     app.add_exception_handler(PanelError, panel_error_handler)
     app.add_middleware(PanelCORSMiddleware)
+    app.add_middleware(NoFramingMiddleware)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.include_router(accounts_router)
     app.include_router(studies_router)

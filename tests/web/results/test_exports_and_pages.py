@@ -90,7 +90,7 @@ def test_panelist_export_neutralises_every_formula_start_and_quotes_control_char
     assert {r["src"] for r in rows} == {"'" + value for value in INJECTIONS}
     for value in INJECTIONS:  # quoted wherever a control character is, so no row splits
         if any(ord(c) < 32 for c in value):
-            assert '"\'' + value + '"' in text
+            assert "\"'" + value + '"' in text
 
 
 def test_aggregated_csv_matches_the_api(
