@@ -87,7 +87,9 @@ def _sweep_disk(
     directories: list[Path] = []
     for entry in sorted(root.iterdir()):
         if entry.name == storage.INCOMING:
-            cutoff = time.time() - settings.clip_ttl_seconds
+            # A body being received is written as it arrives; one untouched for the idle time
+            # is from a request that died with its web process (nothing else removes it).
+            cutoff = time.time() - settings.upload_idle_seconds
             stale = [p for p in entry.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
             if stale:
                 _audit_stray(session, stale, None)
@@ -116,6 +118,18 @@ def _sweep_disk(
     return directories
 
 
+def _sweep_ad_spool(settings: Settings, report: SweepReport) -> None:
+    """Ad uploads a killed web process left half-written (designers' files: no audit row)."""
+    spool = settings.ads_dir / ".incoming"
+    if not spool.is_dir():
+        return
+    cutoff = time.time() - settings.upload_idle_seconds
+    for path in spool.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            report.strays += 1
+
+
 def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
     """One pass: expire old clips, then remove leftovers and strays, auditing every deletion."""
     now = utcnow()
@@ -132,6 +146,7 @@ def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
             remove_directories([path])
         else:
             path.unlink(missing_ok=True)
+    _sweep_ad_spool(settings, report)
     if report.expired or report.leftovers or report.strays:
         log.info("sweep: %s", report)
     return report
