@@ -28,6 +28,7 @@ from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
 from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
+from web.ratelimit import RateLimited, make_limiter
 from web.results.views import router as results_router
 from web.settings import Settings
 from web.studies.views import router as studies_router
@@ -50,11 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.limiter = make_limiter(settings)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, html_error_page)
     app.add_exception_handler(PanelError, panel_error_handler)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_middleware(PanelCORSMiddleware)
     app.add_middleware(NoFramingMiddleware)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
@@ -74,3 +77,10 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
     if not wants_html(request):
         return JSONResponse({"detail": "Login required"}, status_code=401)
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+async def _rate_limited(request: Request, exc: Exception) -> Response:
+    """429 with Retry-After: the JSON error shape for the API, the error page for a browser."""
+    assert isinstance(exc, RateLimited)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return await html_error_page(request, StarletteHTTPException(429, exc.detail, headers))

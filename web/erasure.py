@@ -15,6 +15,7 @@ from web.pages import read_form, render
 from web.panel.errors import PanelError
 from web.panel.service import erase_by_receipt
 from web.panel.tokens import RECEIPT_LENGTH
+from web.ratelimit import limit_erase_attempts
 
 MAX_CODE = 64
 TEXT = {
@@ -91,6 +92,7 @@ async def erase(
     locale: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     """Erase by receipt code; a wrong code says so and keeps what was typed."""
+    await run_in_threadpool(limit_erase_attempts, request)
     lang = erase_locale(request, locale)
     text = TEXT[lang]
     code = (await read_form(request)).get("receipt_code", "").strip()

@@ -37,13 +37,17 @@ DESCRIPTIONS = {
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route's own error answers beyond those derived here."""
-    return {
-        status: {
-            "description": DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": ERROR_SCHEMA}},
-        }
-        for status in statuses
+    return {status: _error_response(status) for status in statuses}
+
+
+def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": schema or ERROR_SCHEMA}},
     }
+    if status == 429:
+        response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return response
 
 
 def _statuses(route: Any, method: str) -> set[int]:
@@ -59,8 +63,6 @@ def _statuses(route: Any, method: str) -> set[int]:
         statuses.add(403)
     if method in _UNSAFE:
         statuses.add(409)
-    if any(name.startswith("rate_limit") for name in calls):
-        statuses.add(429)
     return statuses
 
 
@@ -97,18 +99,7 @@ def install(app: FastAPI) -> None:
                     continue
                 responses = operation.setdefault("responses", {})
                 for status in sorted(_statuses(route, method.lower())):
-                    responses.setdefault(
-                        str(status),
-                        {
-                            "description": DESCRIPTIONS[status],
-                            "content": {"application/json": {"schema": _ERROR_REF}},
-                            **(
-                                {"headers": {"Retry-After": {"schema": {"type": "integer"}}}}
-                                if status == 429
-                                else {}
-                            ),
-                        },
-                    )
+                    responses.setdefault(str(status), _error_response(status, _ERROR_REF))
         for operation in (op for p in schema["paths"].values() for op in p.values()):
             for parameter in operation.get("parameters", []):
                 _bound_integers(parameter.get("schema"))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from web.accounts import service
 from web.accounts.auth import CurrentUserDep, clear_login_cookie, set_login_cookie
 from web.accounts.deps import LoggedInGuard, OrgMemberDep, OrgOwnerDep
+from web.accounts.login_limits import authenticate_limited
 from web.accounts.models import Invite, Membership, User
 from web.accounts.schemas import (
     CsrfOut,
@@ -26,6 +27,7 @@ from web.accounts.schemas import (
 )
 from web.csrf import CsrfDep, csrf_token, set_csrf_cookie
 from web.deps import SessionDep, SettingsDep
+from web.openapi import documented
 from web.settings import Settings
 
 public = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -86,7 +88,7 @@ def signup(
     return _logged_in(request, response, settings, session, user)
 
 
-@public.post("/auth/login")
+@public.post("/auth/login", responses=documented(429))
 def login(
     data: LoginIn,
     request: Request,
@@ -95,7 +97,7 @@ def login(
     settings: SettingsDep,
     session: SessionDep,
 ) -> MeOut:
-    user = service.authenticate(session=session, email=data.email, password=data.password)
+    user = authenticate_limited(request, session=session, email=data.email, password=data.password)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Email or password is wrong")
     return _logged_in(request, response, settings, session, user)

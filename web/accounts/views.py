@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from web.accounts import service
 from web.accounts.api import router as api_router
@@ -15,6 +16,7 @@ from web.accounts.auth import (
     set_login_cookie,
 )
 from web.accounts.deps import LoggedInGuard, OrgMemberDep, OrgOwnerDep
+from web.accounts.login_limits import authenticate_limited
 from web.accounts.models import Invite, Membership, Role
 from web.accounts.schemas import InviteIn, LoginIn, NewAccountIn, OrganisationIn, SignupIn
 from web.csrf import CsrfDep
@@ -73,7 +75,9 @@ async def login(
         data = LoginIn.model_validate(values)
     except ValidationError as exc:
         return _form_again(request, "accounts/login.html", values, field_errors(exc))
-    user = service.authenticate(session=session, email=data.email, password=data.password)
+    user = await run_in_threadpool(
+        authenticate_limited, request, session=session, email=data.email, password=data.password
+    )
     if user is None:
         errors = {"form": "Email or password is wrong."}
         return _form_again(request, "accounts/login.html", values, errors, status_code=401)

@@ -35,6 +35,7 @@ from web.panel.schemas import (
     SessionStart,
     StatusOut,
 )
+from web.ratelimit import limit_erase_attempts, limit_session_starts
 from web.settings import Settings
 from web.studies.models import Ad
 
@@ -63,10 +64,13 @@ async def get_integration(
     )
 
 
-@router.post("/sessions", response_model=SessionOut, status_code=201, responses=documented(404))
+@router.post(
+    "/sessions", response_model=SessionOut, status_code=201, responses=documented(404, 429)
+)
 async def start_session(
     body: SessionStart, request: Request, session: SessionDep, settings: SettingsDep
 ) -> SessionOut:
+    await call_blocking(limit_session_starts, request=request, integration_key=body.integration)
     return await call_blocking(
         service.start_session,
         session=session,
@@ -229,8 +233,11 @@ async def withdraw(
     )
 
 
-@router.post("/erase", response_model=ErasedOut, responses=documented(404))
-async def erase(body: EraseIn, session: SessionDep, settings: SettingsDep) -> ErasedOut:
+@router.post("/erase", response_model=ErasedOut, responses=documented(404, 429))
+async def erase(
+    body: EraseIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> ErasedOut:
+    await call_blocking(limit_erase_attempts, request=request)
     erased = await call_blocking(
         service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
     )
