@@ -6,7 +6,13 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.orm import Session
 
 from web.accounts import service
-from web.accounts.auth import CurrentUserDep, clear_login_cookie, set_login_cookie
+from web.accounts.auth import (
+    COOKIE_NAME,
+    CurrentUserDep,
+    clear_login_cookie,
+    end_login,
+    set_login_cookie,
+)
 from web.accounts.deps import LoggedInGuard, OrgMemberDep, OrgOwnerDep
 from web.accounts.login_limits import authenticate_limited
 from web.accounts.models import Invite, Membership, User
@@ -58,7 +64,7 @@ def _logged_in(
     request: Request, response: Response, settings: Settings, session: Session, user: User
 ) -> MeOut:
     """Set the login cookie and answer with the user and the CSRF token bound to it."""
-    login_cookie = set_login_cookie(response, settings, user)
+    login_cookie = set_login_cookie(response, settings, session, user)
     set_csrf_cookie(request, response, settings)
     return _me(request, settings, session, user, login_cookie)
 
@@ -104,7 +110,11 @@ def login(
 
 
 @public.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(_csrf: CsrfDep, settings: SettingsDep) -> Response:
+def logout(
+    request: Request, _csrf: CsrfDep, settings: SettingsDep, session: SessionDep
+) -> Response:
+    """End this login server-side: the cookie no longer works anywhere, even if copied."""
+    end_login(settings, session, request.cookies.get(COOKIE_NAME))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_login_cookie(response, settings)
     return response
