@@ -149,3 +149,17 @@ def test_the_openapi_document_bounds_integers_and_lists_errors(client: TestClien
     assert {"type": "string", "description": "names separated by commas or spaces"} in (
         integration_in["passthrough_vars"]["anyOf"]
     )
+
+
+def test_a_bad_consent_locale_answers_422_in_the_documented_list_shape(
+    client: TestClient, settings: Settings, db_session: Session
+) -> None:
+    """Issue 12 item 8: this 422 had a string `detail` where the schema says a list."""
+    user = make_user(db_session)
+    study = make_study(db_session, user.memberships[0].organisation)
+    integration = make_integration(db_session, study)
+    login(client, settings, user)
+    path = (
+        f"/api/v1/studies/{study.id}/integrations/{integration.id}/consent/not-a-locale!/versions"
+    )
+    _assert_refused(client.get(path), "path")
