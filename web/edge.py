@@ -81,9 +81,14 @@ def _parameter_errors(request: Request) -> Iterator[dict[str, Any]]:
             yield error
 
 
-async def _body_errors(request: Request) -> list[dict[str, Any]]:
+async def _body_errors(request: Request, route: Any) -> list[dict[str, Any]]:
+    """Errors in a JSON or form body, read only where the route reads it anyway: a body the
+    route streams itself (a chunk, whatever its content type) is left to the route."""
+    declares_body = getattr(route, "body_field", None) is not None
+    # HTML form pages (not in the API schema) read their form themselves, after this.
+    reads_form = declares_body or not getattr(route, "include_in_schema", True)
     content_type = request.headers.get("content-type", "")
-    if content_type.startswith(_JSON_TYPES):
+    if content_type.startswith(_JSON_TYPES) and declares_body:
         body = await request.body()  # cached by Starlette: the route's own parsing reuses it
         if not body:
             return []
@@ -92,7 +97,7 @@ async def _body_errors(request: Request) -> list[dict[str, Any]]:
         except (ValueError, UnicodeDecodeError):
             return []  # the route's own parsing says what is wrong, in its own words
         return list(_walk(document, ("body",)))
-    if content_type.startswith(_FORM_TYPE):
+    if content_type.startswith(_FORM_TYPE) and reads_form:
         form = await request.form()  # cached: CSRF checks and views read the same one
         return [
             error
@@ -106,17 +111,17 @@ async def _body_errors(request: Request) -> list[dict[str, Any]]:
 
 async def edge_guard(request: Request) -> None:
     """App-wide dependency: 422 for control characters or out-of-range integers anywhere."""
+    route = request.scope.get("route")
     errors = list(_parameter_errors(request))
-    errors += _integer_parameter_errors(request)
+    errors += _integer_parameter_errors(request, route)
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        errors += await _body_errors(request)
+        errors += await _body_errors(request, route)
     if errors:
         raise RequestValidationError(errors)
 
 
-def _integer_parameter_errors(request: Request) -> list[dict[str, Any]]:
+def _integer_parameter_errors(request: Request, route: Any) -> list[dict[str, Any]]:
     """Path and query parameters the route declares as integers, checked against 32 bits."""
-    route = request.scope.get("route")
     names = _integer_parameters(route) if route is not None else None
     if not names:
         return []

@@ -163,3 +163,24 @@ def test_a_bad_consent_locale_answers_422_in_the_documented_list_shape(
         f"/api/v1/studies/{study.id}/integrations/{integration.id}/consent/not-a-locale!/versions"
     )
     _assert_refused(client.get(path), "path")
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_chunk_body_is_left_to_the_upload_whatever_its_content_type(
+    client: TestClient, db_session: Session, content_type: str
+) -> None:
+    """The guard reads only bodies the route itself parses; a chunk is streamed by its route."""
+    study = make_study(db_session)
+    make_ad(db_session, study)
+    integration = make_integration(db_session, study)
+    db_session.commit()
+    db_session.expire_all()
+    started = panel.start(client, integration)
+    panel.consent(client, started)
+    clip_id = panel.open_clip(client, started)
+    response = client.put(
+        f"/api/v1/panel/clips/{clip_id}/chunks/0",
+        content=b"\x00\x1a\x45\xdf\xa3 video bytes with NULs \x00",
+        headers={**started.headers, "Content-Type": content_type},
+    )
+    assert response.status_code == 201, response.text
