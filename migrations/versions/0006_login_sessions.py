@@ -1,7 +1,7 @@
 """login_sessions: a server-side row per browser login, so logout revokes the cookie
 
-Revision ID: 0005_login_sessions
-Revises: 0004_preview
+Revision ID: 0006_login_sessions
+Revises: 0005_firstrun
 Create Date: 2026-12-01 06:33:35.299539
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0005_login_sessions'
-down_revision: Union[str, Sequence[str], None] = '0004_preview'
+revision: str = '0006_login_sessions'
+down_revision: Union[str, Sequence[str], None] = '0005_firstrun'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
