@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy.exc
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 # events may run past the chunks that arrived, and the curves cover the frames that did.
 TRUNCATION_TOLERANCE_S = 2.0
 MAX_REASON_CHARS = 300
+# The database could not be reached: worth a retry, not a reason to fail the clip.
+DATABASE_UNREACHABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
 ASSEMBLED_NAME = re.compile(r"\S*candor-clip-\w+\.\w+")
 
 
@@ -238,4 +245,15 @@ def process_clip(
         if not _expected_failure(exc):
             log.exception("analysis of clip %s crashed", clip_id)
         return fail(factory, settings, clip_id, token, one_line(exc))
-    return save(factory, settings, clip_id, token, analysed)
+    try:
+        return save(factory, settings, clip_id, token, analysed)
+    except DATABASE_UNREACHABLE:
+        raise  # the task retries; if it never gets through, the TTL sweeper deletes the video
+    except Exception as exc:
+        # Anything else will fail the same way again (a value the database refuses, a bug):
+        # fail closed, so the video is deleted and audited now instead of waiting in
+        # `processing` to be analysed again on every lease expiry. The log gets the error's
+        # first line only: the statement's parameters may hold a panelist's values.
+        reason = f"results could not be saved: {one_line(exc)}"[:MAX_REASON_CHARS]
+        log.error("clip %s: %s; video deleted", clip_id, reason)
+        return fail(factory, settings, clip_id, token, reason)
