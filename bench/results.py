@@ -162,7 +162,8 @@ def main() -> None:
         data_dir=str(data_dir),
         database_url=args.database_url,
     )
-    cookies = {COOKIE_NAME: login_cookie_value(settings, user)}
+    with Session(engine, expire_on_commit=False) as session:
+        cookies = {COOKIE_NAME: login_cookie_value(settings, session, user)}
     try:
         with (
             stack.web_server(env, data_dir / "web.log") as base,

@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 from sqlalchemy import Engine, delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.support import stack
@@ -113,6 +113,12 @@ def seeded(pg_engine: Engine, tmp_path: Path) -> Iterator[tuple[Seeded, Settings
             _remove(session)
 
 
+def _session_of(user: User) -> Session:
+    session = object_session(user)
+    assert session is not None
+    return session
+
+
 def _remove(session: Session) -> None:
     """Delete the seeded organisation (its studies, ads and curves cascade) and user."""
     session.execute(delete(Organisation).where(Organisation.name == ORG_NAME))
@@ -164,9 +170,8 @@ def browser_page(server: str, seeded: tuple[Seeded, Settings]) -> Iterator[objec
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1200, "height": 1400})
-        context.add_cookies(
-            [{"name": COOKIE_NAME, "value": login_cookie_value(settings, data.user), "url": server}]
-        )
+        cookie = login_cookie_value(settings, _session_of(data.user), data.user)
+        context.add_cookies([{"name": COOKIE_NAME, "value": cookie, "url": server}])
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_REDIS_URL
+from tests.support import stored
 from tests.support.stack import forget_queue
 from tests.worker.conftest import uploaded_clip
 from web.clips import storage
@@ -59,8 +60,8 @@ def test_old_clips_lose_their_video_whatever_their_state(
     assert failed is not None and failed.status == ClipStatus.FAILED
     assert "TTL" in (failed.failure_reason or "")
     for up in (uploading, queued):
-        assert not storage.clip_dir(settings, up.rows.clip.public_id).exists()
-    assert storage.clip_dir(settings, fresh.rows.clip.public_id).exists()
+        assert not stored.has_video(settings, up.rows.clip.public_id)
+    assert stored.has_video(settings, fresh.rows.clip.public_id)
     reasons = _audit_reasons(db_session)
     assert reasons[uploading.rows.clip.id] == [DeletionReason.ABANDONED]
     assert reasons[queued.rows.clip.id] == [DeletionReason.EXPIRED]
@@ -73,12 +74,12 @@ def test_old_clips_lose_their_video_whatever_their_state(
 def test_stray_files_and_leftovers_are_removed_and_audited(
     db_session: Session, settings: Settings, worker_factory: sessionmaker[Session]
 ) -> None:
-    stray = storage.clip_dir(settings, uuid.uuid4())
+    stray = settings.clips_dir / str(uuid.uuid4())
     stray.mkdir(parents=True)
     (stray / "000000.part").write_bytes(b"orphan video")
     leftover = uploaded_clip(db_session, settings, [b"left"], status=ClipStatus.DONE)
     leftover.rows.clip.video_deleted_at = utcnow() - timedelta(minutes=5)
-    incoming = storage.incoming_dir(settings)
+    incoming = settings.clips_dir / ".incoming"  # an older version's spool
     incoming.mkdir(parents=True)
     old_temp, new_temp = incoming / "old.tmp", incoming / "new.tmp"
     old_temp.write_bytes(b"half an upload")
@@ -94,12 +95,40 @@ def test_stray_files_and_leftovers_are_removed_and_audited(
     assert (report.leftovers, report.strays) == (1, 2)
     assert not stray.exists() and not old_temp.exists()
     assert new_temp.exists() and not_ours.exists()
-    assert not storage.clip_dir(settings, leftover.rows.clip.public_id).exists()
+    assert not stored.has_video(settings, leftover.rows.clip.public_id)
     reasons = _audit_reasons(db_session)
     assert reasons[None] == [DeletionReason.SWEPT, DeletionReason.SWEPT]
     assert reasons[leftover.rows.clip.id] == [DeletionReason.SWEPT]
     sizes = sorted(r.bytes for r in db_session.scalars(select(DeletionAudit)))
     assert sizes == sorted([len(b"orphan video"), len(b"half an upload"), len(b"left")])
+
+
+def test_a_spool_left_by_a_killed_web_process_goes_once_idle(
+    db_session: Session, settings: Settings, worker_factory: sessionmaker[Session]
+) -> None:
+    """A web process killed mid-chunk leaves its spooled body (2 MiB, past the in-memory limit);
+    it was kept until the clip TTL. Now it goes once unwritten for the upload idle time."""
+    incoming = storage.incoming_dir(settings)
+    incoming.mkdir(parents=True)
+    dead, live = incoming / f"{uuid.uuid4().hex}.tmp", incoming / f"{uuid.uuid4().hex}.tmp"
+    dead.write_bytes(os.urandom(2 * 1024 * 1024))
+    live.write_bytes(b"still arriving")
+    ad_spool = settings.ads_dir / ".incoming"
+    ad_spool.mkdir(parents=True)
+    dead_ad = ad_spool / "upload-1.tmp"
+    dead_ad.write_bytes(b"half an ad")
+    idle = time.time() - settings.upload_idle_seconds - 5
+    assert settings.upload_idle_seconds + 5 < settings.clip_ttl_seconds
+    for path in (dead, dead_ad):
+        os.utime(path, (idle, idle))
+
+    report = sweeper.sweep(settings=settings, factory=worker_factory)
+
+    assert not dead.exists() and not dead_ad.exists()
+    assert live.exists()
+    assert report.strays == 2
+    audits = db_session.scalars(select(DeletionAudit)).all()
+    assert [(a.reason, a.bytes) for a in audits] == [(DeletionReason.SWEPT, 2 * 1024 * 1024)]
 
 
 @pytest.fixture
@@ -155,3 +184,21 @@ def test_requeue_stops_while_the_broker_is_down(
     assert sent == 0
     db_session.expire_all()
     assert db_session.get(Clip, up.rows.clip.id).enqueued_at is None  # type: ignore[union-attr]
+
+
+def test_an_opened_clip_a_killed_worker_left_is_removed(
+    settings: Settings, worker_factory: sessionmaker[Session]
+) -> None:
+    """The worker opens a clip into a private file; if it is killed, the file goes once the
+    claim has expired (a newer one may still be in use by another worker on this host)."""
+    work = storage.work_dir(settings)
+    work.mkdir(parents=True)
+    left, in_use = work / "candor-clip-left.webm", work / "candor-clip-busy.webm"
+    left.write_bytes(b"opened video")
+    in_use.write_bytes(b"opened video")
+    past = time.time() - settings.analysis_lease_seconds - 5
+    os.utime(left, (past, past))
+
+    report = sweeper.sweep(settings=settings, factory=worker_factory)
+
+    assert report.strays == 1 and not left.exists() and in_use.exists()

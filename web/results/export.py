@@ -3,10 +3,10 @@ per-panelist curves with k-anonymous pass-through variables."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import Select, select
@@ -20,13 +20,29 @@ from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
 
 PSEUDONYM_HEX_CHARS = 16
-# Spreadsheets run a cell starting with one of these as a formula; pass-through values come
-# from survey URLs, so they are neutralised with a leading quote.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets run a cell starting with one of these as a formula (OWASP, "CSV Injection"),
+# also after leading spaces or control characters, and in their full-width forms (U+FF1D...),
+# which some spreadsheets fold to ASCII. Pass-through values come from survey URLs, so such a
+# cell gets a leading quote, and every field holding a control character is quoted, so a CR or
+# LF inside a value can never start a row of its own.
+_FORMULA_STARTS = ("=", "+", "-", "@", "|")
+_NEEDS_QUOTES = re.compile(r'[",\x00-\x1f\x7f]')
 
 
 def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """A text cell no spreadsheet will evaluate."""
+    stripped = value.lstrip()  # every Unicode space and control character, full-width ones too
+    first = unicodedata.normalize("NFKC", stripped[:1])  # full-width forms fold to ASCII
+    if first.startswith(_FORMULA_STARTS) or (stripped != value and first):
+        return "'" + value
+    return value
+
+
+def _field(value: str) -> str:
+    """RFC 4180 quoting, applied also to any field holding a control character."""
+    if _NEEDS_QUOTES.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _number(value: float | int | None) -> str:
@@ -37,16 +53,14 @@ def _number(value: float | int | None) -> str:
 
 def _csv_lines(rows: Iterable[Sequence[str]], batch: int = 1000) -> Iterator[str]:
     """CSV text in chunks of `batch` rows: one send per row would dominate the response time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for i, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if i % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
+    lines: list[str] = []
+    for row in rows:
+        lines.append(",".join(_field(value) for value in row) + "\n")
+        if len(lines) == batch:
+            yield "".join(lines)
+            lines.clear()
+    if lines:
+        yield "".join(lines)
 
 
 def curves_csv(curves: AdCurves) -> Iterator[str]:

@@ -71,6 +71,28 @@ def test_panelist_export_leaves_out_excluded_clips_and_neutralises_formulas(
     assert {r["attention"] for r in rows} == {"1.0"}
 
 
+# Each once slipped past the guard (issue 12): a CR started a new row holding =1+1, and a
+# leading space, a full-width equals sign, a pipe or a LF were not guarded at all.
+INJECTIONS = ["\r=1+1", " =1+1", "\uff1d1+1", "|calc", "\n=1+1", "\t@SUM(1)"]
+
+
+def test_panelist_export_neutralises_every_formula_start_and_quotes_control_characters(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    ad = make_ad(db_session, world.study, duration_s=1)
+    for value in INJECTIONS:
+        for _ in range(10):  # a cell of 10 is shown as it is
+            add_panelist(db_session, ad, {"attention": flat(1.0, 1)}, {"src": value})
+    login(client, settings, world.analyst)
+    text = client.get(f"/api/v1/ads/{ad.id}/panelists.csv").text
+    rows = _csv(text)
+    assert len(rows) == 10 * len(INJECTIONS)
+    assert {r["src"] for r in rows} == {"'" + value for value in INJECTIONS}
+    for value in INJECTIONS:  # quoted wherever a control character is, so no row splits
+        if any(ord(c) < 32 for c in value):
+            assert "\"'" + value + '"' in text
+
+
 def test_aggregated_csv_matches_the_api(
     client: TestClient, settings: Settings, world: World
 ) -> None:
