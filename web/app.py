@@ -16,6 +16,7 @@ from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
 from web.erasure import router as erasure_router
 from web.health import healthz
+from web.help import router as help_router
 from web.pages import html_error_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recorder_pages_router)
     app.include_router(results_router)
     app.include_router(erasure_router)
+    app.include_router(help_router)
     app.include_router(api_docs_router)
     return app
 

@@ -13,7 +13,7 @@ from web.panel.models import (
     PlaybackEventKind,
     SessionStatus,
 )
-from web.results.models import CURVE_METRICS, AdAggregate, ClipSecond
+from web.results.models import CURVE_METRICS, AdAggregate, ClipEmotionSecond, ClipSecond
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationKind, Study
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "AdOrder",
     "Chunk",
     "Clip",
+    "ClipEmotionSecond",
     "ClipSecond",
     "ClipStatus",
     "ConsentDecision",

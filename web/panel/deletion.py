@@ -14,7 +14,7 @@ from web.db import utcnow
 from web.panel import storage
 from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession, SessionStatus
 from web.results.aggregates import apply_clip
-from web.results.models import ClipSecond
+from web.results.models import ClipEmotionSecond, ClipSecond
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ def erase_panel_session(
         if directory is not None:
             directories.append(directory)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
+        session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
         session.delete(clip)
     panel_session.status = SessionStatus.WITHDRAWN
     panel_session.respondent_hash = ""

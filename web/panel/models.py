@@ -132,6 +132,8 @@ class Clip(Base):
     duration_s: Mapped[float | None]
     # Provenance of the curves: which model and code made them.
     analysis_version: Mapped[str | None] = mapped_column(String(200))
+    # Each model file's sha256 and package version, the code version and the settings.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # True while this clip's seconds are counted in its ad's aggregates (withdrawal subtracts).
     aggregated: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
