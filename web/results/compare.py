@@ -133,20 +133,21 @@ def compare(
         compared.append(CompareAd(summary=summary_out(ad, own, emotions), curves=curves))
 
     bands = {}
-    with_data = [a for a in org_ads if cells[a.id].get("", {}).get("attention")]
     for metric in chosen:
+        # The band of a metric is over the ads that have it (emotions: emotion-mode ads only).
+        with_metric = [a for a in org_ads if cells[a.id].get("", {}).get(metric)]
         resampled = [
             maths.resample(
                 maths.mean_curve(cells[a.id][""].get(metric, {}), lengths[a.id]), positions
             )
-            for a in with_data
+            for a in with_metric
         ]
         quarts = maths.band(resampled)
         bands[metric] = NormBand(
             q1=[q.q1 if q else None for q in quarts],
             median=[q.median if q else None for q in quarts],
             q3=[q.q3 if q else None for q in quarts],
-            n_ads=len(with_data),
+            n_ads=len(with_metric),
         )
     org_emotions = emotion_studies(session, {a.study_id for a in org_ads}) if emotions else set()
     return Comparison(
