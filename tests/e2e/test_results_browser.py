@@ -221,7 +221,8 @@ def test_ad_page_draws_curves_and_drives_the_video(
 
     page: Page = browser_page  # type: ignore[assignment]
     data, _ = seeded
-    page.goto(f"{server}/results/ads/{data.ad_id}")
+    # The view is in the address: attention and smile are the default, brow raise is asked for.
+    page.goto(f"{server}/results/ads/{data.ad_id}?metric=attention&metric=smile&metric=brow_raise")
     _wait_ready(page)
     page.wait_for_function("document.getElementById('ad-video').readyState >= 1", timeout=15000)
     shot = _artefact(tmp_path, "results-ad-page.png")
@@ -249,14 +250,14 @@ def test_ad_page_draws_curves_and_drives_the_video(
     assert counts["attention_band"] > 2000, counts
     assert counts["smile_band"] > 1000, counts
 
-    # Legend toggles and key moments are readable: dark text on their white background (the
-    # site's own buttons are white on blue, and would otherwise leave them blank).
-    for selector in ("#toggles .toggle", ".moments button"):
+    # Key moments are readable: dark text on their white background (the site's own buttons are
+    # white on blue, and would otherwise leave them blank).
+    for selector in (".moments button",):
         assert page.evaluate(CONTRAST, selector) >= 4.5, selector
 
     # Key moments: listed as buttons, numbered; the first is the smile at 6 s.
     first_moment = page.locator(".moments button").first
-    expect(first_moment).to_contain_text("6 s: Smile peak")
+    expect(first_moment).to_contain_text("6 s: Smile (AU12) peak")
     first_moment.click()
     page.wait_for_function("Math.abs(document.getElementById('ad-video').currentTime - 6) < 0.3")
 
@@ -292,12 +293,23 @@ def test_ad_page_draws_curves_and_drives_the_video(
     left_after = page.evaluate("parseFloat(document.querySelector('#chart .playhead').style.left)")
     assert left_after > left_before + 20
 
-    # Toggling a curve hides it from the canvas.
-    toggle = page.get_by_role("button", name="Smile", exact=True)
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "false")
-    hidden = page.evaluate(COUNT_PIXELS, ["#chart", {"smile": [213, 94, 0, 200, 255]}])
-    assert hidden["smile"] < counts["smile"] / 5, hidden
+    # Unpicking a curve takes it off the canvas and out of the address, at once; the address
+    # then gives a colleague the same view.
+    page.get_by_role("checkbox", name="Smile (AU12)").uncheck()
+    page.wait_for_function("!location.search.includes('smile')")
+    assert "metric=brow_raise" in page.url and "metric=attention" in page.url
+    # Colours follow the picked order: brow raise now draws in the second style (vermillion).
+    hidden = page.evaluate(COUNT_PIXELS, ["#chart", {"brow_raise": [0, 158, 115, 200, 255]}])
+    assert hidden["brow_raise"] < counts["brow_raise"] / 5, hidden
+    shared = page.url
+    page.goto(shared)
+    _wait_ready(page)
+    assert page.evaluate("document.querySelector('[data-page]').dataset.view") == (
+        "attention,brow_raise"
+    )
+    # A key moment of a curve not on screen puts it back on screen.
+    page.locator(".moments button").first.click()
+    page.wait_for_function("location.search.includes('smile')")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
