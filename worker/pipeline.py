@@ -25,6 +25,7 @@ from web.panel.deletion import DeletionReason, record_video_deletion, remove_dir
 from web.panel.models import Clip, ClipStatus, PlaybackEvent
 from web.results.aggregates import apply_clip
 from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
+from web.results.provenance import provenance_id
 from web.settings import Settings
 from web.studies.models import Ad
 from worker import pipeline_analysis
@@ -189,7 +190,7 @@ def save(
         clip.n_frames = result.n_frames
         clip.duration_s = result.duration_s
         clip.analysis_version = result.version[:200]
-        clip.provenance = result.provenance or None
+        clip.provenance_id = provenance_id(session, result.provenance)
         clip.analysed_at = utcnow()
         clip.failure_reason = None
         session.flush()

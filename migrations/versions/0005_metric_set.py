@@ -1,4 +1,4 @@
-"""metric set: the 20 expressions per second, emotion curves in their own table, clip provenance
+"""metric set: the 20 expressions per second, emotion curves in their own table, provenance
 
 Revision ID: 0005_metric_set
 Revises: 0004_preview
@@ -33,8 +33,21 @@ def upgrade() -> None:
     with op.batch_alter_table('clip_second', schema=None) as batch_op:
         for name in NEW_EXPRESSIONS:
             batch_op.add_column(sa.Column(name, sa.Double(), nullable=True))
+    op.create_table(
+        'analysis_provenance',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('digest', sa.String(length=64), nullable=False),
+        sa.Column('provenance', sa.JSON(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_analysis_provenance')),
+        sa.UniqueConstraint('digest', name=op.f('uq_analysis_provenance_digest')),
+    )
     with op.batch_alter_table('clip', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('provenance', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('provenance_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_clip_provenance_id'), ['provenance_id'], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f('fk_clip_provenance_id_analysis_provenance'), 'analysis_provenance',
+            ['provenance_id'], ['id'], ondelete='SET NULL',
+        )
     op.create_table(
         'clip_emotion_second',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -58,7 +71,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_clip_emotion_second_ad_id'))
     op.drop_table('clip_emotion_second')
     with op.batch_alter_table('clip', schema=None) as batch_op:
-        batch_op.drop_column('provenance')
+        batch_op.drop_constraint(
+            batch_op.f('fk_clip_provenance_id_analysis_provenance'), type_='foreignkey'
+        )
+        batch_op.drop_index(batch_op.f('ix_clip_provenance_id'))
+        batch_op.drop_column('provenance_id')
+    op.drop_table('analysis_provenance')
     with op.batch_alter_table('clip_second', schema=None) as batch_op:
         for name in reversed(NEW_EXPRESSIONS):
             batch_op.drop_column(name)

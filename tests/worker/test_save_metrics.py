@@ -14,7 +14,7 @@ from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES
 from tests.worker.conftest import uploaded_clip
 from web.panel.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Clip
-from web.results.models import AdAggregate, ClipEmotionSecond, ClipSecond
+from web.results.models import AdAggregate, AnalysisProvenance, ClipEmotionSecond, ClipSecond
 from web.settings import Settings
 from worker import pipeline_analysis
 from worker.tasks import analyze_clip
@@ -80,7 +80,9 @@ def test_without_emotions_nothing_emotion_shaped_is_stored(
     assert cells[("age", "lip_corner_depressor", 0)] == (1, pytest.approx(_value(
         "lip_corner_depressor", 0)))  # fmt: skip
     clip = db_session.get(Clip, up.rows.clip.id)
-    assert clip is not None and clip.provenance == PROVENANCE
+    assert clip is not None and clip.provenance_id is not None
+    stored_provenance = db_session.get(AnalysisProvenance, clip.provenance_id)
+    assert stored_provenance is not None and stored_provenance.provenance == PROVENANCE
 
 
 def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_them(
@@ -103,6 +105,13 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     db_session.expire_all()
     clip = db_session.get(Clip, up.rows.clip.id)
     assert clip is not None
+    # Clips analysed alike share one provenance row.
+    second = uploaded_clip(db_session, settings, [b"any bytes"], ad=up.rows.ad)
+    assert analyze_clip(second.rows.clip.id) == "done"
+    db_session.expire_all()
+    again = db_session.get(Clip, second.rows.clip.id)
+    assert again is not None and again.provenance_id == clip.provenance_id
+    assert db_session.scalar(select(func.count()).select_from(AnalysisProvenance)) == 1
     erase_panel_session(db_session, settings, clip.session, DeletionReason.ERASED)
     db_session.flush()
     after = _cells(db_session, up.rows.ad.id)

@@ -8,13 +8,22 @@ emotion-shaped row or column anywhere.
 
 from __future__ import annotations
 
-from sqlalchemy import Double, Float, ForeignKey, Integer, String, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, Double, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS
 from web.db import Base
 
-__all__ = ["CURVE_METRICS", "EMOTION_METRICS", "AdAggregate", "ClipEmotionSecond", "ClipSecond"]
+__all__ = [
+    "CURVE_METRICS",
+    "EMOTION_METRICS",
+    "AdAggregate",
+    "AnalysisProvenance",
+    "ClipEmotionSecond",
+    "ClipSecond",
+]
 
 
 class ClipSecond(Base):
@@ -53,6 +62,18 @@ for _metric in CURVE_METRICS:
 for _metric in EMOTION_METRICS:
     setattr(ClipEmotionSecond, _metric, mapped_column(_metric, Double, nullable=True))
 del _metric
+
+
+class AnalysisProvenance(Base):
+    """What made a clip's curves: each model file's sha256 and package version, the code
+    version and the analysis settings. One row per distinct provenance, shared by every clip
+    analysed alike (clip.provenance_id); nothing in it is about a panelist."""
+
+    __tablename__ = "analysis_provenance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the canonical JSON
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class AdAggregate(Base):
