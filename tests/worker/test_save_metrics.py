@@ -112,7 +112,8 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     again = db_session.get(Clip, second.rows.clip.id)
     assert again is not None and again.provenance_id == clip.provenance_id
     assert db_session.scalar(select(func.count()).select_from(AnalysisProvenance)) == 1
-    erase_panel_session(db_session, settings, clip.session, DeletionReason.ERASED)
+    for panel_session in (clip.session, again.session):
+        erase_panel_session(db_session, settings, panel_session, DeletionReason.ERASED)
     db_session.flush()
     after = _cells(db_session, up.rows.ad.id)
     assert all(n == 0 and total == pytest.approx(0.0) for n, total in after.values())
