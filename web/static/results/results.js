@@ -364,6 +364,7 @@
       });
       chart.state.setPlayhead(current);
       root.dataset.view = view.join(",");
+      root.dataset.yRange = range.join(",");
     }
 
     function describe(idx) {
