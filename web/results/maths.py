@@ -3,6 +3,7 @@ norms, time-normalisation. No database, no web; every function is checked by han
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ _T975 = (
 _Z975 = 1.959963984540054
 
 
+# Cached: a page computes it for every metric, second and group (tens of thousands of cells
+# with the full metric set), always for the same few values of n.
+@functools.lru_cache(maxsize=4096)
 def t_critical_95(df: int) -> float:
     """Two-sided 95% critical value of Student's t with df degrees of freedom."""
     if df < 1:
