@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from web.panel.deletion import DeletionReason, erase_panel_session
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES
 from tests.worker.conftest import uploaded_clip
-from web.panel.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Clip
 from web.results.models import AdAggregate, AnalysisProvenance, ClipEmotionSecond, ClipSecond
 from web.settings import Settings
-from worker import pipeline_analysis
+from worker import analysis_adapter
 from worker.tasks import analyze_clip
 from worker.timemap import TimeMap
 
@@ -36,7 +36,7 @@ def _fabricated(emotions: bool) -> Any:
     """A stand-in for the engine: three seconds of every metric (and emotions if asked);
     lip_suck unreadable (a hand over the mouth) in second 1."""
 
-    def run(path: Path, time_map: TimeMap) -> pipeline_analysis.ClipAnalysis:
+    def run(path: Path, time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
         names = (*CURVE_METRICS, *EMOTION_METRICS) if emotions else CURVE_METRICS
         seconds = []
         for second in range(3):
@@ -45,7 +45,7 @@ def _fabricated(emotions: bool) -> Any:
             if second == 1:
                 row["lip_suck"] = None
             seconds.append(row)
-        return pipeline_analysis.ClipAnalysis(
+        return analysis_adapter.ClipAnalysis(
             seconds=seconds, face_found_share=1.0, exclusion_reason=None, duration_s=3.0,
             n_frames=90, last_frame_s=2.97, version="fabricated-1", provenance=PROVENANCE,
         )  # fmt: skip
@@ -62,7 +62,7 @@ def _cells(db_session: Session, ad_id: int) -> dict[tuple[str, str, int], tuple[
 def test_without_emotions_nothing_emotion_shaped_is_stored(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_analysis, "run", _fabricated(emotions=False))
+    monkeypatch.setattr(analysis_adapter, "run", _fabricated(emotions=False))
     up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
     assert analyze_clip(up.rows.clip.id) == "done"
 
@@ -88,7 +88,7 @@ def test_without_emotions_nothing_emotion_shaped_is_stored(
 def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_them(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_analysis, "run", _fabricated(emotions=True))
+    monkeypatch.setattr(analysis_adapter, "run", _fabricated(emotions=True))
     up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
     assert analyze_clip(up.rows.clip.id) == "done"
 
