@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from web.panel.deletion import DeletionReason, erase_panel_session
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES
 from tests.worker.conftest import uploaded_clip
+from web.clips.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Clip
 from web.results.models import AdAggregate, AnalysisProvenance, ClipEmotionSecond, ClipSecond
 from web.settings import Settings
