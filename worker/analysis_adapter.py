@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.metrics import CURVE_METRICS
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
 from worker.analysis.constants import SECOND_COLUMNS
 from worker.analysis.result import records
@@ -44,11 +44,6 @@ class ClipAnalysis:
     last_frame_s: float
     version: str
     provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def has_emotions(self) -> bool:
-        """True when the analysis returned emotion values (emotion mode)."""
-        return any(name in row for row in self.seconds for name in EMOTION_METRICS)
 
 
 def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysis:

@@ -155,11 +155,13 @@ def curve_rows(
 ) -> list[ClipSecond | ClipEmotionSecond]:
     """The clip's stored seconds: curves always, emotion rows only if the analysis made them."""
     rows: list[ClipSecond | ClipEmotionSecond] = []
+    # Emotion values are present only when the study's emotion mode asked the engine for them.
+    emotional = any(name in row for row in result.seconds for name in EMOTION_METRICS)
     for row in result.seconds:
         where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
         curves = {name: row.get(name) for name in CURVE_METRICS}
         rows.append(ClipSecond(**where, n_frames=row["n_frames"], **curves))
-        if result.has_emotions:
+        if emotional:
             rows.append(ClipEmotionSecond(**where, **{m: row.get(m) for m in EMOTION_METRICS}))
     return rows
 
