@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
     Field,
-    SerializationInfo,
-    SerializerFunctionWrapHandler,
-    model_serializer,
 )
 
 
@@ -103,19 +100,12 @@ class AdSummaryOut(BaseModel):
     smile_peak_s: int | None
     smile_peak: float | None
     blink_rate_per_min: float | None
+    # Outside emotion mode nothing emotion-shaped is sent, not even an empty key.
     emotions: EmotionSummaryOut | None = Field(
-        None, description="Only for a study in emotion mode; the key is absent otherwise"
+        None,
+        description="Only for a study in emotion mode; the key is absent otherwise",
+        exclude_if=lambda value: value is None,
     )
-
-    @model_serializer(mode="wrap")
-    def _no_emotion_key(
-        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
-    ) -> dict[str, Any]:
-        # Outside emotion mode nothing emotion-shaped is sent, not even an empty key.
-        data: dict[str, Any] = handler(self)
-        if self.emotions is None:
-            data.pop("emotions", None)
-        return data
 
 
 class KeyMomentOut(BaseModel):

@@ -118,6 +118,9 @@ def test_openapi_documents_the_results_api(client: TestClient) -> None:
     ):
         assert path in paths
     assert client.get("/docs").status_code == 200
+    # The summary's schema is documented field by field (emotions optional, absent when off).
+    summary = client.get("/openapi.json").json()["components"]["schemas"]["AdSummaryOut"]
+    assert {"attention_share", "smile_peak", "emotions"} <= set(summary["properties"])
 
 
 def _chart_data(html: str) -> dict[str, object]:
