@@ -114,21 +114,27 @@ def _panelists(cells: dict[str, dict[int, Cell]]) -> int:
 def metric_curve(
     metric: str, per_second: dict[int, Cell], length: int, masked: set[int] | None = None
 ) -> MetricCurve:
-    curve = MetricCurve(metric=metric, n=[], mean=[], ci_low=[], ci_high=[])
+    """n, mean and 95% CI per second of one metric; None where empty or suppressed."""
     bounds = METRIC_BOUNDS.get(metric, (None, None))
+    ns: list[int | None] = []
+    means: list[float | None] = []
+    lows: list[float | None] = []
+    highs: list[float | None] = []
     for second in range(length):
         cell = per_second.get(second)
         if masked and second in masked:
             # Suppressed: not even n is shown, it would tell how small the group is.
-            curve.n.append(None)
+            ns.append(None)
             stats = _EMPTY
         else:
-            stats = maths.cell_stats(*cell, bounds) if cell else _EMPTY
-            curve.n.append(stats.n)
-        curve.mean.append(stats.mean)
-        curve.ci_low.append(stats.ci_low)
-        curve.ci_high.append(stats.ci_high)
-    return curve
+            stats = maths.cell_stats(cell[0], cell[1], cell[2], bounds) if cell else _EMPTY
+            ns.append(stats.n)
+        means.append(stats.mean)
+        lows.append(stats.ci_low)
+        highs.append(stats.ci_high)
+    # Built from values computed here, so pydantic's per-item validation (tens of thousands of
+    # floats on a page with every metric and segment) is skipped.
+    return MetricCurve.model_construct(metric=metric, n=ns, mean=means, ci_low=lows, ci_high=highs)
 
 
 _EMPTY = maths.CellStats(0, None, None, None, None)
