@@ -392,7 +392,7 @@ def test_emotion_mode_ad_page_draws_valence_and_links_each_label_to_its_derivati
     # Picking joy adds it at once, and its label's link opens its derivation.
     page.get_by_role("checkbox", name="Joy").check()
     page.wait_for_function("location.search.includes('metric=joy')")
-    page.get_by_role("link", name="How Joy is derived").click()
+    page.get_by_role("link", name="How Joy is derived", exact=True).click()
     page.wait_for_url("**/help/emotions#joy")
     expect(page.locator("h2#joy")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
