@@ -97,7 +97,7 @@ def ad_progress(access: AdDep, session: SessionDep) -> Progress:
 
 
 @router.get("/studies/{study_id}/summaries", response_model=StudySummaries)
-def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
+def study_summaries(study: StudyDep, session: SessionDep, settings: SettingsDep) -> StudySummaries:
     """Every ad's summary and progress, with the organisation's norms."""
     org_summaries = service.summaries(
         session, compare.organisation_ads(session, study.organisation_id)
@@ -109,7 +109,10 @@ def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
         norms=compare.norms_from(
-            study.organisation_id, org_summaries, catalogue.shows_emotions(study)
+            study.organisation_id,
+            org_summaries,
+            settings.min_norm_ads,
+            catalogue.shows_emotions(study),
         ),
     )
 
@@ -121,22 +124,30 @@ def study_quality(study: StudyDep, session: SessionDep) -> Quality:
 
 
 @router.get("/organisations/{organisation_id}/norms", response_model=Norms)
-def organisation_norms(organisation_id: int, user: CurrentUserDep, session: SessionDep) -> Norms:
+def organisation_norms(
+    organisation_id: int, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+) -> Norms:
     """Median and quartiles of each summary figure over all the organisation's ads."""
     membership_for(session, user, organisation_id)
-    return compare.norms(session, organisation_id)
+    return compare.norms(session, organisation_id, settings.min_norm_ads)
 
 
 @router.get("/compare", response_model=Comparison)
 def compare_ads(
-    ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep, metrics: MetricsQuery = None
+    ad_ids: AdIdsQuery,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    metrics: MetricsQuery = None,
 ) -> Comparison:
     """Two or more ads on one axis (percent of each ad if lengths differ), with norms."""
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
     chosen = metrics_or_400(metrics or [], compare.compare_metrics(session, ads))
-    return compare.compare(session, ads, accesses[0].study.organisation_id, chosen)
+    return compare.compare(
+        session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, chosen
+    )
 
 
 def check_compare_count(count: int) -> None:

@@ -39,12 +39,12 @@ def organisation_ads(session: Session, organisation_id: int) -> list[Ad]:
     return list(session.scalars(query))
 
 
-def norms(session: Session, organisation_id: int) -> Norms:
+def norms(session: Session, organisation_id: int, min_ads: int) -> Norms:
     """Quartiles of every summary figure over the organisation's ads that have data; emotion
     figures too if any of its ads is in an emotion-mode study."""
     ads = organisation_ads(session, organisation_id)
     emotions = bool(emotion_studies(session, {ad.study_id for ad in ads}))
-    return norms_from(organisation_id, summaries(session, ads), emotions)
+    return norms_from(organisation_id, summaries(session, ads), min_ads, emotions)
 
 
 def _as_summary(s: AdSummaryOut) -> maths.Summary:
@@ -65,14 +65,23 @@ def _as_summary(s: AdSummaryOut) -> maths.Summary:
 
 
 def norms_from(
-    organisation_id: int, all_summaries: Sequence[AdSummaryOut], emotions: bool = False
+    organisation_id: int,
+    all_summaries: Sequence[AdSummaryOut],
+    min_ads: int,
+    emotions: bool = False,
 ) -> Norms:
-    """Norms over the summaries with data; emotion figures (over emotion-mode ads) if asked."""
+    """The norm figures, withheld (empty) while fewer than `min_ads` ads have results; emotion
+    figures (over emotion-mode ads) if asked."""
     with_data = [s for s in all_summaries if s.n]
+    if len(with_data) < min_ads:
+        return Norms(
+            organisation_id=organisation_id, n_ads=len(with_data), min_ads=min_ads, figures={}
+        )
     figures = maths.summary_norms([_as_summary(s) for s in with_data], emotions)
     return Norms(
         organisation_id=organisation_id,
         n_ads=len(with_data),
+        min_ads=min_ads,
         figures={k: QuartilesOut(**asdict(q)) if q else None for k, q in figures.items()},
     )
 
@@ -84,7 +93,11 @@ def compare_metrics(session: Session, ads: Sequence[Ad]) -> tuple[str, ...]:
 
 
 def compare(
-    session: Session, ads: Sequence[Ad], organisation_id: int, metrics: Sequence[str] = ()
+    session: Session,
+    ads: Sequence[Ad],
+    organisation_id: int,
+    min_norm_ads: int,
+    metrics: Sequence[str] = (),
 ) -> Comparison:
     """Ads side by side: per second if equally long, else on percent of each ad's length.
 
@@ -133,7 +146,8 @@ def compare(
         compared.append(CompareAd(summary=summary_out(ad, own, emotions), curves=curves))
 
     bands = {}
-    for metric in chosen:
+    with_data = [a for a in org_ads if cells[a.id].get("", {}).get("attention")]
+    for metric in chosen if len(with_data) >= min_norm_ads else ():
         # The band of a metric is over the ads that have it (emotions: emotion-mode ads only).
         with_metric = [a for a in org_ads if cells[a.id].get("", {}).get(metric)]
         resampled = [
@@ -159,6 +173,7 @@ def compare(
         norms=norms_from(
             organisation_id,
             [summary_out(a, cells[a.id].get("", {}), a.study_id in org_emotions) for a in org_ads],
+            min_norm_ads,
             emotions,
         ),
     )

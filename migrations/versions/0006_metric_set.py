@@ -1,7 +1,7 @@
 """metric set: the 20 expressions per second, emotion curves in their own table, provenance
 
-Revision ID: 0005_metric_set
-Revises: 0004_preview
+Revision ID: 0006_metric_set
+Revises: 0005_firstrun
 Create Date: 2026-12-01 06:00:00
 
 Column names are written out here, not read from candor/metrics.py: a migration is a snapshot
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0005_metric_set'
-down_revision: Union[str, Sequence[str], None] = '0004_preview'
+revision: str = '0006_metric_set'
+down_revision: Union[str, Sequence[str], None] = '0005_firstrun'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
