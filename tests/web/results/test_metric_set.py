@@ -108,6 +108,7 @@ def test_emotion_mode_off_shows_no_emotion_anywhere(
 def test_emotion_mode_on_carries_every_emotion_with_ci_and_n(
     client: TestClient, settings: Settings, world: World, emotion_world: EmotionWorld
 ) -> None:
+    settings.min_norm_ads = 2  # the organisation has 4 ads with results
     login(client, settings, world.analyst)
     ad = emotion_world.ad.id
     curves = client.get(f"/api/v1/ads/{ad}/curves").json()
@@ -200,6 +201,7 @@ def test_the_picker_view_lives_in_the_url(
 def test_compare_and_segments_take_any_metric(
     client: TestClient, settings: Settings, world: World, emotion_world: EmotionWorld
 ) -> None:
+    settings.min_norm_ads = 2  # the organisation has 4 ads with results
     login(client, settings, world.analyst)
     pair = f"ad={emotion_world.ad.id}&ad={emotion_world.other_ad.id}"
     body = client.get(f"/api/v1/compare?{pair}&metric=valence&metric=lip_press").json()
