@@ -1,7 +1,7 @@
 """metric set: the 20 expressions per second, emotion curves in their own table, provenance
 
-Revision ID: 0006_metric_set
-Revises: 0005_firstrun
+Revision ID: 0007_metric_set
+Revises: 0006_clip_keys
 Create Date: 2026-12-01 06:00:00
 
 Column names are written out here, not read from candor/metrics.py: a migration is a snapshot
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0006_metric_set'
-down_revision: Union[str, Sequence[str], None] = '0005_firstrun'
+revision: str = '0007_metric_set'
+down_revision: Union[str, Sequence[str], None] = '0006_clip_keys'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
