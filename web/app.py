@@ -22,6 +22,7 @@ from web.edge import edge_guard
 from web.erasure import router as erasure_router
 from web.framing import NoFramingMiddleware
 from web.health import healthz
+from web.help import router as help_router
 from web.pages import html_error_page, html_validation_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(results_router)
     app.include_router(reports_router)
     app.include_router(erasure_router)
+    app.include_router(help_router)
     app.include_router(api_docs_router)
     openapi.install(app)
     return app

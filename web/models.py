@@ -14,7 +14,13 @@ from web.panel.models import (
     SessionStatus,
 )
 from web.reports.models import ReportLink
-from web.results.models import CURVE_METRICS, AdAggregate, ClipSecond
+from web.results.models import (
+    CURVE_METRICS,
+    AdAggregate,
+    AnalysisProvenance,
+    ClipEmotionSecond,
+    ClipSecond,
+)
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationKind, Study
 
 __all__ = [
@@ -22,8 +28,10 @@ __all__ = [
     "Ad",
     "AdAggregate",
     "AdOrder",
+    "AnalysisProvenance",
     "Chunk",
     "Clip",
+    "ClipEmotionSecond",
     "ClipSecond",
     "ClipStatus",
     "ConsentDecision",

@@ -3,14 +3,13 @@ here."""
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from web.results.models import CURVE_METRICS
+from candor.metrics import CURVE_METRICS
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
 from worker.analysis.constants import SECOND_COLUMNS
 from worker.analysis.result import records
@@ -32,7 +31,12 @@ def is_analysis_error(exc: BaseException) -> bool:
 
 @dataclass
 class ClipAnalysis:
-    """What the pipeline stores: curves on ad time and data-quality fields."""
+    """What the pipeline stores: curves on ad time and data-quality fields.
+
+    Each row of `seconds` holds `second`, `n_frames` and every name in CURVE_METRICS (None where
+    unreadable), plus every name in EMOTION_METRICS if and only if emotions were asked for.
+    `provenance` records the model files (sha256), versions and settings that made the curves.
+    """
 
     seconds: list[dict[str, Any]]
     face_found_share: float | None
@@ -41,24 +45,22 @@ class ClipAnalysis:
     n_frames: int | None
     last_frame_s: float
     version: str
+    provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysis:
-    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped).
-
-    ``emotions``: the session was consented in emotion mode. This analysis version infers no
-    emotions yet (the engine's emotion mode replaces this adapter), so the expressions, which the
-    consent covers too, are still analysed and the gap is logged.
-    """
+    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped)."""
     if emotions:
-        log.warning("emotions asked for, but this analysis version infers none; expressions only")
+        # The engine computes emotions only when asked (issue 8); until it can, say so.
+        raise NotImplementedError("this analysis version cannot compute emotions")
     result = analyze(path)
     seconds = []
     for row in records(per_second(result.frames, time_map), SECOND_COLUMNS):
         n_frames = int(row["n_frames"] or 0)
         if n_frames == 0:
             continue
-        clean: dict[str, Any] = {name: row[name] for name in CURVE_METRICS}
+        # A metric this analysis version does not compute is stored empty, never as zero.
+        clean: dict[str, Any] = {name: row.get(name) for name in CURVE_METRICS}
         clean["second"] = int(row["second"] or 0)
         clean["n_frames"] = n_frames
         seconds.append(clean)
@@ -72,4 +74,5 @@ def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysi
         n_frames=quality.n_frames,
         last_frame_s=float(frame_times.max()) if frame_times.size else 0.0,
         version=analysis_version(result),
+        provenance=result.provenance,
     )

@@ -24,7 +24,8 @@ from web.clips.aggregates import apply_clip
 from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.db import utcnow
 from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
-from web.results.models import ClipSecond
+from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
+from web.results.provenance import provenance_id
 from web.settings import Settings
 from web.studies.models import Ad
 from worker import analysis_adapter
@@ -170,6 +171,22 @@ def _lock_if_ours(session: Session, clip_id: int, token: str) -> Clip | None:
     return clip
 
 
+def curve_rows(
+    clip_id: int, ad_id: int, result: ClipAnalysis
+) -> list[ClipSecond | ClipEmotionSecond]:
+    """The clip's stored seconds: curves always, emotion rows only if the analysis made them."""
+    rows: list[ClipSecond | ClipEmotionSecond] = []
+    # Emotion values are present only when the study's emotion mode asked the engine for them.
+    emotional = any(name in row for row in result.seconds for name in EMOTION_METRICS)
+    for row in result.seconds:
+        where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
+        curves = {name: row.get(name) for name in CURVE_METRICS}
+        rows.append(ClipSecond(**where, n_frames=row["n_frames"], **curves))
+        if emotional:
+            rows.append(ClipEmotionSecond(**where, **{m: row.get(m) for m in EMOTION_METRICS}))
+    return rows
+
+
 def save(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -186,9 +203,8 @@ def save(
         if clip.aggregated:  # a re-run replaces the clip's share, never adds it twice
             apply_clip(session, clip.id, -1)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
-        session.add_all(
-            ClipSecond(clip_id=clip.id, ad_id=clip.ad_id, **row) for row in result.seconds
-        )
+        session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
+        session.add_all(curve_rows(clip.id, clip.ad_id, result))
         clip.status = ClipStatus.DONE
         clip.sha256 = sha256
         clip.usable = result.exclusion_reason is None
@@ -197,6 +213,7 @@ def save(
         clip.n_frames = result.n_frames
         clip.duration_s = result.duration_s
         clip.analysis_version = result.version[:200]
+        clip.provenance_id = provenance_id(session, result.provenance)
         clip.analysed_at = utcnow()
         clip.failure_reason = None
         session.flush()

@@ -108,7 +108,7 @@ def test_a_spool_left_by_a_killed_web_process_goes_once_idle(
 ) -> None:
     """A web process killed mid-chunk leaves its spooled body (2 MiB, past the in-memory limit);
     it was kept until the clip TTL. Now it goes once unwritten for the upload idle time."""
-    incoming = storage.incoming_dir(settings)
+    incoming = settings.clips_dir / ".incoming"  # where older versions (and a killed one) spooled
     incoming.mkdir(parents=True)
     dead, live = incoming / f"{uuid.uuid4().hex}.tmp", incoming / f"{uuid.uuid4().hex}.tmp"
     dead.write_bytes(os.urandom(2 * 1024 * 1024))

@@ -9,11 +9,12 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from web.panel.models import Clip, ClipStatus, PanelSession
-from web.results.models import CURVE_METRICS, ClipSecond
+from web.results import catalogue
+from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
 from web.results.quality import counted_sessions
 from web.results.schemas import AdCurves
 from web.results.suppression import coarsen_passthrough
@@ -63,21 +64,33 @@ def _csv_lines(rows: Iterable[Sequence[str]], batch: int = 1000) -> Iterator[str
         yield "".join(lines)
 
 
-def curves_csv(curves: AdCurves) -> Iterator[str]:
-    """Long-format CSV of the curves exactly as the API shows them (suppression included)."""
+def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
+    """Long-format CSV of the curves exactly as the API shows them (suppression included).
+
+    Each row names its metric, the metric's label, its FACS AU (expressions) and, for an
+    emotion metric, the address of its documented derivation.
+    """
     groups = [curves.overall, *curves.segments]
+    about = {m.name: m for m in curves.metrics}
 
     def rows() -> Iterator[list[str]]:
-        yield ["ad_id", "segment_var", "segment_value", "metric", "second", "n", "mean",
-               "ci95_low", "ci95_high"]  # fmt: skip
+        yield ["ad_id", "segment_var", "segment_value", "metric", "label", "au", "derivation",
+               "second", "n", "mean", "ci95_low", "ci95_high"]  # fmt: skip
         for group in groups:
             for metric, curve in group.curves.items():
+                info = about.get(metric) or catalogue.info(metric)
+                described = [
+                    metric,
+                    info.label,
+                    info.au or "",
+                    f"{base_url}{info.derivation}" if info.derivation else "",
+                ]
                 for second in curves.seconds:
                     yield [
                         str(curves.ad_id),
                         _text(group.segment_var),
                         _text(group.segment_value),
-                        metric,
+                        *described,
                         str(second),
                         _number(curve.n[second]),
                         _number(curve.mean[second]),
@@ -113,9 +126,21 @@ def included_clips(ad_id: int) -> Select[int]:
 
 
 def panelist_csv(
-    session: Session, settings: Settings, ad_id: int, study_id: int, min_cell_size: int
+    session: Session,
+    settings: Settings,
+    ad_id: int,
+    study_id: int,
+    min_cell_size: int,
+    *,
+    emotions: bool,
+    base_url: str,
 ) -> Iterator[str]:
-    """Long-format CSV, one row per panelist-second, pass-through variables made k-anonymous."""
+    """One row per panelist-second, pass-through variables made k-anonymous, a column per
+    metric: CURVE_METRICS, then EMOTION_METRICS if `emotions` (the study's emotion mode).
+
+    Column names carry the expression's AU or the emotion's derivation link
+    (catalogue.export_header); the metric name is everything before the first space.
+    """
     panelists = session.execute(
         select(Clip.id, PanelSession.public_id, PanelSession.passthrough)
         .join(PanelSession, PanelSession.id == Clip.session_id)
@@ -134,16 +159,29 @@ def panelist_csv(
         clip_id: (pseudonym(settings, study_id, str(public_id)), passthrough[i])
         for i, (clip_id, public_id, _) in enumerate(panelists)
     }
+    metrics = catalogue.stored_metrics(emotions)
     columns = [getattr(ClipSecond, m) for m in CURVE_METRICS]
+    query = select(ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, *columns)
+    if emotions:
+        query = query.add_columns(
+            *(getattr(ClipEmotionSecond, m) for m in EMOTION_METRICS)
+        ).outerjoin(
+            ClipEmotionSecond,
+            and_(
+                ClipEmotionSecond.clip_id == ClipSecond.clip_id,
+                ClipEmotionSecond.second == ClipSecond.second,
+            ),
+        )
     # Read everything now: the response streams after the request's session is closed.
     seconds = session.execute(
-        select(ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, *columns)
-        .where(ClipSecond.clip_id.in_(included_clips(ad_id)))
-        .order_by(ClipSecond.clip_id, ClipSecond.second)
+        query.where(ClipSecond.clip_id.in_(included_clips(ad_id))).order_by(
+            ClipSecond.clip_id, ClipSecond.second
+        )
     ).all()
+    header = [catalogue.export_header(m, base_url) for m in metrics]
 
     def rows() -> Iterator[list[str]]:
-        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", *CURVE_METRICS]
+        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", *header]
         for clip_id, second, n_frames, *values in seconds:
             name, values_of = by_clip[clip_id]
             yield [

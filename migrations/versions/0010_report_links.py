@@ -1,7 +1,7 @@
 """report links: revocable, expiring links to a study's report for people without an account
 
-Revision ID: 0009_report_links
-Revises: 0008_emotion_consent
+Revision ID: 0010_report_links
+Revises: 0009_emotion_consent
 Create Date: 2026-12-01 06:10:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0009_report_links'
-down_revision: Union[str, Sequence[str], None] = '0008_emotion_consent'
+revision: str = '0010_report_links'
+down_revision: Union[str, Sequence[str], None] = '0009_emotion_consent'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,8 +1,8 @@
 """emotion consent: consent versions say whether they disclose emotion inference; a panel session
 keeps the study's emotion mode as it was when the panelist agreed
 
-Revision ID: 0008_emotion_consent
-Revises: 0007_login_sessions
+Revision ID: 0009_emotion_consent
+Revises: 0008_metric_set
 Create Date: 2026-12-01 06:00:00
 
 """
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0008_emotion_consent'
-down_revision: Union[str, Sequence[str], None] = '0007_login_sessions'
+revision: str = '0009_emotion_consent'
+down_revision: Union[str, Sequence[str], None] = '0008_metric_set'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
