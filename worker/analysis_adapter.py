@@ -15,8 +15,6 @@ from worker.analysis.constants import SECOND_COLUMNS
 from worker.analysis.result import records
 from worker.timemap import TimeMap
 
-log = logging.getLogger(__name__)
-
 
 def analysis_version(result: AnalysisResult) -> str:
     """Code and model versions that made the curves, as stored on the clip."""
