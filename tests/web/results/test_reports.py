@@ -220,7 +220,12 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
             blink_rate_per_min=12.0,
         ),
         moments=KeyMoments(
-            ad_id=7, min_attention=0.5, min_lift=0.1, min_separation_s=2, moments=[]
+            ad_id=7,
+            metrics=["smile"],
+            min_attention=0.5,
+            min_lift=0.1,
+            min_separation_s=2,
+            moments=[],
         ),
         metrics=("attention", "smile"),
         emotion_metrics=("valence", "joy", "surprise"),
