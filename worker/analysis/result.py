@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from worker.analysis.arrays import Table
-from worker.analysis.constants import FRAME_COLUMNS, SECOND_COLUMNS
+from worker.analysis.constants import EMOTION_COLUMNS, frame_columns, second_columns
 
 Scalar = int | float | bool | None
 
@@ -52,18 +52,23 @@ def records(table: Table, columns: tuple[str, ...]) -> list[dict[str, Scalar]]:
 class AnalysisResult:
     """Everything the analysis of one clip produced."""
 
-    frames: Table  # keys: FRAME_COLUMNS, one row per analysed frame
-    seconds: Table  # keys: SECOND_COLUMNS, one row per second of clip time
+    frames: Table  # keys: frame_columns(emotions), one row per analysed frame
+    seconds: Table  # keys: second_columns(emotions), one row per second of clip time
     quality: Quality
     provenance: dict[str, Any]
 
+    @property
+    def emotions(self) -> bool:
+        """True when the analysis ran in emotion mode (the tables carry emotion columns)."""
+        return EMOTION_COLUMNS[0] in self.seconds
+
     def seconds_records(self) -> list[dict[str, Scalar]]:
         """Per-second rows as dicts, None where a value is undefined."""
-        return records(self.seconds, SECOND_COLUMNS)
+        return records(self.seconds, second_columns(self.emotions))
 
     def frame_records(self) -> list[dict[str, Scalar]]:
         """Per-frame rows as dicts, None where a value is undefined."""
-        return records(self.frames, FRAME_COLUMNS)
+        return records(self.frames, frame_columns(self.emotions))
 
     def to_dict(self, *, frames: bool = False) -> dict[str, Any]:
         """A JSON-ready dict: seconds, quality, provenance (and frames if asked)."""
