@@ -5,6 +5,10 @@ model's own scale: 0 is the model's neutral face, 1 its strongest. The exception
 ``mouth_open`` is the parted lips measured on the mesh (the blendshapes have no lips-apart score:
 ``jawOpen`` stays near 0.07 in a broad toothy grin), and ``smirk`` is the difference between the
 two lip corners' smiles.
+
+``brow_furrow`` is browDown times (1 - smile): the model reads the lowered brow-eye area of a
+broad (Duchenne) smile as browDown (0.33 on skimage's smiling astronaut, whose brows a person
+codes as relaxed), and a furrow that rises with every laugh is the fault issue 8 reports.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "smile": ("mouthSmileLeft", "mouthSmileRight"),  # AU12
     "inner_brow_raise": ("browInnerUp",),  # AU1
     "brow_raise": ("browOuterUpLeft", "browOuterUpRight"),  # AU2
-    "brow_furrow": ("browDownLeft", "browDownRight"),  # AU4
+    "brow_furrow": ("browDownLeft", "browDownRight"),  # AU4, discounted by the smile (below)
     "eye_widen": ("eyeWideLeft", "eyeWideRight"),  # AU5
     "cheek_raise": ("cheekSquintLeft", "cheekSquintRight"),  # AU6
     "lid_tighten": ("eyeSquintLeft", "eyeSquintRight"),  # AU7
@@ -69,6 +73,9 @@ def expressions(scores: Table, lip_gap_cm: Array) -> Table:
     for name in EXPRESSION_NAMES:
         if name in SOURCES:
             out[name] = np.mean([scores[source] for source in SOURCES[name]], axis=0)
+            if name == "brow_furrow":
+                smile = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
+                out[name] = out[name] * (1.0 - smile)
         elif name == "mouth_open":
             out[name] = np.clip(lip_gap_cm / MOUTH_OPEN_CM, 0.0, 1.0)
         elif name == "smirk":
