@@ -165,8 +165,14 @@ def save(
         if clip.aggregated:  # a re-run replaces the clip's share, never adds it twice
             apply_clip(session, clip.id, -1)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
+        # Only the curves the store has columns for (until the 20-expression columns land,
+        # the analysis reports more than the table holds).
+        stored = set(ClipSecond.__table__.columns.keys())
         session.add_all(
-            ClipSecond(clip_id=clip.id, ad_id=clip.ad_id, **row) for row in result.seconds
+            ClipSecond(
+                clip_id=clip.id, ad_id=clip.ad_id, **{k: v for k, v in row.items() if k in stored}
+            )
+            for row in result.seconds
         )
         clip.status = ClipStatus.DONE
         clip.sha256 = sha256

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from worker.analysis.arrays import Array, Table
 from candor.metrics import EXPRESSION_NAMES
+from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import EMOTION_COLUMNS, FRAME_COLUMNS, second_columns
 from worker.analysis.errors import AnalysisError
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.arrays import Array, Table
 from worker.analysis.canonical import RIGID_IDS
-from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import expressions, gaze_from_blendshapes
 from worker.analysis.geometry import fit_pose, to_canonical_axes

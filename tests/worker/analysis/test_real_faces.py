@@ -74,7 +74,8 @@ _FURROW_SHORT = pytest.mark.xfail(strict=True, reason="brow furrow Spearman 0.50
 def test_expression_ranks_with_a_person_s_coding(real: Real, name: str) -> None:
     labels, values = _family(real, name)
     rho = rf.spearman(labels, values)
-    assert rho >= BARS[name], (name, round(rho, 3), list(zip(labels, np.round(values, 2))))
+    pairs = list(zip(labels, np.round(values, 2), strict=True))
+    assert rho >= BARS[name], (name, round(rho, 3), pairs)
 
 
 @pytest.mark.slow
