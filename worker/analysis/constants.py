@@ -117,8 +117,10 @@ class Settings:
     rest_percentile: float = 5.0
     max_rest_offset: float = 0.3
 
-    # Frames analysed per second of clip; None analyses every frame.
-    fps: float | None = None
+    # Frames analysed per second of clip; None analyses every frame. 15 keeps a blink (0.1-0.4 s)
+    # on 2-6 frames and every real-face bar of the harness, and analyses a 30 fps webcam clip at
+    # ~10 video-seconds per core-second (bench/analysis.py); every frame costs twice as much.
+    fps: float | None = 15.0
 
     # Quality gates (exclusion reasons).
     min_duration_s: float = 2.0
