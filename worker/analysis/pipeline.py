@@ -121,9 +121,8 @@ class _Collector:
         else:
             self.scores.append(self._blendshapes(landmarks)[KEPT_INDEX])
         if self._classifier is not None:
-            found = landmarks is not None
             self.classes.append(
-                self._classifier(frame.rgb, landmarks) if found else self._no_classes
+                self._no_classes if landmarks is None else self._classifier(frame.rgb, landmarks)
             )
         if landmarks is not None:
             self._batch.append(landmarks[USED_LANDMARKS])
