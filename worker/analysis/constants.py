@@ -92,10 +92,11 @@ class Settings:
     max_pitch: float = 25.0
     # |gaze| 0.6 is the iris three fifths of the way to an eye corner: looking off the screen.
     max_gaze: float = 0.6
-    # The blendshape model's own gaze scores (eyeLook*, 0..1), both eyes averaged. At arm's
-    # length a screen spans about ±20° of gaze; the model reads ~0.5 sideways at ~25° and
-    # eyeLookUp ~0.4 for eyes raised above the screen's top edge (a glance down at a laptop
-    # screen is eyeLookDown and stays attentive).
+    # The blendshape model's own gaze scores (eyeLook*, 0..1), both eyes averaged. Looking at
+    # the camera, the development faces read look_side 0.1-0.2 (0.36 on two photos whose eyes
+    # sit off-centre) and look_up <= 0.02; these limits sit beyond that. They are not yet
+    # calibrated on people looking off the screen. A glance down at a laptop screen is
+    # eyeLookDown and stays attentive.
     max_look_side: float = 0.5
     max_look_up: float = 0.4
     # Eyes shut longer than a blink (see max_blink_s) are not watching.

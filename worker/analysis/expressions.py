@@ -63,8 +63,6 @@ KEPT_BLENDSHAPES = tuple(
 )
 KEPT_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in KEPT_BLENDSHAPES])
 
-assert set(SOURCES) | set(GEOMETRIC) | set(DERIVED) == set(EXPRESSION_NAMES)
-
 
 def expressions(scores: Table, lip_gap_cm: Array) -> Table:
     """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes
