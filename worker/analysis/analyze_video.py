@@ -19,6 +19,7 @@ from worker.analysis.decode import Frame, VideoReader
 from worker.analysis.emotions import emotions as emotion_table
 from worker.analysis.expressions import KEPT_BLENDSHAPES, KEPT_INDEX
 from worker.analysis.mesh import FaceModels, model_provenance
+from worker.analysis.occlusion import mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
 from worker.analysis.trained import FER_CLASSES, Blendshapes, EmotionClassifier
@@ -103,6 +104,7 @@ class _Collector:
         self.brightness: list[float] = []
         self.found: list[bool] = []
         self.scores: list[Array] = []
+        self.mouth_skin: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
         self._classifier = classifier
@@ -118,8 +120,10 @@ class _Collector:
         self.found.append(landmarks is not None)
         if landmarks is None:
             self.scores.append(self._missing)
+            self.mouth_skin.append(np.nan)
         else:
             self.scores.append(self._blendshapes(landmarks)[KEPT_INDEX])
+            self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
         if self._classifier is not None:
             self.classes.append(
                 self._no_classes if landmarks is None else self._classifier(frame.rgb, landmarks)
@@ -145,6 +149,7 @@ class _Collector:
         scores = np.array(self.scores, dtype=np.float64).reshape(n, len(KEPT_INDEX))
         for column, name in enumerate(KEPT_BLENDSHAPES):
             raw[name] = scores[:, column]
+        raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
@@ -156,6 +161,9 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
     face_share = float(np.mean(frames["face_present"])) if n else 0.0
     bystander_share = float(np.mean(frames["n_faces"] >= 2)) if n else 0.0
     brightness = float(np.mean(frames["brightness"])) if n else 0.0
+    present = frames["face_present"].astype(bool)
+    hidden = frames["mouth_occluded"].astype(bool)
+    occluded_share = float(np.mean(hidden[present])) if present.any() else 0.0
     reason: str | None = None
     if duration < settings.min_duration_s:
         reason = "too_short"
@@ -165,6 +173,8 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
         reason = "bystander"
     elif face_share < settings.min_face_share:
         reason = "no_face"
+    elif occluded_share > settings.max_occluded_share:
+        reason = "occluded"
     return Quality(
         face_found_share=round(face_share, 4),
         bystander_share=round(bystander_share, 4),
@@ -172,6 +182,7 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
         duration_s=round(duration, 3),
         n_frames=n,
         exclusion_reason=reason,
+        occluded_share=round(occluded_share, 4),
     )
 
 

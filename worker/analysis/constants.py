@@ -31,6 +31,7 @@ FRAME_COLUMNS = (
     "eye_open",
     "blink",
     *EXPRESSIONS,
+    "mouth_occluded",
     "attentive",
     "brightness",
 )
@@ -49,7 +50,7 @@ SECOND_COLUMNS = (
     "bystander",
 )
 
-EXCLUSION_REASONS = ("too_short", "too_dark", "bystander", "no_face")
+EXCLUSION_REASONS = ("too_short", "too_dark", "bystander", "no_face", "occluded")
 
 
 def frame_columns(emotions: bool) -> tuple[str, ...]:
@@ -130,6 +131,13 @@ class Settings:
     # (on clean synthetic frames it does down to ~7), but its landmarks are not to be trusted.
     min_brightness: float = 25.0
     min_face_share: float = 0.5
+    # Mouth occlusion (worker/analysis/occlusion.py): a frame whose mouth samples look like the
+    # face's own skin for at least this share has its mouth hidden (a hand over it), and its
+    # mouth expressions are unreadable (NaN). Visible mouths on the development faces reach
+    # 0.53 at most (pressed lips), a skin patch over the mouth 0.87-1. A clip whose mouth is
+    # hidden in more than max_occluded_share of its face frames is excluded ("occluded").
+    hidden_mouth_skin_share: float = 0.75
+    max_occluded_share: float = 0.5
     max_bystander_share: float = 0.2
 
     def as_dict(self) -> dict[str, Any]:

@@ -25,7 +25,8 @@ class Quality:
     mean_brightness: float  # mean luma 0..255
     duration_s: float
     n_frames: int  # frames analysed
-    exclusion_reason: str | None  # None | "too_short" | "too_dark" | "bystander" | "no_face"
+    exclusion_reason: str | None  # None or one of EXCLUSION_REASONS
+    occluded_share: float = 0.0  # face frames whose mouth is hidden (a hand over it)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""

@@ -18,6 +18,7 @@ from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import expressions, gaze_from_blendshapes
 from worker.analysis.geometry import fit_pose, to_canonical_axes
+from worker.analysis.occlusion import MOUTH_EXPRESSIONS
 
 # Mesh landmark ids (mediapipe topology; "right" is the subject's right, the image's left).
 _EYE_CORNERS = ((33, 133), (263, 362))  # (outer, inner) per eye
@@ -116,7 +117,8 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
     ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness``, RAW_MEASURES and
-    KEPT_BLENDSHAPES (NaN on frames without a face). Baselines include each expression's rest
+    KEPT_BLENDSHAPES and ``mouth_skin`` (NaN on frames without a face). Mouth expressions are
+    NaN where the mouth is hidden (``mouth_occluded``). Baselines include each expression's rest
     offset (the per-person correction subtracted).
     """
     present = raw["face_present"].astype(bool)
@@ -180,8 +182,10 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
         "eye_open": 0.5 * (raw["ear_right"] + raw["ear_left"]),
         "blink": blink,
     }
+    with np.errstate(invalid="ignore"):
+        mouth_hidden = present & (raw["mouth_skin"] >= settings.hidden_mouth_skin_share)
     model_scale = expressions(raw, raw["lip_gap"])
-    rest_frames = reference
+    rest_frames = reference & ~mouth_hidden
     for name in EXPRESSION_NAMES:
         values = model_scale[name]
         low = values[rest_frames]
@@ -191,7 +195,9 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
         baselines[name] = rest
         scaled = (values - rest) / (1 - rest)
         scaled = (scaled - EXPRESSION_DEADZONE) / (1 - EXPRESSION_DEADZONE)
-        frames[name] = np.where(present, np.clip(scaled, 0.0, 1.0), np.nan)
+        readable = present & ~mouth_hidden if name in MOUTH_EXPRESSIONS else present
+        frames[name] = np.where(readable, np.clip(scaled, 0.0, 1.0), np.nan)
+    frames["mouth_occluded"] = mouth_hidden
     frames["attentive"] = attentive
     frames["brightness"] = raw["brightness"]
     return frames, baselines

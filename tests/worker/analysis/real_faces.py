@@ -91,3 +91,22 @@ def spearman(labels: list[float], values: list[float]) -> float:
     """Spearman's rank correlation of a person's codes and the analysis's values."""
     rho = spearmanr(labels, values).statistic
     return float(rho)
+
+
+def make_covered_mouth_clip(path: Path, covered: range) -> None:
+    """single_face.mp4 with his own forehead skin pasted over his mouth on the ``covered``
+    frames: a hand of exactly his skin colour, the hardest case for a colour test."""
+    with av.open(str(media_path("single_face.mp4"))) as source:
+        frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 30)
+        for index, rgb in enumerate(frames):
+            if index in covered:
+                rgb = rgb.copy()
+                # Forehead (rows 100-135) over mouth and lips (rows 195-260) of the 640x360 clip.
+                rgb[195:260, 270:370] = cv2.resize(rgb[100:135, 280:360], (100, 65))
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(stream.encode(None))

@@ -9,12 +9,14 @@ very mesh points the models read); they stay for blinks, bystanders and timing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import AnalysisResult, analyze
+from worker.analysis.occlusion import MOUTH_EXPRESSIONS
 
 CLIPS = tuple(rf.LABELS["clips"])
 # The bars of issue 8 on the development set.
@@ -152,3 +154,29 @@ def test_media_are_refused_when_their_bytes_differ(monkeypatch: pytest.MonkeyPat
     )
     with pytest.raises(AssertionError, match="sha256"):
         rf.media_path("single_face.mp4")
+
+
+@pytest.mark.slow
+def test_no_development_face_reads_as_covered(real: Real) -> None:
+    for clip in CLIPS:
+        assert not real.clips[clip].frames["mouth_occluded"].any(), clip
+    assert not real.photos.frames["mouth_occluded"].any()
+
+
+@pytest.mark.slow
+def test_a_covered_mouth_is_unreadable_not_neutral(tmp_path: Path) -> None:
+    path = tmp_path / "covered.mp4"
+    rf.make_covered_mouth_clip(path, range(30, 72))  # from 1.0 s to the end: 58 % of the clip
+    result = analyze(path)
+    frames = result.frames
+    covered = frames["t"] >= 1.0 + 1 / 15
+    visible = frames["t"] < 1.0 - 1 / 15
+    assert frames["mouth_occluded"][covered].all()
+    assert not frames["mouth_occluded"][visible].any()
+    for name in MOUTH_EXPRESSIONS:
+        assert np.isnan(frames[name][covered]).all(), name
+        assert np.isfinite(frames[name][visible]).all(), name
+    # The eyes are still read, and the clip is excluded for it.
+    assert np.isfinite(frames["eye_closure"][covered]).all()
+    assert result.quality.exclusion_reason == "occluded"
+    assert result.quality.occluded_share >= 0.5

@@ -120,6 +120,7 @@ def _raw_clip(n: int) -> dict[str, np.ndarray]:
     raw["face_present"] = np.ones(n, bool)
     raw["n_faces"] = np.ones(n, int)
     raw["brightness"] = np.full(n, 120.0)
+    raw["mouth_skin"] = np.zeros(n)
     return raw
 
 
