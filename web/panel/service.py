@@ -40,7 +40,9 @@ from web.panel.schemas import (
     StatusOut,
 )
 from web.settings import Settings
-from web.studies.models import Ad, AdOrder, ConsentText, Integration, Study
+from web.studies.fieldwork import intake
+from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
+from web.studies.recorder_strings import strings_for
 
 ENDED = (
     SessionStatus.COMPLETE,
@@ -100,6 +102,7 @@ def integration_info(*, session: Session, public_key: str, locale: str | None) -
     assert study is not None
     return IntegrationOut(
         study_name=study.name,
+        intake=intake(session, integration),
         locale=chosen,
         locales=sorted(texts),
         consent=_consent_out(texts[chosen]),
@@ -117,6 +120,20 @@ def _clean_passthrough(integration: Integration, values: dict[str, object]) -> d
     return kept
 
 
+def _refuse_unless_open(session: Session, integration: Integration) -> None:
+    """A paused or closed integration starts no session; the recorder shows a polite "closed"
+    screen and returns to the survey with status `closed` (hence the return URL template)."""
+    status = intake(session, integration)
+    if status != IntegrationStatus.OPEN.value:
+        raise PanelError(
+            409,
+            "This study is not taking new panelists at the moment",
+            code="study_closed",
+            intake=status,
+            return_url_template=integration.return_url_template,
+        )
+
+
 def start_session(
     *, session: Session, settings: Settings, body: SessionStart, media_url: MediaUrl
 ) -> SessionOut:
@@ -124,6 +141,7 @@ def start_session(
     integration = _integration(session, body.integration)
     study = session.get(Study, integration.study_id)
     assert study is not None
+    _refuse_unless_open(session, integration)
     if not study.ads:
         raise PanelError(409, "This study has no ads yet")
     texts = latest_consent_texts(session, integration.id)
@@ -163,6 +181,7 @@ def start_session(
         ],
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
+        strings=strings_for(integration, locale),
     )
 
 
