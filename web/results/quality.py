@@ -17,7 +17,6 @@ EXCLUSION_REASONS = {
     "bystander": "Bystander in view",
     "too_dark": "Too dark",
     "too_short": "Too short",
-    "occluded": "Mouth covered",
 }
 NO_REASON = "(no reason given)"
 # The reasons the recorder offers after "No thanks" (recorder_js/src/i18n.js declineReasons).
