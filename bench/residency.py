@@ -3,9 +3,11 @@
 Starts a web server and Celery worker(s) on 127.0.0.1 (PostgreSQL + Redis), uploads K generated
 face clips in ~1 s chunks at real-time pace (all at once by default, or staggered), finishes
 them, and for each clip reads the server's own timestamps (finished_at, processing_started_at,
-analysed_at, video_deleted_at) while a poller watches the clip's directory every few ms.
+analysed_at, video_deleted_at) while a poller watches the clip store: the local directory every
+few ms, or (--store s3) a SeaweedFS started on loopback, listed every 50 ms.
 
-    .venv/bin/python bench/residency.py --clips 5 --seconds 10 [--workers 1] [--stagger 0]
+    .venv/bin/python bench/residency.py --clips 5 --seconds 10 [--workers 1] [--stagger 0] \
+        [--store s3]
 
 Per clip: upload (first chunk sent → finish acknowledged), queue wait (finished_at → a worker
 claims it), analysis (claim → curves saved), deletion lag (curves saved → last file gone), when
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import statistics
@@ -26,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,8 +47,10 @@ from tests.support import stack  # noqa: E402
 from tests.support.clips import split  # noqa: E402
 from tests.support.face_clips import calm_script, make_face_clip  # noqa: E402
 from tests.support.factories import make_ad, make_integration, make_study  # noqa: E402
+from tests.support.seaweed import seaweed_s3  # noqa: E402
 from web import models  # noqa: E402
 from web.accounts.models import Organisation  # noqa: E402
+from web.clips import objects  # noqa: E402
 from web.panel.models import Clip, DeletionAudit  # noqa: E402
 from web.settings import Settings  # noqa: E402
 
@@ -52,6 +58,7 @@ API = "/api/v1/panel"
 BUDGET_S = 5.0
 MAX_CLIPS, MAX_SECONDS, MAX_WORKERS = 20, 60, 4
 POLL_S = 0.005
+S3_POLL_S = 0.05  # one LIST per watched clip per poll: coarser against the object store
 
 
 def parse_args() -> argparse.Namespace:
@@ -61,6 +68,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--size", default="640x480", help="WIDTHxHEIGHT of the clips")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument(
+        "--store",
+        choices=["local", "s3"],
+        default="local",
+        help="clip store: the local directory, or a SeaweedFS (S3) started on loopback",
+    )
     parser.add_argument(
         "--stagger", type=float, default=0.0, help="seconds between panelists starting"
     )
@@ -88,11 +101,12 @@ class Watched:
     gone: float | None = None
 
 
-class DiskPoller:
-    """Watch clip directories every POLL_S: when a file first appears and when the last goes."""
+class StorePoller:
+    """Watch clips in the clip store every poll_s: when a chunk first appears and the last goes."""
 
-    def __init__(self, clips_dir: Path) -> None:
-        self.clips_dir = clips_dir
+    def __init__(self, has_chunks: Callable[[str], bool], poll_s: float) -> None:
+        self.has_chunks = has_chunks
+        self.poll_s = poll_s
         self.watched: dict[str, Watched] = {}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -106,18 +120,12 @@ class DiskPoller:
             for public_id, seen in list(self.watched.items()):
                 if seen.gone is not None:
                     continue
-                try:
-                    has_file = any(
-                        entry.is_file() for entry in os.scandir(self.clips_dir / public_id)
-                    )
-                except FileNotFoundError:
-                    has_file = False
-                if has_file:
+                if self.has_chunks(public_id):
                     seen.first_file = seen.first_file or now
                     seen.last_file = now
                 elif seen.first_file is not None:
                     seen.gone = now
-            time.sleep(POLL_S)
+            time.sleep(self.poll_s)
 
 
 @dataclass
@@ -136,7 +144,7 @@ async def panelist(
     chunks: list[bytes],
     seconds: int,
     delay: float,
-    poller: DiskPoller,
+    poller: StorePoller,
 ) -> Upload:
     """One panelist: consent, record at real-time pace (a chunk a second), events, finish."""
     await asyncio.sleep(delay)
@@ -194,7 +202,7 @@ async def panelist(
 
 
 async def run_panelists(
-    base: str, key: str, args: argparse.Namespace, chunks: list[bytes], poller: DiskPoller
+    base: str, key: str, args: argparse.Namespace, chunks: list[bytes], poller: StorePoller
 ) -> list[Upload]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         return await asyncio.gather(
@@ -227,7 +235,7 @@ class Row:
 
 
 def measure(
-    engine_url: str, uploads: list[Upload], poller: DiskPoller, deadline: float
+    engine_url: str, uploads: list[Upload], poller: StorePoller, deadline: float
 ) -> dict[str, Row]:
     """Wait for every clip to be analysed and its files gone, then read its timestamps."""
     engine = create_engine(engine_url)
@@ -325,7 +333,7 @@ def report(args: argparse.Namespace, rows: dict[str, Row], uploads: list[Upload]
         f"a file seen after video_deleted_at: {len(seen_after)} clip(s)"
         + (f", up to {max(r.seen_after for r in seen_after) * 1000:.0f} ms" if seen_after else "")
         + f"; all files gone within {max(r.gone_after for r in values) * 1000:.0f} ms of it "
-        f"(polled every {POLL_S * 1000:.0f} ms)"
+        f"(polled every {(POLL_S if args.store == 'local' else S3_POLL_S) * 1000:.0f} ms)"
     )
     if over:
         worst = max(over, key=lambda r: r.overhead)
@@ -347,6 +355,20 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="candor-residency-"))
     data_dir = work / "data"
     queue = f"candor-residency-{uuid.uuid4().hex[:8]}"
+    services = contextlib.ExitStack()
+    store_env: dict[str, str] = {}
+    if args.store == "s3":
+        print("starting SeaweedFS (S3) on loopback...", flush=True)
+        (work / "s3").mkdir()
+        server = services.enter_context(seaweed_s3(work / "s3"))
+        store_env = {
+            "clip_store": "s3",
+            "s3_endpoint_url": server.endpoint,
+            "s3_bucket": "candor-residency",
+            "s3_access_key_id": server.access_key,
+            "s3_secret_access_key": server.secret_key,
+            "s3_create_bucket": "true",
+        }
     settings = Settings(
         environment="test",
         secret_key="residency-bench-secret-key-long-enough-0123",
@@ -354,6 +376,7 @@ def main() -> None:
         database_url=args.database_url,
         broker_url=args.redis_url,
         task_queue=queue,
+        **store_env,  # type: ignore[arg-type]
     )
     env = stack.candor_env(
         environment="test",
@@ -362,6 +385,7 @@ def main() -> None:
         database_url=args.database_url,
         broker_url=args.redis_url,
         task_queue=queue,
+        **store_env,
     )
     upgrade_to_head(settings)
     clip_path = work / "face.webm"
@@ -385,7 +409,11 @@ def main() -> None:
     engine.dispose()
 
     workers = [stack.start_worker(env, work / f"worker-{n}.log") for n in range(args.workers)]
-    poller = DiskPoller(settings.clips_dir)
+    store = objects.clip_store(settings)
+    poller = StorePoller(
+        lambda public_id: bool(store.indices(public_id)),
+        POLL_S if args.store == "local" else S3_POLL_S,
+    )
     poller.thread.start()
     try:
         with stack.web_server(env, work / "web.log") as base:
@@ -407,6 +435,7 @@ def main() -> None:
             stack.stop(worker)
         cleanup(args.database_url, organisation_id)
         stack.forget_queue(args.redis_url, queue)
+        services.close()
         shutil.rmtree(work, ignore_errors=True)
     report(args, rows, uploads)
 

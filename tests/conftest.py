@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from candor.migrations import alembic_config
+from tests.support.factories import TEST_SECRET_KEY
+from tests.support.seaweed import S3Server, seaweed_s3
 from web.app import create_app
 from web.db import make_engine
 from web.deps import get_session
@@ -58,11 +61,42 @@ def db_session(pg_engine: Engine) -> Iterator[Session]:
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        secret_key=TEST_SECRET_KEY,
         data_dir=tmp_path / "data",
         database_url=TEST_DATABASE_URL,
         broker_url=TEST_REDIS_URL,
     )
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-compatible server (SeaweedFS) on loopback, started once, only if asked for."""
+    with seaweed_s3(tmp_path_factory.mktemp("seaweed")) as server:
+        yield server
+
+
+def on_s3(settings: Settings, server: S3Server, bucket: str = "candor-test") -> Settings:
+    """The same settings with clips in the test server's bucket, under a prefix of their own."""
+    return settings.model_copy(
+        update={
+            "clip_store": "s3",
+            "s3_endpoint_url": server.endpoint,
+            "s3_bucket": bucket,
+            "s3_prefix": f"t-{uuid.uuid4().hex}/",
+            "s3_region": server.region,
+            "s3_access_key_id": server.access_key,
+            "s3_secret_access_key": server.secret_key,
+            "s3_create_bucket": True,
+        }
+    )
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """The test's settings on each clip store: the local directory, then real SeaweedFS."""
+    if request.param == "local":
+        return settings
+    return on_s3(settings, request.getfixturevalue("s3_server"))
 
 
 @pytest.fixture

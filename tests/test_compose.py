@@ -18,10 +18,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+SECRETS = ("CANDOR_SECRET_KEY", "POSTGRES_PASSWORD", "CANDOR_S3_SECRET_KEY")
+ALL_SET = {
+    "CANDOR_SECRET_KEY": "k" * 48,
+    "POSTGRES_PASSWORD": "p4ssw0rd",
+    "CANDOR_S3_SECRET_KEY": "s3s3cr3t",
+}
+
+
 def _config(**secrets: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("CANDOR_SECRET_KEY", "POSTGRES_PASSWORD")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
     env.update(secrets)
     assert COMPOSE is not None
     return subprocess.run(
@@ -36,28 +42,37 @@ def _config(**secrets: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_compose_config_is_valid_with_the_secrets_set() -> None:
-    result = _config(CANDOR_SECRET_KEY="k" * 48, POSTGRES_PASSWORD="p4ssw0rd")
+    result = _config(**ALL_SET)
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat"}
-    for name in ("db", "redis", "web", "worker"):
+    assert set(services) == {"db", "redis", "objects", "web", "worker", "beat"}
+    for name in ("db", "redis", "objects", "web", "worker"):
         assert "healthcheck" in services[name], f"{name} has no health check"
     # Workers scale (`--scale worker=N`): no fixed name, no published port.
     assert "container_name" not in services["worker"] and "ports" not in services["worker"]
     env = services["worker"]["environment"]
     assert env["CANDOR_DATABASE_URL"].startswith("postgresql+psycopg://candor:p4ssw0rd@db")
     assert env["CANDOR_BROKER_URL"].startswith("redis://redis")
-    # Web and workers share the data volume: chunks written by one are read by the other.
-    mounts = {s: [v.split(":")[0] for v in services[s]["volumes"]] for s in ("web", "worker")}
-    assert mounts["web"] == mounts["worker"] == ["candor-data"]
+    # Web and workers share no volume: chunks go to the object store, so they can be on any host.
+    assert "volumes" not in services["worker"] and "volumes" not in services["beat"]
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["CANDOR_CLIP_STORE"] == "s3"
+        assert env["CANDOR_S3_ENDPOINT_URL"] == "http://objects:8333"
+        assert env["CANDOR_S3_SECRET_ACCESS_KEY"] == "s3s3cr3t"
+        assert services[name]["depends_on"]["objects"]["condition"] == "service_healthy"
+    objects = services["objects"]
+    assert objects["image"].startswith("chrislusf/seaweedfs:")
+    assert objects["environment"]["S3_SECRET_KEY"] == "s3s3cr3t"
+    assert "-master.telemetry=false" in " ".join(objects["command"])
     command = services["web"]["command"]
     assert "--no-access-log" in (command if isinstance(command, str) else " ".join(command))
 
 
-@pytest.mark.parametrize("missing", ["CANDOR_SECRET_KEY", "POSTGRES_PASSWORD"])
+@pytest.mark.parametrize("missing", SECRETS)
 def test_compose_refuses_to_start_without_a_secret(missing: str) -> None:
-    secrets = {"CANDOR_SECRET_KEY": "k" * 48, "POSTGRES_PASSWORD": "p4ssw0rd"}
+    secrets = dict(ALL_SET)
     del secrets[missing]
     result = _config(**secrets)
     assert result.returncode != 0

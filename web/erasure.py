@@ -1,5 +1,6 @@
-"""`/erase`: where a panelist types the receipt code the recorder showed them, to have their
-recording and everything derived from it deleted later (the same as withdrawing)."""
+"""`/erase`: where a panelist types the receipt code the recorder showed them, to see what Candor
+holds for them (per recording: analysed or not, when its video was deleted and its key destroyed,
+what derived data remains) and to have all of it deleted (the same as withdrawing)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from web.csrf import CsrfDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import read_form, render
 from web.panel.errors import PanelError
+from web.panel.holdings import Holdings, holdings
 from web.panel.service import erase_by_receipt
 from web.panel.tokens import RECEIPT_LENGTH
 
@@ -26,6 +28,24 @@ TEXT = {
         "label": "Receipt code",
         "hint": "For example ABCD-EFGH-JKMN-PQRS. Upper or lower case, with or without dashes.",
         "submit": "Delete my data",
+        "show": "See what Candor holds",
+        "held_title": "What Candor holds for this code",
+        "held_intro": "Times are in UTC. Nothing here says who you are: Candor never kept your "
+        "name, your survey answers or your IP address.",
+        "recording": "Recording {n}",
+        "analysed": "Analysed into attention and expression curves.",
+        "not_analysed": "Not analysed (it could not be, or it was not finished).",
+        "in_progress": "Still being uploaded or analysed: the video exists for now, encrypted, "
+        "and is deleted as soon as it is analysed.",
+        "deleted": "Video deleted on {when}.",
+        "key": "Its encryption key was destroyed at the same time: any copy left in a backup "
+        "can no longer be read.",
+        "curves": "Kept: {n} seconds of curves (attention and expressions, per second), "
+        "linked to no name.",
+        "no_curves": "Kept: nothing derived from it.",
+        "erase_rest": "Delete the rest too",
+        "erased_note": "Everything derived from these recordings has been deleted.",
+        "nothing": "No recording was made with this code.",
         "done_title": "Your data has been deleted",
         "done": "The recording made with this receipt code and every measurement made from it "
         "have been deleted. The survey answers themselves are kept by the survey's owner.",
@@ -42,6 +62,24 @@ TEXT = {
         "label": "Code de reçu",
         "hint": "Par exemple ABCD-EFGH-JKMN-PQRS. Majuscules ou minuscules, avec ou sans tirets.",
         "submit": "Supprimer mes données",
+        "show": "Voir ce que Candor conserve",
+        "held_title": "Ce que Candor conserve pour ce code",
+        "held_intro": "Heures en UTC. Rien ici ne dit qui vous êtes : Candor n'a jamais gardé "
+        "votre nom, vos réponses au questionnaire ni votre adresse IP.",
+        "recording": "Enregistrement {n}",
+        "analysed": "Analysé en courbes d'attention et d'expressions.",
+        "not_analysed": "Non analysé (il ne pouvait pas l'être, ou n'a pas été terminé).",
+        "in_progress": "En cours d'envoi ou d'analyse : la vidéo existe pour l'instant, "
+        "chiffrée, et sera supprimée dès son analyse.",
+        "deleted": "Vidéo supprimée le {when}.",
+        "key": "Sa clé de chiffrement a été détruite au même moment : une copie restée dans "
+        "une sauvegarde ne peut plus être lue.",
+        "curves": "Conservé : {n} secondes de courbes (attention et expressions, par seconde), "
+        "liées à aucun nom.",
+        "no_curves": "Conservé : rien qui en soit tiré.",
+        "erase_rest": "Supprimer aussi le reste",
+        "erased_note": "Tout ce qui a été tiré de ces enregistrements a été supprimé.",
+        "nothing": "Aucun enregistrement n'a été fait avec ce code.",
         "done_title": "Vos données ont été supprimées",
         "done": "L'enregistrement lié à ce code de reçu et toutes les mesures qui en ont été "
         "tirées ont été supprimés. Les réponses au questionnaire restent chez son auteur.",
@@ -68,10 +106,17 @@ def erase_locale(request: Request, wanted: str | None) -> str:
 
 
 def _page(
-    request: Request, lang: str, *, code: str = "", error: str | None = None, status: int = 200
+    request: Request,
+    lang: str,
+    *,
+    code: str = "",
+    error: str | None = None,
+    status: int = 200,
+    held: Holdings | None = None,
+    done: bool = False,
 ) -> HTMLResponse:
     context: dict[str, object] = {"lang": lang, "t": TEXT[lang], "code": code, "error": error}
-    context["other"] = "fr" if lang == "en" else "en"
+    context.update(other="fr" if lang == "en" else "en", held=held, done=done)
     return render(request, "erasure/erase.html", context, status_code=status)
 
 
@@ -90,22 +135,28 @@ async def erase(
     settings: SettingsDep,
     locale: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
-    """Erase by receipt code; a wrong code says so and keeps what was typed."""
+    """Show what a receipt code holds (`action=show`), or erase it and show what is left; a wrong
+    code says so and keeps what was typed."""
     lang = erase_locale(request, locale)
     text = TEXT[lang]
-    code = (await read_form(request)).get("receipt_code", "").strip()
+    form = await read_form(request)
+    code = form.get("receipt_code", "").strip()
+    erase_it = form.get("action", "erase") != "show"
     if not code:
         return _page(request, lang, error=text["missing"], status=400)
     # Codes are 16 letters and digits in groups of four; spaces and dashes do not count.
     if len(code) > MAX_CODE or sum(c.isalnum() for c in code) != RECEIPT_LENGTH:
         return _page(request, lang, code=code[:MAX_CODE], error=text["malformed"], status=400)
     try:
-        await run_in_threadpool(
-            erase_by_receipt, session=session, settings=settings, receipt_code=code
+        if erase_it:
+            await run_in_threadpool(
+                erase_by_receipt, session=session, settings=settings, receipt_code=code
+            )
+        held = await run_in_threadpool(
+            holdings, session=session, settings=settings, receipt_code=code
         )
     except PanelError as exc:
         if exc.status_code != 404:
             raise
         return _page(request, lang, code=code, error=text["unknown"], status=404)
-    context = {"lang": lang, "t": text, "done": True}
-    return render(request, "erasure/erase.html", context)
+    return _page(request, lang, code=code, held=held, done=erase_it)

@@ -1,4 +1,4 @@
-"""GET /healthz: can this process reach its database and its broker?"""
+"""GET /healthz: can this process reach its database, its broker and its clip store?"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from web.clips import objects
 from web.settings import Settings
 
 TIMEOUT_S = 2
@@ -52,11 +53,26 @@ def check_broker(settings: Settings) -> str:
     return "ok"
 
 
+def check_clip_store(settings: Settings) -> str:
+    try:
+        objects.clip_store(settings).check()
+    except Exception as exc:
+        return f"down ({type(exc).__name__})"
+    return "ok"
+
+
 async def healthz(request: Request) -> JSONResponse:
-    """200 when the database and the broker answer, else 503 naming which is down."""
+    """200 when the database, the broker and the clip store answer, else 503 naming which is
+    down."""
     settings: Settings = request.app.state.settings
     database = await run_in_threadpool(check_database, request.app.state.engine)
     broker = await run_in_threadpool(check_broker, settings)
-    healthy = database == "ok" and broker == "ok"
-    body = {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker}
+    clip_store = await run_in_threadpool(check_clip_store, settings)
+    healthy = database == broker == clip_store == "ok"
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database,
+        "broker": broker,
+        "clip_store": clip_store,
+    }
     return JSONResponse(body, status_code=200 if healthy else 503)

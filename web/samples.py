@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, erase_panel_session, remove_directories
+from web.clips.deletion import DeletionReason, erase_panel_session, remove_videos
 from web.panel.models import PanelSession
 from web.settings import Settings
 
@@ -48,12 +48,12 @@ def remove_samples(*, session: Session, settings: Settings, study_id: int) -> in
         .where(PanelSession.study_id == study_id, PanelSession.is_sample.is_(True))
         .order_by(PanelSession.id)
     ).all()
-    directories = []
+    removals = []
     for panel_session in sessions:
-        directories += erase_panel_session(
+        removals += erase_panel_session(
             session, settings, panel_session, DeletionReason.SAMPLE_REMOVED
         )
         session.delete(panel_session)
     session.commit()
-    remove_directories(directories)
+    remove_videos(settings, removals)
     return len(sessions)

@@ -55,6 +55,21 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
 
+    # Where sealed chunks are kept: "local" (under data_dir, one host) or "s3" (any
+    # S3-compatible object store, so web nodes and workers can sit on different hosts).
+    clip_store: Literal["local", "s3"] = "local"
+    s3_endpoint_url: str = ""  # empty: AWS S3 itself
+    s3_bucket: str = ""
+    s3_prefix: str = "clips/"
+    s3_region: str = "us-east-1"
+    # Empty: boto3's own credential chain (environment, instance role).
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # Path-style URLs (endpoint/bucket/key): what MinIO, SeaweedFS and Ceph expect by default.
+    s3_path_style: bool = True
+    # Create the bucket on first use if it is missing (never with versioning).
+    s3_create_bucket: bool = False
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.environment == "production" and (
@@ -63,6 +78,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CANDOR_SECRET_KEY must be set to a random value of 32+ characters in production"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> Settings:
+        if self.clip_store == "s3" and not self.s3_bucket:
+            raise ValueError("CANDOR_S3_BUCKET must name a bucket when CANDOR_CLIP_STORE=s3")
         return self
 
     @model_validator(mode="after")
@@ -92,7 +113,7 @@ class Settings(BaseSettings):
 
     @property
     def clips_dir(self) -> Path:
-        """Where panelist video lives, briefly: chunks and assembled clips."""
+        """Where sealed panelist chunks live, briefly, with the local clip store."""
         return self.data_dir / "clips"
 
     @property

@@ -23,7 +23,11 @@ def _fresh_connections_after_fork(**_kwargs: Any) -> None:
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
 def _requeue_on_start(**_kwargs: Any) -> None:
-    """Clips left queued while no worker (or no broker) was up are handed over again."""
+    """Clips left queued while no worker (or no broker) was up are handed over again, and an
+    opened clip a killed worker left on this host is removed."""
+    from web.clips import storage
     from worker.tasks import requeue_clips
 
+    # Past the lease, its claim is taken over: nobody is using that copy any more.
+    storage.remove_stale_work_files(settings, settings.analysis_lease_seconds)
     requeue_clips.delay()

@@ -13,15 +13,14 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import storage
+from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_directories
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.db import utcnow
 from web.panel.models import Clip, ClipStatus, PlaybackEvent
 from web.results.models import ClipSecond
@@ -37,7 +36,7 @@ log = logging.getLogger(__name__)
 # events may run past the chunks that arrived, and the curves cover the frames that did.
 TRUNCATION_TOLERANCE_S = 2.0
 MAX_REASON_CHARS = 300
-ASSEMBLED_NAME = re.compile(r"\S*assembled-[0-9a-f]{32}\.\w+")
+ASSEMBLED_NAME = re.compile(r"\S*candor-clip-\w+\.\w+")
 
 
 @dataclass
@@ -59,13 +58,14 @@ class Claimed:
     suffix: str
     ad_duration_s: float
     events: list[Event]
+    data_key: str | None = None
     auto_finished: bool = False
 
 
 def _expected_failure(exc: BaseException) -> bool:
     """A clip that is bad, as opposed to code that crashed on it."""
     return analysis_adapter.is_analysis_error(exc) or isinstance(
-        exc, ClipRejected | storage.MissingChunk
+        exc, ClipRejected | storage.MissingChunk | keys.UnreadableChunk | keys.KeyDestroyed
     )
 
 
@@ -120,15 +120,19 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         suffix=storage.suffix_for(clip.mime_type),
         ad_duration_s=ad.duration_s if ad else float("inf"),
         events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
+        data_key=clip.data_key,
         auto_finished=clip.auto_finished,
     )
     session.commit()
     return claimed
 
 
-def analyse(directory: Path, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
-    """Assemble the chunks, analyse, and map the frames onto ad time. Removes its own file."""
-    path, sha256, size = storage.assemble(directory, claimed.chunk_count, claimed.suffix)
+def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
+    """Open the chunks into a private file, analyse, and map the frames onto ad time. Removes its
+    own file."""
+    path, sha256, size = storage.assemble(
+        settings, claimed.public_id, claimed.data_key, claimed.chunk_count, claimed.suffix
+    )
     try:
         result = analysis_adapter.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
     finally:
@@ -186,11 +190,11 @@ def save(
         clip.failure_reason = None
         session.flush()
         clip.aggregated = bool(clip.usable) and apply_clip(session, clip.id, +1) > 0
-        directory = record_video_deletion(
+        stored = record_video_deletion(
             session, settings, clip, DeletionReason.ANALYSED, (sha256, size)
         )
         session.commit()
-    remove_directories([directory] if directory else [])
+    remove_videos(settings, [stored] if stored else [])
     return Outcome("done")
 
 
@@ -206,9 +210,9 @@ def fail(
         clip.failure_reason = reason
         clip.usable = False
         clip.analysed_at = utcnow()
-        directory = record_video_deletion(session, settings, clip, DeletionReason.FAILED)
+        stored = record_video_deletion(session, settings, clip, DeletionReason.FAILED)
         session.commit()
-    remove_directories([directory] if directory else [])
+    remove_videos(settings, [stored] if stored else [])
     log.info("clip %s failed for good: %s", clip_id, reason)
     return Outcome("failed")
 
@@ -232,9 +236,8 @@ def process_clip(
         claimed = claim(session, clip_id, token, settings.analysis_lease_seconds)
     if isinstance(claimed, Outcome):
         return claimed
-    directory = storage.clip_dir(settings, claimed.public_id)
     try:
-        analysed = analyse(directory, claimed)
+        analysed = analyse(settings, claimed)
     except Exception as exc:
         # Any failure here is about this clip (bad video, missing chunk, an analysis bug):
         # retrying cannot help, and the video must not outlive the attempt.

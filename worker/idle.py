@@ -13,14 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import storage
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_paths
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.clips.lifecycle import consented, mark_enqueued, mark_queued
 from web.db import utcnow
 from web.panel.models import (
@@ -82,10 +81,13 @@ def _contiguous(indices: list[int]) -> int:
 
 @dataclass
 class Finishing:
-    """One idle clip's outcome, to act on after the commit: send it, remove these paths."""
+    """One idle clip's outcome, to act on after the commit: send it, remove the whole clip's
+    chunks (`remove_clip`) or only those past a gap (`remove_tail`)."""
 
     queued: bool
-    remove: list[Path]
+    clip: str
+    remove_clip: bool = False
+    remove_tail: list[int] | None = None
 
 
 def _finish_one(
@@ -106,15 +108,21 @@ def _finish_one(
     if kept == 0:
         clip.status = ClipStatus.ABANDONED
         report.abandoned += 1
-        directory = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        return Finishing(queued=False, remove=[directory] if directory else [])
-    # Files, not rows, say what is on disk: an orphan file past the gap goes too.
-    directory = storage.clip_dir(settings, clip.public_id)
-    tail = [path for index, path in storage.chunk_files(directory) if index >= kept]
+        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+        return Finishing(queued=False, clip=str(clip.public_id), remove_clip=stored is not None)
+    # The store, not the rows, says what is kept: an orphan chunk past the gap goes too.
+    tail = [index for index in storage.stored_indices(settings, clip.public_id) if index >= kept]
     if tail:
-        sha256, size = storage.fingerprint(tail)
+        sha256, size = storage.fingerprint(settings, clip.public_id, clip.data_key, tail)
         session.add(
-            DeletionAudit(clip_id=clip.id, sha256=sha256, bytes=size, reason=DeletionReason.GAP)
+            DeletionAudit(
+                clip_id=clip.id,
+                session_id=clip.session_id,
+                ad_id=clip.ad_id,
+                sha256=sha256,
+                bytes=size,
+                reason=DeletionReason.GAP,
+            )
         )
     if len(rows) > kept or tail:
         report.gaps += 1
@@ -124,7 +132,18 @@ def _finish_one(
     clip.auto_finished = True
     mark_queued(clip, kept)
     report.finished += 1
-    return Finishing(queued=True, remove=list(tail))
+    return Finishing(queued=True, clip=str(clip.public_id), remove_tail=tail)
+
+
+def _remove(settings: Settings, outcome: Finishing) -> None:
+    """Delete what the committed audit rows describe (the sweeper catches anything left)."""
+    if outcome.remove_clip:
+        remove_videos(settings, [outcome.clip])
+    if outcome.remove_tail:
+        try:
+            storage.remove_chunks(settings, outcome.clip, outcome.remove_tail)
+        except Exception:
+            log.exception("could not remove chunks past a gap; the clip's deletion removes them")
 
 
 def finish_idle_clips(
@@ -144,7 +163,7 @@ def finish_idle_clips(
                 session.rollback()
                 continue
             session.commit()
-            remove_paths(outcome.remove)
+            _remove(settings, outcome)
             # After the commit, as the recorder's finish does; a failed send stays queued with
             # no enqueued_at, and the requeue job sends it once the broker is back.
             if outcome.queued and send(clip_id):

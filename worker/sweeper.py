@@ -1,27 +1,23 @@
-"""The sweeper: no panelist video outlives the TTL, whatever its state; strays go too. And the
-requeue job: queued clips the broker never got (or lost) are handed over again."""
+"""The sweeper: no panelist video outlives the TTL, whatever its state; strays go too, from the
+local directory or the object store alike. And the requeue job: queued clips the broker never got
+(or lost) are handed over again."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import storage
-from web.clips.deletion import (
-    DeletionReason,
-    record_video_deletion,
-    remove_directories,
-    remove_paths,
-)
+from web.clips import objects, storage
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.clips.lifecycle import TERMINAL, mark_enqueued
 from web.db import utcnow
 from web.panel.models import Clip, ClipStatus, DeletionAudit
@@ -44,9 +40,7 @@ class SweepReport:
         return f"expired {self.expired}, leftovers {self.leftovers}, strays {self.strays}"
 
 
-def _expire_old_clips(
-    session: Session, settings: Settings, now: datetime
-) -> tuple[int, list[Path]]:
+def _expire_old_clips(session: Session, settings: Settings, now: datetime) -> tuple[int, list[str]]:
     """Clips older than the TTL whose video may still exist: delete it, whatever the state."""
     clips = session.scalars(
         select(Clip)
@@ -58,7 +52,7 @@ def _expire_old_clips(
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     ).all()
-    directories = []
+    removals = []
     for clip in clips:
         if clip.status == ClipStatus.UPLOADING:
             clip.status = ClipStatus.ABANDONED
@@ -69,56 +63,83 @@ def _expire_old_clips(
             reason = DeletionReason.EXPIRED
         else:
             reason = DeletionReason.EXPIRED
-        directory = record_video_deletion(session, settings, clip, reason)
-        if directory is not None:
-            directories.append(directory)
-    return len(clips), directories
+        stored = record_video_deletion(session, settings, clip, reason)
+        if stored is not None:
+            removals.append(stored)
+    return len(clips), removals
 
 
-def _audit_stray(session: Session, paths: list[Path], clip_id: int | None) -> None:
-    sha256, size = storage.fingerprint(paths)
+def _audit_stray(
+    session: Session, settings: Settings, public_id: uuid.UUID, clip: Clip | None
+) -> None:
+    """Audit what is left of a clip; its key (if the row still holds one) is destroyed too."""
+    wrapped = clip.data_key if clip is not None else None
+    sha256, size = storage.fingerprint(settings, public_id, wrapped)
     session.add(
-        DeletionAudit(clip_id=clip_id, sha256=sha256, bytes=size, reason=DeletionReason.SWEPT.value)
+        DeletionAudit(
+            clip_id=clip.id if clip else None,
+            session_id=clip.session_id if clip else None,
+            ad_id=clip.ad_id if clip else None,
+            sha256=sha256,
+            bytes=size,
+            reason=DeletionReason.SWEPT.value,
+            key_destroyed=wrapped is not None,
+        )
     )
+    if clip is not None:
+        clip.data_key = None
 
 
-def _sweep_disk(
+def _sweep_spool(session: Session, settings: Settings, report: SweepReport) -> None:
+    """Bodies an older version spooled to `clips_dir/.incoming` (never sealed), past the TTL:
+    audited in one row, deleted after the commit."""
+    spool = settings.clips_dir / ".incoming"
+    if not spool.is_dir():
+        return
+    cutoff = time.time() - settings.clip_ttl_seconds
+    stale = sorted(p for p in spool.iterdir() if p.is_file() and p.stat().st_mtime < cutoff)
+    if not stale:
+        return
+    digest = hashlib.sha256()
+    for path in stale:
+        digest.update(path.read_bytes())
+    size = sum(path.stat().st_size for path in stale)
+    session.add(
+        DeletionAudit(
+            clip_id=None, sha256=digest.hexdigest(), bytes=size, reason=DeletionReason.SWEPT.value
+        )
+    )
+    session.commit()
+    for path in stale:
+        path.unlink(missing_ok=True)
+    report.strays += len(stale)
+
+
+def _sweep_store(
     session: Session, settings: Settings, now: datetime, report: SweepReport
-) -> list[Path]:
-    """Directories with no clip row, or whose clip is finished, and stale partial uploads."""
-    root = settings.clips_dir
-    if not root.is_dir():
-        return []
-    directories: list[Path] = []
-    for entry in sorted(root.iterdir()):
-        if entry.name == storage.INCOMING:
-            cutoff = time.time() - settings.clip_ttl_seconds
-            stale = [p for p in entry.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
-            if stale:
-                _audit_stray(session, stale, None)
-                directories.extend(stale)
-                report.strays += len(stale)
-            continue
+) -> list[str]:
+    """Stored clips with no clip row, or whose clip is finished: audited, to remove."""
+    removals: list[str] = []
+    for stored in objects.clip_store(settings).stored():
         try:
-            public_id = uuid.UUID(entry.name)
+            public_id = uuid.UUID(stored.name)
         except ValueError:
             continue  # not ours; never delete what we did not write
         clip = session.scalar(select(Clip).where(Clip.public_id == public_id))
-        files = sorted(p for p in entry.rglob("*") if p.is_file())
         if clip is None:
-            _audit_stray(session, files, None)
+            _audit_stray(session, settings, public_id, None)
             report.strays += 1
         elif clip.status in TERMINAL and (
             clip.video_deleted_at is None
             or clip.video_deleted_at < now - timedelta(seconds=LEFTOVER_GRACE_S)
         ):
-            _audit_stray(session, files, clip.id)
+            _audit_stray(session, settings, public_id, clip)
             clip.video_deleted_at = clip.video_deleted_at or now
             report.leftovers += 1
         else:
             continue
-        directories.append(entry)
-    return directories
+        removals.append(stored.name)
+    return removals
 
 
 def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
@@ -126,13 +147,18 @@ def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
     now = utcnow()
     report = SweepReport()
     with factory() as session:
-        report.expired, directories = _expire_old_clips(session, settings, now)
+        report.expired, removals = _expire_old_clips(session, settings, now)
         session.commit()
-    remove_directories(directories)
+    remove_videos(settings, removals)
     with factory() as session:
-        directories = _sweep_disk(session, settings, now, report)
+        removals = _sweep_store(session, settings, now, report)
         session.commit()
-    remove_paths(directories)
+    remove_videos(settings, removals)
+    if settings.clip_store == "local":
+        with factory() as session:
+            _sweep_spool(session, settings, report)
+    # Opened clips a killed worker left on this host (other hosts' workers clean theirs at start).
+    report.strays += storage.remove_stale_work_files(settings, settings.analysis_lease_seconds)
     if report.expired or report.leftovers or report.strays:
         log.info("sweep: %s", report)
     return report

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from web.accounts.models import Organisation
+from web.clips import keys
 from web.panel.models import Clip, PanelSession
 from web.studies.models import Ad, ConsentText, Integration, IntegrationKind, Study
+
+# The server secret of the tests' settings (clips made here get data keys wrapped with it).
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 
 
 def make_study(session: Session, organisation: Organisation | None = None, **kwargs: Any) -> Study:
@@ -111,7 +116,14 @@ def make_clip(
     )
     session.add(panel_session)
     session.flush()
-    clip = Clip(session_id=panel_session.id, ad_id=ad.id, mime_type="video/webm")
+    public_id = uuid.uuid4()
+    clip = Clip(
+        public_id=public_id,
+        session_id=panel_session.id,
+        ad_id=ad.id,
+        mime_type="video/webm",
+        data_key=keys.new_wrapped_key(TEST_SECRET_KEY, public_id),
+    )
     session.add(clip)
     session.flush()
     return ClipRows(study, ad, integration, panel_session, clip)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support import panel
+from tests.support import panel, stored
+from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad, make_integration, make_study
-from web.clips import storage
-from web.panel.models import Clip, PanelSession, SessionStatus
+from web.panel.models import Clip, ClipStatus, PanelSession, SessionStatus
+from web.results.models import ClipSecond
 from web.settings import Settings
+from worker import context
+from worker.tasks import analyze_clip
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def recorded(
     code = panel.consent(client, started)["receipt_code"]
     clip_id = panel.open_clip(client, started)
     panel.upload(client, started, clip_id, [b"part one", b"part two"])
-    assert storage.clip_dir(settings, clip_id).exists()
+    assert stored.has_video(settings, clip_id)
     return started, clip_id, code
 
 
@@ -74,7 +78,7 @@ def test_erasure_by_receipt_code_deletes_the_recording(
     assert status == 200 and "Your data has been deleted" in html
     db_session.expire_all()
     assert db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(clip_id))) is None
-    assert not storage.clip_dir(settings, clip_id).exists()
+    assert not stored.has_video(settings, clip_id)
     row = db_session.scalars(
         select(PanelSession).where(PanelSession.public_id == uuid.UUID(started.session_id))
     ).one()
@@ -95,7 +99,7 @@ def test_a_wrong_code_says_so_and_deletes_nothing(
     assert status == 400 and "does not look like a receipt code" in html
     status, html = _post(client, "", "fr")
     assert status == 400 and "Saisissez le code" in html
-    assert storage.clip_dir(settings, clip_id).exists()
+    assert stored.has_video(settings, clip_id)
 
 
 def test_erasure_needs_the_pages_csrf_token(
@@ -105,4 +109,87 @@ def test_erasure_needs_the_pages_csrf_token(
     client.get("/erase")
     response = client.post("/erase", data={"receipt_code": code})
     assert response.status_code == 403
-    assert storage.clip_dir(settings, clip_id).exists()
+    assert stored.has_video(settings, clip_id)
+
+
+@pytest.fixture
+def analysed(
+    client: TestClient, db_session: Session, settings: Settings
+) -> Iterator[tuple[str, str]]:
+    """A panelist whose first recording was analysed by the worker (video deleted, curves kept)
+    and whose second is still uploading; their receipt code and respondent id."""
+    study = make_study(db_session)
+    make_ad(db_session, study)
+    make_ad(db_session, study)
+    integration = make_integration(db_session, study)
+    db_session.refresh(study)
+    started = panel.start(client, integration, "respondent-4711", passthrough={"age": "18-24"})
+    code = panel.consent(client, started)["receipt_code"]
+    first, second = (panel.open_clip(client, started, ad) for ad in started.ad_ids)
+    chunks = split(make_webm(seconds=2.0), 2)
+    panel.upload(client, started, first, chunks)
+    panel.upload(client, started, second, chunks[:1])
+    client.post(
+        f"/api/v1/panel/clips/{first}/events",
+        headers=started.headers,
+        json={"events": panel.playing_events(2000)},
+    )
+    finish = client.post(
+        f"/api/v1/panel/clips/{first}/finish", headers=started.headers, json={"chunk_count": 2}
+    )
+    assert finish.status_code in (200, 202), finish.text
+    factory = sessionmaker(bind=db_session.connection(), join_transaction_mode="create_savepoint")
+    context.configure(settings, factory)
+    try:
+        clip_id = db_session.scalar(select(Clip.id).where(Clip.public_id == uuid.UUID(first)))
+        assert analyze_clip(clip_id) == "done"
+        yield code, "respondent-4711"
+    finally:
+        context.configure(None)
+
+
+def _show(client: TestClient, code: str, locale: str = "en") -> tuple[int, str]:
+    token = _token(client.get(f"/erase?locale={locale}").text)
+    response = client.post(
+        f"/erase?locale={locale}",
+        data={"csrf_token": token, "receipt_code": code, "action": "show"},
+    )
+    return response.status_code, response.text
+
+
+def test_the_receipt_page_shows_what_is_held_and_when_the_video_was_deleted(
+    client: TestClient, db_session: Session, analysed: tuple[str, str]
+) -> None:
+    code, respondent = analysed
+    deleted_at = db_session.scalar(
+        select(Clip.video_deleted_at).where(Clip.status == ClipStatus.DONE)
+    )
+    assert deleted_at is not None
+    status, html = _show(client, code)
+    assert status == 200
+    assert "Recording 1" in html and "Recording 2" in html
+    assert "Analysed into attention and expression curves." in html
+    assert f"Video deleted on {deleted_at:%Y-%m-%d %H:%M:%S}." in html
+    assert "encryption key was destroyed" in html
+    assert re.search(r"Kept: \d+ seconds of curves", html)
+    assert "Still being uploaded or analysed" in html  # the second recording
+    assert "Delete the rest too" in html
+    # Nothing identifying: not the respondent id, not a pass-through value, not an id of ours.
+    assert respondent not in html and "18-24" not in html
+    assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", html)
+
+    # Erasing the rest: the curves go, the deletion times stay visible, in French too.
+    token = _token(html)
+    erased = client.post(
+        "/erase?locale=fr", data={"csrf_token": token, "receipt_code": code, "action": "erase"}
+    )
+    assert erased.status_code == 200
+    assert "Vos données ont été supprimées" in erased.text
+    assert f"Vidéo supprimée le {deleted_at:%Y-%m-%d %H:%M:%S}." in erased.text
+    assert "Sa clé de chiffrement a été détruite" in erased.text
+    assert "secondes de courbes" not in erased.text
+    assert "Tout ce qui a été tiré de ces enregistrements a été supprimé." in erased.text
+    assert db_session.scalars(select(ClipSecond)).all() == []
+    status, again = _show(client, code)
+    assert status == 200 and "Delete the rest too" not in again
+    assert f"Video deleted on {deleted_at:%Y-%m-%d %H:%M:%S}." in again

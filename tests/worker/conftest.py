@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.support import stored
 from tests.support.factories import ClipRows, make_clip
-from web.clips import storage
 from web.panel.models import Chunk, ClipStatus, PlaybackEvent, PlaybackEventKind
 from web.settings import Settings
 from worker import context
@@ -47,13 +47,12 @@ def uploaded_clip(
     status: ClipStatus = ClipStatus.QUEUED,
     **clip_kwargs: object,
 ) -> Uploaded:
-    """A clip with its chunks on disk and their rows, finished and queued, as the API leaves it."""
+    """A clip with its chunks sealed in the store and their rows, finished and queued, as the API
+    leaves it."""
     rows = make_clip(db_session, **clip_kwargs)  # type: ignore[arg-type]
     clip = rows.clip
     for index, data in enumerate(chunks):
-        path = storage.chunk_path(settings, clip.public_id, index)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        stored.put_plain(settings, clip, index, data)
         db_session.add(Chunk(clip_id=clip.id, index=index, bytes=len(data), sha256="0" * 64))
     for seq, (kind, clip_ms, ad_ms) in enumerate(events or []):
         db_session.add(

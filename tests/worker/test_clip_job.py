@@ -12,9 +12,10 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.support import stored
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import uploaded_clip
-from web.clips import storage
+from web.clips import keys, storage
 from web.clips.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
 from web.results.models import AdAggregate, ClipSecond
@@ -64,7 +65,7 @@ def test_a_clip_is_analysed_on_ad_time_then_its_video_deleted(
     assert [row.n_frames for row in seconds][:2] == [15, 15]
     assert all(row.ad_id == up.rows.ad.id for row in seconds)
     # The video and its chunk receipts are gone; one audit row says what was deleted and why.
-    assert not storage.clip_dir(settings, clip.public_id).exists()
+    assert not stored.has_video(settings, clip.public_id)
     assert db_session.scalars(select(Chunk).where(Chunk.clip_id == clip_id)).all() == []
     (audit,) = _audits(db_session, clip_id)
     assert audit.reason == DeletionReason.ANALYSED
@@ -122,8 +123,8 @@ def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
     assert first[("age", "attention", 2)] == (1, pytest.approx(1.0))
     # Analysed again (say, a new analysis version): the clip's share is replaced, not added.
     monkeypatch.setattr(analysis_adapter, "run", _known_run(1.0, 0.8))
-    storage.chunk_path(settings, clip.public_id, 0).parent.mkdir(parents=True)
-    storage.chunk_path(settings, clip.public_id, 0).write_bytes(b"any bytes")
+    clip.data_key = keys.new_wrapped_key(settings.secret_key, clip.public_id)
+    stored.put_plain(settings, clip, 0, b"any bytes")
     clip.status = ClipStatus.QUEUED
     db_session.flush()
     assert analyze_clip(clip_id) == "done"
@@ -153,20 +154,22 @@ def test_bad_video_fails_for_good_and_is_deleted(
     clip = _reload(db_session, up.rows.clip.id)
     assert clip.status == ClipStatus.FAILED
     assert clip.failure_reason is not None and reason in clip.failure_reason.lower()
-    assert "\n" not in clip.failure_reason and "assembled-" not in clip.failure_reason
-    assert not storage.clip_dir(settings, clip.public_id).exists()
+    assert "\n" not in clip.failure_reason and "candor-clip-" not in clip.failure_reason
+    assert not stored.has_video(settings, clip.public_id)
     (audit,) = _audits(db_session, clip.id)
     assert audit.reason == DeletionReason.FAILED and audit.bytes == len(payload)
     assert db_session.scalars(select(ClipSecond)).all() == []
 
 
-def test_a_chunk_missing_on_disk_fails_the_clip(db_session: Session, settings: Settings) -> None:
+def test_a_chunk_missing_from_the_store_fails_the_clip(
+    db_session: Session, settings: Settings
+) -> None:
     up = uploaded_clip(db_session, settings, split(make_webm(3.0), 3))
-    storage.chunk_path(settings, up.rows.clip.public_id, 1).unlink()
+    storage.remove_chunks(settings, up.rows.clip.public_id, [1])
     assert analyze_clip(up.rows.clip.id) == "failed"
     clip = _reload(db_session, up.rows.clip.id)
-    assert clip.failure_reason == "chunk 1 is no longer on disk"
-    assert not storage.clip_dir(settings, clip.public_id).exists()
+    assert clip.failure_reason == "chunk 1 is no longer stored"
+    assert not stored.has_video(settings, clip.public_id)
 
 
 def test_a_missing_row_is_logged_not_retried(caplog: pytest.LogCaptureFixture) -> None:
@@ -242,4 +245,4 @@ def test_transient_database_errors_are_retried_then_the_video_is_kept(
     assert result.state == "FAILURE"
     assert len(attempts) == analyze_clip.max_retries + 1
     # Not a failure of the clip: its video waits for the next try (or the sweeper's TTL).
-    assert storage.clip_dir(settings, up.rows.clip.public_id).exists()
+    assert stored.has_video(settings, up.rows.clip.public_id)

@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from candor.migrations import alembic_config
 from tests.conftest import TEST_REDIS_URL
+from tests.support import stored
 from tests.support.clips import split
+from tests.support.factories import TEST_SECRET_KEY
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
 from web.clips import storage
-from web.clips.deletion import DeletionReason, erase_panel_session
+from web.clips.deletion import DeletionReason, erase_panel_session, remove_videos
 from web.clips.queue import enqueue_analysis
 from web.db import make_engine, utcnow
 from web.panel.models import (
@@ -91,10 +93,7 @@ def _uploading(
     clip, rows = up.rows.clip, up.rows
     missing = [i for i in range(len(parts)) if i not in indices]
     db_session.execute(delete(Chunk).where(Chunk.clip_id == clip.id, Chunk.index.in_(missing)))
-    for index in missing:
-        storage.chunk_path(settings, clip.public_id, index).unlink()
-    if not indices:  # no chunk ever came: no directory either
-        storage.clip_dir(settings, clip.public_id).rmdir()
+    storage.remove_chunks(settings, clip.public_id, missing)
     received_at = utcnow() - timedelta(seconds=idle_s)
     for chunk in db_session.scalars(select(Chunk).where(Chunk.clip_id == clip.id)):
         chunk.received_at = received_at
@@ -175,7 +174,7 @@ def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(
     assert max(seconds) < clip.duration_s
     assert all(row.attention is not None for row in _seconds(db_session, clip_id))
     assert _audits(db_session, clip_id) == [(DeletionReason.ANALYSED, _sha(kept), len(kept))]
-    assert not storage.clip_dir(settings, clip.public_id).exists()
+    assert not stored.has_video(settings, clip.public_id)
     assert clip.video_deleted_at is not None
 
 
@@ -210,7 +209,7 @@ def test_chunks_after_a_gap_are_deleted_and_the_prefix_analysed(
     assert _audits(db_session, clip_id) == [(DeletionReason.GAP, _sha(tail), len(tail))]
     remaining = db_session.scalars(select(Chunk.index).where(Chunk.clip_id == clip_id)).all()
     assert sorted(remaining) == [0, 1, 2]
-    assert [i for i, _ in storage.chunk_files(storage.clip_dir(settings, public_id))] == [0, 1, 2]
+    assert stored.indices(settings, public_id) == [0, 1, 2]
 
     assert analyze_clip(clip_id) == "done"
 
@@ -222,7 +221,7 @@ def test_chunks_after_a_gap_are_deleted_and_the_prefix_analysed(
         (DeletionReason.GAP, _sha(tail), len(tail)),
         (DeletionReason.ANALYSED, _sha(prefix), len(prefix)),
     ]
-    assert not storage.clip_dir(settings, public_id).exists()
+    assert not stored.has_video(settings, public_id)
 
 
 def test_without_chunk_0_the_clip_is_abandoned_and_deleted(
@@ -239,13 +238,14 @@ def test_without_chunk_0_the_clip_is_abandoned_and_deleted(
     for up in (headless, empty):
         clip = _reload(db_session, up.rows.clip.id)
         assert clip.status == ClipStatus.ABANDONED and clip.video_deleted_at is not None
-        assert not storage.clip_dir(settings, clip.public_id).exists()
+        assert not stored.has_video(settings, clip.public_id)
         assert db_session.scalars(select(Chunk).where(Chunk.clip_id == clip.id)).all() == []
     sent_bytes = face_parts[1] + face_parts[2]
     assert _audits(db_session, headless.rows.clip.id) == [
         (DeletionReason.ABANDONED, _sha(sent_bytes), len(sent_bytes))
     ]
-    assert _audits(db_session, empty.rows.clip.id) == []  # nothing was on disk
+    # Nothing was stored, but the clip's key is destroyed all the same, and audited.
+    assert _audits(db_session, empty.rows.clip.id) == [(DeletionReason.ABANDONED, _sha(b""), 0)]
     assert _sent(settings) == []
 
 
@@ -255,7 +255,7 @@ def test_a_clip_with_a_recent_chunk_is_left_alone(
     settings = queued_settings
     up = _uploading(db_session, settings, face_parts, [0, 1], settings.upload_idle_seconds + 60)
     # The next chunk arrives now: the upload is alive, however old its first chunks are.
-    storage.chunk_path(settings, up.rows.clip.public_id, 2).write_bytes(face_parts[2])
+    stored.put_plain(settings, up.rows.clip, 2, face_parts[2])
     db_session.add(
         Chunk(clip_id=up.rows.clip.id, index=2, bytes=len(face_parts[2]), sha256="0" * 64)
     )
@@ -267,7 +267,7 @@ def test_a_clip_with_a_recent_chunk_is_left_alone(
     for alive in (up, just_idle):
         clip = _reload(db_session, alive.rows.clip.id)
         assert (clip.status, clip.auto_finished) == (ClipStatus.UPLOADING, False)
-        assert storage.clip_dir(settings, clip.public_id).exists()
+        assert stored.has_video(settings, clip.public_id)
     assert _sent(settings) == []
 
 
@@ -288,15 +288,14 @@ def test_a_withdrawn_sessions_clip_is_never_analysed(
     assert _sent(settings) == [late.rows.clip.id]
     panel_session = db_session.get(PanelSession, late.rows.panel_session.id)
     assert panel_session is not None
-    directories = erase_panel_session(db_session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = erase_panel_session(db_session, settings, panel_session, DeletionReason.WITHDRAWN)
     db_session.flush()
-    for directory in directories:
-        storage.remove_tree(directory)
+    remove_videos(settings, removals)
 
     assert analyze_clip(late.rows.clip.id) == "missing"
     assert db_session.scalars(select(ClipSecond)).all() == []
     assert [a[0] for a in _audits(db_session, late.rows.clip.id)] == [DeletionReason.WITHDRAWN]
-    assert not storage.clip_dir(settings, late.rows.clip.public_id).exists()
+    assert not stored.has_video(settings, late.rows.clip.public_id)
 
 
 def test_a_clip_the_recorder_finishes_meanwhile_is_not_touched(
@@ -332,7 +331,9 @@ def test_the_idle_job_on_the_embedded_default_sqlite(
     url = f"sqlite:///{tmp_path / 'candor.db'}"
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
-    settings = Settings(environment="test", data_dir=tmp_path / "data", database_url=url)
+    settings = Settings(
+        environment="test", secret_key=TEST_SECRET_KEY, data_dir=tmp_path / "data", database_url=url
+    )
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     idle_s = settings.upload_idle_seconds + 1
     with factory() as session:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_REDIS_URL
+from tests.support import stored
 from tests.support.stack import forget_queue
 from tests.worker.conftest import uploaded_clip
 from web.clips import storage
@@ -59,8 +60,8 @@ def test_old_clips_lose_their_video_whatever_their_state(
     assert failed is not None and failed.status == ClipStatus.FAILED
     assert "TTL" in (failed.failure_reason or "")
     for up in (uploading, queued):
-        assert not storage.clip_dir(settings, up.rows.clip.public_id).exists()
-    assert storage.clip_dir(settings, fresh.rows.clip.public_id).exists()
+        assert not stored.has_video(settings, up.rows.clip.public_id)
+    assert stored.has_video(settings, fresh.rows.clip.public_id)
     reasons = _audit_reasons(db_session)
     assert reasons[uploading.rows.clip.id] == [DeletionReason.ABANDONED]
     assert reasons[queued.rows.clip.id] == [DeletionReason.EXPIRED]
@@ -73,12 +74,12 @@ def test_old_clips_lose_their_video_whatever_their_state(
 def test_stray_files_and_leftovers_are_removed_and_audited(
     db_session: Session, settings: Settings, worker_factory: sessionmaker[Session]
 ) -> None:
-    stray = storage.clip_dir(settings, uuid.uuid4())
+    stray = settings.clips_dir / str(uuid.uuid4())
     stray.mkdir(parents=True)
     (stray / "000000.part").write_bytes(b"orphan video")
     leftover = uploaded_clip(db_session, settings, [b"left"], status=ClipStatus.DONE)
     leftover.rows.clip.video_deleted_at = utcnow() - timedelta(minutes=5)
-    incoming = storage.incoming_dir(settings)
+    incoming = settings.clips_dir / ".incoming"  # an older version's spool
     incoming.mkdir(parents=True)
     old_temp, new_temp = incoming / "old.tmp", incoming / "new.tmp"
     old_temp.write_bytes(b"half an upload")
@@ -94,7 +95,7 @@ def test_stray_files_and_leftovers_are_removed_and_audited(
     assert (report.leftovers, report.strays) == (1, 2)
     assert not stray.exists() and not old_temp.exists()
     assert new_temp.exists() and not_ours.exists()
-    assert not storage.clip_dir(settings, leftover.rows.clip.public_id).exists()
+    assert not stored.has_video(settings, leftover.rows.clip.public_id)
     reasons = _audit_reasons(db_session)
     assert reasons[None] == [DeletionReason.SWEPT, DeletionReason.SWEPT]
     assert reasons[leftover.rows.clip.id] == [DeletionReason.SWEPT]
@@ -155,3 +156,21 @@ def test_requeue_stops_while_the_broker_is_down(
     assert sent == 0
     db_session.expire_all()
     assert db_session.get(Clip, up.rows.clip.id).enqueued_at is None  # type: ignore[union-attr]
+
+
+def test_an_opened_clip_a_killed_worker_left_is_removed(
+    settings: Settings, worker_factory: sessionmaker[Session]
+) -> None:
+    """The worker opens a clip into a private file; if it is killed, the file goes once the
+    claim has expired (a newer one may still be in use by another worker on this host)."""
+    work = storage.work_dir(settings)
+    work.mkdir(parents=True)
+    left, in_use = work / "candor-clip-left.webm", work / "candor-clip-busy.webm"
+    left.write_bytes(b"opened video")
+    in_use.write_bytes(b"opened video")
+    past = time.time() - settings.analysis_lease_seconds - 5
+    os.utime(left, (past, past))
+
+    report = sweeper.sweep(settings=settings, factory=worker_factory)
+
+    assert report.strays == 1 and not left.exists() and in_use.exists()

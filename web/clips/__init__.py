@@ -1,2 +1,3 @@
-"""The clip's life, shared by the panel API and the worker: storage, queue, lifecycle,
-deletion and audit, aggregate updates."""
+"""The clip's life, shared by the panel API and the worker: storage (sealed chunks in a local
+directory or an object store), queue, lifecycle, deletion and audit with key destruction,
+aggregate updates."""

@@ -1,11 +1,11 @@
-"""Deleting panelist video: one audit row per deletion (never the content), files removed after
-the commit that records it."""
+"""Deleting panelist video: one audit row per deletion (never the content), the clip's data key
+destroyed in the same transaction, the stored chunks removed after the commit that records it."""
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
-from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -32,67 +32,77 @@ class DeletionReason(enum.StrEnum):
     SAMPLE_REMOVED = "sample_removed"  # the demo's generated panelists, removed by a designer
 
 
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
 def record_video_deletion(
     session: Session,
     settings: Settings,
     clip: Clip,
     reason: DeletionReason,
     known: tuple[str, int] | None = None,
-) -> Path | None:
-    """Write the audit row for the clip's video, if any is on disk; the caller removes the
-    returned directory after committing (so a rolled-back transaction deletes nothing).
+) -> str | None:
+    """Destroy the clip's data key and write the audit row for its video (if it had a key or
+    stored chunks); the caller removes the returned clip's chunks after committing, so a
+    rolled-back transaction deletes nothing. Once committed, any copy of the chunks is noise.
 
     `known` is the video's (sha256, bytes) when the caller has just computed them.
     """
-    directory = storage.clip_dir(settings, clip.public_id)
     session.execute(delete(Chunk).where(Chunk.clip_id == clip.id))
+    now = utcnow()
     if clip.video_deleted_at is None:
-        clip.video_deleted_at = utcnow()
-    if not directory.exists():
+        clip.video_deleted_at = now
+    stored = bool(known) or bool(storage.stored_indices(settings, clip.public_id))
+    had_key = clip.data_key is not None
+    if not stored and not had_key:
         return None
-    sha256, size = known or storage.video_fingerprint(directory)
-    session.add(DeletionAudit(clip_id=clip.id, sha256=sha256, bytes=size, reason=reason.value))
-    return directory
+    if known is not None:
+        sha256, size = known
+    elif stored:
+        sha256, size = storage.fingerprint(settings, clip.public_id, clip.data_key)
+    else:
+        sha256, size = EMPTY_SHA256, 0
+    clip.data_key = None
+    session.add(
+        DeletionAudit(
+            clip_id=clip.id,
+            session_id=clip.session_id,
+            ad_id=clip.ad_id,
+            sha256=sha256,
+            bytes=size,
+            reason=reason.value,
+            key_destroyed=had_key,
+            deleted_at=now,  # the time the receipt page shows, before and after erasure
+        )
+    )
+    return str(clip.public_id) if stored else None
 
 
-def remove_directories(directories: list[Path]) -> None:
-    """Remove clip directories after the audit rows are committed."""
-    for directory in directories:
+def remove_videos(settings: Settings, clips: list[str]) -> None:
+    """Remove clips' stored chunks after the audit rows (and the key destruction) are committed."""
+    for clip in clips:
         try:
-            storage.remove_tree(directory)
-        except OSError:
-            # The sweeper retries: the clip is in a terminal state, so its directory goes next run.
-            log.exception("could not remove a clip directory; the sweeper will retry")
-
-
-def remove_paths(paths: list[Path]) -> None:
-    """Remove clip directories and single files after the audit rows are committed."""
-    remove_directories([path for path in paths if path.is_dir()])
-    for path in paths:
-        if path.is_dir():
-            continue
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            # A chunk past a gap or a stray upload: the clip's deletion or the next sweep takes it.
-            log.exception("could not remove a file; the sweeper will retry")
+            storage.remove_clip(settings, clip)
+        except Exception:
+            # The sweeper retries: the clip is in a terminal state, so its chunks go next run.
+            log.exception("could not remove a clip's chunks; the sweeper will retry")
 
 
 def erase_panel_session(
     session: Session, settings: Settings, panel_session: PanelSession, reason: DeletionReason
-) -> list[Path]:
+) -> list[str]:
     """Delete every clip, chunk, event and curve of a session, subtract it from the aggregates,
-    and drop what links the session to a person. Returns directories to remove after commit."""
+    and drop what links the session to a person. Returns clips to remove after commit."""
     clips = session.scalars(
         select(Clip).where(Clip.session_id == panel_session.id).order_by(Clip.id).with_for_update()
     ).all()
-    directories = []
+    removals = []
     for clip in clips:
         if clip.aggregated:
             apply_clip(session, clip.id, -1)
-        directory = record_video_deletion(session, settings, clip, reason)
-        if directory is not None:
-            directories.append(directory)
+        stored = record_video_deletion(session, settings, clip, reason)
+        if stored is not None:
+            removals.append(stored)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
         session.delete(clip)
     if reason == DeletionReason.ERASED and panel_session.status != SessionStatus.WITHDRAWN:
@@ -102,4 +112,4 @@ def erase_panel_session(
     panel_session.passthrough = {}
     if panel_session.ended_at is None:
         panel_session.ended_at = utcnow()
-    return directories
+    return removals

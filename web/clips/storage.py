@@ -1,25 +1,26 @@
-"""Panelist video on disk, briefly: chunk files, the assembled clip, and their removal.
+"""Panelist video at rest, briefly: each chunk sealed with its clip's data key (`web.clips.keys`)
+before it touches the clip store (`web.clips.objects`), opened again only by the worker.
 
-Layout: `clips_dir/{clip_public_id}/{index:06d}.part`, plus `assembled-*.{ext}` while a worker
-analyses it. Uploads land in `clips_dir/.incoming/` first and are renamed into place atomically.
+An uploaded body is held in memory (at most `max_chunk_bytes`) until it is sealed: the plain
+video never touches storage on the web side.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import shutil
+import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from web.clips import keys, objects
+from web.clips.objects import MissingChunk
 from web.settings import Settings
 
-INCOMING = ".incoming"
-CHUNK_NAME = re.compile(r"^(\d{6,})\.part$")
-READ_BLOCK = 1024 * 1024
+__all__ = ["MissingChunk"]
 # What the recorder may send (the base type, parameters aside) and the file suffix of each.
 SUFFIXES = {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}
 ALLOWED_MIME_TYPES = tuple(SUFFIXES)
@@ -29,170 +30,137 @@ class ChunkTooLarge(Exception):
     """The request body exceeded the chunk size cap; nothing was kept."""
 
 
-class MissingChunk(Exception):
-    """A chunk the database says arrived is not on disk (swept or withdrawn meanwhile)."""
-
-
-# Chunks up to this size stay in memory until accepted: the common ~100 KB chunk then costs one
-# file creation (its own), made only once the database has accepted it. Larger bodies stream
-# to a temporary file as they arrive.
-SPOOL_BYTES = 1024 * 1024
-
-
 @dataclass(frozen=True)
 class ReceivedChunk:
-    """An uploaded body: in memory (`data`) or, past SPOOL_BYTES, in a temporary file (`path`)."""
+    """An uploaded body, in memory, with its sha256 and size."""
 
-    data: bytes | None
-    path: Path | None
+    data: bytes
     sha256: str
     size: int
 
 
-def clip_dir(settings: Settings, clip_public_id: uuid.UUID | str) -> Path:
-    return settings.clips_dir / str(clip_public_id)
-
-
-def chunk_name(index: int) -> str:
-    """A chunk's file name in its clip directory (CHUNK_NAME matches it)."""
-    return f"{index:06d}.part"
-
-
-def chunk_path(settings: Settings, clip_public_id: uuid.UUID | str, index: int) -> Path:
-    return clip_dir(settings, clip_public_id) / chunk_name(index)
-
-
-def incoming_dir(settings: Settings) -> Path:
-    return settings.clips_dir / INCOMING
-
-
-async def receive(
-    stream: AsyncIterator[bytes], settings: Settings, max_bytes: int
-) -> ReceivedChunk:
+async def receive(stream: AsyncIterator[bytes], max_bytes: int) -> ReceivedChunk:
     """Read a request body, hashing it; ChunkTooLarge past max_bytes (nothing is kept)."""
     digest = hashlib.sha256()
     buffer = bytearray()
-    handle = None
-    path = None
-    size = 0
-    try:
-        async for piece in stream:
-            size += len(piece)
-            if size > max_bytes:
-                raise ChunkTooLarge(f"chunk is larger than {max_bytes} bytes")
-            digest.update(piece)
-            if handle is None and len(buffer) + len(piece) <= SPOOL_BYTES:
-                buffer += piece
-                continue
-            if handle is None:  # too big to hold: continue on disk
-                directory = incoming_dir(settings)
-                directory.mkdir(parents=True, exist_ok=True)
-                path = directory / f"{uuid.uuid4().hex}.tmp"
-                handle = path.open("wb")
-                handle.write(buffer)
-                buffer.clear()
-            handle.write(piece)
-    except BaseException:
-        if handle is not None:
-            handle.close()
-        if path is not None:
-            path.unlink(missing_ok=True)
-        raise
-    if handle is not None:
-        handle.close()
-        return ReceivedChunk(None, path, digest.hexdigest(), size)
-    return ReceivedChunk(bytes(buffer), None, digest.hexdigest(), size)
+    async for piece in stream:
+        if len(buffer) + len(piece) > max_bytes:
+            raise ChunkTooLarge(f"chunk is larger than {max_bytes} bytes")
+        digest.update(piece)
+        buffer += piece
+    return ReceivedChunk(bytes(buffer), digest.hexdigest(), len(buffer))
 
 
-def place_chunk(received: ReceivedChunk, target: Path) -> None:
-    """Write the chunk under a temporary name next to its final one, then rename it atomically:
-    a reader sees the whole chunk or none of it."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if received.path is not None:
-        os.replace(received.path, target)
-        return
-    assert received.data is not None
-    temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with temp.open("wb") as handle:
-            handle.write(received.data)
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+def put_chunk(
+    settings: Settings,
+    clip_public_id: uuid.UUID,
+    wrapped_key: str | None,
+    index: int,
+    data: bytes,
+) -> None:
+    """Seal a chunk with its clip's key and store it whole (a reader sees all of it or none)."""
+    key = keys.unwrap(settings.secret_key, clip_public_id, wrapped_key)
+    sealed = keys.seal(key, clip_public_id, index, data)
+    objects.clip_store(settings).put(str(clip_public_id), index, sealed)
 
 
-def discard(received: ReceivedChunk) -> None:
-    """Drop a spooled body that was not kept (in-memory bodies need nothing)."""
-    if received.path is not None:
-        received.path.unlink(missing_ok=True)
+def stored_indices(settings: Settings, clip_public_id: uuid.UUID | str) -> list[int]:
+    """Indices of the chunks the store holds for a clip."""
+    return objects.clip_store(settings).indices(str(clip_public_id))
 
 
-def chunk_files(directory: Path) -> list[tuple[int, Path]]:
-    """Chunk files of a clip directory in index order."""
-    if not directory.is_dir():
-        return []
-    found = []
-    for entry in directory.iterdir():
-        match = CHUNK_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry))
-    return sorted(found)
+def _opened(settings: Settings, clip_public_id: uuid.UUID, key: bytes | None, index: int) -> bytes:
+    sealed = objects.clip_store(settings).get(str(clip_public_id), index)
+    return sealed if key is None else keys.open_sealed(key, clip_public_id, index, sealed)
 
 
-def fingerprint(paths: Iterable[Path]) -> tuple[str, int]:
-    """sha256 and size of the files' bytes concatenated in the given order."""
+def fingerprint(
+    settings: Settings,
+    clip_public_id: uuid.UUID,
+    wrapped_key: str | None,
+    indices: list[int] | None = None,
+) -> tuple[str, int]:
+    """sha256 and size of the clip's video as the chunks make it up (what analysis would read);
+    of the sealed bytes when the key is already gone (a leftover found by the sweeper)."""
+    key = (
+        None
+        if wrapped_key is None
+        else keys.unwrap(settings.secret_key, clip_public_id, wrapped_key)
+    )
     digest = hashlib.sha256()
     size = 0
-    for path in paths:
-        with path.open("rb") as handle:
-            while block := handle.read(READ_BLOCK):
-                digest.update(block)
-                size += len(block)
+    for index in stored_indices(settings, clip_public_id) if indices is None else indices:
+        try:
+            data = _opened(settings, clip_public_id, key, index)
+        except MissingChunk:
+            continue  # deleted meanwhile: the audit describes what there was to delete
+        digest.update(data)
+        size += len(data)
     return digest.hexdigest(), size
 
 
-def video_fingerprint(directory: Path) -> tuple[str, int]:
-    """sha256 and size of a clip's video as the chunks make it up (what analysis would read)."""
-    return fingerprint(path for _, path in chunk_files(directory))
-
-
-def assemble(directory: Path, chunk_count: int, suffix: str) -> tuple[Path, str, int]:
-    """Concatenate chunks 0..chunk_count-1 into one file (MediaRecorder chunks form one stream).
-
-    Returns the file, its sha256 and size. The name is unique per call, so two workers that
-    happen to hold the same clip never write the same file.
-    """
-    target = directory / f"assembled-{uuid.uuid4().hex}{suffix}"
+def assemble(
+    settings: Settings,
+    clip_public_id: uuid.UUID,
+    wrapped_key: str | None,
+    chunk_count: int,
+    suffix: str,
+) -> tuple[Path, str, int]:
+    """Open chunks 0..chunk_count-1 into one private temporary file (MediaRecorder chunks form
+    one stream) that the caller removes. Returns the file, its sha256 and size."""
+    key = keys.unwrap(settings.secret_key, clip_public_id, wrapped_key)
+    directory = work_dir(settings)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="candor-clip-", suffix=suffix, dir=directory)  # 0600
+    target = Path(name)
     digest = hashlib.sha256()
     size = 0
     try:
-        with target.open("wb") as out:
+        with os.fdopen(handle, "wb") as out:
             for index in range(chunk_count):
-                part = directory / chunk_name(index)
-                try:
-                    handle = part.open("rb")
-                except FileNotFoundError as exc:
-                    raise MissingChunk(f"chunk {index} is no longer on disk") from exc
-                with handle:
-                    while block := handle.read(READ_BLOCK):
-                        digest.update(block)
-                        size += len(block)
-                        out.write(block)
+                data = _opened(settings, clip_public_id, key, index)
+                digest.update(data)
+                size += len(data)
+                out.write(data)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
     return target, digest.hexdigest(), size
 
 
-def remove_tree(directory: Path) -> bool:
-    """Delete a clip directory and everything in it; True if it existed."""
-    if not directory.exists():
-        return False
-    shutil.rmtree(directory, ignore_errors=True)
-    if directory.exists():  # a file appeared while deleting (a late chunk rename): once more
-        shutil.rmtree(directory)
-    return True
+def work_dir(settings: Settings) -> Path:
+    """Where a worker keeps the opened clip while it analyses it (this host only)."""
+    return settings.data_dir / "work"
+
+
+def remove_stale_work_files(settings: Settings, older_than_s: float) -> int:
+    """Delete opened clips a worker left behind (it was killed mid-analysis); how many.
+
+    Only files older than `older_than_s`: another worker on this host may be using newer ones.
+    """
+    directory = work_dir(settings)
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in directory.glob("candor-clip-*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def remove_clip(settings: Settings, clip_public_id: uuid.UUID | str) -> int:
+    """Delete every stored chunk of a clip; how many there were."""
+    return objects.clip_store(settings).remove(str(clip_public_id))
+
+
+def remove_chunks(settings: Settings, clip_public_id: uuid.UUID | str, indices: list[int]) -> int:
+    """Delete some of a clip's stored chunks; how many there were."""
+    return objects.clip_store(settings).remove(str(clip_public_id), indices)
 
 
 def suffix_for(mime_type: str) -> str:

@@ -98,11 +98,16 @@ async def consent(
 
 @router.post("/sessions/{session_id}/clips", response_model=ClipOut)
 async def open_clip(
-    session_id: uuid.UUID, body: ClipCreate, sid: TokenSession, session: SessionDep
+    session_id: uuid.UUID,
+    body: ClipCreate,
+    sid: TokenSession,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> ClipOut:
     return await call_blocking(
         uploads.open_clip,
         session=session,
+        settings=settings,
         session_public_id=same_session(sid, session_id),
         body=body,
     )
@@ -126,16 +131,16 @@ async def put_chunk(
     settings: SettingsDep,
     x_chunk_sha256: Annotated[str | None, Header()] = None,
 ) -> ChunkOut:
-    """Receive the body (spooled to disk past 1 MB), then store it idempotently by (clip, index)."""
+    """Receive the body (in memory, sealed before it is stored), then store it idempotently by
+    (clip, index)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_chunk_bytes:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes")
     try:
-        received = await storage.receive(request.stream(), settings, settings.max_chunk_bytes)
+        received = await storage.receive(request.stream(), settings.max_chunk_bytes)
     except storage.ChunkTooLarge as exc:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes") from exc
     if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
-        storage.discard(received)
         raise PanelError(400, "X-Chunk-Sha256 does not match the bytes received")
     created, out = await call_blocking(
         uploads.store_chunk,

@@ -40,9 +40,9 @@ _FAST_INSERT = text(
         UPDATE clip SET bytes_received = bytes_received + :bytes,
                         chunks_received = chunks_received + 1
         WHERE id IN (SELECT clip_id FROM inserted)
-        RETURNING id
+        RETURNING id, data_key
     )
-    SELECT count(*) FROM counted
+    SELECT data_key FROM counted
     """
 )
 
@@ -55,10 +55,11 @@ def store_chunk_fast(
     index: int,
     received: storage.ReceivedChunk,
 ) -> bool:
-    """PostgreSQL: insert the chunk row and count it in one statement; False to fall back."""
+    """PostgreSQL: insert the chunk row and count it in one statement, then seal and store the
+    chunk before committing; False to fall back."""
     if index >= settings.max_chunks_per_clip or received.size == 0:
         return False
-    stored = session.execute(
+    counted = session.execute(
         _FAST_INSERT,
         {
             "clip_public_id": clip_public_id,
@@ -72,12 +73,12 @@ def store_chunk_fast(
             "sha256": received.sha256,
             "now": utcnow(),
         },
-    ).scalar_one()
-    if not stored:  # nothing was written; the careful path continues in this transaction
+    ).first()
+    if counted is None:  # nothing was written; the careful path continues in this transaction
         return False
     try:
-        # The row is not visible to anyone until the file is in place (same transaction).
-        storage.place_chunk(received, storage.chunk_path(settings, clip_public_id, index))
+        # The row is not visible to anyone until the chunk is stored (same transaction).
+        storage.put_chunk(settings, clip_public_id, counted[0], index, received.data)
     except BaseException:
         session.rollback()
         raise

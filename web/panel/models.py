@@ -7,7 +7,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.db import Base, utcnow
@@ -106,7 +114,7 @@ class ConsentRecord(Base):
 
 
 class Clip(Base):
-    """One panelist's recording of one ad. Its video lives on disk only until analysed."""
+    """One panelist's recording of one ad. Its video is stored, sealed, only until analysed."""
 
     __tablename__ = "clip"
     __table_args__ = (UniqueConstraint("session_id", "ad_id"),)
@@ -149,6 +157,10 @@ class Clip(Base):
     processing_started_at: Mapped[datetime | None]
     analysed_at: Mapped[datetime | None]
     video_deleted_at: Mapped[datetime | None]
+    # The clip's random data key, wrapped by a key derived from the server secret (web.clips.keys).
+    # Every stored chunk is sealed with it; set to None in the transaction that audits the
+    # video's deletion, so any copy of the chunks left anywhere is noise from then on.
+    data_key: Mapped[str | None] = mapped_column(String(80))
 
     session: Mapped[PanelSession] = relationship(back_populates="clips")
     chunks: Mapped[list[Chunk]] = relationship(
@@ -160,7 +172,7 @@ class Clip(Base):
 
 
 class Chunk(Base):
-    """Receipt of one ~1 s chunk; its bytes are on disk under settings.clips_dir."""
+    """Receipt of one ~1 s chunk; its bytes are sealed in the clip store (web.clips.objects)."""
 
     __tablename__ = "chunk"
     __table_args__ = (UniqueConstraint("clip_id", "index"),)
@@ -202,6 +214,12 @@ class DeletionAudit(Base):
     # No foreign key: the clip row itself may be erased later, the audit stays.
     # None for a stray file the sweeper found with no clip row at all.
     clip_id: Mapped[int | None] = mapped_column(index=True)
+    # Whose clip it was (no foreign keys either): the receipt page lists a panelist's deletions
+    # even after erasure removed the clip rows.
+    session_id: Mapped[int | None] = mapped_column(index=True)
+    ad_id: Mapped[int | None]
+    # The clip's data key was destroyed in the same transaction: no copy of its chunks opens.
+    key_destroyed: Mapped[bool] = mapped_column(default=False, server_default=false())
     sha256: Mapped[str] = mapped_column(String(64))
     bytes: Mapped[int]
     reason: Mapped[str] = mapped_column(String(40))

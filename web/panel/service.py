@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from web.clips.deletion import (
     DeletionReason,
     erase_panel_session,
     record_video_deletion,
-    remove_directories,
+    remove_videos,
 )
 from web.clips.lifecycle import consented
 from web.db import utcnow
@@ -267,25 +266,25 @@ def end_session(
         .where(Clip.session_id == panel_session.id, Clip.status == ClipStatus.UPLOADING)
         .with_for_update()
     ).all()
-    directories: list[Path] = []
+    removals: list[str] = []
     for clip in unfinished:
         clip.status = ClipStatus.ABANDONED
-        directory = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        if directory is not None:
-            directories.append(directory)
+        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+        if stored is not None:
+            removals.append(stored)
     panel_session.status = wanted
     panel_session.ended_at = utcnow()
     session.commit()
-    remove_directories(directories)
+    remove_videos(settings, removals)
     return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
 
 
 def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
     """Stop and delete: every clip, chunk and curve of the session, and its share of aggregates."""
     panel_session = panel_session_for(session, session_public_id)
-    directories = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
     session.commit()
-    remove_directories(directories)
+    remove_videos(settings, removals)
     return StatusOut(status="withdrawn")
 
 
@@ -298,7 +297,7 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     if panel_session is None:
         raise PanelError(404, "No session has this receipt code; check it and try again")
-    directories = erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+    removals = erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
     session.commit()
-    remove_directories(directories)
+    remove_videos(settings, removals)
     return True

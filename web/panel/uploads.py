@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.clips import storage
+from web.clips import keys, storage
 from web.clips.lifecycle import consented, mark_queued
 from web.panel.errors import PanelError
 from web.panel.fastpath import store_chunk_fast
@@ -48,8 +48,11 @@ def _clip_out(session: Session, clip: Clip) -> ClipOut:
     )
 
 
-def open_clip(*, session: Session, session_public_id: uuid.UUID, body: ClipCreate) -> ClipOut:
-    """The clip of one ad in this session, created on first call (idempotent per session and ad)."""
+def open_clip(
+    *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: ClipCreate
+) -> ClipOut:
+    """The clip of one ad in this session, created on first call (idempotent per session and ad)
+    with a fresh data key that will seal its chunks."""
     panel_session = panel_session_for(session, session_public_id)
     _refuse_unless_consented(panel_session.status, has_agreed(session, panel_session.id))
     if body.ad_id not in panel_session.ad_order:
@@ -63,7 +66,14 @@ def open_clip(*, session: Session, session_public_id: uuid.UUID, body: ClipCreat
         )
         if clip is not None:
             return _clip_out(session, clip)
-        clip = Clip(session_id=panel_session.id, ad_id=body.ad_id, mime_type=body.mime_type)
+        public_id = uuid.uuid4()
+        clip = Clip(
+            public_id=public_id,
+            session_id=panel_session.id,
+            ad_id=body.ad_id,
+            mime_type=body.mime_type,
+            data_key=keys.new_wrapped_key(settings.secret_key, public_id),
+        )
         session.add(clip)
         try:
             session.commit()
@@ -117,11 +127,11 @@ def store_chunk(
     index: int,
     received: storage.ReceivedChunk,
 ) -> tuple[bool, ChunkOut]:
-    """Keep an uploaded chunk (already on disk as a temp file). Returns (created, answer).
+    """Seal and keep an uploaded chunk. Returns (created, answer).
 
     Idempotent by (clip, index): the same bytes again are accepted without change, other bytes
-    are refused. The temp file is moved into place only after its row is flushed, so a refused
-    chunk can never overwrite a stored one.
+    are refused. The chunk is stored only after its row is flushed, so a refused chunk can never
+    overwrite a stored one.
     """
     try:
         if session.get_bind().dialect.name == "postgresql" and store_chunk_fast(
@@ -129,8 +139,8 @@ def store_chunk(
         ):
             return True, ChunkOut(index=index, bytes=received.size)
         return _store_chunk(session, settings, session_public_id, clip_public_id, index, received)
-    finally:
-        storage.discard(received)  # no-op once moved into place
+    except keys.KeyDestroyed as exc:  # a clip opened before chunks were sealed (an upgrade)
+        raise PanelError(409, "This clip has no data key and takes no chunks") from exc
 
 
 def _store_chunk(
@@ -173,7 +183,7 @@ def _store_chunk(
             session.rollback()
             continue
         try:
-            storage.place_chunk(received, storage.chunk_path(settings, clip.public_id, index))
+            storage.put_chunk(settings, clip.public_id, clip.data_key, index, received.data)
         except BaseException:
             session.rollback()
             raise

@@ -9,12 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.support import panel
+from tests.support import panel, stored
 from tests.support.committed import Committed, committed  # noqa: F401  (fixture)
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
 from web.app import create_app
-from web.clips import storage
 from web.clips.queue import enqueue_analysis
 from web.panel import api
 from web.panel.models import Clip, ClipStatus
@@ -48,7 +47,7 @@ def test_broker_down_the_finish_succeeds_and_the_clip_is_sent_when_it_is_back(
     clip = db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(clip_id)))
     assert clip is not None and clip.status == ClipStatus.QUEUED and clip.enqueued_at is None
     # Chunks are kept for the analysis to come.
-    assert storage.chunk_path(settings, clip_id, 1).read_bytes() == b"two"
+    assert stored.plain(db_session, settings, clip_id, 1) == b"two"
     assert queued_ids() == []
 
     # The broker is back: the periodic requeue job hands the clip over.

@@ -13,10 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.support import panel
+from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
-from web.clips import storage
 from web.clips.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession
 from web.results import quality
@@ -145,9 +144,9 @@ def test_a_completed_preview_is_analysed_and_deleted_but_counts_nowhere(
     assert clip is not None
     assert (clip.status, clip.usable, clip.aggregated) == (ClipStatus.DONE, True, False)
     assert db_session.get(PanelSession, clip.session_id).is_preview is True  # type: ignore[union-attr]
-    stored = db_session.scalars(select(ClipSecond.second).where(ClipSecond.clip_id == clip_id))
-    assert sorted(stored) == list(range(AD_SECONDS))
-    assert not storage.clip_dir(settings, clip.public_id).exists()
+    seconds = db_session.scalars(select(ClipSecond.second).where(ClipSecond.clip_id == clip_id))
+    assert sorted(seconds) == list(range(AD_SECONDS))
+    assert not stored.has_video(settings, clip.public_id)
     audits = db_session.scalars(select(DeletionAudit).where(DeletionAudit.clip_id == clip_id))
     assert [a.reason for a in audits] == [DeletionReason.ANALYSED]
     # ...and left the study's results exactly as they were.

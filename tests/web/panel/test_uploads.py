@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.support import panel
+from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
 from web.clips import storage
@@ -56,7 +56,7 @@ def test_chunks_in_any_order_are_stored_as_files_named_by_index(
         assert response.status_code == 201
         assert response.json() == {"index": index, "bytes": len(chunks[index])}
     for index, data in enumerate(chunks):
-        assert storage.chunk_path(settings, clip_id, index).read_bytes() == data
+        assert stored.plain(db_session, settings, clip_id, index) == data
     # Nothing half-written is left behind: temp files are renamed into place.
     assert _temp_files(settings) == []
     clip = _clip(db_session, clip_id)
@@ -65,19 +65,23 @@ def test_chunks_in_any_order_are_stored_as_files_named_by_index(
     assert state == {"clip_id": clip_id, "status": "uploading", "received": [0, 1, 2, 3]}
 
 
-def test_a_chunk_too_big_to_hold_in_memory_streams_to_disk(
-    client: TestClient, settings: Settings, flow: tuple[panel.Started, str]
+def test_a_large_streamed_chunk_is_sealed_whole(
+    client: TestClient, db_session: Session, settings: Settings, flow: tuple[panel.Started, str]
 ) -> None:
     started, clip_id = flow
-    big = bytes(range(256)) * (3 * storage.SPOOL_BYTES // 256)
+    big = bytes(range(256)) * (3 * 1024 * 1024 // 256)
     response = client.put(
         f"{API}/clips/{clip_id}/chunks/0",
         headers=started.headers,
         content=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]),
     )
     assert response.status_code == 201
-    assert storage.chunk_path(settings, clip_id, 0).read_bytes() == big
+    assert stored.plain(db_session, settings, clip_id, 0) == big
+    assert big[:4096] not in stored.sealed(settings, clip_id, 0)
+    # Held in memory until sealed: no plain copy was spooled anywhere under the data directory.
     assert _temp_files(settings) == []
+    for path in settings.data_dir.rglob("*"):
+        assert not path.is_file() or big[:4096] not in path.read_bytes()
 
 
 def test_a_replayed_chunk_is_harmless_and_other_bytes_are_409(
@@ -90,7 +94,7 @@ def test_a_replayed_chunk_is_harmless_and_other_bytes_are_409(
     clash = panel.put_chunk(client, started, clip_id, 0, b"other")
     assert clash.status_code == 409 and "different bytes" in clash.json()["detail"]
     # The stored chunk is untouched and counted once.
-    assert storage.chunk_path(settings, clip_id, 0).read_bytes() == b"first"
+    assert stored.plain(db_session, settings, clip_id, 0) == b"first"
     assert _clip(db_session, clip_id).chunks_received == 1
     assert _temp_files(settings) == []
 
@@ -110,7 +114,7 @@ def test_oversized_chunk_is_413_and_nothing_is_kept(
     )
     assert streamed.status_code == 413
     assert _temp_files(settings) == []
-    assert not storage.clip_dir(settings, clip_id).exists()
+    assert not stored.has_video(settings, clip_id)
 
 
 def test_a_clip_over_its_total_cap_is_413(
@@ -122,7 +126,7 @@ def test_a_clip_over_its_total_cap_is_413(
     assert panel.put_chunk(client, started, clip_id, 1, b"b" * 1200).status_code == 201
     response = panel.put_chunk(client, started, clip_id, 2, b"c" * 1200)
     assert response.status_code == 413 and "exceed" in response.json()["detail"]
-    assert not storage.chunk_path(settings, clip_id, 2).exists()
+    assert 2 not in stored.indices(settings, clip_id)
 
 
 def test_chunk_index_beyond_the_cap_and_empty_chunks_are_refused(
@@ -172,7 +176,7 @@ def test_a_chunk_for_another_sessions_clip_is_404(
         f"{API}/clips/{clip_id}/finish", headers=intruder.headers, json={"chunk_count": 1}
     )
     assert finish.status_code == 404
-    assert not storage.clip_dir(settings, clip_id).exists()
+    assert not stored.has_video(settings, clip_id)
     # A clip id that exists nowhere is the same 404.
     unknown = panel.put_chunk(client, started, panel.new_id(), 0, b"x")
     assert unknown.status_code == 404
@@ -300,12 +304,12 @@ def test_postgres_stores_a_new_chunk_in_one_statement(
     clip = uuid.UUID(clip_id)
 
     def received(data: bytes) -> storage.ReceivedChunk:
-        return storage.ReceivedChunk(data, None, panel.sha256(data), len(data))
+        return storage.ReceivedChunk(data, panel.sha256(data), len(data))
 
     assert store_chunk_fast(db_session, settings, sid, clip, 0, received(b"new")) is True
-    assert storage.chunk_path(settings, clip_id, 0).read_bytes() == b"new"
+    assert stored.plain(db_session, settings, clip_id, 0) == b"new"
     assert _clip(db_session, clip_id).chunks_received == 1
     # A replay, another session, or a finished clip: not for the hot path.
     assert store_chunk_fast(db_session, settings, sid, clip, 0, received(b"new")) is False
     assert store_chunk_fast(db_session, settings, uuid.uuid4(), clip, 1, received(b"x")) is False
-    assert not storage.chunk_path(settings, clip_id, 1).exists()
+    assert 1 not in stored.indices(settings, clip_id)

@@ -9,9 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.support import panel
+from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
-from web.clips import storage
 from web.clips.aggregates import apply_clip
 from web.clips.deletion import DeletionReason
 from web.panel.models import (
@@ -50,7 +49,7 @@ def two_clips(
         headers=started.headers,
         json={"events": panel.playing_events(2000)},
     )
-    # The first clip as the worker leaves it: curves stored and counted, video gone.
+    # The first clip as the worker leaves it: curves stored and counted, video and key gone.
     clip = db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(analysed)))
     assert clip is not None
     db_session.add_all(
@@ -60,6 +59,7 @@ def two_clips(
         for s in range(3)
     )
     clip.status, clip.usable, clip.video_deleted_at = ClipStatus.DONE, True, clip.created_at
+    clip.data_key = None
     db_session.flush()
     apply_clip(db_session, clip.id, +1)
     clip.aggregated = True
@@ -86,7 +86,7 @@ def _assert_erased(
     db_session.expire_all()
     for clip_id in (analysed, uploading):
         assert db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(clip_id))) is None
-        assert not storage.clip_dir(settings, clip_id).exists()
+        assert not stored.has_video(settings, clip_id)
     # Derived rows are gone and the aggregates no longer count this panelist.
     remaining = db_session.scalars(select(Clip)).all()
     assert [str(c.public_id) for c in remaining] == [other_clip]
@@ -98,8 +98,9 @@ def _assert_erased(
     (audit,) = db_session.scalars(select(DeletionAudit)).all()
     assert audit.reason == reason and audit.bytes == len(b"part onepart two")
     assert audit.sha256 == panel.sha256(b"part onepart two")
+    assert audit.key_destroyed
     # The other panelist's upload is untouched.
-    assert storage.chunk_path(settings, other_clip, 0).read_bytes() == b"theirs"
+    assert stored.plain(db_session, settings, other_clip, 0) == b"theirs"
     session_row = db_session.scalars(
         select(PanelSession).where(PanelSession.status == SessionStatus.WITHDRAWN)
     ).one()
@@ -171,7 +172,7 @@ def test_ending_the_session_abandons_unfinished_clips(
     db_session.expire_all()
     clip = db_session.scalar(select(Clip).where(Clip.public_id == uuid.UUID(uploading)))
     assert clip is not None and clip.status == ClipStatus.ABANDONED
-    assert not storage.clip_dir(settings, uploading).exists()
+    assert not stored.has_video(settings, uploading)
     (audit,) = db_session.scalars(select(DeletionAudit)).all()
     assert audit.reason == DeletionReason.ABANDONED and audit.clip_id == clip.id
     # The analysed clip keeps its curves; ending twice answers the same.
