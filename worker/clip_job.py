@@ -171,10 +171,10 @@ def save(
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
         # Only the curves the store has columns for (until the 20-expression columns land,
         # the analysis reports more than the table holds).
-        stored = set(ClipSecond.__table__.columns.keys())
+        columns = set(ClipSecond.__table__.columns.keys())
         session.add_all(
             ClipSecond(
-                clip_id=clip.id, ad_id=clip.ad_id, **{k: v for k, v in row.items() if k in stored}
+                clip_id=clip.id, ad_id=clip.ad_id, **{k: v for k, v in row.items() if k in columns}
             )
             for row in result.seconds
         )
