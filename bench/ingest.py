@@ -395,6 +395,8 @@ def main() -> None:
         "CANDOR_DB_POOL_SIZE": str(args.db_pool),
         "CANDOR_DB_MAX_OVERFLOW": str(args.db_pool),
         "CANDOR_MAX_CHUNK_BYTES": str(max(args.chunk_kb * 2048, 1024 * 1024)),
+        # Every simulated panelist starts from 127.0.0.1: one client, as far as limits go.
+        "CANDOR_SESSION_STARTS_PER_CLIENT_PER_MINUTE": str(10 * args.panelists),
     }
     settings = Settings(
         environment="test",

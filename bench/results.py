@@ -1,12 +1,15 @@
 """Benchmark: serve one ad's results when 1,000 panelists watched it.
 
 Seeds an organisation, a study and a 30 s ad with 1,000 analysed panelists (30 seconds of
-curves each, two pass-through variables) into PostgreSQL through the same `apply_clip` the
-pipeline calls, starts the web app under uvicorn, and times over HTTP, with a logged-in
-analyst: the aggregated curves JSON, the same split by a variable, and the ad page. Prints
-p50/p95/max in ms. Target (PRODUCT.md): aggregated curves in <= 300 ms.
+every curve metric each: attention, the 20 expressions, blinks and quality; with --emotions the
+study is in emotion mode and each second also has the 9 emotion metrics; two pass-through
+variables) into PostgreSQL through the same `apply_clip` the pipeline calls, starts the web app
+under uvicorn, and times over HTTP, with a logged-in analyst: the aggregated curves JSON, the
+same split by a variable, the ad page and the exports. Prints p50/p95/max in ms. Target
+(PRODUCT.md): aggregated curves in <= 300 ms.
 
     .venv/bin/python bench/results.py [--database-url URL] [--panelists 1000] [--repeat 200]
+        [--emotions]
 
 The seeded rows are deleted at the end (the organisation cascades).
 """
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES  # noqa: E402
 from candor.migrations import alembic_config  # noqa: E402
 from tests.support import stack  # noqa: E402
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
@@ -36,7 +40,7 @@ from web.accounts.models import Membership, Organisation, Role, User  # noqa: E4
 from web.clips.aggregates import apply_clip  # noqa: E402
 from web.db import make_engine  # noqa: E402
 from web.panel.models import Clip, ClipStatus, PanelSession  # noqa: E402
-from web.results.models import ClipSecond  # noqa: E402
+from web.results.models import ClipEmotionSecond, ClipSecond  # noqa: E402
 from web.settings import Settings  # noqa: E402
 from web.studies.models import Ad, Integration, IntegrationKind, Study  # noqa: E402
 
@@ -49,7 +53,28 @@ def _unit(value: float) -> float:
     return min(1.0, max(0.0, value))
 
 
-def seed(session: Session, panelists: int) -> tuple[User, int]:
+def _second(rng: random.Random, clip_id: int, ad_id: int, s: int) -> dict[str, float | int]:
+    """One second of every curve metric: a smile peak at 18-21 s, the other expressions low."""
+    row: dict[str, float | int] = {
+        "clip_id": clip_id, "ad_id": ad_id, "second": s, "n_frames": 30,
+        "attention": _unit(rng.gauss(0.8, 0.15)),
+        "blinks": float(rng.random() < 0.3), "face_present": 1.0, "bystander": 0.0,
+    }  # fmt: skip
+    for name in EXPRESSION_NAMES:
+        row[name] = _unit(rng.gauss(0.1, 0.05))
+    row["smile"] = _unit(rng.gauss(0.5 if 18 <= s <= 21 else 0.2, 0.1))
+    return row
+
+
+def _emotion_second(rng: random.Random, clip_id: int, ad_id: int, s: int) -> dict[str, float | int]:
+    row: dict[str, float | int] = {"clip_id": clip_id, "ad_id": ad_id, "second": s}
+    for name in EMOTION_METRICS:
+        row[name] = _unit(rng.gauss(0.15, 0.1))
+    row["valence"] = max(-1.0, min(1.0, rng.gauss(0.4 if 18 <= s <= 21 else 0.0, 0.2)))
+    return row
+
+
+def seed(session: Session, panelists: int, emotions: bool = False) -> tuple[User, int]:
     """One ad with `panelists` analysed clips, each added to the aggregates by apply_clip."""
     session.execute(delete(Organisation).where(Organisation.name == ORG_NAME))
     session.execute(delete(User).where(User.email == "bench-analyst@example.org"))
@@ -58,7 +83,7 @@ def seed(session: Session, panelists: int) -> tuple[User, int]:
     session.add_all([organisation, user])
     session.flush()
     session.add(Membership(user_id=user.id, organisation_id=organisation.id, role=Role.ANALYST))
-    study = Study(organisation_id=organisation.id, name="Benchmark study")
+    study = Study(organisation_id=organisation.id, name="Benchmark study", emotion_mode=emotions)
     session.add(study)
     session.flush()
     ad = Ad(
@@ -90,21 +115,13 @@ def seed(session: Session, panelists: int) -> tuple[User, int]:
         session.add(clip)
         session.flush()
         session.execute(
-            insert(ClipSecond),
-            [
-                {
-                    "clip_id": clip.id, "ad_id": ad.id, "second": s, "n_frames": 30,
-                    "attention": _unit(rng.gauss(0.8, 0.15)),
-                    "smile": _unit(rng.gauss(0.5 if 18 <= s <= 21 else 0.2, 0.1)),
-                    "brow_raise": _unit(rng.gauss(0.1, 0.05)),
-                    "brow_furrow": _unit(rng.gauss(0.05, 0.03)),
-                    "jaw_drop": _unit(rng.gauss(0.1, 0.05)),
-                    "blinks": float(rng.random() < 0.3),
-                    "face_present": 1.0, "bystander": 0.0,
-                }
-                for s in range(SECONDS)
-            ],
-        )  # fmt: skip
+            insert(ClipSecond), [_second(rng, clip.id, ad.id, s) for s in range(SECONDS)]
+        )
+        if emotions:
+            session.execute(
+                insert(ClipEmotionSecond),
+                [_emotion_second(rng, clip.id, ad.id, s) for s in range(SECONDS)],
+            )
         apply_clip(session, clip.id, +1)
         if i % 100 == 99:
             session.commit()
@@ -143,6 +160,9 @@ def main() -> None:
     )
     parser.add_argument("--panelists", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument(
+        "--emotions", action="store_true", help="the study is in emotion mode (9 more curves)"
+    )
     args = parser.parse_args()
 
     from alembic import command
@@ -151,7 +171,7 @@ def main() -> None:
     engine = make_engine(args.database_url)
     print(f"seeding {args.panelists} panelists x {SECONDS} s through apply_clip ...")
     with Session(engine, expire_on_commit=False) as session:
-        user, ad_id = seed(session, args.panelists)
+        user, ad_id = seed(session, args.panelists, args.emotions)
     data_dir = Path(tempfile.mkdtemp(prefix="candor-bench-"))
     settings = Settings(
         environment="test", secret_key=SECRET, data_dir=data_dir, database_url=args.database_url
@@ -162,14 +182,19 @@ def main() -> None:
         data_dir=str(data_dir),
         database_url=args.database_url,
     )
-    cookies = {COOKIE_NAME: login_cookie_value(settings, user)}
+    with Session(engine, expire_on_commit=False) as session:
+        cookies = {COOKIE_NAME: login_cookie_value(settings, session, user)}
     try:
         with (
             stack.web_server(env, data_dir / "web.log") as base,
             httpx.Client(base_url=base, cookies=cookies, timeout=30) as client,
         ):
-            body = client.get(f"/api/v1/ads/{ad_id}/curves").json()
-            print(f"ad {ad_id}: n = {body['overall']['n']}, {len(body['seconds'])} seconds")
+            response = client.get(f"/api/v1/ads/{ad_id}/curves")
+            body = response.json()
+            print(
+                f"ad {ad_id}: n = {body['overall']['n']}, {len(body['seconds'])} seconds, "
+                f"{len(body['overall']['curves'])} metrics, curves JSON {len(response.content)} B"
+            )
             print(f"uvicorn on 127.0.0.1, {args.repeat} sequential requests each:")
             report(
                 "curves JSON (everyone)",

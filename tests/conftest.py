@@ -65,6 +65,8 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=TEST_DATABASE_URL,
         broker_url=TEST_REDIS_URL,
+        # Each test counts its own rate-limit attempts.
+        rate_limit_namespace=f"test-{uuid.uuid4().hex}",
     )
 
 

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web import models  # noqa: F401  (registers every table on Base.metadata)
+from web import (
+    models,  # noqa: F401  (registers every table on Base.metadata)
+    openapi,
+)
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
+from web.edge import edge_guard
 from web.erasure import router as erasure_router
+from web.framing import NoFramingMiddleware
 from web.health import healthz
+from web.help import router as help_router
 from web.pages import html_error_page, html_validation_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
@@ -24,6 +30,7 @@ from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
 from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
+from web.ratelimit import RateLimited, make_limiter
 from web.results.views import router as results_router
 from web.settings import Settings
 from web.studies.views import router as studies_router
@@ -35,17 +42,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # /docs is served from web/api_docs.py with local assets; ReDoc would need a CDN.
-    app = FastAPI(title="Candor", version="0.1.0", docs_url=None, redoc_url=None)
+    # edge_guard runs first for every route: no control characters, no integer past 32 bits.
+    app = FastAPI(
+        title="Candor",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(edge_guard)],
+    )
     app.state.settings = settings
     app.state.engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.limiter = make_limiter(settings)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, html_error_page)
     app.add_exception_handler(RequestValidationError, html_validation_page)
     app.add_exception_handler(PanelError, panel_error_handler)
+    app.add_exception_handler(RateLimited, _rate_limited)
     app.add_middleware(PanelCORSMiddleware)
+    app.add_middleware(NoFramingMiddleware)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.include_router(accounts_router)
     app.include_router(studies_router)
@@ -53,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(recorder_pages_router)
     app.include_router(results_router)
     app.include_router(erasure_router)
+    app.include_router(help_router)
     app.include_router(api_docs_router)
+    openapi.install(app)
     return app
 
 
@@ -62,3 +81,10 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
     if not wants_html(request):
         return JSONResponse({"detail": "Login required"}, status_code=401)
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+async def _rate_limited(request: Request, exc: Exception) -> Response:
+    """429 with Retry-After: the JSON error shape for the API, the error page for a browser."""
+    assert isinstance(exc, RateLimited)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return await html_error_page(request, StarletteHTTPException(429, exc.detail, headers))

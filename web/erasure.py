@@ -17,6 +17,7 @@ from web.panel.errors import PanelError
 from web.panel.holdings import Holdings, holdings
 from web.panel.service import erase_by_receipt
 from web.panel.tokens import RECEIPT_LENGTH
+from web.ratelimit import limit_erase_attempts
 
 MAX_CODE = 64
 TEXT = {
@@ -137,6 +138,7 @@ async def erase(
 ) -> HTMLResponse:
     """Show what a receipt code holds (`action=show`), or erase it and show what is left; a wrong
     code says so and keeps what was typed."""
+    await run_in_threadpool(limit_erase_attempts, request)
     lang = erase_locale(request, locale)
     text = TEXT[lang]
     form = await read_form(request)

@@ -13,7 +13,13 @@ from web.panel.models import (
     PlaybackEventKind,
     SessionStatus,
 )
-from web.results.models import CURVE_METRICS, AdAggregate, ClipSecond
+from web.results.models import (
+    CURVE_METRICS,
+    AdAggregate,
+    AnalysisProvenance,
+    ClipEmotionSecond,
+    ClipSecond,
+)
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationKind, Study
 
 __all__ = [
@@ -21,8 +27,10 @@ __all__ = [
     "Ad",
     "AdAggregate",
     "AdOrder",
+    "AnalysisProvenance",
     "Chunk",
     "Clip",
+    "ClipEmotionSecond",
     "ClipSecond",
     "ClipStatus",
     "ConsentDecision",

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     analysis_lease_seconds: int = Field(default=600, ge=1)
     # A queued clip still not analysed after this is handed to the broker again.
     requeue_after_seconds: int = Field(default=600, ge=1)
+    # Rate limits (429 + Retry-After). Counters live in Redis (this URL, else the broker's when
+    # it is Redis) or, on one machine without Redis, in data_dir/ratelimits.db.
+    rate_limit_url: str = ""
+    rate_limit_namespace: str = "candor"
+    session_starts_per_client_per_minute: int = Field(default=60, ge=1)
+    session_starts_per_integration_per_minute: int = Field(default=600, ge=1)
+    erase_attempts_per_client_per_hour: int = Field(default=20, ge=1)
+    logins_per_client_per_minute: int = Field(default=30, ge=1)
     # Per web process: SQLAlchemy pool for PostgreSQL (SQLite ignores these).
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)

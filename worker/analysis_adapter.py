@@ -39,7 +39,12 @@ def is_analysis_error(exc: BaseException) -> bool:
 
 @dataclass
 class ClipAnalysis:
-    """What the pipeline stores: curves on ad time and data-quality fields."""
+    """What the pipeline stores: curves on ad time and data-quality fields.
+
+    Each row of `seconds` holds `second`, `n_frames` and every name in CURVE_METRICS (None where
+    unreadable), plus every name in EMOTION_METRICS if and only if emotions were asked for.
+    `provenance` records the model files (sha256), versions and settings that made the curves.
+    """
 
     seconds: list[dict[str, Any]]
     face_found_share: float | None
@@ -79,5 +84,5 @@ def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysi
         n_frames=quality.n_frames,
         last_frame_s=float(frame_times.max()) if frame_times.size else 0.0,
         version=analysis_version(result),
-        provenance=model_files(result),
+        provenance=result.provenance,
     )

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy.exc
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,8 @@ from web.clips.aggregates import apply_clip
 from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.db import utcnow
 from web.panel.models import Clip, ClipStatus, PlaybackEvent
-from web.results.models import ClipSecond
+from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
+from web.results.provenance import provenance_id
 from web.settings import Settings
 from web.studies.models import Ad
 from worker import analysis_adapter
@@ -36,6 +38,12 @@ log = logging.getLogger(__name__)
 # events may run past the chunks that arrived, and the curves cover the frames that did.
 TRUNCATION_TOLERANCE_S = 2.0
 MAX_REASON_CHARS = 300
+# The database could not be reached: worth a retry, not a reason to fail the clip.
+DATABASE_UNREACHABLE = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+)
 ASSEMBLED_NAME = re.compile(r"\S*candor-clip-\w+\.\w+")
 
 
@@ -153,6 +161,22 @@ def _lock_if_ours(session: Session, clip_id: int, token: str) -> Clip | None:
     return clip
 
 
+def curve_rows(
+    clip_id: int, ad_id: int, result: ClipAnalysis
+) -> list[ClipSecond | ClipEmotionSecond]:
+    """The clip's stored seconds: curves always, emotion rows only if the analysis made them."""
+    rows: list[ClipSecond | ClipEmotionSecond] = []
+    # Emotion values are present only when the study's emotion mode asked the engine for them.
+    emotional = any(name in row for row in result.seconds for name in EMOTION_METRICS)
+    for row in result.seconds:
+        where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
+        curves = {name: row.get(name) for name in CURVE_METRICS}
+        rows.append(ClipSecond(**where, n_frames=row["n_frames"], **curves))
+        if emotional:
+            rows.append(ClipEmotionSecond(**where, **{m: row.get(m) for m in EMOTION_METRICS}))
+    return rows
+
+
 def save(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -169,15 +193,8 @@ def save(
         if clip.aggregated:  # a re-run replaces the clip's share, never adds it twice
             apply_clip(session, clip.id, -1)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
-        # Only the curves the store has columns for (until the 20-expression columns land,
-        # the analysis reports more than the table holds).
-        columns = set(ClipSecond.__table__.columns.keys())
-        session.add_all(
-            ClipSecond(
-                clip_id=clip.id, ad_id=clip.ad_id, **{k: v for k, v in row.items() if k in columns}
-            )
-            for row in result.seconds
-        )
+        session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
+        session.add_all(curve_rows(clip.id, clip.ad_id, result))
         clip.status = ClipStatus.DONE
         clip.sha256 = sha256
         clip.usable = result.exclusion_reason is None
@@ -186,6 +203,7 @@ def save(
         clip.n_frames = result.n_frames
         clip.duration_s = result.duration_s
         clip.analysis_version = result.version[:200]
+        clip.provenance_id = provenance_id(session, result.provenance)
         clip.analysed_at = utcnow()
         clip.failure_reason = None
         session.flush()
@@ -244,4 +262,15 @@ def process_clip(
         if not _expected_failure(exc):
             log.exception("analysis of clip %s crashed", clip_id)
         return fail(factory, settings, clip_id, token, one_line(exc))
-    return save(factory, settings, clip_id, token, analysed)
+    try:
+        return save(factory, settings, clip_id, token, analysed)
+    except DATABASE_UNREACHABLE:
+        raise  # the task retries; if it never gets through, the TTL sweeper deletes the video
+    except Exception as exc:
+        # Anything else will fail the same way again (a value the database refuses, a bug):
+        # fail closed, so the video is deleted and audited now instead of waiting in
+        # `processing` to be analysed again on every lease expiry. The log gets the error's
+        # first line only: the statement's parameters may hold a panelist's values.
+        reason = f"results could not be saved: {one_line(exc)}"[:MAX_REASON_CHARS]
+        log.error("clip %s: %s; video deleted", clip_id, reason)
+        return fail(factory, settings, clip_id, token, reason)

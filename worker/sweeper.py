@@ -91,12 +91,13 @@ def _audit_stray(
 
 
 def _sweep_spool(session: Session, settings: Settings, report: SweepReport) -> None:
-    """Bodies an older version spooled to `clips_dir/.incoming` (never sealed), past the TTL:
-    audited in one row, deleted after the commit."""
+    """Bodies an older version spooled to `clips_dir/.incoming` (never sealed), or a killed web
+    process left, untouched for the upload idle time: audited in one row, deleted after the
+    commit."""
     spool = settings.clips_dir / ".incoming"
     if not spool.is_dir():
         return
-    cutoff = time.time() - settings.clip_ttl_seconds
+    cutoff = time.time() - settings.upload_idle_seconds
     stale = sorted(p for p in spool.iterdir() if p.is_file() and p.stat().st_mtime < cutoff)
     if not stale:
         return
@@ -142,6 +143,18 @@ def _sweep_store(
     return removals
 
 
+def _sweep_ad_spool(settings: Settings, report: SweepReport) -> None:
+    """Ad uploads a killed web process left half-written (designers' files: no audit row)."""
+    spool = settings.ads_dir / ".incoming"
+    if not spool.is_dir():
+        return
+    cutoff = time.time() - settings.upload_idle_seconds
+    for path in spool.iterdir():
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            report.strays += 1
+
+
 def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
     """One pass: expire old clips, then remove leftovers and strays, auditing every deletion."""
     now = utcnow()
@@ -159,6 +172,7 @@ def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
             _sweep_spool(session, settings, report)
     # Opened clips a killed worker left on this host (other hosts' workers clean theirs at start).
     report.strays += storage.remove_stale_work_files(settings, settings.analysis_lease_seconds)
+    _sweep_ad_spool(settings, report)
     if report.expired or report.leftovers or report.strays:
         log.info("sweep: %s", report)
     return report

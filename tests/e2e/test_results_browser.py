@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 from sqlalchemy import Engine, delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.support import stack
@@ -80,6 +80,21 @@ class Seeded:
     ad_id: int
     other_ad_id: int
     study_id: int
+    emotion_ad_id: int
+
+
+def _emotion_curves(i: int) -> dict[str, list[float | None]]:
+    """Valence dips at 3 s and rises at 8 s; joy peaks at 8 s."""
+    seconds = np.arange(AD_SECONDS)
+    valence = 0.7 * np.exp(-((seconds - 8) ** 2) / 2) - 0.6 * np.exp(-((seconds - 3) ** 2) / 2)
+    joy = 0.1 + 0.6 * np.exp(-((seconds - 8) ** 2) / 2)
+    return {
+        "attention": [0.9] * AD_SECONDS,
+        "smile": [float(v) for v in joy],
+        "valence": [float(v + 0.01 * (i % 3)) for v in valence],
+        "joy": [float(v + 0.01 * (i % 4)) for v in joy],
+        "engagement": [0.4 + 0.01 * (i % 5)] * AD_SECONDS,
+    }
 
 
 @pytest.fixture
@@ -101,16 +116,27 @@ def seeded(pg_engine: Engine, tmp_path: Path) -> Iterator[tuple[Seeded, Settings
         ad = make_ad(session, study, duration_s=AD_SECONDS, title="Bright morning")
         ad.content_type = "video/webm"
         other = make_ad(session, study, duration_s=20, title="Long evening")
+        emotion_study = make_study(session, organisation, name="Feelings", emotion_mode=True)
+        emotion_ad = make_ad(session, emotion_study, duration_s=AD_SECONDS, title="Warm night")
+        emotion_ad.content_type = "video/webm"
         for i in range(PANELISTS):
             add_panelist(session, ad, _curves(i), {"age": "18-34" if i < 18 else "35+"})
             add_panelist(session, other, {"attention": [0.6] * 20, "smile": [0.2] * 20})
+            add_panelist(session, emotion_ad, _emotion_curves(i))
         session.commit()
         try:
             _write_ad_video(settings.ads_dir / ad.storage_key, AD_SECONDS)
-            yield Seeded(user, ad.id, other.id, study.id), settings
+            _write_ad_video(settings.ads_dir / emotion_ad.storage_key, AD_SECONDS)
+            yield Seeded(user, ad.id, other.id, study.id, emotion_ad.id), settings
         finally:
             session.rollback()
             _remove(session)
+
+
+def _session_of(user: User) -> Session:
+    session = object_session(user)
+    assert session is not None
+    return session
 
 
 def _remove(session: Session) -> None:
@@ -164,9 +190,8 @@ def browser_page(server: str, seeded: tuple[Seeded, Settings]) -> Iterator[objec
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1200, "height": 1400})
-        context.add_cookies(
-            [{"name": COOKIE_NAME, "value": login_cookie_value(settings, data.user), "url": server}]
-        )
+        cookie = login_cookie_value(settings, _session_of(data.user), data.user)
+        context.add_cookies([{"name": COOKIE_NAME, "value": cookie, "url": server}])
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -221,7 +246,8 @@ def test_ad_page_draws_curves_and_drives_the_video(
 
     page: Page = browser_page  # type: ignore[assignment]
     data, _ = seeded
-    page.goto(f"{server}/results/ads/{data.ad_id}")
+    # The view is in the address: attention and smile are the default, brow raise is asked for.
+    page.goto(f"{server}/results/ads/{data.ad_id}?metric=attention&metric=smile&metric=brow_raise")
     _wait_ready(page)
     page.wait_for_function("document.getElementById('ad-video').readyState >= 1", timeout=15000)
     shot = _artefact(tmp_path, "results-ad-page.png")
@@ -249,14 +275,14 @@ def test_ad_page_draws_curves_and_drives_the_video(
     assert counts["attention_band"] > 2000, counts
     assert counts["smile_band"] > 1000, counts
 
-    # Legend toggles and key moments are readable: dark text on their white background (the
-    # site's own buttons are white on blue, and would otherwise leave them blank).
-    for selector in ("#toggles .toggle", ".moments button"):
+    # Key moments are readable: dark text on their white background (the site's own buttons are
+    # white on blue, and would otherwise leave them blank).
+    for selector in (".moments button",):
         assert page.evaluate(CONTRAST, selector) >= 4.5, selector
 
     # Key moments: listed as buttons, numbered; the first is the smile at 6 s.
     first_moment = page.locator(".moments button").first
-    expect(first_moment).to_contain_text("6 s: Smile peak")
+    expect(first_moment).to_contain_text("6 s: Smile (AU12) peak")
     first_moment.click()
     page.wait_for_function("Math.abs(document.getElementById('ad-video').currentTime - 6) < 0.3")
 
@@ -292,12 +318,23 @@ def test_ad_page_draws_curves_and_drives_the_video(
     left_after = page.evaluate("parseFloat(document.querySelector('#chart .playhead').style.left)")
     assert left_after > left_before + 20
 
-    # Toggling a curve hides it from the canvas.
-    toggle = page.get_by_role("button", name="Smile", exact=True)
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "false")
-    hidden = page.evaluate(COUNT_PIXELS, ["#chart", {"smile": [213, 94, 0, 200, 255]}])
-    assert hidden["smile"] < counts["smile"] / 5, hidden
+    # Unpicking a curve takes it off the canvas and out of the address, at once; the address
+    # then gives a colleague the same view.
+    page.get_by_role("checkbox", name="Smile (AU12)").uncheck()
+    page.wait_for_function("!location.search.includes('smile')")
+    assert "metric=brow_raise" in page.url and "metric=attention" in page.url
+    # Colours follow the picked order: brow raise now draws in the second style (vermillion).
+    hidden = page.evaluate(COUNT_PIXELS, ["#chart", {"brow_raise": [0, 158, 115, 200, 255]}])
+    assert hidden["brow_raise"] < counts["brow_raise"] / 5, hidden
+    shared = page.url
+    page.goto(shared)
+    _wait_ready(page)
+    assert page.evaluate("document.querySelector('[data-page]').dataset.view") == (
+        "attention,brow_raise"
+    )
+    # A key moment of a curve not on screen puts it back on screen.
+    page.locator(".moments button").first.click()
+    page.wait_for_function("location.search.includes('smile')")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -331,4 +368,36 @@ def test_study_compare_and_segment_pages_render(
     shot = _artefact(tmp_path, "results-segments.png")
     page.screenshot(path=str(shot), full_page=True)
     _keep(shot)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_emotion_mode_ad_page_draws_valence_and_links_each_label_to_its_derivation(
+    browser_page: object, server: str, seeded: tuple[Seeded, Settings], tmp_path: Path
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    data, _ = seeded
+    page.goto(f"{server}/results/ads/{data.emotion_ad_id}")
+    _wait_ready(page)
+    # The default view in emotion mode: attention, smile, valence (third style, green).
+    assert page.evaluate("document.querySelector('[data-page]').dataset.view") == (
+        "attention,smile,valence"
+    )
+    counts = page.evaluate(COUNT_PIXELS, ["#chart", {"valence": [0, 158, 115, 200, 255]}])
+    assert counts["valence"] > 100, counts
+    # The axis runs from -1 for valence, so its dip below zero is on the canvas.
+    assert page.evaluate("document.querySelector('[data-page]').dataset.yRange") == "-1,1"
+    for group in ("Attention", "Expressions", "Emotions", "Engagement"):
+        expect(page.locator(f"fieldset legend:text-is('{group}')")).to_have_count(1)
+    expect(page.locator("table.figures").first).to_contain_text("Valence")
+    shot = _artefact(tmp_path, "results-emotion-ad-page.png")
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot)
+    # Picking joy adds it at once, and its label's link opens its derivation.
+    page.get_by_role("checkbox", name="Joy").check()
+    page.wait_for_function("location.search.includes('metric=joy')")
+    page.get_by_role("link", name="How Joy is derived", exact=True).click()
+    page.wait_for_url("**/help/emotions#joy")
+    expect(page.locator("h2#joy")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]

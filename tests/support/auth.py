@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
 from web.accounts.models import Membership, Organisation, Role, User
@@ -34,7 +34,9 @@ def make_user(
 
 def login(client: TestClient, settings: Settings, user: User) -> None:
     """Log the client in as the user without going through the login form."""
-    client.cookies.set(COOKIE_NAME, login_cookie_value(settings, user))
+    session = object_session(user)
+    assert session is not None, "log in a user that is still attached to its session"
+    client.cookies.set(COOKIE_NAME, login_cookie_value(settings, session, user))
 
 
 def csrf_token(client: TestClient) -> str:

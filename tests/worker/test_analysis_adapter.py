@@ -25,7 +25,7 @@ def test_rows_carry_every_curve_and_emotions_only_when_asked(emotions: bool) -> 
         assert set(row) == expected
         assert row["n_frames"] > 0
     assert result.seconds[0]["smile"] is not None and result.seconds[1]["smile"] > 0.5
-    files = result.provenance
-    assert files["blendshapes"]["sha256"] == trained.LANDMARKER_SHA256
-    assert ("emotions" in files) == emotions
+    models = result.provenance["models"]
+    assert models["blendshapes"]["file"]["sha256"] == trained.LANDMARKER_SHA256
+    assert ("emotions" in models) == emotions
     assert result.version.startswith("candor-analysis ") and len(result.version) <= 200

@@ -246,3 +246,32 @@ def test_transient_database_errors_are_retried_then_the_video_is_kept(
     assert len(attempts) == analyze_clip.max_retries + 1
     # Not a failure of the clip: its video waits for the next try (or the sweeper's TTL).
     assert stored.has_video(settings, up.rows.clip.public_id)
+
+
+def test_a_save_the_database_refuses_fails_the_clip_and_deletes_its_video(
+    db_session: Session,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 12 item 1: a NUL in a pass-through value (stored before the edge refused it)
+    made PostgreSQL refuse the save; the clip stayed `processing` with its chunks on disk and
+    was analysed again on every lease expiry, and the value reached the worker log."""
+    monkeypatch.setattr(analysis_adapter, "run", _known_run(1.0, 0.4))
+    secret = "25\u000034"
+    up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": secret})
+    clip_id = up.rows.clip.id
+
+    assert analyze_clip(clip_id) == "failed"
+
+    clip = _reload(db_session, clip_id)
+    assert clip.status == ClipStatus.FAILED
+    assert clip.failure_reason is not None
+    assert clip.failure_reason.startswith("results could not be saved")
+    assert not stored.has_video(settings, clip.public_id)
+    (audit,) = _audits(db_session, clip_id)
+    assert audit.reason == DeletionReason.FAILED and audit.bytes == len(b"any bytes")
+    assert db_session.scalars(select(ClipSecond)).all() == []  # nothing half-saved
+    assert db_session.scalars(select(AdAggregate)).all() == []
+    assert secret not in caplog.text and "\\u0000" not in caplog.text
+    assert analyze_clip(clip_id) == "skipped (failed)"  # never analysed again

@@ -103,6 +103,34 @@ def test_stray_files_and_leftovers_are_removed_and_audited(
     assert sizes == sorted([len(b"orphan video"), len(b"half an upload"), len(b"left")])
 
 
+def test_a_spool_left_by_a_killed_web_process_goes_once_idle(
+    db_session: Session, settings: Settings, worker_factory: sessionmaker[Session]
+) -> None:
+    """A web process killed mid-chunk leaves its spooled body (2 MiB, past the in-memory limit);
+    it was kept until the clip TTL. Now it goes once unwritten for the upload idle time."""
+    incoming = settings.clips_dir / ".incoming"  # where older versions (and a killed one) spooled
+    incoming.mkdir(parents=True)
+    dead, live = incoming / f"{uuid.uuid4().hex}.tmp", incoming / f"{uuid.uuid4().hex}.tmp"
+    dead.write_bytes(os.urandom(2 * 1024 * 1024))
+    live.write_bytes(b"still arriving")
+    ad_spool = settings.ads_dir / ".incoming"
+    ad_spool.mkdir(parents=True)
+    dead_ad = ad_spool / "upload-1.tmp"
+    dead_ad.write_bytes(b"half an ad")
+    idle = time.time() - settings.upload_idle_seconds - 5
+    assert settings.upload_idle_seconds + 5 < settings.clip_ttl_seconds
+    for path in (dead, dead_ad):
+        os.utime(path, (idle, idle))
+
+    report = sweeper.sweep(settings=settings, factory=worker_factory)
+
+    assert not dead.exists() and not dead_ad.exists()
+    assert live.exists()
+    assert report.strays == 2
+    audits = db_session.scalars(select(DeletionAudit)).all()
+    assert [(a.reason, a.bytes) for a in audits] == [(DeletionReason.SWEPT, 2 * 1024 * 1024)]
+
+
 @pytest.fixture
 def redis_queue(settings: Settings) -> Iterator[Settings]:
     queued = settings.model_copy(update={"task_queue": f"candor-test-{uuid.uuid4().hex[:12]}"})

@@ -6,8 +6,15 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from sqlalchemy.orm import Session
 
 from web.accounts import service
-from web.accounts.auth import CurrentUserDep, clear_login_cookie, set_login_cookie
+from web.accounts.auth import (
+    COOKIE_NAME,
+    CurrentUserDep,
+    clear_login_cookie,
+    end_login,
+    set_login_cookie,
+)
 from web.accounts.deps import LoggedInGuard, OrgMemberDep, OrgOwnerDep
+from web.accounts.login_limits import authenticate_limited
 from web.accounts.models import Invite, Membership, User
 from web.accounts.schemas import (
     CsrfOut,
@@ -26,6 +33,7 @@ from web.accounts.schemas import (
 )
 from web.csrf import CsrfDep, csrf_token, set_csrf_cookie
 from web.deps import SessionDep, SettingsDep
+from web.openapi import documented
 from web.settings import Settings
 
 public = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -56,7 +64,7 @@ def _logged_in(
     request: Request, response: Response, settings: Settings, session: Session, user: User
 ) -> MeOut:
     """Set the login cookie and answer with the user and the CSRF token bound to it."""
-    login_cookie = set_login_cookie(response, settings, user)
+    login_cookie = set_login_cookie(response, settings, session, user)
     set_csrf_cookie(request, response, settings)
     return _me(request, settings, session, user, login_cookie)
 
@@ -86,7 +94,7 @@ def signup(
     return _logged_in(request, response, settings, session, user)
 
 
-@public.post("/auth/login")
+@public.post("/auth/login", responses=documented(429))
 def login(
     data: LoginIn,
     request: Request,
@@ -95,14 +103,18 @@ def login(
     settings: SettingsDep,
     session: SessionDep,
 ) -> MeOut:
-    user = service.authenticate(session=session, email=data.email, password=data.password)
+    user = authenticate_limited(request, session=session, email=data.email, password=data.password)
     if user is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Email or password is wrong")
     return _logged_in(request, response, settings, session, user)
 
 
 @public.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(_csrf: CsrfDep, settings: SettingsDep) -> Response:
+def logout(
+    request: Request, _csrf: CsrfDep, settings: SettingsDep, session: SessionDep
+) -> Response:
+    """End this login server-side: the cookie no longer works anywhere, even if copied."""
+    end_login(settings, session, request.cookies.get(COOKIE_NAME))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     clear_login_cookie(response, settings)
     return response

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, Response, status
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from web.accounts.models import Membership, Role, User
+from web.accounts.models import LoginSession, Membership, Role, User
+from web.db import utcnow
 from web.deps import SessionDep, SettingsDep
 from web.settings import Settings
 
@@ -45,22 +49,57 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt="candor-login")
 
 
-def login_cookie_value(settings: Settings, user: User) -> str:
-    """Signed cookie value naming the user; the password hash prefix revokes it on change."""
-    return _serializer(settings).dumps({"uid": user.id, "pw": user.password_hash[-16:]})
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def user_from_cookie(settings: Settings, session: Session, value: str | None) -> User | None:
+def login_cookie_value(settings: Settings, session: Session, user: User) -> str:
+    """Start a login session for the user (committed) and return its signed cookie value."""
+    token = secrets.token_urlsafe(32)
+    cutoff = utcnow() - timedelta(seconds=COOKIE_MAX_AGE_SECONDS)
+    # The user's expired logins go now: nothing else needs them.
+    session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.created_at < cutoff
+        )
+    )
+    session.add(LoginSession(user_id=user.id, token_hash=_token_hash(token)))
+    session.commit()
+    return _serializer(settings).dumps({"sid": token})
+
+
+def _login_token(settings: Settings, value: str | None) -> str | None:
     if not value:
         return None
     try:
         data = _serializer(settings).loads(value, max_age=COOKIE_MAX_AGE_SECONDS)
     except (BadSignature, SignatureExpired):
         return None
-    user = session.get(User, data.get("uid"))
-    if user is None or user.password_hash[-16:] != data.get("pw"):
+    token = data.get("sid") if isinstance(data, dict) else None
+    return token if isinstance(token, str) else None
+
+
+def user_from_cookie(settings: Settings, session: Session, value: str | None) -> User | None:
+    """The user of a live login session, or None (unsigned, expired, or logged out)."""
+    token = _login_token(settings, value)
+    if token is None:
         return None
-    return user
+    return session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == _token_hash(token),
+            LoginSession.created_at >= utcnow() - timedelta(seconds=COOKIE_MAX_AGE_SECONDS),
+        )
+    )
+
+
+def end_login(settings: Settings, session: Session, value: str | None) -> None:
+    """Revoke the cookie's login session server-side (logout); committed."""
+    token = _login_token(settings, value)
+    if token is not None:
+        session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
+        session.commit()
 
 
 def cookie_is_secure(settings: Settings) -> bool:
@@ -68,9 +107,9 @@ def cookie_is_secure(settings: Settings) -> bool:
     return settings.base_url.lower().startswith("https://")
 
 
-def set_login_cookie(response: Response, settings: Settings, user: User) -> str:
+def set_login_cookie(response: Response, settings: Settings, session: Session, user: User) -> str:
     """Log the browser in as the user; returns the cookie value (the CSRF token binds to it)."""
-    value = login_cookie_value(settings, user)
+    value = login_cookie_value(settings, session, user)
     response.set_cookie(
         COOKIE_NAME,
         value,

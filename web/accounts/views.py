@@ -5,16 +5,20 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from web.accounts import service
 from web.accounts.api import router as api_router
 from web.accounts.auth import (
+    COOKIE_NAME,
     CurrentUserDep,
     OptionalUserDep,
     clear_login_cookie,
+    end_login,
     set_login_cookie,
 )
 from web.accounts.deps import LoggedInGuard, OrgMemberDep, OrgOwnerDep
+from web.accounts.login_limits import authenticate_limited
 from web.accounts.models import Invite, Membership, Role
 from web.accounts.schemas import InviteIn, LoginIn, NewAccountIn, OrganisationIn, SignupIn
 from web.csrf import CsrfDep
@@ -55,7 +59,7 @@ async def signup(
     except service.AccountError as exc:
         return _form_again(request, "accounts/signup.html", values, {"email": exc.message})
     response = redirect(f"/orgs/{organisation.id}")
-    set_login_cookie(response, settings, user)
+    set_login_cookie(response, settings, session, user)
     return response
 
 
@@ -73,12 +77,14 @@ async def login(
         data = LoginIn.model_validate(values)
     except ValidationError as exc:
         return _form_again(request, "accounts/login.html", values, field_errors(exc))
-    user = service.authenticate(session=session, email=data.email, password=data.password)
+    user = await run_in_threadpool(
+        authenticate_limited, request, session=session, email=data.email, password=data.password
+    )
     if user is None:
         errors = {"form": "Email or password is wrong."}
         return _form_again(request, "accounts/login.html", values, errors, status_code=401)
     response = redirect(safe_next(values.get("next")))
-    set_login_cookie(response, settings, user)
+    set_login_cookie(response, settings, session, user)
     return response
 
 
@@ -90,7 +96,10 @@ def logout_form(request: Request, user: OptionalUserDep) -> Response:
 
 
 @public.post("/logout")
-def logout(_csrf: CsrfDep, settings: SettingsDep) -> Response:
+def logout(
+    request: Request, _csrf: CsrfDep, settings: SettingsDep, session: SessionDep
+) -> Response:
+    end_login(settings, session, request.cookies.get(COOKIE_NAME))
     response = redirect("/login")
     clear_login_cookie(response, settings)
     return response
@@ -284,7 +293,7 @@ async def accept_invite_new_user(
             status_code=exc.status_code,
         )
     response = redirect(f"/orgs/{membership.organisation_id}")
-    set_login_cookie(response, settings, user)
+    set_login_cookie(response, settings, session, user)
     return response
 
 

@@ -9,7 +9,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from web.panel.models import Clip, PanelSession
-from web.results.models import CURVE_METRICS, AdAggregate, ClipSecond
+from web.results.models import (
+    CURVE_METRICS,
+    EMOTION_METRICS,
+    AdAggregate,
+    ClipEmotionSecond,
+    ClipSecond,
+)
 
 ALL_PANELISTS = ("", "")
 
@@ -25,6 +31,9 @@ def segment_keys(passthrough: dict[str, object]) -> list[tuple[str, str]]:
 
 def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     """Add (sign=+1) or remove (sign=-1) one clip's seconds to its ad's aggregates.
+
+    Every metric in CURVE_METRICS, and every emotion metric for a clip that has emotion rows
+    (emotion mode only): a clip without them adds no emotion cell, not even an empty one.
 
     Uses an atomic upsert (n = n + excluded.n) so concurrent workers never lose an update.
     Returns the number of aggregate cells touched (0 for a preview session's clip, which is
@@ -43,19 +52,23 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     if panel_session is not None and panel_session.is_preview:
         return 0
     passthrough = panel_session.passthrough if panel_session else {}
-    rows = session.scalars(select(ClipSecond).where(ClipSecond.clip_id == clip_id)).all()
-
+    tables: list[tuple[type[ClipSecond] | type[ClipEmotionSecond], tuple[str, ...]]] = [
+        (ClipSecond, CURVE_METRICS),
+        (ClipEmotionSecond, EMOTION_METRICS),
+    ]
     cells: dict[tuple[str, str, str, int], list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-    for keys in segment_keys(passthrough):
-        for row in rows:
-            for metric in CURVE_METRICS:
-                value = getattr(row, metric)
-                if value is None:
-                    continue
-                cell = cells[(keys[0], keys[1], metric, row.second)]
-                cell[0] += sign
-                cell[1] += sign * value
-                cell[2] += sign * value * value
+    for model, metrics in tables:
+        columns = [getattr(model, m) for m in metrics]
+        rows = session.execute(select(model.second, *columns).where(model.clip_id == clip_id)).all()
+        for keys in segment_keys(passthrough):
+            for second, *values in rows:
+                for metric, value in zip(metrics, values, strict=True):
+                    if value is None:
+                        continue
+                    cell = cells[(keys[0], keys[1], metric, second)]
+                    cell[0] += sign
+                    cell[1] += sign * value
+                    cell[2] += sign * value * value
     if not cells:
         return 0
 

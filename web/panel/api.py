@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from web.clips import storage
 from web.clips.lifecycle import mark_enqueued
 from web.clips.queue import enqueue_analysis
+from web.openapi import documented
 from web.panel import service, tokens, uploads
 from web.panel.deps import (
     SessionDep,
@@ -36,6 +37,7 @@ from web.panel.schemas import (
     SessionStart,
     StatusOut,
 )
+from web.ratelimit import limit_erase_attempts, limit_session_starts
 from web.settings import Settings
 from web.studies.models import Ad
 
@@ -64,10 +66,13 @@ async def get_integration(
     )
 
 
-@router.post("/sessions", response_model=SessionOut, status_code=201)
+@router.post(
+    "/sessions", response_model=SessionOut, status_code=201, responses=documented(404, 429)
+)
 async def start_session(
     body: SessionStart, request: Request, session: SessionDep, settings: SettingsDep
 ) -> SessionOut:
+    await call_blocking(limit_session_starts, request=request, integration_key=body.integration)
     return await call_blocking(
         service.start_session,
         session=session,
@@ -120,7 +125,12 @@ async def get_clip(clip_id: uuid.UUID, sid: TokenSession, session: SessionDep) -
     )
 
 
-@router.put("/clips/{clip_id}/chunks/{index}", response_model=ChunkOut, status_code=201)
+@router.put(
+    "/clips/{clip_id}/chunks/{index}",
+    response_model=ChunkOut,
+    status_code=201,
+    responses=documented(413),
+)
 async def put_chunk(
     clip_id: uuid.UUID,
     index: Annotated[int, Path(ge=0)],
@@ -230,8 +240,11 @@ async def withdraw(
     )
 
 
-@router.post("/erase", response_model=ErasedOut)
-async def erase(body: EraseIn, session: SessionDep, settings: SettingsDep) -> ErasedOut:
+@router.post("/erase", response_model=ErasedOut, responses=documented(404, 429))
+async def erase(
+    body: EraseIn, request: Request, session: SessionDep, settings: SettingsDep
+) -> ErasedOut:
+    await call_blocking(limit_erase_attempts, request=request)
     erased = await call_blocking(
         service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
     )

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from web.openapi import documented
 from web.panel import tokens
 from web.panel.deps import SessionDep, SettingsDep, call_blocking
 from web.panel.errors import PanelError
 from web.settings import Settings
 from web.studies.models import Ad
 
-router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
+# A media link is signed for its ad: a wrong or expired token is a 401.
+router = APIRouter(prefix="/api/v1/panel", tags=["panel"], responses=documented(401))
 
 
 def _ad_file(session: Any, settings: Settings, ad_id: int, token: str, kind: str) -> FileResponse:

@@ -146,6 +146,11 @@ class Clip(Base):
     duration_s: Mapped[float | None]
     # Provenance of the curves: which model and code made them.
     analysis_version: Mapped[str | None] = mapped_column(String(200))
+    # Which model files (sha256), package versions, code version and settings made the curves:
+    # shared by every clip analysed alike, so kept once in its own table, not per clip.
+    provenance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analysis_provenance.id", ondelete="SET NULL"), index=True
+    )
     # True while this clip's seconds are counted in its ad's aggregates (withdrawal subtracts).
     aggregated: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -16,7 +16,12 @@ from web.panel.models import PlaybackEventKind
 Locale = Annotated[
     str, Field(min_length=2, max_length=10, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 ]
-PassthroughValue = Annotated[str, Field(max_length=200)] | int | float | bool | None
+# Survey values are one line: no control character at all (a CR or LF would start a new row in
+# a spreadsheet; the edge guard already refuses the others everywhere).
+_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+PassthroughValue = (
+    Annotated[str, Field(max_length=200, pattern=_ONE_LINE)] | int | float | bool | None
+)
 
 
 class Strict(BaseModel):
@@ -46,8 +51,8 @@ class IntegrationOut(BaseModel):
 class SessionStart(Strict):
     integration: str = Field(min_length=1, max_length=64)
     respondent_id: str = Field(min_length=1, max_length=500)
-    passthrough: dict[Annotated[str, Field(max_length=64)], PassthroughValue] = Field(
-        default_factory=dict, max_length=50
+    passthrough: dict[Annotated[str, Field(max_length=64, pattern=_ONE_LINE)], PassthroughValue] = (
+        Field(default_factory=dict, max_length=50)
     )
     # The panelist's language as the survey tool writes it ('ZH-S', 'pt-BR'); see locales.py.
     locale: LanguageTag | None = None

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from web.accounts.auth import CurrentUserDep, membership_for
 from web.deps import SessionDep, SettingsDep
-from web.results import compare, export, quality, service
+from web.results import catalogue, compare, export, quality, service
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.schemas import (
     AdCurves,
@@ -22,6 +22,7 @@ from web.results.schemas import (
     Quality,
     StudySummaries,
 )
+from web.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 
@@ -36,6 +37,21 @@ SegmentQuery = Annotated[
 AdIdsQuery = Annotated[
     list[int], Query(alias="ad", description="Two or more ad ids, e.g. ?ad=1&ad=2")
 ]
+MetricsQuery = Annotated[
+    list[str] | None,
+    Query(
+        alias="metric",
+        description="Metric names, e.g. ?metric=smile&metric=joy (emotion metrics only for a "
+        "study in emotion mode); default: every one that applies",
+    ),
+]
+
+
+def metrics_or_400(asked: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return service.check_metrics(asked, allowed)
+    except service.UnknownMetric as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 def curves_or_400(
@@ -62,9 +78,16 @@ def ad_summary(access: AdDep, session: SessionDep) -> AdSummaryOut:
 
 
 @router.get("/ads/{ad_id}/key-moments", response_model=KeyMoments)
-def ad_key_moments(access: AdDep, session: SessionDep, settings: SettingsDep) -> KeyMoments:
-    """The strongest expression peaks at seconds where attention holds."""
-    return service.moments_for(service.ad_curves(session, access.ad, access.study, settings))
+def ad_key_moments(
+    access: AdDep, session: SessionDep, settings: SettingsDep, metrics: MetricsQuery = None
+) -> KeyMoments:
+    """The strongest peaks at seconds where attention holds: of every expression (and emotion,
+    in emotion mode) by default, or of the metrics asked for."""
+    curves = service.ad_curves(session, access.ad, access.study, settings)
+    try:
+        return service.moments_for(curves, metrics or [])
+    except service.UnknownMetric as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
 @router.get("/ads/{ad_id}/progress", response_model=Progress)
@@ -85,7 +108,12 @@ def study_summaries(study: StudyDep, session: SessionDep, settings: SettingsDep)
         name=study.name,
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=compare.norms_from(study.organisation_id, org_summaries, settings.min_norm_ads),
+        norms=compare.norms_from(
+            study.organisation_id,
+            org_summaries,
+            settings.min_norm_ads,
+            catalogue.shows_emotions(study),
+        ),
     )
 
 
@@ -106,16 +134,19 @@ def organisation_norms(
 
 @router.get("/compare", response_model=Comparison)
 def compare_ads(
-    ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+    ad_ids: AdIdsQuery,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    metrics: MetricsQuery = None,
 ) -> Comparison:
     """Two or more ads on one axis (percent of each ad if lengths differ), with norms."""
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
+    ads = [a.ad for a in accesses]
+    chosen = metrics_or_400(metrics or [], compare.compare_metrics(session, ads))
     return compare.compare(
-        session,
-        [a.ad for a in accesses],
-        accesses[0].study.organisation_id,
-        settings.min_norm_ads,
+        session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, chosen
     )
 
 
@@ -141,12 +172,22 @@ def _csv_response(lines: object, filename: str) -> StreamingResponse:
     responses={200: {"content": {"text/csv": {}}}},
 )
 def ad_curves_csv(
-    access: AdDep, session: SessionDep, settings: SettingsDep, segment: SegmentQuery = None
+    access: AdDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    segment: SegmentQuery = None,
 ) -> StreamingResponse:
-    """CSV of the aggregated curves (long format), with the same suppression as the API."""
+    """CSV of the aggregated curves (long format, every metric with its label, AU and, for an
+    emotion, the link to its derivation), with the same suppression as the API."""
     curves = curves_or_400(session, settings, access, segment)
     suffix = "-by-" + re.sub(r"[^A-Za-z0-9_-]+", "_", segment) if segment else ""
-    return _csv_response(export.curves_csv(curves), f"ad-{access.ad.id}-curves{suffix}.csv")
+    lines = export.curves_csv(curves, public_address(settings))
+    return _csv_response(lines, f"ad-{access.ad.id}-curves{suffix}.csv")
+
+
+def public_address(settings: Settings) -> str:
+    """Candor's public address (CANDOR_BASE_URL), for links written into exports."""
+    return settings.base_url.rstrip("/")
 
 
 @router.get(
@@ -157,12 +198,15 @@ def ad_curves_csv(
 def ad_panelists_csv(
     access: AdDep, session: SessionDep, settings: SettingsDep
 ) -> StreamingResponse:
-    """CSV of per-panelist curves: pseudonymous ids, pass-through variables k-anonymised."""
+    """CSV of per-panelist curves: pseudonymous ids, pass-through variables k-anonymised; a
+    column per metric named with its AU (expressions) or derivation link (emotions)."""
     lines = export.panelist_csv(
         session,
         settings,
         access.ad.id,
         access.study.id,
         service.min_cell_size(access.study, settings),
+        emotions=catalogue.shows_emotions(access.study),
+        base_url=public_address(settings),
     )
     return _csv_response(lines, f"ad-{access.ad.id}-panelists.csv")

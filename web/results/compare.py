@@ -8,8 +8,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.results import maths
-from web.results.models import CURVE_METRICS
+from web.results import catalogue, maths
 from web.results.schemas import (
     AdSummaryOut,
     CompareAd,
@@ -19,7 +18,14 @@ from web.results.schemas import (
     Norms,
     QuartilesOut,
 )
-from web.results.service import CHART_METRICS, metric_curve, read_cells, summaries, summary_out
+from web.results.service import (
+    check_metrics,
+    emotion_studies,
+    metric_curve,
+    read_cells,
+    summaries,
+    summary_out,
+)
 from web.studies.models import Ad, Study
 
 
@@ -34,23 +40,44 @@ def organisation_ads(session: Session, organisation_id: int) -> list[Ad]:
 
 
 def norms(session: Session, organisation_id: int, min_ads: int) -> Norms:
-    """Quartiles of every summary figure over the organisation's ads that have data."""
-    return norms_from(
-        organisation_id, summaries(session, organisation_ads(session, organisation_id)), min_ads
-    )
+    """Quartiles of every summary figure over the organisation's ads that have data; emotion
+    figures too if any of its ads is in an emotion-mode study."""
+    ads = organisation_ads(session, organisation_id)
+    emotions = bool(emotion_studies(session, {ad.study_id for ad in ads}))
+    return norms_from(organisation_id, summaries(session, ads), min_ads, emotions)
 
 
-def norms_from(organisation_id: int, all_summaries: Sequence[AdSummaryOut], min_ads: int) -> Norms:
-    """The norm figures, withheld (empty) while fewer than `min_ads` ads have results."""
+def _as_summary(s: AdSummaryOut) -> maths.Summary:
+    e = s.emotions
+    return maths.Summary(
+        n=s.n,
+        attention_share=s.attention_share,
+        expressiveness=s.expressiveness,
+        smile_peak_s=s.smile_peak_s,
+        smile_peak=s.smile_peak,
+        blink_rate_per_min=s.blink_rate_per_min,
+        emotions=maths.EmotionSummary(
+            engagement=e.engagement, valence=e.valence, valence_low_s=e.valence_low_s,
+            valence_low=e.valence_low, valence_high_s=e.valence_high_s,
+            valence_high=e.valence_high, peaks=(),
+        ) if e else None,
+    )  # fmt: skip
+
+
+def norms_from(
+    organisation_id: int,
+    all_summaries: Sequence[AdSummaryOut],
+    min_ads: int,
+    emotions: bool = False,
+) -> Norms:
+    """The norm figures, withheld (empty) while fewer than `min_ads` ads have results; emotion
+    figures (over emotion-mode ads) if asked."""
     with_data = [s for s in all_summaries if s.n]
     if len(with_data) < min_ads:
         return Norms(
             organisation_id=organisation_id, n_ads=len(with_data), min_ads=min_ads, figures={}
         )
-    fields = maths.Summary.__dataclass_fields__
-    figures = maths.summary_norms(
-        [maths.Summary(**{name: getattr(s, name) for name in fields}) for s in with_data]
-    )
+    figures = maths.summary_norms([_as_summary(s) for s in with_data], emotions)
     return Norms(
         organisation_id=organisation_id,
         n_ads=len(with_data),
@@ -59,14 +86,35 @@ def norms_from(organisation_id: int, all_summaries: Sequence[AdSummaryOut], min_
     )
 
 
+def compare_metrics(session: Session, ads: Sequence[Ad]) -> tuple[str, ...]:
+    """What the ads can be compared on: emotion metrics only if every one of them shows them."""
+    with_emotions = emotion_studies(session, {ad.study_id for ad in ads})
+    return catalogue.chart_metrics(all(ad.study_id in with_emotions for ad in ads))
+
+
 def compare(
-    session: Session, ads: Sequence[Ad], organisation_id: int, min_norm_ads: int
+    session: Session,
+    ads: Sequence[Ad],
+    organisation_id: int,
+    min_norm_ads: int,
+    metrics: Sequence[str] = (),
 ) -> Comparison:
-    """Ads side by side: per second if equally long, else on percent of each ad's length."""
+    """Ads side by side: per second if equally long, else on percent of each ad's length.
+
+    `metrics` (default: every metric the ads can be compared on) are checked against
+    compare_metrics; an emotion metric is refused unless every ad's study shows emotions.
+    """
     if len(ads) < 2:
         raise ValueError("compare needs two or more ads")
+    allowed = compare_metrics(session, ads)
+    chosen = check_metrics(metrics, allowed) if metrics else allowed
     org_ads = organisation_ads(session, organisation_id)
-    cells = read_cells(session, {a.id for a in [*ads, *org_ads]}, metrics=CURVE_METRICS)
+    emotions = any(catalogue.group_of(m) in ("emotions", "engagement") for m in allowed)
+    cells = read_cells(
+        session,
+        {a.id for a in [*ads, *org_ads]},
+        metrics=sorted({"attention", *chosen, *catalogue.stored_metrics(emotions)}),
+    )
     lengths = {
         a.id: maths.curve_length(cells[a.id].get("", {}), a.duration_s) for a in [*ads, *org_ads]
     }
@@ -83,7 +131,7 @@ def compare(
     for ad in ads:
         own = cells[ad.id].get("", {})
         curves = {}
-        for metric in CHART_METRICS:
+        for metric in chosen:
             curve = metric_curve(metric, own.get(metric, {}), lengths[ad.id])
             if same_length:
                 curves[metric] = CompareCurve(
@@ -95,32 +143,37 @@ def compare(
                     ci_low=maths.resample(curve.ci_low, positions),
                     ci_high=maths.resample(curve.ci_high, positions),
                 )
-        compared.append(CompareAd(summary=summary_out(ad, own), curves=curves))
+        compared.append(CompareAd(summary=summary_out(ad, own, emotions), curves=curves))
 
     bands = {}
     with_data = [a for a in org_ads if cells[a.id].get("", {}).get("attention")]
-    for metric in CHART_METRICS if len(with_data) >= min_norm_ads else ():
+    for metric in chosen if len(with_data) >= min_norm_ads else ():
+        # The band of a metric is over the ads that have it (emotions: emotion-mode ads only).
+        with_metric = [a for a in org_ads if cells[a.id].get("", {}).get(metric)]
         resampled = [
             maths.resample(
                 maths.mean_curve(cells[a.id][""].get(metric, {}), lengths[a.id]), positions
             )
-            for a in with_data
+            for a in with_metric
         ]
         quarts = maths.band(resampled)
         bands[metric] = NormBand(
             q1=[q.q1 if q else None for q in quarts],
             median=[q.median if q else None for q in quarts],
             q3=[q.q3 if q else None for q in quarts],
-            n_ads=len(with_data),
+            n_ads=len(with_metric),
         )
+    org_emotions = emotion_studies(session, {a.study_id for a in org_ads}) if emotions else set()
     return Comparison(
         axis="seconds" if same_length else "percent",
         x=x,
+        metrics=catalogue.infos(chosen),
         ads=compared,
         norms_band=bands,
         norms=norms_from(
             organisation_id,
-            [summary_out(a, cells[a.id].get("", {})) for a in org_ads],
+            [summary_out(a, cells[a.id].get("", {}), a.study_id in org_emotions) for a in org_ads],
             min_norm_ads,
+            emotions,
         ),
     )

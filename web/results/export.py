@@ -3,30 +3,47 @@ per-panelist curves with k-anonymous pass-through variables."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from web.panel.models import Clip, ClipStatus, PanelSession
-from web.results.models import CURVE_METRICS, ClipSecond
+from web.results import catalogue
+from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
 from web.results.quality import counted_sessions
 from web.results.schemas import AdCurves
 from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
 
 PSEUDONYM_HEX_CHARS = 16
-# Spreadsheets run a cell starting with one of these as a formula; pass-through values come
-# from survey URLs, so they are neutralised with a leading quote.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Spreadsheets run a cell starting with one of these as a formula (OWASP, "CSV Injection"),
+# also after leading spaces or control characters, and in their full-width forms (U+FF1D...),
+# which some spreadsheets fold to ASCII. Pass-through values come from survey URLs, so such a
+# cell gets a leading quote, and every field holding a control character is quoted, so a CR or
+# LF inside a value can never start a row of its own.
+_FORMULA_STARTS = ("=", "+", "-", "@", "|")
+_NEEDS_QUOTES = re.compile(r'[",\x00-\x1f\x7f]')
 
 
 def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    """A text cell no spreadsheet will evaluate."""
+    stripped = value.lstrip()  # every Unicode space and control character, full-width ones too
+    first = unicodedata.normalize("NFKC", stripped[:1])  # full-width forms fold to ASCII
+    if first.startswith(_FORMULA_STARTS) or (stripped != value and first):
+        return "'" + value
+    return value
+
+
+def _field(value: str) -> str:
+    """RFC 4180 quoting, applied also to any field holding a control character."""
+    if _NEEDS_QUOTES.search(value):
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _number(value: float | int | None) -> str:
@@ -37,33 +54,43 @@ def _number(value: float | int | None) -> str:
 
 def _csv_lines(rows: Iterable[Sequence[str]], batch: int = 1000) -> Iterator[str]:
     """CSV text in chunks of `batch` rows: one send per row would dominate the response time."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for i, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if i % batch == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
+    lines: list[str] = []
+    for row in rows:
+        lines.append(",".join(_field(value) for value in row) + "\n")
+        if len(lines) == batch:
+            yield "".join(lines)
+            lines.clear()
+    if lines:
+        yield "".join(lines)
 
 
-def curves_csv(curves: AdCurves) -> Iterator[str]:
-    """Long-format CSV of the curves exactly as the API shows them (suppression included)."""
+def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
+    """Long-format CSV of the curves exactly as the API shows them (suppression included).
+
+    Each row names its metric, the metric's label, its FACS AU (expressions) and, for an
+    emotion metric, the address of its documented derivation.
+    """
     groups = [curves.overall, *curves.segments]
+    about = {m.name: m for m in curves.metrics}
 
     def rows() -> Iterator[list[str]]:
-        yield ["ad_id", "segment_var", "segment_value", "metric", "second", "n", "mean",
-               "ci95_low", "ci95_high"]  # fmt: skip
+        yield ["ad_id", "segment_var", "segment_value", "metric", "label", "au", "derivation",
+               "second", "n", "mean", "ci95_low", "ci95_high"]  # fmt: skip
         for group in groups:
             for metric, curve in group.curves.items():
+                info = about.get(metric) or catalogue.info(metric)
+                described = [
+                    metric,
+                    info.label,
+                    info.au or "",
+                    f"{base_url}{info.derivation}" if info.derivation else "",
+                ]
                 for second in curves.seconds:
                     yield [
                         str(curves.ad_id),
                         _text(group.segment_var),
                         _text(group.segment_value),
-                        metric,
+                        *described,
                         str(second),
                         _number(curve.n[second]),
                         _number(curve.mean[second]),
@@ -99,9 +126,21 @@ def included_clips(ad_id: int) -> Select[int]:
 
 
 def panelist_csv(
-    session: Session, settings: Settings, ad_id: int, study_id: int, min_cell_size: int
+    session: Session,
+    settings: Settings,
+    ad_id: int,
+    study_id: int,
+    min_cell_size: int,
+    *,
+    emotions: bool,
+    base_url: str,
 ) -> Iterator[str]:
-    """Long-format CSV, one row per panelist-second, pass-through variables made k-anonymous."""
+    """One row per panelist-second, pass-through variables made k-anonymous, a column per
+    metric: CURVE_METRICS, then EMOTION_METRICS if `emotions` (the study's emotion mode).
+
+    Column names carry the expression's AU or the emotion's derivation link
+    (catalogue.export_header); the metric name is everything before the first space.
+    """
     panelists = session.execute(
         select(Clip.id, PanelSession.public_id, PanelSession.passthrough)
         .join(PanelSession, PanelSession.id == Clip.session_id)
@@ -120,16 +159,29 @@ def panelist_csv(
         clip_id: (pseudonym(settings, study_id, str(public_id)), passthrough[i])
         for i, (clip_id, public_id, _) in enumerate(panelists)
     }
+    metrics = catalogue.stored_metrics(emotions)
     columns = [getattr(ClipSecond, m) for m in CURVE_METRICS]
+    query = select(ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, *columns)
+    if emotions:
+        query = query.add_columns(
+            *(getattr(ClipEmotionSecond, m) for m in EMOTION_METRICS)
+        ).outerjoin(
+            ClipEmotionSecond,
+            and_(
+                ClipEmotionSecond.clip_id == ClipSecond.clip_id,
+                ClipEmotionSecond.second == ClipSecond.second,
+            ),
+        )
     # Read everything now: the response streams after the request's session is closed.
     seconds = session.execute(
-        select(ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, *columns)
-        .where(ClipSecond.clip_id.in_(included_clips(ad_id)))
-        .order_by(ClipSecond.clip_id, ClipSecond.second)
+        query.where(ClipSecond.clip_id.in_(included_clips(ad_id))).order_by(
+            ClipSecond.clip_id, ClipSecond.second
+        )
     ).all()
+    header = [catalogue.export_header(m, base_url) for m in metrics]
 
     def rows() -> Iterator[list[str]]:
-        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", *CURVE_METRICS]
+        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", *header]
         for clip_id, second, n_frames, *values in seconds:
             name, values_of = by_clip[clip_id]
             yield [

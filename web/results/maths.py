@@ -3,23 +3,33 @@ norms, time-normalisation. No database, no web; every function is checked by han
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+from candor.metrics import (
+    CURVE_METRICS,
+    EMOTION_METRICS,
+    EMOTIONS,
+    EXPRESSION_NAMES,
+    METRIC_RANGE,
+)
 
 # One aggregate cell: (n, sum, sum of squares), as AdAggregate stores it.
 Cell = tuple[int, float, float]
 # Per metric, per second: the cells of one ad (or one segment of it).
 MetricCells = Mapping[str, Mapping[int, Cell]]
 
-EXPRESSIONS = ("smile", "brow_raise", "brow_furrow", "jaw_drop")
-# Where each metric's values can lie: a CI is clipped to these (shares and 0..1 intensities;
-# blink counts are never negative).
+# Where each metric's values can lie: a CI is clipped to these (shares and 0..1 intensities,
+# valence -1..1; blink counts are never negative and have no upper bound).
 Bounds = tuple[float | None, float | None]
 METRIC_BOUNDS: dict[str, Bounds] = {
-    **{m: (0.0, 1.0) for m in ("attention", "face_present", "bystander", *EXPRESSIONS)},
+    **{m: METRIC_RANGE.get(m, (0.0, 1.0)) for m in (*CURVE_METRICS, *EMOTION_METRICS)},
     "blinks": (0.0, None),
 }
+# How many emotion peaks an ad's summary lists.
+EMOTION_PEAKS = 3
 
 # Two-sided 95% critical values of Student's t for df = 1..30 (scipy.stats.t.ppf(0.975, df),
 # rounded to 4 decimals). Beyond 30 the Cornish-Fisher expansion below is exact to < 1e-7.
@@ -31,6 +41,9 @@ _T975 = (
 _Z975 = 1.959963984540054
 
 
+# Cached: a page computes it for every metric, second and group (tens of thousands of cells
+# with the full metric set), always for the same few values of n.
+@functools.lru_cache(maxsize=4096)
 def t_critical_95(df: int) -> float:
     """Two-sided 95% critical value of Student's t with df degrees of freedom."""
     if df < 1:
@@ -107,6 +120,19 @@ def mean_curve(per_second: Mapping[int, Cell], length: int) -> list[float | None
 
 
 @dataclass(frozen=True)
+class EmotionSummary:
+    """Emotion-mode figures of one ad: engagement, valence and its extremes, emotion peaks."""
+
+    engagement: float | None
+    valence: float | None
+    valence_low_s: int | None
+    valence_low: float | None
+    valence_high_s: int | None
+    valence_high: float | None
+    peaks: tuple[tuple[str, int, float], ...]  # (emotion, second, mean), strongest first
+
+
+@dataclass(frozen=True)
 class Summary:
     """Headline figures of one ad (definitions in docs/results.md)."""
 
@@ -116,6 +142,7 @@ class Summary:
     smile_peak_s: int | None
     smile_peak: float | None
     blink_rate_per_min: float | None
+    emotions: EmotionSummary | None = None
 
 
 SUMMARY_FIELDS = (
@@ -126,25 +153,65 @@ SUMMARY_FIELDS = (
     "blink_rate_per_min",
     "n",
 )
+# Norms of emotion-mode ads (read from Summary.emotions).
+EMOTION_SUMMARY_FIELDS = ("engagement", "valence")
 
 
-def summarise(cells: MetricCells) -> Summary:
+def _means(per_second: Mapping[int, Cell]) -> dict[int, float]:
+    return {s: c[1] / c[0] for s, c in per_second.items() if c[0] > 0}
+
+
+def _highest(means: Mapping[int, float]) -> int | None:
+    """The second of the highest mean; the earliest wins a tie, so figures are stable."""
+    return min(means, key=lambda s: (-means[s], s)) if means else None
+
+
+def _lowest(means: Mapping[int, float]) -> int | None:
+    return min(means, key=lambda s: (means[s], s)) if means else None
+
+
+def summarise_emotions(cells: MetricCells) -> EmotionSummary:
+    """Engagement and valence (pooled means), valence's lowest and highest second, and the
+    EMOTION_PEAKS emotions whose highest per-second mean is highest, with that second."""
+    valence = _means(cells.get("valence", {}))
+    low_s, high_s = _lowest(valence), _highest(valence)
+    peaks = []
+    for emotion in EMOTIONS:
+        means = _means(cells.get(emotion, {}))
+        second = _highest(means)
+        if second is not None:
+            peaks.append((emotion, second, means[second]))
+    peaks.sort(key=lambda p: (-p[2], p[1], p[0]))
+    return EmotionSummary(
+        engagement=pooled_mean(cells.get("engagement", {})),
+        valence=pooled_mean(cells.get("valence", {})),
+        valence_low_s=low_s,
+        valence_low=valence[low_s] if low_s is not None else None,
+        valence_high_s=high_s,
+        valence_high=valence[high_s] if high_s is not None else None,
+        peaks=tuple(peaks[:EMOTION_PEAKS]),
+    )
+
+
+def summarise(cells: MetricCells, emotions: bool = False) -> Summary:
     """Summary of one ad from its aggregate cells.
 
     - n: panelists, the most that contribute attention at any second.
     - attention_share: attentive frames' share over every panelist-second.
-    - expressiveness: the mean of the four expressions' pooled means, each over attentive
+    - expressiveness: the mean of the 20 expressions' pooled means, each over attentive
       panelist-seconds (0..1; how much the face moves while watching, whatever the expression).
     - smile peak: the second with the highest mean smile, and that mean.
     - blink rate: mean blinks per panelist-second, times 60.
+    - emotions (only if `emotions`): see summarise_emotions.
     """
     attention = cells.get("attention", {})
     n = max((cell[0] for cell in attention.values()), default=0)
-    expression_means = [m for e in EXPRESSIONS if (m := pooled_mean(cells.get(e, {}))) is not None]
+    expression_means = [
+        m for e in EXPRESSION_NAMES if (m := pooled_mean(cells.get(e, {}))) is not None
+    ]
     expressiveness = sum(expression_means) / len(expression_means) if expression_means else None
-    smile = {s: c[1] / c[0] for s, c in cells.get("smile", {}).items() if c[0] > 0}
-    # Earliest second wins a tie, so the figure is stable across runs.
-    peak_s = min(smile, key=lambda s: (-smile[s], s)) if smile else None
+    smile = _means(cells.get("smile", {}))
+    peak_s = _highest(smile)
     blinks = pooled_mean(cells.get("blinks", {}))
     return Summary(
         n=n,
@@ -153,6 +220,7 @@ def summarise(cells: MetricCells) -> Summary:
         smile_peak_s=peak_s,
         smile_peak=smile[peak_s] if peak_s is not None else None,
         blink_rate_per_min=blinks * 60 if blinks is not None else None,
+        emotions=summarise_emotions(cells) if emotions else None,
     )
 
 
@@ -189,14 +257,23 @@ def quartiles(values: Sequence[float | None]) -> Quartiles | None:
     )
 
 
-def summary_norms(summaries: Sequence[Summary]) -> dict[str, Quartiles | None]:
-    """An organisation's norms: quartiles of each summary figure over its ads."""
-    return {
+def summary_norms(
+    summaries: Sequence[Summary], emotions: bool = False
+) -> dict[str, Quartiles | None]:
+    """An organisation's norms: quartiles of each summary figure over its ads, and of the
+    emotion figures over its emotion-mode ads if `emotions`."""
+    norms = {
         name: quartiles(
             [float(v) if (v := getattr(s, name)) is not None else None for s in summaries]
         )
         for name in SUMMARY_FIELDS
     }
+    if emotions:
+        for name in EMOTION_SUMMARY_FIELDS:
+            norms[name] = quartiles(
+                [getattr(s.emotions, name) if s.emotions else None for s in summaries]
+            )
+    return norms
 
 
 NORMALISED_POINTS = 100

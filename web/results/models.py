@@ -1,27 +1,37 @@
-"""Per-panelist curves on ad time and the per-ad aggregates maintained as clips finish."""
+"""Per-panelist curves on ad time and the per-ad aggregates maintained as clips finish.
+
+Curve columns are made from `candor.metrics`, the one list of metric names: `clip_second` holds
+every name in CURVE_METRICS, and `clip_emotion_second` every name in EMOTION_METRICS. Emotion
+values live in their own table so that a clip of a study not in emotion mode has no
+emotion-shaped row or column anywhere.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import JSON, Double, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
 from web.db import Base
 
-# Per-second curve columns stored for every clip; the aggregate keeps one row per metric.
-CURVE_METRICS = (
-    "attention",
-    "smile",
-    "brow_raise",
-    "brow_furrow",
-    "jaw_drop",
-    "blinks",
-    "face_present",
-    "bystander",
-)
+__all__ = [
+    "CURVE_METRICS",
+    "EMOTION_METRICS",
+    "AdAggregate",
+    "AnalysisProvenance",
+    "ClipEmotionSecond",
+    "ClipSecond",
+]
 
 
 class ClipSecond(Base):
-    """One second of one panelist's curves, on ad time. Expressions are None if not attentive."""
+    """One second of one panelist's curves, on ad time: a column per name in CURVE_METRICS.
+
+    Expressions are None where the panelist was not attentive or the part of the face was
+    hidden (unreadable), never zero.
+    """
 
     __tablename__ = "clip_second"
     __table_args__ = (UniqueConstraint("clip_id", "second"),)
@@ -31,14 +41,39 @@ class ClipSecond(Base):
     ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
     second: Mapped[int]
     n_frames: Mapped[int] = mapped_column(default=0)
-    attention: Mapped[float | None]
-    smile: Mapped[float | None]
-    brow_raise: Mapped[float | None]
-    brow_furrow: Mapped[float | None]
-    jaw_drop: Mapped[float | None]
-    blinks: Mapped[float | None]
-    face_present: Mapped[float | None]
-    bystander: Mapped[float | None]
+
+
+class ClipEmotionSecond(Base):
+    """One second of one panelist's emotion curves (emotion mode only): EMOTION_METRICS."""
+
+    __tablename__ = "clip_emotion_second"
+    __table_args__ = (UniqueConstraint("clip_id", "second"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
+    second: Mapped[int]
+
+
+# One nullable float column per metric, added through the declarative class (SQLAlchemy appends
+# it to the table and the mapper), so the names are written once, in candor/metrics.py.
+for _metric in CURVE_METRICS:
+    setattr(ClipSecond, _metric, mapped_column(_metric, Double, nullable=True))
+for _metric in EMOTION_METRICS:
+    setattr(ClipEmotionSecond, _metric, mapped_column(_metric, Double, nullable=True))
+del _metric
+
+
+class AnalysisProvenance(Base):
+    """What made a clip's curves: each model file's sha256 and package version, the code
+    version and the analysis settings. One row per distinct provenance, shared by every clip
+    analysed alike (clip.provenance_id); nothing in it is about a panelist."""
+
+    __tablename__ = "analysis_provenance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the canonical JSON
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class AdAggregate(Base):

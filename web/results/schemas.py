@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+)
+
+
+class MetricInfo(BaseModel):
+    """What a metric is: its name, label, group, FACS action unit, range and definition."""
+
+    name: str
+    label: str
+    group: Literal["attention", "expressions", "emotions", "engagement", "quality"]
+    au: str | None = Field(None, description="FACS action unit(s) of an expression")
+    description: str | None = None
+    min: float
+    max: float | None = Field(description="None where unbounded (blinks are a count)")
+    derivation: str | None = Field(
+        None, description="Emotion metrics: link to how the value is derived (docs/emotions.md)"
+    )
 
 
 class MetricCurve(BaseModel):
@@ -40,7 +58,33 @@ class AdCurves(BaseModel):
     hidden_segments: int = Field(0, description="Segments hidden by the minimum cell size")
     min_cell_size: int
     segment_variables: list[str] = Field(description="Pass-through variables one can split by")
+    metrics: list[MetricInfo] = Field(
+        default_factory=list,
+        description="Every metric in `curves`; emotion metrics only for a study in emotion mode",
+    )
     note: str | None = None
+
+
+class EmotionPeakOut(BaseModel):
+    """The second where an emotion's mean is highest."""
+
+    metric: str
+    second: int
+    value: float
+    derivation: str = Field(description="Link to how the emotion is derived")
+
+
+class EmotionSummaryOut(BaseModel):
+    """Emotion-mode figures of one ad (absent for a study not in emotion mode)."""
+
+    engagement: float | None = Field(description="Pooled mean engagement, 0..1")
+    valence: float | None = Field(description="Pooled mean valence, -1..1")
+    valence_low_s: int | None
+    valence_low: float | None
+    valence_high_s: int | None
+    valence_high: float | None
+    peaks: list[EmotionPeakOut] = Field(description="Top emotion peaks, strongest first")
+    derivation: str = Field(description="Link to how each emotion metric is derived")
 
 
 class AdSummaryOut(BaseModel):
@@ -56,6 +100,12 @@ class AdSummaryOut(BaseModel):
     smile_peak_s: int | None
     smile_peak: float | None
     blink_rate_per_min: float | None
+    # Outside emotion mode nothing emotion-shaped is sent, not even an empty key.
+    emotions: EmotionSummaryOut | None = Field(
+        None,
+        description="Only for a study in emotion mode; the key is absent otherwise",
+        exclude_if=lambda value: value is None,
+    )
 
 
 class KeyMomentOut(BaseModel):
@@ -69,6 +119,7 @@ class KeyMomentOut(BaseModel):
 
 class KeyMoments(BaseModel):
     ad_id: int
+    metrics: list[str] = Field(description="The metrics whose peaks were looked for")
     min_attention: float
     min_lift: float = Field(description="Least rise of a peak above its expression's median")
     min_separation_s: int
@@ -164,6 +215,7 @@ class Comparison(BaseModel):
 
     axis: Literal["seconds", "percent"]
     x: list[float]
+    metrics: list[MetricInfo] = Field(description="The metrics compared, in `curves` of each ad")
     ads: list[CompareAd]
     norms_band: dict[str, NormBand]
     norms: Norms

@@ -10,9 +10,10 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.results import maths
-from web.results.maths import EXPRESSIONS, METRIC_BOUNDS, Cell
-from web.results.models import CURVE_METRICS, AdAggregate
+from candor.metrics import EMOTIONS, EXPRESSION_NAMES
+from web.results import catalogue, maths
+from web.results.maths import METRIC_BOUNDS, Cell
+from web.results.models import AdAggregate
 from web.results.moments import (
     KEY_MOMENT_MIN_ATTENTION,
     KEY_MOMENT_MIN_LIFT,
@@ -22,6 +23,8 @@ from web.results.moments import (
 from web.results.schemas import (
     AdCurves,
     AdSummaryOut,
+    EmotionPeakOut,
+    EmotionSummaryOut,
     KeyMomentOut,
     KeyMoments,
     MetricCurve,
@@ -31,15 +34,36 @@ from web.results.suppression import hidden_cells
 from web.settings import Settings
 from web.studies.models import Ad, Study
 
-# What the pages draw: attention and every expression (blinks and quality metrics are in the API).
-CHART_METRICS = ("attention", *EXPRESSIONS)
-
 # ad id -> segment value -> metric -> second -> (n, sum, sumsq)
 SegmentCells = dict[str, dict[str, dict[int, Cell]]]
 
 
 class UnknownSegmentVariable(ValueError):
     """The ad has no panelist carrying this pass-through variable."""
+
+
+class UnknownMetric(ValueError):
+    """A metric that does not exist, or an emotion metric of a study not in emotion mode."""
+
+
+def check_metrics(asked: Sequence[str], allowed: Sequence[str]) -> tuple[str, ...]:
+    """The asked metrics, deduplicated in order, refused if one is not allowed here."""
+    unknown = [m for m in asked if m not in allowed]
+    if unknown:
+        raise UnknownMetric(
+            f"unknown metric(s) {', '.join(map(repr, unknown))} for this ad; "
+            f"one of: {', '.join(allowed)}"
+        )
+    return tuple(dict.fromkeys(asked))
+
+
+def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
+    """Which of the studies show emotion metrics, in one query."""
+    ids = set(study_ids)
+    if not ids:
+        return set()
+    rows = session.scalars(select(Study).where(Study.id.in_(ids))).all()
+    return {study.id for study in rows if catalogue.shows_emotions(study)}
 
 
 def min_cell_size(study: Study, settings: Settings) -> int:
@@ -90,21 +114,27 @@ def _panelists(cells: dict[str, dict[int, Cell]]) -> int:
 def metric_curve(
     metric: str, per_second: dict[int, Cell], length: int, masked: set[int] | None = None
 ) -> MetricCurve:
-    curve = MetricCurve(metric=metric, n=[], mean=[], ci_low=[], ci_high=[])
+    """n, mean and 95% CI per second of one metric; None where empty or suppressed."""
     bounds = METRIC_BOUNDS.get(metric, (None, None))
+    ns: list[int | None] = []
+    means: list[float | None] = []
+    lows: list[float | None] = []
+    highs: list[float | None] = []
     for second in range(length):
         cell = per_second.get(second)
         if masked and second in masked:
             # Suppressed: not even n is shown, it would tell how small the group is.
-            curve.n.append(None)
+            ns.append(None)
             stats = _EMPTY
         else:
-            stats = maths.cell_stats(*cell, bounds) if cell else _EMPTY
-            curve.n.append(stats.n)
-        curve.mean.append(stats.mean)
-        curve.ci_low.append(stats.ci_low)
-        curve.ci_high.append(stats.ci_high)
-    return curve
+            stats = maths.cell_stats(cell[0], cell[1], cell[2], bounds) if cell else _EMPTY
+            ns.append(stats.n)
+        means.append(stats.mean)
+        lows.append(stats.ci_low)
+        highs.append(stats.ci_high)
+    # Built from values computed here, so pydantic's per-item validation (tens of thousands of
+    # floats on a page with every metric and segment) is skipped.
+    return MetricCurve.model_construct(metric=metric, n=ns, mean=means, ci_low=lows, ci_high=highs)
 
 
 _EMPTY = maths.CellStats(0, None, None, None, None)
@@ -115,6 +145,7 @@ def _group(
     value: str,
     cells: dict[str, dict[int, Cell]],
     length: int,
+    metrics: Sequence[str],
     masks: dict[str, set[int]] | None = None,
 ) -> SegmentCurves:
     masks = masks or {}
@@ -122,17 +153,17 @@ def _group(
         segment_var=var,
         segment_value=value,
         n=_panelists(cells),
-        curves={m: metric_curve(m, cells.get(m, {}), length, masks.get(m)) for m in CURVE_METRICS},
+        curves={m: metric_curve(m, cells.get(m, {}), length, masks.get(m)) for m in metrics},
     )
 
 
 def _suppression_masks(
     everyone: dict[str, dict[int, Cell]], shown: dict[str, dict[str, dict[int, Cell]]],
-    length: int, k: int,
+    length: int, k: int, metrics: Sequence[str],
 ) -> dict[str, dict[str, set[int]]]:  # fmt: skip
     """Per shown segment, the (metric, second) cells that fail the cell-size rule there."""
     masks: dict[str, dict[str, set[int]]] = {value: defaultdict(set) for value in shown}
-    for metric in CURVE_METRICS:
+    for metric in metrics:
         for second in range(length):
             total = everyone.get(metric, {}).get(second, _NO_CELL)[0]
             ns = {v: cells.get(metric, {}).get(second, _NO_CELL)[0] for v, cells in shown.items()}
@@ -154,7 +185,8 @@ def ad_curves(
     the same rule is applied again at every metric and second, blanking cells that fail it.
     """
     k = min_cell_size(study, settings)
-    everyone = read_cells(session, [ad.id])[ad.id].get("", {})
+    metrics = catalogue.stored_metrics(catalogue.shows_emotions(study))
+    everyone = read_cells(session, [ad.id], metrics=metrics)[ad.id].get("", {})
     variables = segment_variables(session, ad.id)
     by_value: SegmentCells = {}
     if segment_var:
@@ -163,7 +195,7 @@ def ad_curves(
             raise UnknownSegmentVariable(
                 f"no panelist of this ad carries {segment_var!r}; variables: {known}"
             )
-        by_value = read_cells(session, [ad.id], segment_var)[ad.id]
+        by_value = read_cells(session, [ad.id], segment_var, metrics)[ad.id]
     length = max(
         maths.curve_length(cells, ad.duration_s) for cells in [everyone, *by_value.values()]
     )
@@ -173,9 +205,10 @@ def ad_curves(
         title=ad.title,
         duration_s=ad.duration_s,
         seconds=list(range(length)),
-        overall=_group("", "", everyone, length),
+        overall=_group("", "", everyone, length, metrics),
         min_cell_size=k,
         segment_variables=variables,
+        metrics=catalogue.infos(metrics),
     )
     if not segment_var:
         return result
@@ -183,10 +216,11 @@ def ad_curves(
     sizes = {value: _panelists(cells) for value, cells in by_value.items()}
     hidden = hidden_cells(result.overall.n, sizes, k)
     shown = {v: by_value[v] for v in sorted(by_value) if v not in hidden}
-    masks = _suppression_masks(everyone, shown, length, k)
+    masks = _suppression_masks(everyone, shown, length, k, metrics)
     result.segment_var = segment_var
     result.segments = [
-        _group(segment_var, value, cells, length, masks[value]) for value, cells in shown.items()
+        _group(segment_var, value, cells, length, metrics, masks[value])
+        for value, cells in shown.items()
     ]
     result.hidden_segments = len(hidden)
     if hidden:
@@ -197,29 +231,56 @@ def ad_curves(
     return result
 
 
-def summary_out(ad: Ad, cells: dict[str, dict[int, Cell]]) -> AdSummaryOut:
-    summary = maths.summarise(cells)
+def _emotion_summary_out(summary: maths.EmotionSummary) -> EmotionSummaryOut:
+    figures = asdict(summary)
+    figures["peaks"] = [
+        EmotionPeakOut(
+            metric=metric, second=second, value=value, derivation=catalogue.EMOTION_DOCS_PATH
+            + f"#{metric}",
+        )
+        for metric, second, value in summary.peaks
+    ]  # fmt: skip
+    return EmotionSummaryOut(**figures, derivation=catalogue.EMOTION_DOCS_PATH)
+
+
+def summary_out(ad: Ad, cells: dict[str, dict[int, Cell]], emotions: bool) -> AdSummaryOut:
+    """One ad's summary; emotion figures only if its study shows emotions."""
+    summary = maths.summarise(cells, emotions)
+    figures = asdict(summary)
+    figures.pop("emotions")
     return AdSummaryOut(
         ad_id=ad.id,
         study_id=ad.study_id,
         title=ad.title,
         duration_s=ad.duration_s,
-        **asdict(summary),
+        emotions=_emotion_summary_out(summary.emotions) if summary.emotions else None,
+        **figures,
     )
 
 
 def summaries(session: Session, ads: Sequence[Ad]) -> list[AdSummaryOut]:
     """Each ad's summary from its whole-sample aggregate, in one query."""
+    with_emotions = emotion_studies(session, {ad.study_id for ad in ads})
     cells = read_cells(session, [ad.id for ad in ads])
-    return [summary_out(ad, cells[ad.id].get("", {})) for ad in ads]
+    return [summary_out(ad, cells[ad.id].get("", {}), ad.study_id in with_emotions) for ad in ads]
 
 
-def moments_for(curves: AdCurves) -> KeyMoments:
-    """Key moments of the whole sample's mean curves."""
+def moment_metrics(curves: AdCurves) -> tuple[str, ...]:
+    """Where key moments are looked for by default: every expression, and every emotion (not
+    valence or engagement, which are not reactions of their own) for an emotion-mode study."""
+    shown = {m.name for m in curves.metrics}
+    return tuple(m for m in (*EXPRESSION_NAMES, *EMOTIONS) if m in shown)
+
+
+def moments_for(curves: AdCurves, metrics: Sequence[str] = ()) -> KeyMoments:
+    """Key moments of the whole sample's mean curves, among `metrics` (default: see above)."""
     means = {m: c.mean for m, c in curves.overall.curves.items()}
-    found = key_moments(means["attention"], {e: means[e] for e in EXPRESSIONS})
+    allowed = [m for m in means if m != "attention"]
+    chosen = check_metrics(metrics, allowed) if metrics else moment_metrics(curves)
+    found = key_moments(means["attention"], {m: means[m] for m in chosen})
     return KeyMoments(
         ad_id=curves.ad_id,
+        metrics=list(chosen),
         min_attention=KEY_MOMENT_MIN_ATTENTION,
         min_lift=KEY_MOMENT_MIN_LIFT,
         min_separation_s=KEY_MOMENT_MIN_SEPARATION_S,

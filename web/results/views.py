@@ -11,12 +11,17 @@ from fastapi.responses import FileResponse, HTMLResponse
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
-from web.results import compare, overview, quality, service
-from web.results.api import check_compare_count, curves_or_400
+from web.results import catalogue, compare, overview, quality, service
+from web.results.api import (
+    MetricsQuery,
+    check_compare_count,
+    curves_or_400,
+    metrics_or_400,
+)
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
-from web.results.maths import EXPRESSIONS
 from web.results.quality import DECLINE_REASONS, EXCLUSION_REASONS
+from web.results.schemas import MetricInfo
 from web.samples import sample_count
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -31,16 +36,15 @@ VENDOR_FILES = {
     "swagger-ui/swagger-ui-bundle.js": NODE_MODULES / "swagger-ui-dist/swagger-ui-bundle.js",
     "swagger-ui/swagger-ui.css": NODE_MODULES / "swagger-ui-dist/swagger-ui.css",
 }
-METRIC_LABELS = {
-    "attention": "Attention",
-    "smile": "Smile",
-    "brow_raise": "Brow raise",
-    "brow_furrow": "Brow furrow",
-    "jaw_drop": "Jaw drop",
-    "blinks": "Blinks",
-    "face_present": "Face present",
-    "bystander": "Bystander",
-}
+# Every metric's label, with its AU for an expression ("Smile (AU12)").
+METRIC_LABELS = {m: catalogue.full_label(m) for m in catalogue.stored_metrics(emotions=True)}
+# The picker's groups, in order (Emotions holds the 7 emotions and valence).
+PICKER_GROUPS = (
+    ("attention", "Attention"),
+    ("expressions", "Expressions"),
+    ("emotions", "Emotions"),
+    ("engagement", "Engagement"),
+)
 
 router = APIRouter()
 router.include_router(api_router)
@@ -48,8 +52,10 @@ router.include_router(api_router)
 # the log-out form's CSRF token) and the same no-store caching as every other page.
 templates.env.globals.update(
     metric_labels=METRIC_LABELS,
-    chart_metrics=service.CHART_METRICS,
     exclusion_labels=EXCLUSION_REASONS,
+    picker_groups=PICKER_GROUPS,
+    derivation_url=catalogue.derivation_url,
+    emotion_docs=catalogue.EMOTION_DOCS_PATH,
     decline_labels=DECLINE_REASONS,
 )
 templates.env.globals["mean_of"] = lambda values: (
@@ -79,31 +85,54 @@ def study_page(
         session, compare.organisation_ads(session, study.organisation_id)
     )
     ads = [s for s in org_summaries if s.study_id == study.id]
+    emotions = catalogue.shows_emotions(study)
     return _render(
         request,
         "study.html",
         study=study,
         ads=ads,
+        emotions=emotions,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=compare.norms_from(study.organisation_id, org_summaries, settings.min_norm_ads),
+        norms=compare.norms_from(
+            study.organisation_id, org_summaries, settings.min_norm_ads, emotions
+        ),
         quality=quality.quality(session, study.id),
         samples=sample_count(session, study.id),
     )
 
 
+def picked(asked: list[str] | None, emotions: bool) -> tuple[tuple[str, ...], list[MetricInfo]]:
+    """The metrics a page shows (from ?metric=…, else the default view) and every one it offers.
+
+    An unknown metric, or an emotion metric outside emotion mode, is a 400.
+    """
+    offered = catalogue.chart_metrics(emotions)
+    view = metrics_or_400(asked or [], offered) or catalogue.default_view(emotions)
+    return view, catalogue.infos(offered)
+
+
 @router.get("/results/ads/{ad_id}", response_class=HTMLResponse, include_in_schema=False)
 def ad_page(
-    request: Request, access: AdDep, session: SessionDep, settings: SettingsDep
+    request: Request,
+    access: AdDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    metrics: MetricsQuery = None,
 ) -> HTMLResponse:
-    """The ad playing above its curves, with key moments, summary and exports."""
+    """The ad playing above its curves, with the metric picker (the chosen set lives in the
+    URL as ?metric=…), key moments, summary and exports."""
+    emotions = catalogue.shows_emotions(access.study)
+    view, offered = picked(metrics, emotions)
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
     chart = {
         "duration": access.ad.duration_s,
         "seconds": curves.seconds,
-        "metrics": list(service.CHART_METRICS),
-        "labels": METRIC_LABELS,
-        "curves": {m: curves.overall.curves[m].model_dump() for m in service.CHART_METRICS},
+        "metrics": [m.name for m in offered],
+        "view": list(view),
+        "labels": {m.name: METRIC_LABELS[m.name] for m in offered},
+        "info": {m.name: m.model_dump() for m in offered},
+        "curves": {m.name: curves.overall.curves[m.name].model_dump() for m in offered},
         "moments": [m.model_dump() for m in moments.moments],
     }
     return _render(
@@ -116,6 +145,9 @@ def ad_page(
         moments=moments,
         progress=quality.progress_by_ad(session, [access.ad.id])[access.ad.id],
         chart=chart,
+        view=view,
+        offered=offered,
+        emotions=emotions,
         samples=sample_count(session, access.study.id),
     )
 
@@ -130,9 +162,10 @@ def segments_page(
     metric: Annotated[str, Query(max_length=32)] = "attention",
 ) -> HTMLResponse:
     """One metric split by a pass-through variable; small groups are hidden with a note."""
-    if metric not in service.CHART_METRICS:
+    offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+    if metric not in offered:
         raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"metric must be one of {', '.join(service.CHART_METRICS)}"
+            status.HTTP_400_BAD_REQUEST, f"metric must be one of {', '.join(offered)}"
         )
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
@@ -142,6 +175,7 @@ def segments_page(
         "seconds": curves.seconds,
         "metric": metric,
         "label": METRIC_LABELS[metric],
+        "range": list(catalogue.value_range(metric)),
         "overall": curves.overall.curves[metric].model_dump(),
         "segments": [
             {"value": s.segment_value, "n": s.n, "curve": s.curves[metric].model_dump()}
@@ -156,6 +190,7 @@ def segments_page(
         curves=curves,
         var=chosen,
         metric=metric,
+        offered=catalogue.infos(offered),
         chart=chart,
     )
 
@@ -167,9 +202,11 @@ def compare_page(
     session: SessionDep,
     settings: SettingsDep,
     ad_ids: Annotated[list[int], Query(alias="ad")] = [],  # noqa: B006  (FastAPI copies it)
+    metrics: MetricsQuery = None,
 ) -> HTMLResponse:
-    """Two or more ads side by side with the organisation's norms band; with fewer ticked, a
-    list of the ads one may compare, to tick them there."""
+    """Two or more ads side by side with the organisation's norms band, on the picked metrics
+    (emotion metrics only if every ad's study is in emotion mode); with fewer ticked, a list of
+    the ads one may compare, to tick them there."""
     if len(set(ad_ids)) < 2:
         return _render(
             request,
@@ -180,19 +217,27 @@ def compare_page(
         )
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
+    ads = [a.ad for a in accesses]
+    emotions = all(catalogue.shows_emotions(a.study) for a in accesses)
+    view, offered = picked(metrics, emotions)
     comparison = compare.compare(
-        session, [a.ad for a in accesses], accesses[0].study.organisation_id, settings.min_norm_ads
+        session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
     return _render(
         request,
         "compare.html",
         comparison=comparison,
         studies={a.ad.id: a.study for a in accesses},
+        view=view,
+        offered=offered,
+        emotions=emotions,
+        keep=[("ad", str(a.ad.id)) for a in accesses],
         chart={
             "axis": comparison.axis,
             "x": comparison.x,
-            "metrics": list(service.CHART_METRICS),
-            "labels": METRIC_LABELS,
+            "metrics": list(view),
+            "labels": {m: METRIC_LABELS[m] for m in view},
+            "info": {m.name: m.model_dump() for m in comparison.metrics},
             "ads": [
                 {
                     "title": c.summary.title,
@@ -202,7 +247,6 @@ def compare_page(
             ],
             "norms": {m: b.model_dump() for m, b in comparison.norms_band.items()},
         },
-        expressions=EXPRESSIONS,
     )
 
 

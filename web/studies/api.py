@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import LoggedInGuard, OrgEditorDep, OrgMemberDep
@@ -236,7 +237,9 @@ def _locale(locale: str) -> str:
     try:
         return check_locale(locale)
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        # The shape of every other 422 (a list of errors), as the OpenAPI document says.
+        error = {"type": "value_error", "loc": ("path", "locale"), "msg": str(exc), "input": locale}
+        raise RequestValidationError([error]) from exc
 
 
 @members.get("/studies/{study_id}/integrations/{integration_id}/consent/{locale}/versions")

@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -95,8 +96,20 @@ def check_passthrough_vars(names: list[str]) -> list[str]:
 
 
 ReturnUrlTemplate = Annotated[str, AfterValidator(check_return_url_template)]
+# A list, or (as forms send it) one string of names separated by commas or spaces.
 PassthroughVars = Annotated[
-    list[str], BeforeValidator(_split_vars), AfterValidator(check_passthrough_vars)
+    list[str],
+    BeforeValidator(_split_vars),
+    AfterValidator(check_passthrough_vars),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "string", "description": "names separated by commas or spaces"},
+            ],
+            "title": "Passthrough Vars",
+        }
+    ),
 ]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.support.auth import csrf_headers, csrf_token, login, make_user
-from web.accounts.auth import COOKIE_NAME
+from web.accounts.auth import COOKIE_NAME, login_cookie_value
 from web.accounts.models import Membership, Role, User
 from web.app import create_app
 from web.csrf import CSRF_COOKIE
@@ -205,3 +205,34 @@ def test_home_sends_a_single_org_member_to_their_org(
     response = client.get("/", headers=HTML, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == f"/orgs/{user.memberships[0].organisation_id}"
+
+
+def test_logout_revokes_the_session_server_side(
+    client: TestClient, settings: Settings, db_session: Session
+) -> None:
+    """Issue 12 item 5: the old cookie answered 200 on /api/v1/me after logout."""
+    make_user(db_session, email="ria@example.org", password="correct horse battery")
+    headers = csrf_headers(client)
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"email": "ria@example.org", "password": "correct horse battery"},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    old_cookie = client.cookies[COOKIE_NAME]
+    headers = {"X-CSRF-Token": response.json()["csrf_token"]}
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    client.cookies.set(COOKIE_NAME, old_cookie)  # a copy kept by whoever had it
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_logging_out_one_browser_leaves_the_others_logged_in(
+    client: TestClient, settings: Settings, db_session: Session
+) -> None:
+    user = make_user(db_session, email="ria@example.org")
+    other_browser = login_cookie_value(settings, db_session, user)
+    login(client, settings, user)
+    logout = client.post("/logout", data={"csrf_token": csrf_token(client)}, follow_redirects=False)
+    assert logout.status_code == 303
+    client.cookies.set(COOKIE_NAME, other_browser)
+    assert client.get("/api/v1/me").status_code == 200

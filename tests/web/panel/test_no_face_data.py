@@ -7,7 +7,7 @@ from sqlalchemy import ARRAY, JSON, LargeBinary, PickleType
 
 from web.db import Base
 from web.panel.models import Clip, PanelSession
-from web.results.models import ClipSecond
+from web.results.models import ClipEmotionSecond, ClipSecond
 
 # Tables that hold something about a panelist, and the only JSON columns they may have.
 PANELIST_TABLES = {
@@ -17,6 +17,7 @@ PANELIST_TABLES = {
     "chunk",
     "playback_event",
     "clip_second",
+    "clip_emotion_second",
     "deletion_audit",
 }
 ALLOWED_JSON = {("panel_session", "passthrough"), ("panel_session", "ad_order")}
@@ -39,8 +40,9 @@ def test_panelist_tables_hold_no_free_form_structure_beyond_survey_variables() -
 
 
 def test_per_second_curves_are_scalars() -> None:
-    numeric = {c.name: c.type.python_type for c in ClipSecond.__table__.columns}
-    assert set(numeric.values()) <= {int, float}
+    for model in (ClipSecond, ClipEmotionSecond):
+        numeric = {c.name: c.type.python_type for c in model.__table__.columns}
+        assert set(numeric.values()) <= {int, float}, model.__tablename__
     # The clip row keeps quality figures and provenance, never landmarks or pixels.
     clip_columns = {c.name for c in Clip.__table__.columns}
     assert not clip_columns & {"landmarks", "mesh", "frames", "thumbnail", "embedding", "poster"}

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tests.support.factories import ClipRows, make_clip
 from web.clips.aggregates import apply_clip
 from web.panel.models import ClipStatus
-from web.results.models import ClipSecond
+from web.results.models import EMOTION_METRICS, ClipEmotionSecond, ClipSecond
 from web.studies.models import Ad
 
 
@@ -23,7 +23,8 @@ def add_panelist(
     **clip_fields: Any,
 ) -> ClipRows:
     """One analysed, usable panelist of `ad` whose seconds are `curves`, added to the aggregates
-    (`preview`: a designer's preview run instead, which apply_clip leaves out)."""
+    (`preview`: a designer's preview run instead, which apply_clip leaves out). Emotion metrics
+    among `curves` go to the clip's emotion rows, as the pipeline stores them in emotion mode."""
     rows = make_clip(session, ad, passthrough)
     rows.panel_session.is_preview = preview
     rows.clip.status = clip_fields.pop("status", ClipStatus.DONE)
@@ -32,11 +33,14 @@ def add_panelist(
     for name, value in clip_fields.items():
         setattr(rows.clip, name, value)
     length = max(len(values) for values in curves.values())
+    emotional = any(m in EMOTION_METRICS for m in curves)
     for second in range(length):
         values = {m: v[second] if second < len(v) else None for m, v in curves.items()}
-        session.add(
-            ClipSecond(clip_id=rows.clip.id, ad_id=rows.ad.id, second=second, n_frames=30, **values)
-        )
+        emotions = {m: values.pop(m) for m in EMOTION_METRICS if m in values}
+        where = {"clip_id": rows.clip.id, "ad_id": rows.ad.id, "second": second}
+        session.add(ClipSecond(**where, n_frames=30, **values))
+        if emotional:
+            session.add(ClipEmotionSecond(**where, **emotions))
     session.flush()
     if rows.clip.status == ClipStatus.DONE and rows.clip.usable is not False:
         apply_clip(session, rows.clip.id, +1)

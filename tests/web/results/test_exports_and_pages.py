@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.metrics import CURVE_METRICS, EXPRESSION_NAMES, EXPRESSIONS
 from tests.support.auth import login
 from tests.support.factories import make_ad
 from tests.web.results.conftest import World
@@ -34,8 +35,8 @@ def test_panelist_export_is_pseudonymous(
     assert "attachment" in response.headers["content-disposition"]
     rows = _csv(response.text)
     assert list(rows[0]) == [
-        "panelist", "age", "second", "n_frames", "attention", "smile", "brow_raise",
-        "brow_furrow", "jaw_drop", "blinks", "face_present", "bystander",
+        "panelist", "age", "second", "n_frames", "attention",
+        *(f"{e.name} ({e.au})" for e in EXPRESSIONS), "blinks", "face_present", "bystander",
     ]  # fmt: skip
     assert len(rows) == 12 * 8
     ids = {r["panelist"] for r in rows}
@@ -71,13 +72,35 @@ def test_panelist_export_leaves_out_excluded_clips_and_neutralises_formulas(
     assert {r["attention"] for r in rows} == {"1.0"}
 
 
+# Each once slipped past the guard (issue 12): a CR started a new row holding =1+1, and a
+# leading space, a full-width equals sign, a pipe or a LF were not guarded at all.
+INJECTIONS = ["\r=1+1", " =1+1", "\uff1d1+1", "|calc", "\n=1+1", "\t@SUM(1)"]
+
+
+def test_panelist_export_neutralises_every_formula_start_and_quotes_control_characters(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    ad = make_ad(db_session, world.study, duration_s=1)
+    for value in INJECTIONS:
+        for _ in range(10):  # a cell of 10 is shown as it is
+            add_panelist(db_session, ad, {"attention": flat(1.0, 1)}, {"src": value})
+    login(client, settings, world.analyst)
+    text = client.get(f"/api/v1/ads/{ad.id}/panelists.csv").text
+    rows = _csv(text)
+    assert len(rows) == 10 * len(INJECTIONS)
+    assert {r["src"] for r in rows} == {"'" + value for value in INJECTIONS}
+    for value in INJECTIONS:  # quoted wherever a control character is, so no row splits
+        if any(ord(c) < 32 for c in value):
+            assert "\"'" + value + '"' in text
+
+
 def test_aggregated_csv_matches_the_api(
     client: TestClient, settings: Settings, world: World
 ) -> None:
     login(client, settings, world.analyst)
     api = client.get(f"/api/v1/ads/{world.ad.id}/curves").json()
     rows = _csv(client.get(f"/api/v1/ads/{world.ad.id}/curves.csv").text)
-    assert len(rows) == 8 * 8  # 8 metrics x 8 seconds, everyone only
+    assert len(rows) == len(CURVE_METRICS) * 8  # every metric x 8 seconds, everyone only
     smile = {int(r["second"]): r for r in rows if r["metric"] == "smile"}
     for second in range(8):
         assert float(smile[second]["mean"]) == pytest.approx(
@@ -117,6 +140,9 @@ def test_openapi_documents_the_results_api(client: TestClient) -> None:
     ):
         assert path in paths
     assert client.get("/docs").status_code == 200
+    # The summary's schema is documented field by field (emotions optional, absent when off).
+    summary = client.get("/openapi.json").json()["components"]["schemas"]["AdSummaryOut"]
+    assert {"attention_share", "smile_peak", "emotions"} <= set(summary["properties"])
 
 
 def _chart_data(html: str) -> dict[str, object]:
@@ -136,7 +162,8 @@ def test_ad_page(client: TestClient, settings: Settings, world: World) -> None:
     assert 'role="slider"' in html and 'tabindex="0"' in html
     assert 'data-seek="5"' in html  # the smile key moment is a button
     data = _chart_data(html)
-    assert data["metrics"] == ["attention", "smile", "brow_raise", "brow_furrow", "jaw_drop"]
+    assert data["metrics"] == ["attention", *EXPRESSION_NAMES]
+    assert data["view"] == ["attention", "smile"]
     assert data["moments"][0]["second"] == 5  # type: ignore[index]
     assert f"/api/v1/ads/{world.ad.id}/panelists.csv" in html
 

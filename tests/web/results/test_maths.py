@@ -102,6 +102,35 @@ class TestSummary:
     def test_empty_ad(self) -> None:
         assert maths.summarise({}) == maths.Summary(0, None, None, None, None, None)
 
+    def test_emotion_figures_by_hand_and_only_when_asked(self) -> None:
+        cells = {
+            "attention": {0: (2, 2.0, 2.0), 1: (2, 2.0, 2.0), 2: (2, 2.0, 2.0)},
+            # valence means -0.3, 0.5, 0.5: lowest at 0, highest at 1 (earliest of the tie)
+            "valence": {0: (2, -0.6, 0.2), 1: (2, 1.0, 0.5), 2: (2, 1.0, 0.5)},
+            "engagement": {0: (2, 0.4, 0.1), 1: (1, 0.5, 0.25), 2: (2, 0.6, 0.2)},
+            "joy": {0: (2, 0.2, 0.02), 1: (2, 1.4, 1.0)},
+            "surprise": {2: (2, 0.8, 0.32)},
+            "fear": {0: (2, 0.1, 0.005)},
+            "anger": {},
+        }
+        assert maths.summarise(cells).emotions is None
+        e = maths.summarise(cells, emotions=True).emotions
+        assert e is not None
+        # Pooled: (0.4 + 0.5 + 0.6) / 5 panelist-seconds.
+        assert e.engagement == pytest.approx(0.3)
+        assert e.valence == pytest.approx(1.4 / 6)
+        assert (e.valence_low_s, e.valence_high_s) == (0, 1)
+        assert (e.valence_low, e.valence_high) == (pytest.approx(-0.3), pytest.approx(0.5))
+        # Each emotion's highest mean; the three highest, strongest first; no data, no peak.
+        assert [(m, s) for m, s, _ in e.peaks] == [("joy", 1), ("surprise", 2), ("fear", 0)]
+        assert e.peaks[0][2] == pytest.approx(0.7)
+
+    def test_emotion_bounds_come_from_the_metric_list(self) -> None:
+        assert maths.METRIC_BOUNDS["valence"] == (-1.0, 1.0)
+        assert maths.METRIC_BOUNDS["joy"] == (0.0, 1.0)
+        assert maths.METRIC_BOUNDS["lip_press"] == (0.0, 1.0)
+        assert maths.METRIC_BOUNDS["blinks"] == (0.0, None)
+
     def test_smile_peak_tie_goes_to_the_earliest_second(self) -> None:
         cells = {"smile": {4: (1, 0.5, 0.25), 2: (1, 0.5, 0.25), 3: (1, 0.1, 0.01)}}
         assert maths.summarise(cells).smile_peak_s == 2
@@ -133,6 +162,22 @@ class TestNorms:
         assert norms["n"] == maths.Quartiles(3, 15.0, 20.0, 25.0)
         # An ad without smiles does not count as a zero.
         assert norms["expressiveness"] == maths.Quartiles(2, 0.15, 0.2, 0.25)
+
+    def test_emotion_norms_only_over_emotion_mode_ads(self) -> None:
+        def with_emotions(engagement: float) -> maths.EmotionSummary:
+            return maths.EmotionSummary(engagement, 0.1, None, None, None, None, ())
+
+        summaries = [
+            maths.Summary(10, 0.5, 0.1, 3, 0.2, 12.0, with_emotions(0.2)),
+            maths.Summary(20, 0.7, 0.3, 5, 0.4, 18.0, with_emotions(0.4)),
+            maths.Summary(30, 0.9, None, None, None, 24.0),
+        ]
+        assert "engagement" not in maths.summary_norms(summaries)
+        norms = maths.summary_norms(summaries, emotions=True)
+        engagement = norms["engagement"]
+        assert engagement is not None and engagement.n == 2
+        assert [engagement.q1, engagement.median, engagement.q3] == pytest.approx([0.25, 0.3, 0.35])
+        assert norms["valence"] == maths.Quartiles(2, 0.1, 0.1, 0.1)
 
     def test_band_pointwise(self) -> None:
         band = maths.band([[0.0, 1.0], [1.0, None], [2.0, 3.0]])

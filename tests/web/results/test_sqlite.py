@@ -14,6 +14,7 @@ from tests.support.factories import make_ad, make_study
 from tests.web.results.seed import add_panelist, flat
 from web.db import make_engine
 from web.results import compare, export, quality, service
+from web.results.provenance import provenance_id
 from web.settings import Settings
 
 
@@ -52,5 +53,22 @@ def test_results_on_sqlite(sqlite_session: Session, tmp_path: Path) -> None:
     q = quality.quality(sqlite_session, study.id)
     assert (q.usable_clips, q.exclusions["too_dark"]) == (24, 1)
     assert quality.progress_by_ad(sqlite_session, [ad.id])[ad.id].done == 13
-    lines = "".join(export.panelist_csv(sqlite_session, settings, ad.id, study.id, 10))
+    lines = "".join(
+        export.panelist_csv(
+            sqlite_session, settings, ad.id, study.id, 10, emotions=False, base_url="http://x"
+        )
+    )
     assert len(lines.strip().splitlines()) == 1 + 12 * 3
+    # Emotion columns come from their own rows by an outer join: none stored, all empty.
+    lines = "".join(
+        export.panelist_csv(
+            sqlite_session, settings, ad.id, study.id, 10, emotions=True, base_url="http://x"
+        )
+    )
+    header, first = lines.splitlines()[:2]
+    assert header.endswith("engagement (derived: http://x/help/emotions#engagement)")
+    assert first.endswith(",,,,,,,,")  # the 9 emotion metrics, empty
+    first_id = provenance_id(sqlite_session, {"models": {"x": "1"}})
+    assert first_id is not None
+    assert provenance_id(sqlite_session, {"models": {"x": "1"}}) == first_id
+    assert provenance_id(sqlite_session, {}) is None

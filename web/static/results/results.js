@@ -228,16 +228,22 @@
         opts.onSeek(u.posToVal(e.clientX - rect.left, "x"));
       });
     }
+    var observer = null;
     if (window.ResizeObserver) {
-      new ResizeObserver(function () {
+      observer = new ResizeObserver(function () {
         var w = Math.max(300, el.clientWidth);
         if (Math.abs(w - u.width) > 2) {
           u.setSize({ width: w, height: u.height });
           if (state.playhead !== null) state.setPlayhead(state.playhead);
         }
-      }).observe(el);
+      });
+      observer.observe(el);
     }
-    return { u: u, groups: groups, state: state };
+    var destroy = function () {
+      if (observer) observer.disconnect();
+      u.destroy();
+    };
+    return { u: u, groups: groups, state: state, destroy: destroy };
   }
 
   function toggleButtons(container, groups, charts) {
@@ -271,7 +277,53 @@
     return JSON.parse(document.getElementById("chart-data").textContent);
   }
 
-  /* Ad page: video above, curves below, playhead follows, click/keys seek. */
+  /* The lowest and highest value the picked metrics can take (valence reaches -1). */
+  function rangeOf(info, metrics) {
+    var lo = 0, hi = 1;
+    metrics.forEach(function (m) {
+      var i = info[m];
+      if (!i) return;
+      if (i.min < lo) lo = i.min;
+      if (i.max !== null && i.max > hi) hi = i.max;
+    });
+    return [lo, hi];
+  }
+
+  /* The metric picker: a GET form whose checkboxes are the ?metric=… of the URL. On the ad page
+   * a change redraws at once and rewrites the address (so it can be shared); elsewhere the form
+   * is sent. At least one curve stays picked. */
+  function picker(onChange) {
+    var form = document.getElementById("picker");
+    if (!form) return null;
+    var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="metric"]'));
+    function picked() {
+      return boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
+    }
+    function writeUrl(view) {
+      var params = new URLSearchParams(window.location.search);
+      params.delete("metric");
+      view.forEach(function (m) { params.append("metric", m); });
+      history.replaceState(null, "", window.location.pathname + "?" + params.toString() +
+        window.location.hash);
+    }
+    boxes.forEach(function (b) {
+      b.addEventListener("change", function () {
+        if (!picked().length) { b.checked = true; return; }
+        if (onChange) { writeUrl(picked()); onChange(picked()); } else { form.submit(); }
+      });
+    });
+    if (onChange) form.classList.add("live");
+    return {
+      picked: picked,
+      add: function (metric) {
+        var box = boxes.filter(function (b) { return b.value === metric; })[0];
+        if (box && !box.checked) { box.checked = true; writeUrl(picked()); onChange(picked()); }
+      },
+    };
+  }
+
+  /* Ad page: video with the curves, playhead follows, click/keys seek; the picker chooses the
+   * curves drawn and the columns of the numbers table. */
   function adPage(root) {
     var d = readData();
     var video = document.getElementById("ad-video");
@@ -284,11 +336,36 @@
     var chart = null;
     var nChart = null;
 
-    var groups = d.metrics.map(function (m, i) {
-      var c = d.curves[m];
-      return { metric: m, label: d.labels[m], style: STYLES[i % STYLES.length], mean: c.mean,
-        low: c.ci_low, high: c.ci_high, n: c.n };
-    });
+    function groupsFor(view) {
+      // Styles follow the order picked, so the curves on screen never share one.
+      return view.map(function (m, i) {
+        var c = d.curves[m];
+        return { metric: m, label: d.labels[m], style: STYLES[i % STYLES.length], mean: c.mean,
+          low: c.ci_low, high: c.ci_high, n: c.n };
+      });
+    }
+
+    function draw(view) {
+      if (chart) chart.destroy();
+      var range = rangeOf(d.info, view);
+      chart = makeChart(chartEl, {
+        x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)",
+        yLabel: range[0] < 0 ? "Mean (valence −1–1, others 0–1)" : "Mean (0–1)",
+        groups: groupsFor(view), yRange: range,
+        markers: d.moments.map(function (m) { return { x: m.second + 0.5, label: m.rank }; }),
+        onSeek: seek,
+        onHover: function (idx) {
+          if (idx !== null && idx !== undefined) readout.textContent = describe(idx);
+        },
+        height: 340,
+      });
+      document.querySelectorAll("#numbers [data-metric]").forEach(function (cell) {
+        cell.hidden = view.indexOf(cell.getAttribute("data-metric")) < 0;
+      });
+      chart.state.setPlayhead(current);
+      root.dataset.view = view.join(",");
+      root.dataset.yRange = range.join(",");
+    }
 
     function describe(idx) {
       if (!chart || idx === null || idx === undefined || idx < 0 || idx >= x.length) return "";
@@ -322,16 +399,8 @@
       if (announce || !video || video.paused) readout.textContent = text;
     }
 
-    chart = makeChart(chartEl, {
-      x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)", yLabel: "Mean (0–1)",
-      groups: groups,
-      markers: d.moments.map(function (m) { return { x: m.second + 0.5, label: m.rank }; }),
-      onSeek: seek,
-      onHover: function (idx) {
-        if (idx !== null && idx !== undefined) readout.textContent = describe(idx);
-      },
-      height: 340,
-    });
+    draw(d.view);
+    var chosen = picker(draw);
     var nMax = Math.max.apply(null, [1].concat(d.curves.attention.n.filter(function (v) {
       return v !== null;
     })));
@@ -341,8 +410,6 @@
         width: 1.5, marker: "square" }, mean: d.curves.attention.n }],
       yRange: [0, nMax * 1.15], ySplits: [0, nMax], onSeek: seek, height: 120,
     });
-    toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
-
     chartEl.addEventListener("keydown", function (e) {
       var step = e.shiftKey ? 5 : 1;
       var t = null;
@@ -360,7 +427,11 @@
       if (t !== null) { e.preventDefault(); seek(t); }
     });
     document.querySelectorAll("[data-seek]").forEach(function (b) {
-      b.addEventListener("click", function () { seek(parseFloat(b.getAttribute("data-seek"))); });
+      b.addEventListener("click", function () {
+        // A key moment of a curve not on screen puts it on screen.
+        if (chosen && b.getAttribute("data-metric")) chosen.add(b.getAttribute("data-metric"));
+        seek(parseFloat(b.getAttribute("data-seek")));
+      });
     });
 
     if (video) {
@@ -401,7 +472,8 @@
       marker: "circle" }, mean: d.overall.mean });
     var chart = makeChart(document.getElementById("chart"), {
       x: x, xMin: 0, xMax: Math.max(d.duration, x.length), xLabel: "Ad time (s)",
-      yLabel: d.label + " (0–1)", groups: groups, height: 340,
+      yLabel: d.label + " (" + d.range[0] + "–" + (d.range[1] === null ? "" : d.range[1]) + ")",
+      groups: groups, height: 340, yRange: d.range[1] === null ? undefined : d.range,
     });
     toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
     root.dataset.ready = "true";
@@ -425,11 +497,13 @@
       charts.push(makeChart(el, {
         x: d.x, xMin: 0, xMax: percent ? 100 : d.x.length,
         xLabel: percent ? "Ad progress (%)" : "Ad time (s)", yLabel: d.labels[m],
+        yRange: rangeOf(d.info, [m]),
         groups: groupsFor(m), normBands: d.norms[m] && d.norms[m].n_ads ? [d.norms[m]] : [],
         height: 230, syncKey: "compare",
       }));
     });
     if (charts.length) toggleButtons(document.getElementById("toggles"), charts[0].groups, charts);
+    picker(null);
     root.dataset.ready = "true";
   }
 

@@ -1,0 +1,112 @@
+"""The OpenAPI document says what the API does: its errors, and the integers it takes.
+
+FastAPI documents the success answer and 422 of each route; the other answers every Candor route
+can give come from shared machinery (the edge guard, login, CSRF, bearer tokens, rate limits,
+the one error shape), so they are added here from what each route depends on, once for all
+routes, present and future.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from web.edge import INT_MAX, INT_MIN, dependants
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "required": ["detail"],
+}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_UNSAFE = {"post", "put", "patch", "delete"}
+DESCRIPTIONS = {
+    400: "Bad request: the body could not be read, or breaks a rule stated in the message",
+    401: "Login required (cookie session), or a missing or expired panelist session token",
+    403: "Not allowed: role too low, CSRF token missing or wrong, or another session's token",
+    404: "Not found, or not yours to see",
+    409: "Conflicts with the current state (e.g. a clip already finished, a name in use)",
+    413: "Body too large",
+    429: "Too many attempts: wait the number of seconds in Retry-After",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route's own error answers beyond those derived here."""
+    return {status: _error_response(status) for status in statuses}
+
+
+def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": DESCRIPTIONS[status],
+        "content": {"application/json": {"schema": schema or ERROR_SCHEMA}},
+    }
+    if status == 429:
+        response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
+    return response
+
+
+def _statuses(route: Any, method: str) -> set[int]:
+    """The error answers a route can give, from its parameters and dependencies."""
+    nodes = list(dependants(route.dependant))
+    calls = {getattr(node.call, "__name__", "") for node in nodes}
+    statuses = {400}
+    if any(node.path_params for node in nodes):
+        statuses.add(404)
+    if "current_user" in calls or "token_session" in calls:
+        statuses |= {401, 403, 404}
+    if "csrf_protect" in calls and method in _UNSAFE:
+        statuses.add(403)
+    if method in _UNSAFE:
+        statuses.add(409)
+    return statuses
+
+
+def _bound_integers(node: Any) -> None:
+    """Every integer the API takes is 32-bit (the edge guard refuses others): say so."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("minimum", INT_MIN)
+            node.setdefault("maximum", INT_MAX)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
+def install(app: FastAPI) -> None:
+    """Replace app.openapi with one that documents every error answer (built once, cached)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, routes=app.routes, description=app.description
+        )
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+                continue
+            path = schema["paths"].get(route.path_format, {})
+            for method in route.methods or ():
+                operation = path.get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status in sorted(_statuses(route, method.lower())):
+                    responses.setdefault(str(status), _error_response(status, _ERROR_REF))
+        for operation in (op for p in schema["paths"].values() for op in p.values()):
+            for parameter in operation.get("parameters", []):
+                _bound_integers(parameter.get("schema"))
+            _bound_integers(operation.get("requestBody"))
+        for component in schema["components"]["schemas"].values():
+            _bound_integers(component)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,127 @@
+"""What each metric is called and shown as, where its definition lives, and which metrics an
+ad's study shows: the web side of `candor.metrics`, read by the API, pages and exports."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from candor.metrics import (
+    CURVE_METRICS,
+    EMOTION_METRICS,
+    EMOTIONS,
+    EXPRESSION_BY_NAME,
+    EXPRESSION_NAMES,
+    METRIC_RANGE,
+    QUALITY_METRICS,
+)
+from web.results.schemas import MetricInfo
+from web.studies.models import Study
+
+Group = Literal["attention", "expressions", "emotions", "engagement", "quality"]
+
+# The documented derivation of every emotion metric: docs/emotions.md, served at this path with
+# one anchor per metric (web/help.py).
+EMOTION_DOCS_PATH = "/help/emotions"
+_OTHER_LABELS = {
+    "attention": "Attention",
+    "blinks": "Blinks",
+    "face_present": "Face present",
+    "bystander": "Bystander",
+    "valence": "Valence",
+    "engagement": "Engagement",
+    **{e: e.capitalize() for e in EMOTIONS},
+}
+# What the ad page draws (quality metrics are in the API and exports only).
+BASE_CHART_METRICS: tuple[str, ...] = ("attention", *EXPRESSION_NAMES)
+DEFAULT_VIEW: tuple[str, ...] = ("attention", "smile")
+DEFAULT_EMOTION_VIEW: tuple[str, ...] = ("attention", "smile", "valence")
+
+
+def shows_emotions(study: Study) -> bool:
+    """Whether the study's results carry emotion metrics: only a study in emotion mode."""
+    return bool(study.emotion_mode)
+
+
+def stored_metrics(emotions: bool) -> tuple[str, ...]:
+    """Every metric the API and exports carry for a study (emotion metrics iff emotions)."""
+    return (*CURVE_METRICS, *EMOTION_METRICS) if emotions else CURVE_METRICS
+
+
+def chart_metrics(emotions: bool) -> tuple[str, ...]:
+    """The metrics one can pick on the pages: attention, expressions, emotions if on."""
+    return (*BASE_CHART_METRICS, *EMOTION_METRICS) if emotions else BASE_CHART_METRICS
+
+
+def default_view(emotions: bool) -> tuple[str, ...]:
+    return DEFAULT_EMOTION_VIEW if emotions else DEFAULT_VIEW
+
+
+def group_of(metric: str) -> Group:
+    if metric == "attention":
+        return "attention"
+    if metric in EXPRESSION_BY_NAME:
+        return "expressions"
+    if metric == "engagement":
+        return "engagement"
+    if metric in EMOTION_METRICS:
+        return "emotions"
+    if metric in QUALITY_METRICS:
+        return "quality"
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+def derivation_url(metric: str) -> str | None:
+    """Where an emotion metric's derivation is documented; None for observable metrics."""
+    return f"{EMOTION_DOCS_PATH}#{metric}" if metric in EMOTION_METRICS else None
+
+
+def label(metric: str) -> str:
+    """The plain name of a metric, e.g. "Smile"."""
+    expression = EXPRESSION_BY_NAME.get(metric)
+    if expression is not None:
+        return expression.label
+    return _OTHER_LABELS[metric]
+
+
+def full_label(metric: str) -> str:
+    """The name with its FACS action unit for an expression, e.g. "Smile (AU12)"."""
+    expression = EXPRESSION_BY_NAME.get(metric)
+    return f"{expression.label} ({expression.au})" if expression else label(metric)
+
+
+def value_range(metric: str) -> tuple[float, float | None]:
+    if metric == "blinks":
+        return (0.0, None)  # a count per second
+    return METRIC_RANGE.get(metric, (0.0, 1.0))
+
+
+def info(metric: str) -> MetricInfo:
+    low, high = value_range(metric)
+    expression = EXPRESSION_BY_NAME.get(metric)
+    return MetricInfo(
+        name=metric,
+        label=label(metric),
+        group=group_of(metric),
+        au=expression.au if expression else None,
+        description=expression.description if expression else None,
+        min=low,
+        max=high,
+        derivation=derivation_url(metric),
+    )
+
+
+def infos(metrics: tuple[str, ...]) -> list[MetricInfo]:
+    return [info(m) for m in metrics]
+
+
+def export_header(metric: str, base_url: str) -> str:
+    """A wide CSV's column name: the metric, then its AU or where its derivation is written.
+
+    "smile (AU12)", "joy (derived: https://host/help/emotions#joy)", "attention". The metric
+    name is everything before the first space.
+    """
+    expression = EXPRESSION_BY_NAME.get(metric)
+    if expression is not None:
+        return f"{metric} ({expression.au})"
+    url = derivation_url(metric)
+    return f"{metric} (derived: {base_url}{url})" if url else metric

@@ -1,0 +1,42 @@
+"""Provenance of analysis results, stored once per distinct value and referenced by clips."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from web.results.models import AnalysisProvenance
+
+
+def provenance_id(session: Session, provenance: dict[str, Any]) -> int | None:
+    """The id of the row holding this provenance, inserted if new; None for an empty one.
+
+    Concurrent workers saving the same new provenance both succeed: the insert does nothing
+    on a digest that already exists. The caller owns the commit.
+    """
+    if not provenance:
+        return None
+    canonical = json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    found = session.scalar(select(AnalysisProvenance.id).where(AnalysisProvenance.digest == digest))
+    if found is not None:
+        return found
+    dialect = session.get_bind().dialect.name
+    insert: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        insert = postgresql.insert(AnalysisProvenance)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(AnalysisProvenance)
+    else:
+        raise RuntimeError(f"provenance needs PostgreSQL or SQLite, not {dialect}")
+    session.execute(
+        insert.values(digest=digest, provenance=json.loads(canonical)).on_conflict_do_nothing(
+            index_elements=["digest"]
+        )
+    )
+    return session.scalar(select(AnalysisProvenance.id).where(AnalysisProvenance.digest == digest))
