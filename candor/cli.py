@@ -158,18 +158,29 @@ def sweep() -> None:
 @click.option(
     "--fps",
     type=click.FloatRange(min=0, min_open=True),
-    help="Analyse a subsample of N frames per second (default: every frame).",
+    help="Analyse a subsample of N frames per second (default: the analysis's own rate).",
+)
+@click.option(
+    "--emotions",
+    is_flag=True,
+    help="Also compute emotions (joy ... contempt, valence, engagement); off unless asked.",
 )
 def analyze(
-    clip: Path, output: Path | None, frames_csv: Path | None, as_json: bool, fps: float | None
+    clip: Path,
+    output: Path | None,
+    frames_csv: Path | None,
+    as_json: bool,
+    fps: float | None,
+    emotions: bool,
 ) -> None:
     """Analyse one webcam clip into attention and expression curves."""
     if output is None and not as_json:
         raise click.UsageError("nothing to write: give -o curves.csv and/or --json")
     from tqdm import tqdm
 
-    from worker.analysis import FRAME_COLUMNS, SECOND_COLUMNS, AnalysisError
+    from worker.analysis import AnalysisError
     from worker.analysis import analyze as run_analysis
+    from worker.analysis.constants import frame_columns, second_columns
     from worker.analysis.mesh import native_stderr_silenced
     from worker.analysis.result import write_csv
 
@@ -185,7 +196,7 @@ def analyze(
             bar.update(round(share * 100) - bar.n)
 
         try:
-            result = run_analysis(clip, fps=fps, on_progress=progress)
+            result = run_analysis(clip, fps=fps, on_progress=progress, emotions=emotions)
         except AnalysisError as error:
             error_message = str(error)
         else:
@@ -194,9 +205,9 @@ def analyze(
         raise click.ClickException(error_message)
     try:
         if output is not None:
-            write_csv(result.seconds, SECOND_COLUMNS, output)
+            write_csv(result.seconds, second_columns(emotions), output)
         if frames_csv is not None:
-            write_csv(result.frames, FRAME_COLUMNS, frames_csv)
+            write_csv(result.frames, frame_columns(emotions), frames_csv)
     except OSError as error:
         raise click.ClickException(f"cannot write {error.filename}: {error.strerror}") from error
     if as_json:

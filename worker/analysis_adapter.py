@@ -9,17 +9,27 @@ from typing import Any
 
 import numpy as np
 
-from candor.metrics import CURVE_METRICS
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
-from worker.analysis.constants import SECOND_COLUMNS
+from worker.analysis.constants import second_columns
 from worker.analysis.result import records
 from worker.timemap import TimeMap
 
 
 def analysis_version(result: AnalysisResult) -> str:
-    """Code and model versions that made the curves, as stored on the clip."""
-    mesh = result.provenance["models"]["mesh"]
-    return f"candor-analysis {ANALYSIS_VERSION}; {mesh['name']} {mesh['version']}"
+    """Code and model versions that made the curves, as stored on the clip (short)."""
+    models = result.provenance["models"]
+    files = ", ".join(
+        dict.fromkeys(
+            f"{model['file']['package']} {model['file']['version']}" for model in models.values()
+        )
+    )
+    return f"candor-analysis {ANALYSIS_VERSION}; {files}"
+
+
+def model_files(result: AnalysisResult) -> dict[str, Any]:
+    """Each model file that made the curves: package, version, file, sha256, licence."""
+    return {name: model["file"] for name, model in result.provenance["models"].items()}
 
 
 def is_analysis_error(exc: BaseException) -> bool:
@@ -43,22 +53,24 @@ class ClipAnalysis:
     n_frames: int | None
     last_frame_s: float
     version: str
+    # model name -> its file's package, version, sha256 and licence
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
 def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysis:
-    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped)."""
-    if emotions:
-        # The engine computes emotions only when asked (issue 8); until it can, say so.
-        raise NotImplementedError("this analysis version cannot compute emotions")
-    result = analyze(path)
+    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped).
+
+    Rows hold ``second``, ``n_frames`` and every CURVE_METRICS name (None where unreadable),
+    plus every EMOTION_METRICS name only when ``emotions`` is asked for.
+    """
+    result = analyze(path, emotions=emotions)
+    names = (*CURVE_METRICS, *(EMOTION_METRICS if emotions else ()))
     seconds = []
-    for row in records(per_second(result.frames, time_map), SECOND_COLUMNS):
+    for row in records(per_second(result.frames, time_map), second_columns(emotions)):
         n_frames = int(row["n_frames"] or 0)
         if n_frames == 0:
             continue
-        # A metric this analysis version does not compute is stored empty, never as zero.
-        clean: dict[str, Any] = {name: row.get(name) for name in CURVE_METRICS}
+        clean: dict[str, Any] = {name: row[name] for name in names}
         clean["second"] = int(row["second"] or 0)
         clean["n_frames"] = n_frames
         seconds.append(clean)

@@ -1,4 +1,5 @@
-"""``analyze``: stream a clip through decode → face mesh → signals, then curves and quality."""
+"""``analyze``: stream a clip through decode → face mesh → blendshapes → signals, then curves
+and quality (and, in emotion mode only, the emotion classifier)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,16 @@ import cv2
 import numpy as np
 
 from worker.analysis.arrays import Array, Table
-from worker.analysis.constants import ANALYSIS_VERSION, FRAME_COLUMNS, Settings
+from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
 from worker.analysis.decode import Frame, VideoReader
+from worker.analysis.emotions import emotions as emotion_table
+from worker.analysis.expressions import KEPT_BLENDSHAPES, KEPT_INDEX
 from worker.analysis.mesh import FaceModels, model_provenance
+from worker.analysis.occlusion import mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
+from worker.analysis.trained import FER_CLASSES, Blendshapes, EmotionClassifier
 
 ProgressCallback = Callable[[float], None]
 
@@ -86,12 +91,25 @@ class _FaceCounts:
 
 
 class _Collector:
-    """Accumulates per-frame raw measures, batching the landmark maths."""
+    """Accumulates per-frame raw measures, batching the landmark maths.
 
-    def __init__(self) -> None:
+    Keeps a few dozen numbers per frame (the blendshapes the expressions read, the emotion
+    classes in emotion mode), never landmarks or pixels beyond the current batch.
+    """
+
+    def __init__(
+        self, blendshapes: Blendshapes, classifier: EmotionClassifier | None = None
+    ) -> None:
         self.t: list[float] = []
         self.brightness: list[float] = []
         self.found: list[bool] = []
+        self.scores: list[Array] = []
+        self.mouth_skin: list[float] = []
+        self.classes: list[Array] = []
+        self._blendshapes = blendshapes
+        self._classifier = classifier
+        self._missing = np.full(len(KEPT_INDEX), np.nan, dtype=np.float32)
+        self._no_classes = np.full(len(FER_CLASSES), np.nan, dtype=np.float32)
         self._batch: list[Array] = []
         self._batch_rows: list[int] = []
         self._parts: list[tuple[Array, Table]] = []
@@ -100,6 +118,16 @@ class _Collector:
         self.t.append(frame.t)
         self.brightness.append(_brightness(frame.rgb))
         self.found.append(landmarks is not None)
+        if landmarks is None:
+            self.scores.append(self._missing)
+            self.mouth_skin.append(np.nan)
+        else:
+            self.scores.append(self._blendshapes(landmarks)[KEPT_INDEX])
+            self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
+        if self._classifier is not None:
+            self.classes.append(
+                self._no_classes if landmarks is None else self._classifier(frame.rgb, landmarks)
+            )
         if landmarks is not None:
             self._batch.append(landmarks[USED_LANDMARKS])
             self._batch_rows.append(len(self.t) - 1)
@@ -118,6 +146,10 @@ class _Collector:
         for rows, part in self._parts:
             for name in RAW_MEASURES:
                 raw[name][rows] = part[name]
+        scores = np.array(self.scores, dtype=np.float64).reshape(n, len(KEPT_INDEX))
+        for column, name in enumerate(KEPT_BLENDSHAPES):
+            raw[name] = scores[:, column]
+        raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
@@ -129,6 +161,9 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
     face_share = float(np.mean(frames["face_present"])) if n else 0.0
     bystander_share = float(np.mean(frames["n_faces"] >= 2)) if n else 0.0
     brightness = float(np.mean(frames["brightness"])) if n else 0.0
+    present = frames["face_present"].astype(bool)
+    hidden = frames["mouth_occluded"].astype(bool)
+    occluded_share = float(np.mean(hidden[present])) if present.any() else 0.0
     reason: str | None = None
     if duration < settings.min_duration_s:
         reason = "too_short"
@@ -138,6 +173,8 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
         reason = "bystander"
     elif face_share < settings.min_face_share:
         reason = "no_face"
+    elif occluded_share > settings.max_occluded_share:
+        reason = "occluded"
     return Quality(
         face_found_share=round(face_share, 4),
         bystander_share=round(bystander_share, 4),
@@ -145,6 +182,7 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
         duration_s=round(duration, 3),
         n_frames=n,
         exclusion_reason=reason,
+        occluded_share=round(occluded_share, 4),
     )
 
 
@@ -154,10 +192,13 @@ def analyze(
     fps: float | None = None,
     on_progress: ProgressCallback | None = None,
     settings: Settings | None = None,
+    emotions: bool = False,
 ) -> AnalysisResult:
     """Analyse one webcam clip: per-frame signals, per-second curves, quality, provenance.
 
-    ``fps`` analyses a subsample (the first frame of each 1/fps slot of the real timestamps).
+    ``fps`` analyses a subsample (the first frame of each 1/fps slot of the real timestamps);
+    the default is ``settings.fps``.
+    ``emotions`` adds the EMOTION_METRICS; without it the emotion classifier is never loaded.
     ``on_progress`` receives the share of the file read, 0..1, about every 1%.
     Raises AnalysisError (a subclass naming the problem) for anything that is not a usable video.
     """
@@ -169,7 +210,7 @@ def analyze(
         models = FaceModels(settings)
         try:
             counter = _FaceCounts(models, settings.face_count_interval_s)
-            collector = _Collector()
+            collector = _Collector(Blendshapes(), EmotionClassifier() if emotions else None)
             for index, frame in enumerate(reader.frames(settings.fps)):
                 collector.add(frame, models.landmarks(frame.rgb))
                 counter.add(index, frame)
@@ -189,11 +230,15 @@ def analyze(
     step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     duration = float(t[-1] + step)
     frames, baselines = finalise(raw, settings, duration)
-    frames = {name: frames[name] for name in FRAME_COLUMNS}
+    if emotions:
+        classes = np.array(collector.classes, dtype=np.float64).reshape(-1, len(FER_CLASSES))
+        classes[~frames["face_present"]] = np.nan
+        frames.update(emotion_table(classes, frames))
+    frames = {name: frames[name] for name in frame_columns(emotions)}
     seconds = per_second(frames)
     provenance: dict[str, Any] = {
         "analysis_version": ANALYSIS_VERSION,
-        "models": model_provenance(settings, models.version),
+        "models": model_provenance(settings, models.version, emotions=emotions),
         "head_pose": "weighted Procrustes fit to mediapipe canonical_face_model (Apache-2.0)",
         "decoder": {
             "pyav": av.__version__,

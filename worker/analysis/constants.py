@@ -5,14 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
+
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "1.0.0"
+ANALYSIS_VERSION = "2.0.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
 DETECTOR_NAME = "mediapipe face_detection short_range (BlazeFace)"
 
-EXPRESSIONS = ("smile", "brow_raise", "brow_furrow", "jaw_drop", "lip_press")
+EXPRESSIONS = EXPRESSION_NAMES
 
 # Per-frame table, in this order.
 FRAME_COLUMNS = (
@@ -24,14 +26,20 @@ FRAME_COLUMNS = (
     "roll",
     "gaze_x",
     "gaze_y",
+    "look_side",
+    "look_up",
     "eye_open",
     "blink",
     *EXPRESSIONS,
+    "mouth_occluded",
     "attentive",
     "brightness",
 )
 
-# Per-second table, in this order (lip_press is computed per second too, beyond the brief).
+# Emotion mode adds these per frame and per second (after the expressions); never otherwise.
+EMOTION_COLUMNS = EMOTION_METRICS
+
+# Per-second table, in this order.
 SECOND_COLUMNS = (
     "second",
     "n_frames",
@@ -42,7 +50,23 @@ SECOND_COLUMNS = (
     "bystander",
 )
 
-EXCLUSION_REASONS = ("too_short", "too_dark", "bystander", "no_face")
+EXCLUSION_REASONS = ("too_short", "too_dark", "bystander", "no_face", "occluded")
+
+
+def frame_columns(emotions: bool) -> tuple[str, ...]:
+    """The per-frame columns, with the emotion columns in emotion mode."""
+    if not emotions:
+        return FRAME_COLUMNS
+    at = FRAME_COLUMNS.index("attentive")
+    return (*FRAME_COLUMNS[:at], *EMOTION_COLUMNS, *FRAME_COLUMNS[at:])
+
+
+def second_columns(emotions: bool) -> tuple[str, ...]:
+    """The per-second columns, with the emotion columns in emotion mode."""
+    if not emotions:
+        return SECOND_COLUMNS
+    at = SECOND_COLUMNS.index("blinks")
+    return (*SECOND_COLUMNS[:at], *EMOTION_COLUMNS, *SECOND_COLUMNS[at:])
 
 
 @dataclass(frozen=True)
@@ -69,6 +93,13 @@ class Settings:
     max_pitch: float = 25.0
     # |gaze| 0.6 is the iris three fifths of the way to an eye corner: looking off the screen.
     max_gaze: float = 0.6
+    # The blendshape model's own gaze scores (eyeLook*, 0..1), both eyes averaged. Looking at
+    # the camera, the development faces read look_side 0.1-0.2 (0.36 on two photos whose eyes
+    # sit off-centre) and look_up <= 0.02; these limits sit beyond that. They are not yet
+    # calibrated on people looking off the screen. A glance down at a laptop screen is
+    # eyeLookDown and stays attentive.
+    max_look_side: float = 0.5
+    max_look_up: float = 0.4
     # Eyes shut longer than a blink (see max_blink_s) are not watching.
     max_blink_s: float = 0.5
     # An eye counts as shut below this share of the panelist's own open-eye aspect ratio.
@@ -81,9 +112,17 @@ class Settings:
     # long as no expression fills half the clip; a lower percentile would survive longer
     # expressions but reads a frown as "below neutral" brows and so misplaces brow neutral.
     neutral_percentile: float = 50.0
+    # Expressions use the models' own zero (a blendshape model's neutral face reads ~0); the
+    # per-person correction subtracts this low percentile of the panelist's frames facing the
+    # screen (their least expressive moments), but never more than max_rest_offset, so a face
+    # that smiles through a whole short clip still reads a smile.
+    rest_percentile: float = 5.0
+    max_rest_offset: float = 0.3
 
-    # Frames analysed per second of clip; None analyses every frame.
-    fps: float | None = None
+    # Frames analysed per second of clip; None analyses every frame. 15 keeps a blink (0.1-0.4 s)
+    # on 2-6 frames and every real-face bar of the harness, and analyses a 30 fps webcam clip at
+    # ~10 video-seconds per core-second (bench/analysis.py); every frame costs twice as much.
+    fps: float | None = 15.0
 
     # Quality gates (exclusion reasons).
     min_duration_s: float = 2.0
@@ -92,27 +131,15 @@ class Settings:
     # (on clean synthetic frames it does down to ~7), but its landmarks are not to be trusted.
     min_brightness: float = 25.0
     min_face_share: float = 0.5
+    # Mouth occlusion (worker/analysis/occlusion.py): a frame whose mouth samples look like the
+    # face's own skin for at least this share has its mouth hidden (a hand over it), and its
+    # mouth expressions are unreadable (NaN). Visible mouths on the development faces reach
+    # 0.53 at most (pressed lips), a skin patch over the mouth 0.87-1. A clip whose mouth is
+    # hidden in more than max_occluded_share of its face frames is excluded ("occluded").
+    hidden_mouth_skin_share: float = 0.75
+    max_occluded_share: float = 0.5
     max_bystander_share: float = 0.2
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict, for provenance."""
         return asdict(self)
-
-
-# Size of a full expression, in canonical face units (the canonical face model is metric, ~cm),
-# measured as the change from neutral. Chosen from facial anatomy so a pronounced expression
-# reads ~1: a broad smile widens the mouth ~1 cm and lifts its corners ~0.5 cm; brows rise
-# ~0.8 cm (AU1+2); a frown pulls the inner brows ~0.4 cm together and down (AU4); a dropped
-# jaw parts the lips ~1.5 cm (AU26); pressed lips lose ~0.4 cm of red lip height (AU24).
-# Changes smaller than this share of a full expression are read as 0: on a still face the mesh's
-# frame-to-frame jitter reaches ~4% of a full expression (90th percentile; lip press ~9%), and
-# a curve should stay flat, not hum, when nothing moves.
-EXPRESSION_DEADZONE = 0.05
-
-EXPRESSION_RANGE = {
-    "smile": 1.0,
-    "brow_raise": 0.8,
-    "brow_furrow": 0.5,
-    "jaw_drop": 1.5,
-    "lip_press": 0.4,
-}

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.arrays import Array, Table
-from worker.analysis.constants import EXPRESSIONS, FRAME_COLUMNS, SECOND_COLUMNS
+from worker.analysis.constants import EMOTION_COLUMNS, FRAME_COLUMNS, second_columns
 from worker.analysis.errors import AnalysisError
 
 TimeMap = Callable[[Array], Array]
@@ -28,7 +29,8 @@ def per_second(frames: Table, time_map: TimeMap | None = None) -> Table:
     it maps to NaN or below 0 are dropped (a stall, time before the ad started). Bystander
     frames (two faces or more) count only towards ``bystander`` and ``n_frames``. Attention is
     the share of attentive frames; each expression is its mean over attentive frames (NaN when
-    there are none); blinks are counted where they start (NaN when no face was seen).
+    there are none); blinks are counted where they start (NaN when no face was seen). Emotion
+    columns, when the frames have them (emotion mode), are averaged like the expressions.
     """
     missing = [name for name in FRAME_COLUMNS if name not in frames]
     if missing:
@@ -55,7 +57,8 @@ def per_second(frames: Table, time_map: TimeMap | None = None) -> Table:
         "n_frames": np.bincount(bins[keep], minlength=n).astype(np.int64),
         "attention": _share(attentive, bins, usable, n),
     }
-    for name in EXPRESSIONS:
+    emotions = all(name in frames for name in EMOTION_COLUMNS)
+    for name in (*EXPRESSION_NAMES, *(EMOTION_COLUMNS if emotions else ())):
         values = np.asarray(frames[name], dtype=float)
         take = usable & attentive & np.isfinite(values)
         sums = np.bincount(bins[take], weights=values[take], minlength=n)
@@ -67,4 +70,4 @@ def per_second(frames: Table, time_map: TimeMap | None = None) -> Table:
     seconds["blinks"] = np.where(seen > 0, blinks, np.nan)
     seconds["face_present"] = _share(present, bins, usable, n)
     seconds["bystander"] = _share(bystander, bins, keep, n)
-    return {name: seconds[name] for name in SECOND_COLUMNS}
+    return {name: seconds[name] for name in second_columns(emotions)}

@@ -66,6 +66,16 @@ def _to_rgb(frame: Any) -> Array:
     return np.asarray(frame.to_ndarray(format="rgb24"))
 
 
+# Container timestamps are rounded (webm to the millisecond): a frame due at 2/15 s stamped
+# 0.133 s still opens slot 2.
+_TIMESTAMP_SLACK_S = 0.002
+
+
+def frame_slot(t: float, fps: float) -> int:
+    """The 1/fps slot a frame at ``t`` seconds falls in; the first frame of each is analysed."""
+    return math.floor((t + _TIMESTAMP_SLACK_S) * fps)
+
+
 def _looks_like_video_container(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(12)
@@ -176,7 +186,7 @@ class VideoReader:
                     last_t = t
                     n += 1
                     if fps is not None:
-                        slot = math.floor(t * fps + 1e-6)
+                        slot = frame_slot(t, fps)
                         if slot <= last_slot:
                             continue
                         last_slot = slot

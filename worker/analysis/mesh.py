@@ -9,15 +9,18 @@ detector on every frame (~40% more time), so a second face is looked for by the 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import IO, Any
 
 import numpy as np
 
 from worker.analysis.arrays import Array
 from worker.analysis.constants import Settings
+from worker.analysis.trained import FER_MODEL, LANDMARKER, ModelFile, package_file
 
 N_LANDMARKS = 478
 # A serialised NormalizedLandmark holding x, y, z: tag+len, then three (tag, float32) fields.
@@ -163,9 +166,27 @@ class FaceModels:
         self._detector.close()
 
 
-def model_provenance(settings: Settings, version: str) -> dict[str, Any]:
-    """What made the per-frame signals, for the result's provenance."""
-    return {
+_MEDIAPIPE_FILES = {
+    "mesh": "modules/face_landmark/face_landmark_with_attention.tflite",
+    "face_counter": "modules/face_detection/face_detection_short_range.tflite",
+}
+
+
+def _mediapipe_file(path: str) -> dict[str, str]:
+    """A model file inside the mediapipe wheel: package, version, file, sha256, licence."""
+    return ModelFile("mediapipe", path, _sha256_of("mediapipe", path), "Apache-2.0").provenance()
+
+
+@cache
+def _sha256_of(package: str, path: str) -> str:
+    data = package_file(package, path).read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
+def model_provenance(settings: Settings, version: str, *, emotions: bool) -> dict[str, Any]:
+    """What made the per-frame signals, for the result's provenance: every model file's
+    package, version, sha256 and licence, and the options it ran with."""
+    models: dict[str, Any] = {
         "mesh": {
             "name": "mediapipe.solutions.face_mesh",
             "version": version,
@@ -175,6 +196,7 @@ def model_provenance(settings: Settings, version: str) -> dict[str, Any]:
             "static_image_mode": False,
             "min_detection_confidence": settings.min_face_confidence,
             "min_tracking_confidence": settings.min_tracking_confidence,
+            "file": _mediapipe_file(_MEDIAPIPE_FILES["mesh"]),
         },
         "face_counter": {
             "name": "mediapipe.solutions.face_detection",
@@ -183,5 +205,16 @@ def model_provenance(settings: Settings, version: str) -> dict[str, Any]:
             "min_detection_confidence": settings.min_face_confidence,
             "max_faces_reported": 2,
             "interval_s": settings.face_count_interval_s,
+            "file": _mediapipe_file(_MEDIAPIPE_FILES["face_counter"]),
+        },
+        "blendshapes": {
+            "name": "MediaPipe FaceLandmarker face_blendshapes.tflite on the mesh's 146 points",
+            "file": LANDMARKER.provenance(),
         },
     }
+    if emotions:
+        models["emotions"] = {
+            "name": "fer FER2013 mini-Xception (quantized), 64x64 grey crop",
+            "file": FER_MODEL.provenance(),
+        }
+    return models

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from worker.analysis.arrays import Table
-from worker.analysis.constants import FRAME_COLUMNS, SECOND_COLUMNS
+from worker.analysis.constants import EMOTION_COLUMNS, frame_columns, second_columns
 
 Scalar = int | float | bool | None
 
@@ -25,7 +25,8 @@ class Quality:
     mean_brightness: float  # mean luma 0..255
     duration_s: float
     n_frames: int  # frames analysed
-    exclusion_reason: str | None  # None | "too_short" | "too_dark" | "bystander" | "no_face"
+    exclusion_reason: str | None  # None or one of EXCLUSION_REASONS
+    occluded_share: float = 0.0  # face frames whose mouth is hidden (a hand over it)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""
@@ -52,18 +53,23 @@ def records(table: Table, columns: tuple[str, ...]) -> list[dict[str, Scalar]]:
 class AnalysisResult:
     """Everything the analysis of one clip produced."""
 
-    frames: Table  # keys: FRAME_COLUMNS, one row per analysed frame
-    seconds: Table  # keys: SECOND_COLUMNS, one row per second of clip time
+    frames: Table  # keys: frame_columns(emotions), one row per analysed frame
+    seconds: Table  # keys: second_columns(emotions), one row per second of clip time
     quality: Quality
     provenance: dict[str, Any]
 
+    @property
+    def emotions(self) -> bool:
+        """True when the analysis ran in emotion mode (the tables carry emotion columns)."""
+        return EMOTION_COLUMNS[0] in self.seconds
+
     def seconds_records(self) -> list[dict[str, Scalar]]:
         """Per-second rows as dicts, None where a value is undefined."""
-        return records(self.seconds, SECOND_COLUMNS)
+        return records(self.seconds, second_columns(self.emotions))
 
     def frame_records(self) -> list[dict[str, Scalar]]:
         """Per-frame rows as dicts, None where a value is undefined."""
-        return records(self.frames, FRAME_COLUMNS)
+        return records(self.frames, frame_columns(self.emotions))
 
     def to_dict(self, *, frames: bool = False) -> dict[str, Any]:
         """A JSON-ready dict: seconds, quality, provenance (and frames if asked)."""

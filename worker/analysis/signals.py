@@ -1,37 +1,35 @@
-"""Per-frame signals from face-mesh landmarks: pose, gaze, eye opening, expressions, attention.
+"""Per-frame signals: pose, gaze, eye opening, blinks, the 20 expressions, attention.
 
-Two stages. ``measure`` turns a batch of landmarks into raw measures (vectorised, no loop over
-points): head pose from the canonical fit, then every expression as a distance in the face's own
-frame, in canonical centimetres, so head turn, distance and face size are already gone.
-``finalise`` runs once over the whole clip's raw measures (a few numbers per frame, never
-pixels): it takes the panelist's own neutral face as baseline, finds blinks and decides attention.
+Two stages. ``measure`` turns a batch of face-mesh landmarks into raw geometric measures
+(vectorised): head pose from the canonical fit, iris position, eye aspect ratios and the lips'
+gap in the face's own frame, in canonical centimetres. ``finalise`` runs once over the whole
+clip's raw measures and blendshape scores (a few numbers per frame, never pixels): it finds
+blinks, turns blendshapes into expressions on the models' own zero (with a capped per-person
+rest correction) and decides attention from head pose and where the eyes look.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.arrays import Array, Table
 from worker.analysis.canonical import RIGID_IDS
-from worker.analysis.constants import EXPRESSION_DEADZONE, EXPRESSION_RANGE, EXPRESSIONS, Settings
+from worker.analysis.constants import Settings
+from worker.analysis.expressions import expressions, gaze_from_blendshapes
 from worker.analysis.geometry import fit_pose, to_canonical_axes
+from worker.analysis.occlusion import MOUTH_EXPRESSIONS
 
 # Mesh landmark ids (mediapipe topology; "right" is the subject's right, the image's left).
 _EYE_CORNERS = ((33, 133), (263, 362))  # (outer, inner) per eye
 _EYE_LIDS = (((160, 144), (158, 153)), ((385, 380), (387, 373)))  # (upper, lower) pairs
 _IRIS_CENTRES = (468, 473)
-_BROWS = ((70, 63, 105, 66, 107), (300, 293, 334, 296, 336))
-_INNER_BROWS = ((107, 66, 55, 65), (336, 296, 285, 295))
-_MOUTH_CORNERS = (61, 291)
 _LIP_INNER = (13, 14)  # upper, lower
-_LIP_OUTER = (0, 17)  # top of the upper lip, bottom of the lower lip
-_CHIN = 152
 _NEEDED = sorted(
     {i for pair in _EYE_CORNERS for i in pair}
     | {i for eye in _EYE_LIDS for pair in eye for i in pair}
     | set(_IRIS_CENTRES)
-    | {i for side in _BROWS + _INNER_BROWS for i in side}
-    | {*_MOUTH_CORNERS, *_LIP_INNER, *_LIP_OUTER, _CHIN}
+    | set(_LIP_INNER)
 )
 # The only landmarks the signals read: the pipeline keeps these ~60 of the 478 per frame.
 USED_LANDMARKS = np.union1d(RIGID_IDS, _NEEDED)
@@ -46,8 +44,11 @@ RAW_MEASURES = (
     "gaze_y_raw",
     "ear_right",
     "ear_left",
-    *(f"{name}_raw" for name in EXPRESSIONS),
+    "lip_gap",
 )
+# Changes smaller than this share of a full expression read as 0, so a still face gives flat
+# curves: the blendshape model's frame-to-frame jitter on a still face stays under ~0.03.
+EXPRESSION_DEADZONE = 0.05
 
 
 def _y(face: Array, ids: tuple[int, ...]) -> Array:
@@ -70,7 +71,6 @@ def measure(landmarks: Array) -> Table:
     ears = []
     gaze_x = np.zeros(len(face))
     gaze_y = np.zeros(len(face))
-    eye_lines = []
     for (outer, inner), lids, iris in zip(_EYE_CORNERS, _EYE_LIDS, _IRIS_CENTRES, strict=True):
         width = _dist(face, outer, inner)
         opening = sum(_dist(face, up, down) for up, down in lids) / len(lids)
@@ -80,21 +80,8 @@ def measure(landmarks: Array) -> Table:
         offset = (face[:, _COL[iris], :2] - middle) / (0.5 * width)[:, None]
         gaze_x += offset[:, 0] / 2
         gaze_y += offset[:, 1] / 2
-        eye_lines.append(_y(face, (outer, inner)))
 
-    # Brows are measured above each eye's corner line, which the canonical fit holds still.
-    brow = np.mean([_y(face, ids) - line for ids, line in zip(_BROWS, eye_lines, strict=True)], 0)
-    inner = np.mean(
-        [_y(face, ids) - line for ids, line in zip(_INNER_BROWS, eye_lines, strict=True)], 0
-    )
-    left_corner, right_corner = _MOUTH_CORNERS
-    mouth_width = np.abs(face[:, _COL[right_corner], 0] - face[:, _COL[left_corner], 0])
-    corner_height = _y(face, _MOUTH_CORNERS)
     lip_gap = face[:, _COL[_LIP_INNER[0]], 1] - face[:, _COL[_LIP_INNER[1]], 1]
-    chin_drop = -face[:, _COL[_CHIN], 1]
-    red_lips = (face[:, _COL[_LIP_OUTER[0]], 1] - face[:, _COL[_LIP_INNER[0]], 1]) + (
-        face[:, _COL[_LIP_INNER[1]], 1] - face[:, _COL[_LIP_OUTER[1]], 1]
-    )
     return {
         "yaw": yaw,
         "pitch": pitch,
@@ -103,16 +90,8 @@ def measure(landmarks: Array) -> Table:
         "gaze_y_raw": gaze_y,
         "ear_right": ears[0],
         "ear_left": ears[1],
-        # AU12 pulls the lip corners out and up: half the widening plus the lift.
-        "smile_raw": 0.5 * mouth_width + corner_height,
-        # AU1+2 lift the whole brow above the eye.
-        "brow_raise_raw": brow,
-        # AU4 lowers the inner brows over the eyes (the mesh barely follows their drawing in).
-        "brow_furrow_raw": -inner,
-        # AU26/27: the lips part and the chin goes down; half of each.
-        "jaw_drop_raw": 0.5 * lip_gap + 0.5 * chin_drop,
-        # AU24 presses the lips together: the red of the lips gets thinner.
-        "lip_press_raw": -red_lips,
+        # AU25: the inner lips apart, canonical cm (0 when they touch).
+        "lip_gap": np.maximum(lip_gap, 0.0),
     }
 
 
@@ -137,8 +116,10 @@ def _blink_runs(
 def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, dict[str, float]]:
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
-    ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness`` and RAW_MEASURES (NaN on
-    frames without a face).
+    ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness``, RAW_MEASURES and
+    KEPT_BLENDSHAPES and ``mouth_skin`` (NaN on frames without a face). Mouth expressions are
+    NaN where the mouth is hidden (``mouth_occluded``). Baselines include each expression's rest
+    offset (the per-person correction subtracted).
     """
     present = raw["face_present"].astype(bool)
     yaw, pitch = raw["yaw"], raw["pitch"]
@@ -176,8 +157,14 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
     eyes_open = reference & ~blink & ~eyes_shut
     gaze_y = raw["gaze_y_raw"] - baseline("gaze_y_raw", eyes_open if eyes_open.any() else reference)
     gaze_x = raw["gaze_x"]
+    look_side, look_up = gaze_from_blendshapes(raw)
     with np.errstate(invalid="ignore"):
-        looking = (np.abs(gaze_x) <= settings.max_gaze) & (np.abs(gaze_y) <= settings.max_gaze)
+        looking = (
+            (np.abs(gaze_x) <= settings.max_gaze)
+            & (np.abs(gaze_y) <= settings.max_gaze)
+            & (look_side <= settings.max_look_side)
+            & (look_up <= settings.max_look_up)
+        )
     # A blink is not inattention: during one, the gaze cannot be read and is not required.
     attentive = facing & ~eyes_shut & (blink | looking)
 
@@ -190,15 +177,27 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
         "roll": raw["roll"],
         "gaze_x": np.clip(gaze_x, -1, 1),
         "gaze_y": np.clip(gaze_y, -1, 1),
+        "look_side": look_side,
+        "look_up": look_up,
         "eye_open": 0.5 * (raw["ear_right"] + raw["ear_left"]),
         "blink": blink,
     }
-    neutral_frames = eyes_open if eyes_open.any() else reference
-    for name in EXPRESSIONS:
-        neutral = baseline(f"{name}_raw", neutral_frames)
-        scaled = (raw[f"{name}_raw"] - neutral) / EXPRESSION_RANGE[name]
+    with np.errstate(invalid="ignore"):
+        mouth_hidden = present & (raw["mouth_skin"] >= settings.hidden_mouth_skin_share)
+    model_scale = expressions(raw, raw["lip_gap"])
+    rest_frames = reference & ~mouth_hidden
+    for name in EXPRESSION_NAMES:
+        values = model_scale[name]
+        low = values[rest_frames]
+        low = low[np.isfinite(low)]
+        rest = float(np.percentile(low, settings.rest_percentile)) if low.size else 0.0
+        rest = min(rest, settings.max_rest_offset)
+        baselines[name] = rest
+        scaled = (values - rest) / (1 - rest)
         scaled = (scaled - EXPRESSION_DEADZONE) / (1 - EXPRESSION_DEADZONE)
-        frames[name] = np.where(present, np.clip(scaled, 0.0, 1.0), np.nan)
+        readable = present & ~mouth_hidden if name in MOUTH_EXPRESSIONS else present
+        frames[name] = np.where(readable, np.clip(scaled, 0.0, 1.0), np.nan)
+    frames["mouth_occluded"] = mouth_hidden
     frames["attentive"] = attentive
     frames["brightness"] = raw["brightness"]
     return frames, baselines

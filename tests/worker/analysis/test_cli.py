@@ -12,8 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from candor.cli import main
+from candor.metrics import EMOTION_METRICS
 from tests.support import face_clips as fc
-from worker.analysis import FRAME_COLUMNS, SECOND_COLUMNS
+from worker.analysis import FRAME_COLUMNS, SECOND_COLUMNS, Settings
+from worker.analysis.constants import second_columns
+from worker.analysis.decode import frame_slot
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -32,8 +35,24 @@ def test_writes_curves_and_frames(tmp_path: Path, short_webm: tuple[Path, fc.Tru
     assert tuple(rows[0]) == SECOND_COLUMNS
     assert [row[0] for row in rows[1:]] == ["0", "1", "2"]
     frame_rows = _rows(frames)
-    assert tuple(frame_rows[0]) == FRAME_COLUMNS and len(frame_rows) == len(truth.t) + 1
+    # One row per analysed frame: the first of each 1/fps slot of the clip's frames.
+    rate = Settings().fps
+    assert rate is not None
+    analysed = len({frame_slot(float(t), rate) for t in truth.t})
+    assert tuple(frame_rows[0]) == FRAME_COLUMNS and len(frame_rows) == analysed + 1
     assert "short.webm: " in result.stderr and "excluded: no" in result.stderr
+    assert not set(EMOTION_METRICS) & set(rows[0])
+
+
+def test_emotions_only_when_asked(tmp_path: Path, short_webm: tuple[Path, fc.Truth]) -> None:
+    curves = tmp_path / "curves.csv"
+    result = CliRunner().invoke(
+        main, ["analyze", str(short_webm[0]), "-o", str(curves), "--emotions", "--fps", "5"]
+    )
+    assert result.exit_code == 0, result.output
+    header = tuple(_rows(curves)[0])
+    assert header == second_columns(True)
+    assert set(EMOTION_METRICS) <= set(header)
 
 
 def test_json_output(short_webm: tuple[Path, fc.Truth]) -> None:

@@ -16,12 +16,15 @@ from worker.analysis import (
     NoFrames,
     NotAVideo,
     NoVideoStream,
+    Settings,
     TruncatedVideo,
     analyze,
 )
 from worker.analysis.decode import VideoReader
 
 SMALL = (320, 240)
+# Decoding tests compare every frame with the generator's; the analysis reads 15 a second.
+EVERY_FRAME = Settings(fps=None)
 
 
 def _expect(error_type: type[AnalysisError], path: Path, words: str) -> None:
@@ -104,7 +107,7 @@ def test_a_live_webm_cut_short_is_analysed_up_to_its_last_frame(
 @pytest.mark.parametrize(("name", "codec"), [("clip.mov", "h264"), ("clip.webm", "vp9")])
 def test_other_containers_and_codecs(tmp_path: Path, name: str, codec: str) -> None:
     truth = fc.make_face_clip(tmp_path / name, [], seconds=1.0, size=SMALL, codec=codec)
-    result = analyze(tmp_path / name)
+    result = analyze(tmp_path / name, settings=EVERY_FRAME)
     assert len(result.frames["t"]) == len(truth.t)
     assert result.quality.face_found_share == 1.0
     assert result.provenance["decoder"]["codec"] == codec
@@ -112,7 +115,7 @@ def test_other_containers_and_codecs(tmp_path: Path, name: str, codec: str) -> N
 
 def test_variable_frame_rate_webm_without_duration(short_webm: tuple[Path, fc.Truth]) -> None:
     path, truth = short_webm
-    result = analyze(path)
+    result = analyze(path, settings=EVERY_FRAME)
     assert result.frames["t"] == pytest.approx(truth.t, abs=1e-3)
     assert result.quality.duration_s == pytest.approx(3.0, abs=0.1)
     assert result.seconds["n_frames"].sum() == len(truth.t)

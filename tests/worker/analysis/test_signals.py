@@ -1,4 +1,5 @@
-"""Geometry and signal building blocks: pose fit, landmark decoding, blink runs."""
+"""Geometry and signal building blocks: pose fit, landmark decoding, blink runs, attention
+from gaze, expressions on the models' zero."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import math
 import numpy as np
 import pytest
 
+from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.canonical import RIGID_IDS, RIGID_POINTS
+from worker.analysis.constants import Settings
+from worker.analysis.expressions import DERIVED, GEOMETRIC, KEPT_BLENDSHAPES, SOURCES
 from worker.analysis.geometry import fit_pose, to_canonical_axes
 from worker.analysis.mesh import N_LANDMARKS, landmarks_to_array
-from worker.analysis.signals import _blink_runs
+from worker.analysis.signals import RAW_MEASURES, _blink_runs, finalise
 
 
 def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
@@ -106,3 +110,53 @@ def test_face_count_changes_are_pinned_to_their_frame() -> None:
     assert counter.counts == truth
     # Seven checks at 0.5 s plus a bisection of ~4 looks per change, not one look per frame.
     assert detector.calls < 30
+
+
+def _raw_clip(n: int) -> dict[str, np.ndarray]:
+    """Raw measures of n frames of a still face looking at the screen, as the pipeline makes."""
+    raw = {name: np.zeros(n) for name in (*RAW_MEASURES, *KEPT_BLENDSHAPES)}
+    raw["ear_right"][:] = raw["ear_left"][:] = 0.3
+    raw["t"] = np.arange(n) / 15
+    raw["face_present"] = np.ones(n, bool)
+    raw["n_faces"] = np.ones(n, int)
+    raw["brightness"] = np.full(n, 120.0)
+    raw["mouth_skin"] = np.zeros(n)
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("shapes", "attentive"),
+    [
+        ((), True),
+        (("eyeLookUpLeft", "eyeLookUpRight"), False),  # eyes raised above the screen
+        (("eyeLookOutLeft", "eyeLookInRight"), False),  # eyes to the side
+        (("eyeLookDownLeft", "eyeLookDownRight"), True),  # a glance down at a laptop screen
+    ],
+)
+def test_attention_follows_where_the_eyes_look(shapes: tuple[str, ...], attentive: bool) -> None:
+    raw = _raw_clip(30)
+    for name in shapes:
+        raw[name][10:20] = 0.7
+    frames, _ = finalise(raw, Settings(), 2.0)
+    assert frames["attentive"][:10].all() and frames["attentive"][20:].all()
+    assert frames["attentive"][10:20].all() == attentive
+    assert (~frames["attentive"][10:20]).all() == (not attentive)
+
+
+def test_expressions_read_on_the_models_zero_not_the_clip_median() -> None:
+    raw = _raw_clip(50)
+    # Smiling (0.8 on the model's scale) through 80 % of the clip.
+    raw["mouthSmileLeft"][10:] = raw["mouthSmileRight"][10:] = 0.8
+    frames, baselines = finalise(raw, Settings(), 50 / 15)
+    assert baselines["smile"] == 0.0
+    assert frames["smile"][10:].min() >= 0.75
+    # A whole clip of smiling loses at most the capped rest offset.
+    raw["mouthSmileLeft"][:] = raw["mouthSmileRight"][:] = 0.8
+    frames, baselines = finalise(raw, Settings(), 50 / 15)
+    assert baselines["smile"] == Settings().max_rest_offset
+    assert frames["smile"].min() >= 0.6
+
+
+def test_every_expression_has_exactly_one_source() -> None:
+    sources = [*SOURCES, *GEOMETRIC, *DERIVED]
+    assert sorted(sources) == sorted(EXPRESSION_NAMES)

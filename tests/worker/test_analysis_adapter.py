@@ -1,0 +1,31 @@
+"""The adapter's contract with the clip job and the results store: every curve name per second,
+emotion names only on request, the model files that made them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from tests.worker.analysis import real_faces as rf
+from worker import analysis_adapter
+from worker.analysis import trained
+
+
+def _ad_time(t: np.ndarray) -> np.ndarray:
+    return t - 0.5  # the ad started half a second into the clip
+
+
+@pytest.mark.parametrize("emotions", [False, True])
+def test_rows_carry_every_curve_and_emotions_only_when_asked(emotions: bool) -> None:
+    result = analysis_adapter.run(rf.media_path("single_face.mp4"), _ad_time, emotions=emotions)
+    expected = {"second", "n_frames", *CURVE_METRICS, *(EMOTION_METRICS if emotions else ())}
+    assert [row["second"] for row in result.seconds] == [0, 1]
+    for row in result.seconds:
+        assert set(row) == expected
+        assert row["n_frames"] > 0
+    assert result.seconds[0]["smile"] is not None and result.seconds[1]["smile"] > 0.5
+    models = result.provenance["models"]
+    assert models["blendshapes"]["file"]["sha256"] == trained.LANDMARKER_SHA256
+    assert ("emotions" in models) == emotions
+    assert result.version.startswith("candor-analysis ") and len(result.version) <= 200

@@ -1,0 +1,97 @@
+"""The 20 expressions (candor.metrics) from the blendshape model's scores, each tied to its AU.
+
+Every expression is one or two ARKit blendshapes averaged over the face's two sides, on the
+model's own scale: 0 is the model's neutral face, 1 its strongest. The exceptions say why:
+``mouth_open`` is the parted lips measured on the mesh (the blendshapes have no lips-apart score:
+``jawOpen`` stays near 0.07 in a broad toothy grin), and ``smirk`` is the difference between the
+two lip corners' smiles.
+
+``brow_furrow`` is browDown times (1 - smile): the model reads the lowered brow-eye area of a
+broad (Duchenne) smile as browDown (0.33 on skimage's smiling astronaut, whose brows a person
+codes as relaxed), and a furrow that rises with every laugh is the fault issue 8 reports.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from candor.metrics import EXPRESSION_NAMES
+from worker.analysis.arrays import Array, Table
+from worker.analysis.trained import BLENDSHAPE_INDEX
+
+# Expression -> the blendshapes (both sides) whose mean it is.
+SOURCES: dict[str, tuple[str, ...]] = {
+    "smile": ("mouthSmileLeft", "mouthSmileRight"),  # AU12
+    "inner_brow_raise": ("browInnerUp",),  # AU1
+    "brow_raise": ("browOuterUpLeft", "browOuterUpRight"),  # AU2
+    "brow_furrow": ("browDownLeft", "browDownRight"),  # AU4, discounted by the smile (below)
+    "eye_widen": ("eyeWideLeft", "eyeWideRight"),  # AU5
+    "cheek_raise": ("cheekSquintLeft", "cheekSquintRight"),  # AU6
+    "lid_tighten": ("eyeSquintLeft", "eyeSquintRight"),  # AU7
+    "nose_wrinkle": ("noseSneerLeft", "noseSneerRight"),  # AU9
+    "upper_lip_raise": ("mouthUpperUpLeft", "mouthUpperUpRight"),  # AU10
+    "dimpler": ("mouthDimpleLeft", "mouthDimpleRight"),  # AU14
+    "lip_corner_depressor": ("mouthFrownLeft", "mouthFrownRight"),  # AU15
+    "chin_raise": ("mouthShrugLower",),  # AU17
+    "lip_pucker": ("mouthPucker",),  # AU18
+    "lip_stretch": ("mouthStretchLeft", "mouthStretchRight"),  # AU20
+    "lip_press": ("mouthPressLeft", "mouthPressRight"),  # AU24
+    "lip_suck": ("mouthRollLower", "mouthRollUpper"),  # AU28
+    "jaw_drop": ("jawOpen",),  # AU26
+    "eye_closure": ("eyeBlinkLeft", "eyeBlinkRight"),  # AU43
+}
+# What the mesh measures instead (see the module docstring).
+GEOMETRIC = {"mouth_open": "inner lips apart, mesh points 13-14, in canonical cm / MOUTH_OPEN_CM"}
+DERIVED = {"smirk": "|mouthSmileLeft - mouthSmileRight|"}
+# Lips 2 cm apart read as a full mouth open: a broad toothy grin parts them ~1.5 cm, a
+# surprised "oh" ~2 cm; 0 is lips touching, a physical zero that needs no baseline.
+MOUTH_OPEN_CM = 2.0
+# The blendshapes the pipeline keeps per frame: every source above, the smile's two sides for
+# smirk, and the eyes' gaze scores for attention.
+GAZE_BLENDSHAPES = (
+    "eyeLookUpLeft",
+    "eyeLookUpRight",
+    "eyeLookDownLeft",
+    "eyeLookDownRight",
+    "eyeLookInLeft",
+    "eyeLookInRight",
+    "eyeLookOutLeft",
+    "eyeLookOutRight",
+)
+KEPT_BLENDSHAPES = tuple(
+    dict.fromkeys([*(n for names in SOURCES.values() for n in names), *GAZE_BLENDSHAPES])
+)
+KEPT_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in KEPT_BLENDSHAPES])
+
+
+def expressions(scores: Table, lip_gap_cm: Array) -> Table:
+    """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes
+    (``scores``: name -> per-frame values, NaN without a face) and the mesh's lip gap."""
+    out: Table = {}
+    for name in EXPRESSION_NAMES:
+        if name in SOURCES:
+            out[name] = np.mean([scores[source] for source in SOURCES[name]], axis=0)
+            if name == "brow_furrow":
+                smile = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
+                out[name] = out[name] * (1.0 - smile)
+        elif name == "mouth_open":
+            out[name] = np.clip(lip_gap_cm / MOUTH_OPEN_CM, 0.0, 1.0)
+        elif name == "smirk":
+            out[name] = np.abs(scores["mouthSmileLeft"] - scores["mouthSmileRight"])
+        else:
+            raise ValueError(f"no source for expression {name!r}")
+    return out
+
+
+def gaze_from_blendshapes(scores: Table) -> tuple[Array, Array]:
+    """Where the eyes look per the blendshapes: (sideways 0..1, up 0..1), both eyes averaged.
+
+    Sideways is the larger of looking to the subject's left (left eye out, right eye in) and to
+    the right; up is eyeLookUp minus eyeLookDown, so a downward glance at a laptop screen reads 0.
+    """
+    left = (scores["eyeLookOutLeft"] + scores["eyeLookInRight"]) / 2
+    right = (scores["eyeLookOutRight"] + scores["eyeLookInLeft"]) / 2
+    up = (scores["eyeLookUpLeft"] + scores["eyeLookUpRight"]) / 2 - (
+        scores["eyeLookDownLeft"] + scores["eyeLookDownRight"]
+    ) / 2
+    return np.maximum(left, right), np.clip(up, 0.0, 1.0)
