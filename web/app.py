@@ -31,6 +31,7 @@ from web.panel.pages import router as recorder_pages_router
 from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
 from web.ratelimit import RateLimited, make_limiter
+from web.reports.views import router as reports_router
 from web.results.views import router as results_router
 from web.settings import Settings
 from web.studies.views import router as studies_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(panel_router)
     app.include_router(recorder_pages_router)
     app.include_router(results_router)
+    app.include_router(reports_router)
     app.include_router(erasure_router)
     app.include_router(help_router)
     app.include_router(api_docs_router)

@@ -13,6 +13,7 @@ from web.panel.models import (
     PlaybackEventKind,
     SessionStatus,
 )
+from web.reports.models import ReportLink
 from web.results.models import (
     CURVE_METRICS,
     AdAggregate,
@@ -45,6 +46,7 @@ __all__ = [
     "PanelSession",
     "PlaybackEvent",
     "PlaybackEventKind",
+    "ReportLink",
     "Role",
     "SessionStatus",
     "Study",

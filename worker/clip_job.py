@@ -23,7 +23,7 @@ from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
 from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.db import utcnow
-from web.panel.models import Clip, ClipStatus, PlaybackEvent
+from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
 from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
 from web.results.provenance import provenance_id
 from web.settings import Settings
@@ -68,6 +68,8 @@ class Claimed:
     events: list[Event]
     data_key: str | None = None
     auto_finished: bool = False
+    # The session's emotion mode as it was when the panelist consented (never the study's now).
+    emotions: bool = False
 
 
 def _expected_failure(exc: BaseException) -> bool:
@@ -119,6 +121,9 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         log.info("clip %s is %s; skipped", clip_id, clip.status.value)
         return Outcome(f"skipped ({clip.status.value})")
     ad = session.get(Ad, clip.ad_id)
+    emotions = session.scalar(
+        select(PanelSession.emotion_mode).where(PanelSession.id == clip.session_id)
+    )
     events = session.scalars(
         select(PlaybackEvent).where(PlaybackEvent.clip_id == clip_id).order_by(PlaybackEvent.seq)
     ).all()
@@ -130,6 +135,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
         data_key=clip.data_key,
         auto_finished=clip.auto_finished,
+        emotions=bool(emotions),
     )
     session.commit()
     return claimed
@@ -142,7 +148,11 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
         settings, claimed.public_id, claimed.data_key, claimed.chunk_count, claimed.suffix
     )
     try:
-        result = analysis_adapter.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
+        result = analysis_adapter.run(
+            path,
+            build_time_map(claimed.events, claimed.ad_duration_s),
+            emotions=claimed.emotions,
+        )
     finally:
         path.unlink(missing_ok=True)
     recorded_s = max((e.clip_ms for e in claimed.events), default=0.0) / 1000

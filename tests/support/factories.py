@@ -74,7 +74,12 @@ def make_integration(session: Session, study: Study, **kwargs: Any) -> Integrati
 
 
 def add_consent_text(
-    session: Session, integration: Integration, locale: str, text: str, version: int = 1
+    session: Session,
+    integration: Integration,
+    locale: str,
+    text: str,
+    version: int = 1,
+    discloses_emotion: bool = False,
 ) -> ConsentText:
     """A consent text version in one locale, with the sha256 of exactly its text."""
     consent = ConsentText(
@@ -84,6 +89,7 @@ def add_consent_text(
         consent_text=text,
         instructions="",
         sha256=hashlib.sha256(text.encode()).hexdigest(),
+        discloses_emotion=discloses_emotion,
     )
     session.add(consent)
     session.flush()

@@ -84,7 +84,7 @@ def test_a_done_clip_is_skipped(db_session: Session, settings: Settings) -> None
 def _known_run(attention: float, smile: float) -> Any:
     """A stand-in for the analysis with known output, to check what the pipeline stores."""
 
-    def run(path: Path, time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
+    def run(path: Path, time_map: TimeMap, emotions: bool = False) -> analysis_adapter.ClipAnalysis:
         ad_t = time_map(np.arange(0, 3, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
         return analysis_adapter.ClipAnalysis(

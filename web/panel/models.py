@@ -79,6 +79,9 @@ class PanelSession(Base):
     # A designer trying the flow on themselves (the integration page's preview link): analysed
     # and deleted like any session, but never counted in the study's results.
     is_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The study's emotion mode when this panelist agreed (set with the consent, never after):
+    # the worker infers emotions for this session's clips only if it is true.
+    emotion_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A generated panelist of the demo (candor/samples.py): analysed and counted like any other,
     # labelled as sample data wherever results are shown, and removable in one click.
     is_sample: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -39,6 +39,7 @@ from web.panel.schemas import (
     StatusOut,
 )
 from web.settings import Settings
+from web.studies.emotion import fielding_refusal
 from web.studies.fieldwork import intake
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
 from web.studies.recorder_strings import strings_for
@@ -143,6 +144,9 @@ def start_session(
     _refuse_unless_open(session, integration)
     if not study.ads:
         raise PanelError(409, "This study has no ads yet")
+    refusal = fielding_refusal(session=session, study=study, integration=integration)
+    if refusal is not None:
+        raise PanelError(409, refusal)
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
     ads = list(study.ads)
@@ -221,6 +225,17 @@ def record_consent(
         raise PanelError(409, f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
         return StatusOut(status="declined")
+    # A shared lock: consents run side by side, but not beside a switch of emotion mode
+    # (which takes the row for update), so a consent never misses a switch or slips past it.
+    study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
+    assert study is not None
+    if decision == ConsentDecision.AGREE and study.emotion_mode and not text.discloses_emotion:
+        # The study switched to emotion mode after this panelist was shown the text.
+        raise PanelError(
+            409,
+            "This study now infers emotions, which the consent text shown does not say; "
+            "reload the page to read the current text",
+        )
     session.add(
         ConsentRecord(
             session_id=panel_session.id,
@@ -234,6 +249,8 @@ def record_consent(
     if decision == ConsentDecision.AGREE:
         code = tokens.receipt_code(settings, panel_session.public_id)
         panel_session.status = SessionStatus.CONSENTED
+        # Snapshot: what the worker computes for this session never follows a later switch.
+        panel_session.emotion_mode = study.emotion_mode
         panel_session.receipt_hash = tokens.receipt_hash(settings, code)
         session.commit()
         return StatusOut(status="consented", receipt_code=code)

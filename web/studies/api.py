@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -10,8 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import LoggedInGuard, OrgEditorDep, OrgMemberDep
 from web.deps import SessionDep, SettingsDep
+from web.studies import emotion, service
 from web.studies import integrations as integration_service
-from web.studies import service
 from web.studies.ad_upload import upload_ad
 from web.studies.deps import (
     AdEditDep,
@@ -29,6 +30,8 @@ from web.studies.schemas import (
     AdUpdate,
     ConsentIn,
     ConsentOut,
+    DisclosureGapOut,
+    EmotionModeOut,
     IntegrationIn,
     IntegrationOut,
     IntegrationUpdate,
@@ -103,6 +106,22 @@ def update_study(
     except service.StudyError as exc:
         raise _refuse(exc) from exc
     return study_out(study)
+
+
+@members.get("/studies/{study_id}/emotion-mode")
+def emotion_mode(study: StudyReadDep, session: SessionDep) -> EmotionModeOut:
+    """Emotion mode, whether it can still be switched, and which consent texts block fielding.
+
+    Switch it with `PATCH /studies/{id}` `{"emotion_mode": true}` (409 once a panelist has
+    consented); mark a consent version with `discloses_emotion` when saving it.
+    """
+    gaps = emotion.study_gaps(session=session, study=study)
+    return EmotionModeOut(
+        emotion_mode=study.emotion_mode,
+        can_switch=not service.has_consented_panelists(session=session, study=study),
+        can_field=not gaps,
+        gaps=[DisclosureGapOut(**asdict(gap), reason=gap.reason) for gap in gaps],
+    )
 
 
 @members.get("/studies/{study_id}/ads")

@@ -2,6 +2,9 @@
 
 Plain language, one idea per line: what is filmed, what is measured, that the video is deleted,
 that nobody is identified, that taking part is voluntary and can stop at any time, and whom to ask.
+A study in emotion mode gets a variant whose "what is measured" also says, in plain words, that a
+program infers emotions from the face (EU AI Act art. 50(3)); that variant is saved with
+`discloses_emotion` ticked.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ DEFAULT_LOCALES = ("en", "fr")
 class DefaultConsent:
     consent_text: str
     instructions: str
+    discloses_emotion: bool = False
 
 
 _EN_CONSENT = """\
@@ -40,6 +44,23 @@ recorded of you in this study is deleted.
 At the end you get a short receipt code. Keep it if you may want your data erased later.
 
 Questions: contact {organisation} at {contact}."""
+
+# Replaces the "What is measured" paragraph in emotion mode.
+_EN_MEASURED = """\
+What is measured: a computer program estimates from the video whether you are looking \
+at the screen and how your face moves (for example, a smile or raised eyebrows). \
+Nobody watches the video."""
+
+_EN_MEASURED_EMOTIONS = """\
+What is measured: a computer program estimates from the video whether you are looking \
+at the screen and how your face moves (for example, a smile or raised eyebrows). \
+Nobody watches the video.
+
+Emotion recognition: in this study the program also uses your facial expressions to guess \
+emotions, second by second: joy, surprise, anger, sadness, disgust, fear and contempt, and \
+whether your reaction looks positive or negative and how engaged you seem. \
+These are a machine's guesses from how your face moves, not a reading of what you \
+really feel, and they are stored without your name, like the other measurements."""
 
 _EN_INSTRUCTIONS = """\
 Sit facing the screen in a well-lit place, with the light in front of you rather than behind.
@@ -71,6 +92,23 @@ données plus tard.
 
 Questions : contactez {organisation} à l'adresse {contact}."""
 
+_FR_MEASURED = """\
+Ce qui est mesuré : un programme informatique estime à partir de la vidéo si vous regardez \
+l'écran et comment votre visage bouge (par exemple un sourire ou des sourcils levés). \
+Personne ne regarde la vidéo."""
+
+_FR_MEASURED_EMOTIONS = """\
+Ce qui est mesuré : un programme informatique estime à partir de la vidéo si vous regardez \
+l'écran et comment votre visage bouge (par exemple un sourire ou des sourcils levés). \
+Personne ne regarde la vidéo.
+
+Reconnaissance des émotions : dans cette étude, le programme utilise aussi vos expressions \
+faciales pour deviner des émotions, seconde par seconde : joie, surprise, colère, tristesse, \
+dégoût, peur et mépris, si votre réaction semble positive ou négative et à quel point \
+vous semblez captivé. Ce sont des suppositions d'une machine à partir des mouvements de \
+votre visage, pas une lecture de ce que vous ressentez vraiment, et elles sont enregistrées \
+sans votre nom, comme les autres mesures."""
+
 _FR_INSTRUCTIONS = """\
 Installez-vous face à l'écran dans un endroit bien éclairé, la lumière devant vous plutôt que \
 derrière.
@@ -78,18 +116,24 @@ Gardez tout votre visage dans le cadre, et vérifiez que personne d'autre n'est 
 Regardez ensuite les publicités comme vous le feriez d'habitude."""
 
 _TEMPLATES = {
-    "en": (_EN_CONSENT, _EN_INSTRUCTIONS),
-    "fr": (_FR_CONSENT, _FR_INSTRUCTIONS),
+    "en": (_EN_CONSENT, _EN_INSTRUCTIONS, _EN_MEASURED, _EN_MEASURED_EMOTIONS),
+    "fr": (_FR_CONSENT, _FR_INSTRUCTIONS, _FR_MEASURED, _FR_MEASURED_EMOTIONS),
 }
 
 
-def default_consent(locale: str, *, organisation: str, contact: str) -> DefaultConsent:
-    """The default texts in `locale`, naming the organisation and a contact address."""
+def default_consent(
+    locale: str, *, organisation: str, contact: str, emotions: bool = False
+) -> DefaultConsent:
+    """The default texts in `locale`, naming the organisation and a contact address; with
+    `emotions`, the variant that discloses emotion inference."""
     try:
-        consent, instructions = _TEMPLATES[locale]
+        consent, instructions, measured, measured_emotions = _TEMPLATES[locale]
     except KeyError:
         raise ValueError(f"no default consent text in {locale!r}") from None
+    if emotions:
+        consent = consent.replace(measured, measured_emotions)
     return DefaultConsent(
         consent_text=consent.format(organisation=organisation, contact=contact),
         instructions=instructions,
+        discloses_emotion=emotions,
     )

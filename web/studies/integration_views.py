@@ -13,9 +13,9 @@ from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
-from web.studies import fieldwork, recorder_strings, service
+from web.studies import emotion, fieldwork, recorder_strings, service
 from web.studies import integrations as integration_service
-from web.studies.consent_defaults import DEFAULT_LOCALES
+from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.deps import IntegrationEditDep, IntegrationReadDep, StudyEditDep, can_edit
 from web.studies.models import Integration, IntegrationKind, Study
 from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate, check_locale
@@ -103,6 +103,10 @@ def integration_page(
         "consents": consents,
         "can_edit": can_edit(session, user, study.organisation_id),
         "has_ads": bool(study.ads),
+        "gaps": emotion.integration_gaps(session=session, integration=integration)
+        if study.emotion_mode
+        else [],
+        "emotion_template_locales": DEFAULT_LOCALES,
         "intake": fieldwork.intake(session, integration),
         "untranslated": recorder_strings.missing_translations(
             integration,
@@ -194,6 +198,7 @@ def _consent_form(
     values: dict[str, str],
     errors: dict[str, str],
     status_code: int = 200,
+    from_template: bool = False,
 ) -> Response:
     current = integration_service.latest_consent(
         session=session, integration=integration, locale=locale
@@ -213,20 +218,49 @@ def _consent_form(
         "reference": reference,
         "values": values,
         "errors": errors,
+        "has_template": locale in DEFAULT_LOCALES,
+        "from_template": from_template,
     }
     return render(request, "studies/consent_edit.html", context, status_code)
 
 
 @members.get("/studies/{study_id}/integrations/{integration_id}/consent/{locale}")
 def consent_form(
-    request: Request, integration: IntegrationEditDep, locale: str, session: SessionDep
+    request: Request,
+    integration: IntegrationEditDep,
+    locale: str,
+    user: CurrentUserDep,
+    session: SessionDep,
+    template: str = "",
 ) -> Response:
+    """The editor, prefilled with the current version, or (?template=emotion) with Candor's
+    default text that discloses emotion inference."""
     locale = _locale_or_404(locale)
+    if template == "emotion" and locale in DEFAULT_LOCALES:
+        organisation = session.get(Organisation, integration.study.organisation_id)
+        texts = default_consent(
+            locale,
+            organisation=organisation.name if organisation else "the study team",
+            contact=user.email,
+            emotions=True,
+        )
+        values: dict[str, Any] = {
+            "consent_text": texts.consent_text,
+            "instructions": texts.instructions,
+            "discloses_emotion": texts.discloses_emotion,
+        }
+        return _consent_form(request, session, integration, locale, values, {}, from_template=True)
+    if template:
+        raise HTTPException(404, f"No template {template!r} in {locale!r}")
     current = integration_service.latest_consent(
         session=session, integration=integration, locale=locale
     )
     values = (
-        {"consent_text": current.consent_text, "instructions": current.instructions}
+        {
+            "consent_text": current.consent_text,
+            "instructions": current.instructions,
+            "discloses_emotion": current.discloses_emotion,
+        }
         if current
         else {}
     )
@@ -243,6 +277,7 @@ async def save_consent(
 ) -> Response:
     locale = _locale_or_404(locale)
     values = await read_form(request)
+    values.setdefault("discloses_emotion", "")  # an unticked checkbox sends nothing
     try:
         data = ConsentIn.model_validate(values)
         integration_service.new_consent_version(

@@ -44,8 +44,22 @@ def create_integration(
     organisation = session.get(Organisation, study.organisation_id)
     organisation_name = organisation.name if organisation else "the study team"
     for locale in DEFAULT_LOCALES:
-        texts = default_consent(locale, organisation=organisation_name, contact=user.email)
-        session.add(_version(integration, locale, 1, texts.consent_text, texts.instructions, user))
+        texts = default_consent(
+            locale, organisation=organisation_name, contact=user.email, emotions=study.emotion_mode
+        )
+        session.add(
+            _version(
+                integration,
+                locale,
+                1,
+                ConsentIn(
+                    consent_text=texts.consent_text,
+                    instructions=texts.instructions,
+                    discloses_emotion=texts.discloses_emotion,
+                ),
+                user,
+            )
+        )
     session.commit()
     return integration
 
@@ -66,20 +80,16 @@ def update_integration(
 
 
 def _version(
-    integration: Integration,
-    locale: str,
-    version: int,
-    consent_text: str,
-    instructions: str,
-    user: User | None,
+    integration: Integration, locale: str, version: int, data: ConsentIn, user: User | None
 ) -> ConsentText:
     return ConsentText(
         integration_id=integration.id,
         locale=locale,
         version=version,
-        consent_text=consent_text,
-        instructions=instructions,
-        sha256=consent_sha256(consent_text),
+        consent_text=data.consent_text,
+        instructions=data.instructions,
+        discloses_emotion=data.discloses_emotion,
+        sha256=consent_sha256(data.consent_text),
         created_by_id=user.id if user else None,
     )
 
@@ -132,16 +142,17 @@ def consent_versions(
 def new_consent_version(
     *, session: Session, integration: Integration, locale: str, data: ConsentIn, user: User
 ) -> ConsentText:
-    """Save an edit as the next version; an unchanged text makes no new version."""
+    """Save an edit as the next version; an unchanged text (and disclosure mark) makes none."""
     current = latest_consent(session=session, integration=integration, locale=locale)
     if (
         current is not None
         and current.consent_text == data.consent_text
         and current.instructions == data.instructions
+        and current.discloses_emotion == data.discloses_emotion
     ):
         return current
     version = (current.version if current else 0) + 1
-    text = _version(integration, locale, version, data.consent_text, data.instructions, user)
+    text = _version(integration, locale, version, data, user)
     session.add(text)
     try:
         session.commit()

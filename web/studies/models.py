@@ -47,7 +47,8 @@ class Study(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     attested_at: Mapped[datetime | None]
-    # Emotion labels are a separate opt-in with its own consent wording.
+    # Emotion inference is a separate opt-in: fielded only with consent texts that disclose it
+    # (web/studies/emotion.py), and changed only before any panelist has consented.
     emotion_mode: Mapped[bool] = mapped_column(default=False)
     min_cell_size: Mapped[int] = mapped_column(default=10)
     # Fieldwork: how many usable panelists the designer wants, and whether reaching that number
@@ -138,6 +139,10 @@ class ConsentText(Base):
     instructions: Mapped[str] = mapped_column(Text, default="")
     # sha256 of the exact text shown, so a consent record can prove what was agreed to.
     sha256: Mapped[str] = mapped_column(String(64))
+    # The designer's statement, saved with this version, that the text tells panelists in plain
+    # words that emotions are inferred from their face (EU AI Act art. 50(3)); a study in
+    # emotion mode is fielded only when every current version says so.
+    discloses_emotion: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

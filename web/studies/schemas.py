@@ -113,19 +113,27 @@ PassthroughVars = Annotated[
 ]
 
 
+def _checkbox(value: Any) -> Any:
+    """An HTML checkbox sends "on" when ticked (the form handler sends "" when it is not)."""
+    return value in (True, "on", "true", "1", "yes") if isinstance(value, str | bool) else value
+
+
+Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
+EMOTION_MODE_HELP = (
+    "Infer emotions (joy, surprise, anger, sadness, disgust, fear, contempt, valence, engagement) "
+    "from the expressions. Fielded only while every consent text of an integration discloses it; "
+    "switched only before the first panelist consents"
+)
+
+
 class StudyIn(BaseModel):
     name: Name
     ad_order: AdOrder = AdOrder.FIXED
-    attest_not_employees_or_students: bool = Field(
+    attest_not_employees_or_students: Checkbox = Field(
         description="Required: panelists are not the organisation's employees or students "
         "(EU AI Act art. 5(1)(f) bans emotion recognition at work and in education)"
     )
-
-    @field_validator("attest_not_employees_or_students", mode="before")
-    @classmethod
-    def _checkbox(cls, value: Any) -> Any:
-        # An unticked HTML checkbox sends nothing; a ticked one sends "on".
-        return value in (True, "on", "true", "1", "yes") if isinstance(value, str | bool) else value
+    emotion_mode: Checkbox = Field(default=False, description=EMOTION_MODE_HELP)
 
     @field_validator("attest_not_employees_or_students")
     @classmethod
@@ -141,6 +149,7 @@ class StudyUpdate(BaseModel):
     name: Name | None = None
     ad_order: AdOrder | None = None
     min_cell_size: int | None = Field(default=None, ge=1, le=10_000)
+    emotion_mode: Checkbox | None = Field(default=None, description=EMOTION_MODE_HELP)
 
 
 class AdOut(BaseModel):
@@ -178,6 +187,7 @@ class StudyOut(BaseModel):
     ad_order: AdOrder
     attested_not_employees_or_students: bool
     attested_at: datetime | None
+    emotion_mode: bool
     min_cell_size: int
     created_at: datetime
     results_url: str
@@ -222,9 +232,17 @@ InstructionsBody = Annotated[
 ]
 
 
+DISCLOSES_EMOTION_HELP = (
+    "The designer states that this text tells panelists, in plain words, that emotions are "
+    "inferred from their face (EU AI Act art. 50(3)); required of every current version for a "
+    "study in emotion mode to be fielded"
+)
+
+
 class ConsentIn(BaseModel):
     consent_text: ConsentBody
     instructions: InstructionsBody = ""
+    discloses_emotion: Checkbox = Field(default=False, description=DISCLOSES_EMOTION_HELP)
 
 
 class ConsentOut(BaseModel):
@@ -237,8 +255,26 @@ class ConsentOut(BaseModel):
     consent_text: str
     instructions: str
     sha256: str = Field(description="sha256 of consent_text as UTF-8, exactly as shown")
+    discloses_emotion: bool = Field(description=DISCLOSES_EMOTION_HELP)
     created_at: datetime
     created_by_id: int | None
+
+
+class DisclosureGapOut(BaseModel):
+    integration_id: int
+    integration_name: str
+    locale: str
+    version: int
+    reason: str
+
+
+class EmotionModeOut(BaseModel):
+    emotion_mode: bool
+    can_switch: bool = Field(description="False once a panelist (not a preview) has consented")
+    can_field: bool = Field(description="False while any gap below remains")
+    gaps: list[DisclosureGapOut] = Field(
+        description="Current consent versions that do not disclose emotion inference"
+    )
 
 
 class SnippetsOut(BaseModel):

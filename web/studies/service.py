@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from web.accounts.models import User
 from web.db import utcnow
-from web.panel.models import Clip
+from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession
 from web.settings import Settings
 from web.studies.files import ad_file_path, ad_poster_path
 from web.studies.media import VideoInfo
@@ -23,10 +23,12 @@ from web.studies.upload import ReceivedFile
 class StudyError(Exception):
     """A request the studies domain refuses, with a message for the user and an HTTP status."""
 
-    def __init__(self, message: str, status_code: int = 400) -> None:
+    def __init__(self, message: str, status_code: int = 400, field: str = "form") -> None:
         super().__init__(message)
         self.message = message
         self.status_code = status_code
+        # The form field the message belongs beside on a page.
+        self.field = field
 
 
 def create_study(*, session: Session, organisation_id: int, user: User, data: StudyIn) -> Study:
@@ -38,6 +40,7 @@ def create_study(*, session: Session, organisation_id: int, user: User, data: St
         attested_not_employees_or_students=data.attest_not_employees_or_students,
         attested_by_id=user.id,
         attested_at=utcnow(),
+        emotion_mode=data.emotion_mode,
     )
     session.add(study)
     session.commit()
@@ -57,8 +60,11 @@ def list_studies(*, session: Session, organisation_id: int) -> list[Study]:
 def update_study(*, session: Session, settings: Settings, study: Study, data: StudyUpdate) -> Study:
     if data.min_cell_size is not None and data.min_cell_size < settings.min_cell_size:
         raise StudyError(
-            f"the smallest segment shown cannot go below {settings.min_cell_size} panelists"
+            f"the smallest segment shown cannot go below {settings.min_cell_size} panelists",
+            field="min_cell_size",
         )
+    if data.emotion_mode is not None:
+        check_emotion_switch(session=session, study=study, emotion_mode=data.emotion_mode)
     for name, value in data.model_dump(exclude_none=True).items():
         setattr(study, name, value)
     session.commit()
@@ -174,3 +180,38 @@ def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:
     for position, remaining_ad in enumerate(remaining):
         remaining_ad.position = position
     session.commit()
+
+
+def has_consented_panelists(*, session: Session, study: Study) -> bool:
+    """True once a panelist (not a designer's preview) has agreed to take part in the study."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    ConsentRecord.session_id == PanelSession.id,
+                    ConsentRecord.decision == ConsentDecision.AGREE,
+                    PanelSession.study_id == study.id,
+                    PanelSession.is_preview.is_(False),
+                )
+            )
+        )
+    )
+
+
+def check_emotion_switch(*, session: Session, study: Study, emotion_mode: bool) -> None:
+    """Refuse to switch emotion mode once panelists have consented under the current one."""
+    if emotion_mode == study.emotion_mode:
+        return
+    # Waits for consents in progress (they hold the row shared) and holds off new ones.
+    session.refresh(study, with_for_update=True)
+    if emotion_mode == study.emotion_mode:
+        return
+    if has_consented_panelists(session=session, study=study):
+        state = "on" if study.emotion_mode else "off"
+        raise StudyError(
+            f"emotion mode stays {state}: panelists have already agreed to take part under it, "
+            "and changing it would mix panelists who were told different things; "
+            "create a new study to field it the other way",
+            409,
+            field="emotion_mode",
+        )

@@ -16,9 +16,10 @@ from web.accounts.models import Organisation, User
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
 from web.samples import remove_samples, sample_count
-from web.studies import fieldwork, service
+from web.studies import emotion, fieldwork, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
+from web.studies.consent_defaults import DEFAULT_LOCALES
 from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
 from web.studies.files import ad_file_path, ad_poster_path, ad_poster_url, ad_video_url
 from web.studies.integration_views import KIND_LABELS
@@ -74,7 +75,9 @@ async def create_study(
     request: Request, me: OrgEditorDep, user: CurrentUserDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
+    # Unticked checkboxes send nothing.
     values.setdefault("attest_not_employees_or_students", "")
+    values.setdefault("emotion_mode", "")
     try:
         data = StudyIn.model_validate(values)
     except ValidationError as exc:
@@ -111,6 +114,8 @@ def _study_page(
         "can_edit": can_edit(session, user, study.organisation_id),
         "errors": errors or {},
         "max_ad_bytes": request.app.state.settings.max_ad_bytes,
+        "gaps": emotion.study_gaps(session=session, study=study),
+        "emotion_template_locales": DEFAULT_LOCALES,
         "samples": sample_count(session, study.id),
         "fieldwork": fieldwork.fieldwork(session, study),
         "intakes": {i.id: fieldwork.intake(session, i) for i in study.integrations},
@@ -140,6 +145,7 @@ def _edit_form(
         "errors": errors,
         "orders": list(AdOrder),
         "floor": request.app.state.settings.min_cell_size,
+        "locked": service.has_consented_panelists(session=session, study=study),
     }
     return render(request, "studies/edit.html", context, status_code)
 
@@ -150,6 +156,7 @@ def edit_study_form(request: Request, study: StudyEditDep, session: SessionDep) 
         "name": study.name,
         "ad_order": study.ad_order.value,
         "min_cell_size": study.min_cell_size,
+        "emotion_mode": study.emotion_mode,
     }
     return _edit_form(request, session, study, values, {})
 
@@ -159,6 +166,7 @@ async def edit_study(
     request: Request, study: StudyEditDep, settings: SettingsDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
+    values.setdefault("emotion_mode", "")  # an unticked checkbox sends nothing
     try:
         data = StudyUpdate.model_validate(
             {k: v for k, v in values.items() if v != "" or k != "min_cell_size"}
@@ -168,7 +176,7 @@ async def edit_study(
         return _edit_form(request, session, study, values, field_errors(exc), 400)
     except service.StudyError as exc:
         return _edit_form(
-            request, session, study, values, {"min_cell_size": exc.message}, exc.status_code
+            request, session, study, values, {exc.field: exc.message}, exc.status_code
         )
     return redirect(f"/studies/{study.id}")
 

@@ -47,7 +47,7 @@ def worker(settings: Settings, db_session: Session) -> Iterator[None]:
 def known_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analysis stands in with a usable clip of known curves: a panelist's would count."""
 
-    def run(path: Path, time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
+    def run(path: Path, time_map: TimeMap, emotions: bool = False) -> analysis_adapter.ClipAnalysis:
         ad_t = time_map(np.arange(0, AD_SECONDS, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
         return analysis_adapter.ClipAnalysis(

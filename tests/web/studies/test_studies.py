@@ -104,8 +104,9 @@ def test_edit_study(client: TestClient, db_session: Session, study: Study) -> No
     assert (study.name, study.ad_order) == ("Winter", AdOrder.FIXED)
 
 
-def test_study_page_shows_no_emotion_mode(client: TestClient, study: Study) -> None:
+def test_study_page_says_emotion_mode_is_off_by_default(client: TestClient, study: Study) -> None:
     page = client.get(f"/studies/{study.id}", headers=HTML)
     assert page.status_code == 200
-    assert "emotion" not in page.text.lower()
+    assert '<strong id="emotion-mode">off</strong>' in page.text
+    assert "cannot be fielded" not in page.text
     assert "Upload an ad" in page.text

@@ -1,0 +1,1 @@
+"""Client reports: a PNG per ad and a PDF per study, shared by revocable links."""

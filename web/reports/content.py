@@ -1,0 +1,78 @@
+"""What a report shows, read through the results service so its rules (previews left out,
+cell-size suppression, key-moment thresholds) apply exactly as on the analyst's pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from candor.metrics import EMOTIONS
+from web.accounts.models import Organisation
+from web.db import utcnow
+from web.results import quality, service
+from web.results.schemas import AdCurves, AdSummaryOut, KeyMoments, Quality
+from web.settings import Settings
+from web.studies.models import Ad, Study
+
+# Always shown: what a client asks first (did they watch, did they smile).
+BASE_METRICS = ("attention", "smile")
+# Shown in emotion mode, when the results store has them: valence on its own -1..1 axis.
+EMOTION_SUMMARY_METRICS = ("valence", "engagement")
+
+
+@dataclass(frozen=True)
+class AdReport:
+    ad: Ad
+    curves: AdCurves
+    summary: AdSummaryOut
+    moments: KeyMoments
+    metrics: tuple[str, ...]  # base metrics present in the curves
+    emotion_metrics: tuple[str, ...]  # valence, engagement, the 7 emotions present (emotion mode)
+
+
+@dataclass(frozen=True)
+class StudyReport:
+    study: Study
+    organisation: str
+    generated_at: datetime
+    ads: list[AdReport]
+    quality: Quality
+
+
+def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdReport:
+    """One ad's curves (everyone), summary and key moments."""
+    curves = service.ad_curves(session, ad, study, settings)
+    present = curves.overall.curves
+    emotion_metrics: tuple[str, ...] = ()
+    if study.emotion_mode:
+        emotion_metrics = tuple(m for m in (*EMOTION_SUMMARY_METRICS, *EMOTIONS) if m in present)
+    return AdReport(
+        ad=ad,
+        curves=curves,
+        summary=service.summaries(session, [ad])[0],
+        moments=service.moments_for(curves),
+        metrics=tuple(m for m in BASE_METRICS if m in present),
+        emotion_metrics=emotion_metrics,
+    )
+
+
+def study_ads(session: Session, study: Study) -> list[Ad]:
+    """The study's ads in their set order, read afresh."""
+    return list(
+        session.scalars(select(Ad).where(Ad.study_id == study.id).order_by(Ad.position, Ad.id))
+    )
+
+
+def study_report(session: Session, settings: Settings, study: Study) -> StudyReport:
+    """Every ad of the study in its set order, and the study's data quality."""
+    organisation = session.get(Organisation, study.organisation_id)
+    return StudyReport(
+        study=study,
+        organisation=organisation.name if organisation else "",
+        generated_at=utcnow(),
+        ads=[ad_report(session, settings, study, ad) for ad in study_ads(session, study)],
+        quality=quality.quality(session, study.id),
+    )
