@@ -26,6 +26,8 @@ export class RecorderCore {
     this.connectivity = new Connectivity({
       win: this.env.window,
       sleep: this.sleep,
+      probe: (signal) => this.api.ping(signal),
+      probeDelays: this.options.probeDelays,
       fallbackMs: this.options.offlineRetryMs,
     });
     this.respondentId = this.options.respondentId || this.env.randomId();

@@ -251,6 +251,8 @@ export class CandorRecorder extends RecorderCore {
       upload,
       document: this.env.document,
       now: this.env.now,
+      setTimeout: this.env.setTimeout,
+      clearTimeout: this.env.clearTimeout,
       onRecording: (on) => {
         this.recording = on;
         if (!stale() && this.state === State.PLAYING)

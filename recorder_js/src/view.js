@@ -97,9 +97,11 @@ export class RecorderView {
 
   showOffline(offline) {
     const relevant = [State.PLAYING, State.DRAINING].includes(this.recorder.state);
-    this.offline.textContent = this.t.offline;
+    // "Offline" only when the browser says so; otherwise it is the server that does not answer.
+    const text = this.recorder.connectivity.offline ? this.t.offline : this.t.unreachable;
+    this.offline.textContent = text;
     this.offline.hidden = !(offline && relevant);
-    if (offline && relevant) this.say(this.t.offline);
+    if (offline && relevant) this.say(text);
   }
 
   render(newScreen, moveFocus) {
@@ -351,6 +353,16 @@ RecorderView.prototype.screens = {
 
   no_camera(r, d, t) {
     const kind = r.cameraError || "other";
+    if (r.ended) {
+      // Nothing is left to try: no steps that say "press Try again", and the receipt, since
+      // what was recorded before the camera stopped is analysed like any clip.
+      return [
+        this.title(t.noCameraTitle[kind]),
+        h("p", {}, t.noCameraEnded),
+        this.receipt(),
+        this.continueLink(),
+      ];
+    }
     const nodes = [
       this.title(t.noCameraTitle[kind]),
       h(
@@ -359,10 +371,6 @@ RecorderView.prototype.screens = {
         t.noCameraSteps[kind].map((step) => h("li", {}, step)),
       ),
     ];
-    if (r.ended) {
-      nodes.push(this.continueLink());
-      return nodes;
-    }
     const canRetry = !["unsupported", "insecure"].includes(kind);
     nodes.push(
       h(

@@ -403,6 +403,7 @@ export class FakeServer {
   async handle(method, path, request) {
     const json = typeof request.body === "string" ? JSON.parse(request.body) : null;
     if (method === "POST" && path === "/sessions") return this.startSession(json);
+    if (method === "GET" && path === "/ping") return { status: 204, body: null };
     if (!this.session || request.headers.Authorization !== `Bearer ${this.session.token}`) {
       return { status: 401, body: { detail: "missing or bad token" } };
     }
