@@ -50,6 +50,7 @@ export class RecorderCore {
     this.previewStream = null;
     this.run = null; // the AdRun under way
     this.uploads = new UploadSet(); // one ClipUpload per recorded ad
+    this.store = null; // chunks not yet acknowledged (chunk-store.js), opened by start()
     this.recording = false;
     this.ended = false; // the session's outcome is known and told to the server
     this.status = null; // complete | declined | no_camera | withdrawn | failed

@@ -55,6 +55,7 @@ export function browserEnv(overrides = {}) {
     analyzeFrame: null,
     navigate: null,
     digest: sha256Hex,
+    indexedDB: g.indexedDB || null, // keeps unacknowledged chunks across a reload
     ...overrides,
   };
   if (!env.getUserMedia) {
