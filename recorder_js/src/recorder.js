@@ -372,9 +372,10 @@ export class CandorRecorder extends RecorderCore {
     await this.endSession(status);
     if (stale()) return;
     this.transition(status === "complete" ? State.DONE : State.NO_CAMERA, { ended: true });
-    // "complete" waits for a click so the receipt can be read, unless there is nowhere to
+    // Something was recorded (complete, or no_camera after the camera was lost mid-study), so
+    // the end waits for a click and the receipt can be read, unless there is nowhere to
     // navigate: then a host page framing us is told at once (postMessage) and goes on itself.
-    if (status !== "complete" || !this.returnUrl) this.returnToSurvey();
+    if (!this.returnUrl) this.returnToSurvey();
   }
 
   async endSession(status) {

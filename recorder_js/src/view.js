@@ -102,6 +102,10 @@ export class RecorderView {
     this.offline.textContent = text;
     this.offline.hidden = !(offline && relevant);
     if (offline && relevant) this.say(text);
+    else if ([this.t.offline, this.t.unreachable].includes(this.status.textContent)) {
+      const { state, detail } = this.recorder;
+      this.say(state === State.PLAYING && detail.phase === "recording" ? this.t.recording : "");
+    }
   }
 
   render(newScreen, moveFocus) {
@@ -140,14 +144,15 @@ export class RecorderView {
   }
 
   renderProgress() {
-    if (this.recorder.state !== State.DRAINING || !this.bar) return;
     const p = this.recorder.progress;
+    // While an ad plays too: the uploads may be waiting for the network or the server.
+    this.showOffline(p.waiting || this.recorder.connectivity.offline);
+    if (this.recorder.state !== State.DRAINING || !this.bar) return;
     const pct = p.bytesTotal ? Math.floor((100 * p.bytesAcked) / p.bytesTotal) : 100;
     this.bar.value = pct;
     this.bar.setAttribute("aria-valuenow", String(pct));
     const format = new Intl.NumberFormat(this.recorder.locale, { style: "percent" });
     this.barLabel.textContent = format.format(pct / 100);
-    this.showOffline(p.waiting || this.recorder.connectivity.offline);
   }
 
   title(text) {

@@ -208,6 +208,12 @@ test("the camera failing when an ad starts: no_camera, then continue sends what 
   assert.equal(t.server.clipFor(101).status, "queued", "the first ad's clip was finished");
   assert.equal(t.server.session.status, "no_camera");
   assert.equal(t.recorder.state, "no_camera");
+  // The first ad was recorded and is analysed: the panelist stays to read the receipt.
+  assert.equal(t.seen.navigations.length, 0, "no navigation before the click");
+  assert.equal(t.recorder.receiptCode, "RC-7Q2X");
+  assert.equal(t.recorder.returnToSurvey(), "navigated");
+  assert.equal(t.seen.navigations[0].status, "no_camera");
+  assert.equal(t.seen.navigations[0].receipt, "RC-7Q2X");
 });
 
 test("MediaRecorder failing mid-ad: the camera goes off and the session fails", async () => {

@@ -1,0 +1,125 @@
+"""The recorder in real Chromium when a session is hurt and must recover (issue 11): the server
+unreachable while the network is fine, the camera track stopped mid-ad, a long offline spell
+and a reload mid-ad. Each test prints what it measured (chunks recorded vs arrived, seconds of
+curve vs seconds of ad, the session's status, what the panelist saw); `pytest -s` shows it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.recorder.helpers import (
+    CAMERA_PROBE,
+    Fielded,
+    LiveCandor,
+    panel_session,
+    recorder_url,
+    recorder_value,
+    wait_analysed,
+    wait_for,
+)
+from web.panel.models import ClipStatus, SessionStatus
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PANEL_API = "**/api/v1/panel/**"
+
+
+def start_recording(page: Any, url: str, *, retry_delays: str = "[200, 400]") -> None:
+    """Through consent and preflight to the first ad; short retries so a wait comes soon."""
+    page.goto(url)
+    page.get_by_role("button", name="I agree").click()
+    page.get_by_role("button", name="Turn on my camera").click()
+    page.get_by_role("button", name="Check").click()
+    recorder_value(page, f"(r.options.retryDelays = {retry_delays}, true)")
+    page.get_by_role("button", name="Start").click(timeout=15000)
+    page.locator(".cr-rec").wait_for(timeout=10000)
+
+
+def acked(page: Any) -> int:
+    return int(recorder_value(page, "r.progress.chunksAcked"))
+
+
+def screen_text(page: Any) -> str:
+    return str(page.locator("#candor-recorder .cr-screen").inner_text())
+
+
+def test_server_unreachable_is_probed_not_waited_out(
+    launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
+) -> None:
+    """Only the server is down: no `online` event will come, so the recorder must ask it."""
+    fielded = fielded_study(durations=(8.0,))
+    page = launch().new_page()
+    probes: list[int] = []  # statuses of the probes the server answered
+
+    def probed(response: Any) -> None:
+        if response.url.endswith("/ping"):
+            probes.append(response.status)
+
+    page.on("response", probed)
+    start_recording(page, recorder_url(live_candor, fielded))
+    wait_for(lambda: acked(page) >= 2, timeout=15, what="two chunks acknowledged")
+
+    page.route(PANEL_API, lambda route: route.abort("connectionrefused"))
+    wait_for(lambda: recorder_value(page, "r.progress.waiting"), timeout=10, what="uploads wait")
+    assert recorder_value(page, "navigator.onLine") is True
+    note = page.locator("#candor-recorder .cr-offline")
+    assert note.is_visible()
+    assert "cannot be reached" in note.inner_text(), "not 'You are offline': the network is fine"
+    time.sleep(2.5)
+    page.unroute(PANEL_API)
+    back = time.monotonic()
+    wait_for(
+        lambda: not recorder_value(page, "r.progress.waiting"), timeout=20, what="uploads resume"
+    )
+    resumed_after = time.monotonic() - back
+    assert 204 in probes, "the server was probed, not waited out"
+
+    page.get_by_role("heading", name="Thank you").wait_for(timeout=60000)
+    progress = recorder_value(page, "r.progress")
+    session = panel_session(live_candor, fielded)
+    (clip,) = wait_analysed(live_candor, session.id, expected=1)
+    print(
+        f"\nserver down: {progress['chunksTotal']} chunks recorded, {clip.chunks_received} "
+        f"arrived; resumed {resumed_after:.1f} s after the server came back; "
+        f"{len(probes)} probes; session {session.status.value}; clip {clip.status.value}"
+    )
+    assert progress["chunksAcked"] == progress["chunksTotal"] == clip.chunks_received
+    assert session.status == SessionStatus.COMPLETE
+    assert clip.status == ClipStatus.DONE, clip.failure_reason
+
+
+def test_camera_track_stopped_mid_ad_is_noticed_and_ends_with_a_receipt(
+    launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
+) -> None:
+    """track.stop() fires no `ended` in Chromium: the recorder must notice it by itself."""
+    fielded = fielded_study(durations=(8.0,))
+    page = launch().new_page()
+    page.add_init_script(CAMERA_PROBE)
+    start_recording(page, recorder_url(live_candor, fielded))
+    wait_for(lambda: acked(page) >= 2, timeout=15, what="two chunks acknowledged")
+    page.evaluate("() => window.__camera.streams.at(-1).getVideoTracks()[0].stop()")
+
+    page.get_by_role("heading", name="The camera stopped").wait_for(timeout=10000)
+    assert page.get_by_role("button", name="Try again").is_visible()
+    page.get_by_role("button", name="Continue without camera").click()
+    page.get_by_role("link", name="Continue the survey").wait_for(timeout=30000)
+    text = screen_text(page)
+    receipt = page.locator("[data-receipt]")
+    print(f"\ncamera stopped, panelist saw: {text!r}")
+    assert "press Try again" not in text, "no instruction to press a button that is not there"
+    assert receipt.is_visible(), "the receipt: what was recorded is analysed and can be erased"
+
+    session = panel_session(live_candor, fielded)
+    assert session.status == SessionStatus.NO_CAMERA
+    (clip,) = wait_analysed(live_candor, session.id, expected=1)
+    recorded = recorder_value(page, "r.progress.chunksTotal")
+    print(
+        f"camera stopped: {recorded} chunks recorded, {clip.chunks_received} arrived; "
+        f"{clip.duration_s} s of video for an 8 s ad; session {session.status.value}; "
+        f"clip {clip.status.value}, usable {clip.usable}, excluded for {clip.exclusion_reason}"
+    )
+    assert clip.chunks_received == recorded
