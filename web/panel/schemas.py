@@ -72,6 +72,8 @@ class SessionOut(BaseModel):
     ads: list[AdOut]
     return_url_template: str
     preview: bool = False
+    # Resumed session: ads already recorded (in part), which the recorder does not show again.
+    recorded_ads: list[int] = []
 
 
 class ConsentIn(Strict):
