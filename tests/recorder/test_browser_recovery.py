@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from tests.recorder.helpers import (
     CAMERA_PROBE,
@@ -22,6 +23,7 @@ from tests.recorder.helpers import (
     wait_for,
 )
 from web.panel.models import ClipStatus, SessionStatus
+from web.results.models import ClipSecond
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -37,6 +39,13 @@ def start_recording(page: Any, url: str, *, retry_delays: str = "[200, 400]") ->
     recorder_value(page, f"(r.options.retryDelays = {retry_delays}, true)")
     page.get_by_role("button", name="Start").click(timeout=15000)
     page.locator(".cr-rec").wait_for(timeout=10000)
+
+
+def curve_seconds(live: LiveCandor, clip_id: int) -> int:
+    """Seconds of the ad with a curve value from this clip."""
+    with live.session() as session:
+        rows = session.scalars(select(ClipSecond).where(ClipSecond.clip_id == clip_id)).all()
+        return len(rows)
 
 
 def acked(page: Any) -> int:
@@ -123,3 +132,70 @@ def test_camera_track_stopped_mid_ad_is_noticed_and_ends_with_a_receipt(
         f"clip {clip.status.value}, usable {clip.usable}, excluded for {clip.exclusion_reason}"
     )
     assert clip.chunks_received == recorded
+
+
+def stored_chunks(page: Any) -> int:
+    """Chunks the recorder keeps in IndexedDB, not yet acknowledged by the server."""
+    return int(
+        page.evaluate(
+            """() => new Promise((resolve, reject) => {
+              const open = indexedDB.open("candor-recorder");
+              open.onerror = () => reject(open.error);
+              open.onsuccess = () => {
+                const db = open.result;
+                if (!db.objectStoreNames.contains("chunks")) { db.close(); resolve(0); return; }
+                const count = db.transaction("chunks").objectStore("chunks").count();
+                count.onsuccess = () => { db.close(); resolve(count.result); };
+              };
+            })"""
+        )
+    )
+
+
+def test_reload_mid_ad_resumes_the_session_and_counts_the_respondent_once(
+    launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
+) -> None:
+    """Chunks not yet sent when the tab reloads come back from IndexedDB; one session, one count."""
+    fielded = fielded_study(durations=(8.0, 2.0))
+    page = launch().new_context().new_page()
+    url = recorder_url(live_candor, fielded)
+    start_recording(page, url)
+    wait_for(lambda: acked(page) >= 2, timeout=15, what="two chunks acknowledged")
+    page.route("**/chunks/**", lambda route: route.abort("connectionrefused"))
+    wait_for(lambda: stored_chunks(page) >= 2, timeout=10, what="chunks kept in IndexedDB")
+    receipt_before = recorder_value(page, "r.receiptCode")
+    recorded_before = recorder_value(page, "r.progress.chunksTotal")
+    arrived_before = acked(page)
+    page.reload()
+    page.unroute("**/chunks/**")
+
+    page.get_by_role("button", name="I agree").click()
+    page.get_by_role("button", name="Turn on my camera").click()
+    page.get_by_role("button", name="Check").click()
+    play = page.get_by_role("button", name="Play")
+    play.wait_for(timeout=15000)
+    assert "Ad 2 of 2" in screen_text(page), "the interrupted ad is not shown again"
+    play.click()
+    page.get_by_role("heading", name="Thank you").wait_for(timeout=60000)
+    receipt_after = page.locator("[data-receipt]").inner_text()
+    played = page.evaluate(
+        "() => document.querySelector('#candor-recorder').candorRecorder"
+        ".uploads.items.map((u) => u.adId)"
+    )
+
+    session = panel_session(live_candor, fielded)  # exactly one session for the respondent
+    clips = {c.ad_id: c for c in wait_analysed(live_candor, session.id, expected=2)}
+    first = clips[fielded.ad_ids[0]]
+    seconds = curve_seconds(live_candor, first.id)
+    print(
+        f"\nreload: ad 1 {recorded_before}+ chunks recorded ({arrived_before} arrived before the "
+        f"reload), {first.chunks_received} arrived in all; {seconds} s of curve for an 8 s ad; "
+        f"session {session.status.value}; receipt {receipt_before} -> {receipt_after}; "
+        f"uploads after reload {played}; kept in IndexedDB at the end {stored_chunks(page)}"
+    )
+    assert session.status == SessionStatus.COMPLETE
+    assert receipt_after == receipt_before, "the receipt shown erases the one session"
+    assert first.chunks_received >= recorded_before > arrived_before
+    assert first.chunks_received == first.expected_chunks
+    assert all(c.status == ClipStatus.DONE for c in clips.values())
+    assert stored_chunks(page) == 0
