@@ -33,9 +33,9 @@ from candor.migrations import alembic_config  # noqa: E402
 from tests.support import stack  # noqa: E402
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
 from web.accounts.models import Membership, Organisation, Role, User  # noqa: E402
+from web.clips.aggregates import apply_clip  # noqa: E402
 from web.db import make_engine  # noqa: E402
 from web.panel.models import Clip, ClipStatus, PanelSession  # noqa: E402
-from web.results.aggregates import apply_clip  # noqa: E402
 from web.results.models import ClipSecond  # noqa: E402
 from web.settings import Settings  # noqa: E402
 from web.studies.models import Ad, Integration, IntegrationKind, Study  # noqa: E402

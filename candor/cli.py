@@ -102,8 +102,8 @@ def beat() -> None:
 def sweep() -> None:
     """Finish idle uploads, delete expired and stray clip video, and hand queued clips to the
     broker again: one pass of the periodic jobs."""
+    from web.clips.queue import enqueue_analysis
     from web.db import make_engine, make_session_factory
-    from web.panel.queue import enqueue_analysis
     from web.settings import Settings
     from worker.idle import finish_idle_clips
     from worker.sweeper import requeue_clips

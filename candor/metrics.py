@@ -32,9 +32,7 @@ EXPRESSIONS: tuple[Expression, ...] = (
     Expression("nose_wrinkle", "AU9", "Nose wrinkle", "Skin along the nose wrinkled upward."),
     Expression("upper_lip_raise", "AU10", "Upper lip raise", "Upper lip drawn up."),
     Expression("dimpler", "AU14", "Dimpler", "Lip corners tightened inward, dimples formed."),
-    Expression(
-        "lip_corner_depressor", "AU15", "Lip corner depressor", "Lip corners pulled down."
-    ),
+    Expression("lip_corner_depressor", "AU15", "Lip corner depressor", "Lip corners pulled down."),
     Expression("chin_raise", "AU17", "Chin raise", "Chin boss pushed up, lower lip pushed up."),
     Expression("lip_pucker", "AU18", "Lip pucker", "Lips pushed forward and rounded."),
     Expression("lip_stretch", "AU20", "Lip stretch", "Lips stretched sideways, flattened."),

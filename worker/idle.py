@@ -19,15 +19,14 @@ from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
+from web.clips import storage
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_paths
+from web.clips.lifecycle import consented, mark_enqueued, mark_queued
 from web.db import utcnow
-from web.panel import storage, uploads
-from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories
 from web.panel.models import (
     Chunk,
     Clip,
     ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
     DeletionAudit,
     PanelSession,
     SessionStatus,
@@ -60,16 +59,12 @@ def _last_activity() -> ColumnElement[datetime]:
 
 def _eligible(cutoff: datetime) -> list[ColumnElement[bool]]:
     """Uploading, idle since before the cutoff, in a consented session that is not withdrawn."""
-    agreed = exists().where(
-        ConsentRecord.session_id == Clip.session_id,
-        ConsentRecord.decision == ConsentDecision.AGREE,
-    )
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
     )
     return [
         Clip.status == ClipStatus.UPLOADING,
-        agreed,
+        consented(Clip.session_id),
         not_withdrawn,
         _last_activity() < cutoff,
     ]
@@ -127,20 +122,9 @@ def _finish_one(
     clip.chunks_received = kept
     clip.bytes_received = sum(size for _index, size in rows[:kept])
     clip.auto_finished = True
-    uploads.mark_queued(clip, kept)
+    mark_queued(clip, kept)
     report.finished += 1
     return Finishing(queued=True, remove=list(tail))
-
-
-def _remove(paths: list[Path]) -> None:
-    """Delete what the committed audit rows describe (the sweeper catches anything left)."""
-    files = [path for path in paths if not path.is_dir()]
-    remove_directories([path for path in paths if path.is_dir()])
-    for path in files:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            log.exception("could not remove a chunk past a gap; the clip's deletion removes it")
 
 
 def finish_idle_clips(
@@ -160,11 +144,11 @@ def finish_idle_clips(
                 session.rollback()
                 continue
             session.commit()
-            _remove(outcome.remove)
+            remove_paths(outcome.remove)
             # After the commit, as the recorder's finish does; a failed send stays queued with
             # no enqueued_at, and the requeue job sends it once the broker is back.
             if outcome.queued and send(clip_id):
-                uploads.mark_enqueued(session, clip_id)
+                mark_enqueued(session, clip_id)
                 report.sent += 1
     if ids:
         log.info("idle uploads: %s", report)

@@ -15,14 +15,19 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
+from web.clips import storage
+from web.clips.deletion import (
+    DeletionReason,
+    record_video_deletion,
+    remove_directories,
+    remove_paths,
+)
+from web.clips.lifecycle import TERMINAL, mark_enqueued
 from web.db import utcnow
-from web.panel import storage
-from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories
 from web.panel.models import Clip, ClipStatus, DeletionAudit
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
-TERMINAL = (ClipStatus.DONE, ClipStatus.FAILED, ClipStatus.ABANDONED)
 # A clip that just reached a terminal state is deleted by its own worker within milliseconds;
 # the sweeper leaves it that long before calling it a leftover (and auditing it twice).
 LEFTOVER_GRACE_S = 60
@@ -127,11 +132,7 @@ def sweep(*, settings: Settings, factory: sessionmaker[Session]) -> SweepReport:
     with factory() as session:
         directories = _sweep_disk(session, settings, now, report)
         session.commit()
-    for path in directories:
-        if path.is_dir():
-            remove_directories([path])
-        else:
-            path.unlink(missing_ok=True)
+    remove_paths(directories)
     if report.expired or report.leftovers or report.strays:
         log.info("sweep: %s", report)
     return report
@@ -171,10 +172,7 @@ def requeue_clips(
         if not send(clip_id):
             break  # the broker is still down; the next run tries again
         with factory() as session:
-            clip = session.get(Clip, clip_id)
-            if clip is not None:
-                clip.enqueued_at = utcnow()
-                session.commit()
+            mark_enqueued(session, clip_id)
         sent += 1
     if ids:
         log.info("requeue: %d of %d clip(s) handed to the broker", sent, len(ids))

@@ -1,4 +1,4 @@
-"""Celery tasks: thin, named explicitly, taking ids; the work is in pipeline.py and sweeper.py."""
+"""Celery tasks: thin, named by constant, taking ids; the work is in clip_job, idle and sweeper."""
 
 from __future__ import annotations
 
@@ -8,8 +8,14 @@ from typing import Any
 import kombu.exceptions
 import sqlalchemy.exc
 
-from web.panel.queue import enqueue_analysis
-from worker import context, idle, pipeline, sweeper
+from web.clips.queue import (
+    ANALYZE_CLIP,
+    FINISH_IDLE_CLIPS,
+    REQUEUE_CLIPS,
+    SWEEP,
+    enqueue_analysis,
+)
+from worker import clip_job, context, idle, sweeper
 from worker.celery_app import app
 
 # Worth retrying: the database or broker was briefly unreachable. Anything else is final.
@@ -22,7 +28,7 @@ TRANSIENT = (
 
 
 @app.task(
-    name="candor.analyze_clip",
+    name=ANALYZE_CLIP,
     bind=True,
     autoretry_for=TRANSIENT,
     retry_backoff=2,
@@ -33,7 +39,7 @@ TRANSIENT = (
 def analyze_clip(self: Any, clip_id: int) -> str:
     """Analyse one clip, store its curves on ad time, delete its video. Idempotent."""
     token = self.request.id or f"direct-{uuid.uuid4()}"
-    outcome = pipeline.process_clip(
+    outcome = clip_job.process_clip(
         int(clip_id), settings=context.settings(), factory=context.session_factory(), token=token
     )
     if outcome.retry_in is not None:  # another worker holds a live claim: look again later
@@ -41,13 +47,13 @@ def analyze_clip(self: Any, clip_id: int) -> str:
     return outcome.status
 
 
-@app.task(name="candor.sweep", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
+@app.task(name=SWEEP, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
 def sweep() -> str:
     """Delete any clip video older than the TTL, leftovers and strays."""
     return str(sweeper.sweep(settings=context.settings(), factory=context.session_factory()))
 
 
-@app.task(name="candor.requeue_clips", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
+@app.task(name=REQUEUE_CLIPS, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
 def requeue_clips() -> int:
     """Hand queued clips the broker never got, or lost, to it again."""
     settings = context.settings()
@@ -58,9 +64,7 @@ def requeue_clips() -> int:
     )
 
 
-@app.task(
-    name="candor.finish_idle_clips", autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3
-)  # type: ignore[untyped-decorator]
+@app.task(name=FINISH_IDLE_CLIPS, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
 def finish_idle_clips() -> str:
     """Finish uploads whose tab closed before "finish", from what arrived, and queue them."""
     settings = context.settings()

@@ -20,7 +20,7 @@ from tests.support.clips import split
 from tests.support.committed import Committed
 from tests.support.factories import make_ad, make_integration, make_study
 from web.accounts.models import Organisation
-from web.panel.deletion import DeletionReason
+from web.clips.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit
 from web.results.models import ClipSecond
 

@@ -24,8 +24,8 @@ from tests.support import panel, stack
 from tests.support.clips import make_webm, split
 from tests.support.committed import Committed
 from tests.support.factories import make_ad, make_integration, make_study
+from web.clips.deletion import DeletionReason
 from web.db import make_engine
-from web.panel.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel import storage
+from web.clips import storage
 from web.panel.models import Clip, PanelSession, SessionStatus
 from web.settings import Settings
 

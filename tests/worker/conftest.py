@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.factories import ClipRows, make_clip
-from web.panel import storage
+from web.clips import storage
 from web.panel.models import Chunk, ClipStatus, PlaybackEvent, PlaybackEventKind
 from web.settings import Settings
 from worker import context

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from worker import pipeline_analysis
+from worker import analysis_adapter
 from worker.celery_app import app
 
 __all__ = ["app"]
-_real_run = pipeline_analysis.run
+_real_run = analysis_adapter.run
 
 
 def _announced_run(path: Path, time_map: Any) -> Any:
@@ -24,4 +24,4 @@ def _announced_run(path: Path, time_map: Any) -> Any:
     return _real_run(path, time_map)
 
 
-pipeline_analysis.run = _announced_run
+analysis_adapter.run = _announced_run

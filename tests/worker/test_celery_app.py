@@ -1,47 +1,12 @@
-"""The Celery app is configured from Settings: JSON only, late acks, one task at a time."""
+"""The worker's Celery app registers every task the web app and beat send by name."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from web.settings import Settings
-from worker.celery_app import make_celery
-
-
-def test_configuration_from_settings(tmp_path: Path) -> None:
-    redis = Settings(data_dir=tmp_path, broker_url="redis://127.0.0.1:6379/5", task_queue="q1")
-    app = make_celery(redis)
-    conf = app.conf
-    assert conf.broker_url == "redis://127.0.0.1:6379/5"
-    assert (conf.task_serializer, conf.result_serializer, conf.accept_content) == (
-        "json",
-        "json",
-        ["json"],
-    )
-    assert conf.task_acks_late and conf.task_reject_on_worker_lost
-    assert conf.worker_prefetch_multiplier == 1
-    assert conf.task_default_queue == "q1"
-    assert (
-        conf.broker_transport_options["visibility_timeout"]
-        == redis.broker_visibility_timeout_seconds
-    )
-    schedule = {entry["task"] for entry in conf.beat_schedule.values()}
-    assert schedule == {"candor.sweep", "candor.requeue_clips", "candor.finish_idle_clips"}
-    assert {entry["schedule"] for entry in conf.beat_schedule.values()} == {
-        redis.sweep_interval_seconds
-    }
-
-
-def test_embedded_default_is_kombus_sqlalchemy_transport_on_a_local_file(tmp_path: Path) -> None:
-    app = make_celery(Settings(data_dir=tmp_path / "data"))
-    assert app.conf.broker_url == f"sqla+sqlite:///{(tmp_path / 'data' / 'broker.db').resolve()}"
-    # Its options go to create_engine, so it gets none of Redis's.
-    assert app.conf.broker_transport_options == {}
+from web.clips.queue import ANALYZE_CLIP, FINISH_IDLE_CLIPS, REQUEUE_CLIPS, SWEEP
 
 
 def test_the_tasks_are_registered_by_name() -> None:
     from worker.celery_app import app
 
     app.loader.import_default_modules()
-    names = {"candor.analyze_clip", "candor.sweep", "candor.requeue_clips"}
-    assert names | {"candor.finish_idle_clips"} <= set(app.tasks)
+    assert {ANALYZE_CLIP, SWEEP, REQUEUE_CLIPS, FINISH_IDLE_CLIPS} <= set(app.tasks)

@@ -23,9 +23,10 @@ from tests.conftest import TEST_REDIS_URL
 from tests.support.clips import split
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
+from web.clips import storage
+from web.clips.deletion import DeletionReason, erase_panel_session
+from web.clips.queue import enqueue_analysis
 from web.db import make_engine, utcnow
-from web.panel import storage
-from web.panel.deletion import DeletionReason, erase_panel_session
 from web.panel.models import (
     Chunk,
     Clip,
@@ -36,7 +37,6 @@ from web.panel.models import (
     PanelSession,
     SessionStatus,
 )
-from web.panel.queue import enqueue_analysis
 from web.results.models import ClipSecond
 from web.settings import Settings
 from worker import context, idle

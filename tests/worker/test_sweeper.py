@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import TEST_REDIS_URL
 from tests.support.stack import forget_queue
 from tests.worker.conftest import uploaded_clip
+from web.clips import storage
+from web.clips.deletion import DeletionReason
+from web.clips.queue import enqueue_analysis
 from web.db import utcnow
-from web.panel import storage
-from web.panel.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit
-from web.panel.queue import enqueue_analysis
 from web.settings import Settings
 from worker import sweeper
 

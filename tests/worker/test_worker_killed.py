@@ -24,11 +24,11 @@ from tests.support.clips import make_webm, split
 from tests.support.committed import Committed
 from tests.support.factories import make_clip
 from web.accounts.models import Organisation
+from web.clips import storage
+from web.clips.deletion import DeletionReason
+from web.clips.queue import enqueue_analysis
 from web.db import make_engine
-from web.panel import storage
-from web.panel.deletion import DeletionReason
 from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit
-from web.panel.queue import enqueue_analysis
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 

@@ -7,7 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from web.panel import service, storage, tokens, uploads
+from web.clips import storage
+from web.clips.lifecycle import mark_enqueued
+from web.clips.queue import enqueue_analysis
+from web.panel import service, tokens, uploads
 from web.panel.deps import (
     SessionDep,
     SettingsDep,
@@ -17,7 +20,6 @@ from web.panel.deps import (
 )
 from web.panel.errors import PanelError
 from web.panel.locales import LANGUAGE_TAG_MAX_CHARS, LANGUAGE_TAG_PATTERN
-from web.panel.queue import enqueue_analysis
 from web.panel.schemas import (
     ChunkOut,
     ClipCreate,
@@ -192,7 +194,7 @@ async def finish(
     if finished.needs_enqueue and await call_blocking(
         enqueue_analysis, settings=settings, clip_id=finished.clip_id
     ):
-        await call_blocking(uploads.mark_enqueued, session=session, clip_id=finished.clip_id)
+        await call_blocking(mark_enqueued, session=session, clip_id=finished.clip_id)
     return StatusOut(status=finished.status.value)
 
 

@@ -7,14 +7,15 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from web.clips import storage
 from web.db import utcnow
-from web.panel import storage
 from web.panel.models import ClipStatus, ConsentDecision, SessionStatus
 from web.settings import Settings
 
 # The common case in one round trip: the clip is this session's, consented, still uploading,
 # under its cap, and the index is new. Anything else (0 rows) takes the careful path below,
-# which says exactly what was wrong. Enum columns hold member names.
+# which says exactly what was wrong. Enum columns hold member names. The consent test is
+# web.clips.lifecycle.consented spelled in SQL: change both together.
 _FAST_INSERT = text(
     """
     WITH target AS (

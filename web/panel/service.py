@@ -8,17 +8,18 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
-from web.db import utcnow
-from web.panel import tokens
-from web.panel.deletion import (
+from web.clips.deletion import (
     DeletionReason,
     erase_panel_session,
     record_video_deletion,
     remove_directories,
 )
+from web.clips.lifecycle import consented
+from web.db import utcnow
+from web.panel import tokens
 from web.panel.errors import PanelError
 from web.panel.locales import locale_candidates
 from web.panel.models import (
@@ -226,16 +227,7 @@ def panel_session_for(session: Session, session_public_id: uuid.UUID) -> PanelSe
 
 
 def has_agreed(session: Session, panel_session_id: int) -> bool:
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    ConsentRecord.session_id == panel_session_id,
-                    ConsentRecord.decision == ConsentDecision.AGREE,
-                )
-            )
-        )
-    )
+    return bool(session.scalar(select(consented(panel_session_id))))
 
 
 def record_consent(

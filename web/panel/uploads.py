@@ -5,20 +5,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.db import utcnow
-from web.panel import storage
+from web.clips import storage
+from web.clips.lifecycle import consented, mark_queued
 from web.panel.errors import PanelError
 from web.panel.fastpath import store_chunk_fast
 from web.panel.models import (
     Chunk,
     Clip,
     ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
     PanelSession,
     PlaybackEvent,
     PlaybackEventKind,
@@ -28,7 +26,6 @@ from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
 
-ALLOWED_MIME_TYPES = ("video/webm", "video/mp4", "video/x-matroska")
 NO_CONSENT = "No agree record for this session: uploads need consent first"
 
 
@@ -58,8 +55,8 @@ def open_clip(*, session: Session, session_public_id: uuid.UUID, body: ClipCreat
     if body.ad_id not in panel_session.ad_order:
         raise PanelError(404, "This ad is not part of the session")
     base_type = body.mime_type.split(";", 1)[0].strip().lower()
-    if base_type not in ALLOWED_MIME_TYPES:
-        raise PanelError(415, f"mime_type must be one of {', '.join(ALLOWED_MIME_TYPES)}")
+    if base_type not in storage.ALLOWED_MIME_TYPES:
+        raise PanelError(415, f"mime_type must be one of {', '.join(storage.ALLOWED_MIME_TYPES)}")
     for _attempt in range(2):
         clip = session.scalar(
             select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)
@@ -89,10 +86,7 @@ def _lock_clip(
     session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID
 ) -> LockedClip:
     """The clip, locked for update, if it belongs to this session; otherwise 404."""
-    agreed = exists().where(
-        ConsentRecord.session_id == PanelSession.id,
-        ConsentRecord.decision == ConsentDecision.AGREE,
-    )
+    agreed = consented(PanelSession.id)
     row = session.execute(
         select(Clip, PanelSession.public_id, PanelSession.status, agreed)
         .join(PanelSession, Clip.session_id == PanelSession.id)
@@ -255,19 +249,3 @@ def finish_clip(
     mark_queued(clip, chunk_count)
     session.commit()
     return Finished(clip.id, ClipStatus.QUEUED, True)
-
-
-def mark_queued(clip: Clip, chunk_count: int) -> None:
-    """The clip is chunks 0..chunk_count-1, all here: ready for analysis (the caller commits,
-    then hands it to the broker)."""
-    clip.status = ClipStatus.QUEUED
-    clip.expected_chunks = chunk_count
-    clip.finished_at = utcnow()
-
-
-def mark_enqueued(session: Session, clip_id: int) -> None:
-    """Record a successful hand-over to the broker (None stays: the requeue job retries)."""
-    clip = session.get(Clip, clip_id)
-    if clip is not None and clip.status == ClipStatus.QUEUED:
-        clip.enqueued_at = utcnow()
-        session.commit()

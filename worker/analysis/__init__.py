@@ -7,6 +7,7 @@
 Never imports web, Celery or the database; mediapipe loads on the first ``analyze`` call.
 """
 
+from worker.analysis.analyze_video import analyze
 from worker.analysis.constants import (
     ANALYSIS_VERSION,
     EXCLUSION_REASONS,
@@ -24,7 +25,6 @@ from worker.analysis.errors import (
     NoVideoStream,
     TruncatedVideo,
 )
-from worker.analysis.pipeline import analyze
 from worker.analysis.result import AnalysisResult, Quality
 
 __all__ = [

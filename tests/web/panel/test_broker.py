@@ -14,9 +14,10 @@ from tests.support.committed import Committed, committed  # noqa: F401  (fixture
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
 from web.app import create_app
-from web.panel import api, storage
+from web.clips import storage
+from web.clips.queue import enqueue_analysis
+from web.panel import api
 from web.panel.models import Clip, ClipStatus
-from web.panel.queue import enqueue_analysis
 from web.settings import Settings
 from worker import sweeper
 

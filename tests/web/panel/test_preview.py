@@ -16,14 +16,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
-from web.panel import storage
-from web.panel.deletion import DeletionReason
+from web.clips import storage
+from web.clips.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession
 from web.results import quality
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 from web.studies.models import Ad, Integration, Study
-from worker import context, pipeline_analysis
+from worker import analysis_adapter, context
 from worker.tasks import analyze_clip
 from worker.timemap import TimeMap
 
@@ -48,10 +48,10 @@ def worker(settings: Settings, db_session: Session) -> Iterator[None]:
 def known_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analysis stands in with a usable clip of known curves: a panelist's would count."""
 
-    def run(path: Path, time_map: TimeMap) -> pipeline_analysis.ClipAnalysis:
+    def run(path: Path, time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
         ad_t = time_map(np.arange(0, AD_SECONDS, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
-        return pipeline_analysis.ClipAnalysis(
+        return analysis_adapter.ClipAnalysis(
             seconds=[
                 {"second": s, "attention": 1.0, "smile": 0.6, "blinks": 0, "n_frames": 10}
                 for s in seconds
@@ -64,7 +64,7 @@ def known_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
             version="known-1",
         )
 
-    monkeypatch.setattr(pipeline_analysis, "run", run)
+    monkeypatch.setattr(analysis_adapter, "run", run)
 
 
 def _run_through_api(

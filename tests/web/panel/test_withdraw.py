@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel import storage
-from web.panel.deletion import DeletionReason
+from web.clips import storage
+from web.clips.aggregates import apply_clip
+from web.clips.deletion import DeletionReason
 from web.panel.models import (
     Chunk,
     Clip,
@@ -23,7 +24,6 @@ from web.panel.models import (
     PlaybackEvent,
     SessionStatus,
 )
-from web.results.aggregates import apply_clip
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tests.support.factories import ClipRows, make_clip
+from web.clips.aggregates import apply_clip
 from web.panel.models import ClipStatus
-from web.results.aggregates import apply_clip
 from web.results.models import ClipSecond
 from web.studies.models import Ad
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from tests.support.factories import make_ad, make_clip, make_study
 from tests.web.results.seed import add_panelist, flat
 from web.accounts.models import Organisation
+from web.clips.aggregates import apply_clip
 from web.panel.models import (
     Clip,
     ClipStatus,
@@ -20,7 +21,6 @@ from web.panel.models import (
     SessionStatus,
 )
 from web.results import compare, quality, service
-from web.results.aggregates import apply_clip
 from web.results.models import AdAggregate
 from web.results.moments import KEY_MOMENT_MIN_LIFT
 from web.settings import Settings

@@ -14,7 +14,7 @@ from tests.support.auth import login
 from tests.support.factories import make_ad
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
-from web.results.aggregates import apply_clip
+from web.clips.aggregates import apply_clip
 from web.results.models import ClipSecond
 from web.results.suppression import SUPPRESSED_VALUE, coarsen_passthrough, hidden_cells
 from web.settings import Settings

@@ -93,8 +93,8 @@ class _ScriptedCounter:
 
 
 def test_face_count_changes_are_pinned_to_their_frame() -> None:
+    from worker.analysis.analyze_video import _FaceCounts
     from worker.analysis.decode import Frame
-    from worker.analysis.pipeline import _FaceCounts
 
     truth = [1] * 37 + [2] * 20 + [0] * 11 + [1] * 32  # changes at frames 37, 57 and 68
     detector = _ScriptedCounter(truth)

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from web.clips import storage
+from web.clips.aggregates import apply_clip
 from web.db import utcnow
-from web.panel import storage
 from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.aggregates import apply_clip
 from web.results.models import ClipSecond
 from web.settings import Settings
 
@@ -63,6 +63,19 @@ def remove_directories(directories: list[Path]) -> None:
         except OSError:
             # The sweeper retries: the clip is in a terminal state, so its directory goes next run.
             log.exception("could not remove a clip directory; the sweeper will retry")
+
+
+def remove_paths(paths: list[Path]) -> None:
+    """Remove clip directories and single files after the audit rows are committed."""
+    remove_directories([path for path in paths if path.is_dir()])
+    for path in paths:
+        if path.is_dir():
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            # A chunk past a gap or a stray upload: the clip's deletion or the next sweep takes it.
+            log.exception("could not remove a file; the sweeper will retry")
 
 
 def erase_panel_session(

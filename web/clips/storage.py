@@ -20,6 +20,9 @@ from web.settings import Settings
 INCOMING = ".incoming"
 CHUNK_NAME = re.compile(r"^(\d{6,})\.part$")
 READ_BLOCK = 1024 * 1024
+# What the recorder may send (the base type, parameters aside) and the file suffix of each.
+SUFFIXES = {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}
+ALLOWED_MIME_TYPES = tuple(SUFFIXES)
 
 
 class ChunkTooLarge(Exception):
@@ -50,8 +53,13 @@ def clip_dir(settings: Settings, clip_public_id: uuid.UUID | str) -> Path:
     return settings.clips_dir / str(clip_public_id)
 
 
+def chunk_name(index: int) -> str:
+    """A chunk's file name in its clip directory (CHUNK_NAME matches it)."""
+    return f"{index:06d}.part"
+
+
 def chunk_path(settings: Settings, clip_public_id: uuid.UUID | str, index: int) -> Path:
-    return clip_dir(settings, clip_public_id) / f"{index:06d}.part"
+    return clip_dir(settings, clip_public_id) / chunk_name(index)
 
 
 def incoming_dir(settings: Settings) -> Path:
@@ -161,7 +169,7 @@ def assemble(directory: Path, chunk_count: int, suffix: str) -> tuple[Path, str,
     try:
         with target.open("wb") as out:
             for index in range(chunk_count):
-                part = directory / f"{index:06d}.part"
+                part = directory / chunk_name(index)
                 try:
                     handle = part.open("rb")
                 except FileNotFoundError as exc:
@@ -190,6 +198,4 @@ def remove_tree(directory: Path) -> bool:
 def suffix_for(mime_type: str) -> str:
     """File suffix for a recorder mime type such as 'video/webm;codecs=vp9'."""
     base = mime_type.split(";", 1)[0].strip().lower()
-    return {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}.get(
-        base, ".bin"
-    )
+    return SUFFIXES.get(base, ".bin")

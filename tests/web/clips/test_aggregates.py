@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.support.factories import make_clip
-from web.results.aggregates import apply_clip
+from web.clips.aggregates import apply_clip
 from web.results.models import AdAggregate, ClipSecond
 
 

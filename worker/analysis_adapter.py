@@ -1,4 +1,4 @@
-"""The one place the pipeline calls `worker.analysis`; everything it needs from a result is read
+"""The one place the clip job calls `worker.analysis`; everything it needs from a result is read
 here."""
 
 from __future__ import annotations

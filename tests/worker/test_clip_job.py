@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import uploaded_clip
-from web.panel import storage
-from web.panel.deletion import DeletionReason, erase_panel_session
+from web.clips import storage
+from web.clips.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
-from worker import context, pipeline, pipeline_analysis
+from worker import analysis_adapter, clip_job, context
 from worker.analysis import ANALYSIS_VERSION
 from worker.tasks import analyze_clip
 from worker.timemap import TimeMap
@@ -83,10 +83,10 @@ def test_a_done_clip_is_skipped(db_session: Session, settings: Settings) -> None
 def _known_run(attention: float, smile: float) -> Any:
     """A stand-in for the analysis with known output, to check what the pipeline stores."""
 
-    def run(path: Path, time_map: TimeMap) -> pipeline_analysis.ClipAnalysis:
+    def run(path: Path, time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
         ad_t = time_map(np.arange(0, 3, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
-        return pipeline_analysis.ClipAnalysis(
+        return analysis_adapter.ClipAnalysis(
             seconds=[
                 {"second": s, "attention": attention, "smile": smile, "blinks": 0, "n_frames": 10}
                 for s in seconds
@@ -105,7 +105,7 @@ def _known_run(attention: float, smile: float) -> Any:
 def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline_analysis, "run", _known_run(1.0, 0.4))
+    monkeypatch.setattr(analysis_adapter, "run", _known_run(1.0, 0.4))
     up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
     clip_id = up.rows.clip.id
     assert analyze_clip(clip_id) == "done"
@@ -121,7 +121,7 @@ def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
     assert first[("", "smile", 0)] == (1, pytest.approx(0.4))
     assert first[("age", "attention", 2)] == (1, pytest.approx(1.0))
     # Analysed again (say, a new analysis version): the clip's share is replaced, not added.
-    monkeypatch.setattr(pipeline_analysis, "run", _known_run(1.0, 0.8))
+    monkeypatch.setattr(analysis_adapter, "run", _known_run(1.0, 0.8))
     storage.chunk_path(settings, clip.public_id, 0).parent.mkdir(parents=True)
     storage.chunk_path(settings, clip.public_id, 0).write_bytes(b"any bytes")
     clip.status = ClipStatus.QUEUED
@@ -180,8 +180,8 @@ def test_a_clip_held_by_a_live_worker_is_left_to_it(
     up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
     clip_id = up.rows.clip.id
     with worker_factory() as session:
-        assert isinstance(pipeline.claim(session, clip_id, "worker-a", 600), pipeline.Claimed)
-    busy = pipeline.process_clip(
+        assert isinstance(clip_job.claim(session, clip_id, "worker-a", 600), clip_job.Claimed)
+    busy = clip_job.process_clip(
         clip_id, settings=settings, factory=worker_factory, token="worker-b"
     )
     assert busy.status == "busy" and busy.retry_in is not None and 590 < busy.retry_in <= 601
@@ -189,12 +189,12 @@ def test_a_clip_held_by_a_live_worker_is_left_to_it(
     clip = _reload(db_session, clip_id)
     clip.processing_started_at = clip.processing_started_at.replace(year=2000)  # type: ignore[union-attr]
     db_session.flush()
-    done = pipeline.process_clip(
+    done = clip_job.process_clip(
         clip_id, settings=settings, factory=worker_factory, token="worker-b"
     )
     assert done.status == "done"
     # A's late result is discarded: its claim is no longer the clip's.
-    late = pipeline.fail(worker_factory, settings, clip_id, "worker-a", "late")
+    late = clip_job.fail(worker_factory, settings, clip_id, "worker-a", "late")
     assert late.status == "superseded"
     assert _reload(db_session, clip_id).status == ClipStatus.DONE
     assert len(_audits(db_session, clip_id)) == 1
@@ -208,9 +208,9 @@ def test_withdrawal_during_analysis_discards_the_results(
 ) -> None:
     up = uploaded_clip(db_session, settings, split(make_webm(2.0), 2))
     clip_id = up.rows.clip.id
-    real_analyse = pipeline.analyse
+    real_analyse = clip_job.analyse
 
-    def analyse_then_withdraw(directory: Path, claimed: pipeline.Claimed) -> Any:
+    def analyse_then_withdraw(directory: Path, claimed: clip_job.Claimed) -> Any:
         result = real_analyse(directory, claimed)
         with worker_factory() as session:  # the panelist presses "stop and delete" meanwhile
             panel_session = session.get(PanelSession, up.rows.panel_session.id)
@@ -219,7 +219,7 @@ def test_withdrawal_during_analysis_discards_the_results(
             session.commit()
         return result
 
-    monkeypatch.setattr(pipeline, "analyse", analyse_then_withdraw)
+    monkeypatch.setattr(clip_job, "analyse", analyse_then_withdraw)
     assert analyze_clip(clip_id) == "withdrawn"
     db_session.expire_all()
     assert db_session.get(Clip, clip_id) is None

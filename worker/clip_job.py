@@ -1,4 +1,4 @@
-"""One clip through the pipeline: claim, assemble, analyse, store curves on ad time, delete video.
+"""One clip's analysis job: claim, assemble, analyse, store curves on ad time, delete video.
 
 Exactly-once where it matters: a clip is claimed with a lease (the Celery task id and a start
 time), and results are saved only by the holder of a still-valid claim, under a row lock, in the
@@ -19,16 +19,16 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
+from web.clips import storage
+from web.clips.aggregates import apply_clip
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_directories
 from web.db import utcnow
-from web.panel import storage
-from web.panel.deletion import DeletionReason, record_video_deletion, remove_directories
 from web.panel.models import Clip, ClipStatus, PlaybackEvent
-from web.results.aggregates import apply_clip
 from web.results.models import ClipSecond
 from web.settings import Settings
 from web.studies.models import Ad
-from worker import pipeline_analysis
-from worker.pipeline_analysis import ClipAnalysis
+from worker import analysis_adapter
+from worker.analysis_adapter import ClipAnalysis
 from worker.timemap import Event, build_time_map
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Claimed:
 
 def _expected_failure(exc: BaseException) -> bool:
     """A clip that is bad, as opposed to code that crashed on it."""
-    return pipeline_analysis.is_analysis_error(exc) or isinstance(
+    return analysis_adapter.is_analysis_error(exc) or isinstance(
         exc, ClipRejected | storage.MissingChunk
     )
 
@@ -130,7 +130,7 @@ def analyse(directory: Path, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
     """Assemble the chunks, analyse, and map the frames onto ad time. Removes its own file."""
     path, sha256, size = storage.assemble(directory, claimed.chunk_count, claimed.suffix)
     try:
-        result = pipeline_analysis.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
+        result = analysis_adapter.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
     finally:
         path.unlink(missing_ok=True)
     recorded_s = max((e.clip_ms for e in claimed.events), default=0.0) / 1000

@@ -1,0 +1,2 @@
+"""The clip's life, shared by the panel API and the worker: storage, queue, lifecycle,
+deletion and audit, aggregate updates."""
