@@ -62,6 +62,8 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         database_url=TEST_DATABASE_URL,
         broker_url=TEST_REDIS_URL,
+        # The idle job's session rule as loose as its clip rule, unless a test says otherwise.
+        session_idle_seconds=120,
     )
 
 

@@ -55,6 +55,7 @@ def test_a_closed_tab_keeps_what_arrived(
         broker_url=TEST_REDIS_URL,
         task_queue=queue,
         upload_idle_seconds="1",
+        session_idle_seconds="1",
     )
     with factory() as session:
         study = make_study(session, name="Idle upload E2E")

@@ -153,7 +153,7 @@ def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(
     )
     clip_id = up.rows.clip.id
 
-    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1"
+    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1; sessions ended 1"
 
     clip = _reload(db_session, clip_id)
     assert (clip.status, clip.expected_chunks, clip.auto_finished) == (ClipStatus.QUEUED, 4, True)
@@ -201,7 +201,7 @@ def test_chunks_after_a_gap_are_deleted_and_the_prefix_analysed(
     )
     clip_id, public_id = up.rows.clip.id, up.rows.clip.public_id
 
-    assert finish_idle_clips() == "finished 1 (with a gap 1), abandoned 0, sent 1"
+    assert finish_idle_clips() == "finished 1 (with a gap 1), abandoned 0, sent 1; sessions ended 1"
 
     clip = _reload(db_session, clip_id)
     assert (clip.status, clip.expected_chunks, clip.chunks_received) == (ClipStatus.QUEUED, 3, 3)
@@ -234,7 +234,7 @@ def test_without_chunk_0_the_clip_is_abandoned_and_deleted(
     )
     empty = _uploading(db_session, settings, face_parts, [], settings.upload_idle_seconds + 1)
 
-    assert finish_idle_clips() == "finished 0 (with a gap 0), abandoned 2, sent 0"
+    assert finish_idle_clips() == "finished 0 (with a gap 0), abandoned 2, sent 0; sessions ended 2"
 
     for up in (headless, empty):
         clip = _reload(db_session, up.rows.clip.id)
@@ -283,7 +283,7 @@ def test_a_withdrawn_sessions_clip_is_never_analysed(
     late = _uploading(db_session, settings, face_parts, [0, 1], idle_s)
     db_session.flush()
 
-    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1"
+    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1; sessions ended 1"
     assert _reload(db_session, withdrawn.rows.clip.id).status == ClipStatus.UPLOADING
     assert _sent(settings) == [late.rows.clip.id]
     panel_session = db_session.get(PanelSession, late.rows.panel_session.id)
@@ -323,7 +323,14 @@ def test_upload_idle_must_be_shorter_than_the_clip_ttl() -> None:
         Settings(upload_idle_seconds=600, clip_ttl_seconds=600)
     with pytest.raises(ValidationError):
         Settings(upload_idle_seconds=0)
-    assert Settings(upload_idle_seconds=5, clip_ttl_seconds=6).upload_idle_seconds == 5
+    assert (
+        Settings(
+            upload_idle_seconds=5, session_idle_seconds=5, clip_ttl_seconds=6
+        ).upload_idle_seconds
+        == 5
+    )
+    with pytest.raises(ValidationError, match=r"SESSION_IDLE_SECONDS \(1800\) must be less"):
+        Settings(session_idle_seconds=1800)
 
 
 def test_the_idle_job_on_the_embedded_default_sqlite(
@@ -332,7 +339,9 @@ def test_the_idle_job_on_the_embedded_default_sqlite(
     url = f"sqlite:///{tmp_path / 'candor.db'}"
     command.upgrade(alembic_config(url), "head")
     engine = make_engine(url)
-    settings = Settings(environment="test", data_dir=tmp_path / "data", database_url=url)
+    settings = Settings(
+        environment="test", data_dir=tmp_path / "data", database_url=url, session_idle_seconds=120
+    )
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     idle_s = settings.upload_idle_seconds + 1
     with factory() as session:
@@ -375,3 +384,62 @@ def test_with_the_broker_down_the_clip_stays_queued_for_the_requeue_job(
     assert (report.finished, report.sent) == (1, 0)
     clip = _reload(db_session, up.rows.clip.id)
     assert (clip.status, clip.enqueued_at) == (ClipStatus.QUEUED, None)
+
+
+def test_a_clip_is_not_closed_while_its_session_is_alive(
+    db_session: Session,
+    queued_settings: Settings,
+    worker_factory: sessionmaker[Session],
+    face_parts: list[bytes],
+) -> None:
+    """Issue 11: a recorder offline past upload_idle_seconds still holds the rest of the clip;
+    closing it then lost 11 of 15 chunks. It waits for the session to go quiet instead."""
+    settings = queued_settings.model_copy(update={"session_idle_seconds": 600})
+    offline = _uploading(db_session, settings, face_parts, [0, 1, 2, 3], 300)
+    gone = _uploading(db_session, settings, face_parts, [0, 1], 601)
+    db_session.flush()
+
+    report = idle.finish_idle_clips(settings=settings, factory=worker_factory, send=lambda _: True)
+    assert (report.finished, report.abandoned) == (1, 0)
+    assert _reload(db_session, offline.rows.clip.id).status == ClipStatus.UPLOADING
+    assert _reload(db_session, gone.rows.clip.id).status == ClipStatus.QUEUED
+    assert idle.end_idle_sessions(settings=settings, factory=worker_factory) == 1
+    db_session.expire_all()
+    assert offline.rows.panel_session.status == SessionStatus.CONSENTED, "still alive"
+    assert gone.rows.panel_session.status == SessionStatus.ABANDONED
+
+
+def test_sessions_left_behind_are_ended_by_the_idle_job(
+    db_session: Session,
+    queued_settings: Settings,
+    worker_factory: sessionmaker[Session],
+    face_parts: list[bytes],
+) -> None:
+    """Issue 7 of 11: a closed or reloaded tab left its session consented, never ended."""
+    settings = queued_settings
+    idle_s = settings.session_idle_seconds + 1
+    left = _uploading(db_session, settings, face_parts, [0, 1], idle_s)
+    left.rows.clip.status = ClipStatus.DONE  # its clip was finished and analysed already
+    uploading = _uploading(db_session, settings, face_parts, [0, 1], idle_s)
+    recent = _uploading(db_session, settings, face_parts, [0, 1], 5)
+    recent.rows.clip.status = ClipStatus.DONE
+    complete = _uploading(db_session, settings, face_parts, [0], idle_s)
+    complete.rows.clip.status = ClipStatus.DONE
+    complete.rows.panel_session.status = SessionStatus.COMPLETE
+    never_agreed = PanelSession(
+        integration_id=left.rows.integration.id,
+        study_id=left.rows.panel_session.study_id,
+        respondent_hash="x",
+        created_at=utcnow() - timedelta(seconds=idle_s),
+    )
+    db_session.add(never_agreed)
+    db_session.flush()
+
+    assert idle.end_idle_sessions(settings=settings, factory=worker_factory) == 2
+    db_session.expire_all()
+    assert left.rows.panel_session.status == SessionStatus.ABANDONED
+    assert left.rows.panel_session.ended_at is not None
+    assert never_agreed.status == SessionStatus.ABANDONED
+    assert uploading.rows.panel_session.status == SessionStatus.CONSENTED, "its clip first"
+    assert recent.rows.panel_session.status == SessionStatus.CONSENTED
+    assert complete.rows.panel_session.status == SessionStatus.COMPLETE

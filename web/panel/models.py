@@ -21,6 +21,8 @@ class SessionStatus(enum.StrEnum):
     NO_CAMERA = "no_camera"
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
+    # Ended by the idle job: no sign of life for session_idle_seconds (the tab was closed).
+    ABANDONED = "abandoned"
 
 
 class ConsentDecision(enum.StrEnum):

@@ -52,6 +52,7 @@ ENDED = (
     SessionStatus.FAILED,
     SessionStatus.WITHDRAWN,
     SessionStatus.DECLINED,
+    SessionStatus.ABANDONED,
 )
 # Builds the URL of an ad's video or poster ("video" / "poster") for a <video> tag.
 MediaUrl = Callable[[Ad, str], str]
