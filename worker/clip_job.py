@@ -29,7 +29,7 @@ from web.settings import Settings
 from web.studies.models import Ad
 from worker import analysis_adapter
 from worker.analysis_adapter import ClipAnalysis
-from worker.timemap import Event, build_time_map
+from worker.timemap import Event
 
 log = logging.getLogger(__name__)
 # The recording may end a little after the last event (the final chunk); beyond this it was cut.
@@ -130,7 +130,7 @@ def analyse(directory: Path, claimed: Claimed) -> tuple[ClipAnalysis, str, int]:
     """Assemble the chunks, analyse, and map the frames onto ad time. Removes its own file."""
     path, sha256, size = storage.assemble(directory, claimed.chunk_count, claimed.suffix)
     try:
-        result = analysis_adapter.run(path, build_time_map(claimed.events, claimed.ad_duration_s))
+        result = analysis_adapter.run(path, claimed.events, claimed.ad_duration_s)
     finally:
         path.unlink(missing_ok=True)
     recorded_s = max((e.clip_ms for e in claimed.events), default=0.0) / 1000

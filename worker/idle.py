@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
-from sqlalchemy.orm import Session, aliased, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import storage
@@ -62,7 +62,7 @@ def _last_activity() -> ColumnElement[datetime]:
     return func.coalesce(last_chunk.scalar_subquery(), Clip.created_at)
 
 
-def _session_activity(session_id: ColumnElement[int]) -> ColumnElement[datetime]:
+def _session_activity(session_id: InstrumentedAttribute[int]) -> ColumnElement[datetime]:
     """When the session last showed life: its latest chunk or clip, or its start."""
     clip = aliased(Clip)
     last_chunk = (

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
+from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.accounts.models import Membership, Organisation
 from web.deps import SessionDep, SettingsDep
@@ -18,7 +19,6 @@ from web.results.api import AdIdsQuery, check_compare_count, curves_or_400
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.maths import EXPRESSIONS
-from web.results.quality import EXCLUSION_REASONS
 from web.studies.models import Study
 
 WEB_DIR = Path(__file__).resolve().parent.parent

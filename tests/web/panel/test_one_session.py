@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
+from web.clips.aggregates import apply_clip
 from web.panel import tokens
 from web.panel.models import Clip, ClipStatus, PanelSession, SessionStatus
-from web.clips.aggregates import apply_clip
 from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 from web.studies.models import Integration

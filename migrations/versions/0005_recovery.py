@@ -1,7 +1,8 @@
-"""clip ids are never reused: AUTOINCREMENT on SQLite, so an erased clip's id (kept in its
-deletion audit rows) never names another clip. PostgreSQL's identity never reused them.
+"""recovery (issue 11): clip ids are never reused (AUTOINCREMENT on SQLite, so an erased clip's
+id, kept in its deletion audit rows, never names another clip; PostgreSQL never reused them),
+and a clip's second can be kept as a mark only (clip_second.flag: hidden, sparse).
 
-Revision ID: 0005_clip_ids
+Revision ID: 0005_recovery
 Revises: 0004_preview
 Create Date: 2026-12-01 06:30:00
 
@@ -9,9 +10,10 @@ Create Date: 2026-12-01 06:30:00
 from typing import Sequence, Union
 
 from alembic import op
+import sqlalchemy as sa
 
 
-revision: str = '0005_clip_ids'
+revision: str = '0005_recovery'
 down_revision: Union[str, Sequence[str], None] = '0004_preview'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
@@ -29,7 +31,11 @@ def _rebuild(autoincrement: bool) -> None:
 
 def upgrade() -> None:
     _rebuild(True)
+    with op.batch_alter_table('clip_second', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('flag', sa.String(length=10), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('clip_second', schema=None) as batch_op:
+        batch_op.drop_column('flag')
     _rebuild(False)
