@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
 
+from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
     CAMERA_PROBE,
     Fielded,
@@ -24,6 +27,8 @@ from tests.recorder.helpers import (
 )
 from web.panel.models import ClipStatus, SessionStatus
 from web.results.models import ClipSecond
+from web.settings import Settings
+from worker.idle import finish_idle_clips
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -132,6 +137,8 @@ def test_camera_track_stopped_mid_ad_is_noticed_and_ends_with_a_receipt(
         f"clip {clip.status.value}, usable {clip.usable}, excluded for {clip.exclusion_reason}"
     )
     assert clip.chunks_received == recorded
+    # What arrived is analysed, but a third of the ad is not a panelist's view of it.
+    assert (clip.usable, clip.exclusion_reason, clip.aggregated) == (False, "incomplete", False)
 
 
 def stored_chunks(page: Any) -> int:
@@ -199,3 +206,50 @@ def test_reload_mid_ad_resumes_the_session_and_counts_the_respondent_once(
     assert first.chunks_received == first.expected_chunks
     assert all(c.status == ClipStatus.DONE for c in clips.values())
     assert stored_chunks(page) == 0
+
+
+def test_a_long_offline_spell_loses_no_chunk_and_the_clip_stays_open(
+    launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
+) -> None:
+    """Offline past upload_idle_seconds: the idle job used to close the clip from the chunks it
+    had, and the recorder threw the rest away, ending "complete" with a third of a curve."""
+    fielded = fielded_study(durations=(10.0,))
+    context = launch().new_context()
+    page = context.new_page()
+    start_recording(page, recorder_url(live_candor, fielded))
+    wait_for(lambda: acked(page) >= 2, timeout=15, what="two chunks acknowledged")
+    context.set_offline(True)
+    time.sleep(3)
+    # The idle job runs while the recorder is offline, its clip idle past upload_idle_seconds.
+    settings = Settings(
+        environment="test",
+        secret_key=SECRET,
+        data_dir=live_candor.data_dir,
+        database_url=TEST_DATABASE_URL,
+        broker_url=TEST_REDIS_URL,
+        upload_idle_seconds=1,
+    )
+    report = finish_idle_clips(
+        settings=settings, factory=sessionmaker(live_candor.engine), send=lambda _id: False
+    )
+    assert report.finished == 0, "the session is alive: its clip stays open"
+    time.sleep(2)
+    held = recorder_value(page, "r.progress.chunksTotal") - acked(page)
+    context.set_offline(False)
+
+    page.get_by_role("heading", name="Thank you").wait_for(timeout=60000)
+    progress = recorder_value(page, "r.progress")
+    session = panel_session(live_candor, fielded)
+    (clip,) = wait_analysed(live_candor, session.id, expected=1)
+    seconds = curve_seconds(live_candor, clip.id)
+    print(
+        f"\nlong offline: {held} chunks held offline; {progress['chunksTotal']} recorded, "
+        f"{clip.chunks_received} arrived; {seconds} s of curve for a 10 s ad; session "
+        f"{session.status.value}; clip {clip.status.value}, usable {clip.usable} "
+        f"({clip.exclusion_reason}); unacknowledged at the end "
+        f"{recorder_value(page, 'r.progress.chunksTotal - r.progress.chunksAcked')}"
+    )
+    assert held >= 3
+    assert progress["chunksAcked"] == progress["chunksTotal"] == clip.chunks_received
+    assert session.status == SessionStatus.COMPLETE
+    assert clip.status == ClipStatus.DONE and not clip.auto_finished
