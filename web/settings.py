@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     upload_idle_seconds: int = Field(default=120, ge=1)
     # ...and only once its whole session has shown no sign of life for this long: a recorder
     # offline for a while still holds the rest (in the browser's IndexedDB) and sends it when
-    # back. A session idle this long with nothing uploading is ended ("abandoned").
+    # back. (A session idle for session_token_ttl_seconds, nothing uploading, is "abandoned".)
     session_idle_seconds: int = Field(default=15 * 60, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     # Segments smaller than this are never shown.

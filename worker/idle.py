@@ -9,7 +9,8 @@ missing chunk, so it keeps chunks 0..n-1 and the rest are deleted (audit reason 
 chunk 0 there is nothing to decode and the clip is abandoned.
 
 A session that was started or consented and then left (a closed tab, a reload that never came
-back) with nothing uploading any more is ended as "abandoned" once it has been idle as long.
+back) with nothing uploading any more is ended as "abandoned" once it has been idle for the
+lifetime of its token: by then no recorder can act on it any more, so none is cut off.
 """
 
 from __future__ import annotations
@@ -186,8 +187,9 @@ def finish_idle_clips(
 
 
 def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> int:
-    """End every session left started or consented, idle for session_idle_seconds, with no
-    clip still uploading: as "abandoned" (its clips were finished or deleted already)."""
+    """End every session left started or consented, idle for session_token_ttl_seconds, with
+    no clip still uploading: as "abandoned" (its clips were finished or deleted already)."""
+    cutoff = utcnow() - timedelta(seconds=settings.session_token_ttl_seconds)
     uploading = exists().where(
         Clip.session_id == PanelSession.id, Clip.status == ClipStatus.UPLOADING
     )
@@ -197,7 +199,7 @@ def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> 
             .where(
                 PanelSession.status.in_((SessionStatus.STARTED, SessionStatus.CONSENTED)),
                 ~uploading,
-                _session_activity(PanelSession.id) < _session_cutoff(settings),
+                _session_activity(PanelSession.id) < cutoff,
             )
             .order_by(PanelSession.id)
             .limit(BATCH)

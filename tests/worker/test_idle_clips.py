@@ -153,7 +153,7 @@ def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(
     )
     clip_id = up.rows.clip.id
 
-    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1; sessions ended 1"
+    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1"
 
     clip = _reload(db_session, clip_id)
     assert (clip.status, clip.expected_chunks, clip.auto_finished) == (ClipStatus.QUEUED, 4, True)
@@ -165,7 +165,8 @@ def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(
 
     clip = _reload(db_session, clip_id)
     assert clip.status == ClipStatus.DONE, clip.failure_reason
-    assert clip.usable, clip.exclusion_reason
+    # Four seconds of a six-second ad: analysed and kept, but too little to count (issue 11).
+    assert (clip.usable, clip.exclusion_reason, clip.aggregated) == (False, "incomplete", False)
     kept = b"".join(face_parts[:4])
     assert clip.sha256 == _sha(kept)
     # Curves for the seconds the frames cover, and only those: from 0, none past the recording.
@@ -173,7 +174,8 @@ def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(
     assert clip.duration_s is not None and 3 <= clip.duration_s < CLIP_SECONDS
     assert seconds == list(range(len(seconds))) and len(seconds) >= 3
     assert max(seconds) < clip.duration_s
-    assert all(row.attention is not None for row in _seconds(db_session, clip_id))
+    observed = [row for row in _seconds(db_session, clip_id) if row.flag is None]
+    assert len(observed) >= 3 and all(row.attention is not None for row in observed)
     assert _audits(db_session, clip_id) == [(DeletionReason.ANALYSED, _sha(kept), len(kept))]
     assert not storage.clip_dir(settings, clip.public_id).exists()
     assert clip.video_deleted_at is not None
@@ -201,7 +203,7 @@ def test_chunks_after_a_gap_are_deleted_and_the_prefix_analysed(
     )
     clip_id, public_id = up.rows.clip.id, up.rows.clip.public_id
 
-    assert finish_idle_clips() == "finished 1 (with a gap 1), abandoned 0, sent 1; sessions ended 1"
+    assert finish_idle_clips() == "finished 1 (with a gap 1), abandoned 0, sent 1"
 
     clip = _reload(db_session, clip_id)
     assert (clip.status, clip.expected_chunks, clip.chunks_received) == (ClipStatus.QUEUED, 3, 3)
@@ -215,7 +217,8 @@ def test_chunks_after_a_gap_are_deleted_and_the_prefix_analysed(
     assert analyze_clip(clip_id) == "done"
 
     clip = _reload(db_session, clip_id)
-    assert clip.status == ClipStatus.DONE and clip.usable, clip.failure_reason
+    assert clip.status == ClipStatus.DONE, clip.failure_reason
+    assert clip.exclusion_reason == "incomplete", "three seconds of six do not count"
     assert _seconds(db_session, clip_id)
     prefix = b"".join(face_parts[:3])
     assert _audits(db_session, clip_id) == [
@@ -234,7 +237,7 @@ def test_without_chunk_0_the_clip_is_abandoned_and_deleted(
     )
     empty = _uploading(db_session, settings, face_parts, [], settings.upload_idle_seconds + 1)
 
-    assert finish_idle_clips() == "finished 0 (with a gap 0), abandoned 2, sent 0; sessions ended 2"
+    assert finish_idle_clips() == "finished 0 (with a gap 0), abandoned 2, sent 0"
 
     for up in (headless, empty):
         clip = _reload(db_session, up.rows.clip.id)
@@ -283,7 +286,7 @@ def test_a_withdrawn_sessions_clip_is_never_analysed(
     late = _uploading(db_session, settings, face_parts, [0, 1], idle_s)
     db_session.flush()
 
-    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1; sessions ended 1"
+    assert finish_idle_clips() == "finished 1 (with a gap 0), abandoned 0, sent 1"
     assert _reload(db_session, withdrawn.rows.clip.id).status == ClipStatus.UPLOADING
     assert _sent(settings) == [late.rows.clip.id]
     panel_session = db_session.get(PanelSession, late.rows.panel_session.id)
@@ -403,10 +406,6 @@ def test_a_clip_is_not_closed_while_its_session_is_alive(
     assert (report.finished, report.abandoned) == (1, 0)
     assert _reload(db_session, offline.rows.clip.id).status == ClipStatus.UPLOADING
     assert _reload(db_session, gone.rows.clip.id).status == ClipStatus.QUEUED
-    assert idle.end_idle_sessions(settings=settings, factory=worker_factory) == 1
-    db_session.expire_all()
-    assert offline.rows.panel_session.status == SessionStatus.CONSENTED, "still alive"
-    assert gone.rows.panel_session.status == SessionStatus.ABANDONED
 
 
 def test_sessions_left_behind_are_ended_by_the_idle_job(
@@ -417,7 +416,7 @@ def test_sessions_left_behind_are_ended_by_the_idle_job(
 ) -> None:
     """Issue 7 of 11: a closed or reloaded tab left its session consented, never ended."""
     settings = queued_settings
-    idle_s = settings.session_idle_seconds + 1
+    idle_s = settings.session_token_ttl_seconds + 1
     left = _uploading(db_session, settings, face_parts, [0, 1], idle_s)
     left.rows.clip.status = ClipStatus.DONE  # its clip was finished and analysed already
     uploading = _uploading(db_session, settings, face_parts, [0, 1], idle_s)
