@@ -30,7 +30,13 @@ def migrate() -> None:
 @click.option("--workers", default=1, show_default=True, help="Web server processes.")
 @click.option("--concurrency", default=1, show_default=True, help="Analysis processes.")
 @click.option("--demo/--no-demo", default=True, show_default=True, help="Create the demo study.")
-def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> None:
+@click.option(
+    "--samples/--no-samples",
+    default=True,
+    show_default=True,
+    help="At the demo's first start, add generated sample panelists in the background.",
+)
+def serve(host: str, port: int, workers: int, concurrency: int, demo: bool, samples: bool) -> None:
     """Migrate, seed the demo, and run the web app with a worker and the sweeper until Ctrl-C."""
     import os
 
@@ -49,16 +55,23 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
     os.environ.update(embedded_defaults(Settings(), base))
     settings = Settings()
     upgrade_to_head(settings)
-    if demo:
-        print_demo(settings, base)
-    click.echo(f"candor: web on {base}, database {_safe(settings.resolved_database_url)}")
+    seeder = print_demo(settings, base) if demo else None
+    click.echo(
+        f"candor: web on {base}, database {_safe(settings.resolved_database_url)}, "
+        f"broker {_safe(settings.resolved_broker_url)}"
+    )
     code = run_children(
         {
             "web": web_command(host, port, workers),
             "worker": worker_command(
-                settings, concurrency, beat=True, hostname=f"candor-serve-{os.getpid()}@%h"
+                settings,
+                concurrency,
+                beat=True,
+                hostname=f"candor-serve-{os.getpid()}@%h",
+                quiet=True,
             ),
-        }
+        },
+        oneshot={"samples": seeder} if seeder and samples else None,
     )
     raise SystemExit(code)
 
@@ -66,8 +79,12 @@ def serve(host: str, port: int, workers: int, concurrency: int, demo: bool) -> N
 def _safe(url: str) -> str:
     """A database URL without its password, for the console."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]  # not a URL SQLAlchemy reads: at least drop any credentials
 
 
 @main.command()

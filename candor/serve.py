@@ -15,6 +15,8 @@ from types import FrameType
 
 import click
 
+from candor.console import relay
+from web.samples import DONE_FILE
 from web.settings import PLACEHOLDER_SECRET, Settings
 
 STOP_TIMEOUT_S = 20
@@ -25,6 +27,7 @@ SECRET_FILE = "secret-key"  # noqa: S105  (a file name, not a secret)
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+    oneshot: bool = False  # does a job and exits; its exit stops nothing else
 
 
 def web_command(host: str, port: int, workers: int) -> list[str]:
@@ -36,11 +39,16 @@ def web_command(host: str, port: int, workers: int) -> list[str]:
 
 
 def worker_command(
-    settings: Settings, concurrency: int, beat: bool, hostname: str | None = None
+    settings: Settings,
+    concurrency: int,
+    beat: bool,
+    hostname: str | None = None,
+    quiet: bool = False,
 ) -> list[str]:
+    """quiet: no start banner (serve prints where the database and broker are itself)."""
     command = [
-        sys.executable, "-m", "celery", "-A", "worker.celery_app", "worker",
-        "--loglevel", "INFO", "--concurrency", str(concurrency),
+        sys.executable, "-m", "celery", "-A", "worker.celery_app", *(["--quiet"] if quiet else []),
+        "worker", "--loglevel", "INFO", "--concurrency", str(concurrency),
     ]  # fmt: skip
     if hostname:
         command += ["--hostname", hostname]
@@ -52,12 +60,14 @@ def worker_command(
     return command
 
 
-def run_children(commands: dict[str, list[str]]) -> int:
-    """Start every command in its own process group; stop them all on Ctrl-C, SIGTERM, or when
-    any one exits. Returns the exit code to use."""
-    children = [
-        Child(name, subprocess.Popen(command, start_new_session=True))  # noqa: S603
-        for name, command in commands.items()
+def run_children(
+    commands: dict[str, list[str]], oneshot: dict[str, list[str]] | None = None
+) -> int:
+    """Start every command in its own process group, its console output filtered (console.py);
+    stop them all on Ctrl-C, SIGTERM, or when any but a one-shot job exits. Returns the exit
+    code to use."""
+    children = [Child(name, _spawn(command)) for name, command in commands.items()] + [
+        Child(name, _spawn(command), oneshot=True) for name, command in (oneshot or {}).items()
     ]
     stopping = False
 
@@ -69,17 +79,32 @@ def run_children(commands: dict[str, list[str]]) -> int:
     code = 0
     try:
         while not stopping:
-            for child in children:
-                if child.process.poll() is not None:
-                    click.echo(f"candor: {child.name} exited with {child.process.returncode}")
-                    code = child.process.returncode or 1
-                    stopping = True
+            for child in list(children):
+                if child.process.poll() is None:
+                    continue
+                if child.oneshot:  # done (or failed: the server runs on without it)
+                    if child.process.returncode:
+                        click.echo(f"candor: {child.name} failed ({child.process.returncode})")
+                    children.remove(child)
+                    continue
+                click.echo(f"candor: {child.name} exited with {child.process.returncode}")
+                code = child.process.returncode or 1
+                stopping = True
             time.sleep(0.2)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         stop_children(children)
     return code
+
+
+def _spawn(command: list[str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(  # noqa: S603
+        command, start_new_session=True, stderr=subprocess.PIPE
+    )
+    assert process.stderr is not None
+    relay(process.stderr)
+    return process
 
 
 def stop_children(children: list[Child]) -> None:
@@ -106,8 +131,9 @@ def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
         os.killpg(process.pid, sig)
 
 
-def print_demo(settings: Settings, base: str) -> None:
-    """Seed the demo (idempotent) and say how to try it."""
+def print_demo(settings: Settings, base: str) -> list[str] | None:
+    """Seed the demo (idempotent) and say how to try it. Returns the command that adds its sample
+    panelists in the background, at its first start only (None after, even once removed)."""
     from web.db import make_engine, make_session_factory
     from web.demo import seed_demo
 
@@ -122,6 +148,12 @@ def print_demo(settings: Settings, base: str) -> None:
         f"  panelist flow:  {base}/r/{demo.integration_key}?rid=me   (on your own webcam)\n"
         '  then log in and open "Demo study" to see its results.\n'
     )
+    if (settings.data_dir / DONE_FILE).exists():
+        return None
+    return [
+        sys.executable, "-m", "candor.samples", "--base", base,
+        "--integration", demo.integration_key, "--study", str(demo.study_id),
+    ]  # fmt: skip
 
 
 def embedded_defaults(settings: Settings, base: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,7 +17,7 @@ from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
 from web.erasure import router as erasure_router
 from web.health import healthz
-from web.pages import html_error_page, wants_html
+from web.pages import html_error_page, html_validation_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
 from web.panel.pages import recorder_module_files
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, html_error_page)
+    app.add_exception_handler(RequestValidationError, html_validation_page)
     app.add_exception_handler(PanelError, panel_error_handler)
     app.add_middleware(PanelCORSMiddleware)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)

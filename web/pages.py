@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -115,11 +117,73 @@ async def read_form(request: Request) -> dict[str, str]:
     }
 
 
+# Pydantic's error types, said the way a form says them (its own wording reads like a parser:
+# "String should have at least 10 characters", "List should have at least 1 item after
+# validation, not 0"). Our own validators' messages (value_error) are kept as they are.
+PLAIN = {
+    "missing": "This is required.",
+    "string_too_short": "Write at least {min_length} characters.",
+    "string_too_long": "Keep it to {max_length} characters or fewer.",
+    "too_short": "Give at least {min_length}.",
+    "too_long": "Give at most {max_length}.",
+    "int_parsing": "Enter a whole number, such as 10.",
+    "int_from_float": "Enter a whole number, such as 10.",
+    "float_parsing": "Enter a number, such as 2.5.",
+    "bool_parsing": "Choose yes or no.",
+    "greater_than_equal": "Enter {ge} or more.",
+    "greater_than": "Enter more than {gt}.",
+    "less_than_equal": "Enter {le} or less.",
+    "less_than": "Enter less than {lt}.",
+    "enum": "Choose one of: {expected}.",
+    "literal_error": "Choose one of: {expected}.",
+    "string_pattern_mismatch": "This is not in the expected form.",
+    "url_parsing": "Enter a full web address, starting with https://.",
+}
+
+
+def plain_message(error: Mapping[str, Any]) -> str:
+    """One validation error as a sentence for a person filling in a form or typing a URL."""
+    kind = str(error.get("type", ""))
+    if kind in ("string_too_short", "too_short") and error.get("ctx", {}).get("min_length") == 1:
+        return "This is required." if kind == "string_too_short" else "Give at least one."
+    template = PLAIN.get(kind)
+    if template is not None:
+        try:
+            return template.format(**error.get("ctx", {}))
+        except (KeyError, IndexError):
+            pass
+    message = str(error.get("msg", "This is not valid.")).removeprefix("Value error, ")
+    return message[:1].upper() + message[1:]
+
+
 def field_errors(exc: ValidationError) -> dict[str, str]:
     """One plain message per form field, for showing next to the field."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "form"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        errors.setdefault(field, message[:1].upper() + message[1:])
+        errors.setdefault(field, plain_message(error))
     return errors
+
+
+async def html_validation_page(request: Request, exc: Exception) -> Response:
+    """A browser's malformed address (/results/ads/abc, ?ad=x) gets a page that says what is
+    wrong in a sentence; API clients keep FastAPI's JSON errors."""
+    assert isinstance(exc, RequestValidationError)
+    if not wants_html(request):
+        return await request_validation_exception_handler(request, exc)
+    parts = []
+    for error in exc.errors():
+        # ("query", "ad", 1): the parameter's name, not the position in its list.
+        loc = [part for part in error.get("loc", ()) if isinstance(part, str)]
+        name = loc[1] if len(loc) > 1 else "the address"
+        given = error.get("input")
+        got = f" (it is “{given}”)" if isinstance(given, str | int) and given != "" else ""
+        parts.append(f"“{name}”{got}: {plain_message(error)}")
+    detail = "This address is not right. " + " ".join(parts)
+    http = StarletteHTTPException(status_code=404 if _in_path(exc) else 400, detail=detail)
+    return await run_in_threadpool(_error_page, request, http)
+
+
+def _in_path(exc: RequestValidationError) -> bool:
+    """A malformed id in the path names no page at all: that is a 404, not a bad form."""
+    return any(error.get("loc", ("",))[0] == "path" for error in exc.errors())

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = Field(default=60, ge=1)
     # Segments smaller than this are never shown.
     min_cell_size: int = Field(default=10, ge=1)
+    # The organisation norm is shown only when at least this many ads have results: quartiles
+    # of two ads of one study say nothing about "usual".
+    min_norm_ads: int = Field(default=5, ge=2)
 
     # Panel uploads and the pipeline.
     max_chunks_per_clip: int = Field(default=3600, ge=1)

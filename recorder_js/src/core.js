@@ -3,7 +3,7 @@
 
 import { AbortedError, PanelApi } from "./api.js";
 import { Connectivity, makeSleep } from "./connectivity.js";
-import { requestLocale, resolveLocale, strings } from "./i18n.js";
+import { requestLocale, resolveLocale, strings, withTranslations } from "./i18n.js";
 import { browserEnv, resolveOptions } from "./options.js";
 import { fillReturnUrl } from "./return-url.js";
 import { State, canTransition } from "./states.js";
@@ -86,7 +86,14 @@ export class RecorderCore {
   }
 
   get strings() {
-    return strings(this.locale);
+    // The designer's translation for this session's locale, if the integration has one.
+    const translated = this.session && this.session.strings;
+    if (!translated) return strings(this.locale);
+    if (this.translatedFrom !== translated) {
+      this.translated = withTranslations(strings(this.locale), translated);
+      this.translatedFrom = translated;
+    }
+    return this.translated;
   }
 
   transition(to, detail = {}) {
@@ -140,11 +147,29 @@ export class RecorderCore {
       return true;
     } catch (error) {
       if (epoch !== this.epoch || error instanceof AbortedError) return false;
+      if (method === "start" && isStudyClosed(error)) {
+        this.studyClosed(error.body);
+        return false;
+      }
       await this.fail(error);
       return false;
     } finally {
       if (epoch === this.epoch) this.busy = null;
     }
+  }
+
+  /** The study takes no new panelists (paused or closed by its designer, or at its target):
+   * say so politely and go back with "closed"; at once only when there is no page to go to. */
+  studyClosed(body) {
+    this.session = {
+      session_id: null,
+      ads: [],
+      return_url_template: body.return_url_template || "",
+    };
+    this.ended = true;
+    this.status = "closed";
+    this.transition(State.CLOSED, { intake: body.intake });
+    if (!this.returnUrl) this.returnToSurvey();
   }
 
   // ---- back to the survey -------------------------------------------------------------------
@@ -172,12 +197,20 @@ export class RecorderCore {
       parentOrigin: this.options.parentOrigin,
     };
     this.emit("return", payload);
+    // A designer's preview never lands in the live survey: the screen says what would happen.
+    if (this.options.preview) return "preview";
     if (typeof this.options.onReturn === "function") {
       safely(() => this.options.onReturn(payload));
       return "delegated";
     }
     return this.env.navigate(payload);
   }
+}
+
+function isStudyClosed(error) {
+  return Boolean(
+    error && error.status === 409 && error.body && error.body.code === "study_closed",
+  );
 }
 
 function safely(fn) {

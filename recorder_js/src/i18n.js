@@ -51,6 +51,25 @@ const STRINGS = {
     continueSurvey: "Continue the survey",
     closeWindow: "You can now close this window.",
     continueInSurvey: "You can go on with the survey.",
+    declineAskTitle: "One optional question",
+    declineAsk: "Your camera will not be used. If you like, tell us why; or just continue.",
+    declineReasons: {
+      not_now: "Not now",
+      privacy: "Privacy",
+      no_camera: "No camera",
+      other: "Another reason",
+    },
+    declineContinue: "Continue",
+    withdrawnReceipt: "Your receipt code, to ask about your data later:",
+    previewReturn: (status) =>
+      `Preview: a panelist would now go back to the survey with the status “${status}”, to:`,
+    previewNoReturn: (status) =>
+      `Preview: a panelist would now stay on this page, and a survey framing it would receive ` +
+      `the status “${status}” by postMessage.`,
+    closedTitle: "This study is closed",
+    closedExplain:
+      "Thank you for your interest. This study is not taking new participants at the moment. " +
+      "Nothing was recorded, and your camera was not used.",
     declinedTitle: "No problem",
     declinedExplain: "Your camera was not used.",
     returning: "Returning you to the survey…",
@@ -151,6 +170,26 @@ const STRINGS = {
     continueSurvey: "Continuer le questionnaire",
     closeWindow: "Vous pouvez fermer cette fenêtre.",
     continueInSurvey: "Vous pouvez continuer le questionnaire.",
+    declineAskTitle: "Une question facultative",
+    declineAsk:
+      "Votre caméra ne sera pas utilisée. Si vous le souhaitez, dites-nous pourquoi ; ou continuez simplement.",
+    declineReasons: {
+      not_now: "Pas maintenant",
+      privacy: "Vie privée",
+      no_camera: "Pas de caméra",
+      other: "Une autre raison",
+    },
+    declineContinue: "Continuer",
+    withdrawnReceipt: "Votre code de reçu, pour vous renseigner plus tard sur vos données :",
+    previewReturn: (status) =>
+      `Aperçu : un panéliste retournerait maintenant au questionnaire avec le statut « ${status} », à l'adresse :`,
+    previewNoReturn: (status) =>
+      `Aperçu : un panéliste resterait sur cette page, et un questionnaire qui l'intègre ` +
+      `recevrait le statut « ${status} » par postMessage.`,
+    closedTitle: "Cette étude est fermée",
+    closedExplain:
+      "Merci de votre intérêt. Cette étude n'accepte pas de nouveaux participants pour le " +
+      "moment. Rien n'a été enregistré et votre caméra n'a pas été utilisée.",
     declinedTitle: "Pas de problème",
     declinedExplain: "Votre caméra n'a pas été utilisée.",
     returning: "Retour au questionnaire…",
@@ -228,4 +267,60 @@ export function requestLocale(tag) {
 
 export function strings(locale) {
   return STRINGS[resolveLocale(locale)];
+}
+
+// Strings that take values: the placeholders a designer's translation writes for them.
+const ARGUMENTS = {
+  adsCount: ["n"],
+  playingLabel: ["i", "n"],
+  previewReturn: ["status"],
+  previewNoReturn: ["status"],
+};
+
+/**
+ * Every interface string of a locale as flat `key → text` ("noCameraTitle.denied",
+ * "noCameraSteps.busy.0"); strings that take values come as templates ("Ad {i} of {n}"). The
+ * integration page lists these so a designer can translate the recorder for a new language.
+ */
+export function flatStrings(locale = "en") {
+  const out = {};
+  const walk = (value, key) => {
+    if (typeof value === "function") {
+      out[key] = value(...ARGUMENTS[key].map((name) => `{${name}}`));
+    } else if (value && typeof value === "object") {
+      for (const [part, inner] of Object.entries(value)) walk(inner, key ? `${key}.${part}` : part);
+    } else {
+      out[key] = String(value);
+    }
+  };
+  walk(STRINGS[resolveLocale(locale)], "");
+  return out;
+}
+
+/**
+ * A locale's strings with a designer's translations (flat, as flatStrings gives them) laid over
+ * them; unknown keys and empty texts are ignored, templates become functions again.
+ */
+export function withTranslations(base, translations) {
+  if (!translations || typeof translations !== "object") return base;
+  const out = structuredClone(
+    Object.fromEntries(Object.entries(base).filter(([, v]) => typeof v !== "function")),
+  );
+  for (const [key, value] of Object.entries(base)) if (typeof value === "function") out[key] = value;
+  for (const [key, text] of Object.entries(translations)) {
+    if (typeof text !== "string" || !text.trim()) continue;
+    const path = key.split(".");
+    const last = path.pop();
+    let target = out;
+    for (const part of path) target = target && typeof target === "object" ? target[part] : null;
+    if (!target || typeof target !== "object" || !(last in target)) continue;
+    if (typeof target[last] === "function" && ARGUMENTS[key]) {
+      const names = ARGUMENTS[key];
+      target[last] = (...values) =>
+        names.reduce((t, name, i) => t.split(`{${name}}`).join(String(values[i])), text);
+    } else if (typeof target[last] === "string") {
+      target[last] = text;
+    }
+  }
+  return out;
 }

@@ -422,7 +422,9 @@ export class CandorRecorder extends RecorderCore {
     this.status = "withdrawn";
     this.busy = null;
     this.transition(State.WITHDRAWN, { erased });
-    this.returnToSurvey();
+    // Like "complete": the "Recording deleted" screen waits for a click, unless there is nowhere
+    // to navigate (then a host page framing us is told at once and goes on by itself).
+    if (!this.returnUrl) this.returnToSurvey();
     return true;
   }
 

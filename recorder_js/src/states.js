@@ -13,11 +13,12 @@ export const State = Object.freeze({
   NO_CAMERA: "no_camera",
   WITHDRAWN: "withdrawn",
   FAILED: "failed",
+  CLOSED: "closed", // the study takes no new panelists: nothing started, nothing recorded
 });
 
 // Withdrawal and failure can happen from any live state, so they are added below.
 const FORWARD = {
-  idle: ["consent"],
+  idle: ["consent", "closed"],
   consent: ["camera", "declined"],
   camera: ["preflight", "no_camera"],
   preflight: ["ready", "no_camera"],
@@ -34,10 +35,11 @@ const FORWARD = {
   declined: [],
   withdrawn: [],
   failed: [],
+  closed: [],
 };
 
 /** States in which nothing more happens except returning to the survey. */
-export const TERMINAL = new Set(["done", "declined", "withdrawn", "failed"]);
+export const TERMINAL = new Set(["done", "declined", "withdrawn", "failed", "closed"]);
 
 /** States from which "stop and delete my recording" is offered (a session has consent). */
 export const WITHDRAWABLE = new Set([

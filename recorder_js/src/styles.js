@@ -45,6 +45,8 @@ export const STYLES = `
   user-select: all; margin: 0 0 1rem; }
 .cr-sr { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }
+.cr-preview-end { border: 2px dashed #b45309; background: #fffbeb; padding: .75rem 1rem; margin: 1rem 0; }
+.cr-url { font-family: ui-monospace, monospace; font-size: .85rem; overflow-wrap: anywhere; }
 .cr-badge { display: inline-block; font-size: .85rem; font-weight: 600; color: #713f12;
   background: #fef3c7; border-radius: 1rem; padding: .2rem .75rem; margin: 0 0 .75rem; }
 .cr-offline { background: #fef3c7; border-radius: .5rem; padding: .5rem .75rem; font-size: .95rem; }

@@ -112,7 +112,9 @@ export class RecorderView {
     const r = this.recorder;
     const { state, detail } = r;
     const t = this.t;
-    this.root.setAttribute("lang", r.locale);
+    if (state !== State.CONSENT) this.declining = false;
+    // A designer's translation speaks the session's own language (say "de"), not a built-in one.
+    this.root.setAttribute("lang", r.session && r.session.strings ? r.session.locale : r.locale);
     this.badge.textContent = r.options.preview ? t.previewBadge : "";
     const build = this.screens[state];
     const nodes = build
@@ -177,6 +179,16 @@ export class RecorderView {
   continueLink() {
     const r = this.recorder;
     const url = r.returnUrl;
+    // A designer's preview goes nowhere: it says where a panelist would have gone instead.
+    if (r.options.preview) {
+      return h(
+        "div",
+        { class: "cr-preview-end", "data-preview-end": r.status },
+        url
+          ? [h("p", {}, this.t.previewReturn(r.status)), h("p", { class: "cr-url" }, url)]
+          : h("p", {}, this.t.previewNoReturn(r.status)),
+      );
+    }
     // No return URL: a host page that frames us goes on by itself (it got our postMessage).
     if (!url) return h("p", {}, isFramed(window) ? this.t.continueInSurvey : this.t.closeWindow);
     const link = h(
@@ -197,6 +209,31 @@ export class RecorderView {
       this.t.continueSurvey,
     );
     return h("div", { class: "cr-row" }, link);
+  }
+
+  /** After "No thanks": one optional tap for why, with Continue just as prominent; never asked
+   * again, and any answer (or none) goes on to the survey the same way. */
+  declineReasons(r, t) {
+    const decline = (reason) => () => r.decline(reason);
+    return [
+      this.title(t.declineAskTitle),
+      h("p", {}, t.declineAsk),
+      h(
+        "div",
+        { class: "cr-row", role: "group", "aria-label": t.declineAskTitle },
+        Object.entries(t.declineReasons).map(([code, label]) =>
+          this.button(label, decline(code), { secondary: true, name: `reason-${code}` }),
+        ),
+      ),
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(t.declineContinue, decline(undefined), {
+          secondary: true,
+          name: "decline-continue",
+        }),
+      ),
+    ];
   }
 
   receipt({ explain = true } = {}) {
@@ -233,6 +270,7 @@ RecorderView.prototype.screens = {
 
   consent(r, d, t) {
     const c = r.consent;
+    if (this.declining) return this.declineReasons(r, t);
     return [
       this.title(t.consentTitle),
       h("div", { class: "cr-consent", lang: c.locale }, c.text),
@@ -242,7 +280,14 @@ RecorderView.prototype.screens = {
         "div",
         { class: "cr-row" },
         this.button(t.agree, () => r.agree(), { name: "agree" }),
-        this.button(t.decline, () => r.decline(), { name: "decline" }),
+        this.button(
+          t.decline,
+          () => {
+            this.declining = true;
+            this.render(true, true);
+          },
+          { name: "decline" },
+        ),
       ),
       h("p", { class: "cr-note" }, t.declineNote),
     ];
@@ -392,12 +437,19 @@ RecorderView.prototype.screens = {
   },
 
   withdrawn(r, d, t) {
+    // Stays on screen until the panelist goes on: they see that their video is gone, and keep
+    // the code that shows it later.
     return [
       this.title(t.withdrawnTitle),
       h("p", {}, d.erased ? t.withdrawnExplain : t.withdrawnPending),
-      d.erased ? null : this.receipt({ explain: false }),
+      d.erased && r.receiptCode ? h("p", {}, t.withdrawnReceipt) : null,
+      this.receipt({ explain: false }),
       this.continueLink(),
     ];
+  },
+
+  closed(r, d, t) {
+    return [this.title(t.closedTitle), h("p", {}, t.closedExplain), this.continueLink()];
   },
 
   failed(r, d, t) {

@@ -3,7 +3,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { LOCALES, requestLocale, resolveLocale, strings } from "../src/i18n.js";
+import {
+  flatStrings,
+  LOCALES,
+  requestLocale,
+  resolveLocale,
+  strings,
+  withTranslations,
+} from "../src/i18n.js";
 
 function shape(value) {
   if (typeof value === "function") return `function/${value.length}`;
@@ -47,4 +54,34 @@ test("the locale sent to the server keeps the panelist's whole tag when the API 
   assert.equal(requestLocale("${e://Field/Q_Language}"), null, "an unfilled placeholder");
   assert.equal(requestLocale(""), null);
   assert.equal(requestLocale(undefined), null);
+});
+
+test("flatStrings lists every interface string, templates for those that take values", () => {
+  const flat = flatStrings("en");
+  assert.equal(flat.agree, "I agree");
+  assert.equal(flat["noCameraTitle.denied"], "Camera access was blocked");
+  assert.equal(flat["noCameraSteps.busy.1"], "Then press Try again.");
+  assert.equal(flat.playingLabel, "Ad {i} of {n}");
+  assert.equal(flat.adsCount, "{n} ads");
+  assert.ok(Object.values(flat).every((text) => typeof text === "string" && text));
+});
+
+test("a designer's translation replaces the strings it gives and leaves the rest", () => {
+  const german = withTranslations(strings("en"), {
+    agree: "Ich stimme zu",
+    playingLabel: "Werbung {i} von {n}",
+    "noCameraSteps.busy.1": "Dann auf Erneut versuchen drücken.",
+    "noCameraTitle.denied": "Kamerazugriff blockiert",
+    decline: "   ",
+    notAString: "ignored",
+    "agree.deeper": "ignored",
+  });
+  assert.equal(german.agree, "Ich stimme zu");
+  assert.equal(german.playingLabel(1, 2), "Werbung 1 von 2");
+  assert.equal(german.noCameraSteps.busy[1], "Dann auf Erneut versuchen drücken.");
+  assert.equal(german.noCameraTitle.denied, "Kamerazugriff blockiert");
+  assert.equal(german.decline, "No thanks", "an empty text keeps the English");
+  assert.equal(german.notAString, undefined);
+  assert.equal(strings("en").agree, "I agree", "the built-in strings are untouched");
+  assert.equal(german.adsCount(3), "3 ads");
 });

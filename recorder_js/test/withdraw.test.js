@@ -26,6 +26,9 @@ test("withdraw mid-ad stops every track synchronously, before any request", asyn
   const after = t.server.requests.length;
   await t.clock.tick(10000);
   assert.equal(t.server.requests.length, after, "no upload goes on after withdrawal");
+  // The "Recording deleted" screen stays until the panelist clicks on (as "complete" does).
+  assert.equal(t.seen.navigations.length, 0);
+  t.recorder.returnToSurvey();
   assert.equal(t.seen.navigations.at(-1).status, "withdrawn");
   assert.match(t.seen.navigations.at(-1).url, /status=withdrawn/);
 });
@@ -78,6 +81,7 @@ test("withdraw when the server cannot be reached: camera off anyway, status with
   await withdrawing;
   assert.equal(t.recorder.detail.erased, false);
   assert.equal(t.seen.errors.at(-1).code, "withdraw_failed");
+  t.recorder.returnToSurvey();
   assert.equal(t.seen.navigations.at(-1).receipt, "RC-7Q2X");
 });
 
@@ -86,4 +90,24 @@ test("no withdraw control before consent: declining is the way out there", async
   await driveTo(t, "consent");
   assert.equal(await t.recorder.withdraw(), false);
   assert.equal(t.seen.errors.at(-1).code, "invalid_state");
+});
+
+test("a withdrawal with no return URL tells a framing page at once: nothing to click through to", async () => {
+  const t = setup({ server: new FakeServer({ returnUrlTemplate: "" }) });
+  await driveTo(t, "ready");
+  t.recorder.play();
+  await t.clock.until(() => t.recorder.recording);
+  await t.recorder.withdraw();
+  assert.equal(t.seen.navigations.at(-1).status, "withdrawn");
+  assert.equal(t.seen.navigations.at(-1).url, null);
+});
+
+test("a preview run never navigates: the last screen says where a panelist would have gone", async () => {
+  const t = setup({ options: { preview: true } });
+  await driveTo(t, "ready");
+  const playing = t.recorder.play();
+  await t.clock.until(() => t.recorder.state === "done");
+  await playing;
+  assert.equal(t.recorder.returnToSurvey(), "preview");
+  assert.equal(t.seen.navigations.length, 0);
 });

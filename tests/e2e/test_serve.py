@@ -23,7 +23,9 @@ def test_serve_runs_the_demo_end_to_end_and_stops_cleanly_on_ctrl_c(tmp_path: Pa
     log = tmp_path / "serve.log"
     with log.open("wb") as handle:
         serve = subprocess.Popen(
-            [sys.executable, "-m", "candor.cli", "serve", "--port", str(port)],
+            # The demo's sample panelists are tested in tests/worker/test_demo_samples.py; here
+            # they would only queue ahead of this test's clip.
+            [sys.executable, "-m", "candor.cli", "serve", "--port", str(port), "--no-samples"],
             env=env,
             cwd=tmp_path,
             stdout=handle,

@@ -12,7 +12,14 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from web.panel.models import Clip, ClipStatus, ConsentRecord, DeletionAudit, PanelSession
+from web.panel.models import (
+    Clip,
+    ClipStatus,
+    ConsentDecision,
+    ConsentRecord,
+    DeletionAudit,
+    PanelSession,
+)
 from web.results.models import ClipSecond
 
 FINAL = (ClipStatus.DONE, ClipStatus.FAILED)
@@ -121,6 +128,20 @@ def consent_decisions(live: LiveCandor, session_id: int) -> list[str]:
             select(ConsentRecord).where(ConsentRecord.session_id == session_id)
         ).all()
         return [record.decision.value for record in records]
+
+
+def decline_reasons(live: LiveCandor, session_id: int) -> list[str | None]:
+    with live.session() as session:
+        return list(
+            session.scalars(
+                select(ConsentRecord.decline_reason)
+                .where(
+                    ConsentRecord.session_id == session_id,
+                    ConsentRecord.decision == ConsentDecision.DECLINE,
+                )
+                .order_by(ConsentRecord.id)
+            )
+        )
 
 
 def count_rows(

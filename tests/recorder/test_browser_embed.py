@@ -84,6 +84,7 @@ def test_sandboxed_iframe_that_may_not_navigate_tells_the_parent_by_postmessage(
     page.goto(f"{host_server.base_url}/sandboxed-survey")
     frame = page.frame_locator("#candor")
     frame.get_by_role("button", name="No thanks").click()
+    frame.get_by_role("button", name="Continue").click()
     frame.get_by_role("heading", name="No problem").wait_for()
     messages = wait_for(lambda: page.evaluate("window.__messages"), timeout=10, what="a message")
     assert messages == [

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from tests.recorder.helpers import (
+    CAMERA_PROBE,
     Fielded,
+    HostServer,
     LiveCandor,
     count_rows,
     panel_session,
     recorder_url,
     wait_analysed,
 )
-from web.panel.models import SessionStatus
+from tests.support.factories import add_consent_text
+from web.panel.models import PanelSession, SessionStatus
 from web.results.models import ClipSecond
-from web.studies.models import Integration
+from web.studies.models import Integration, IntegrationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,7 +78,73 @@ def test_declining_without_a_return_url_does_not_promise_a_return(
     page = launch().new_page()
     page.goto(recorder_url(live_candor, fielded))
     page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("button", name="Not now").click()
     page.get_by_role("heading", name="No problem").wait_for()
     text = page.locator(".cr-screen").inner_text()
     assert "Your camera was not used." in text and "You can now close this window." in text
     assert "Returning you" not in text
+
+
+def test_a_closed_study_says_so_politely_and_returns_closed(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    with live_candor.session() as session:
+        integration = session.get(Integration, fielded.integration_id)
+        assert integration is not None
+        integration.status = IntegrationStatus.CLOSED
+        integration.return_url_template = (
+            f"{host_server.base_url}/return?rid={{respondent_id}}&status={{status}}"
+        )
+        session.commit()
+    page = launch().new_page()
+    page.add_init_script(CAMERA_PROBE)
+    page.goto(recorder_url(live_candor, fielded, rid="R_9"))
+    page.get_by_role("heading", name="This study is closed").wait_for()
+    assert "Nothing was recorded" in page.locator(".cr-screen").inner_text()
+    assert page.evaluate("window.__camera.streams.length") == 0, "the camera was never asked"
+    page.get_by_role("link", name="Continue the survey").click()
+    page.wait_for_url(f"{host_server.base_url}/return?*")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query == {"rid": ["R_9"], "status": ["closed"]}
+    with live_candor.session() as session:
+        started = session.query(PanelSession).filter_by(integration_id=fielded.integration_id)
+        assert started.count() == 0, "no session was started"
+
+
+def test_a_consent_locale_the_recorder_lacks_speaks_the_designers_translation(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+) -> None:
+    fielded = fielded_study(durations=(2.0,))
+    with live_candor.session() as session:
+        integration = session.get(Integration, fielded.integration_id)
+        assert integration is not None
+        add_consent_text(session, integration, "de", "Ich bin einverstanden, gefilmt zu werden.")
+        integration.recorder_strings = {
+            "de": {
+                "consentTitle": "Bevor es losgeht",
+                "agree": "Ich stimme zu",
+                "decline": "Nein danke",
+                "declineAskTitle": "Eine freiwillige Frage",
+            }
+        }
+        session.commit()
+    page = launch().new_page()
+    page.goto(recorder_url(live_candor, fielded, locale="de"))
+    page.get_by_role("heading", name="Bevor es losgeht").wait_for()
+    assert (
+        page.locator("#candor-recorder").evaluate(
+            "host => host.shadowRoot.querySelector('.cr').getAttribute('lang')"
+        )
+        == "de"
+    )
+    assert page.get_by_role("button", name="Ich stimme zu").is_visible()
+    page.get_by_role("button", name="Nein danke").click()
+    page.get_by_role("heading", name="Eine freiwillige Frage").wait_for()
+    # What the designer left out stays in English rather than empty.
+    assert page.get_by_role("button", name="Continue").is_visible()

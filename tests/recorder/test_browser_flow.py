@@ -19,6 +19,7 @@ from tests.recorder.helpers import (
     clips_of,
     consent_decisions,
     count_rows,
+    decline_reasons,
     panel_session,
     recorder_url,
     recorder_value,
@@ -107,7 +108,7 @@ def test_consent_preflight_two_ads_complete(
     assert errors == []
 
 
-def test_decline_returns_at_once_without_touching_the_camera(
+def test_decline_asks_one_optional_question_then_returns_without_touching_the_camera(
     launch: Callable[..., Any],
     live_candor: LiveCandor,
     fielded_study: Callable[..., Fielded],
@@ -118,6 +119,17 @@ def test_decline_returns_at_once_without_touching_the_camera(
     page.add_init_script(CAMERA_PROBE)
     page.goto(recorder_url(live_candor, fielded, rid="R 7/é"))
     page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("heading", name="One optional question").wait_for()
+    # Skipping the question is as easy and as visible as answering it.
+    reason = page.get_by_role("button", name="Privacy").bounding_box()
+    go_on = page.get_by_role("button", name="Continue").bounding_box()
+    assert reason and go_on and go_on["height"] == reason["height"]
+    assert page.get_by_role("button", name="Continue").evaluate(
+        "b => getComputedStyle(b).backgroundColor"
+    ) == page.get_by_role("button", name="Privacy").evaluate(
+        "b => getComputedStyle(b).backgroundColor"
+    )
+    page.get_by_role("button", name="Continue").click()
     assert returned_query(page, host_server) == {
         "rid": ["R 7/é"],
         "status": ["declined"],
@@ -126,7 +138,24 @@ def test_decline_returns_at_once_without_touching_the_camera(
     session = panel_session(live_candor, fielded)
     assert session.status == SessionStatus.DECLINED
     assert consent_decisions(live_candor, session.id) == ["decline"]
+    assert decline_reasons(live_candor, session.id) == [None]
     assert clips_of(live_candor, session.id) == []
+
+
+def test_a_tapped_decline_reason_is_stored(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    fielded = fielded_study()
+    page = launch().new_page()
+    page.goto(recorder_url(live_candor, fielded, locale="fr"))
+    page.get_by_role("button", name="Non merci").click()
+    page.get_by_role("button", name="Vie privée").click()
+    assert returned_query(page, host_server)["status"] == ["declined"]
+    session = panel_session(live_candor, fielded)
+    assert decline_reasons(live_candor, session.id) == ["privacy"]
 
 
 def test_the_preview_link_marks_the_session_and_says_it_is_not_counted(
@@ -138,6 +167,27 @@ def test_the_preview_link_marks_the_session_and_says_it_is_not_counted(
     page.get_by_role("button", name="I agree").wait_for()
     assert page.get_by_text("Preview — not counted in results").is_visible()
     assert panel_session(live_candor, fielded).is_preview is True
+
+
+def test_a_preview_run_ends_on_a_screen_saying_where_a_panelist_would_go(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    fielded = fielded_study()
+    page = launch().new_page()
+    url = recorder_url(live_candor, fielded, rid="preview-0a1b2c3d4e5f", preview="1")
+    page.goto(url)
+    page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("heading", name="No problem").wait_for()
+    end = page.locator("[data-preview-end=declined]")
+    end.wait_for()
+    assert "a panelist would now go back to the survey" in end.inner_text()
+    assert f"{host_server.base_url}/return?" in end.inner_text()
+    page.wait_for_timeout(500)  # a navigation would have started by now
+    assert page.url == url, "the live survey was not opened"
 
 
 def test_camera_denied_explains_and_continues_as_no_camera(

@@ -119,6 +119,16 @@ def test_withdraw_mid_ad_stops_the_camera_at_once_and_erases_everything(
         }"""
     )
     assert live_after_click == 0
+    # The panelist sees that their video is gone, with the code that shows it later, and goes
+    # on only when they choose to.
+    page.get_by_role("heading", name="Recording deleted").wait_for(timeout=15000)
+    screen = page.locator(".cr-screen")
+    assert "everything recorded has been deleted" in screen.inner_text()
+    assert page.locator("[data-receipt]").inner_text().strip()
+    assert page.locator("a[data-action=erase]").inner_text() == f"{live_candor.base_url}/erase"
+    page.wait_for_timeout(500)
+    assert not page.url.startswith(host_server.base_url), "no return before the click"
+    page.get_by_role("link", name="Continue the survey").click()
     page.wait_for_url(f"{host_server.base_url}/return?*", timeout=15000)
     query = parse_qs(urlsplit(page.url).query, keep_blank_values=True)
     assert query["status"] == ["withdrawn"]

@@ -30,6 +30,7 @@ class DeletionReason(enum.StrEnum):
     GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
     EXPIRED = "expired"  # older than the TTL, whatever its state
     SWEPT = "swept"  # leftover found by the sweeper (stray file, or a deletion that was cut short)
+    SAMPLE_REMOVED = "sample_removed"  # the demo's generated panelists, removed by a designer
 
 
 def record_video_deletion(
@@ -95,6 +96,8 @@ def erase_panel_session(
             directories.append(directory)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
         session.delete(clip)
+    if reason == DeletionReason.ERASED and panel_session.status != SessionStatus.WITHDRAWN:
+        panel_session.erased_by_receipt = True
     panel_session.status = SessionStatus.WITHDRAWN
     panel_session.respondent_hash = ""
     panel_session.passthrough = {}

@@ -73,6 +73,12 @@ class PanelSession(Base):
     # A designer trying the flow on themselves (the integration page's preview link): analysed
     # and deleted like any session, but never counted in the study's results.
     is_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A generated panelist of the demo (candor/samples.py): analysed and counted like any other,
+    # labelled as sample data wherever results are shown, and removable in one click.
+    is_sample: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Withdrawn later with the receipt code (/erase) rather than with "stop and delete" in the
+    # recorder: counted apart in data quality.
+    erased_by_receipt: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
 

@@ -36,6 +36,8 @@ class ConsentTextOut(BaseModel):
 
 class IntegrationOut(BaseModel):
     study_name: str
+    # "open", or "paused"/"closed": then starting a session answers 409 code "study_closed".
+    intake: Literal["open", "paused", "closed"] = "open"
     locale: str
     locales: list[str]
     consent: ConsentTextOut
@@ -74,6 +76,9 @@ class SessionOut(BaseModel):
     preview: bool = False
     # Resumed session: ads already recorded (in part), which the recorder does not show again.
     recorded_ads: list[int] = []
+    # The designer's translation of the recorder's interface for this locale, flat key -> text
+    # (recorder_js/src/i18n.js flatStrings); None where the recorder speaks it itself.
+    strings: dict[str, str] | None = None
 
 
 class ConsentIn(Strict):

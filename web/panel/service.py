@@ -41,7 +41,9 @@ from web.panel.schemas import (
     StatusOut,
 )
 from web.settings import Settings
-from web.studies.models import Ad, AdOrder, ConsentText, Integration, Study
+from web.studies.fieldwork import intake
+from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
+from web.studies.recorder_strings import strings_for
 
 # A respondent coming back to a session in one of these states resumes it (a reload, a crash, a
 # mistaken "no thanks"); to an ended one, starts anew and supersedes it on agreeing.
@@ -105,6 +107,7 @@ def integration_info(*, session: Session, public_key: str, locale: str | None) -
     assert study is not None
     return IntegrationOut(
         study_name=study.name,
+        intake=intake(session, integration),
         locale=chosen,
         locales=sorted(texts),
         consent=_consent_out(texts[chosen]),
@@ -154,6 +157,20 @@ def _recorded_ads(session: Session, panel_session_id: int) -> list[int]:
     )
 
 
+def _refuse_unless_open(session: Session, integration: Integration) -> None:
+    """A paused or closed integration starts no session; the recorder shows a polite "closed"
+    screen and returns to the survey with status `closed` (hence the return URL template)."""
+    status = intake(session, integration)
+    if status != IntegrationStatus.OPEN.value:
+        raise PanelError(
+            409,
+            "This study is not taking new panelists at the moment",
+            code="study_closed",
+            intake=status,
+            return_url_template=integration.return_url_template,
+        )
+
+
 def start_session(
     *, session: Session, settings: Settings, body: SessionStart, media_url: MediaUrl
 ) -> SessionOut:
@@ -166,12 +183,14 @@ def start_session(
     integration = _integration(session, body.integration)
     study = session.get(Study, integration.study_id)
     assert study is not None
+    respondent = tokens.respondent_hash(settings, body.respondent_id)
+    panel_session = _resumable(session, settings, integration.id, respondent, body.preview)
+    if panel_session is None:  # a panelist already under way finishes even if intake closed
+        _refuse_unless_open(session, integration)
     if not study.ads:
         raise PanelError(409, "This study has no ads yet")
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
-    respondent = tokens.respondent_hash(settings, body.respondent_id)
-    panel_session = _resumable(session, settings, integration.id, respondent, body.preview)
     if panel_session is not None:
         by_id = {ad.id: ad for ad in study.ads}
         ads = [by_id[ad_id] for ad_id in panel_session.ad_order if ad_id in by_id]
@@ -215,6 +234,7 @@ def start_session(
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
         recorded_ads=recorded,
+        strings=strings_for(integration, locale),
     )
 
 

@@ -74,7 +74,7 @@ def ad_progress(access: AdDep, session: SessionDep) -> Progress:
 
 
 @router.get("/studies/{study_id}/summaries", response_model=StudySummaries)
-def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
+def study_summaries(study: StudyDep, session: SessionDep, settings: SettingsDep) -> StudySummaries:
     """Every ad's summary and progress, with the organisation's norms."""
     org_summaries = service.summaries(
         session, compare.organisation_ads(session, study.organisation_id)
@@ -85,7 +85,7 @@ def study_summaries(study: StudyDep, session: SessionDep) -> StudySummaries:
         name=study.name,
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=compare.norms_from(study.organisation_id, org_summaries),
+        norms=compare.norms_from(study.organisation_id, org_summaries, settings.min_norm_ads),
     )
 
 
@@ -96,18 +96,27 @@ def study_quality(study: StudyDep, session: SessionDep) -> Quality:
 
 
 @router.get("/organisations/{organisation_id}/norms", response_model=Norms)
-def organisation_norms(organisation_id: int, user: CurrentUserDep, session: SessionDep) -> Norms:
+def organisation_norms(
+    organisation_id: int, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+) -> Norms:
     """Median and quartiles of each summary figure over all the organisation's ads."""
     membership_for(session, user, organisation_id)
-    return compare.norms(session, organisation_id)
+    return compare.norms(session, organisation_id, settings.min_norm_ads)
 
 
 @router.get("/compare", response_model=Comparison)
-def compare_ads(ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep) -> Comparison:
+def compare_ads(
+    ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+) -> Comparison:
     """Two or more ads on one axis (percent of each ad if lengths differ), with norms."""
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
-    return compare.compare(session, [a.ad for a in accesses], accesses[0].study.organisation_id)
+    return compare.compare(
+        session,
+        [a.ad for a in accesses],
+        accesses[0].study.organisation_id,
+        settings.min_norm_ads,
+    )
 
 
 def check_compare_count(count: int) -> None:

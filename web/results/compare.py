@@ -33,15 +33,20 @@ def organisation_ads(session: Session, organisation_id: int) -> list[Ad]:
     return list(session.scalars(query))
 
 
-def norms(session: Session, organisation_id: int) -> Norms:
+def norms(session: Session, organisation_id: int, min_ads: int) -> Norms:
     """Quartiles of every summary figure over the organisation's ads that have data."""
     return norms_from(
-        organisation_id, summaries(session, organisation_ads(session, organisation_id))
+        organisation_id, summaries(session, organisation_ads(session, organisation_id)), min_ads
     )
 
 
-def norms_from(organisation_id: int, all_summaries: Sequence[AdSummaryOut]) -> Norms:
+def norms_from(organisation_id: int, all_summaries: Sequence[AdSummaryOut], min_ads: int) -> Norms:
+    """The norm figures, withheld (empty) while fewer than `min_ads` ads have results."""
     with_data = [s for s in all_summaries if s.n]
+    if len(with_data) < min_ads:
+        return Norms(
+            organisation_id=organisation_id, n_ads=len(with_data), min_ads=min_ads, figures={}
+        )
     fields = maths.Summary.__dataclass_fields__
     figures = maths.summary_norms(
         [maths.Summary(**{name: getattr(s, name) for name in fields}) for s in with_data]
@@ -49,11 +54,14 @@ def norms_from(organisation_id: int, all_summaries: Sequence[AdSummaryOut]) -> N
     return Norms(
         organisation_id=organisation_id,
         n_ads=len(with_data),
+        min_ads=min_ads,
         figures={k: QuartilesOut(**asdict(q)) if q else None for k, q in figures.items()},
     )
 
 
-def compare(session: Session, ads: Sequence[Ad], organisation_id: int) -> Comparison:
+def compare(
+    session: Session, ads: Sequence[Ad], organisation_id: int, min_norm_ads: int
+) -> Comparison:
     """Ads side by side: per second if equally long, else on percent of each ad's length."""
     if len(ads) < 2:
         raise ValueError("compare needs two or more ads")
@@ -91,7 +99,7 @@ def compare(session: Session, ads: Sequence[Ad], organisation_id: int) -> Compar
 
     bands = {}
     with_data = [a for a in org_ads if cells[a.id].get("", {}).get("attention")]
-    for metric in CHART_METRICS:
+    for metric in CHART_METRICS if len(with_data) >= min_norm_ads else ():
         resampled = [
             maths.resample(
                 maths.mean_curve(cells[a.id][""].get(metric, {}), lengths[a.id]), positions
@@ -111,6 +119,8 @@ def compare(session: Session, ads: Sequence[Ad], organisation_id: int) -> Compar
         ads=compared,
         norms_band=bands,
         norms=norms_from(
-            organisation_id, [summary_out(a, cells[a.id].get("", {})) for a in org_ads]
+            organisation_id,
+            [summary_out(a, cells[a.id].get("", {})) for a in org_ads],
+            min_norm_ads,
         ),
     )

@@ -12,6 +12,13 @@ from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession,
 from web.results.schemas import DeclineReason, Progress, Quality
 
 NO_REASON = "(no reason given)"
+# The reasons the recorder offers after "No thanks" (recorder_js/src/i18n.js declineReasons).
+DECLINE_REASONS = {
+    "not_now": "Not now",
+    "privacy": "Privacy",
+    "no_camera": "No camera",
+    "other": "Another reason",
+}
 
 
 def counted_sessions() -> ColumnElement[bool]:
@@ -44,6 +51,12 @@ def quality(session: Session, study_id: int) -> Quality:
             select(PanelSession.status, func.count()).where(of_study).group_by(PanelSession.status)
         )
     }
+    erased = (
+        session.scalar(
+            select(func.count()).where(of_study, PanelSession.erased_by_receipt.is_(True))
+        )
+        or 0
+    )
     decisions = {
         str(decision): count
         for decision, count in session.execute(
@@ -90,7 +103,8 @@ def quality(session: Session, study_id: int) -> Quality:
         declined=declined,
         consent_rate=consented / (consented + declined) if consented + declined else None,
         no_camera=by_status.get(SessionStatus.NO_CAMERA.value, 0),
-        withdrawn=by_status.get(SessionStatus.WITHDRAWN.value, 0),
+        withdrawn=by_status.get(SessionStatus.WITHDRAWN.value, 0) - erased,
+        erased_by_receipt=erased,
         decline_reasons=sorted(
             (DeclineReason(reason=r or NO_REASON, count=c) for r, c in reasons),
             key=lambda d: (-d.count, d.reason),

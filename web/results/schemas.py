@@ -98,10 +98,12 @@ class QuartilesOut(BaseModel):
 
 
 class Norms(BaseModel):
-    """Quartiles of each summary figure over all the organisation's ads with data."""
+    """Quartiles of each summary figure over all the organisation's ads with data; empty while
+    fewer than `min_ads` ads have results (setting CANDOR_MIN_NORM_ADS)."""
 
     organisation_id: int
     n_ads: int
+    min_ads: int = 1
     figures: dict[str, QuartilesOut | None]
 
 
@@ -129,7 +131,8 @@ class Quality(BaseModel):
     declined: int
     consent_rate: float | None = Field(description="consented / (consented + declined)")
     no_camera: int
-    withdrawn: int
+    withdrawn: int  # "stop and delete" in the recorder
+    erased_by_receipt: int = 0  # withdrawn later with the receipt code
     decline_reasons: list[DeclineReason]
     usable_sessions: int
     clips: Progress

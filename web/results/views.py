@@ -7,19 +7,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse
-from sqlalchemy import select
 
 from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
-from web.accounts.models import Membership, Organisation
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
-from web.results import compare, quality, service
-from web.results.api import AdIdsQuery, check_compare_count, curves_or_400
+from web.results import compare, overview, quality, service
+from web.results.api import check_compare_count, curves_or_400
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.maths import EXPRESSIONS
-from web.studies.models import Study
+from web.results.quality import DECLINE_REASONS
+from web.samples import sample_count
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 # The charting library (uPlot) comes from npm: `scripts/setup` runs `npm ci`, and it is served
@@ -52,6 +51,7 @@ templates.env.globals.update(
     metric_labels=METRIC_LABELS,
     chart_metrics=service.CHART_METRICS,
     exclusion_labels=EXCLUSION_REASONS,
+    decline_labels=DECLINE_REASONS,
 )
 templates.env.globals["mean_of"] = lambda values: (
     sum(present) / len(present) if (present := [v for v in values if v is not None]) else None
@@ -60,25 +60,21 @@ templates.env.filters["pct"] = lambda v: "\u2013" if v is None else f"{v * 100:.
 templates.env.filters["num"] = lambda v, d=2: "\u2013" if v is None else f"{v:.{d}f}"
 
 
-def _render(request: Request, name: str, **context: Any) -> HTMLResponse:
-    return render(request, f"results/{name}", context)
+def _render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return render(request, f"results/{name}", context, status_code)
 
 
 @router.get("/results", response_class=HTMLResponse, include_in_schema=False)
 def results_index(request: Request, user: CurrentUserDep, session: SessionDep) -> HTMLResponse:
-    """The studies of every organisation the user belongs to."""
-    rows = session.execute(
-        select(Organisation, Study)
-        .join(Membership, Membership.organisation_id == Organisation.id)
-        .join(Study, Study.organisation_id == Organisation.id)
-        .where(Membership.user_id == user.id)
-        .order_by(Organisation.name, Study.created_at.desc())
-    ).all()
-    return _render(request, "index.html", rows=rows)
+    """The studies of every organisation the user belongs to, with panelists, status and when
+    something last happened."""
+    return _render(request, "index.html", lines=overview.study_lines(session, user.id))
 
 
 @router.get("/results/studies/{study_id}", response_class=HTMLResponse, include_in_schema=False)
-def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLResponse:
+def study_page(
+    request: Request, study: StudyDep, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
     """Each ad's summary and progress, the organisation's norms, and data quality."""
     org_summaries = service.summaries(
         session, compare.organisation_ads(session, study.organisation_id)
@@ -90,8 +86,9 @@ def study_page(request: Request, study: StudyDep, session: SessionDep) -> HTMLRe
         study=study,
         ads=ads,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
-        norms=compare.norms_from(study.organisation_id, org_summaries),
+        norms=compare.norms_from(study.organisation_id, org_summaries, settings.min_norm_ads),
         quality=quality.quality(session, study.id),
+        samples=sample_count(session, study.id),
     )
 
 
@@ -120,6 +117,7 @@ def ad_page(
         moments=moments,
         progress=quality.progress_by_ad(session, [access.ad.id])[access.ad.id],
         chart=chart,
+        samples=sample_count(session, access.study.id),
     )
 
 
@@ -165,13 +163,26 @@ def segments_page(
 
 @router.get("/results/compare", response_class=HTMLResponse, include_in_schema=False)
 def compare_page(
-    request: Request, ad_ids: AdIdsQuery, user: CurrentUserDep, session: SessionDep
+    request: Request,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    ad_ids: Annotated[list[int], Query(alias="ad")] = [],  # noqa: B006  (FastAPI copies it)
 ) -> HTMLResponse:
-    """Two or more ads side by side with the organisation's norms band."""
+    """Two or more ads side by side with the organisation's norms band; with fewer ticked, a
+    list of the ads one may compare, to tick them there."""
+    if len(set(ad_ids)) < 2:
+        return _render(
+            request,
+            "compare_pick.html",
+            ads=overview.readable_ads(session, user.id),
+            ticked=set(ad_ids),
+            status_code=400 if ad_ids else 200,
+        )
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     comparison = compare.compare(
-        session, [a.ad for a in accesses], accesses[0].study.organisation_id
+        session, [a.ad for a in accesses], accesses[0].study.organisation_id, settings.min_norm_ads
     )
     return _render(
         request,

@@ -13,8 +13,8 @@ from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
+from web.studies import fieldwork, recorder_strings, service
 from web.studies import integrations as integration_service
-from web.studies import service
 from web.studies.consent_defaults import DEFAULT_LOCALES
 from web.studies.deps import IntegrationEditDep, IntegrationReadDep, StudyEditDep, can_edit
 from web.studies.models import Integration, IntegrationKind, Study
@@ -93,17 +93,37 @@ def integration_page(
     session: SessionDep,
 ) -> Response:
     study = integration.study
+    consents = integration_service.current_consents(session=session, integration=integration)
     context = {
         "study": study,
         "organisation": session.get(Organisation, study.organisation_id),
         "integration": integration,
         "kind_label": KIND_LABELS[integration.kind],
         "snippets": embed_snippets(settings.base_url, integration),
-        "consents": integration_service.current_consents(session=session, integration=integration),
+        "consents": consents,
         "can_edit": can_edit(session, user, study.organisation_id),
         "has_ads": bool(study.ads),
+        "intake": fieldwork.intake(session, integration),
+        "untranslated": recorder_strings.missing_translations(
+            integration,
+            list(integration_service.current_consents(session=session, integration=integration)),
+        ),
+        "built_in": recorder_strings.built_in,
     }
     return render(request, "studies/integration.html", context)
+
+
+@members.post("/studies/{study_id}/integrations/{integration_id}/status")
+async def set_integration_status(
+    request: Request, integration: IntegrationEditDep, session: SessionDep
+) -> Response:
+    """Open, pause or close the integration to new panelists."""
+    status = (await read_form(request)).get("status", "")
+    try:
+        fieldwork.set_status(session=session, integration=integration, status=status)
+    except fieldwork.FieldworkError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}")
 
 
 @members.get("/studies/{study_id}/integrations/{integration_id}/edit")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.db import Base, utcnow
@@ -22,6 +22,12 @@ class IntegrationKind(enum.StrEnum):
     LIMESURVEY = "limesurvey"
     SCRIPT = "script"
     IFRAME = "iframe"
+
+
+class IntegrationStatus(enum.StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"  # closed for now; the designer means to reopen it
+    CLOSED = "closed"
 
 
 class Study(Base):
@@ -44,6 +50,10 @@ class Study(Base):
     # Emotion labels are a separate opt-in with its own consent wording.
     emotion_mode: Mapped[bool] = mapped_column(default=False)
     min_cell_size: Mapped[int] = mapped_column(default=10)
+    # Fieldwork: how many usable panelists the designer wants, and whether reaching that number
+    # closes every integration of the study to new panelists (sessions under way still finish).
+    target_usable: Mapped[int | None]
+    close_at_target: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ads: Mapped[list[Ad]] = relationship(
@@ -93,6 +103,17 @@ class Integration(Base):
     return_url_template: Mapped[str] = mapped_column(Text, default="")
     passthrough_vars: Mapped[list[str]] = mapped_column(JSON, default=list)
     default_locale: Mapped[str] = mapped_column(String(10), default="en")
+    # The designer's translation of the recorder's own interface, per consent locale the recorder
+    # does not speak itself: {locale: {flat string key: text}} (recorder_js/src/i18n.js).
+    recorder_strings: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    # Paused or closed by hand: no new panelist session starts (the recorder says so politely).
+    status: Mapped[IntegrationStatus] = mapped_column(
+        Enum(IntegrationStatus, native_enum=False, length=20),
+        default=IntegrationStatus.OPEN,
+        server_default=IntegrationStatus.OPEN.name,  # the column holds enum names
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     study: Mapped[Study] = relationship(back_populates="integrations")

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from web.accounts.models import User
@@ -141,6 +141,17 @@ def move_ad(*, session: Session, study: Study, ad: Ad, offset: int) -> None:
     if 0 <= target < len(ads):
         ads[index], ads[target] = ads[target], ads[index]
         reorder_ads(session=session, study=study, ad_ids=[a.id for a in ads])
+
+
+def recordings_by_ad(session: Session, study: Study) -> dict[int, int]:
+    """How many clips were recorded of each ad of the study (an ad with any cannot be deleted)."""
+    return dict(
+        session.execute(
+            select(Clip.ad_id, func.count())
+            .where(Clip.ad_id.in_([ad.id for ad in study.ads]))
+            .group_by(Clip.ad_id)
+        ).all()
+    )
 
 
 def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:

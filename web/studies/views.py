@@ -15,7 +15,8 @@ from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMember
 from web.accounts.models import Organisation, User
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
-from web.studies import service
+from web.samples import remove_samples, sample_count
+from web.studies import fieldwork, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
 from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
@@ -24,6 +25,7 @@ from web.studies.integration_views import KIND_LABELS
 from web.studies.integration_views import router as integration_router
 from web.studies.models import AdOrder, Study
 from web.studies.schemas import StudyIn, StudyUpdate
+from web.studies.strings_views import router as strings_router
 from web.studies.upload import UploadRefused
 
 members = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
@@ -91,11 +93,17 @@ def _study_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    recordings = service.recordings_by_ad(session, study)
     context = {
         "study": study,
         "organisation": session.get(Organisation, study.organisation_id),
         "ads": [
-            {"ad": ad, "video_url": ad_video_url(ad), "poster_url": ad_poster_url(ad)}
+            {
+                "ad": ad,
+                "video_url": ad_video_url(ad),
+                "poster_url": ad_poster_url(ad),
+                "recordings": recordings.get(ad.id, 0),
+            }
             for ad in study.ads
         ],
         "integrations": study.integrations,
@@ -103,6 +111,9 @@ def _study_page(
         "can_edit": can_edit(session, user, study.organisation_id),
         "errors": errors or {},
         "max_ad_bytes": request.app.state.settings.max_ad_bytes,
+        "samples": sample_count(session, study.id),
+        "fieldwork": fieldwork.fieldwork(session, study),
+        "intakes": {i.id: fieldwork.intake(session, i) for i in study.integrations},
     }
     return render(request, "studies/detail.html", context, status_code)
 
@@ -202,6 +213,34 @@ def delete_ad(
     return redirect(f"/studies/{study.id}#ads")
 
 
+@members.post("/studies/{study_id}/fieldwork")
+async def set_fieldwork(
+    request: Request, study: StudyEditDep, user: CurrentUserDep, session: SessionDep
+) -> Response:
+    """The target of usable panelists, and whether reaching it closes the study."""
+    values = await read_form(request)
+    raw = values.get("target_usable", "").strip()
+    try:
+        if raw and not raw.isdigit():
+            raise fieldwork.FieldworkError("The target must be a whole number, such as 200.")
+        fieldwork.set_target(
+            session=session,
+            study=study,
+            target=int(raw) if raw else None,
+            close_at_target=values.get("close_at_target") == "on",
+        )
+    except fieldwork.FieldworkError as exc:
+        return _study_page(request, session, user, study, {"fieldwork": str(exc)}, 400)
+    return redirect(f"/studies/{study.id}#fieldwork")
+
+
+@members.post("/studies/{study_id}/samples/delete")
+def delete_samples(study: StudyEditDep, settings: SettingsDep, session: SessionDep) -> Response:
+    """The demo's generated panelists, their curves and their share of the results, gone."""
+    remove_samples(session=session, settings=settings, study_id=study.id)
+    return redirect(f"/studies/{study.id}")
+
+
 @members.get("/studies/{study_id}/ads/{ad_id}/video")
 def ad_video(ad: AdReadDep, settings: SettingsDep) -> Response:
     """The ad itself, with range requests so the player can seek."""
@@ -228,4 +267,5 @@ router = APIRouter()
 router.include_router(members)
 router.include_router(uploads)
 router.include_router(integration_router)
+router.include_router(strings_router)
 router.include_router(api_router)

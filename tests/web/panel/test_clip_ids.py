@@ -41,6 +41,6 @@ def test_an_erased_clips_id_is_never_given_again_on_sqlite(tmp_path: Path) -> No
         assert later.id != erased.id
         audit = session.scalar(select(DeletionAudit))
         assert audit is not None and session.get(Clip, audit.clip_id) is None
-    command.downgrade(alembic_config(url), "0004_preview")
+    command.downgrade(alembic_config(url), "0005_firstrun")
     command.upgrade(alembic_config(url), "head")
     engine.dispose()

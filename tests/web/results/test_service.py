@@ -82,7 +82,7 @@ def test_norms_cover_every_ad_of_the_organisation(db_session: Session) -> None:
         ad = make_ad(db_session, st, duration_s=3)
         add_panelist(db_session, ad, {"attention": flat(share, 3)})
     make_ad(db_session, study)  # an ad with no data is not a zero in the norms
-    norms = compare.norms(db_session, study.organisation_id)
+    norms = compare.norms(db_session, study.organisation_id, 2)
     assert norms.n_ads == 3
     q = norms.figures["attention_share"]
     assert q is not None
@@ -95,7 +95,7 @@ def test_compare_normalises_time_when_lengths_differ(db_session: Session) -> Non
     long = make_ad(db_session, study, duration_s=20)
     add_panelist(db_session, short, {"attention": [(s + 0.5) / 10 for s in range(10)]})
     add_panelist(db_session, long, {"attention": [(s + 0.5) / 20 for s in range(20)]})
-    comparison = compare.compare(db_session, [short, long], study.organisation_id)
+    comparison = compare.compare(db_session, [short, long], study.organisation_id, 2)
     assert comparison.axis == "percent"
     assert len(comparison.x) == 100
     a = comparison.ads[0].curves["attention"].mean
@@ -108,11 +108,11 @@ def test_compare_normalises_time_when_lengths_differ(db_session: Session) -> Non
 
     same = make_ad(db_session, study, duration_s=9.6)
     add_panelist(db_session, same, {"attention": flat(0.5, 10)})
-    equal = compare.compare(db_session, [short, same], study.organisation_id)
+    equal = compare.compare(db_session, [short, same], study.organisation_id, 2)
     assert equal.axis == "seconds"
     assert equal.x == [s + 0.5 for s in range(10)]
     with pytest.raises(ValueError, match="two or more"):
-        compare.compare(db_session, [short], study.organisation_id)
+        compare.compare(db_session, [short], study.organisation_id, 2)
 
 
 def test_withdrawn_clip_leaves_the_curves(db_session: Session, settings: Settings) -> None:

@@ -47,8 +47,8 @@ def test_results_on_sqlite(sqlite_session: Session, tmp_path: Path) -> None:
     assert curves.segments == []  # 10 young would give away the 2 old by subtraction
     assert curves.hidden_segments == 2
     assert service.moments_for(curves).moments[0].second == 1
-    assert compare.compare(sqlite_session, [ad, other], study.organisation_id).axis == "percent"
-    assert compare.norms(sqlite_session, study.organisation_id).n_ads == 2
+    assert compare.compare(sqlite_session, [ad, other], study.organisation_id, 2).axis == "percent"
+    assert compare.norms(sqlite_session, study.organisation_id, 2).n_ads == 2
     q = quality.quality(sqlite_session, study.id)
     assert (q.usable_clips, q.exclusions["too_dark"]) == (24, 1)
     assert quality.progress_by_ad(sqlite_session, [ad.id])[ad.id].done == 13

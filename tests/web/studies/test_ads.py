@@ -302,6 +302,11 @@ def test_an_ad_panelists_watched_is_kept(
     )
     assert response.status_code == 409
     assert ad_file_path(settings, ad).exists()
+    # The study page does not offer what would be refused, and says why.
+    db_session.expire_all()  # the factory read study.ads before adding the ad
+    page = client.get(f"/studies/{study.id}", headers={"accept": "text/html"}).text
+    assert f"/ads/{ad.id}/delete" not in page
+    assert "Cannot be deleted: 1 recording of" in page
 
 
 def test_missing_file_on_disk_is_a_clear_404(

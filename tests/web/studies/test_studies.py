@@ -92,7 +92,7 @@ def test_edit_study(client: TestClient, db_session: Session, study: Study) -> No
         data={"name": "", "csrf_token": csrf_token(client)},
         headers=HTML,
     )
-    assert page.status_code == 400 and "at least 1 character" in page.text
+    assert page.status_code == 400 and "This is required." in page.text
     page = client.post(
         f"/studies/{study.id}/edit",
         data={"name": "Winter", "ad_order": "fixed", "csrf_token": csrf_token(client)},

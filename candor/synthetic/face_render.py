@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
-from tests.support.face_model import JAW_DROP_IOD, Face, face_model
+from candor.synthetic.face_model import JAW_DROP_IOD, Face, face_model
+
+Array = npt.NDArray[Any]
 
 
 def _sway(t: float, iod: float) -> tuple[int, int]:
@@ -62,7 +66,7 @@ TURN_STEP_DEG = 5.0  # turned views are rendered at this angular resolution and 
 
 
 @functools.lru_cache(maxsize=32)
-def turned_canvas(size: tuple[int, int], yaw_deg: float) -> np.ndarray:
+def turned_canvas(size: tuple[int, int], yaw_deg: float) -> Array:
     """The still with its head turned by yaw_deg about a vertical axis (> 0: towards image right).
 
     The mesh is a 3-D surface: each landmark is rotated and the face is re-drawn triangle by
@@ -102,7 +106,7 @@ def turned_canvas(size: tuple[int, int], yaw_deg: float) -> np.ndarray:
         )
         if x1 - x0 < 1 or y1 - y0 < 1:
             continue
-        local = d_tri - np.float32([x0, y0])
+        local = d_tri - np.array([x0, y0], np.float32)
         matrix = cv2.getAffineTransform(s_tri, local)
         patch = cv2.warpAffine(
             face.canvas,
@@ -112,7 +116,7 @@ def turned_canvas(size: tuple[int, int], yaw_deg: float) -> np.ndarray:
             borderMode=cv2.BORDER_REFLECT_101,
         )
         mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        cv2.fillConvexPoly(mask, np.round(local).astype(np.int32), 1)
+        cv2.fillConvexPoly(mask, np.round(local).astype(np.int32), (1,))
         region = out[y0:y1, x0:x1]
         np.copyto(region, patch, where=mask[..., None].astype(bool))
     return out
@@ -126,7 +130,7 @@ def render_frame(
     absent: bool,
     bystander: bool,
     t: float,
-) -> np.ndarray:
+) -> Array:
     width, height = face.size
     dx, dy = _sway(t, face.iod)
     ox, oy = face.origin[0] + dx, face.origin[1] + dy
@@ -168,7 +172,8 @@ def render_frame(
         depth = np.clip((gy - y_upper) / gap, 0.0, 1.0)
         alpha = np.clip(1.4 * np.sin(np.pi * depth) - 0.25, 0.0, 1.0) * span * min(1.0, 2 * jaw)
         alpha = alpha[..., None].astype(np.float32)
-        warped = (warped * (1 - alpha) + alpha * np.float32([45, 15, 20])).astype(np.uint8)
+        mouth_inside = np.array([45, 15, 20], np.float32)
+        warped = (warped * (1 - alpha) + alpha * mouth_inside).astype(np.uint8)
     fx0, fy0 = x0 - ox, y0 - oy
     sx0, sy0 = max(0, -fx0), max(0, -fy0)
     ex, ey = min(x1 - x0, width - fx0), min(y1 - y0, height - fy0)
@@ -177,7 +182,7 @@ def render_frame(
     return _paste_bystander(face, frame) if bystander else frame
 
 
-def _paste_bystander(face: Face, frame: np.ndarray) -> np.ndarray:
+def _paste_bystander(face: Face, frame: Array) -> Array:
     patch, alpha, bx, by = face.bystander
     ph, pw = patch.shape[:2]
     region = frame[by : by + ph, bx : bx + pw].astype(np.float32)

@@ -2,8 +2,8 @@
 id, kept in its deletion audit rows, never names another clip; PostgreSQL never reused them),
 and a clip's second can be kept as a mark only (clip_second.flag: hidden, sparse).
 
-Revision ID: 0005_recovery
-Revises: 0004_preview
+Revision ID: 0006_recovery
+Revises: 0005_firstrun
 Create Date: 2026-12-01 06:30:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0005_recovery'
-down_revision: Union[str, Sequence[str], None] = '0004_preview'
+revision: str = '0006_recovery'
+down_revision: Union[str, Sequence[str], None] = '0005_firstrun'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
 
 # Face width (mesh extent) as a share of the frame width: a panelist ~60 cm from a laptop camera.
 FACE_WIDTH_SHARE = 0.25
@@ -57,22 +61,22 @@ _MIDBROWS = ((105, 52), (334, 282))
 class Face:
     """The still, placed in a canvas, with its landmarks and precomputed warp fields."""
 
-    canvas: np.ndarray  # RGB, larger than the frame so the crop can sway
-    background: np.ndarray  # the same canvas defocused: the room with nobody in it
+    canvas: Array  # RGB, larger than the frame so the crop can sway
+    background: Array  # the same canvas defocused: the room with nobody in it
     origin: tuple[int, int]  # crop origin of the neutral frame within the canvas
     size: tuple[int, int]
-    landmarks: np.ndarray  # (478, 2) in canvas pixels
-    depth: np.ndarray  # (478,) landmark depth in canvas pixels, away from the camera
+    landmarks: Array  # (478, 2) in canvas pixels
+    depth: Array  # (478,) landmark depth in canvas pixels, away from the camera
     iod: float  # inter-ocular distance (outer corners), pixels
     roi: tuple[int, int, int, int]  # x0, y0, x1, y1 in canvas coordinates
-    grid: tuple[np.ndarray, np.ndarray]  # canvas x, y of every ROI pixel (float32)
-    fields: dict[str, np.ndarray]  # kind -> (2, h, w) backward displacement at level 1
-    eyes: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]]
-    bystander: tuple[np.ndarray, np.ndarray, int, int]  # patch, alpha, x0, y0 in the frame
-    mouth: tuple[np.ndarray, np.ndarray, np.ndarray]  # inner lips per ROI column, lip span
+    grid: tuple[Array, Array]  # canvas x, y of every ROI pixel (float32)
+    fields: dict[str, Array]  # kind -> (2, h, w) backward displacement at level 1
+    eyes: list[tuple[int, int, Array, Array, Array]]
+    bystander: tuple[Array, Array, int, int]  # patch, alpha, x0, y0 in the frame
+    mouth: tuple[Array, Array, Array]  # inner lips per ROI column, lip span
 
 
-def _mesh_still(image: np.ndarray) -> np.ndarray:
+def _mesh_still(image: Array) -> Array:
     import mediapipe as mp
 
     with mp.solutions.face_mesh.FaceMesh(
@@ -87,16 +91,14 @@ def _mesh_still(image: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _astronaut() -> tuple[np.ndarray, np.ndarray]:
+def _astronaut() -> tuple[Array, Array]:
     from skimage import data
 
-    image = np.ascontiguousarray(data.astronaut())
+    image = np.ascontiguousarray(data.astronaut())  # type: ignore[no-untyped-call]
     return image, _mesh_still(image)
 
 
-def rbf(
-    grid: tuple[np.ndarray, np.ndarray], anchors: np.ndarray, vectors: np.ndarray, sigma: float
-) -> np.ndarray:
+def rbf(grid: tuple[Array, Array], anchors: Array, vectors: Array, sigma: float) -> Array:
     """Smooth field: each anchor carries its vector, spread by a Gaussian of width sigma.
 
     Normalised where anchors overlap (weights summing past 1), so dense anchors move the skin by
@@ -110,10 +112,11 @@ def rbf(
         out[0] += weight * vx
         out[1] += weight * vy
         total += weight
-    return out / np.maximum(total, 1.0)
+    field: Array = out / np.maximum(total, 1.0)
+    return field
 
 
-def smoothstep(x: np.ndarray) -> np.ndarray:
+def smoothstep(x: Array) -> Array:
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3 - 2 * x)
 
@@ -121,7 +124,7 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
 JAW_DROP_IOD = 0.22  # lower lip travel at jaw_drop level 1, in inter-ocular distances
 
 
-def _lip_lines(face_lm: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _lip_lines(face_lm: Array, xs: Array) -> tuple[Array, Array]:
     """Inner upper and lower lip heights at each column x."""
     upper = face_lm[list(INNER_UPPER_LIP)]
     lower = face_lm[list(INNER_LOWER_LIP)]
@@ -131,7 +134,7 @@ def _lip_lines(face_lm: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndar
     return y_upper, y_lower
 
 
-def _jaw_field(face_lm: np.ndarray, grid: tuple[np.ndarray, np.ndarray], iod: float) -> np.ndarray:
+def _jaw_field(face_lm: Array, grid: tuple[Array, Array], iod: float) -> Array:
     """Lower lip and chin move down together; the lip gap opens and the neck absorbs it."""
     gx, gy = grid
     drop = JAW_DROP_IOD * iod
@@ -150,7 +153,7 @@ def _jaw_field(face_lm: np.ndarray, grid: tuple[np.ndarray, np.ndarray], iod: fl
 BROW_RAISE_IOD = 0.065  # brow travel at brow_raise level 1, in inter-ocular distances
 
 
-def _brow_field(face_lm: np.ndarray, grid: tuple[np.ndarray, np.ndarray], iod: float) -> np.ndarray:
+def _brow_field(face_lm: Array, grid: tuple[Array, Array], iod: float) -> Array:
     """Both brows and the skin between them rise; the eyelids stay, the forehead bunches up."""
     gx, gy = grid
     rise = BROW_RAISE_IOD * iod

@@ -1,0 +1,1 @@
+"""Synthetic webcam media with known truth: the demo's sample panelists and the tests' clips."""
