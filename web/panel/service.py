@@ -183,14 +183,13 @@ def start_session(
     integration = _integration(session, body.integration)
     study = session.get(Study, integration.study_id)
     assert study is not None
-    respondent = tokens.respondent_hash(settings, body.respondent_id)
-    panel_session = _resumable(session, settings, integration.id, respondent, body.preview)
-    if panel_session is None:  # a panelist already under way finishes even if intake closed
-        _refuse_unless_open(session, integration)
+    _refuse_unless_open(session, integration)
     if not study.ads:
         raise PanelError(409, "This study has no ads yet")
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
+    respondent = tokens.respondent_hash(settings, body.respondent_id)
+    panel_session = _resumable(session, settings, integration.id, respondent, body.preview)
     if panel_session is not None:
         by_id = {ad.id: ad for ad in study.ads}
         ads = [by_id[ad_id] for ad_id in panel_session.ad_order if ad_id in by_id]
