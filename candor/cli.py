@@ -122,7 +122,7 @@ def sweep() -> None:
     from web.clips.queue import enqueue_analysis
     from web.db import make_engine, make_session_factory
     from web.settings import Settings
-    from worker.idle import finish_idle_clips
+    from worker.idle import end_idle_sessions, finish_idle_clips
     from worker.sweeper import requeue_clips
     from worker.sweeper import sweep as sweep_once
 
@@ -134,6 +134,7 @@ def sweep() -> None:
         return enqueue_analysis(settings, clip_id)
 
     click.echo(f"idle uploads: {finish_idle_clips(settings=settings, factory=factory, send=send)}")
+    click.echo(f"idle sessions ended: {end_idle_sessions(settings=settings, factory=factory)}")
     click.echo(f"sweep: {sweep_once(settings=settings, factory=factory)}")
     sent = requeue_clips(settings=settings, factory=factory, send=send)
     click.echo(f"requeue: {sent} clip(s) handed to the broker")

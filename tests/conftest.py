@@ -67,6 +67,8 @@ def settings(tmp_path: Path) -> Settings:
         broker_url=TEST_REDIS_URL,
         # Each test counts its own rate-limit attempts.
         rate_limit_namespace=f"test-{uuid.uuid4().hex}",
+        # The idle job's session rule as loose as its clip rule, unless a test says otherwise.
+        session_idle_seconds=120,
     )
 
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # A clip still uploading with no chunk for this long (the tab closed before "finish") is
     # finished by the periodic job from the chunks that arrived; below clip_ttl_seconds.
     upload_idle_seconds: int = Field(default=120, ge=1)
+    # ...and only once its whole session has shown no sign of life for this long: a recorder
+    # offline for a while still holds the rest (in the browser's IndexedDB) and sends it when
+    # back. (A session idle for session_token_ttl_seconds, nothing uploading, is "abandoned".)
+    session_idle_seconds: int = Field(default=15 * 60, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     # Segments smaller than this are never shown.
     min_cell_size: int = Field(default=10, ge=1)
@@ -100,6 +104,11 @@ class Settings(BaseSettings):
         if self.upload_idle_seconds >= self.clip_ttl_seconds:
             raise ValueError(
                 f"CANDOR_UPLOAD_IDLE_SECONDS ({self.upload_idle_seconds}) must be less than "
+                f"CANDOR_CLIP_TTL_SECONDS ({self.clip_ttl_seconds})"
+            )
+        if self.session_idle_seconds >= self.clip_ttl_seconds:
+            raise ValueError(
+                f"CANDOR_SESSION_IDLE_SECONDS ({self.session_idle_seconds}) must be less than "
                 f"CANDOR_CLIP_TTL_SECONDS ({self.clip_ttl_seconds})"
             )
         return self

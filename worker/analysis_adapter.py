@@ -1,19 +1,25 @@
 """The one place the clip job calls `worker.analysis`; everything it needs from a result is read
-here."""
+here, and re-binned onto ad seconds under the rules of `candor.quality`: a second is an
+observation only with enough of its expected frames, a second the ad played in a hidden tab is
+marked as such, and a clip observing too little of its ad is excluded as "incomplete"."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.quality import MIN_AD_COVERAGE, MIN_FRAME_SHARE
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
 from worker.analysis.constants import second_columns
 from worker.analysis.result import records
-from worker.timemap import TimeMap
+from worker.timemap import Event, build_time_map
 
 
 def analysis_version(result: AnalysisResult) -> str:
@@ -55,34 +61,98 @@ class ClipAnalysis:
     version: str
     # model name -> its file's package, version, sha256 and licence
     provenance: dict[str, Any] = field(default_factory=dict)
+    observed_s: int = 0  # ad seconds observed (with enough frames)
+    ad_seconds: int = 0  # ad seconds there were to observe
 
 
-def run(path: Path, time_map: TimeMap, *, emotions: bool = False) -> ClipAnalysis:
-    """Analyse one clip and re-bin its frames onto ad seconds (seconds without frames dropped).
+def frame_rate(frame_times: npt.NDArray[np.float64]) -> float:
+    """Frames per second of the analysed stream (median spacing: robust to a dropped frame)."""
+    if frame_times.size < 2:
+        return 0.0
+    gaps = np.diff(np.sort(frame_times))
+    gaps = gaps[gaps > 0]
+    return float(1.0 / np.median(gaps)) if gaps.size else 0.0
 
-    Rows hold ``second``, ``n_frames`` and every CURVE_METRICS name (None where unreadable),
-    plus every EMOTION_METRICS name only when ``emotions`` is asked for.
+
+def expected_frames(second: int, rate: float, ad_duration_s: float) -> float:
+    """Frames one ad second should hold at this rate; the ad's last second may be partial."""
+    if not math.isfinite(ad_duration_s):
+        return rate
+    return rate * max(0.0, min(1.0, ad_duration_s - second))
+
+
+def _mark(second: int, n_frames: int, flag: str, names: Sequence[str]) -> dict[str, Any]:
+    """A second kept as a mark only: no values, so nothing of it is aggregated."""
+    row: dict[str, Any] = dict.fromkeys(names)
+    row.update(second=second, n_frames=n_frames, flag=flag)
+    return row
+
+
+def rebin(
+    frames: Any, events: Sequence[Event], ad_duration_s: float, *, emotions: bool = False
+) -> tuple[list[dict[str, Any]], int]:
+    """Per-second rows on ad time, and how many of them are observations.
+
+    A second with fewer than MIN_FRAME_SHARE of its expected frames is kept as a "sparse" mark
+    without values; a second whose frames all came while the tab was hidden is a "hidden" mark.
+    Rows hold every CURVE_METRICS name, plus every EMOTION_METRICS name iff `emotions`.
     """
-    result = analyze(path, emotions=emotions)
     names = (*CURVE_METRICS, *(EMOTION_METRICS if emotions else ()))
-    seconds = []
-    for row in records(per_second(result.frames, time_map), second_columns(emotions)):
+    times = np.asarray(frames["t"], dtype=np.float64)
+    rate = frame_rate(times)
+    hidden_map = build_time_map(events, ad_duration_s, hidden=True)
+    hidden_at = hidden_map(times)
+    hidden = {int(s) for s in np.floor(hidden_at[np.isfinite(hidden_at) & (hidden_at >= 0)])}
+    rows: dict[int, dict[str, Any]] = {}
+    observed = 0
+    table = per_second(frames, build_time_map(events, ad_duration_s))
+    for row in records(table, second_columns(emotions)):
         n_frames = int(row["n_frames"] or 0)
+        second = int(row["second"] or 0)
         if n_frames == 0:
             continue
-        clean: dict[str, Any] = {name: row[name] for name in names}
-        clean["second"] = int(row["second"] or 0)
-        clean["n_frames"] = n_frames
-        seconds.append(clean)
+        if n_frames >= MIN_FRAME_SHARE * expected_frames(second, rate, ad_duration_s):
+            clean: dict[str, Any] = {name: row[name] for name in names}
+            clean.update(second=second, n_frames=n_frames, flag=None)
+            observed += 1
+        else:
+            clean = _mark(second, n_frames, "hidden" if second in hidden else "sparse", names)
+        rows[second] = clean
+    for second in sorted(hidden - rows.keys()):
+        rows[second] = _mark(second, 0, "hidden", names)
+    return [rows[second] for second in sorted(rows)], observed
+
+
+def exclusion(analysis_reason: str | None, observed: int, ad_seconds: int) -> str | None:
+    """The analysis's own reason first; else "incomplete" if too little of the ad was seen."""
+    if analysis_reason is not None:
+        return analysis_reason
+    if ad_seconds and observed < MIN_AD_COVERAGE * ad_seconds:
+        return "incomplete"
+    return None
+
+
+def run(
+    path: Path, events: Sequence[Event], ad_duration_s: float, *, emotions: bool = False
+) -> ClipAnalysis:
+    """Analyse one clip, re-bin its frames onto ad seconds, and judge its coverage of the ad.
+
+    Emotions are computed only when asked for (a study in emotion mode when the panelist agreed).
+    """
+    result = analyze(path, emotions=emotions)
+    seconds, observed = rebin(result.frames, events, ad_duration_s, emotions=emotions)
     frame_times = np.asarray(result.frames["t"], dtype=np.float64)
     quality = result.quality
+    ad_seconds = math.ceil(ad_duration_s) if math.isfinite(ad_duration_s) else 0
     return ClipAnalysis(
         seconds=seconds,
         face_found_share=quality.face_found_share,
-        exclusion_reason=quality.exclusion_reason,
+        exclusion_reason=exclusion(quality.exclusion_reason, observed, ad_seconds),
         duration_s=quality.duration_s,
         n_frames=quality.n_frames,
         last_frame_s=float(frame_times.max()) if frame_times.size else 0.0,
         version=analysis_version(result),
         provenance=result.provenance,
+        observed_s=observed,
+        ad_seconds=ad_seconds,
     )

@@ -30,7 +30,7 @@ from web.settings import Settings
 from web.studies.models import Ad
 from worker import analysis_adapter
 from worker.analysis_adapter import ClipAnalysis
-from worker.timemap import Event, build_time_map
+from worker.timemap import Event
 
 log = logging.getLogger(__name__)
 # The recording may end a little after the last event (the final chunk); beyond this it was cut.
@@ -149,9 +149,7 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
     )
     try:
         result = analysis_adapter.run(
-            path,
-            build_time_map(claimed.events, claimed.ad_duration_s),
-            emotions=claimed.emotions,
+            path, claimed.events, claimed.ad_duration_s, emotions=claimed.emotions
         )
     finally:
         path.unlink(missing_ok=True)

@@ -1,10 +1,16 @@
 """Uploads that went idle: a tab closed before the recorder said "finish" keeps what arrived.
 
-A clip still uploading whose last chunk came more than `upload_idle_seconds` ago (in a session
-that was not withdrawn) is finished here from the chunks that arrived, then queued and handed to
-the broker exactly as the recorder's finish does. A recording decodes only up to its first
+A clip still uploading whose last chunk came more than `upload_idle_seconds` ago, in a session
+that was not withdrawn and has shown no sign of life for `session_idle_seconds` (a recorder that
+is offline keeps its chunks and sends them when back: its clip must stay open till then), is
+finished here from the chunks that arrived, then queued and handed to the broker exactly as the
+recorder's finish does. A recording decodes only up to its first
 missing chunk, so it keeps chunks 0..n-1 and the rest are deleted (audit reason "gap"); with no
 chunk 0 there is nothing to decode and the clip is abandoned.
+
+A session that was started or consented and then left (a closed tab, a reload that never came
+back) with nothing uploading any more is ended as "abandoned" once it has been idle for the
+lifetime of its token: by then no recorder can act on it any more, so none is cut off.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import storage
@@ -56,8 +62,29 @@ def _last_activity() -> ColumnElement[datetime]:
     return func.coalesce(last_chunk.scalar_subquery(), Clip.created_at)
 
 
-def _eligible(cutoff: datetime) -> list[ColumnElement[bool]]:
-    """Uploading, idle since before the cutoff, in a consented session that is not withdrawn."""
+def _session_activity(session_id: InstrumentedAttribute[int]) -> ColumnElement[datetime]:
+    """When the session last showed life: its latest chunk or clip, or its start."""
+    clip = aliased(Clip)
+    last_chunk = (
+        select(func.max(Chunk.received_at))
+        .join(clip, Chunk.clip_id == clip.id)
+        .where(clip.session_id == session_id)
+    )
+    last_clip = select(func.max(clip.created_at)).where(clip.session_id == session_id)
+    panel_session = aliased(PanelSession)
+    started = select(panel_session.created_at).where(panel_session.id == session_id)
+    return func.coalesce(
+        last_chunk.scalar_subquery(), last_clip.scalar_subquery(), started.scalar_subquery()
+    )
+
+
+def _session_cutoff(settings: Settings) -> datetime:
+    return utcnow() - timedelta(seconds=settings.session_idle_seconds)
+
+
+def _eligible(cutoff: datetime, session_cutoff: datetime) -> list[ColumnElement[bool]]:
+    """Uploading, idle since before the cutoff, in a consented session that is not withdrawn
+    and idle as a whole since before the session cutoff."""
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
     )
@@ -66,6 +93,7 @@ def _eligible(cutoff: datetime) -> list[ColumnElement[bool]]:
         consented(Clip.session_id),
         not_withdrawn,
         _last_activity() < cutoff,
+        _session_activity(Clip.session_id) < session_cutoff,
     ]
 
 
@@ -96,7 +124,7 @@ def _finish_one(
     """Finish one idle clip under its row lock; None if it is no longer idle (or is busy)."""
     clip = session.scalar(
         select(Clip)
-        .where(Clip.id == clip_id, *_eligible(cutoff))
+        .where(Clip.id == clip_id, *_eligible(cutoff, _session_cutoff(settings)))
         .with_for_update(of=Clip, skip_locked=True)
     )
     if clip is None:  # a chunk or the recorder's finish came meanwhile, or it is being withdrawn
@@ -154,7 +182,10 @@ def finish_idle_clips(
     report = IdleReport()
     with factory() as session:
         ids = session.scalars(
-            select(Clip.id).where(*_eligible(cutoff)).order_by(Clip.id).limit(BATCH)
+            select(Clip.id)
+            .where(*_eligible(cutoff, _session_cutoff(settings)))
+            .order_by(Clip.id)
+            .limit(BATCH)
         ).all()
     for clip_id in ids:
         with factory() as session:
@@ -172,3 +203,32 @@ def finish_idle_clips(
     if ids:
         log.info("idle uploads: %s", report)
     return report
+
+
+def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> int:
+    """End every session left started or consented, idle for session_token_ttl_seconds, with
+    no clip still uploading: as "abandoned" (its clips were finished or deleted already)."""
+    cutoff = utcnow() - timedelta(seconds=settings.session_token_ttl_seconds)
+    uploading = exists().where(
+        Clip.session_id == PanelSession.id, Clip.status == ClipStatus.UPLOADING
+    )
+    with factory() as session:
+        left = session.scalars(
+            select(PanelSession)
+            .where(
+                PanelSession.status.in_((SessionStatus.STARTED, SessionStatus.CONSENTED)),
+                ~uploading,
+                _session_activity(PanelSession.id) < cutoff,
+            )
+            .order_by(PanelSession.id)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        now = utcnow()
+        for panel_session in left:
+            panel_session.status = SessionStatus.ABANDONED
+            panel_session.ended_at = now
+        session.commit()
+    if left:
+        log.info("idle sessions: %d ended as abandoned", len(left))
+    return len(left)

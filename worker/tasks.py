@@ -66,12 +66,15 @@ def requeue_clips() -> int:
 
 @app.task(name=FINISH_IDLE_CLIPS, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]
 def finish_idle_clips() -> str:
-    """Finish uploads whose tab closed before "finish", from what arrived, and queue them."""
+    """Finish uploads whose tab closed before "finish", from what arrived, and queue them; end
+    the sessions left behind."""
     settings = context.settings()
-    return str(
-        idle.finish_idle_clips(
-            settings=settings,
-            factory=context.session_factory(),
-            send=lambda clip_id: enqueue_analysis(settings, clip_id),
-        )
+    factory = context.session_factory()
+    report = idle.finish_idle_clips(
+        settings=settings,
+        factory=factory,
+        send=lambda clip_id: enqueue_analysis(settings, clip_id),
     )
+    # After the clips: a session is ended only once nothing of it is uploading any more.
+    ended = idle.end_idle_sessions(settings=settings, factory=factory)
+    return f"{report}; sessions ended {ended}" if ended else str(report)

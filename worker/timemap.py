@@ -37,14 +37,15 @@ class Segment:
     ad_start: float
 
 
-def playing_segments(events: Sequence[Event]) -> list[Segment]:
-    """Stretches of the recording during which the ad played in a visible tab.
+def playing_segments(events: Sequence[Event], *, hidden: bool = False) -> list[Segment]:
+    """Stretches of the recording during which the ad played in a visible tab (with
+    hidden=True: played on while the tab was hidden, whose seconds are marked, not counted).
 
     Without any event the recording is taken to start with the ad (clip time = ad time): the
     recorder films only while the ad plays, and this keeps clips from older recorders usable.
     """
     if not events:
-        return [Segment(0.0, float("inf"), 0.0)]
+        return [] if hidden else [Segment(0.0, float("inf"), 0.0)]
     ordered = sorted(events, key=lambda e: (e.seq, e.clip_ms))
     playing, visible = False, True
     segments = []
@@ -61,14 +62,17 @@ def playing_segments(events: Sequence[Event]) -> list[Segment]:
             raise ValueError(f"unknown playback event kind {event.kind!r}")
         end = ordered[position + 1].clip_ms / 1000 if position + 1 < len(ordered) else float("inf")
         start = event.clip_ms / 1000
-        if playing and visible and end > start:
+        if playing and visible != hidden and end > start:
             segments.append(Segment(start, end, event.ad_ms / 1000))
     return segments
 
 
-def build_time_map(events: Sequence[Event], ad_duration_s: float) -> TimeMap:
-    """A function from recording seconds to ad seconds (NaN where the frame is dropped)."""
-    segments = playing_segments(events)
+def build_time_map(
+    events: Sequence[Event], ad_duration_s: float, *, hidden: bool = False
+) -> TimeMap:
+    """A function from recording seconds to ad seconds (NaN where the frame is dropped); with
+    hidden=True, of the frames recorded while the ad played in a hidden tab only."""
+    segments = playing_segments(events, hidden=hidden)
 
     def time_map(t: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         t = np.asarray(t, dtype=np.float64)

@@ -7,6 +7,10 @@
 // position in the recorded video; ad_ms is the ad's currentTime.
 
 const SEEK_TOLERANCE_S = 0.5; // currentTime jumps smaller than this are playback, not a seek
+// A camera that is gone does not always say so: Chromium fires no `ended` when a track is
+// stopped by a script or a driver, the MediaRecorder just goes inactive or falls silent. So the
+// run checks, once per chunk, that the track is live, the recorder records and data comes.
+const SILENT_CHUNKS = 4; // this many chunk periods with no data while recording: camera lost
 
 export class AdRun {
   /**
@@ -21,6 +25,8 @@ export class AdRun {
    * @param {Document|null} o.document  for tab hidden/visible events
    * @param {Function} o.now
    * @param {Function} o.onRecording  (boolean) the camera is being recorded, or not
+   * @param {Function} [o.setTimeout]  for the camera watch (none: no watch)
+   * @param {Function} [o.clearTimeout]
    */
   constructor({
     video,
@@ -33,6 +39,8 @@ export class AdRun {
     document,
     now,
     onRecording,
+    setTimeout: setTimer = null,
+    clearTimeout: clearTimer = null,
   }) {
     this.video = video;
     this.ad = ad;
@@ -47,9 +55,18 @@ export class AdRun {
     this.activeSince = null;
     this.lastTime = 0;
     this.stopped = false;
+    this.setTimer = setTimer;
+    this.clearTimer = clearTimer;
+    this.watchTimer = null;
+    this.lastDataAt = null;
     this.mediaRecorder = new MediaRecorder(stream, recorderOptions);
     this.mediaRecorder.addEventListener("dataavailable", (event) => {
+      if (event.data && event.data.size) this.lastDataAt = this.now();
       if (!this.stopped || this.finishing) this.upload.add(event.data);
+    });
+    // A stop nobody asked for: the track under it ended (its last chunk came just before).
+    this.mediaRecorder.addEventListener("stop", () => {
+      if (!this.stopped) this.fail(cameraLost());
     });
     // The recorder itself failed (encoder error, track trouble): this ad cannot be recorded.
     this.mediaRecorder.addEventListener("error", (event) => {
@@ -128,11 +145,36 @@ export class AdRun {
       this.activeSince = this.now();
       this.event("start");
       this.onRecording(true);
+      this.watch();
     } else if (state === "paused") {
       this.mediaRecorder.resume();
       this.activeSince = this.now();
       this.event("resume");
     }
+  }
+
+  /** Once per chunk period while the ad runs: is the camera still there? */
+  watch() {
+    if (!this.setTimer || this.stopped) return;
+    this.watchTimer = this.setTimer(() => {
+      this.watchTimer = null;
+      if (this.stopped) return;
+      if (this.cameraGone()) {
+        this.fail(cameraLost());
+        return;
+      }
+      this.watch();
+    }, this.chunkMs);
+  }
+
+  cameraGone() {
+    const tracks = this.stream.getTracks();
+    if (tracks.length && tracks.every((track) => track.readyState === "ended")) return true;
+    const state = this.mediaRecorder.state;
+    if (state === "inactive") return true; // it was started, and we did not stop it
+    if (state !== "recording") return false; // paused for a stall: no data is expected
+    const since = Math.max(this.lastDataAt ?? -Infinity, this.activeSince ?? -Infinity);
+    return this.now() - since > SILENT_CHUNKS * this.chunkMs;
   }
 
   onStall() {
@@ -166,6 +208,7 @@ export class AdRun {
     this.stopped = true;
     this.finishing = true;
     this.listeners.abort();
+    this.unwatch();
     const settle = () => {
       this.finishing = false;
       stopTracks(this.stream);
@@ -186,11 +229,17 @@ export class AdRun {
     this.finish(null, error);
   }
 
+  unwatch() {
+    if (this.watchTimer !== null && this.clearTimer) this.clearTimer(this.watchTimer);
+    this.watchTimer = null;
+  }
+
   /** Withdrawal: everything stops now, nothing more is queued. */
   kill() {
     this.stopped = true;
     this.finishing = false;
     this.listeners.abort();
+    this.unwatch();
     stopTracks(this.stream);
     try {
       if (this.mediaRecorder.state !== "inactive") this.mediaRecorder.stop();

@@ -174,6 +174,20 @@ export class PanelApi {
     }).then((r) => r.body);
   }
 
+  /** Is the server there? GET /ping once: any answer below 500 says so, a failure says not. */
+  async ping(signal) {
+    try {
+      const response = await this.call("GET", "/ping", {
+        signal,
+        accept: Array.from({ length: 400 }, (_, i) => 100 + i),
+      });
+      return response.status < 500;
+    } catch (error) {
+      if (error instanceof AbortedError) throw error;
+      return false;
+    }
+  }
+
   /** GET /clips/{id} once (no retries): the caller decides what a failure means. */
   clipStatus(clipId, signal) {
     return this.call("GET", `/clips/${clipId}`, { signal }).then((r) => r.body);

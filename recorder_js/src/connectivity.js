@@ -1,5 +1,6 @@
-// Knowing when the network is back: the `online` event, or a fallback timer because a server
-// that is down (or a captive portal) never fires `online`.
+// Knowing when uploads can go on again: ask the server itself. The browser's `online` event
+// only says a network interface came back; when the server alone was down (a restart, a proxy
+// error) it never fires, and when a network is back the server may still be unreachable.
 
 import { AbortedError } from "./api.js";
 
@@ -29,12 +30,18 @@ export class Connectivity {
    * @param {object} o
    * @param {EventTarget|null} o.win  the window (fires online/offline); null outside a browser
    * @param {Function} o.sleep
-   * @param {number} o.fallbackMs  how long to wait for `online` before trying anyway
+   * @param {Function} [o.probe]  (signal) => Promise<boolean>: did the server answer?
+   * @param {number[]} o.probeDelays  ms before each probe; the last one repeats
+   * @param {number} o.fallbackMs  the longest pause between two probes (or tries, without probe)
    */
-  constructor({ win, sleep, fallbackMs }) {
+  constructor({ win, sleep, probe = null, probeDelays = [1000, 2000, 4000], fallbackMs }) {
     this.win = win;
     this.sleep = sleep;
+    this.probe = probe;
+    this.probeDelays = probeDelays.length ? probeDelays : [fallbackMs];
     this.fallbackMs = fallbackMs;
+    this.waiters = 0; // uploads waiting now
+    this.serverDown = false; // the network is up (as far as the browser knows), the server is not
   }
 
   get offline() {
@@ -42,10 +49,36 @@ export class Connectivity {
     return Boolean(nav) && nav.onLine === false;
   }
 
-  /** Resolve when the browser says it is online again, or after the fallback delay. */
-  wait(signal) {
+  /** Resolve once the server answers a probe (tried at probeDelays and on `online`). */
+  async wait(signal) {
+    this.waiters += 1;
+    try {
+      for (let attempt = 0; ; attempt += 1) {
+        this.serverDown = !this.offline;
+        const delay = Math.min(
+          this.probeDelays[Math.min(attempt, this.probeDelays.length - 1)],
+          this.fallbackMs,
+        );
+        await this.pause(delay, signal);
+        if (!this.probe) return;
+        let answered = false;
+        try {
+          answered = await this.probe(signal);
+        } catch (error) {
+          if (error instanceof AbortedError || (signal && signal.aborted)) throw error;
+        }
+        if (answered) return;
+      }
+    } finally {
+      this.waiters -= 1;
+      if (!this.waiters) this.serverDown = false;
+    }
+  }
+
+  /** Sleep `ms`, cut short by the browser's `online` event. */
+  pause(ms, signal) {
     if (!this.win || typeof this.win.addEventListener !== "function") {
-      return this.sleep(this.fallbackMs, signal);
+      return this.sleep(ms, signal);
     }
     const local = new AbortController();
     const stop = () => local.abort();
@@ -53,7 +86,7 @@ export class Connectivity {
     const online = new Promise((resolve) => {
       this.win.addEventListener("online", resolve, { once: true, signal: local.signal });
     });
-    const timer = this.sleep(this.fallbackMs, local.signal).catch(() => {});
+    const timer = this.sleep(ms, local.signal).catch(() => {});
     return Promise.race([online, timer]).then(() => {
       const aborted = signal && signal.aborted;
       local.abort();

@@ -26,6 +26,8 @@ export class RecorderCore {
     this.connectivity = new Connectivity({
       win: this.env.window,
       sleep: this.sleep,
+      probe: (signal) => this.api.ping(signal),
+      probeDelays: this.options.probeDelays,
       fallbackMs: this.options.offlineRetryMs,
     });
     this.respondentId = this.options.respondentId || this.env.randomId();
@@ -48,6 +50,7 @@ export class RecorderCore {
     this.previewStream = null;
     this.run = null; // the AdRun under way
     this.uploads = new UploadSet(); // one ClipUpload per recorded ad
+    this.store = null; // chunks not yet acknowledged (chunk-store.js), opened by start()
     this.recording = false;
     this.ended = false; // the session's outcome is known and told to the server
     this.status = null; // complete | declined | no_camera | withdrawn | failed

@@ -29,6 +29,7 @@ const STRINGS = {
     faceTip: "Move so your face is in the middle of the picture, about an arm's length away.",
     preflightPassed: "All good.",
     skipCamera: "Continue without camera",
+    noCameraEnded: "You can now continue the survey without the camera.",
     readyTitle: "Ready",
     readyExplain:
       "The camera is off now. It turns on only while each ad plays. Please watch each ad to the " +
@@ -43,6 +44,7 @@ const STRINGS = {
     drainingTitle: "Almost done",
     drainingExplain: "Sending the last seconds of your recording. Please keep this page open.",
     offline: "You are offline. The upload will continue when the connection is back.",
+    unreachable: "Candor cannot be reached just now. The upload will continue by itself.",
     doneTitle: "Thank you",
     receiptExplain: "Your receipt code. Keep it if you may want your data deleted later:",
     eraseAt: "To have your data deleted later, enter this code at",
@@ -145,6 +147,7 @@ const STRINGS = {
     faceTip: "Placez votre visage au centre de l'image, à environ un bras de distance.",
     preflightPassed: "Tout est bon.",
     skipCamera: "Continuer sans caméra",
+    noCameraEnded: "Vous pouvez maintenant continuer le questionnaire sans la caméra.",
     readyTitle: "Prêt",
     readyExplain:
       "La caméra est éteinte. Elle ne s'allume que pendant chaque publicité. Regardez chaque " +
@@ -159,6 +162,7 @@ const STRINGS = {
     drainingTitle: "Presque fini",
     drainingExplain: "Envoi des dernières secondes de l'enregistrement. Gardez cette page ouverte.",
     offline: "Vous êtes hors ligne. L'envoi reprendra au retour de la connexion.",
+    unreachable: "Candor est injoignable pour l'instant. L'envoi reprendra de lui-même.",
     doneTitle: "Merci",
     receiptExplain:
       "Votre code de reçu. Gardez-le si vous souhaitez faire effacer vos données plus tard :",

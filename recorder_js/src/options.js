@@ -14,7 +14,10 @@ export const DEFAULTS = Object.freeze({
   preview: false, // the designer trying the flow on themselves: analysed, never counted
   transport: null, // (request) => Promise<{status, body}>; fetch when null
   retryDelays: [500, 1000, 2000, 4000, 8000], // ms before each retry of a failed request
-  offlineRetryMs: 15000, // when offline, try again after this even without an `online` event
+  // While uploads wait, the server is probed (GET /ping) after each of these delays (the last
+  // repeats, capped by offlineRetryMs) and at once on the browser's `online` event.
+  probeDelays: [1000, 2000, 3000],
+  offlineRetryMs: 15000, // the longest pause between two probes
   parallelUploads: 2,
   chunkMs: 1000, // MediaRecorder timeslice: one chunk per second
   videoBitsPerSecond: 1000000,
@@ -52,6 +55,7 @@ export function browserEnv(overrides = {}) {
     analyzeFrame: null,
     navigate: null,
     digest: sha256Hex,
+    indexedDB: g.indexedDB || null, // keeps unacknowledged chunks across a reload
     ...overrides,
   };
   if (!env.getUserMedia) {

@@ -10,6 +10,7 @@
 import { AbortedError } from "./api.js";
 import { AdRun } from "./ad-run.js";
 import { RecorderCore } from "./core.js";
+import { openChunkStore } from "./chunk-store.js";
 import { resolveLocale } from "./i18n.js";
 import {
   CameraError,
@@ -42,8 +43,36 @@ export class CandorRecorder extends RecorderCore {
       this.consent = session.consent;
       this.ads = session.ads || [];
       this.locale = resolveLocale(session.locale || this.locale);
+      await this.resumeUploads(session);
       this.transition(State.CONSENT, { consent: this.consent });
     });
+  }
+
+  /**
+   * The same respondent came back (a reload, a crash): the server resumed their session. Send
+   * what the browser kept of its clips, and go on at the first ad not recorded yet; an ad is
+   * never shown twice in one session.
+   */
+  async resumeUploads(session) {
+    this.store =
+      this.store ||
+      this.env.chunkStore ||
+      (await openChunkStore(this.env.indexedDB, {
+        onError: (error) => this.reportError("chunk_store", error),
+      }));
+    const saved = await this.store.load(session.session_id);
+    const recorded = new Set(session.recorded_ads || []);
+    for (const clip of saved) {
+      const ad = this.ads.find((a) => a.id === clip.adId);
+      if (!ad) {
+        this.store.dropClip(session.session_id, clip.adId);
+        continue;
+      }
+      recorded.add(ad.id);
+      this.uploadFor(ad, clip.mimeType).restore(clip.chunks);
+    }
+    const next = this.ads.findIndex((ad) => !recorded.has(ad.id));
+    this.adIndex = next < 0 ? this.ads.length : next;
   }
 
   /** consent → camera: record the agreement to exactly the text shown. */
@@ -148,7 +177,7 @@ export class CandorRecorder extends RecorderCore {
         stopStream(this.previewStream); // camera off until the first ad plays
         this.previewStream = null;
         if (this.media.preview) this.media.preview.srcObject = null;
-        this.transition(State.READY, { adIndex: 0 });
+        this.transition(State.READY, { adIndex: this.adIndex });
       } else {
         this.update({ ...this.preflight, checking: false });
       }
@@ -251,6 +280,8 @@ export class CandorRecorder extends RecorderCore {
       upload,
       document: this.env.document,
       now: this.env.now,
+      setTimeout: this.env.setTimeout,
+      clearTimeout: this.env.clearTimeout,
       onRecording: (on) => {
         this.recording = on;
         if (!stale() && this.state === State.PLAYING)
@@ -282,14 +313,15 @@ export class CandorRecorder extends RecorderCore {
     return "ended";
   }
 
-  uploadFor(ad) {
+  uploadFor(ad, mimeType = this.mimeType) {
     const reusable = this.uploads.reusable(ad.id);
     if (reusable) return reusable;
     const sessionId = this.session.session_id;
     const upload = new ClipUpload({
       api: this.api,
-      createClip: (signal) =>
-        this.api.createClip(sessionId, { adId: ad.id, mimeType: this.mimeType }, signal),
+      createClip: (signal) => this.api.createClip(sessionId, { adId: ad.id, mimeType }, signal),
+      store: this.store,
+      storeKey: { session: sessionId, ad: ad.id, mimeType },
       connectivity: this.connectivity,
       retryDelays: this.options.retryDelays,
       onShouldRetry: this.options.onShouldRetry,
@@ -297,9 +329,17 @@ export class CandorRecorder extends RecorderCore {
       onChange: () => this.emitProgress(),
     });
     upload.adId = ad.id;
-    upload.done.catch((error) => {
-      if (!(error instanceof AbortedError)) this.reportError("upload_failed", error);
-    });
+    upload.done.then(
+      (outcome) => {
+        if (outcome && outcome.lost) {
+          const error = new Error(`${outcome.lost} recorded chunks never reached the server`);
+          this.reportError("chunks_lost", error);
+        }
+      },
+      (error) => {
+        if (!(error instanceof AbortedError)) this.reportError("upload_failed", error);
+      },
+    );
     return this.uploads.add(upload);
   }
 
@@ -332,9 +372,10 @@ export class CandorRecorder extends RecorderCore {
     await this.endSession(status);
     if (stale()) return;
     this.transition(status === "complete" ? State.DONE : State.NO_CAMERA, { ended: true });
-    // "complete" waits for a click so the receipt can be read, unless there is nowhere to
+    // Something was recorded (complete, or no_camera after the camera was lost mid-study), so
+    // the end waits for a click and the receipt can be read, unless there is nowhere to
     // navigate: then a host page framing us is told at once (postMessage) and goes on itself.
-    if (status !== "complete" || !this.returnUrl) this.returnToSurvey();
+    if (!this.returnUrl) this.returnToSurvey();
   }
 
   async endSession(status) {
@@ -368,6 +409,7 @@ export class CandorRecorder extends RecorderCore {
     this.epoch += 1; // every step under way drops its late answers
     this.busy = "withdraw";
     this.uploads.abortAll();
+    if (this.store && this.session) this.store.dropSession(this.session.session_id);
     this.update({ withdrawing: true });
     let erased = false;
     try {

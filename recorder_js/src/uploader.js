@@ -1,7 +1,8 @@
 // Uploads one clip: its ~1 s chunks by index, its playback events by seq, then "finish".
 //
 // Every chunk is kept in memory until the server has acknowledged the finished clip, so a chunk
-// the server reports missing can be sent again. A chunk is PUT again only if no answer came back
+// the server reports missing can be sent again; an unacknowledged one is also kept in the
+// chunk store (IndexedDB), so a reload resumes it (`restore`). A chunk is PUT again only if no answer came back
 // for it, and only after asking the server (GET /clips/{id}) which indices it already holds: an
 // acknowledged or reported chunk is never sent twice.
 
@@ -19,8 +20,20 @@ export class ClipUpload {
    * @param {Function} [o.onShouldRetry]
    * @param {number} o.parallel  chunk PUTs in flight at once
    * @param {Function} o.onChange  called after every acknowledged chunk and state change
+   * @param {object} [o.store]  chunk store (chunk-store.js) for chunks not yet acknowledged
+   * @param {object} [o.storeKey]  {session, ad, mimeType}: where this clip's chunks are stored
    */
-  constructor({ api, createClip, connectivity, retryDelays, onShouldRetry, parallel, onChange }) {
+  constructor({
+    api,
+    createClip,
+    connectivity,
+    retryDelays,
+    onShouldRetry,
+    parallel,
+    onChange,
+    store = null,
+    storeKey = null,
+  }) {
     this.api = api;
     this.createClip = createClip;
     this.connectivity = connectivity;
@@ -28,6 +41,10 @@ export class ClipUpload {
     this.onShouldRetry = onShouldRetry;
     this.parallel = Math.max(1, parallel);
     this.onChange = onChange || (() => {});
+    this.store = store && storeKey ? store : null;
+    this.storeKey = storeKey;
+    this.restored = false; // its chunks came from the store after a reload
+    this.lost = 0; // chunks recorded that can no longer reach the server (it closed the clip)
     this.controller = new AbortController();
     this.clipId = null;
     this.chunks = []; // index → {blob, bytes, acked}
@@ -50,8 +67,48 @@ export class ClipUpload {
     if (this.closed) throw new Error("clip is closed");
     if (!blob || !blob.size || this.closedByServer) return -1;
     this.chunks.push({ blob, bytes: blob.size, acked: false });
+    const index = this.chunks.length - 1;
+    if (this.store) {
+      const { session, ad, mimeType } = this.storeKey;
+      this.store.save(session, ad, index, blob, mimeType);
+    }
     this.wake();
-    return this.chunks.length - 1;
+    return index;
+  }
+
+  /**
+   * After a reload: the chunks the store kept for this clip (index → Blob). Holes are chunks
+   * acknowledged before the reload, or lost with it; the server's list tells them apart.
+   */
+  restore(saved) {
+    const last = Math.max(-1, ...saved.keys());
+    for (let index = 0; index <= last; index += 1) {
+      const blob = saved.get(index);
+      this.chunks[index] = blob
+        ? { blob, bytes: blob.size, acked: false }
+        : { blob: null, bytes: 0, acked: false };
+    }
+    this.restored = true;
+    this.close();
+  }
+
+  /** A restored clip: take the server's chunks as acked, and end it before its first hole. */
+  adoptReceived(indices) {
+    for (const index of indices) {
+      if (!this.chunks[index]) this.chunks[index] = { blob: null, bytes: 0, acked: true };
+    }
+    this.markReceived(indices);
+    const hole = this.chunks.findIndex((chunk) => !chunk || (!chunk.acked && !chunk.blob));
+    if (hole >= 0) {
+      // What follows a missing chunk cannot be decoded: the clip is what came before it.
+      for (let index = hole; index < this.chunks.length; index += 1) this.forget(index);
+      this.chunks.length = hole;
+    }
+  }
+
+  /** The server has this chunk (or will never take it): out of the store. */
+  forget(index) {
+    if (this.store) this.store.drop(this.storeKey.session, this.storeKey.ad, index);
   }
 
   addEvent(kind, clipMs, adMs) {
@@ -131,7 +188,9 @@ export class ClipUpload {
           if (this.clipId === null) {
             const created = await this.createClip(signal);
             this.clipId = created.clip_id;
-            this.markReceived(created.received || []);
+            if (created.status && created.status !== "uploading") return this.endedByServer();
+            if (this.restored) this.adoptReceived(created.received || []);
+            else this.markReceived(created.received || []);
           }
           if (resync) {
             const status = await this.api.clipStatus(this.clipId, signal);
@@ -155,6 +214,7 @@ export class ClipUpload {
               this.chunks.forEach((chunk) => {
                 chunk.blob = null; // the server has the clip; free the memory
               });
+              if (this.store) this.store.dropClip(this.storeKey.session, this.storeKey.ad);
               this.onChange();
               return { clipId: this.clipId, chunkCount: this.chunks.length };
             }
@@ -204,12 +264,15 @@ export class ClipUpload {
   endedByServer() {
     this.closedByServer = true;
     this.finished = true;
+    // Not dropped quietly: the recorder says how many recorded chunks never reached the server.
+    this.lost = this.chunks.filter((chunk) => !chunk.acked).length;
     this.chunks.forEach((chunk) => {
       chunk.blob = null;
     });
+    if (this.store) this.store.dropClip(this.storeKey.session, this.storeKey.ad);
     this.onChange();
     const acked = this.chunks.filter((chunk) => chunk.acked).length;
-    return { clipId: this.clipId, chunkCount: acked, closedByServer: true };
+    return { clipId: this.clipId, chunkCount: acked, closedByServer: true, lost: this.lost };
   }
 
   isTransient(error, attempt) {
@@ -227,6 +290,7 @@ export class ClipUpload {
       if (chunk && !chunk.acked) {
         chunk.acked = true;
         changed = true;
+        this.forget(index);
       }
     }
     if (changed) this.onChange();
@@ -256,6 +320,7 @@ export class ClipUpload {
       indices.map((index) =>
         this.api.putChunk(this.clipId, index, this.chunks[index].blob, signal).then(() => {
           this.chunks[index].acked = true;
+          this.forget(index);
           this.onChange();
         }),
       ),

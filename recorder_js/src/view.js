@@ -97,9 +97,15 @@ export class RecorderView {
 
   showOffline(offline) {
     const relevant = [State.PLAYING, State.DRAINING].includes(this.recorder.state);
-    this.offline.textContent = this.t.offline;
+    // "Offline" only when the browser says so; otherwise it is the server that does not answer.
+    const text = this.recorder.connectivity.offline ? this.t.offline : this.t.unreachable;
+    this.offline.textContent = text;
     this.offline.hidden = !(offline && relevant);
-    if (offline && relevant) this.say(this.t.offline);
+    if (offline && relevant) this.say(text);
+    else if ([this.t.offline, this.t.unreachable].includes(this.status.textContent)) {
+      const { state, detail } = this.recorder;
+      this.say(state === State.PLAYING && detail.phase === "recording" ? this.t.recording : "");
+    }
   }
 
   render(newScreen, moveFocus) {
@@ -140,14 +146,15 @@ export class RecorderView {
   }
 
   renderProgress() {
-    if (this.recorder.state !== State.DRAINING || !this.bar) return;
     const p = this.recorder.progress;
+    // While an ad plays too: the uploads may be waiting for the network or the server.
+    this.showOffline(p.waiting || this.recorder.connectivity.offline);
+    if (this.recorder.state !== State.DRAINING || !this.bar) return;
     const pct = p.bytesTotal ? Math.floor((100 * p.bytesAcked) / p.bytesTotal) : 100;
     this.bar.value = pct;
     this.bar.setAttribute("aria-valuenow", String(pct));
     const format = new Intl.NumberFormat(this.recorder.locale, { style: "percent" });
     this.barLabel.textContent = format.format(pct / 100);
-    this.showOffline(p.waiting || this.recorder.connectivity.offline);
   }
 
   title(text) {
@@ -396,6 +403,16 @@ RecorderView.prototype.screens = {
 
   no_camera(r, d, t) {
     const kind = r.cameraError || "other";
+    if (r.ended) {
+      // Nothing is left to try: no steps that say "press Try again", and the receipt, since
+      // what was recorded before the camera stopped is analysed like any clip.
+      return [
+        this.title(t.noCameraTitle[kind]),
+        h("p", {}, t.noCameraEnded),
+        this.receipt(),
+        this.continueLink(),
+      ];
+    }
     const nodes = [
       this.title(t.noCameraTitle[kind]),
       h(
@@ -404,10 +421,6 @@ RecorderView.prototype.screens = {
         t.noCameraSteps[kind].map((step) => h("li", {}, step)),
       ),
     ];
-    if (r.ended) {
-      nodes.push(this.continueLink());
-      return nodes;
-    }
     const canRetry = !["unsupported", "insecure"].includes(kind);
     nodes.push(
       h(

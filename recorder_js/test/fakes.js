@@ -403,6 +403,7 @@ export class FakeServer {
   async handle(method, path, request) {
     const json = typeof request.body === "string" ? JSON.parse(request.body) : null;
     if (method === "POST" && path === "/sessions") return this.startSession(json);
+    if (method === "GET" && path === "/ping") return { status: 204, body: null };
     if (!this.session || request.headers.Authorization !== `Bearer ${this.session.token}`) {
       return { status: 401, body: { detail: "missing or bad token" } };
     }
@@ -469,6 +470,12 @@ export class FakeServer {
     // Like the server: the exact tag or its language part ("fr-CA" → fr), else the default.
     const locale = /^fr([-_]|$)/i.test(json.locale || "") ? "fr" : "en";
     const c = CONSENT[locale];
+    const resumable = ["started", "consented", "declined"];
+    if (this.session && this.session.respondentId === json.respondent_id) {
+      // One respondent is one session: the same one again, if it is still going.
+      if (resumable.includes(this.session.status)) return this.resumeSession(locale);
+    }
+    this.clips.clear();
     this.session = {
       id: "s1",
       token: "tok-s1",
@@ -495,6 +502,34 @@ export class FakeServer {
         },
         ads: this.ads,
         return_url_template: this.returnUrlTemplate,
+      },
+    };
+  }
+
+  resumeSession(locale) {
+    const c = CONSENT[locale];
+    this.session.token = `tok-s1-${(this.session.resumed = (this.session.resumed || 0) + 1)}`;
+    const recorded = [...this.clips.values()]
+      .filter((clip) => clip.chunks.size || clip.status !== "uploading")
+      .map((clip) => clip.adId);
+    return {
+      status: 201,
+      body: {
+        session_id: "s1",
+        token: this.session.token,
+        expires_at: "2030-01-01T00:00:00Z",
+        locale,
+        consent: {
+          consent_text_id: c.id,
+          version: 1,
+          locale,
+          text: c.text,
+          instructions: "Sit facing the screen.",
+          sha256: c.sha256,
+        },
+        ads: this.ads,
+        return_url_template: this.returnUrlTemplate,
+        recorded_ads: recorded,
       },
     };
   }
@@ -527,7 +562,10 @@ export class FakeServer {
       };
       this.clips.set(clip.id, clip);
     }
-    return { status: 200, body: { clip_id: clip.id, received: [...clip.chunks.keys()] } };
+    return {
+      status: 200,
+      body: { clip_id: clip.id, status: clip.status, received: [...clip.chunks.keys()] },
+    };
   }
 
   async putChunk(clipId, index, body, sha256) {

@@ -5,7 +5,14 @@ import { test } from "node:test";
 
 import { strings } from "../src/i18n.js";
 import { chooseMimeType, classifyCameraError, MIME_CANDIDATES } from "../src/media.js";
-import { CHROME_TYPES, driveTo, FIREFOX_TYPES, SAFARI_TYPES, setup } from "./fakes.js";
+import {
+  CHROME_TYPES,
+  driveTo,
+  FakeServer,
+  FIREFOX_TYPES,
+  SAFARI_TYPES,
+  setup,
+} from "./fakes.js";
 
 const offering = (types) => ({ isTypeSupported: (type) => types.includes(type) });
 
@@ -148,6 +155,44 @@ test("the camera lost mid-ad: camera off, what was recorded is finished, the nex
   assert.deepEqual(t.video.played, ["/ads/101.webm", "/ads/102.webm"]);
 });
 
+test("a camera track stopped without an `ended` event is noticed within a few chunks", async () => {
+  const t = setup();
+  await driveTo(t, "ready");
+  const playing = t.recorder.play();
+  await t.clock.until(() => t.video.currentTime >= 1.5);
+  // What Chromium does on track.stop(): readyState "ended", no event at all.
+  t.camera.streams.at(-1).getTracks()[0].stop();
+  const stoppedAt = t.clock.now();
+  await t.clock.until(() => t.recorder.state === "no_camera");
+  await playing;
+  assert.ok(t.clock.now() - stoppedAt <= 2000, "noticed within two chunk periods");
+  assert.equal(t.recorder.cameraError, "lost");
+  assert.equal(t.recorder.adIndex, 1, "the next try starts at the next ad");
+  await t.clock.until(() => t.server.clipFor(101).status === "queued");
+});
+
+test("a MediaRecorder that goes inactive or silent by itself means the camera is lost", async () => {
+  for (const how of ["inactive", "silent"]) {
+    const server = new FakeServer();
+    server.ads[0].duration_s = 10; // longer than the silence it takes to call the camera lost
+    const t = setup({ server });
+    await driveTo(t, "ready");
+    const playing = t.recorder.play();
+    await t.clock.until(() => t.recorder.recording);
+    const recorder = t.MediaRecorder.instances[0];
+    if (how === "inactive") {
+      recorder.state = "inactive"; // the track under it ended; no event reached us
+      t.clock.clearTimeout(recorder.timer);
+    } else {
+      recorder.emitChunk = () => {}; // still "recording", but no frame comes any more
+    }
+    await t.clock.until(() => t.recorder.state === "no_camera");
+    await playing;
+    assert.equal(t.recorder.cameraError, "lost", how);
+    assert.equal(t.camera.live, 0, `${how}: camera off`);
+  }
+});
+
 test("the camera failing when an ad starts: no_camera, then continue sends what was recorded", async () => {
   const t = setup();
   await driveTo(t, "ready");
@@ -163,6 +208,12 @@ test("the camera failing when an ad starts: no_camera, then continue sends what 
   assert.equal(t.server.clipFor(101).status, "queued", "the first ad's clip was finished");
   assert.equal(t.server.session.status, "no_camera");
   assert.equal(t.recorder.state, "no_camera");
+  // The first ad was recorded and is analysed: the panelist stays to read the receipt.
+  assert.equal(t.seen.navigations.length, 0, "no navigation before the click");
+  assert.equal(t.recorder.receiptCode, "RC-7Q2X");
+  assert.equal(t.recorder.returnToSurvey(), "navigated");
+  assert.equal(t.seen.navigations[0].status, "no_camera");
+  assert.equal(t.seen.navigations[0].receipt, "RC-7Q2X");
 });
 
 test("MediaRecorder failing mid-ad: the camera goes off and the session fails", async () => {

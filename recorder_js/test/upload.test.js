@@ -111,29 +111,33 @@ test("offline mid-ad: uploads wait for `online`, resync, resume, never duplicate
   assert.ok(!t.recorder.progress.waiting);
 });
 
-test("offline without an `online` event (server down): tries again after offlineRetryMs", async () => {
+test("server down, network fine: the recorder probes the server and resumes within a probe delay", async () => {
   const server = new FakeServer();
-  const t = setup({ server, options: { retryDelays: [100, 200], offlineRetryMs: 5000 } });
+  const t = setup({
+    server,
+    options: { retryDelays: [100, 200], probeDelays: [1000, 2000], offlineRetryMs: 15000 },
+  });
   await driveTo(t, "ready");
   const playing = t.recorder.play();
   await t.clock.until(() => server.clipFor(101)?.chunks.size >= 1);
   server.offline = true; // navigator.onLine stays true, as when only the server is unreachable
   const from = t.clock.now();
   await t.clock.tick(8000);
-  const tries = server.requests
-    .filter((r) => r.at >= from && r.path === "/clips/1")
-    .map((r) => r.at - from);
-  // One round of retries (at once, +100, +200 ms), then a pause of offlineRetryMs, again.
-  assert.ok(tries.length >= 4 && tries.length <= 6, `GET /clips/1 at ${tries}`);
-  const gaps = tries.slice(1).map((at, i) => at - tries[i]);
-  assert.ok(
-    gaps.some((gap) => gap >= 5000),
-    `gaps ${gaps}`,
-  );
+  assert.ok(t.recorder.progress.waiting);
+  assert.ok(t.recorder.connectivity.serverDown, "the server, not the network, is down");
+  const probes = server.requests.filter((r) => r.at >= from && r.path === "/ping");
+  assert.ok(probes.length >= 3 && probes.length <= 6, `${probes.length} probes in 8 s`);
+  // No `online` event ever comes: before, the recorder slept offlineRetryMs (15 s) after its
+  // retries; now it goes on at the first probe the server answers.
   server.offline = false;
+  const back = t.clock.now();
+  await t.clock.until(() => server.requests.some((r) => r.at >= back && r.method === "PUT"));
+  assert.ok(t.clock.now() - back <= 2000, `resumed ${t.clock.now() - back} ms after the server`);
   await t.clock.until(() => t.recorder.state === "done");
   await playing;
   assertEveryChunkArrived(t);
+  assert.equal(server.duplicatePuts, 0);
+  assert.ok(!t.recorder.connectivity.serverDown);
 });
 
 test("finish answered 409 with missing chunks: they are sent again and finish retried", async () => {

@@ -23,7 +23,7 @@ from web.settings import Settings
 from worker import analysis_adapter, clip_job, context
 from worker.analysis import ANALYSIS_VERSION
 from worker.tasks import analyze_clip
-from worker.timemap import TimeMap
+from worker.timemap import Event, build_time_map
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -84,8 +84,10 @@ def test_a_done_clip_is_skipped(db_session: Session, settings: Settings) -> None
 def _known_run(attention: float, smile: float) -> Any:
     """A stand-in for the analysis with known output, to check what the pipeline stores."""
 
-    def run(path: Path, time_map: TimeMap, emotions: bool = False) -> analysis_adapter.ClipAnalysis:
-        ad_t = time_map(np.arange(0, 3, 0.1))
+    def run(
+        path: Path, events: list[Event], ad_duration_s: float, emotions: bool = False
+    ) -> analysis_adapter.ClipAnalysis:
+        ad_t = build_time_map(events, ad_duration_s)(np.arange(0, 3, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
         return analysis_adapter.ClipAnalysis(
             seconds=[

@@ -25,6 +25,7 @@ class DeletionReason(enum.StrEnum):
     FAILED = "failed"  # analysis failed for good
     WITHDRAWN = "withdrawn"  # the panelist pressed "stop and delete"
     ERASED = "erased"  # erasure later, by receipt code
+    SUPERSEDED = "superseded"  # the same respondent agreed again in a new session
     ABANDONED = "abandoned"  # never finished uploading (or nothing decodable: no chunk 0)
     GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
     EXPIRED = "expired"  # older than the TTL, whatever its state

@@ -52,6 +52,12 @@ def _media_url(request: Request, settings: Settings) -> service.MediaUrl:
     return build
 
 
+@router.get("/ping", status_code=204)
+async def ping() -> Response:
+    """The recorder's probe while uploads wait: the server answers, nothing else is touched."""
+    return Response(status_code=204)
+
+
 @router.get("/integrations/{public_key}", response_model=IntegrationOut)
 async def get_integration(
     public_key: str,

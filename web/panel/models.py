@@ -29,6 +29,8 @@ class SessionStatus(enum.StrEnum):
     NO_CAMERA = "no_camera"
     WITHDRAWN = "withdrawn"
     FAILED = "failed"
+    # Ended by the idle job: no sign of life for session_idle_seconds (the tab was closed).
+    ABANDONED = "abandoned"
 
 
 class ConsentDecision(enum.StrEnum):
@@ -120,7 +122,9 @@ class Clip(Base):
     """One panelist's recording of one ad. Its video is stored, sealed, only until analysed."""
 
     __tablename__ = "clip"
-    __table_args__ = (UniqueConstraint("session_id", "ad_id"),)
+    # AUTOINCREMENT on SQLite: an erased clip's id, kept in its deletion audit rows, is never
+    # given to another clip (SQLite would otherwise reuse the highest id once it is deleted).
+    __table_args__ = (UniqueConstraint("session_id", "ad_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)

@@ -79,6 +79,8 @@ class SessionOut(BaseModel):
     ads: list[AdOut]
     return_url_template: str
     preview: bool = False
+    # Resumed session: ads already recorded (in part), which the recorder does not show again.
+    recorded_ads: list[int] = []
     # The designer's translation of the recorder's interface for this locale, flat key -> text
     # (recorder_js/src/i18n.js flatStrings); None where the recorder speaks it itself.
     strings: dict[str, str] | None = None

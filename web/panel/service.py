@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from web.clips.deletion import (
@@ -44,12 +45,16 @@ from web.studies.fieldwork import intake
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
 from web.studies.recorder_strings import strings_for
 
+# A respondent coming back to a session in one of these states resumes it (a reload, a crash, a
+# mistaken "no thanks"); to an ended one, starts anew and supersedes it on agreeing.
+RESUMABLE = (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.DECLINED)
 ENDED = (
     SessionStatus.COMPLETE,
     SessionStatus.NO_CAMERA,
     SessionStatus.FAILED,
     SessionStatus.WITHDRAWN,
     SessionStatus.DECLINED,
+    SessionStatus.ABANDONED,
 )
 # Builds the URL of an ad's video or poster ("video" / "poster") for a <video> tag.
 MediaUrl = Callable[[Ad, str], str]
@@ -120,6 +125,38 @@ def _clean_passthrough(integration: Integration, values: dict[str, object]) -> d
     return kept
 
 
+def _resumable(
+    session: Session, settings: Settings, integration_id: int, respondent: str, preview: bool
+) -> PanelSession | None:
+    """This respondent's session of this integration if it is still going (token still valid)."""
+    since = utcnow() - timedelta(seconds=settings.session_token_ttl_seconds)
+    return session.scalar(
+        select(PanelSession)
+        .where(
+            PanelSession.integration_id == integration_id,
+            PanelSession.respondent_hash == respondent,
+            PanelSession.is_preview.is_(preview),
+            PanelSession.status.in_(RESUMABLE),
+            PanelSession.created_at >= since,
+        )
+        .order_by(PanelSession.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+def _recorded_ads(session: Session, panel_session_id: int) -> list[int]:
+    """Ads this session has recorded something of: a resumed recorder does not show them again."""
+    return list(
+        session.scalars(
+            select(Clip.ad_id).where(
+                Clip.session_id == panel_session_id,
+                (Clip.chunks_received > 0) | (Clip.status != ClipStatus.UPLOADING),
+            )
+        ).all()
+    )
+
+
 def _refuse_unless_open(session: Session, integration: Integration) -> None:
     """A paused or closed integration starts no session; the recorder shows a polite "closed"
     screen and returns to the survey with status `closed` (hence the return URL template)."""
@@ -137,7 +174,12 @@ def _refuse_unless_open(session: Session, integration: Integration) -> None:
 def start_session(
     *, session: Session, settings: Settings, body: SessionStart, media_url: MediaUrl
 ) -> SessionOut:
-    """A new panel session: keyed respondent hash, this panelist's ad order, a signed token."""
+    """A panel session: keyed respondent hash, this panelist's ad order, a signed token.
+
+    One respondent of one integration is one session: the same respondent id again (a reload,
+    a crashed tab) resumes their session while it is still going, with its ad order and the ads
+    it has recorded; after it ended, a new session starts and supersedes it on agreement.
+    """
     integration = _integration(session, body.integration)
     study = session.get(Study, integration.study_id)
     assert study is not None
@@ -149,19 +191,28 @@ def start_session(
         raise PanelError(409, refusal)
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
-    ads = list(study.ads)
-    if study.ad_order == AdOrder.RANDOM:
-        random.SystemRandom().shuffle(ads)
-    panel_session = PanelSession(
-        integration_id=integration.id,
-        study_id=study.id,
-        respondent_hash=tokens.respondent_hash(settings, body.respondent_id),
-        passthrough=_clean_passthrough(integration, dict(body.passthrough)),
-        locale=locale,
-        ad_order=[ad.id for ad in ads],
-        is_preview=body.preview,
-    )
-    session.add(panel_session)
+    respondent = tokens.respondent_hash(settings, body.respondent_id)
+    panel_session = _resumable(session, settings, integration.id, respondent, body.preview)
+    if panel_session is not None:
+        by_id = {ad.id: ad for ad in study.ads}
+        ads = [by_id[ad_id] for ad_id in panel_session.ad_order if ad_id in by_id]
+        panel_session.locale = locale
+        recorded = _recorded_ads(session, panel_session.id)
+    else:
+        ads = list(study.ads)
+        if study.ad_order == AdOrder.RANDOM:
+            random.SystemRandom().shuffle(ads)
+        panel_session = PanelSession(
+            integration_id=integration.id,
+            study_id=study.id,
+            respondent_hash=respondent,
+            passthrough=_clean_passthrough(integration, dict(body.passthrough)),
+            locale=locale,
+            ad_order=[ad.id for ad in ads],
+            is_preview=body.preview,
+        )
+        session.add(panel_session)
+        recorded = []
     session.commit()
     token, expires_at = tokens.session_token(settings, panel_session.public_id)
     return SessionOut(
@@ -184,6 +235,7 @@ def start_session(
         ],
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
+        recorded_ads=recorded,
         strings=strings_for(integration, locale),
     )
 
@@ -252,12 +304,38 @@ def record_consent(
         # Snapshot: what the worker computes for this session never follows a later switch.
         panel_session.emotion_mode = study.emotion_mode
         panel_session.receipt_hash = tokens.receipt_hash(settings, code)
+        removals = _supersede(session, settings, panel_session)
         session.commit()
+        remove_videos(settings, removals)
         return StatusOut(status="consented", receipt_code=code)
     panel_session.status = SessionStatus.DECLINED
     panel_session.ended_at = utcnow()
     session.commit()
     return StatusOut(status="declined")
+
+
+def _same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:
+    """Every other session of this respondent in this study (an erased one has no hash left)."""
+    return and_(
+        PanelSession.study_id == panel_session.study_id,
+        PanelSession.respondent_hash == panel_session.respondent_hash,
+        PanelSession.respondent_hash != "",
+        PanelSession.id != panel_session.id,
+    )
+
+
+def _supersede(session: Session, settings: Settings, panel_session: PanelSession) -> list[str]:
+    """The respondent agreed again in a new session: their earlier sessions' data goes."""
+    earlier = session.scalars(
+        select(PanelSession)
+        .where(_same_respondent(panel_session), PanelSession.is_preview == panel_session.is_preview)
+        .order_by(PanelSession.id)
+        .with_for_update()
+    ).all()
+    removals: list[str] = []
+    for old in earlier:
+        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+    return removals
 
 
 def _receipt(settings: Settings, panel_session: PanelSession) -> str | None:
@@ -306,7 +384,7 @@ def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UU
 
 
 def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
-    """Erasure later, by the receipt code alone; the same as a withdrawal."""
+    """Erasure later, by the receipt code alone: everything of that respondent in that study."""
     panel_session = session.scalar(
         select(PanelSession).where(
             PanelSession.receipt_hash == tokens.receipt_hash(settings, receipt_code)
@@ -314,7 +392,13 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     if panel_session is None:
         raise PanelError(404, "No session has this receipt code; check it and try again")
-    removals = erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+    others = session.scalars(
+        select(PanelSession).where(_same_respondent(panel_session)).order_by(PanelSession.id)
+    ).all()
+    removals: list[str] = []
+    for other in others:  # sessions from before one-session-per-respondent, or a preview's
+        removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)
+    removals += erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
     session.commit()
     remove_videos(settings, removals)
     return True

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from candor.metrics import EXPRESSION_BY_NAME, METRIC_RANGE
+from candor.quality import EXCLUSION_REASONS
 from web.reports.content import AdReport, StudyReport
-from web.results.quality import EXCLUSION_REASONS
 from web.results.schemas import MetricCurve
 
 FloatArray = NDArray[np.float64]

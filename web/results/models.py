@@ -41,6 +41,9 @@ class ClipSecond(Base):
     ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
     second: Mapped[int]
     n_frames: Mapped[int] = mapped_column(default=0)
+    # A second kept only as a mark (candor.quality.SECOND_FLAGS: "hidden", "sparse"): it holds
+    # no values, so it is never aggregated, but the gap in the curve is explained.
+    flag: Mapped[str | None] = mapped_column(String(10))
 
 
 class ClipEmotionSecond(Base):

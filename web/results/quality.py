@@ -7,17 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, distinct, func, select
 from sqlalchemy.orm import Session
 
+from candor.quality import EXCLUSION_REASONS
 from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession, SessionStatus
 from web.results.schemas import DeclineReason, Progress, Quality
 
-# The exclusion reasons the analysis records in Clip.exclusion_reason, in display order.
-# Any other reason it records is shown as it is.
-EXCLUSION_REASONS = {
-    "no_face": "No face",
-    "bystander": "Bystander in view",
-    "too_dark": "Too dark",
-    "too_short": "Too short",
-}
 NO_REASON = "(no reason given)"
 # The reasons the recorder offers after "No thanks" (recorder_js/src/i18n.js declineReasons).
 DECLINE_REASONS = {

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, HTMLResponse
 
+from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
@@ -20,7 +21,7 @@ from web.results.api import (
 )
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
-from web.results.quality import DECLINE_REASONS, EXCLUSION_REASONS
+from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
 from web.samples import sample_count
 

@@ -24,7 +24,7 @@ from web.settings import Settings
 from web.studies.models import Ad, Integration, Study
 from worker import analysis_adapter, context
 from worker.tasks import analyze_clip
-from worker.timemap import TimeMap
+from worker.timemap import Event, build_time_map
 
 API = panel.API
 AD_SECONDS = 3
@@ -47,8 +47,10 @@ def worker(settings: Settings, db_session: Session) -> Iterator[None]:
 def known_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analysis stands in with a usable clip of known curves: a panelist's would count."""
 
-    def run(path: Path, time_map: TimeMap, emotions: bool = False) -> analysis_adapter.ClipAnalysis:
-        ad_t = time_map(np.arange(0, AD_SECONDS, 0.1))
+    def run(
+        path: Path, events: list[Event], ad_duration_s: float, emotions: bool = False
+    ) -> analysis_adapter.ClipAnalysis:
+        ad_t = build_time_map(events, ad_duration_s)(np.arange(0, AD_SECONDS, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
         return analysis_adapter.ClipAnalysis(
             seconds=[

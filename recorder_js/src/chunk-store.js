@@ -1,0 +1,169 @@
+// Chunks the server has not acknowledged yet, kept in the browser's IndexedDB (the way Uppy's
+// Golden Retriever keeps files), so a reload or a crashed tab resumes the upload instead of
+// losing it. A chunk is deleted here once the server has it, its clip was closed, or the
+// panelist withdrew; anything older than MAX_AGE_MS is deleted at the next start, since the
+// server has deleted its clip by then (clip_ttl_seconds).
+//
+// Every method resolves (never rejects): a browser without IndexedDB, a private window or a
+// full quota only costs the resume, not the recording. The first failure goes to `onError`.
+
+const DB_NAME = "candor-recorder";
+const STORE = "chunks";
+const MAX_AGE_MS = 60 * 60 * 1000;
+
+/** The store for this browser: IndexedDB when it opens, else one in memory (no resume). */
+export async function openChunkStore(indexedDB, { onError = () => {}, now = Date.now } = {}) {
+  if (!indexedDB) return new MemoryChunkStore();
+  try {
+    const db = await request(
+      Object.assign(indexedDB.open(DB_NAME, 1), {
+        onupgradeneeded: (event) => {
+          const store = event.target.result.createObjectStore(STORE, {
+            keyPath: ["session", "ad", "index"],
+          });
+          store.createIndex("savedAt", "savedAt");
+        },
+      }),
+    );
+    const store = new IdbChunkStore(db, onError, now);
+    await store.dropOlderThan(now() - MAX_AGE_MS);
+    return store;
+  } catch (error) {
+    onError(error);
+    return new MemoryChunkStore();
+  }
+}
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+class IdbChunkStore {
+  constructor(db, onError, now) {
+    this.db = db;
+    this.onError = onError;
+    this.now = now;
+    this.failed = false;
+    this.persistent = true;
+  }
+
+  /** One readwrite transaction; resolves when it commits (or failed, once reported). */
+  write(work) {
+    return new Promise((resolve) => {
+      let tx;
+      try {
+        tx = this.db.transaction(STORE, "readwrite");
+        work(tx.objectStore(STORE));
+      } catch (error) {
+        this.report(error);
+        resolve();
+        return;
+      }
+      tx.oncomplete = () => resolve();
+      tx.onerror = tx.onabort = () => {
+        this.report(tx.error);
+        resolve();
+      };
+    });
+  }
+
+  report(error) {
+    if (this.failed) return;
+    this.failed = true;
+    this.onError(error || new Error("IndexedDB failed"));
+  }
+
+  save(session, ad, index, blob, mimeType) {
+    return this.write((store) =>
+      store.put({ session, ad, index, blob, mimeType, savedAt: this.now() }),
+    );
+  }
+
+  drop(session, ad, index) {
+    return this.write((store) => store.delete([session, ad, index]));
+  }
+
+  dropClip(session, ad) {
+    return this.write((store) =>
+      store.delete(IDBKeyRange.bound([session, ad, 0], [session, ad, Infinity])),
+    );
+  }
+
+  dropSession(session) {
+    return this.write((store) =>
+      store.delete(IDBKeyRange.bound([session, -Infinity, 0], [session, Infinity, Infinity])),
+    );
+  }
+
+  dropOlderThan(time) {
+    return this.write((store) => {
+      const cursor = store.index("savedAt").openCursor(IDBKeyRange.upperBound(time));
+      cursor.onsuccess = () => {
+        const at = cursor.result;
+        if (!at) return;
+        at.delete();
+        at.continue();
+      };
+    });
+  }
+
+  /** This session's saved clips: [{adId, mimeType, chunks: Map(index → Blob)}]. */
+  async load(session) {
+    try {
+      const tx = this.db.transaction(STORE, "readonly");
+      const range = IDBKeyRange.bound([session, -Infinity, 0], [session, Infinity, Infinity]);
+      const rows = await request(tx.objectStore(STORE).getAll(range));
+      return groupByClip(rows);
+    } catch (error) {
+      this.report(error);
+      return [];
+    }
+  }
+}
+
+/** The same interface in memory: for browsers without IndexedDB, and for tests (a shared one
+ * stands for the browser's storage across a reload). */
+export class MemoryChunkStore {
+  constructor() {
+    this.rows = new Map();
+    this.persistent = false;
+  }
+
+  key(session, ad, index) {
+    return `${session}|${ad}|${index}`;
+  }
+
+  async save(session, ad, index, blob, mimeType) {
+    this.rows.set(this.key(session, ad, index), { session, ad, index, blob, mimeType });
+  }
+
+  async drop(session, ad, index) {
+    this.rows.delete(this.key(session, ad, index));
+  }
+
+  async dropClip(session, ad) {
+    for (const [key, row] of this.rows) {
+      if (row.session === session && row.ad === ad) this.rows.delete(key);
+    }
+  }
+
+  async dropSession(session) {
+    for (const [key, row] of this.rows) if (row.session === session) this.rows.delete(key);
+  }
+
+  async load(session) {
+    return groupByClip([...this.rows.values()].filter((row) => row.session === session));
+  }
+}
+
+function groupByClip(rows) {
+  const clips = new Map();
+  for (const row of rows) {
+    if (!clips.has(row.ad)) clips.set(row.ad, { adId: row.ad, mimeType: row.mimeType, chunks: new Map() });
+    clips.get(row.ad).chunks.set(row.index, row.blob);
+  }
+  return [...clips.values()];
+}
