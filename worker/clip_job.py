@@ -179,8 +179,9 @@ def curve_rows(
     for row in result.seconds:
         where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
         curves = {name: row.get(name) for name in CURVE_METRICS}
-        rows.append(ClipSecond(**where, n_frames=row["n_frames"], **curves))
-        if emotional:
+        flag = row.get("flag")  # a mark ("hidden", "sparse") holds no values
+        rows.append(ClipSecond(**where, n_frames=row["n_frames"], flag=flag, **curves))
+        if emotional and flag is None:
             rows.append(ClipEmotionSecond(**where, **{m: row.get(m) for m in EMOTION_METRICS}))
     return rows
 

@@ -3,6 +3,7 @@ attempts, logins with a doubling wait per account; 429 with Retry-After; no IP a
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,8 @@ def _integration(db_session: Session) -> Integration:
 
 
 def _start(client: TestClient, key: str) -> object:
-    body = {"integration": key, "respondent_id": "r", "passthrough": {}}
+    # A new respondent each time: the same respondent id resumes its session instead.
+    body = {"integration": key, "respondent_id": uuid.uuid4().hex, "passthrough": {}}
     return client.post("/api/v1/panel/sessions", json=body)
 
 

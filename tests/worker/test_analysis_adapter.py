@@ -3,23 +3,31 @@ emotion names only on request, the model files that made them."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS
 from tests.worker.analysis import real_faces as rf
+from web.panel.models import PlaybackEventKind
 from worker import analysis_adapter
 from worker.analysis import trained
+from worker.timemap import Event
 
-
-def _ad_time(t: np.ndarray) -> np.ndarray:
-    return t - 0.5  # the ad started half a second into the clip
+# The ad started half a second into the clip and plays on to its end.
+AD_STARTED = [Event(0, PlaybackEventKind.START, 500.0, 0.0)]
 
 
 @pytest.mark.parametrize("emotions", [False, True])
 def test_rows_carry_every_curve_and_emotions_only_when_asked(emotions: bool) -> None:
-    result = analysis_adapter.run(rf.media_path("single_face.mp4"), _ad_time, emotions=emotions)
-    expected = {"second", "n_frames", *CURVE_METRICS, *(EMOTION_METRICS if emotions else ())}
+    result = analysis_adapter.run(
+        rf.media_path("single_face.mp4"), AD_STARTED, float("inf"), emotions=emotions
+    )
+    expected = {
+        "second",
+        "n_frames",
+        "flag",
+        *CURVE_METRICS,
+        *(EMOTION_METRICS if emotions else ()),
+    }
     assert [row["second"] for row in result.seconds] == [0, 1]
     for row in result.seconds:
         assert set(row) == expected

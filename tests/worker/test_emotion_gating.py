@@ -20,7 +20,7 @@ from web.results.models import CURVE_METRICS, AdAggregate
 from web.settings import Settings
 from worker import analysis_adapter
 from worker.tasks import analyze_clip
-from worker.timemap import TimeMap
+from worker.timemap import Event, build_time_map
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -59,15 +59,18 @@ class Spy:
         self.real = analysis_adapter.run
         self.call_real = call_real
 
-    def __call__(self, path: Path, time_map: TimeMap, **kwargs: Any) -> Any:
+    def __call__(self, path: Path, events: list[Event], ad_duration_s: float, **kwargs: Any) -> Any:
         self.calls.append(kwargs)
         # The stand-in returns curves only: storing emotion rows is the results store's part.
-        result = self.real(path, time_map, **kwargs) if self.call_real else _known(time_map)
+        if self.call_real:
+            result = self.real(path, events, ad_duration_s, **kwargs)
+        else:
+            result = _known(build_time_map(events, ad_duration_s))
         self.rows.extend(result.seconds)
         return result
 
 
-def _known(time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
+def _known(time_map: Any) -> analysis_adapter.ClipAnalysis:
     """An analysis with known curves."""
     ad_t = time_map(np.arange(0, 2, 0.1))
     seconds = [

@@ -174,7 +174,8 @@ def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(
     assert seconds == list(range(len(seconds))) and len(seconds) >= 3
     assert max(seconds) < clip.duration_s
     observed = [row for row in _seconds(db_session, clip_id) if row.flag is None]
-    assert len(observed) >= 3 and all(row.attention is not None for row in observed)
+    assert len(observed) >= 3
+    assert all(row.attention is not None for row in observed)
     assert _audits(db_session, clip_id) == [(DeletionReason.ANALYSED, _sha(kept), len(kept))]
     assert not stored.has_video(settings, clip.public_id)
     assert clip.video_deleted_at is not None

@@ -18,7 +18,7 @@ from web.results.models import AdAggregate, AnalysisProvenance, ClipEmotionSecon
 from web.settings import Settings
 from worker import analysis_adapter
 from worker.tasks import analyze_clip
-from worker.timemap import TimeMap
+from worker.timemap import Event
 
 pytestmark = pytest.mark.usefixtures("configured")
 
@@ -36,7 +36,9 @@ def _fabricated(emotions: bool) -> Any:
     """A stand-in for the engine: three seconds of every metric (and emotions if asked);
     lip_suck unreadable (a hand over the mouth) in second 1."""
 
-    def run(path: Path, time_map: TimeMap) -> analysis_adapter.ClipAnalysis:
+    def run(
+        path: Path, events: list[Event], ad_duration_s: float, **_asked: Any
+    ) -> analysis_adapter.ClipAnalysis:
         names = (*CURVE_METRICS, *EMOTION_METRICS) if emotions else CURVE_METRICS
         seconds = []
         for second in range(3):

@@ -194,6 +194,7 @@ def test_progress_and_quality(db_session: Session) -> None:
         "bystander": 1,
         "too_dark": 1,
         "too_short": 0,
+        "occluded": 0,
         "incomplete": 0,
         "shaky": 1,
     }
