@@ -91,6 +91,8 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(analysis_adapter, "run", _fabricated(emotions=True))
+    count_provenance = select(func.count()).select_from(AnalysisProvenance)
+    provenance_before = db_session.scalar(count_provenance) or 0
     up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
     assert analyze_clip(up.rows.clip.id) == "done"
 
@@ -113,7 +115,8 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     db_session.expire_all()
     again = db_session.get(Clip, second.rows.clip.id)
     assert again is not None and again.provenance_id == clip.provenance_id
-    assert db_session.scalar(select(func.count()).select_from(AnalysisProvenance)) == 1
+    # At most one new row for the two clips (an earlier test of the run may have made it).
+    assert db_session.scalar(count_provenance) - provenance_before <= 1
     for panel_session in (clip.session, again.session):
         erase_panel_session(db_session, settings, panel_session, DeletionReason.ERASED)
     db_session.flush()
