@@ -14,6 +14,10 @@ EXCLUSION_REASONS: dict[str, str] = {
     "occluded": "Mouth covered (hand or mask)",
     "incomplete": "Covers too little of the ad",
 }
+# The reasons the analysis itself decides (all but the clip job's "incomplete").
+ANALYSIS_EXCLUSION_REASONS: tuple[str, ...] = tuple(
+    reason for reason in EXCLUSION_REASONS if reason != "incomplete"
+)
 
 # A clip whose observed seconds cover less than this share of its ad's seconds is "incomplete":
 # a long network drop, a reload or a lost camera left most of the ad unrecorded, and a

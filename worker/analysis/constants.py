@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
+from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
 ANALYSIS_VERSION = "2.0.0"
@@ -50,7 +51,7 @@ SECOND_COLUMNS = (
     "bystander",
 )
 
-EXCLUSION_REASONS = ("too_short", "too_dark", "bystander", "no_face", "occluded")
+EXCLUSION_REASONS = ANALYSIS_EXCLUSION_REASONS
 
 
 def frame_columns(emotions: bool) -> tuple[str, ...]:
