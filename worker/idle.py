@@ -25,14 +25,18 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import storage
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from web.clips.deletion import (
+    DeletionReason,
+    audit_row,
+    record_video_deletion,
+    remove_videos,
+)
 from web.clips.lifecycle import consented, mark_enqueued, mark_queued
 from web.db import utcnow
 from web.panel.models import (
     Chunk,
     Clip,
     ClipStatus,
-    DeletionAudit,
     PanelSession,
     SessionStatus,
 )
@@ -142,16 +146,7 @@ def _finish_one(
     tail = [index for index in storage.stored_indices(settings, clip.public_id) if index >= kept]
     if tail:
         sha256, size = storage.fingerprint(settings, clip.public_id, clip.data_key, tail)
-        session.add(
-            DeletionAudit(
-                clip_id=clip.id,
-                session_id=clip.session_id,
-                ad_id=clip.ad_id,
-                sha256=sha256,
-                bytes=size,
-                reason=DeletionReason.GAP,
-            )
-        )
+        session.add(audit_row(clip, sha256, size, DeletionReason.GAP))
     if len(rows) > kept or tail:
         report.gaps += 1
         session.execute(delete(Chunk).where(Chunk.clip_id == clip.id, Chunk.index >= kept))

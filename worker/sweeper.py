@@ -17,10 +17,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import objects, storage
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from web.clips.deletion import (
+    DeletionReason,
+    audit_row,
+    record_video_deletion,
+    remove_videos,
+)
 from web.clips.lifecycle import TERMINAL, mark_enqueued
 from web.db import utcnow
-from web.panel.models import Clip, ClipStatus, DeletionAudit
+from web.panel.models import Clip, ClipStatus
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,15 +81,7 @@ def _audit_stray(
     wrapped = clip.data_key if clip is not None else None
     sha256, size = storage.fingerprint(settings, public_id, wrapped)
     session.add(
-        DeletionAudit(
-            clip_id=clip.id if clip else None,
-            session_id=clip.session_id if clip else None,
-            ad_id=clip.ad_id if clip else None,
-            sha256=sha256,
-            bytes=size,
-            reason=DeletionReason.SWEPT.value,
-            key_destroyed=wrapped is not None,
-        )
+        audit_row(clip, sha256, size, DeletionReason.SWEPT, key_destroyed=wrapped is not None)
     )
     if clip is not None:
         clip.data_key = None
@@ -105,11 +102,7 @@ def _sweep_spool(session: Session, settings: Settings, report: SweepReport) -> N
     for path in stale:
         digest.update(path.read_bytes())
     size = sum(path.stat().st_size for path in stale)
-    session.add(
-        DeletionAudit(
-            clip_id=None, sha256=digest.hexdigest(), bytes=size, reason=DeletionReason.SWEPT.value
-        )
-    )
+    session.add(audit_row(None, digest.hexdigest(), size, DeletionReason.SWEPT))
     session.commit()
     for path in stale:
         path.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import logging
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -36,6 +37,31 @@ class DeletionReason(enum.StrEnum):
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
+def audit_row(
+    clip: Clip | None,
+    sha256: str,
+    size: int,
+    reason: DeletionReason,
+    *,
+    key_destroyed: bool = False,
+    deleted_at: datetime | None = None,
+) -> DeletionAudit:
+    """The audit row of one deletion: what went (hash and size, never content), why, of which
+    clip; a stray with no clip row has none."""
+    row = DeletionAudit(
+        clip_id=clip.id if clip else None,
+        session_id=clip.session_id if clip else None,
+        ad_id=clip.ad_id if clip else None,
+        sha256=sha256,
+        bytes=size,
+        reason=reason.value,
+        key_destroyed=key_destroyed,
+    )
+    if deleted_at is not None:
+        row.deleted_at = deleted_at
+    return row
+
+
 def record_video_deletion(
     session: Session,
     settings: Settings,
@@ -64,18 +90,8 @@ def record_video_deletion(
     else:
         sha256, size = EMPTY_SHA256, 0
     clip.data_key = None
-    session.add(
-        DeletionAudit(
-            clip_id=clip.id,
-            session_id=clip.session_id,
-            ad_id=clip.ad_id,
-            sha256=sha256,
-            bytes=size,
-            reason=reason.value,
-            key_destroyed=had_key,
-            deleted_at=now,  # the time the receipt page shows, before and after erasure
-        )
-    )
+    # deleted_at: the time the receipt page shows, before and after erasure.
+    session.add(audit_row(clip, sha256, size, reason, key_destroyed=had_key, deleted_at=now))
     return str(clip.public_id) if stored else None
 
 
