@@ -17,7 +17,8 @@ from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
 from worker.analysis.decode import Frame, VideoReader
 from worker.analysis.emotions import emotions as emotion_table
-from worker.analysis.expressions import KEPT_BLENDSHAPES, KEPT_INDEX
+from worker.analysis.expressions import GAZE_COLUMNS, GAZE_INDEX, KEPT_BLENDSHAPES, KEPT_INDEX
+from worker.analysis.geometry import frontal_landmarks
 from worker.analysis.mesh import FaceModels, model_provenance
 from worker.analysis.occlusion import mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
@@ -122,7 +123,9 @@ class _Collector:
             self.scores.append(self._missing)
             self.mouth_skin.append(np.nan)
         else:
-            self.scores.append(self._blendshapes(landmarks)[KEPT_INDEX])
+            kept = self._blendshapes(frontal_landmarks(landmarks))[KEPT_INDEX]
+            kept[GAZE_COLUMNS] = self._blendshapes(landmarks)[GAZE_INDEX]
+            self.scores.append(kept)
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
         if self._classifier is not None:
             self.classes.append(

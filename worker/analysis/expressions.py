@@ -6,6 +6,12 @@ model's own scale: 0 is the model's neutral face, 1 its strongest. The exception
 ``jawOpen`` stays near 0.07 in a broad toothy grin), and ``smirk`` is the difference between the
 two lip corners' smiles.
 
+The model runs twice per face. Expressions come from the landmarks turned to face the camera
+(``geometry.frontal_landmarks``): a turned head foreshortens them, and on the development set
+brow furrow ranks with a person's coding at 0.71 that way against 0.40 as seen. The eyes' gaze
+scores come from the landmarks as seen: turned to the front they no longer carry the eyes' turn
+against a tilted head (fitted on real faces looking at the camera, see ``eye_turn``).
+
 ``brow_furrow`` is browDown times (1 - smile): the model reads the lowered brow-eye area of a
 broad (Duchenne) smile as browDown (0.33 on skimage's smiling astronaut, whose brows a person
 codes as relaxed), and a furrow that rises with every laugh is the fault issue 8 reports.
@@ -62,6 +68,9 @@ KEPT_BLENDSHAPES = tuple(
     dict.fromkeys([*(n for names in SOURCES.values() for n in names), *GAZE_BLENDSHAPES])
 )
 KEPT_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in KEPT_BLENDSHAPES])
+# Where the gaze scores sit in a kept row: they are read from the landmarks as seen (below).
+GAZE_COLUMNS = np.array([KEPT_BLENDSHAPES.index(name) for name in GAZE_BLENDSHAPES])
+GAZE_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in GAZE_BLENDSHAPES])
 
 
 def expressions(scores: Table, lip_gap_cm: Array) -> Table:
@@ -83,15 +92,18 @@ def expressions(scores: Table, lip_gap_cm: Array) -> Table:
     return out
 
 
-def gaze_from_blendshapes(scores: Table) -> tuple[Array, Array]:
-    """Where the eyes look per the blendshapes: (sideways 0..1, up 0..1), both eyes averaged.
+def eye_turn(scores: Table) -> tuple[Array, Array]:
+    """The eyes' turn in the head per the blendshapes, both eyes averaged, each -1..1.
 
-    Sideways is the larger of looking to the subject's left (left eye out, right eye in) and to
-    the right; up is eyeLookUp minus eyeLookDown, so a downward glance at a laptop screen reads 0.
+    Sideways is eyes turned to the subject's left (left eye out, right eye in) minus to the
+    right: positive turns the gaze the way a positive ``yaw`` turns the face (towards the
+    image's right). Up is eyeLookUp minus eyeLookDown, positive up like ``pitch``. On real faces
+    looking at the camera with their heads turned, the eyes turn back: yaw + 30° x sideways
+    stays near 0 (Settings.eye_yaw_deg).
     """
     left = (scores["eyeLookOutLeft"] + scores["eyeLookInRight"]) / 2
     right = (scores["eyeLookOutRight"] + scores["eyeLookInLeft"]) / 2
     up = (scores["eyeLookUpLeft"] + scores["eyeLookUpRight"]) / 2 - (
         scores["eyeLookDownLeft"] + scores["eyeLookDownRight"]
     ) / 2
-    return np.maximum(left, right), np.clip(up, 0.0, 1.0)
+    return left - right, up

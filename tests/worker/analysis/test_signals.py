@@ -12,7 +12,7 @@ from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.canonical import RIGID_IDS, RIGID_POINTS
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import DERIVED, GEOMETRIC, KEPT_BLENDSHAPES, SOURCES
-from worker.analysis.geometry import fit_pose, to_canonical_axes
+from worker.analysis.geometry import fit_pose, frontal_landmarks, to_canonical_axes
 from worker.analysis.mesh import N_LANDMARKS, landmarks_to_array
 from worker.analysis.signals import RAW_MEASURES, _blink_runs, finalise
 
@@ -47,6 +47,20 @@ def test_pose_recovers_a_known_rotation(yaw: float, pitch: float, roll: float) -
     assert angles[1] == pytest.approx(pitch, abs=0.5)
     assert angles[2] == pytest.approx(roll, abs=1.0)
     assert pose.scale[0] == pytest.approx(11.0)
+
+
+def test_frontal_landmarks_undo_the_turn_and_keep_the_tilt() -> None:
+    image = _image_landmarks(_rotation(35, 12, 0), 9.0, np.array([300.0, -200.0, 0.0]))
+    turned = frontal_landmarks(image)
+    pose = fit_pose(to_canonical_axes(turned[None].astype(np.float64))[:, RIGID_IDS])
+    yaw, pitch, _ = (float(a[0]) for a in pose.angles())
+    assert yaw == pytest.approx(0.0, abs=0.5)
+    assert pitch == pytest.approx(12.0, abs=1.0)
+    assert pose.scale[0] == pytest.approx(9.0)
+    # Where the face is in the image does not move.
+    np.testing.assert_allclose(
+        turned[RIGID_IDS].mean(axis=0), image[RIGID_IDS].mean(axis=0), atol=1e-3
+    )
 
 
 def test_face_frame_undoes_pose_and_size() -> None:
@@ -125,16 +139,24 @@ def _raw_clip(n: int) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize(
-    ("shapes", "attentive"),
+    ("shapes", "yaw", "attentive"),
     [
-        ((), True),
-        (("eyeLookUpLeft", "eyeLookUpRight"), False),  # eyes raised above the screen
-        (("eyeLookOutLeft", "eyeLookInRight"), False),  # eyes to the side
-        (("eyeLookDownLeft", "eyeLookDownRight"), True),  # a glance down at a laptop screen
+        ((), 0.0, True),
+        (("eyeLookUpLeft", "eyeLookUpRight"), 0.0, False),  # eyes raised above the screen
+        (("eyeLookOutLeft", "eyeLookInRight"), 0.0, False),  # eyes to the side
+        (("eyeLookDownLeft", "eyeLookDownRight"), 0.0, True),  # a glance down at a laptop screen
+        # The head turned 25° to the image's right, the eyes turned back to the screen...
+        (("eyeLookOutRight", "eyeLookInLeft"), 25.0, True),
+        # ...or turned further the same way: looking beside the screen.
+        (("eyeLookOutLeft", "eyeLookInRight"), 25.0, False),
+        ((), 25.0, False),  # head turned, eyes straight ahead in it: off the screen
     ],
 )
-def test_attention_follows_where_the_eyes_look(shapes: tuple[str, ...], attentive: bool) -> None:
+def test_attention_follows_where_the_eyes_look(
+    shapes: tuple[str, ...], yaw: float, attentive: bool
+) -> None:
     raw = _raw_clip(30)
+    raw["yaw"][10:20] = yaw
     for name in shapes:
         raw[name][10:20] = 0.7
     frames, _ = finalise(raw, Settings(), 2.0)
