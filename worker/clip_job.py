@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy.exc
@@ -70,6 +70,8 @@ class Claimed:
     auto_finished: bool = False
     # The session's emotion mode as it was when the panelist consented (never the study's now).
     emotions: bool = False
+    # The panelist's calmest rest levels over their clips of this session analysed so far.
+    rest_levels: dict[str, float] = field(default_factory=dict)
 
 
 def _expected_failure(exc: BaseException) -> bool:
@@ -127,6 +129,14 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
     events = session.scalars(
         select(PlaybackEvent).where(PlaybackEvent.clip_id == clip_id).order_by(PlaybackEvent.seq)
     ).all()
+    earlier = session.scalars(
+        select(Clip.baselines).where(
+            Clip.session_id == clip.session_id,
+            Clip.id != clip_id,
+            Clip.status == ClipStatus.DONE,
+            Clip.baselines.is_not(None),
+        )
+    ).all()
     claimed = Claimed(
         public_id=clip.public_id,
         chunk_count=clip.expected_chunks or clip.chunks_received,
@@ -136,6 +146,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         data_key=clip.data_key,
         auto_finished=clip.auto_finished,
         emotions=bool(emotions),
+        rest_levels=analysis_adapter.pooled_rest_levels(earlier),
     )
     session.commit()
     return claimed
@@ -149,7 +160,11 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
     )
     try:
         result = analysis_adapter.run(
-            path, claimed.events, claimed.ad_duration_s, emotions=claimed.emotions
+            path,
+            claimed.events,
+            claimed.ad_duration_s,
+            emotions=claimed.emotions,
+            rest_levels=claimed.rest_levels,
         )
     finally:
         path.unlink(missing_ok=True)
@@ -213,6 +228,7 @@ def save(
         clip.duration_s = result.duration_s
         clip.analysis_version = result.version[:200]
         clip.provenance_id = provenance_id(session, result.provenance)
+        clip.baselines = result.baselines or None
         clip.analysed_at = utcnow()
         clip.failure_reason = None
         session.flush()

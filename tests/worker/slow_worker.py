@@ -15,13 +15,13 @@ __all__ = ["app"]
 _real_run = analysis_adapter.run
 
 
-def _announced_run(path: Path, events: Any, ad_duration_s: float, emotions: bool = False) -> Any:
+def _announced_run(path: Path, events: Any, ad_duration_s: float, **asked: Any) -> Any:
     started = os.environ.get("CANDOR_TEST_STARTED_FILE")
     if started:
         with open(started, "a") as handle:
             handle.write(f"{os.getpid()}\n")
     time.sleep(float(os.environ.get("CANDOR_TEST_ANALYSIS_DELAY", "0")))
-    return _real_run(path, events, ad_duration_s, emotions=emotions)
+    return _real_run(path, events, ad_duration_s, **asked)
 
 
 analysis_adapter.run = _announced_run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import stored
 from tests.support.clips import make_webm, split
+from tests.support.factories import make_ad
 from tests.worker.conftest import uploaded_clip
 from web.clips import keys, storage
 from web.clips.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
-from web.results.models import AdAggregate, ClipSecond
+from web.results.models import AdAggregate, AnalysisProvenance, ClipSecond
 from web.settings import Settings
 from worker import analysis_adapter, clip_job, context
 from worker.analysis import ANALYSIS_VERSION
@@ -85,7 +87,7 @@ def _known_run(attention: float, smile: float) -> Any:
     """A stand-in for the analysis with known output, to check what the pipeline stores."""
 
     def run(
-        path: Path, events: list[Event], ad_duration_s: float, emotions: bool = False
+        path: Path, events: list[Event], ad_duration_s: float, **_asked: Any
     ) -> analysis_adapter.ClipAnalysis:
         ad_t = build_time_map(events, ad_duration_s)(np.arange(0, 3, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})
@@ -133,6 +135,65 @@ def test_a_usable_clip_is_added_to_the_aggregates_once_even_when_rerun(
     again = cells()
     assert again[("", "smile", 0)] == (1, pytest.approx(0.8))
     assert set(again) == set(first)
+
+
+def test_a_panelist_s_later_clip_is_read_against_their_calmest_rest_and_the_rest_stays_theirs(
+    db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[dict[str, Any]] = []
+
+    def run(path: Path, events: list[Event], ad_duration_s: float, **kwargs: Any) -> Any:
+        asked.append(kwargs)
+        result = _known_run(1.0, 0.4)(path, events, ad_duration_s)
+        result.provenance = {"settings": {"fps": 15.0}}
+        # The first clip was calm (smile rests at 0.02), the second smiled throughout (0.3).
+        rest = {"smile": 0.02, "brow_furrow": 0.1} if len(asked) == 1 else {"smile": 0.3}
+        result.baselines = {"rest_levels": rest}
+        return result
+
+    monkeypatch.setattr(analysis_adapter, "run", run)
+    first = uploaded_clip(db_session, settings, [b"any bytes"])
+    assert analyze_clip(first.rows.clip.id) == "done"
+    assert asked[0]["rest_levels"] == {}  # nothing earlier in the session
+    # A second ad's clip in the same panelist session.
+    second_ad = make_ad(db_session, first.rows.study)
+    public_id = uuid.uuid4()
+    second = Clip(
+        public_id=public_id,
+        session_id=first.rows.panel_session.id,
+        ad_id=second_ad.id,
+        mime_type="video/webm",
+        data_key=keys.new_wrapped_key(settings.secret_key, public_id),
+        status=ClipStatus.QUEUED,
+        expected_chunks=1,
+        chunks_received=1,
+    )
+    db_session.add(second)
+    db_session.flush()
+    stored.put_plain(settings, second, 0, b"other bytes")
+    db_session.add(Chunk(clip_id=second.id, index=0, bytes=11, sha256="0" * 64))
+    db_session.flush()
+    assert analyze_clip(second.id) == "done"
+    assert asked[1]["rest_levels"] == {"smile": 0.02, "brow_furrow": 0.1}
+    # A clip of another panelist is never read against this one's rest.
+    other = uploaded_clip(db_session, settings, [b"any bytes"])
+    assert analyze_clip(other.rows.clip.id) == "done"
+    assert asked[2]["rest_levels"] == {}
+    # The rest levels are the panelist's own: on their clip, not in the shared provenance...
+    clip = _reload(db_session, first.rows.clip.id)
+    assert clip.baselines == {"rest_levels": {"smile": 0.02, "brow_furrow": 0.1}}
+    shared = db_session.get(AnalysisProvenance, clip.provenance_id)
+    assert shared is not None and "rest_levels" not in shared.provenance
+    # ...and erased with the panelist's session.
+    erase_panel_session(db_session, settings, first.rows.panel_session, DeletionReason.ERASED)
+    db_session.flush()
+    db_session.expire_all()
+    assert (
+        db_session.scalars(
+            select(Clip.baselines).where(Clip.session_id == first.rows.panel_session.id)
+        ).all()
+        == []
+    )
 
 
 @pytest.mark.parametrize(

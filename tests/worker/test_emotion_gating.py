@@ -60,7 +60,7 @@ class Spy:
         self.call_real = call_real
 
     def __call__(self, path: Path, events: list[Event], ad_duration_s: float, **kwargs: Any) -> Any:
-        self.calls.append(kwargs)
+        self.calls.append({"emotions": kwargs.get("emotions")})
         # The stand-in returns curves only: storing emotion rows is the results store's part.
         if self.call_real:
             result = self.real(path, events, ad_duration_s, **kwargs)

@@ -3,7 +3,7 @@ and quality (and, in emotion mode only, the emotion classifier)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import av
 import cv2
 import numpy as np
 
+from candor.metrics import EXPRESSION_NAMES
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
@@ -20,7 +21,7 @@ from worker.analysis.emotions import emotions as emotion_table
 from worker.analysis.expressions import GAZE_COLUMNS, GAZE_INDEX, KEPT_BLENDSHAPES, KEPT_INDEX
 from worker.analysis.geometry import frontal_landmarks
 from worker.analysis.mesh import FaceModels, model_provenance
-from worker.analysis.occlusion import mouth_skin_share
+from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
 from worker.analysis.trained import FER_CLASSES, Blendshapes, EmotionClassifier
@@ -106,6 +107,7 @@ class _Collector:
         self.found: list[bool] = []
         self.scores: list[Array] = []
         self.mouth_skin: list[float] = []
+        self.eyes_delta: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
         self._classifier = classifier
@@ -122,11 +124,13 @@ class _Collector:
         if landmarks is None:
             self.scores.append(self._missing)
             self.mouth_skin.append(np.nan)
+            self.eyes_delta.append(np.nan)
         else:
             kept = self._blendshapes(frontal_landmarks(landmarks))[KEPT_INDEX]
             kept[GAZE_COLUMNS] = self._blendshapes(landmarks)[GAZE_INDEX]
             self.scores.append(kept)
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
+            self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
         if self._classifier is not None:
             self.classes.append(
                 self._no_classes if landmarks is None else self._classifier(frame.rgb, landmarks)
@@ -153,6 +157,7 @@ class _Collector:
         for column, name in enumerate(KEPT_BLENDSHAPES):
             raw[name] = scores[:, column]
         raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
+        raw["eyes_delta"] = np.array(self.eyes_delta, dtype=float)
         raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
@@ -165,7 +170,7 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
     bystander_share = float(np.mean(frames["n_faces"] >= 2)) if n else 0.0
     brightness = float(np.mean(frames["brightness"])) if n else 0.0
     present = frames["face_present"].astype(bool)
-    hidden = frames["mouth_occluded"].astype(bool)
+    hidden = frames["mouth_occluded"].astype(bool) | frames["eyes_occluded"].astype(bool)
     occluded_share = float(np.mean(hidden[present])) if present.any() else 0.0
     reason: str | None = None
     if duration < settings.min_duration_s:
@@ -196,12 +201,17 @@ def analyze(
     on_progress: ProgressCallback | None = None,
     settings: Settings | None = None,
     emotions: bool = False,
+    rest_levels: Mapping[str, float] | None = None,
 ) -> AnalysisResult:
     """Analyse one webcam clip: per-frame signals, per-second curves, quality, provenance.
 
     ``fps`` analyses a subsample (the first frame of each 1/fps slot of the real timestamps);
     the default is ``settings.fps``.
     ``emotions`` adds the EMOTION_METRICS; without it the emotion classifier is never loaded.
+    ``rest_levels``: the same panelist's rest level per expression from their other clips of the
+    session (``provenance["rest_levels"]`` of those results); each expression's rest is the lower
+    of this clip's and theirs, so a clip expressive throughout keeps its expressions when the
+    panelist was calm in another.
     ``on_progress`` receives the share of the file read, 0..1, about every 1%.
     Raises AnalysisError (a subclass naming the problem) for anything that is not a usable video.
     """
@@ -232,7 +242,7 @@ def analyze(
     t = raw["t"]
     step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
     duration = float(t[-1] + step)
-    frames, baselines = finalise(raw, settings, duration)
+    frames, baselines = finalise(raw, settings, duration, rest_levels)
     if emotions:
         classes = np.array(collector.classes, dtype=np.float64).reshape(-1, len(FER_CLASSES))
         classes[~frames["face_present"]] = np.nan
@@ -255,6 +265,10 @@ def analyze(
             name: round(value, 5) if np.isfinite(value) else None
             for name, value in baselines.items()
         },
+        # The rest level each expression was read against (the lowest of the session so far),
+        # for the panelist's later clips; and what the earlier clips passed in.
+        "rest_levels": {name: round(baselines[name], 5) for name in EXPRESSION_NAMES},
+        "rest_levels_given": dict(rest_levels or {}),
     }
     if on_progress is not None:
         on_progress(1.0)

@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.0.0"
+ANALYSIS_VERSION = "2.1.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
@@ -33,6 +33,7 @@ FRAME_COLUMNS = (
     "blink",
     *EXPRESSIONS,
     "mouth_occluded",
+    "eyes_occluded",
     "attentive",
     "brightness",
 )
@@ -147,6 +148,12 @@ class Settings:
     # 0.53 at most (pressed lips), a skin patch over the mouth 0.87-1. A clip whose mouth is
     # hidden in more than max_occluded_share of its face frames is excluded ("occluded").
     hidden_mouth_skin_share: float = 0.75
+    # Eyes (occlusion.eyes_hidden_delta): hidden when the skin ring below even the less covered
+    # eye sits further than this (CIELAB ΔE) from the face's own skin. On the development faces
+    # a visible eye's ring reads 4-20 (39 for one eye in coloured stage light), sunglasses 47-48.
+    # Eye expressions are then NaN, blinks are not looked for, and attention is head pose alone.
+    # Frames with the mouth or the eyes hidden count towards max_occluded_share.
+    hidden_eyes_delta_e: float = 30.0
     max_occluded_share: float = 0.5
     max_bystander_share: float = 0.2
 

@@ -26,7 +26,7 @@ class Quality:
     duration_s: float
     n_frames: int  # frames analysed
     exclusion_reason: str | None  # None or one of EXCLUSION_REASONS
-    occluded_share: float = 0.0  # face frames whose mouth is hidden (a hand over it)
+    occluded_share: float = 0.0  # face frames whose mouth or eyes are hidden (hand, sunglasses)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""

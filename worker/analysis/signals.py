@@ -10,6 +10,8 @@ rest correction) and decides attention from head pose and where the eyes look.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES
@@ -18,7 +20,7 @@ from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import expressions, eye_turn
 from worker.analysis.geometry import fit_pose, to_canonical_axes
-from worker.analysis.occlusion import MOUTH_EXPRESSIONS
+from worker.analysis.occlusion import EYE_EXPRESSIONS, MOUTH_EXPRESSIONS
 
 # Mesh landmark ids (mediapipe topology; "right" is the subject's right, the image's left).
 _EYE_CORNERS = ((33, 133), (263, 362))  # (outer, inner) per eye
@@ -124,13 +126,20 @@ def looking_at_screen(gaze_yaw: Array, gaze_pitch: Array, settings: Settings) ->
         )
 
 
-def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, dict[str, float]]:
+def finalise(
+    raw: Table,
+    settings: Settings,
+    end_time: float,
+    rest_levels: Mapping[str, float] | None = None,
+) -> tuple[Table, dict[str, float]]:
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
     ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness``, RAW_MEASURES and
-    KEPT_BLENDSHAPES and ``mouth_skin`` (NaN on frames without a face). Mouth expressions are
-    NaN where the mouth is hidden (``mouth_occluded``). Baselines include each expression's rest
-    offset (the per-person correction subtracted).
+    KEPT_BLENDSHAPES, ``mouth_skin`` and ``eyes_delta`` (NaN on frames without a face). Mouth
+    expressions are NaN where the mouth is hidden (``mouth_occluded``), eye expressions where
+    the eyes are (``eyes_occluded``). Baselines include each expression's rest offset (the
+    per-person correction subtracted): the lower of this clip's and ``rest_levels``, the rest
+    levels of the same panelist's other clips of the session, when given.
     """
     present = raw["face_present"].astype(bool)
     yaw, pitch = raw["yaw"], raw["pitch"]
@@ -166,6 +175,10 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
             (raw["ear_right"] >= settings.eye_reopen_ratio * open_right)
             | (raw["ear_left"] >= settings.eye_reopen_ratio * open_left)
         )
+    with np.errstate(invalid="ignore"):
+        eyes_hidden = present & (raw["eyes_delta"] > settings.hidden_eyes_delta_e)
+    # Behind sunglasses the mesh guesses the lids: no blink is looked for there.
+    shut &= ~eyes_hidden
     t = raw["t"]
     blink = np.zeros(len(t), bool)
     eyes_shut = np.zeros(len(t), bool)
@@ -182,7 +195,8 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
     gaze_pitch = pitch + settings.eye_pitch_deg * eye_up
     looking = looking_at_screen(gaze_yaw, gaze_pitch, settings)
     # A blink is not inattention: during one, the gaze cannot be read and is not required.
-    attentive = head_towards & ~eyes_shut & (blink | looking)
+    # Nor can it behind sunglasses: there the head's pose alone decides.
+    attentive = head_towards & ~eyes_shut & (blink | looking | eyes_hidden)
 
     frames: Table = {
         "t": t,
@@ -201,19 +215,27 @@ def finalise(raw: Table, settings: Settings, end_time: float) -> tuple[Table, di
     with np.errstate(invalid="ignore"):
         mouth_hidden = present & (raw["mouth_skin"] >= settings.hidden_mouth_skin_share)
     model_scale = expressions(raw, raw["lip_gap"])
-    rest_frames = reference & ~mouth_hidden
+    earlier = rest_levels or {}
     for name in EXPRESSION_NAMES:
         values = model_scale[name]
-        low = values[rest_frames]
+        if name in MOUTH_EXPRESSIONS:
+            readable = present & ~mouth_hidden
+        elif name in EYE_EXPRESSIONS:
+            readable = present & ~eyes_hidden
+        else:
+            readable = present
+        low = values[reference & readable]
         low = low[np.isfinite(low)]
         rest = float(np.percentile(low, settings.rest_percentile)) if low.size else 0.0
+        if np.isfinite(earlier.get(name, np.nan)):
+            rest = min(rest, earlier[name])
         rest = min(rest, settings.max_rest_offset)
         baselines[name] = rest
         scaled = (values - rest) / (1 - rest)
         scaled = (scaled - EXPRESSION_DEADZONE) / (1 - EXPRESSION_DEADZONE)
-        readable = present & ~mouth_hidden if name in MOUTH_EXPRESSIONS else present
         frames[name] = np.where(readable, np.clip(scaled, 0.0, 1.0), np.nan)
     frames["mouth_occluded"] = mouth_hidden
+    frames["eyes_occluded"] = eyes_hidden
     frames["attentive"] = attentive
     frames["brightness"] = raw["brightness"]
     return frames, baselines

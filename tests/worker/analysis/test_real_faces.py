@@ -17,7 +17,7 @@ import pytest
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import AnalysisResult, analyze
 from worker.analysis.constants import Settings
-from worker.analysis.occlusion import MOUTH_EXPRESSIONS
+from worker.analysis.occlusion import EYE_EXPRESSIONS, MOUTH_EXPRESSIONS
 from worker.analysis.signals import looking_at_screen
 
 CLIPS = tuple(rf.LABELS["clips"])
@@ -200,5 +200,54 @@ def test_a_covered_mouth_is_unreadable_not_neutral(tmp_path: Path) -> None:
         assert np.isfinite(frames[name][visible]).all(), name
     # The eyes are still read, and the clip is excluded for it.
     assert np.isfinite(frames["eye_closure"][covered]).all()
+    assert result.quality.exclusion_reason == "occluded"
+    assert result.quality.occluded_share >= 0.5
+
+
+def _held(frames: dict[str, np.ndarray], index: int) -> np.ndarray:
+    t = frames["t"]
+    return (t >= (index + 0.5) * rf.PHOTO_SECONDS) & (t < (index + 1) * rf.PHOTO_SECONDS)
+
+
+@pytest.mark.slow
+def test_sunglasses_hide_the_eyes_and_nothing_else_does(real: Real) -> None:
+    covered = rf.LABELS["eyes_covered"]
+    for index, photo in enumerate(rf.PHOTOS):
+        frames = real.photos.frames
+        held = _held(frames, index)
+        share = float(np.mean(frames["eyes_occluded"][held]))
+        if photo in covered:
+            assert share == 1.0, (photo, share)
+            for name in EYE_EXPRESSIONS:
+                assert np.isnan(frames[name][held]).all(), (photo, name)
+            # The mouth and brows are still read.
+            assert np.isfinite(frames["smile"][held]).all()
+            assert np.isfinite(frames["brow_raise"][held]).all()
+        else:
+            assert share == 0.0, (photo, share)
+    for index, photo in enumerate(rf.GAZE_PHOTOS):
+        assert not real.gaze.frames["eyes_occluded"][_held(real.gaze.frames, index)].any(), photo
+    for clip in CLIPS:
+        assert not real.clips[clip].frames["eyes_occluded"].any(), clip
+
+
+@pytest.mark.slow
+def test_eyes_behind_sunglasses_are_unreadable_not_open(tmp_path: Path) -> None:
+    path = tmp_path / "sunglasses.mp4"
+    rf.make_sunglasses_clip(path, range(30, 72))  # from 1.0 s to the end: 58 % of the clip
+    result = analyze(path)
+    frames = result.frames
+    covered = frames["t"] >= 1.0 + 1 / 15
+    visible = frames["t"] < 1.0 - 1 / 15
+    assert frames["eyes_occluded"][covered].all()
+    assert not frames["eyes_occluded"][visible].any()
+    for name in EYE_EXPRESSIONS:
+        assert np.isnan(frames[name][covered]).all(), name
+        assert np.isfinite(frames[name][visible]).all(), name
+    # No blink is made up behind the lenses; the smile is still read; the head alone says
+    # whether he faces the screen.
+    assert not frames["blink"][covered].any()
+    assert np.isfinite(frames["smile"][covered]).all()
+    assert frames["attentive"][covered].all()
     assert result.quality.exclusion_reason == "occluded"
     assert result.quality.occluded_share >= 0.5

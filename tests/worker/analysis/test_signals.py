@@ -135,6 +135,7 @@ def _raw_clip(n: int) -> dict[str, np.ndarray]:
     raw["n_faces"] = np.ones(n, int)
     raw["brightness"] = np.full(n, 120.0)
     raw["mouth_skin"] = np.zeros(n)
+    raw["eyes_delta"] = np.zeros(n)
     return raw
 
 
