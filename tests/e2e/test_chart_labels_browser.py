@@ -67,7 +67,10 @@ def _ending(value: float, seconds: int, wobble: float) -> list[float | None]:
 
 
 @pytest.fixture
-def crowded(seeded: tuple[Seeded, Settings], pg_engine: Engine) -> Iterator[Crowded]:
+def crowded(
+    seeded: tuple[Seeded, Settings],  # noqa: F811
+    pg_engine: Engine,
+) -> Iterator[Crowded]:
     """An ad whose curves end close together, and five ads (same length) whose attention and
     smile end within 4% of each other; removed with the seeded organisation."""
     data, settings = seeded
@@ -176,7 +179,9 @@ def test_ad_chart_labels_of_curves_ending_together_neither_overlap_nor_leave_the
     _check_labels(page, "#chart", labels)
     for name in labels[1:4]:
         page.get_by_role("checkbox", name=name, exact=True).uncheck()
-    page.wait_for_function("document.querySelector('[data-page]').dataset.view.split(',').length == 5")
+    page.wait_for_function(
+        "document.querySelector('[data-page]').dataset.view.split(',').length == 5"
+    )
     _check_labels(page, "#chart", [labels[0], *labels[4:]])
     assert page.errors == []
 

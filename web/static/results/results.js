@@ -180,6 +180,7 @@
     var layer = document.createElement("div");
     layer.className = "curve-labels";
     layer.style.visibility = "hidden";
+    layer.setAttribute("aria-hidden", "true");  // the names are in the picker and the toggles
     el.appendChild(layer);
     function labelEl(text, full) {
       var span = document.createElement("span");
