@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from web.accounts.models import Membership, Organisation
 from web.panel.models import Clip, PanelSession
+from web.studies.fieldwork import intake_of
 from web.studies.models import Ad, Integration, IntegrationStatus, Study
 
 
@@ -20,8 +21,27 @@ class StudyLine:
     study: Study
     panelists: int  # sessions started (previews left out)
     usable: int  # panelists with a usable clip
-    status: str  # "set-up", "ready", "fielding", "paused or closed"
+    status: str  # set-up, ready, fielding, paused, closed, or closed: target reached (N of T)
     last_activity: datetime | None
+
+
+def study_status(
+    study: Study, has_ads: bool, set_by_hand: list[IntegrationStatus], started: int, usable: int
+) -> str:
+    """What the index says of a study, from what a panelist arriving now would meet: set-up (no
+    ad or no integration), ready or fielding (some integration takes panelists; fielding once
+    one started), else closed because the target was reached, else paused if some integration is
+    only paused (the designer means to reopen it), else closed by hand."""
+    if not has_ads or not set_by_hand:
+        return "set-up"
+    intakes = [intake_of(status, study, usable) for status in set_by_hand]
+    if IntegrationStatus.OPEN.value in intakes:
+        return "fielding" if started else "ready"
+    if IntegrationStatus.OPEN in set_by_hand:  # open by hand, closed by the target
+        return f"closed: target reached ({usable:,} of {study.target_usable:,})"
+    if IntegrationStatus.PAUSED in set_by_hand:
+        return "paused"
+    return "closed"
 
 
 def readable_studies(session: Session, user_id: int) -> list[tuple[Organisation, Study]]:
@@ -71,30 +91,25 @@ def study_lines(session: Session, user_id: int) -> list[StudyLine]:
             .group_by(PanelSession.study_id)
         ).all()
     )
-    statuses: dict[int, set[IntegrationStatus]] = {}
+    statuses: dict[int, list[IntegrationStatus]] = {}
     for study_id, set_by_hand in session.execute(
         select(Integration.study_id, Integration.status).where(Integration.study_id.in_(ids))
     ):
-        statuses.setdefault(study_id, set()).add(set_by_hand)
+        statuses.setdefault(study_id, []).append(set_by_hand)
     has_ads = set(session.scalars(select(Ad.study_id).where(Ad.study_id.in_(ids)).distinct()))
     lines = []
     for organisation, study in rows:
         moments = [t for t in (last_session.get(study.id), last_analysis.get(study.id)) if t]
-        own = statuses.get(study.id, set())
-        if study.id not in has_ads or not own:
-            status = "set-up"
-        elif IntegrationStatus.OPEN not in own:
-            status = "paused or closed"
-        elif started.get(study.id):
-            status = "fielding"
-        else:
-            status = "ready"
+        n_started, n_usable = started.get(study.id, 0), usable.get(study.id, 0)
+        status = study_status(
+            study, study.id in has_ads, statuses.get(study.id, []), n_started, n_usable
+        )
         lines.append(
             StudyLine(
                 organisation,
                 study,
-                started.get(study.id, 0),
-                usable.get(study.id, 0),
+                n_started,
+                n_usable,
                 status,
                 max(moments) if moments else None,
             )

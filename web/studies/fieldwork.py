@@ -45,14 +45,29 @@ def target_reached(session: Session, study: Study) -> bool:
     )
 
 
-def intake(session: Session, integration: Integration) -> str:
-    """'open', 'paused' or 'closed' for new panelists: as set by hand, or 'closed' once the study
+def closed_by_target(study: Study, usable: int) -> bool:
+    """Whether the study's target closes intake, given its count of usable panelists."""
+    return (
+        study.close_at_target and study.target_usable is not None and usable >= study.target_usable
+    )
+
+
+def intake_of(status: IntegrationStatus, study: Study, usable: int) -> str:
+    """'open', 'paused' or 'closed' for new panelists of an integration set to `status` by hand,
+    in a study with `usable` usable panelists: the status set by hand, or 'closed' once the study
     reached its target if its designer asked for that."""
-    if integration.status != IntegrationStatus.OPEN:
-        return integration.status.value
-    if integration.study.close_at_target and target_reached(session, integration.study):
+    if status != IntegrationStatus.OPEN:
+        return status.value
+    if closed_by_target(study, usable):
         return IntegrationStatus.CLOSED.value
     return IntegrationStatus.OPEN.value
+
+
+def intake(session: Session, integration: Integration) -> str:
+    """The integration's intake now (counts the usable panelists only if the target can close)."""
+    study = integration.study
+    usable = usable_panelists(session, study.id) if study.close_at_target else 0
+    return intake_of(integration.status, study, usable)
 
 
 def set_target(

@@ -81,4 +81,4 @@ def test_the_results_index_shows_panelists_status_and_last_activity(
     db_session.commit()
     page = client.get("/results", headers=HTML).text
     row = page.split(f'data-study="{world.study.id}"', 1)[1].split("</tr>", 1)[0]
-    assert "<td data-status>paused or closed</td>" in row
+    assert "<td data-status>closed</td>" in row  # each case: tests/web/results/test_index_status

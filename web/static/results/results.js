@@ -92,6 +92,51 @@
     return c;
   }
 
+
+  /* Curve end labels: HTML in a gutter right of the plot, each joined to its curve's last point
+   * by a leader line. The gutter is as wide as the longest label (capped, with an ellipsis and
+   * the whole text as a tooltip beyond that), so no label is cut off at the right edge. */
+  var LEADER = 16;        // CSS px from the plot's right edge to a label
+  var LABEL_CAP = 180;    // no label wider than this, nor than LABEL_SHARE of the chart
+  var LABEL_SHARE = 0.3;
+  var LABEL_GAP = 2;      // CSS px between two labels, so their colour bars read apart
+
+  /* Tops for boxes of height h wanted at tops `want` (sorted ascending) so that none overlap and
+   * all lie within [lo, hi]: overlapping neighbours are merged into a cluster that sits where its
+   * members want on average (least squares), then pushed back inside the range. */
+  function spread(want, h, lo, hi) {
+    var clusters = [];
+    function settle(c) {
+      var sum = 0;
+      for (var k = 0; k < c.items.length; k++) sum += want[c.items[k]] - k * h;
+      c.top = Math.min(Math.max(sum / c.items.length, lo), hi - c.items.length * h);
+      c.top = Math.max(c.top, lo);
+    }
+    for (var i = 0; i < want.length; i++) {
+      var c = { items: [i] };
+      settle(c);
+      clusters.push(c);
+      while (clusters.length > 1) {
+        var prev = clusters[clusters.length - 2];
+        var last = clusters[clusters.length - 1];
+        if (prev.top + prev.items.length * h <= last.top) break;
+        prev.items = prev.items.concat(last.items);
+        clusters.pop();
+        settle(prev);
+      }
+    }
+    var tops = [];
+    clusters.forEach(function (c) {
+      c.items.forEach(function (item, k) { tops[item] = c.top + k * h; });
+    });
+    return tops;
+  }
+
+  function shortName(label) {
+    // The action unit is in the picker and the tooltip; the label keeps the name.
+    return label.replace(/\s*\(AU.*$/, "");
+  }
+
   /* A chart of groups (each: label, style, mean, low, high) over x, with optional extra bands
    * (norms), numbered vertical markers (key moments) and a playhead. */
   function makeChart(el, opts) {
@@ -131,6 +176,85 @@
 
     var state = { playhead: null, markers: opts.markers || [] };
 
+    // One label per curve, measured before the chart exists so its gutter fits the longest.
+    var layer = document.createElement("div");
+    layer.className = "curve-labels";
+    layer.style.visibility = "hidden";
+    layer.setAttribute("aria-hidden", "true");  // the names are in the picker and the toggles
+    el.appendChild(layer);
+    function labelEl(text, full) {
+      var span = document.createElement("span");
+      span.className = "curve-label";
+      span.textContent = text;
+      span.title = full;
+      layer.appendChild(span);
+      return span;
+    }
+    groups.forEach(function (g) {
+      g.labelEl = labelEl(g.shortLabel || shortName(g.label), g.label);
+      g.labelEl.style.borderLeftColor = g.style.color;
+    });
+    var sizers = (opts.gutterLabels || []).map(function (t) { return labelEl(shortName(t), t); });
+    var natural = 0;
+    groups.map(function (g) { return g.labelEl; }).concat(sizers).forEach(function (span) {
+      natural = Math.max(natural, Math.ceil(span.getBoundingClientRect().width));
+    });
+    var labelHeight = groups.length ? Math.ceil(groups[0].labelEl.getBoundingClientRect().height)
+      : 0;
+    sizers.forEach(function (span) { layer.removeChild(span); });
+    function labelWidth(chartWidth) {
+      return Math.min(natural, LABEL_CAP, Math.floor(chartWidth * LABEL_SHARE));
+    }
+    function gutter(chartWidth) { return LEADER + labelWidth(chartWidth) + 4; }
+    // Tall enough to hold every label apart beside the plot (the x axis takes ~60 px).
+    var height = Math.max(opts.height || 320, groups.length * (labelHeight + LABEL_GAP) + 70);
+
+    /* Put the visible curves' labels beside the plot, in the order their curves end, apart, and
+     * draw each one's leader line from the curve's last point. */
+    function placeLabels(u, ctx, dpr, n) {
+      var plotRight = (u.bbox.left + u.bbox.width) / dpr;
+      var plotTop = u.bbox.top / dpr;
+      var plotBottom = plotTop + u.bbox.height / dpr;
+      var shown = [];
+      groups.forEach(function (g) {
+        g.labelEl.style.display = "none";
+        if (!u.series[g.idx.mean].show) return;
+        for (var j = n - 1; j >= 0; j--) {
+          if (g.mean[j] !== null && g.mean[j] !== undefined) {
+            var y = u.valToPos(g.mean[j], "y");
+            if (!isFinite(y)) return;
+            shown.push({ g: g, x: u.valToPos(opts.x[j], "x") + u.bbox.left / dpr,
+              y: Math.min(Math.max(y + plotTop, plotTop), plotBottom) });
+            return;
+          }
+        }
+      });
+      shown.sort(function (a, b) { return a.y - b.y; });
+      var h = labelHeight + LABEL_GAP;
+      var lo = Math.max(0, plotTop - h / 2);
+      var hi = Math.min(u.height, plotBottom + h / 2);
+      if (shown.length * h > hi - lo) { lo = 0; hi = u.height; }
+      var tops = spread(shown.map(function (s) { return s.y - h / 2; }), h, lo, hi);
+      var width = labelWidth(u.width);
+      ctx.save();
+      ctx.lineWidth = 1 * dpr;
+      shown.forEach(function (s, i) {
+        var span = s.g.labelEl;
+        span.style.display = "";
+        span.style.maxWidth = width + "px";
+        span.style.left = (plotRight + LEADER) + "px";
+        span.style.top = tops[i] + "px";
+        var mid = tops[i] + labelHeight / 2;
+        ctx.strokeStyle = s.g.style.color;
+        ctx.beginPath();
+        ctx.moveTo((s.x + 3) * dpr, s.y * dpr);
+        ctx.lineTo((plotRight + 4) * dpr, s.y * dpr);
+        ctx.lineTo((plotRight + LEADER - 2) * dpr, mid * dpr);
+        ctx.stroke();
+      });
+      ctx.restore();
+    }
+
     function drawOverlays(u) {
       var ctx = u.ctx;
       var dpr = uPlot.pxRatio;
@@ -148,37 +272,7 @@
             u.valToPos(v, "y", true), 4.5 * dpr);
         }
       });
-      // Direct labels at each visible curve's last point, nudged apart so none overlap.
-      var labels = [];
-      groups.forEach(function (g) {
-        if (!u.series[g.idx.mean].show) return;
-        for (var j = n - 1; j >= 0; j--) {
-          if (g.mean[j] !== null && g.mean[j] !== undefined) {
-            labels.push({ text: g.shortLabel || g.label, x: u.valToPos(opts.x[j], "x", true),
-              y: u.valToPos(g.mean[j], "y", true) - 5 * dpr });
-            break;
-          }
-        }
-      });
-      labels.sort(function (a, b) { return a.y - b.y; });
-      var gap = 12 * dpr;
-      for (var k = 1; k < labels.length; k++) {
-        labels[k].y = Math.max(labels[k].y, labels[k - 1].y + gap);
-      }
-      var bottom = u.bbox.top + u.bbox.height;
-      if (labels.length && labels[labels.length - 1].y > bottom) {
-        labels[labels.length - 1].y = bottom;
-        for (var q = labels.length - 2; q >= 0; q--) {
-          labels[q].y = Math.min(labels[q].y, labels[q + 1].y - gap);
-        }
-      }
-      ctx.font = (11 * dpr) + "px system-ui, sans-serif";
-      ctx.textAlign = "right"; ctx.textBaseline = "bottom";
-      labels.forEach(function (l) {
-        ctx.lineWidth = 3 * dpr; ctx.strokeStyle = "rgba(255,255,255,0.9)";
-        ctx.strokeText(l.text, l.x - 6 * dpr, l.y);
-        ctx.fillStyle = "#222"; ctx.fillText(l.text, l.x - 6 * dpr, l.y);
-      });
+      placeLabels(u, ctx, dpr, n);
       // Key moments: dashed vertical line and a numbered tag.
       state.markers.forEach(function (m) {
         var x = u.valToPos(m.x, "x", true);
@@ -195,8 +289,9 @@
 
     var u = new uPlot({
       width: Math.max(300, el.clientWidth),
-      height: opts.height || 320,
+      height: height,
       legend: { show: false },
+      padding: [null, function (self) { return gutter(self.width); }, null, null],
       cursor: { drag: { x: false, y: false, setScale: false }, sync: { key: opts.syncKey || "c" },
         points: { show: false } },
       scales: { x: { time: false, range: [opts.xMin, opts.xMax] },
@@ -212,6 +307,10 @@
         if (opts.onHover) opts.onHover(uu.cursor.idx);
       }] },
     }, data, el);
+    // The labels sit on the canvas's own box (uPlot's wrap), so their positions are its pixels.
+    u.root.querySelector(".u-wrap").appendChild(layer);
+    layer.style.visibility = "";
+    u.redraw(false, false);
 
     var playhead = document.createElement("div");
     playhead.className = "playhead";
@@ -353,7 +452,7 @@
         yLabel: range[0] < 0 ? "Mean (valence −1–1, others 0–1)" : "Mean (0–1)",
         groups: groupsFor(view), yRange: range,
         markers: d.moments.map(function (m) { return { x: m.second + 0.5, label: m.rank }; }),
-        onSeek: seek,
+        onSeek: seek, gutterLabels: gutterLabels,
         onHover: function (idx) {
           if (idx !== null && idx !== undefined) readout.textContent = describe(idx);
         },
@@ -399,6 +498,9 @@
       if (announce || !video || video.paused) readout.textContent = text;
     }
 
+    // Both charts keep one gutter, wide enough for any metric's label, so their plots stay
+    // aligned under each other whatever is picked.
+    var gutterLabels = d.metrics.map(function (m) { return d.labels[m]; });
     draw(d.view);
     var chosen = picker(draw);
     var nMax = Math.max.apply(null, [1].concat(d.curves.attention.n.filter(function (v) {
@@ -409,6 +511,7 @@
       groups: [{ label: "Panelists (n)", shortLabel: "n", style: { color: "#444", dash: [],
         width: 1.5, marker: "square" }, mean: d.curves.attention.n }],
       yRange: [0, nMax * 1.15], ySplits: [0, nMax], onSeek: seek, height: 120,
+      gutterLabels: gutterLabels,
     });
     chartEl.addEventListener("keydown", function (e) {
       var step = e.shiftKey ? 5 : 1;
