@@ -100,8 +100,12 @@ class _Collector:
     """
 
     def __init__(
-        self, blendshapes: Blendshapes, classifier: EmotionClassifier | None = None
+        self,
+        blendshapes: Blendshapes,
+        classifier: EmotionClassifier | None = None,
+        min_turn_deg: float = 0.0,
     ) -> None:
+        self._min_turn_deg = min_turn_deg
         self.t: list[float] = []
         self.brightness: list[float] = []
         self.found: list[bool] = []
@@ -126,8 +130,10 @@ class _Collector:
             self.mouth_skin.append(np.nan)
             self.eyes_delta.append(np.nan)
         else:
-            kept = self._blendshapes(frontal_landmarks(landmarks))[KEPT_INDEX]
-            kept[GAZE_COLUMNS] = self._blendshapes(landmarks)[GAZE_INDEX]
+            seen = self._blendshapes(landmarks)
+            front = frontal_landmarks(landmarks, self._min_turn_deg)
+            kept = (seen if front is None else self._blendshapes(front))[KEPT_INDEX]
+            kept[GAZE_COLUMNS] = seen[GAZE_INDEX]
             self.scores.append(kept)
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
             self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
@@ -223,7 +229,11 @@ def analyze(
         models = FaceModels(settings)
         try:
             counter = _FaceCounts(models, settings.face_count_interval_s)
-            collector = _Collector(Blendshapes(), EmotionClassifier() if emotions else None)
+            collector = _Collector(
+                Blendshapes(),
+                EmotionClassifier() if emotions else None,
+                settings.frontal_min_yaw,
+            )
             for index, frame in enumerate(reader.frames(settings.fps)):
                 collector.add(frame, models.landmarks(frame.rgb))
                 counter.add(index, frame)

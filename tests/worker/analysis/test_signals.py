@@ -51,7 +51,8 @@ def test_pose_recovers_a_known_rotation(yaw: float, pitch: float, roll: float) -
 
 def test_frontal_landmarks_undo_the_turn_and_keep_the_tilt() -> None:
     image = _image_landmarks(_rotation(35, 12, 0), 9.0, np.array([300.0, -200.0, 0.0]))
-    turned = frontal_landmarks(image)
+    turned = frontal_landmarks(image, min_turn_deg=10.0)
+    assert turned is not None
     pose = fit_pose(to_canonical_axes(turned[None].astype(np.float64))[:, RIGID_IDS])
     yaw, pitch, _ = (float(a[0]) for a in pose.angles())
     assert yaw == pytest.approx(0.0, abs=0.5)
@@ -61,6 +62,9 @@ def test_frontal_landmarks_undo_the_turn_and_keep_the_tilt() -> None:
     np.testing.assert_allclose(
         turned[RIGID_IDS].mean(axis=0), image[RIGID_IDS].mean(axis=0), atol=1e-3
     )
+    # A face turned less than the threshold is read as seen.
+    nearly = _image_landmarks(_rotation(6, 12, 0), 9.0, np.array([300.0, -200.0, 0.0]))
+    assert frontal_landmarks(nearly, min_turn_deg=10.0) is None
 
 
 def test_face_frame_undoes_pose_and_size() -> None:
