@@ -6,7 +6,7 @@ marked as such, and a clip observing too little of its ad is excluded as "incomp
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,9 +62,9 @@ class ClipAnalysis:
     # model name -> its file's package, version, sha256 and licence; settings; code version.
     # The same for every clip analysed alike: stored once, shared.
     provenance: dict[str, Any] = field(default_factory=dict)
-    # This panelist's own reference levels (neutral baselines, the rest level each expression
-    # was read against): per clip, kept with the clip and erased with it.
-    baselines: dict[str, Any] = field(default_factory=dict)
+    # The rest level each expression was read against: this panelist's own, stored as plain
+    # numbers per clip (clip_rest_level), pooled over their session, erased with the clip.
+    rest_levels: dict[str, float] = field(default_factory=dict)
     observed_s: int = 0  # ad seconds observed (with enough frames)
     ad_seconds: int = 0  # ad seconds there were to observe
 
@@ -136,18 +136,9 @@ def exclusion(analysis_reason: str | None, observed: int, ad_seconds: int) -> st
     return None
 
 
-# The per-person parts of an analysis's provenance (see ClipAnalysis.baselines).
+# The per-person parts of an analysis's provenance: never stored in the shared provenance (the
+# rest levels are kept as ClipAnalysis.rest_levels; the other neutral baselines not at all).
 PERSONAL_PROVENANCE = ("baselines", "rest_levels", "rest_levels_given")
-
-
-def pooled_rest_levels(baselines: Iterable[Mapping[str, Any] | None]) -> dict[str, float]:
-    """The lowest rest level per expression over a panelist's analysed clips (their calmest)."""
-    pooled: dict[str, float] = {}
-    for entry in baselines:
-        for name, value in ((entry or {}).get("rest_levels") or {}).items():
-            if isinstance(value, int | float) and math.isfinite(value):
-                pooled[name] = min(pooled.get(name, math.inf), float(value))
-    return pooled
 
 
 def run(
@@ -161,8 +152,8 @@ def run(
     """Analyse one clip, re-bin its frames onto ad seconds, and judge its coverage of the ad.
 
     Emotions are computed only when asked for (a study in emotion mode when the panelist agreed).
-    ``rest_levels`` are the panelist's pooled rest levels from their earlier clips of the session
-    (``pooled_rest_levels``), so a clip expressive throughout keeps its expressions.
+    ``rest_levels`` are the panelist's pooled (lowest) rest levels from their earlier clips of
+    the session, so a clip expressive throughout keeps its expressions.
     """
     result = analyze(path, emotions=emotions, rest_levels=rest_levels)
     seconds, observed = rebin(result.frames, events, ad_duration_s, emotions=emotions)
@@ -178,7 +169,11 @@ def run(
         last_frame_s=float(frame_times.max()) if frame_times.size else 0.0,
         version=analysis_version(result),
         provenance={k: v for k, v in result.provenance.items() if k not in PERSONAL_PROVENANCE},
-        baselines={k: result.provenance[k] for k in PERSONAL_PROVENANCE if k in result.provenance},
+        rest_levels={
+            name: float(level)
+            for name, level in result.provenance.get("rest_levels", {}).items()
+            if level is not None and math.isfinite(level)
+        },
         observed_s=observed,
         ad_seconds=ad_seconds,
     )

@@ -15,16 +15,23 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy.exc
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.metrics import EXPRESSION_NAMES
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
 from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.db import utcnow
 from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
-from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
+from web.results.models import (
+    CURVE_METRICS,
+    EMOTION_METRICS,
+    ClipEmotionSecond,
+    ClipRestLevel,
+    ClipSecond,
+)
 from web.results.provenance import provenance_id
 from web.settings import Settings
 from web.studies.models import Ad
@@ -129,13 +136,16 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
     events = session.scalars(
         select(PlaybackEvent).where(PlaybackEvent.clip_id == clip_id).order_by(PlaybackEvent.seq)
     ).all()
-    earlier = session.scalars(
-        select(Clip.baselines).where(
+    # The panelist's calmest rest level per expression over their other analysed clips.
+    earlier = session.execute(
+        select(ClipRestLevel.metric, func.min(ClipRestLevel.level))
+        .join(Clip, Clip.id == ClipRestLevel.clip_id)
+        .where(
             Clip.session_id == clip.session_id,
             Clip.id != clip_id,
             Clip.status == ClipStatus.DONE,
-            Clip.baselines.is_not(None),
         )
+        .group_by(ClipRestLevel.metric)
     ).all()
     claimed = Claimed(
         public_id=clip.public_id,
@@ -146,7 +156,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         data_key=clip.data_key,
         auto_finished=clip.auto_finished,
         emotions=bool(emotions),
-        rest_levels=analysis_adapter.pooled_rest_levels(earlier),
+        rest_levels={metric: float(level) for metric, level in earlier},
     )
     session.commit()
     return claimed
@@ -218,7 +228,13 @@ def save(
             apply_clip(session, clip.id, -1)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
         session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
+        session.execute(delete(ClipRestLevel).where(ClipRestLevel.clip_id == clip.id))
         session.add_all(curve_rows(clip.id, clip.ad_id, result))
+        session.add_all(
+            ClipRestLevel(clip_id=clip.id, metric=metric, level=level)
+            for metric, level in result.rest_levels.items()
+            if metric in EXPRESSION_NAMES
+        )
         clip.status = ClipStatus.DONE
         clip.sha256 = sha256
         clip.usable = result.exclusion_reason is None
@@ -228,7 +244,6 @@ def save(
         clip.duration_s = result.duration_s
         clip.analysis_version = result.version[:200]
         clip.provenance_id = provenance_id(session, result.provenance)
-        clip.baselines = result.baselines or None
         clip.analysed_at = utcnow()
         clip.failure_reason = None
         session.flush()

@@ -20,7 +20,7 @@ from tests.worker.conftest import uploaded_clip
 from web.clips import keys, storage
 from web.clips.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
-from web.results.models import AdAggregate, AnalysisProvenance, ClipSecond
+from web.results.models import AdAggregate, AnalysisProvenance, ClipRestLevel, ClipSecond
 from web.settings import Settings
 from worker import analysis_adapter, clip_job, context
 from worker.analysis import ANALYSIS_VERSION
@@ -148,7 +148,7 @@ def test_a_panelist_s_later_clip_is_read_against_their_calmest_rest_and_the_rest
         result.provenance = {"settings": {"fps": 15.0}}
         # The first clip was calm (smile rests at 0.02), the second smiled throughout (0.3).
         rest = {"smile": 0.02, "brow_furrow": 0.1} if len(asked) == 1 else {"smile": 0.3}
-        result.baselines = {"rest_levels": rest}
+        result.rest_levels = rest
         return result
 
     monkeypatch.setattr(analysis_adapter, "run", run)
@@ -179,21 +179,23 @@ def test_a_panelist_s_later_clip_is_read_against_their_calmest_rest_and_the_rest
     other = uploaded_clip(db_session, settings, [b"any bytes"])
     assert analyze_clip(other.rows.clip.id) == "done"
     assert asked[2]["rest_levels"] == {}
-    # The rest levels are the panelist's own: on their clip, not in the shared provenance...
+
+    # The rest levels are the panelist's own: numbers on their clip, not in the shared
+    # provenance...
+    def levels(clip_id: int) -> dict[str, float]:
+        rows = db_session.scalars(select(ClipRestLevel).where(ClipRestLevel.clip_id == clip_id))
+        return {row.metric: row.level for row in rows}
+
     clip = _reload(db_session, first.rows.clip.id)
-    assert clip.baselines == {"rest_levels": {"smile": 0.02, "brow_furrow": 0.1}}
+    assert levels(clip.id) == {"smile": 0.02, "brow_furrow": 0.1}
     shared = db_session.get(AnalysisProvenance, clip.provenance_id)
     assert shared is not None and "rest_levels" not in shared.provenance
     # ...and erased with the panelist's session.
     erase_panel_session(db_session, settings, first.rows.panel_session, DeletionReason.ERASED)
     db_session.flush()
     db_session.expire_all()
-    assert (
-        db_session.scalars(
-            select(Clip.baselines).where(Clip.session_id == first.rows.panel_session.id)
-        ).all()
-        == []
-    )
+    assert levels(first.rows.clip.id) == {} and levels(second.id) == {}
+    assert levels(other.rows.clip.id) == {"smile": 0.3}  # another panelist's, untouched
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from web.clips import storage
 from web.clips.aggregates import apply_clip
 from web.db import utcnow
 from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipEmotionSecond, ClipSecond
+from web.results.models import ClipEmotionSecond, ClipRestLevel, ClipSecond
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ def erase_panel_session(
             removals.append(stored)
         session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
         session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
+        session.execute(delete(ClipRestLevel).where(ClipRestLevel.clip_id == clip.id))
         session.delete(clip)
     if reason == DeletionReason.ERASED and panel_session.status != SessionStatus.WITHDRAWN:
         panel_session.erased_by_receipt = True

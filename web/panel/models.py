@@ -158,10 +158,7 @@ class Clip(Base):
     provenance_id: Mapped[int | None] = mapped_column(
         ForeignKey("analysis_provenance.id", ondelete="SET NULL"), index=True
     )
-    # This panelist's own reference levels from the analysis (neutral baselines, each
-    # expression's rest level, for their later clips of the session): per person, so kept on
-    # the clip and erased with it, never in the shared provenance.
-    baselines: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
     # True while this clip's seconds are counted in its ad's aggregates (withdrawal subtracts).
     aggregated: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -58,6 +58,20 @@ class ClipEmotionSecond(Base):
     second: Mapped[int]
 
 
+class ClipRestLevel(Base):
+    """A panelist's rest level of one expression in one clip (the least expressive level the
+    analysis read the expression against, see worker.analysis.signals.finalise): one number,
+    pooled (lowest) over the panelist's clips of a session, erased with the clip."""
+
+    __tablename__ = "clip_rest_level"
+    __table_args__ = (UniqueConstraint("clip_id", "metric"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(40))  # a name in candor.metrics.EXPRESSION_NAMES
+    level: Mapped[float] = mapped_column(Double)
+
+
 # One nullable float column per metric, added through the declarative class (SQLAlchemy appends
 # it to the table and the mapper), so the names are written once, in candor/metrics.py.
 for _metric in CURVE_METRICS:

@@ -8,7 +8,7 @@ from sqlalchemy import ARRAY, JSON, LargeBinary, PickleType
 from candor.quality import SECOND_FLAGS
 from web.db import Base
 from web.panel.models import Clip, PanelSession
-from web.results.models import ClipEmotionSecond, ClipSecond
+from web.results.models import ClipEmotionSecond, ClipRestLevel, ClipSecond
 
 # Tables that hold something about a panelist, and the only JSON columns they may have.
 PANELIST_TABLES = {
@@ -19,6 +19,7 @@ PANELIST_TABLES = {
     "playback_event",
     "clip_second",
     "clip_emotion_second",
+    "clip_rest_level",
     "deletion_audit",
 }
 ALLOWED_JSON = {("panel_session", "passthrough"), ("panel_session", "ad_order")}
@@ -51,6 +52,10 @@ def test_per_second_curves_are_scalars() -> None:
             assert max(map(len, SECOND_FLAGS)) <= flag.type.length <= 10
         numeric = {name: c.type.python_type for name, c in columns.items()}
         assert set(numeric.values()) <= {int, float}, model.__tablename__
+    # A rest level is one number per expression, named from the fixed list.
+    rest = {c.name: c for c in ClipRestLevel.__table__.columns}
+    assert rest.pop("metric").type.length <= 40
+    assert {c.type.python_type for c in rest.values()} <= {int, float}
     # The clip row keeps quality figures and provenance, never landmarks or pixels.
     clip_columns = {c.name for c in Clip.__table__.columns}
     assert not clip_columns & {"landmarks", "mesh", "frames", "thumbnail", "embedding", "poster"}
