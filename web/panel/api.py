@@ -47,8 +47,8 @@ from web.settings import Settings
 from web.studies.models import Ad
 
 router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
-# A presence message lists at most 100 clips: a few kilobytes.
-MAX_PRESENCE_BYTES = 16 * 1024
+# A presence message lists at most 20 clips of 100 events: sendBeacon's own limit is 64 KiB.
+MAX_PRESENCE_BYTES = 64 * 1024
 
 
 def _media_url(request: Request, settings: Settings) -> service.MediaUrl:

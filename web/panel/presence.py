@@ -9,9 +9,10 @@ A closed tab used to leave its clip uploading until the idle job's `session_idle
   whole session to be idle for `session_idle_seconds`. Any chunk after the leave (a hidden tab
   that kept recording), a "back" (the tab shown again) or a resume (a reload) undoes it;
 - a final leave (the page is being unloaded) also lists the clips whose every recorded chunk
-  the server acknowledged: nothing more can come for them from that page, so each is finished
-  at once, exactly as the recorder's own finish would (or abandoned with no chunk at all). A
-  clip whose chunks the recorder still holds is not listed: a reload sends them.
+  the server acknowledged, with their playback events not yet sent (the tab's "hidden" as it
+  closed): nothing more can come for them from that page, so the events are stored and each
+  clip is finished at once, exactly as the recorder's own finish would (or abandoned with no
+  chunk at all). A clip whose chunks the recorder still holds is not listed: a reload sends them.
 
 Messages carry the client's sequence number; one not newer than the last one taken is a replay
 and changes nothing, and so does any message for a session that is no longer live. A leave is
@@ -32,7 +33,8 @@ from web.clips.lifecycle import mark_queued
 from web.db import utcnow
 from web.panel.errors import PanelError
 from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
-from web.panel.schemas import PresenceIn
+from web.panel.schemas import PlaybackEventIn, PresenceIn
+from web.panel.uploads import add_events
 from web.settings import Settings
 
 
@@ -66,7 +68,7 @@ def update(
     if panel_session is None:
         session.rollback()
         return Left(taken=False)
-    listed: list[tuple[Clip, int]] = []
+    listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []
     for item in body.clips:
         clip = session.scalar(
             select(Clip)
@@ -76,14 +78,19 @@ def update(
         if clip is None:  # another session's clip is reported exactly like a missing one
             session.rollback()
             raise PanelError(404, "No such clip in this session")
-        listed.append((clip, item.chunk_count))
+        listed.append((clip, item.chunk_count, item.events))
     panel_session.presence_seq = body.seq
     panel_session.left_at = None if body.present else utcnow()
     outcome = Left(taken=True)
     removals: list[str] = []
-    for clip, chunk_count in listed:
+    for clip, chunk_count, events in listed:
         if clip.status != ClipStatus.UPLOADING:
             continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
+        try:
+            add_events(session, clip, events)
+        except PanelError:
+            session.rollback()
+            raise
         received = list(
             session.scalars(
                 select(Chunk.index).where(Chunk.clip_id == clip.id).order_by(Chunk.index)

@@ -160,6 +160,8 @@ class PresenceClip(Strict):
     clip_id: uuid.UUID
     # Chunks recorded for the clip, every one acknowledged: nothing more will come from this page.
     chunk_count: int = Field(ge=0, le=1_000_000)
+    # Its playback events not acknowledged yet (the tab's "hidden" as it closed), stored first.
+    events: list[PlaybackEventIn] = Field(default_factory=list, max_length=100)
 
 
 class PresenceIn(Strict):
@@ -174,7 +176,7 @@ class PresenceIn(Strict):
     seq: int = Field(ge=1, le=2**53)
     present: bool
     # Only when leaving for good (the page unloads): clips to finish now from what arrived.
-    clips: list[PresenceClip] = Field(default_factory=list, max_length=100)
+    clips: list[PresenceClip] = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _clips_only_on_leaving(self) -> PresenceIn:

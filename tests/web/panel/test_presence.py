@@ -26,6 +26,7 @@ from worker import idle
 
 API = panel.API
 BEACON = {"Content-Type": "text/plain;charset=UTF-8"}  # what navigator.sendBeacon sends
+START = {"seq": 0, "kind": "start", "clip_ms": 0, "ad_ms": 0}
 
 
 def _integration(db_session: Session) -> Integration:
@@ -97,6 +98,35 @@ def test_a_final_leave_queues_a_clip_whose_every_chunk_arrived_and_a_replay_chan
         f"{API}/clips/{clip_id}/finish", headers=started.headers, json={"chunk_count": 3}
     )
     assert finish.status_code == 202 and queued_ids() == [clip.id]
+
+
+def test_the_events_not_sent_yet_come_with_the_beacon_and_are_stored_before_the_finish(
+    client: TestClient, db_session: Session
+) -> None:
+    """The tab's "hidden" as it closed is what lines the recording up with the ad's end."""
+    started, clip_id = _recording(client, db_session)
+    sent = client.post(
+        f"{API}/clips/{clip_id}/events", headers=started.headers, json={"events": [START]}
+    )
+    assert sent.status_code == 200
+    hidden = {"seq": 1, "kind": "hidden", "clip_ms": 2900, "ad_ms": 2900}
+    clips = [{"clip_id": clip_id, "chunk_count": 3, "events": [START, hidden]}]
+    assert _beacon(client, started, 9, clips).json()["queued"] == 1
+    clip = _clip(db_session, clip_id)
+    assert [(e.seq, e.kind.value) for e in clip.events] == [(0, "start"), (1, "hidden")]
+
+
+def test_a_beacon_whose_events_contradict_the_stored_ones_changes_nothing(
+    client: TestClient, db_session: Session
+) -> None:
+    started, clip_id = _recording(client, db_session)
+    client.post(f"{API}/clips/{clip_id}/events", headers=started.headers, json={"events": [START]})
+    other = {**START, "clip_ms": 5}
+    answer = _beacon(
+        client, started, 9, [{"clip_id": clip_id, "chunk_count": 3, "events": [other]}]
+    )
+    assert answer.status_code == 409
+    _unchanged(db_session, started, clip_id)
 
 
 def _unchanged(db_session: Session, started: panel.Started, clip_id: str) -> None:
@@ -277,7 +307,7 @@ def test_a_leave_after_the_session_ended_changes_nothing(
         (b'{"seq": 0, "present": false}', 422),
         (b'{"seq": 1, "present": true, "clips": [{"clip_id": "%s", "chunk_count": 1}]}', 422),
         (b'{"seq": 1, "present": false, "surprise": 1}', 422),
-        (b'{"seq": 1, "present": false, "pad": "' + b"x" * 20000 + b'"}', 413),
+        (b'{"seq": 1, "present": false, "pad": "' + b"x" * 70000 + b'"}', 413),
     ],
     ids=["not json", "seq 0", "clips when back", "unknown field", "too large"],
 )
