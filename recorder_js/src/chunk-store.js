@@ -25,6 +25,9 @@ export async function openChunkStore(indexedDB, { onError = () => {}, now = Date
   try {
     const db = await request(
       Object.assign(indexedDB.open(DB_NAME, DB_VERSION), {
+        // A tab still open on an older recorder holds the database: go on without it rather
+        // than wait for that tab to close.
+        onblocked: (event) => event.target.onerror(new Error("IndexedDB is held by another tab")),
         onupgradeneeded: (event) => {
           const db = event.target.result;
           if (event.oldVersion < 1) {
@@ -37,6 +40,7 @@ export async function openChunkStore(indexedDB, { onError = () => {}, now = Date
         },
       }),
     );
+    db.onversionchange = () => db.close(); // a newer recorder in another tab may upgrade it
     const store = new IdbChunkStore(db, onError, now);
     await store.dropOlderThan(now() - MAX_AGE_MS);
     await store.dropOlderThan(now() - RESUME_MAX_AGE_MS, RESUME);
@@ -50,7 +54,7 @@ export async function openChunkStore(indexedDB, { onError = () => {}, now = Date
 function request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onerror = (error) => reject(error instanceof Error ? error : req.error);
   });
 }
 

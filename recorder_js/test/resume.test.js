@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { MemoryChunkStore } from "../src/chunk-store.js";
+import { MemoryChunkStore, openChunkStore } from "../src/chunk-store.js";
 import { driveTo, FakeServer, setup } from "./fakes.js";
 
 function longAdServer() {
@@ -205,4 +205,19 @@ test("without a respondent id from the survey no token is kept (a random id resu
   const t = setup({ options: { respondentId: null }, env: { chunkStore: store } });
   await driveTo(t, "consent");
   assert.equal(store.resumes.size, 0);
+});
+
+test("a database held by a tab on an older recorder costs the resume, not the start", async () => {
+  const request = {};
+  const indexedDB = {
+    open: () => {
+      // The upgrade to this version waits on the other tab: the browser says "blocked".
+      setImmediate(() => request.onblocked({ target: request }));
+      return request;
+    },
+  };
+  const errors = [];
+  const store = await openChunkStore(indexedDB, { onError: (error) => errors.push(error) });
+  assert.ok(store instanceof MemoryChunkStore);
+  assert.match(errors[0].message, /held by another tab/);
 });
