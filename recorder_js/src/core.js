@@ -58,6 +58,7 @@ export class RecorderCore {
     this.mimeType = null;
     this.presenceSeq = 0; // the last "left the page" / "back" message's sequence number
     this.leftSent = false; // a beacon said the panelist left, and no "back" followed yet
+    this.unloading = false; // the page is going away (pagehide, not into the back/forward cache)
     const win = this.env.window;
     if (win && typeof win.addEventListener === "function") {
       const onNetwork = () => this.emit("network", { online: !this.connectivity.offline });
@@ -97,7 +98,10 @@ export class RecorderCore {
    */
   pageHidden(final) {
     const id = this.session && this.session.session_id;
-    if (!id || this.ended || !this.api.token) return;
+    // Once unloading, the page says nothing more: browsers fire `visibilitychange` after
+    // `pagehide`, and a later beacon that overtook the final one would only confuse the order.
+    if (!id || this.ended || !this.api.token || this.unloading) return;
+    this.unloading = final;
     const clips = final ? this.uploads.settledClips() : [];
     const message = this.api.leaveMessage(this.nextPresenceSeq(), clips);
     if (this.env.sendBeacon(this.api.presenceUrl(id), message)) this.leftSent = true;

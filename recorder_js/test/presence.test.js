@@ -56,6 +56,16 @@ test("closing the tab mid-ad with every chunk acknowledged: one beacon, the clip
   assert.equal(clip.chunkCount, recorded);
 });
 
+test("Chromium's order (pagehide, then hidden): the final beacon is the last one sent", async () => {
+  const t = setup({ server: longAdServer() });
+  await midAd(t);
+  t.win.pageHide();
+  t.doc.setHidden(true);
+  assert.equal(t.server.beacons.length, 1, "nothing after the page began to unload");
+  assert.equal(t.server.beacons[0].message.clips.length, 1);
+  assert.equal(t.server.clipFor(101).status, "queued");
+});
+
 test("the beacon is a plain text body: a cross-origin beacon needs no preflight", async () => {
   const sent = [];
   const t = setup({

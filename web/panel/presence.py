@@ -14,8 +14,10 @@ A closed tab used to leave its clip uploading until the idle job's `session_idle
   clip is finished at once, exactly as the recorder's own finish would (or abandoned with no
   chunk at all). A clip whose chunks the recorder still holds is not listed: a reload sends them.
 
-Messages carry the client's sequence number; one not newer than the last one taken is a replay
-and changes nothing, and so does any message for a session that is no longer live. A leave is
+Messages carry the client's sequence number: the left mark follows the newest one only, so a
+replayed or overtaken message does not move it; a listed clip is finished only while it is still
+uploading, so a replay finds nothing to do. A message for a session that is no longer live
+changes nothing at all. A leave is
 authenticated by the session's bearer token, like a chunk (a beacon sends no headers, so the
 token may come in its body); without a valid one nothing changes.
 """
@@ -47,25 +49,21 @@ class Left:
     abandoned: int = 0
 
 
-def _live_session(session: Session, session_public_id: uuid.UUID, seq: int) -> PanelSession | None:
-    """The session, locked, if it is live and this message is newer than the last one taken."""
+def update(
+    *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: PresenceIn
+) -> Left:
+    """Left (`present: false`): mark the session left and finish the clips listed. Back
+    (`present: true`): the session is no longer left.
+
+    The mark follows the newest message only. The clips of a final leave are finished whatever
+    order the beacons arrive in (a page going away sends two at once, which may overtake each
+    other): that is idempotent by the clip's own state, so a replay finds them finished."""
     panel_session = session.scalar(
         select(PanelSession).where(PanelSession.public_id == session_public_id).with_for_update()
     )
     if panel_session is None:
         raise PanelError(404, "No such session")
-    if panel_session.status not in LIVE or seq <= panel_session.presence_seq:
-        return None
-    return panel_session
-
-
-def update(
-    *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: PresenceIn
-) -> Left:
-    """Left (`present: false`): mark the session left and finish the clips listed. Back
-    (`present: true`): the session is no longer left."""
-    panel_session = _live_session(session, session_public_id, body.seq)
-    if panel_session is None:
+    if panel_session.status not in LIVE:
         session.rollback()
         return Left(taken=False)
     listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []
@@ -79,9 +77,10 @@ def update(
             session.rollback()
             raise PanelError(404, "No such clip in this session")
         listed.append((clip, item.chunk_count, item.events))
-    panel_session.presence_seq = body.seq
-    panel_session.left_at = None if body.present else utcnow()
-    outcome = Left(taken=True)
+    outcome = Left(taken=body.seq > panel_session.presence_seq)
+    if outcome.taken:
+        panel_session.presence_seq = body.seq
+        panel_session.left_at = None if body.present else utcnow()
     removals: list[str] = []
     for clip, chunk_count, events in listed:
         if clip.status != ClipStatus.UPLOADING:

@@ -129,6 +129,22 @@ def test_a_beacon_whose_events_contradict_the_stored_ones_changes_nothing(
     _unchanged(db_session, started, clip_id)
 
 
+def test_a_final_beacon_overtaken_by_a_later_one_still_finishes_its_clips(
+    client: TestClient, db_session: Session, queued_ids: QueuedIds
+) -> None:
+    """A page going away sends two beacons at once (pagehide, visibilitychange); the network
+    may deliver the later one first. The mark follows the newest; the clips are finished."""
+    started, clip_id = _recording(client, db_session)
+    assert _beacon(client, started, 21, []).json()["taken"] is True
+    late = _beacon(client, started, 20, [{"clip_id": clip_id, "chunk_count": 3}])
+    assert late.json() == {"taken": False, "queued": 1, "abandoned": 0}
+    assert _clip(db_session, clip_id).status == ClipStatus.QUEUED
+    assert _session(db_session, started).presence_seq == 21
+    again = _beacon(client, started, 20, [{"clip_id": clip_id, "chunk_count": 3}])
+    assert again.json() == {"taken": False, "queued": 0, "abandoned": 0}
+    assert queued_ids() == [_clip(db_session, clip_id).id]
+
+
 def _unchanged(db_session: Session, started: panel.Started, clip_id: str) -> None:
     row = _session(db_session, started)
     assert (row.left_at, row.presence_seq) == (None, 0)
