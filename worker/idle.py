@@ -8,6 +8,11 @@ recorder's finish does. A recording decodes only up to its first
 missing chunk, so it keeps chunks 0..n-1 and the rest are deleted (audit reason "gap"); with no
 chunk 0 there is nothing to decode and the clip is abandoned.
 
+A session whose recorder said the panelist left the page (its beacon, `web/panel/presence.py`)
+and that showed no life since does not wait for `session_idle_seconds`: its clips are finished
+as soon as they have been idle for `upload_idle_seconds` (time enough for a reload to resume
+and send what the browser kept).
+
 A session that was started or consented and then left (a closed tab, a reload that never came
 back) with nothing uploading any more is ended as "abandoned" once it has been idle for the
 lifetime of its token: by then no recorder can act on it any more, so none is cut off.
@@ -20,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
@@ -88,16 +93,23 @@ def _session_cutoff(settings: Settings) -> datetime:
 
 def _eligible(cutoff: datetime, session_cutoff: datetime) -> list[ColumnElement[bool]]:
     """Uploading, idle since before the cutoff, in a consented session that is not withdrawn
-    and idle as a whole since before the session cutoff."""
+    and either idle as a whole since before the session cutoff or left (the recorder's beacon,
+    web/panel/presence.py) with no sign of life since."""
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
+    )
+    activity = _session_activity(Clip.session_id)
+    left_quietly = exists().where(
+        PanelSession.id == Clip.session_id,
+        PanelSession.left_at.is_not(None),
+        PanelSession.left_at >= activity,
     )
     return [
         Clip.status == ClipStatus.UPLOADING,
         consented(Clip.session_id),
         not_withdrawn,
         _last_activity() < cutoff,
-        _session_activity(Clip.session_id) < session_cutoff,
+        or_(activity < session_cutoff, left_quietly),
     ]
 
 

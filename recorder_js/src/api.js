@@ -150,10 +150,12 @@ export class PanelApi {
     }
   }
 
-  startSession({ integration, respondentId, passthrough, locale, preview = false }) {
+  startSession({ integration, respondentId, passthrough, locale, preview = false, resumeToken }) {
     const json = { integration, respondent_id: respondentId, passthrough, locale };
     // Only a preview says so: a panelist's request stays exactly what it always was.
     if (preview) json.preview = true;
+    // The secret this browser was given for this respondent: only it resumes their session.
+    if (resumeToken) json.resume_token = resumeToken;
     return this.request("POST", "/sessions", { json }).then((r) => {
       this.token = r.body.token;
       return r.body;
@@ -227,6 +229,24 @@ export class PanelApi {
     return this.request("POST", `/sessions/${sessionId}/end`, { json: { status } }).then(
       (r) => r.body,
     );
+  }
+
+  /** Where the "left the page" beacon goes (navigator.sendBeacon: no headers, so the token
+   * travels in its body, see leaveMessage). */
+  presenceUrl(sessionId) {
+    return `${this.root}/sessions/${sessionId}/presence`;
+  }
+
+  /** The beacon's body: text/plain JSON, so a cross-origin beacon needs no preflight. */
+  leaveMessage(seq, clips) {
+    return JSON.stringify({ token: this.token, seq, present: false, clips });
+  }
+
+  /** The page is shown again after its beacon: once, no retries (a lost one costs little). */
+  back(sessionId, seq) {
+    return this.call("POST", `/sessions/${sessionId}/presence`, {
+      json: { seq, present: true },
+    }).then((r) => r.body);
   }
 
   withdraw(sessionId) {

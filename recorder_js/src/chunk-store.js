@@ -4,29 +4,46 @@
 // panelist withdrew; anything older than MAX_AGE_MS is deleted at the next start, since the
 // server has deleted its clip by then (clip_ttl_seconds).
 //
+// Next to them, the resume token of each respondent's session (one per integration and
+// respondent id): the secret the server asks for before it resumes a session, which only this
+// browser holds. Kept while the session can be resumed, dropped when it ends or is withdrawn,
+// and after RESUME_MAX_AGE_MS in any case.
+//
 // Every method resolves (never rejects): a browser without IndexedDB, a private window or a
 // full quota only costs the resume, not the recording. The first failure goes to `onError`.
 
 const DB_NAME = "candor-recorder";
+const DB_VERSION = 2;
 const STORE = "chunks";
+const RESUME = "resume";
 const MAX_AGE_MS = 60 * 60 * 1000;
+const RESUME_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 
 /** The store for this browser: IndexedDB when it opens, else one in memory (no resume). */
 export async function openChunkStore(indexedDB, { onError = () => {}, now = Date.now } = {}) {
   if (!indexedDB) return new MemoryChunkStore();
   try {
     const db = await request(
-      Object.assign(indexedDB.open(DB_NAME, 1), {
+      Object.assign(indexedDB.open(DB_NAME, DB_VERSION), {
+        // A tab still open on an older recorder holds the database: go on without it rather
+        // than wait for that tab to close.
+        onblocked: (event) => event.target.onerror(new Error("IndexedDB is held by another tab")),
         onupgradeneeded: (event) => {
-          const store = event.target.result.createObjectStore(STORE, {
-            keyPath: ["session", "ad", "index"],
-          });
-          store.createIndex("savedAt", "savedAt");
+          const db = event.target.result;
+          if (event.oldVersion < 1) {
+            const store = db.createObjectStore(STORE, { keyPath: ["session", "ad", "index"] });
+            store.createIndex("savedAt", "savedAt");
+          }
+          if (event.oldVersion < 2) {
+            db.createObjectStore(RESUME, { keyPath: "key" }).createIndex("savedAt", "savedAt");
+          }
         },
       }),
     );
+    db.onversionchange = () => db.close(); // a newer recorder in another tab may upgrade it
     const store = new IdbChunkStore(db, onError, now);
     await store.dropOlderThan(now() - MAX_AGE_MS);
+    await store.dropOlderThan(now() - RESUME_MAX_AGE_MS, RESUME);
     return store;
   } catch (error) {
     onError(error);
@@ -37,7 +54,7 @@ export async function openChunkStore(indexedDB, { onError = () => {}, now = Date
 function request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onerror = (error) => reject(error instanceof Error ? error : req.error);
   });
 }
 
@@ -51,12 +68,12 @@ class IdbChunkStore {
   }
 
   /** One readwrite transaction; resolves when it commits (or failed, once reported). */
-  write(work) {
+  write(work, name = STORE) {
     return new Promise((resolve) => {
       let tx;
       try {
-        tx = this.db.transaction(STORE, "readwrite");
-        work(tx.objectStore(STORE));
+        tx = this.db.transaction(name, "readwrite");
+        work(tx.objectStore(name));
       } catch (error) {
         this.report(error);
         resolve();
@@ -98,7 +115,7 @@ class IdbChunkStore {
     );
   }
 
-  dropOlderThan(time) {
+  dropOlderThan(time, name = STORE) {
     return this.write((store) => {
       const cursor = store.index("savedAt").openCursor(IDBKeyRange.upperBound(time));
       cursor.onsuccess = () => {
@@ -107,7 +124,28 @@ class IdbChunkStore {
         at.delete();
         at.continue();
       };
-    });
+    }, name);
+  }
+
+  /** Keep a respondent's resume token (and which session it resumes) under `key`. */
+  saveResume(key, token, session) {
+    return this.write((store) => store.put({ key, token, session, savedAt: this.now() }), RESUME);
+  }
+
+  /** {token, session} kept under `key`, or null. */
+  async loadResume(key) {
+    try {
+      const tx = this.db.transaction(RESUME, "readonly");
+      const row = await request(tx.objectStore(RESUME).get(key));
+      return row ? { token: row.token, session: row.session } : null;
+    } catch (error) {
+      this.report(error);
+      return null;
+    }
+  }
+
+  dropResume(key) {
+    return this.write((store) => store.delete(key), RESUME);
   }
 
   /** This session's saved clips: [{adId, mimeType, chunks: Map(index → Blob)}]. */
@@ -129,7 +167,20 @@ class IdbChunkStore {
 export class MemoryChunkStore {
   constructor() {
     this.rows = new Map();
+    this.resumes = new Map();
     this.persistent = false;
+  }
+
+  async saveResume(key, token, session) {
+    this.resumes.set(key, { token, session });
+  }
+
+  async loadResume(key) {
+    return this.resumes.get(key) || null;
+  }
+
+  async dropResume(key) {
+    this.resumes.delete(key);
   }
 
   key(session, ad, index) {

@@ -56,11 +56,65 @@ export class RecorderCore {
     this.status = null; // complete | declined | no_camera | withdrawn | failed
     this.media = { ad: null, preview: null };
     this.mimeType = null;
-    if (this.env.window && typeof this.env.window.addEventListener === "function") {
+    this.presenceSeq = 0; // the last "left the page" / "back" message's sequence number
+    this.leftSent = false; // a beacon said the panelist left, and no "back" followed yet
+    this.unloading = false; // the page is going away (pagehide, not into the back/forward cache)
+    const win = this.env.window;
+    if (win && typeof win.addEventListener === "function") {
       const onNetwork = () => this.emit("network", { online: !this.connectivity.offline });
-      this.env.window.addEventListener("online", onNetwork);
-      this.env.window.addEventListener("offline", onNetwork);
+      win.addEventListener("online", onNetwork);
+      win.addEventListener("offline", onNetwork);
+      // Unloading (closed, reloaded, navigated away) unless kept in the back/forward cache.
+      win.addEventListener("pagehide", (event) => this.pageHidden(!event.persisted));
+      win.addEventListener("pageshow", (event) => {
+        if (event.persisted) this.pageShown();
+      });
     }
+    const doc = this.env.document;
+    if (doc && typeof doc.addEventListener === "function") {
+      // The last event a mobile browser surely fires before it kills a page: only a hint, as
+      // the tab may be shown again.
+      doc.addEventListener("visibilitychange", () => {
+        if (doc.visibilityState === "hidden") this.pageHidden(false);
+        else this.pageShown();
+      });
+    }
+  }
+
+  // ---- leaving the page ---------------------------------------------------------------------
+
+  nextPresenceSeq() {
+    this.presenceSeq = Math.max(this.env.wallNow(), this.presenceSeq + 1);
+    return this.presenceSeq;
+  }
+
+  /**
+   * The page is hidden, or going away (`final`): tell the server in a beacon, which outlives
+   * the page, so a closed tab's clip is finished promptly rather than after the server's long
+   * idle wait. Going away, it lists the clips whose every chunk and event the server has
+   * acknowledged (nothing more can come for them from here: the server finishes them at once);
+   * a clip with chunks still held back is left to the server's idle rules, since a reload
+   * sends them. See docs/panelist-api.md, "Leaving the page".
+   */
+  pageHidden(final) {
+    const id = this.session && this.session.session_id;
+    // Once unloading, the page says nothing more: browsers fire `visibilitychange` after
+    // `pagehide`, and a later beacon that overtook the final one would only confuse the order.
+    if (!id || this.ended || !this.api.token || this.unloading) return;
+    this.unloading = final;
+    const clips = final ? this.uploads.settledClips() : [];
+    const message = this.api.leaveMessage(this.nextPresenceSeq(), clips);
+    if (this.env.sendBeacon(this.api.presenceUrl(id), message)) this.leftSent = true;
+  }
+
+  /** Shown again after a beacon: the panelist is back, the server must not finish their clip. */
+  pageShown() {
+    const id = this.session && this.session.session_id;
+    if (!this.leftSent || !id || this.ended) return;
+    this.leftSent = false;
+    this.api.back(id, this.nextPresenceSeq()).catch((error) => {
+      this.reportError("presence_failed", error);
+    });
   }
 
   // ---- the flow -----------------------------------------------------------------------------

@@ -56,6 +56,20 @@ export function browserEnv(overrides = {}) {
     navigate: null,
     digest: sha256Hex,
     indexedDB: g.indexedDB || null, // keeps unacknowledged chunks across a reload
+    wallNow: () => Date.now(), // the wall clock, for the sequence of "left the page" messages
+    // A request that outlives the page: the beacon, else a keepalive fetch; true if queued.
+    sendBeacon: (url, text) => {
+      if (nav && typeof nav.sendBeacon === "function" && nav.sendBeacon(url, text)) return true;
+      if (typeof g.fetch !== "function") return false;
+      g.fetch(url, {
+        method: "POST",
+        body: text,
+        keepalive: true,
+        credentials: "omit",
+        headers: { "Content-Type": "text/plain;charset=UTF-8" },
+      }).catch(() => {});
+      return true;
+    },
     ...overrides,
   };
   if (!env.getUserMedia) {

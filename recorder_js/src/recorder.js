@@ -32,34 +32,67 @@ export class CandorRecorder extends RecorderCore {
   /** idle → consent: open the session; the consent text comes with it. No camera yet. */
   start() {
     return this.step("start", [State.IDLE], async () => {
+      await this.openStore();
+      const key = this.resumeKey;
+      const kept = key ? await this.store.loadResume(key) : null;
       const session = await this.api.startSession({
         integration: this.options.integration,
         respondentId: this.respondentId,
         passthrough: this.options.passthrough,
         locale: this.wantedLocale,
         preview: this.options.preview,
+        resumeToken: kept ? kept.token : null,
       });
       this.session = session;
       this.consent = session.consent;
       this.ads = session.ads || [];
       this.locale = resolveLocale(session.locale || this.locale);
+      if (key && session.resume_token) {
+        // Not the session the kept token was for: that one ended or was superseded, and what
+        // this browser kept of it can go nowhere any more.
+        if (kept && kept.session && kept.session !== session.session_id) {
+          this.store.dropSession(kept.session);
+        }
+        this.store.saveResume(key, session.resume_token, session.session_id);
+      }
       await this.resumeUploads(session);
       this.transition(State.CONSENT, { consent: this.consent });
     });
   }
 
-  /**
-   * The same respondent came back (a reload, a crash): the server resumed their session. Send
-   * what the browser kept of its clips, and go on at the first ad not recorded yet; an ad is
-   * never shown twice in one session.
-   */
-  async resumeUploads(session) {
+  async openStore() {
     this.store =
       this.store ||
       this.env.chunkStore ||
       (await openChunkStore(this.env.indexedDB, {
         onError: (error) => this.reportError("chunk_store", error),
       }));
+  }
+
+  /**
+   * Where this browser keeps the respondent's resume token: one per integration and survey
+   * respondent id. None without a respondent id from the survey (a random one is new on every
+   * page load, so there is nothing to resume).
+   */
+  get resumeKey() {
+    if (!this.options.respondentId) return null;
+    const kind = this.options.preview ? "preview" : "panel";
+    return `${this.options.integration}|${kind}|${this.options.respondentId}`;
+  }
+
+  /** The session can no longer be resumed (it ended, or was withdrawn): forget its token. */
+  forgetResume() {
+    const key = this.resumeKey;
+    if (key && this.store) this.store.dropResume(key);
+  }
+
+  /**
+   * The same respondent came back (a reload, a crash) with the token this browser kept: the
+   * server resumed their session. Send what the browser kept of its clips, and go on at the
+   * first ad not recorded yet; an ad is never shown twice in one session.
+   */
+  async resumeUploads(session) {
+    await this.openStore();
     const saved = await this.store.load(session.session_id);
     const recorded = new Set(session.recorded_ads || []);
     for (const clip of saved) {
@@ -383,6 +416,7 @@ export class CandorRecorder extends RecorderCore {
     if (answer && answer.receipt_code) this.receiptCode = answer.receipt_code;
     this.ended = true;
     this.status = status;
+    this.forgetResume();
   }
 
   /** Switch the camera off now: preview, current recording, all of it. */
@@ -410,6 +444,7 @@ export class CandorRecorder extends RecorderCore {
     this.busy = "withdraw";
     this.uploads.abortAll();
     if (this.store && this.session) this.store.dropSession(this.session.session_id);
+    this.forgetResume();
     this.update({ withdrawing: true });
     let erased = false;
     try {
@@ -443,6 +478,7 @@ export class CandorRecorder extends RecorderCore {
     }
     this.ended = true;
     this.status = "failed";
+    this.forgetResume();
     if (!TERMINAL.has(this.state)) this.transition(State.FAILED, { message: error.message });
   }
 }

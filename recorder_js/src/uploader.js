@@ -9,6 +9,7 @@
 import { AbortedError, HttpError, NetworkError, isRetryable } from "./api.js";
 
 const MAX_FINISH_ROUNDS = 5;
+const MAX_BEACON_EVENTS = 100; // what the server takes per clip in a "left the page" beacon
 
 export class ClipUpload {
   /**
@@ -165,6 +166,22 @@ export class ClipUpload {
     return new Promise((resolve) => {
       this.wakeUp = resolve;
     });
+  }
+
+  /**
+   * Every chunk recorded so far is on the server and the clip is not finished yet: if the page
+   * goes away now, the server can finish it at once from what it has, since nothing more can
+   * come for it from here. The events not sent yet (the tab's "hidden" as it closes) go along.
+   * Null otherwise.
+   */
+  get settledClip() {
+    if (this.clipId === null || this.finished || this.error || this.closedByServer) return null;
+    if (this.chunks.some((chunk) => !chunk.acked)) return null;
+    const events = this.events
+      .filter((e) => !e.sent)
+      .map(({ seq, kind, clip_ms, ad_ms }) => ({ seq, kind, clip_ms, ad_ms }));
+    if (events.length > MAX_BEACON_EVENTS) return null;
+    return { clip_id: this.clipId, chunk_count: this.chunks.length, events };
   }
 
   pendingChunks() {
@@ -362,6 +379,11 @@ export class UploadSet {
 
   abortAll() {
     for (const upload of this.items) upload.abort();
+  }
+
+  /** The clips the server could finish at once if the page went away now (see settledClip). */
+  settledClips() {
+    return this.items.map((u) => u.settledClip).filter(Boolean);
   }
 
   /** Resolves when every clip is finished; rejects with the first failure. */

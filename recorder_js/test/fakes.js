@@ -298,6 +298,15 @@ export class FakeWindow extends EventTarget {
     this.navigator = { onLine: true };
   }
 
+  /** The page goes away (closed, reloaded, navigated) or into the back/forward cache. */
+  pageHide({ persisted = false } = {}) {
+    this.dispatchEvent(Object.assign(new Event("pagehide"), { persisted }));
+  }
+
+  pageShow({ persisted = true } = {}) {
+    this.dispatchEvent(Object.assign(new Event("pageshow"), { persisted }));
+  }
+
   goOffline() {
     this.navigator.onLine = false;
     this.dispatchEvent(new Event("offline"));
@@ -358,8 +367,55 @@ export class FakeServer {
     this.offline = false;
     this.scripts = [];
     this.session = null;
+    this.sessions = 0; // sessions started so far: the first is "s1"
     this.clips = new Map();
     this.nextClip = 1;
+    this.beacons = []; // {path, message, at, answer}: what navigator.sendBeacon delivered
+    this.presence = []; // answers to presence messages, beacon or not, in order
+  }
+
+  /** navigator.sendBeacon's delivery: a POST with a text body and no headers at all. */
+  beacon(url, text) {
+    const path = url.startsWith(ROOT) ? url.slice(ROOT.length) : url;
+    const message = JSON.parse(text);
+    const at = this.clock ? this.clock.now() : 0;
+    const answer = this.offline ? null : this.presenceMessage(path, message, null);
+    this.beacons.push({ path, message, at, answer });
+    return true;
+  }
+
+  /** POST /sessions/{id}/presence, as web/panel/presence.py answers it. */
+  presenceMessage(path, message, authorization) {
+    const token = message.token || (authorization || "").replace(/^Bearer /, "");
+    const m = path.match(/^\/sessions\/(\w+)\/presence$/);
+    let answer;
+    if (!m || !this.session || token !== this.session.token) {
+      answer = { status: 401, body: { detail: "missing or bad token" } };
+    } else if (m[1] !== this.session.id) {
+      answer = { status: 403, body: { detail: "token for another session" } };
+    } else if (
+      !["started", "consented"].includes(this.session.status) ||
+      message.seq <= (this.session.presenceSeq || 0)
+    ) {
+      answer = { status: 200, body: { taken: false, queued: 0, abandoned: 0 } };
+    } else {
+      this.session.presenceSeq = message.seq;
+      this.session.left = !message.present;
+      let queued = 0;
+      for (const { clip_id: clipId, chunk_count: count, events = [] } of message.clips || []) {
+        const clip = this.clips.get(clipId);
+        if (!clip || clip.status !== "uploading") continue;
+        for (const event of events) clip.events.set(event.seq, event);
+        const indices = [...clip.chunks.keys()].sort((a, b) => a - b);
+        if (indices.length !== count || indices.some((index, i) => index !== i)) continue;
+        clip.status = "queued";
+        clip.chunkCount = count;
+        queued += 1;
+      }
+      answer = { status: 200, body: { taken: true, queued, abandoned: 0 } };
+    }
+    this.presence.push(answer.body || answer);
+    return answer;
   }
 
   /** Apply `action` to the next `times` requests that match: a status, "network" or "lost". */
@@ -404,6 +460,9 @@ export class FakeServer {
     const json = typeof request.body === "string" ? JSON.parse(request.body) : null;
     if (method === "POST" && path === "/sessions") return this.startSession(json);
     if (method === "GET" && path === "/ping") return { status: 204, body: null };
+    if (method === "POST" && /\/presence$/.test(path)) {
+      return this.presenceMessage(path, json, request.headers.Authorization);
+    }
     if (!this.session || request.headers.Authorization !== `Bearer ${this.session.token}`) {
       return { status: 401, body: { detail: "missing or bad token" } };
     }
@@ -471,25 +530,35 @@ export class FakeServer {
     const locale = /^fr([-_]|$)/i.test(json.locale || "") ? "fr" : "en";
     const c = CONSENT[locale];
     const resumable = ["started", "consented", "declined"];
-    if (this.session && this.session.respondentId === json.respondent_id) {
-      // One respondent is one session: the same one again, if it is still going.
+    if (
+      this.session &&
+      this.session.respondentId === json.respondent_id &&
+      json.resume_token === this.session.resumeToken
+    ) {
+      // One respondent is one session: the same one again, if it is still going, for the
+      // browser holding its resume token.
       if (resumable.includes(this.session.status)) return this.resumeSession(locale);
     }
+    // Anyone else starts afresh: a live session of this respondent is superseded, erased.
     this.clips.clear();
+    this.sessions += 1;
+    const id = `s${this.sessions}`;
     this.session = {
-      id: "s1",
-      token: "tok-s1",
+      id,
+      token: `tok-${id}`,
+      resumeToken: `resume-${id}`,
       respondentId: json.respondent_id,
       passthrough: json.passthrough,
       status: "started",
       consent: null,
-      receipt: "RC-7Q2X",
+      receipt: this.sessions === 1 ? "RC-7Q2X" : `RC-${id}`,
     };
     return {
       status: 201,
       body: {
-        session_id: "s1",
-        token: "tok-s1",
+        session_id: id,
+        token: this.session.token,
+        resume_token: this.session.resumeToken,
         expires_at: "2030-01-01T00:00:00Z",
         locale,
         consent: {
@@ -508,15 +577,17 @@ export class FakeServer {
 
   resumeSession(locale) {
     const c = CONSENT[locale];
-    this.session.token = `tok-s1-${(this.session.resumed = (this.session.resumed || 0) + 1)}`;
+    const resumed = (this.session.resumed = (this.session.resumed || 0) + 1);
+    this.session.token = `tok-${this.session.id}-${resumed}`;
     const recorded = [...this.clips.values()]
       .filter((clip) => clip.chunks.size || clip.status !== "uploading")
       .map((clip) => clip.adId);
     return {
       status: 201,
       body: {
-        session_id: "s1",
+        session_id: this.session.id,
         token: this.session.token,
+        resume_token: this.session.resumeToken,
         expires_at: "2030-01-01T00:00:00Z",
         locale,
         consent: {
@@ -640,6 +711,8 @@ export function setup({
       clearTimeout: clock.clearTimeout,
       now: clock.now,
       randomId: () => "random-id",
+      wallNow: () => 1_700_000_000_000 + clock.now(),
+      sendBeacon: (url, text) => server.beacon(url, text),
       // Web Crypto digests finish on a thread pool, outside the virtual clock: hash in-line.
       digest: async (blob) =>
         createHash("sha256")

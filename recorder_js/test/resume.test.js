@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { MemoryChunkStore } from "../src/chunk-store.js";
+import { MemoryChunkStore, openChunkStore } from "../src/chunk-store.js";
 import { driveTo, FakeServer, setup } from "./fakes.js";
 
 function longAdServer() {
@@ -112,4 +112,112 @@ test("withdrawing empties the store", async () => {
   server.offline = false;
   await t.recorder.withdraw();
   assert.deepEqual(await store.load("s1"), []);
+});
+
+// ---- the resume token: only this browser can resume the respondent's session ---------------
+
+function startBody(server) {
+  return JSON.parse(server.requests.filter((r) => r.path === "/sessions").at(-1).body);
+}
+
+test("the resume token the server gave is kept in the store and sent with the next start", async () => {
+  const server = longAdServer();
+  const store = new MemoryChunkStore();
+  const first = setup({ server, env: { chunkStore: store } });
+  await driveTo(first, "consent");
+  assert.equal(startBody(server).resume_token, undefined, "a first visit has none to send");
+  assert.deepEqual(await store.loadResume("pk_test|panel|resp 42/é"), {
+    token: "resume-s1",
+    session: "s1",
+  });
+  closeTab(first);
+
+  const second = setup({ server, env: { chunkStore: store } });
+  await driveTo(second, "consent");
+  assert.equal(startBody(server).resume_token, "resume-s1");
+  assert.equal(second.recorder.session.session_id, "s1", "resumed");
+});
+
+test("another browser (no token kept) starts afresh: a new session, a receipt of its own", async () => {
+  const server = longAdServer();
+  const first = setup({ server, env: { chunkStore: new MemoryChunkStore() } });
+  await driveTo(first, "ready");
+  first.recorder.play();
+  await first.clock.until(() => server.clipFor(101)?.chunks.size >= 2);
+  const firstReceipt = first.recorder.receiptCode;
+  closeTab(first);
+
+  const other = setup({ server, env: { chunkStore: new MemoryChunkStore() } });
+  await driveTo(other, "ready");
+  assert.equal(startBody(server).resume_token, undefined);
+  assert.equal(other.recorder.session.session_id, "s2");
+  assert.equal(other.recorder.adIndex, 0, "nothing of the first session is known here");
+  assert.notEqual(other.recorder.receiptCode, firstReceipt);
+});
+
+test("chunks kept for a session the token no longer resumes are dropped at the next start", async () => {
+  const server = longAdServer();
+  const store = new MemoryChunkStore();
+  const first = setup({ server, env: { chunkStore: store } });
+  await driveTo(first, "ready");
+  first.recorder.play();
+  await first.clock.until(() => server.clipFor(101)?.chunks.size >= 1);
+  server.offline = true;
+  await first.clock.tick(3000);
+  assert.equal((await store.load("s1")).length, 1, "chunks held for s1");
+  closeTab(first);
+  server.offline = false;
+  server.session.status = "complete"; // ended meanwhile (or superseded): not resumable
+
+  const second = setup({ server, env: { chunkStore: store } });
+  await driveTo(second, "consent");
+  assert.equal(second.recorder.session.session_id, "s2");
+  assert.deepEqual(await store.load("s1"), [], "they could go nowhere any more");
+  assert.deepEqual(await store.loadResume("pk_test|panel|resp 42/é"), {
+    token: "resume-s2",
+    session: "s2",
+  });
+});
+
+test("the token is forgotten once the session ends or is withdrawn, kept after a decline", async () => {
+  const key = "pk_test|panel|resp 42/é";
+  const done = setup({ env: { chunkStore: new MemoryChunkStore() } });
+  await driveTo(done, "ready");
+  const playing = done.recorder.play();
+  await done.clock.until(() => done.recorder.state === "done");
+  await playing;
+  assert.equal(await done.recorder.store.loadResume(key), null, "complete: nothing to resume");
+
+  const withdrawn = setup({ env: { chunkStore: new MemoryChunkStore() } });
+  await driveTo(withdrawn, "camera");
+  await withdrawn.recorder.withdraw();
+  assert.equal(await withdrawn.recorder.store.loadResume(key), null);
+
+  const declined = setup({ env: { chunkStore: new MemoryChunkStore() } });
+  await driveTo(declined, "consent");
+  await declined.recorder.decline("not_now");
+  // A mistaken "no thanks" can be taken back from the same browser.
+  assert.equal((await declined.recorder.store.loadResume(key)).token, "resume-s1");
+});
+
+test("without a respondent id from the survey no token is kept (a random id resumes nothing)", async () => {
+  const store = new MemoryChunkStore();
+  const t = setup({ options: { respondentId: null }, env: { chunkStore: store } });
+  await driveTo(t, "consent");
+  assert.equal(store.resumes.size, 0);
+});
+
+test("a database held by a tab on an older recorder costs the resume, not the start", async () => {
+  const request = {};
+  const indexedDB = {
+    open: () => {
+      // The upgrade to this version waits on the other tab: the browser says "blocked".
+      setImmediate(() => request.onblocked({ target: request }));
+      return request;
+    },
+  };
+  const errors = [];
+  const store = await openChunkStore(indexedDB, { onError: (error) => errors.push(error) });
+  assert.ok(store instanceof MemoryChunkStore);
+  assert.match(errors[0].message, /held by another tab/);
 });

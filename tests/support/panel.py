@@ -32,6 +32,10 @@ class Started:
         return {"Authorization": f"Bearer {self.token}"}
 
     @property
+    def resume_token(self) -> str:
+        return str(self.body["resume_token"])
+
+    @property
     def ad_ids(self) -> list[int]:
         return [ad["id"] for ad in self.body["ads"]]
 
@@ -42,17 +46,18 @@ def start(
     respondent_id: str = "resp-0001",
     passthrough: dict[str, Any] | None = None,
     locale: str = "en",
+    resume_token: str | None = None,
 ) -> Started:
     key = integration if isinstance(integration, str) else integration.public_key
-    response = client.post(
-        f"{API}/sessions",
-        json={
-            "integration": key,
-            "respondent_id": respondent_id,
-            "passthrough": passthrough or {},
-            "locale": locale,
-        },
-    )
+    body = {
+        "integration": key,
+        "respondent_id": respondent_id,
+        "passthrough": passthrough or {},
+        "locale": locale,
+    }
+    if resume_token is not None:
+        body["resume_token"] = resume_token
+    response = client.post(f"{API}/sessions", json=body)
     assert response.status_code == 201, response.text
     body = response.json()
     return Started(body["session_id"], body["token"], body)

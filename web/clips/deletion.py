@@ -124,10 +124,15 @@ def erase_panel_session(
         session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
         session.execute(delete(ClipRestLevel).where(ClipRestLevel.clip_id == clip.id))
         session.delete(clip)
-    if reason == DeletionReason.ERASED and panel_session.status != SessionStatus.WITHDRAWN:
-        panel_session.erased_by_receipt = True
+    if panel_session.status != SessionStatus.WITHDRAWN:
+        # Counted apart from "stop and delete" in data quality: later by receipt, or restarted.
+        if reason == DeletionReason.ERASED:
+            panel_session.erased_by_receipt = True
+        elif reason == DeletionReason.SUPERSEDED:
+            panel_session.superseded = True
     panel_session.status = SessionStatus.WITHDRAWN
     panel_session.respondent_hash = ""
+    panel_session.resume_hash = None
     panel_session.passthrough = {}
     if panel_session.ended_at is None:
         panel_session.ended_at = utcnow()

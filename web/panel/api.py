@@ -6,18 +6,21 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from web.clips import storage
 from web.clips.lifecycle import mark_enqueued
 from web.clips.queue import enqueue_analysis
 from web.openapi import documented
-from web.panel import service, tokens, uploads
+from web.panel import presence, service, tokens, uploads
 from web.panel.deps import (
     SessionDep,
     SettingsDep,
     TokenSession,
     call_blocking,
     same_session,
+    verified_session,
 )
 from web.panel.errors import PanelError
 from web.panel.locales import LANGUAGE_TAG_MAX_CHARS, LANGUAGE_TAG_PATTERN
@@ -32,6 +35,8 @@ from web.panel.schemas import (
     EventsOut,
     FinishIn,
     IntegrationOut,
+    PresenceIn,
+    PresenceOut,
     SessionEnd,
     SessionOut,
     SessionStart,
@@ -42,6 +47,8 @@ from web.settings import Settings
 from web.studies.models import Ad
 
 router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
+# A presence message lists at most 20 clips of 100 events: sendBeacon's own limit is 64 KiB.
+MAX_PRESENCE_BYTES = 64 * 1024
 
 
 def _media_url(request: Request, settings: Settings) -> service.MediaUrl:
@@ -230,6 +237,62 @@ async def end_session(
         session_public_id=same_session(sid, session_id),
         body=body,
     )
+
+
+@router.post(
+    "/sessions/{session_id}/presence",
+    response_model=PresenceOut,
+    responses=documented(401, 403, 404, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                media: {"schema": PresenceIn.model_json_schema()}
+                for media in ("text/plain", "application/json")
+            },
+        }
+    },
+)
+async def presence_update(
+    session_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> PresenceOut:
+    """The recorder's beacon when its page is hidden or goes away, and its call when the page
+    is shown again (web/panel/presence.py). navigator.sendBeacon sends no headers and, to stay
+    a simple cross-origin request, text/plain: so the body is read whatever its type, and the
+    session's bearer token may be in it; it is checked exactly as for a chunk upload."""
+    try:
+        received = await storage.receive(request.stream(), MAX_PRESENCE_BYTES)
+    except storage.ChunkTooLarge as exc:
+        raise PanelError(413, f"A presence message is at most {MAX_PRESENCE_BYTES} bytes") from exc
+    try:
+        body = PresenceIn.model_validate_json(received.data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in errors]
+        ) from exc
+    if body.token:
+        sid = verified_session(settings, body.token)
+    elif authorization and authorization.lower().startswith("bearer "):
+        sid = verified_session(settings, authorization[7:].strip())
+    else:
+        raise PanelError(401, "Missing session token (in the body, or Authorization: Bearer)")
+    outcome = await call_blocking(
+        presence.update,
+        session=session,
+        settings=settings,
+        session_public_id=same_session(sid, session_id),
+        body=body,
+    )
+    # As finish does: after the commit; the requeue job covers a failed hand-over.
+    for clip_id in outcome.queued:
+        if await call_blocking(enqueue_analysis, settings=settings, clip_id=clip_id):
+            await call_blocking(mark_enqueued, session=session, clip_id=clip_id)
+    return PresenceOut(taken=outcome.taken, queued=len(outcome.queued), abandoned=outcome.abandoned)
 
 
 @router.post(

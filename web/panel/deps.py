@@ -70,8 +70,13 @@ async def token_session(
     """The session named by the bearer token; 401 if missing, forged or expired."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise PanelError(401, "Missing session token (Authorization: Bearer <token>)")
+    return verified_session(settings, authorization[7:].strip())
+
+
+def verified_session(settings: Settings, token: str) -> uuid.UUID:
+    """The session a bearer token names, wherever it came from; 401 if forged or expired."""
     try:
-        return tokens.session_from_token(settings, authorization[7:].strip())
+        return tokens.session_from_token(settings, token)
     except tokens.InvalidToken as exc:
         raise PanelError(401, str(exc)) from exc
 

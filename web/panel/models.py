@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Enum,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,10 +59,29 @@ class PlaybackEventKind(enum.StrEnum):
     VISIBLE = "visible"
 
 
+# A respondent's session is "live" while it can still record: started or consented. At most one
+# live session per respondent of an integration (the database refuses a second: two starts at
+# once cannot both win). Enum columns hold member names.
+LIVE = (SessionStatus.STARTED, SessionStatus.CONSENTED)
+_LIVE_SQL = text(f"status IN ({', '.join(repr(status.name) for status in LIVE)})")
+LIVE_RESPONDENT_INDEX = "uq_panel_session_live_respondent"
+
+
 class PanelSession(Base):
     """One panelist in one integration. No IP address and no raw respondent id is stored."""
 
     __tablename__ = "panel_session"
+    __table_args__ = (
+        Index(
+            LIVE_RESPONDENT_INDEX,
+            "integration_id",
+            "respondent_hash",
+            "is_preview",
+            unique=True,
+            postgresql_where=_LIVE_SQL,
+            sqlite_where=_LIVE_SQL,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
@@ -78,6 +100,9 @@ class PanelSession(Base):
     ad_order: Mapped[list[int]] = mapped_column(JSON, default=list)
     # Keyed hash of the receipt code shown to the panelist for later erasure.
     receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Keyed hash of the resume token that only the panelist's browser holds (tokens.py): a start
+    # for this respondent resumes this session only with it. None on sessions from before it.
+    resume_hash: Mapped[str | None] = mapped_column(String(64))
     # A designer trying the flow on themselves (the integration page's preview link): analysed
     # and deleted like any session, but never counted in the study's results.
     is_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
@@ -90,6 +115,13 @@ class PanelSession(Base):
     # Withdrawn later with the receipt code (/erase) rather than with "stop and delete" in the
     # recorder: counted apart in data quality.
     erased_by_receipt: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Erased because the same respondent started again (a new session superseded this one):
+    # counted apart in data quality as "restarted", not as a withdrawal.
+    superseded: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The recorder's beacon said the panelist left the page (web/panel/presence.py), and the
+    # client's sequence number of the latest leave/back message taken (older ones are replays).
+    left_at: Mapped[datetime | None]
+    presence_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
 

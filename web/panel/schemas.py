@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from web.panel.locales import LanguageTag
 from web.panel.models import PlaybackEventKind
@@ -22,6 +22,10 @@ _ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 PassthroughValue = (
     Annotated[str, Field(max_length=200, pattern=_ONE_LINE)] | int | float | bool | None
 )
+
+
+# A resume token as tokens.new_resume_token makes them (URL-safe base64).
+_URL_SAFE = r"^[A-Za-z0-9_-]+$"
 
 
 class Strict(BaseModel):
@@ -58,6 +62,10 @@ class SessionStart(Strict):
     locale: LanguageTag | None = None
     # The designer's own run from the integration page: analysed, never counted in results.
     preview: bool = False
+    # The secret an earlier start of this respondent issued to their browser: with it, their
+    # live session resumes; without it (or with a wrong one), a fresh session starts and
+    # supersedes the live one, and nothing of that one is revealed.
+    resume_token: str | None = Field(default=None, min_length=1, max_length=100, pattern=_URL_SAFE)
 
 
 class AdOut(BaseModel):
@@ -81,6 +89,9 @@ class SessionOut(BaseModel):
     preview: bool = False
     # Resumed session: ads already recorded (in part), which the recorder does not show again.
     recorded_ads: list[int] = []
+    # Keep it (the browser alone has it) and send it with the next start of this respondent:
+    # only it resumes this session. A resumed session answers the token it was resumed with.
+    resume_token: str
     # The designer's translation of the recorder's interface for this locale, flat key -> text
     # (recorder_js/src/i18n.js flatStrings); None where the recorder speaks it itself.
     strings: dict[str, str] | None = None
@@ -143,6 +154,42 @@ class FinishIn(Strict):
 
 class SessionEnd(Strict):
     status: Literal["complete", "no_camera", "failed"]
+
+
+class PresenceClip(Strict):
+    clip_id: uuid.UUID
+    # Chunks recorded for the clip, every one acknowledged: nothing more will come from this page.
+    chunk_count: int = Field(ge=0, le=1_000_000)
+    # Its playback events not acknowledged yet (the tab's "hidden" as it closed), stored first.
+    events: list[PlaybackEventIn] = Field(default_factory=list, max_length=100)
+
+
+class PresenceIn(Strict):
+    """The recorder's beacon when its page is hidden or goes away (`present: false`), or its
+    call when a hidden page is shown again (`present: true`). navigator.sendBeacon sends no
+    headers, so the session's bearer token may come in the body (text/plain or JSON)."""
+
+    # The session's bearer token; the Authorization header may carry it instead.
+    token: str | None = Field(default=None, max_length=1000)
+    # The client's sequence number (its clock in ms): a message not newer than the last one
+    # taken is a replay and changes nothing. Stored as a 64-bit integer.
+    seq: int = Field(ge=1, le=2**53)
+    present: bool
+    # Only when leaving for good (the page unloads): clips to finish now from what arrived.
+    clips: list[PresenceClip] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _clips_only_on_leaving(self) -> PresenceIn:
+        if self.present and self.clips:
+            raise ValueError("clips are listed only when leaving (present: false)")
+        return self
+
+
+class PresenceOut(BaseModel):
+    # False: nothing changed (a replay, or the session is no longer live).
+    taken: bool
+    queued: int = 0  # clips listed and finished now, handed to the analysis
+    abandoned: int = 0  # clips listed with nothing recorded, deleted
 
 
 class EraseIn(Strict):

@@ -7,7 +7,8 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from web.clips.deletion import (
@@ -22,6 +23,7 @@ from web.panel import tokens
 from web.panel.errors import PanelError
 from web.panel.locales import locale_candidates
 from web.panel.models import (
+    LIVE,
     Clip,
     ClipStatus,
     ConsentDecision,
@@ -45,8 +47,9 @@ from web.studies.fieldwork import intake
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
 from web.studies.recorder_strings import strings_for
 
-# A respondent coming back to a session in one of these states resumes it (a reload, a crash, a
-# mistaken "no thanks"); to an ended one, starts anew and supersedes it on agreeing.
+# A respondent coming back with their resume token to a session in one of these states resumes
+# it (a reload, a crash, a mistaken "no thanks"); without the token, or to an ended one, starts
+# anew: a live (started or consented) session is superseded at once, an ended one on agreeing.
 RESUMABLE = (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.DECLINED)
 ENDED = (
     SessionStatus.COMPLETE,
@@ -126,23 +129,54 @@ def _clean_passthrough(integration: Integration, values: dict[str, object]) -> d
 
 
 def _resumable(
-    session: Session, settings: Settings, integration_id: int, respondent: str, preview: bool
+    session: Session,
+    settings: Settings,
+    integration_id: int,
+    respondent: str,
+    body: SessionStart,
 ) -> PanelSession | None:
-    """This respondent's session of this integration if it is still going (token still valid)."""
+    """This respondent's session of this integration if it is still going (token still valid)
+    and the caller holds its resume token; locked, so a concurrent start waits for this one."""
+    if body.resume_token is None:
+        return None
     since = utcnow() - timedelta(seconds=settings.session_token_ttl_seconds)
     return session.scalar(
         select(PanelSession)
         .where(
             PanelSession.integration_id == integration_id,
             PanelSession.respondent_hash == respondent,
-            PanelSession.is_preview.is_(preview),
+            PanelSession.is_preview.is_(body.preview),
             PanelSession.status.in_(RESUMABLE),
             PanelSession.created_at >= since,
+            PanelSession.resume_hash == tokens.resume_hash(settings, body.resume_token),
         )
         .order_by(PanelSession.id.desc())
         .limit(1)
         .with_for_update()
     )
+
+
+def _supersede_live(
+    session: Session, settings: Settings, integration_id: int, respondent: str, preview: bool
+) -> list[str]:
+    """A fresh start of a respondent: their live session (a start without its resume token, or
+    one too old to resume) is erased now, so only one live session of theirs ever exists."""
+    live = session.scalars(
+        select(PanelSession)
+        .where(
+            PanelSession.integration_id == integration_id,
+            PanelSession.respondent_hash == respondent,
+            PanelSession.is_preview.is_(preview),
+            PanelSession.status.in_(LIVE),
+        )
+        .order_by(PanelSession.id)
+        .with_for_update()
+    ).all()
+    removals: list[str] = []
+    for old in live:
+        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+    session.flush()  # the old one leaves the live set before the new one joins it
+    return removals
 
 
 def _recorded_ads(session: Session, panel_session_id: int) -> list[int]:
@@ -176,9 +210,12 @@ def start_session(
 ) -> SessionOut:
     """A panel session: keyed respondent hash, this panelist's ad order, a signed token.
 
-    One respondent of one integration is one session: the same respondent id again (a reload,
-    a crashed tab) resumes their session while it is still going, with its ad order and the ads
-    it has recorded; after it ended, a new session starts and supersedes it on agreement.
+    One respondent of one integration is one live session. The same respondent id again with
+    the resume token their browser was given (a reload, a crashed tab) resumes their session
+    while it is still going, with its ad order and the ads it has recorded. Without that token
+    a new session starts, exactly as for a first visit: a live session of theirs is superseded
+    (its data erased) at once, an ended one when they agree; nothing of either is revealed.
+    Two starts at once cannot both make a live session: the loser answers 409.
     """
     integration = _integration(session, body.integration)
     study = session.get(Study, integration.study_id)
@@ -192,20 +229,27 @@ def start_session(
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
     respondent = tokens.respondent_hash(settings, body.respondent_id)
-    panel_session = _resumable(session, settings, integration.id, respondent, body.preview)
+    panel_session = _resumable(session, settings, integration.id, respondent, body)
+    removals: list[str] = []
     if panel_session is not None:
+        assert body.resume_token is not None
+        resume_token = body.resume_token
         by_id = {ad.id: ad for ad in study.ads}
         ads = [by_id[ad_id] for ad_id in panel_session.ad_order if ad_id in by_id]
         panel_session.locale = locale
+        panel_session.left_at = None  # back (a reload): the leave beacon it sent no longer holds
         recorded = _recorded_ads(session, panel_session.id)
     else:
+        removals = _supersede_live(session, settings, integration.id, respondent, body.preview)
         ads = list(study.ads)
         if study.ad_order == AdOrder.RANDOM:
             random.SystemRandom().shuffle(ads)
+        resume_token = tokens.new_resume_token()
         panel_session = PanelSession(
             integration_id=integration.id,
             study_id=study.id,
             respondent_hash=respondent,
+            resume_hash=tokens.resume_hash(settings, resume_token),
             passthrough=_clean_passthrough(integration, dict(body.passthrough)),
             locale=locale,
             ad_order=[ad.id for ad in ads],
@@ -213,7 +257,18 @@ def start_session(
         )
         session.add(panel_session)
         recorded = []
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        # Only the one-live-session index can refuse this row (public ids are random): another
+        # start of this respondent won the race. Its session stays theirs; nothing is revealed.
+        session.rollback()
+        raise PanelError(
+            409,
+            "Another session of this respondent was started at the same moment; try again",
+            code="session_conflict",
+        ) from exc
+    remove_videos(settings, removals)
     token, expires_at = tokens.session_token(settings, panel_session.public_id)
     return SessionOut(
         session_id=panel_session.public_id,
@@ -236,6 +291,7 @@ def start_session(
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
         recorded_ads=recorded,
+        resume_token=resume_token,
         strings=strings_for(integration, locale),
     )
 
@@ -249,6 +305,28 @@ def panel_session_for(session: Session, session_public_id: uuid.UUID) -> PanelSe
     return panel_session
 
 
+def _locked_with_respondent(session: Session, session_public_id: uuid.UUID) -> PanelSession:
+    """The session, locked for update together with its respondent's other sessions in the
+    study, in id order: a consent that supersedes them and a start that supersedes it wait for
+    each other instead of one undoing the other, and never in a cycle."""
+    panel_session = panel_session_for(session, session_public_id)
+    mine = PanelSession.id == panel_session.id
+    if panel_session.respondent_hash:
+        same = and_(
+            PanelSession.study_id == panel_session.study_id,
+            PanelSession.respondent_hash == panel_session.respondent_hash,
+        )
+        mine = or_(mine, same)
+    session.scalars(
+        select(PanelSession)
+        .where(mine)
+        .order_by(PanelSession.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return panel_session
+
+
 def has_agreed(session: Session, panel_session_id: int) -> bool:
     return bool(session.scalar(select(consented(panel_session_id))))
 
@@ -257,7 +335,7 @@ def record_consent(
     *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: ConsentIn
 ) -> StatusOut:
     """Store the decision with the exact text version shown; agree returns the receipt code."""
-    panel_session = panel_session_for(session, session_public_id)
+    panel_session = _locked_with_respondent(session, session_public_id)
     text = session.get(ConsentText, body.consent_text_id)
     if text is None or text.integration_id != panel_session.integration_id:
         raise PanelError(400, "consent_text_id is not a consent text of this integration")
@@ -299,13 +377,22 @@ def record_consent(
         )
     )
     if decision == ConsentDecision.AGREE:
+        # First: the others leave the live set before this one may join it (a declined one).
+        removals = _supersede(session, settings, panel_session)
         code = tokens.receipt_code(settings, panel_session.public_id)
         panel_session.status = SessionStatus.CONSENTED
         # Snapshot: what the worker computes for this session never follows a later switch.
         panel_session.emotion_mode = study.emotion_mode
         panel_session.receipt_hash = tokens.receipt_hash(settings, code)
-        removals = _supersede(session, settings, panel_session)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError as exc:  # a new live session of this respondent committed first
+            session.rollback()
+            raise PanelError(
+                409,
+                "Another session of this respondent was started at the same moment; try again",
+                code="session_conflict",
+            ) from exc
         remove_videos(settings, removals)
         return StatusOut(status="consented", receipt_code=code)
     panel_session.status = SessionStatus.DECLINED
@@ -335,6 +422,7 @@ def _supersede(session: Session, settings: Settings, panel_session: PanelSession
     removals: list[str] = []
     for old in earlier:
         removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+    session.flush()  # written before this session's own change (updates go in id order)
     return removals
 
 

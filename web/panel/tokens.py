@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -56,6 +57,16 @@ def normalise_receipt(code: str) -> str:
 def receipt_hash(settings: Settings, code: str) -> str:
     """Keyed hash of a receipt code, the only form stored."""
     return _keyed_hash(settings, "receipt", normalise_receipt(code))
+
+
+def new_resume_token() -> str:
+    """A random secret for the panelist's browser alone: 256 bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def resume_hash(settings: Settings, token: str) -> str:
+    """Keyed hash of a resume token, the only form stored: a leaked table resumes nothing."""
+    return _keyed_hash(settings, "resume", token)
 
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:

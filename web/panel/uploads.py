@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ from web.panel.models import (
     PlaybackEventKind,
     SessionStatus,
 )
-from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn
+from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
 
@@ -192,20 +193,14 @@ def _store_chunk(
     raise PanelError(409, f"Chunk {index} is being stored by another request; retry")
 
 
-def store_events(
-    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, body: EventsIn
-) -> int:
-    """Store playback events, idempotent by seq; returns how many of the sent events are stored."""
+def add_events(session: Session, clip: Clip, events: Sequence[PlaybackEventIn]) -> None:
+    """Add playback events to an uploading clip (locked by the caller), idempotent by seq: an
+    event stored already is skipped, one stored with other content is a 409."""
     wanted: dict[int, tuple[PlaybackEventKind, float, float]] = {}
-    for event in body.events:
+    for event in events:
         item = (event.kind, event.clip_ms, event.ad_ms)
         if wanted.setdefault(event.seq, item) != item:
             raise PanelError(400, f"Event seq {event.seq} appears twice with different content")
-    locked = _lock_clip(session, session_public_id, clip_public_id)
-    _refuse_unless_consented(locked.session_status, locked.agreed)
-    clip = locked.clip
-    if clip.status != ClipStatus.UPLOADING:
-        raise PanelError(409, "This clip is finished; events must be sent before finish")
     existing = session.scalars(
         select(PlaybackEvent).where(PlaybackEvent.clip_id == clip.id, PlaybackEvent.seq.in_(wanted))
     ).all()
@@ -216,6 +211,18 @@ def store_events(
         session.add(
             PlaybackEvent(clip_id=clip.id, seq=seq, kind=kind, clip_ms=clip_ms, ad_ms=ad_ms)
         )
+
+
+def store_events(
+    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, body: EventsIn
+) -> int:
+    """Store playback events, idempotent by seq; returns how many of the sent events are stored."""
+    locked = _lock_clip(session, session_public_id, clip_public_id)
+    _refuse_unless_consented(locked.session_status, locked.agreed)
+    clip = locked.clip
+    if clip.status != ClipStatus.UPLOADING:
+        raise PanelError(409, "This clip is finished; events must be sent before finish")
+    add_events(session, clip, body.events)
     try:
         session.commit()
     except IntegrityError as exc:

@@ -205,6 +205,7 @@ def quality_figure(report: StudyReport, size: tuple[float, float]) -> Figure:
         ("Consent rate", _pct(q.consent_rate)),
         ("No camera", str(q.no_camera)),
         ("Withdrawn", str(q.withdrawn)),
+        ("Restarted (earlier session erased)", str(q.restarted)),
         ("Usable panelists", str(q.usable_sessions)),
         ("Clips analysed / failed / pending",
          f"{q.clips.done} / {q.clips.failed} / {q.clips.pending}"),

@@ -135,8 +135,10 @@ def panelist_csv(
     emotions: bool,
     base_url: str,
 ) -> Iterator[str]:
-    """One row per panelist-second, pass-through variables made k-anonymous, a column per
-    metric: CURVE_METRICS, then EMOTION_METRICS if `emotions` (the study's emotion mode).
+    """One row per panelist-second, pass-through variables made k-anonymous, the second's
+    quality flag (candor.quality.SECOND_FLAGS: "hidden", "sparse", empty for a second read in
+    full; a flagged second holds no values), a column per metric: CURVE_METRICS, then
+    EMOTION_METRICS if `emotions` (the study's emotion mode).
 
     Column names carry the expression's AU or the emotion's derivation link
     (catalogue.export_header); the metric name is everything before the first space.
@@ -161,7 +163,9 @@ def panelist_csv(
     }
     metrics = catalogue.stored_metrics(emotions)
     columns = [getattr(ClipSecond, m) for m in CURVE_METRICS]
-    query = select(ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, *columns)
+    query = select(
+        ClipSecond.clip_id, ClipSecond.second, ClipSecond.n_frames, ClipSecond.flag, *columns
+    )
     if emotions:
         query = query.add_columns(
             *(getattr(ClipEmotionSecond, m) for m in EMOTION_METRICS)
@@ -181,14 +185,15 @@ def panelist_csv(
     header = [catalogue.export_header(m, base_url) for m in metrics]
 
     def rows() -> Iterator[list[str]]:
-        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", *header]
-        for clip_id, second, n_frames, *values in seconds:
+        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", "flag", *header]
+        for clip_id, second, n_frames, flag, *values in seconds:
             name, values_of = by_clip[clip_id]
             yield [
                 name,
                 *(_text(values_of.get(v, "")) for v in variables),
                 str(second),
                 str(n_frames),
+                _text(flag or ""),
                 *(_number(v) for v in values),
             ]
 

@@ -12,6 +12,8 @@ from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession,
 from web.results.schemas import DeclineReason, Progress, Quality
 
 NO_REASON = "(no reason given)"
+# A session superseded by a new start of the same panelist (web/panel/service.py).
+RESTARTED = "restarted"
 # The reasons the recorder offers after "No thanks" (recorder_js/src/i18n.js declineReasons).
 DECLINE_REASONS = {
     "not_now": "Not now",
@@ -42,6 +44,15 @@ def progress_by_ad(session: Session, ad_ids: Sequence[int]) -> dict[int, Progres
     return out
 
 
+def _by_outcome(by_status: dict[str, int], restarted: int) -> dict[str, int]:
+    """Sessions by status, with those superseded by a new start of the same panelist counted
+    as "restarted" rather than "withdrawn" (both are stored as withdrawn: their data is gone)."""
+    counts = {status.value: by_status.get(status.value, 0) for status in SessionStatus}
+    counts[SessionStatus.WITHDRAWN.value] -= restarted
+    counts[RESTARTED] = restarted
+    return counts
+
+
 def quality(session: Session, study_id: int) -> Quality:
     """Consent, usable sessions, face-found share and exclusions of one study (no previews)."""
     of_study = and_(PanelSession.study_id == study_id, counted_sessions())
@@ -51,25 +62,27 @@ def quality(session: Session, study_id: int) -> Quality:
             select(PanelSession.status, func.count()).where(of_study).group_by(PanelSession.status)
         )
     }
-    erased = (
-        session.scalar(
-            select(func.count()).where(of_study, PanelSession.erased_by_receipt.is_(True))
-        )
-        or 0
-    )
+    erased, restarted = session.execute(
+        select(
+            func.count().filter(PanelSession.erased_by_receipt.is_(True)),
+            func.count().filter(PanelSession.superseded.is_(True)),
+        ).where(of_study)
+    ).one()
+    # A restarted panelist's earlier session is not a decision of its own: their last counts.
+    decided = and_(of_study, PanelSession.superseded.is_(False))
     decisions = {
         str(decision): count
         for decision, count in session.execute(
             select(ConsentRecord.decision, func.count(distinct(ConsentRecord.session_id)))
             .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-            .where(of_study)
+            .where(decided)
             .group_by(ConsentRecord.decision)
         )
     }
     reasons = session.execute(
         select(ConsentRecord.decline_reason, func.count())
         .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-        .where(of_study, ConsentRecord.decision == ConsentDecision.DECLINE)
+        .where(decided, ConsentRecord.decision == ConsentDecision.DECLINE)
         .group_by(ConsentRecord.decline_reason)
     ).all()
     clips_of_study = and_(Clip.session_id == PanelSession.id, of_study)
@@ -97,14 +110,15 @@ def quality(session: Session, study_id: int) -> Quality:
     return Quality(
         study_id=study_id,
         sessions=sum(by_status.values()),
-        sessions_by_status={s.value: by_status.get(s.value, 0) for s in SessionStatus},
+        sessions_by_status=_by_outcome(by_status, restarted),
         consent_decisions=consented + declined,
         consented=consented,
         declined=declined,
         consent_rate=consented / (consented + declined) if consented + declined else None,
         no_camera=by_status.get(SessionStatus.NO_CAMERA.value, 0),
-        withdrawn=by_status.get(SessionStatus.WITHDRAWN.value, 0) - erased,
+        withdrawn=by_status.get(SessionStatus.WITHDRAWN.value, 0) - erased - restarted,
         erased_by_receipt=erased,
+        restarted=restarted,
         decline_reasons=sorted(
             (DeclineReason(reason=r or NO_REASON, count=c) for r, c in reasons),
             key=lambda d: (-d.count, d.reason),

@@ -176,7 +176,10 @@ class Quality(BaseModel):
 
     study_id: int
     sessions: int
-    sessions_by_status: dict[str, int]
+    sessions_by_status: dict[str, int] = Field(
+        description="Sessions by status; 'restarted': superseded by a new start of the same "
+        "panelist (their data erased), not counted under 'withdrawn'"
+    )
     consent_decisions: int
     consented: int
     declined: int
@@ -184,6 +187,9 @@ class Quality(BaseModel):
     no_camera: int
     withdrawn: int  # "stop and delete" in the recorder
     erased_by_receipt: int = 0  # withdrawn later with the receipt code
+    # Superseded: the same panelist started again (their earlier session's data erased). Not a
+    # withdrawal, and not a consent decision of its own (the panelist's last one counts).
+    restarted: int = 0
     decline_reasons: list[DeclineReason]
     usable_sessions: int
     clips: Progress

@@ -1,5 +1,6 @@
-"""One respondent of one integration is one session (issue 11): a reload resumes it, coming back
-after it ended supersedes it, and a receipt erases everything of that respondent in the study."""
+"""One respondent of one integration is one session (issue 11): a reload resumes it (with the
+resume token the browser kept), coming back after it ended supersedes it, and a receipt erases
+everything of that respondent in the study."""
 
 from __future__ import annotations
 
@@ -65,8 +66,9 @@ def test_a_reload_resumes_the_same_session_with_what_it_recorded(
     clip_id = panel.open_clip(client, first)
     panel.upload(client, first, clip_id, [b"zero", b"one"])
 
-    again = panel.start(client, integration, "R_42")
+    again = panel.start(client, integration, "R_42", resume_token=first.resume_token)
     assert again.session_id == first.session_id, "one respondent, one session"
+    assert again.resume_token == first.resume_token, "the browser keeps the same one"
     assert again.ad_ids == first.ad_ids, "the same ad order"
     assert again.body["recorded_ads"] == [first.ad_ids[0]]
     assert panel.consent(client, again)["receipt_code"] == receipt, "the same receipt"
@@ -108,12 +110,13 @@ def test_a_receipt_erases_every_session_of_that_respondent_in_the_study(
     first = panel.start(client, integration, "R_42")
     panel.consent(client, first)
     _analysed(db_session, panel.open_clip(client, first))
-    # A second session of the same respondent, as made before sessions were resumed.
+    # A second session of the same respondent, as made before sessions were resumed (ended:
+    # the database holds one live session per respondent).
     duplicate = PanelSession(
         integration_id=integration.id,
         study_id=integration.study_id,
         respondent_hash=tokens.respondent_hash(settings, "R_42"),
-        status=SessionStatus.CONSENTED,
+        status=SessionStatus.COMPLETE,
         ad_order=first.ad_ids,
     )
     db_session.add(duplicate)

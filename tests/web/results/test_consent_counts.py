@@ -58,3 +58,48 @@ def test_erasures_by_receipt_are_not_withdrawals_and_decline_reasons_read_as_wor
     page = client.get(f"/results/studies/{study.id}", headers={"accept": "text/html"}).text
     assert "<dd data-withdrawn>2</dd>" in page and "<dd data-erased>2</dd>" in page
     assert "<dt>Privacy</dt><dd>2</dd>" in page and "<dt>(no reason given)</dt><dd>1</dd>" in page
+
+
+def test_restarted_panelists_are_counted_apart_and_decide_once(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    """A panelist who started again (without their resume token, or after the end) supersedes
+    their earlier session: it is neither a withdrawal nor a second consent."""
+    analyst = make_user(db_session)
+    study = make_study(db_session, organisation=analyst.memberships[0].organisation)
+    make_ad(db_session, study)
+    integration = make_integration(db_session, study)
+    db_session.commit()
+    db_session.expire_all()
+
+    # r1 agreed, then opened the link again in another browser: a fresh start supersedes at once.
+    panel.consent(client, panel.start(client, integration, respondent_id="r1"))
+    panel.consent(client, panel.start(client, integration, respondent_id="r1"))
+    # r2 finished, came back later and agreed again: superseded on agreeing.
+    done = panel.start(client, integration, respondent_id="r2")
+    panel.consent(client, done)
+    client.post(
+        f"/api/v1/panel/sessions/{done.session_id}/end",
+        headers=done.headers,
+        json={"status": "complete"},
+    )
+    panel.consent(client, panel.start(client, integration, respondent_id="r2"))
+    # r3 agreed, restarted, and said no the second time: one decision, "no".
+    panel.consent(client, panel.start(client, integration, respondent_id="r3"))
+    panel.consent(client, panel.start(client, integration, respondent_id="r3"), "decline")
+    # And one real withdrawal.
+    leaving = panel.start(client, integration, respondent_id="w")
+    panel.consent(client, leaving)
+    client.post(f"/api/v1/panel/sessions/{leaving.session_id}/withdraw", headers=leaving.headers)
+
+    login(client, settings, analyst)
+    quality = client.get(f"/api/v1/studies/{study.id}/quality").json()
+    assert (quality["restarted"], quality["withdrawn"], quality["erased_by_receipt"]) == (3, 1, 0)
+    assert quality["sessions"] == 7
+    assert quality["sessions_by_status"]["restarted"] == 3
+    assert quality["sessions_by_status"]["withdrawn"] == 1
+    assert sum(quality["sessions_by_status"].values()) == quality["sessions"]
+    assert (quality["consented"], quality["declined"]) == (3, 1), "each panelist's last decision"
+    page = client.get(f"/results/studies/{study.id}", headers={"accept": "text/html"}).text
+    assert "<dd data-restarted>3</dd>" in page and "<dd data-withdrawn>1</dd>" in page
+    assert "Restarted (the panelist began again" in page

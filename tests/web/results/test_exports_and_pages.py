@@ -19,6 +19,7 @@ from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
 from web.panel.models import PanelSession
 from web.results.export import pseudonym
+from web.results.models import ClipSecond
 from web.settings import Settings
 
 
@@ -35,7 +36,7 @@ def test_panelist_export_is_pseudonymous(
     assert "attachment" in response.headers["content-disposition"]
     rows = _csv(response.text)
     assert list(rows[0]) == [
-        "panelist", "age", "second", "n_frames", "attention",
+        "panelist", "age", "second", "n_frames", "flag", "attention",
         *(f"{e.name} ({e.au})" for e in EXPRESSIONS), "blinks", "face_present", "bystander",
     ]  # fmt: skip
     assert len(rows) == 12 * 8
@@ -70,6 +71,27 @@ def test_panelist_export_leaves_out_excluded_clips_and_neutralises_formulas(
     assert len(rows) == 10 * 2
     assert {r["src"] for r in rows} == {"'=HYPERLINK(1)"}
     assert {r["attention"] for r in rows} == {"1.0"}
+
+
+def test_panelist_export_has_each_seconds_quality_flag(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    """A second kept only as a mark (hidden tab, too few frames) says so, with no values."""
+    ad = make_ad(db_session, world.study, duration_s=3)
+    rows_of = [add_panelist(db_session, ad, {"attention": flat(1.0, 3)}) for _ in range(10)]
+    marks = {0: None, 1: "hidden", 2: "sparse"}
+    for second in db_session.scalars(
+        select(ClipSecond).where(ClipSecond.clip_id == rows_of[0].clip.id)
+    ):
+        second.flag = marks[second.second]
+        if second.flag:
+            second.attention, second.n_frames = None, 2
+    db_session.flush()
+    login(client, settings, world.analyst)
+    rows = _csv(client.get(f"/api/v1/ads/{ad.id}/panelists.csv").text)
+    flagged = [(r["second"], r["flag"], r["attention"]) for r in rows if r["flag"]]
+    assert flagged == [("1", "hidden", ""), ("2", "sparse", "")]
+    assert sum(1 for r in rows if r["flag"] == "") == 10 * 3 - 2
 
 
 # Each once slipped past the guard (issue 12): a CR started a new row holding =1+1, and a

@@ -1,0 +1,110 @@
+"""The recorder's "left the page" beacon and its "back" call (POST /sessions/{id}/presence).
+
+A closed tab used to leave its clip uploading until the idle job's `session_idle_seconds`
+(15 minutes) had passed. Now the recorder sends a beacon when its page is hidden or goes away:
+
+- every leave marks the session as left (`left_at`); from then on the idle job finishes its
+  uploading clips by the idle rules (chunks 0..n-1 kept, the rest deleted as a gap, no chunk 0:
+  abandoned) once they have had no chunk for `upload_idle_seconds`, instead of waiting for the
+  whole session to be idle for `session_idle_seconds`. Any chunk after the leave (a hidden tab
+  that kept recording), a "back" (the tab shown again) or a resume (a reload) undoes it;
+- a final leave (the page is being unloaded) also lists the clips whose every recorded chunk
+  the server acknowledged, with their playback events not yet sent (the tab's "hidden" as it
+  closed): nothing more can come for them from that page, so the events are stored and each
+  clip is finished at once, exactly as the recorder's own finish would (or abandoned with no
+  chunk at all). A clip whose chunks the recorder still holds is not listed: a reload sends them.
+
+Messages carry the client's sequence number: the left mark follows the newest one only, so a
+replayed or overtaken message does not move it; a listed clip is finished only while it is still
+uploading, so a replay finds nothing to do. A message for a session that is no longer live
+changes nothing at all. A leave is
+authenticated by the session's bearer token, like a chunk (a beacon sends no headers, so the
+token may come in its body); without a valid one nothing changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from web.clips.lifecycle import mark_queued
+from web.db import utcnow
+from web.panel.errors import PanelError
+from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
+from web.panel.schemas import PlaybackEventIn, PresenceIn
+from web.panel.uploads import add_events
+from web.settings import Settings
+
+
+@dataclass
+class Left:
+    """What a leave did; `queued` are clip ids to hand to the broker after the commit."""
+
+    taken: bool
+    queued: list[int] = field(default_factory=list)
+    abandoned: int = 0
+
+
+def update(
+    *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: PresenceIn
+) -> Left:
+    """Left (`present: false`): mark the session left and finish the clips listed. Back
+    (`present: true`): the session is no longer left.
+
+    The mark follows the newest message only. The clips of a final leave are finished whatever
+    order the beacons arrive in (a page going away sends two at once, which may overtake each
+    other): that is idempotent by the clip's own state, so a replay finds them finished."""
+    panel_session = session.scalar(
+        select(PanelSession).where(PanelSession.public_id == session_public_id).with_for_update()
+    )
+    if panel_session is None:
+        raise PanelError(404, "No such session")
+    if panel_session.status not in LIVE:
+        session.rollback()
+        return Left(taken=False)
+    listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []
+    for item in body.clips:
+        clip = session.scalar(
+            select(Clip)
+            .where(Clip.public_id == item.clip_id, Clip.session_id == panel_session.id)
+            .with_for_update()
+        )
+        if clip is None:  # another session's clip is reported exactly like a missing one
+            session.rollback()
+            raise PanelError(404, "No such clip in this session")
+        listed.append((clip, item.chunk_count, item.events))
+    outcome = Left(taken=body.seq > panel_session.presence_seq)
+    if outcome.taken:
+        panel_session.presence_seq = body.seq
+        panel_session.left_at = None if body.present else utcnow()
+    removals: list[str] = []
+    for clip, chunk_count, events in listed:
+        if clip.status != ClipStatus.UPLOADING:
+            continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
+        try:
+            add_events(session, clip, events)
+        except PanelError:
+            session.rollback()
+            raise
+        received = list(
+            session.scalars(
+                select(Chunk.index).where(Chunk.clip_id == clip.id).order_by(Chunk.index)
+            )
+        )
+        if received != list(range(chunk_count)):
+            continue  # the server and the page disagree: the idle rules decide, soon
+        if chunk_count == 0:  # opened, nothing recorded: nothing to analyse
+            clip.status = ClipStatus.ABANDONED
+            stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+            removals += [stored] if stored is not None else []
+            outcome.abandoned += 1
+        else:
+            mark_queued(clip, chunk_count)
+            outcome.queued.append(clip.id)
+    session.commit()
+    remove_videos(settings, removals)
+    return outcome
