@@ -1,4 +1,4 @@
-"""Migration 0012 on both databases Candor runs on: live duplicates made before it are ended
+"""Migration 0013 on both databases Candor runs on: live duplicates made before it are ended
 (the newest stays live), sessions superseded before it are marked from their audit rows, and
 from then on the database refuses a second live session of one respondent."""
 
@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from candor.migrations import alembic_config
 from tests.conftest import TEST_DATABASE_URL
 
-BEFORE = "0011_recovery"
+BEFORE = "0012_clip_rest_levels"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,8 +6,8 @@ Live duplicates from before (two starts at once could both win) are ended as "ab
 older first, so the unique index can be built; their clips go the way of an abandoned session's.
 Sessions superseded before this revision are found by their deletion audit rows.
 
-Revision ID: 0012_sessions_live_respondent
-Revises: 0011_recovery
+Revision ID: 0013_sessions_live_respondent
+Revises: 0012_clip_rest_levels
 Create Date: 2026-12-02 09:00:00
 
 """
@@ -18,8 +18,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0012_sessions_live_respondent'
-down_revision: Union[str, Sequence[str], None] = '0011_recovery'
+revision: str = '0013_sessions_live_respondent'
+down_revision: Union[str, Sequence[str], None] = '0012_clip_rest_levels'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
