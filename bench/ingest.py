@@ -310,20 +310,21 @@ def cleanup(args: argparse.Namespace, organisation_id: int, queue: str) -> None:
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process and its children (the uvicorn workers), from /proc."""
+def tree_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU of a process and its children (the uvicorn workers), from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total, pending = 0.0, [pid]
+    user, system, pending = 0.0, 0.0, [pid]
     while pending:
         current = pending.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            user += int(fields[11]) / tick
+            system += int(fields[12]) / tick
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(c) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+    return user, system
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -334,7 +335,7 @@ def percentile(values: list[float], share: float) -> float:
 @dataclass
 class Phase:
     wall: float
-    server_cpu: float | None
+    server_cpu: tuple[float, float] | None  # user, system
     client_cpu: float
 
 
@@ -352,16 +353,20 @@ async def run_load(
                 return await set_up(http, key, number)
 
         panelists = await asyncio.gather(*(arrive(n) for n in range(args.panelists)))
-        server_before = tree_cpu_seconds(server_pid) if server_pid else 0.0
+        server_before = tree_cpu_seconds(server_pid) if server_pid else (0.0, 0.0)
         client_before = time.process_time()
         began = time.monotonic()
         await asyncio.wait_for(
             asyncio.gather(*(record(base, p, args, stats, pool, began) for p in panelists)),
             timeout=args.chunks * args.interval + 120,
         )
+        server_cpu = None
+        if server_pid:
+            user, system = tree_cpu_seconds(server_pid)
+            server_cpu = (user - server_before[0], system - server_before[1])
         phase = Phase(
             wall=time.monotonic() - began,
-            server_cpu=tree_cpu_seconds(server_pid) - server_before if server_pid else None,
+            server_cpu=server_cpu,
             client_cpu=time.process_time() - client_before,
         )
 
@@ -448,10 +453,11 @@ def main() -> None:
     )
     print(f"retries {stats.retries}; refused {len(stats.failed)}; lost (server-side) {lost}")
     if phase.server_cpu is not None:
-        per_chunk = 1000 * phase.server_cpu / max(1, stats.acked)
+        user, system = phase.server_cpu
+        per_chunk = 1000 * (user + system) / max(1, stats.acked)
         print(
-            f"CPU while recording: server {phase.server_cpu:.1f} s ({per_chunk:.2f} ms per chunk), "
-            f"load generator {phase.client_cpu:.1f} s; "
+            f"CPU while recording: server {user + system:.1f} s ({per_chunk:.2f} ms per chunk; "
+            f"user {user:.1f} s, system {system:.1f} s), load generator {phase.client_cpu:.1f} s; "
             f"machine load average {os.getloadavg()[0]:.1f} (other processes included)"
         )
     for line in stats.failed[:10]:

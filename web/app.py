@@ -65,9 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PanelCORSMiddleware)
     app.add_middleware(NoFramingMiddleware)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    # The panelist API first: routes are matched in order and chunk uploads are the hot path
+    # (no other router serves paths under its prefix, so the order changes no answer).
+    app.include_router(panel_router)
     app.include_router(accounts_router)
     app.include_router(studies_router)
-    app.include_router(panel_router)
     app.include_router(recorder_pages_router)
     app.include_router(results_router)
     app.include_router(reports_router)

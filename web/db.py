@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -61,8 +63,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection that came back this recently is not pinged again before its next use.
+PING_AFTER_IDLE_S = 1.0
+
+
+def ping_idle_connections(engine: Engine, idle_s: float = PING_AFTER_IDLE_S) -> None:
+    """Pessimistic disconnect handling, only where it can matter: a connection that sat in the
+    pool for `idle_s` or more is pinged on checkout and replaced if the server dropped it.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout, a round trip per request; under load
+    (a chunk upload every few milliseconds) connections come back within milliseconds and the
+    ping only costs CPU. A connection that breaks while in use is still invalidated by
+    SQLAlchemy, with the pool's older connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_s:
+            return  # just connected, or back from a request a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("the pooled connection was dropped") from exc
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

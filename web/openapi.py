@@ -35,6 +35,15 @@ DESCRIPTIONS = {
 }
 
 
+def optional_header(name: str) -> dict[str, Any]:
+    """An optional header parameter, for a header a route or dependency reads itself (straight
+    from `request.headers`: a declared `Header()` costs FastAPI's generic parameter machinery
+    on every request, which the chunk upload path cannot afford)."""
+    title = "-".join(part.capitalize() for part in name.split("-"))
+    schema = {"anyOf": [{"type": "string"}, {"type": "null"}], "title": title}
+    return {"name": name, "in": "header", "required": False, "schema": schema}
+
+
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route's own error answers beyond those derived here."""
     return {status: _error_response(status) for status in statuses}
@@ -50,10 +59,15 @@ def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[s
     return response
 
 
+def _calls(route: Any) -> set[str]:
+    """Names of the functions a route depends on, directly or not."""
+    return {getattr(node.call, "__name__", "") for node in dependants(route.dependant)}
+
+
 def _statuses(route: Any, method: str) -> set[int]:
     """The error answers a route can give, from its parameters and dependencies."""
     nodes = list(dependants(route.dependant))
-    calls = {getattr(node.call, "__name__", "") for node in nodes}
+    calls = _calls(route)
     statuses = {400}
     if any(node.path_params for node in nodes):
         statuses.add(404)
@@ -97,6 +111,8 @@ def install(app: FastAPI) -> None:
                 operation = path.get(method.lower())
                 if operation is None:
                     continue
+                if "token_session" in _calls(route):  # it reads the bearer token itself
+                    operation.setdefault("parameters", []).append(optional_header("authorization"))
                 responses = operation.setdefault("responses", {})
                 for status in sorted(_statuses(route, method.lower())):
                     responses.setdefault(str(status), _error_response(status, _ERROR_REF))

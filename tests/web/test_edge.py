@@ -151,6 +151,24 @@ def test_the_openapi_document_bounds_integers_and_lists_errors(client: TestClien
     )
 
 
+def test_the_openapi_document_lists_the_headers_the_panel_api_reads_itself(
+    client: TestClient,
+) -> None:
+    """The bearer token and X-Chunk-Sha256 are read from the headers directly (cheaper on the
+    upload path than declared parameters); the document still shows them where they apply."""
+    paths = client.get("/openapi.json").json()["paths"]
+
+    def headers(path: str, method: str) -> set[str]:
+        parameters = paths[f"/api/v1/panel{path}"][method].get("parameters", [])
+        return {p["name"] for p in parameters if p["in"] == "header"}
+
+    assert headers("/clips/{clip_id}/chunks/{index}", "put") == {"authorization", "x-chunk-sha256"}
+    assert headers("/clips/{clip_id}/finish", "post") == {"authorization"}
+    assert headers("/sessions/{session_id}/consent", "post") == {"authorization"}
+    assert headers("/sessions", "post") == set()  # starts a session: no token yet
+    assert headers("/ping", "get") == set()
+
+
 def test_a_bad_consent_locale_answers_422_in_the_documented_list_shape(
     client: TestClient, settings: Settings, db_session: Session
 ) -> None:

@@ -7,6 +7,8 @@ Deletion means gone: the object store refuses a bucket that keeps old versions.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
@@ -82,15 +84,23 @@ class LocalStore:
         return self.root / clip
 
     def put(self, clip: str, index: int, data: bytes) -> None:
-        target = self._dir(clip) / chunk_name(index)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+        # Runs for every uploaded chunk: plain strings, and the clip's directory is made only
+        # when the first write finds it missing.
+        directory = os.path.join(self.root, clip)
+        name = chunk_name(index)
+        temp = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
         try:
-            with temp.open("wb") as handle:
+            handle = open(temp, "wb")  # noqa: SIM115  (closed below)
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
+            handle = open(temp, "wb")  # noqa: SIM115
+        try:
+            with handle:
                 handle.write(data)
-            os.replace(temp, target)
+            os.replace(temp, os.path.join(directory, name))
         except BaseException:
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
             raise
 
     def get(self, clip: str, index: int) -> bytes:
@@ -274,12 +284,18 @@ _stores: dict[tuple[Any, ...], ClipStore] = {}
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str) -> str:
+    """A directory's absolute path (resolved once: this runs for every chunk)."""
+    return str(Path(path).resolve())
+
+
 def clip_store(settings: Settings) -> ClipStore:
     """The store the settings name, built once per process (a client is not fork-safe)."""
     identity = (
         os.getpid(),
         settings.clip_store,
-        str(settings.clips_dir.resolve()),
+        _resolved(str(settings.clips_dir)),
         settings.s3_endpoint_url,
         settings.s3_bucket,
         settings.s3_prefix,

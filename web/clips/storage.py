@@ -42,13 +42,15 @@ class ReceivedChunk:
 async def receive(stream: AsyncIterator[bytes], max_bytes: int) -> ReceivedChunk:
     """Read a request body, hashing it; ChunkTooLarge past max_bytes (nothing is kept)."""
     digest = hashlib.sha256()
-    buffer = bytearray()
+    pieces: list[bytes] = []
+    size = 0
     async for piece in stream:
-        if len(buffer) + len(piece) > max_bytes:
+        size += len(piece)
+        if size > max_bytes:
             raise ChunkTooLarge(f"chunk is larger than {max_bytes} bytes")
         digest.update(piece)
-        buffer += piece
-    return ReceivedChunk(bytes(buffer), digest.hexdigest(), len(buffer))
+        pieces.append(piece)
+    return ReceivedChunk(b"".join(pieces), digest.hexdigest(), size)  # one copy at most
 
 
 def put_chunk(

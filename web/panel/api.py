@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from web.clips import storage
 from web.clips.lifecycle import mark_enqueued
 from web.clips.queue import enqueue_analysis
-from web.openapi import documented
+from web.openapi import documented, optional_header
 from web.panel import presence, service, tokens, uploads
 from web.panel.deps import (
     SessionDep,
@@ -143,6 +143,7 @@ async def get_clip(clip_id: uuid.UUID, sid: TokenSession, session: SessionDep) -
     response_model=ChunkOut,
     status_code=201,
     responses=documented(413),
+    openapi_extra={"parameters": [optional_header("x-chunk-sha256")]},
 )
 async def put_chunk(
     clip_id: uuid.UUID,
@@ -152,7 +153,6 @@ async def put_chunk(
     sid: TokenSession,
     session: SessionDep,
     settings: SettingsDep,
-    x_chunk_sha256: Annotated[str | None, Header()] = None,
 ) -> ChunkOut:
     """Receive the body (in memory, sealed before it is stored), then store it idempotently by
     (clip, index)."""
@@ -163,6 +163,7 @@ async def put_chunk(
         received = await storage.receive(request.stream(), settings.max_chunk_bytes)
     except storage.ChunkTooLarge as exc:
         raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes") from exc
+    x_chunk_sha256 = request.headers.get("x-chunk-sha256")  # read here: see optional_header
     if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
         raise PanelError(400, "X-Chunk-Sha256 does not match the bytes received")
     created, out = await call_blocking(

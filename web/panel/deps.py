@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
@@ -64,10 +64,11 @@ SettingsDep = Annotated[Settings, Depends(panel_settings)]
 SessionDep = Annotated[Session, Depends(panel_db)]
 
 
-async def token_session(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> uuid.UUID:
-    """The session named by the bearer token; 401 if missing, forged or expired."""
+async def token_session(request: Request, settings: SettingsDep) -> uuid.UUID:
+    """The session named by the bearer token; 401 if missing, forged or expired.
+
+    The header is read here, not declared (web.openapi documents it): see `optional_header`."""
+    authorization = request.headers.get("authorization")
     if not authorization or not authorization.lower().startswith("bearer "):
         raise PanelError(401, "Missing session token (Authorization: Bearer <token>)")
     return verified_session(settings, authorization[7:].strip())
