@@ -147,10 +147,12 @@ def fieldwork(session: Session, study: Study) -> Fieldwork:
     """Counts for the study page: sessions, consents and usable clips per hour or day."""
     counted = and_(PanelSession.study_id == study.id, PanelSession.is_preview.is_(False))
     started = list(session.scalars(select(PanelSession.created_at).where(counted)))
+    # A restarted panelist's earlier session is not a decision of its own: their last counts
+    # (as in the results' data quality), so the consent rate is per panelist, not per attempt.
     decisions = session.execute(
         select(ConsentRecord.decision, ConsentRecord.decided_at)
         .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-        .where(counted)
+        .where(counted, PanelSession.superseded.is_(False))
     ).all()
     usable_at = [
         at

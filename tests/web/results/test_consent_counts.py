@@ -10,6 +10,7 @@ from tests.support import panel
 from tests.support.auth import login, make_user
 from tests.support.factories import make_ad, make_integration, make_study
 from web.settings import Settings
+from web.studies.fieldwork import fieldwork
 
 
 def test_erasures_by_receipt_are_not_withdrawals_and_decline_reasons_read_as_words(
@@ -100,6 +101,8 @@ def test_restarted_panelists_are_counted_apart_and_decide_once(
     assert quality["sessions_by_status"]["withdrawn"] == 1
     assert sum(quality["sessions_by_status"].values()) == quality["sessions"]
     assert (quality["consented"], quality["declined"]) == (3, 1), "each panelist's last decision"
+    work = fieldwork(db_session, study)
+    assert (work.sessions, work.consented, work.declined) == (7, 3, 1), "the study page agrees"
     page = client.get(f"/results/studies/{study.id}", headers={"accept": "text/html"}).text
     assert "<dd data-restarted>3</dd>" in page and "<dd data-withdrawn>1</dd>" in page
     assert "Restarted (the panelist began again" in page
