@@ -1,7 +1,7 @@
 """The curves' end labels on the ad and compare charts, measured in real headless Chromium: with
 curves that end within a few percent of each other (and at the very top and bottom of the axis),
 no two labels overlap and every label lies inside its chart's canvas, also on a narrow screen and
-after an ad is hidden."""
+after an ad is hidden; on the narrow screen the page does not scroll sideways."""
 
 from __future__ import annotations
 
@@ -142,6 +142,15 @@ def _check_labels(page: Any, selector: str, expected: list[str]) -> list[dict[st
     return list(labels)
 
 
+def _fits_the_screen(page: Any) -> None:
+    """The page does not scroll sideways: a table of figures wider than the screen scrolls
+    inside itself."""
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"the page is {widths[0]} px wide on a {widths[1]} px screen"
+
+
 def _shot(page: Any, name: str) -> None:
     """Screenshots for a human to look at, if CANDOR_E2E_ARTIFACTS is set."""
     target = os.environ.get("CANDOR_E2E_ARTIFACTS")
@@ -176,6 +185,7 @@ def test_ad_chart_labels_of_curves_ending_together_neither_overlap_nor_leave_the
     page.set_viewport_size({"width": 420, "height": 1400})
     page.wait_for_timeout(300)
     _shot(page, "labels-ad-narrow.png")
+    _fits_the_screen(page)
     _check_labels(page, "#chart", labels)
     for name in labels[1:4]:
         page.get_by_role("checkbox", name=name, exact=True).uncheck()
@@ -210,5 +220,6 @@ def test_compare_chart_labels_of_ads_ending_together_neither_overlap_nor_leave_t
     page.set_viewport_size({"width": 420, "height": 1400})
     page.wait_for_timeout(300)
     _shot(page, "labels-compare-narrow.png")
+    _fits_the_screen(page)
     _check_labels(page, "#chart-smile", rest)
     assert page.errors == []
