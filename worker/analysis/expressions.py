@@ -12,9 +12,9 @@ brow furrow ranks with a person's coding at 0.71 that way against 0.40 as seen. 
 scores come from the landmarks as seen: turned to the front they no longer carry the eyes' turn
 against a tilted head (fitted on real faces looking at the camera, see ``eye_turn``).
 
-``brow_furrow`` is browDown times (1 - smile): the model reads the lowered brow-eye area of a
-broad (Duchenne) smile as browDown (0.33 on skimage's smiling astronaut, whose brows a person
-codes as relaxed), and a furrow that rises with every laugh is the fault issue 8 reports.
+``smile`` and ``smirk`` are the blendshapes' lip-corner pull times the appearance model's
+support for a smile (``appearance.smile_support``): the landmark models read a sob, a disgusted
+or a fearful lip stretch as much smile as a laugh; the face's pixels tell them apart.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from worker.analysis.trained import BLENDSHAPE_INDEX
 
 # Expression -> the blendshapes (both sides) whose mean it is.
 SOURCES: dict[str, tuple[str, ...]] = {
-    "smile": ("mouthSmileLeft", "mouthSmileRight"),  # AU12
+    "smile": ("mouthSmileLeft", "mouthSmileRight"),  # AU12, times the appearance support
     "inner_brow_raise": ("browInnerUp",),  # AU1
     "brow_raise": ("browOuterUpLeft", "browOuterUpRight"),  # AU2
     "brow_furrow": ("browDownLeft", "browDownRight"),  # AU4, discounted by the smile (below)
@@ -48,7 +48,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
 }
 # What the mesh measures instead (see the module docstring).
 GEOMETRIC = {"mouth_open": "inner lips apart, mesh points 13-14, in canonical cm / MOUTH_OPEN_CM"}
-DERIVED = {"smirk": "|mouthSmileLeft - mouthSmileRight|"}
+DERIVED = {"smirk": "|mouthSmileLeft - mouthSmileRight| x the appearance support"}
 # Lips 2 cm apart read as a full mouth open: a broad toothy grin parts them ~1.5 cm, a
 # surprised "oh" ~2 cm; 0 is lips touching, a physical zero that needs no baseline.
 MOUTH_OPEN_CM = 2.0
@@ -74,22 +74,31 @@ GAZE_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in GAZE_BLENDSHAPES])
 
 
 def expressions(scores: Table, lip_gap_cm: Array) -> Table:
-    """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes
-    (``scores``: name -> per-frame values, NaN without a face) and the mesh's lip gap."""
+    """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes and
+    ``smile_support`` (``scores``: name -> per-frame values, NaN without a face) and the mesh's
+    lip gap."""
+    support = scores["smile_support"]
     out: Table = {}
     for name in EXPRESSION_NAMES:
         if name in SOURCES:
             out[name] = np.mean([scores[source] for source in SOURCES[name]], axis=0)
-            if name == "brow_furrow":
+            if name == "smile":
+                out[name] = out[name] * support
+            elif name == "brow_furrow":
                 smile = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
-                out[name] = out[name] * (1.0 - smile)
+                out[name] = out[name] * (1.0 - smile * support)
         elif name == "mouth_open":
             out[name] = np.clip(lip_gap_cm / MOUTH_OPEN_CM, 0.0, 1.0)
         elif name == "smirk":
-            out[name] = np.abs(scores["mouthSmileLeft"] - scores["mouthSmileRight"])
+            out[name] = one_sided_smile(scores) * support
         else:
             raise ValueError(f"no source for expression {name!r}")
     return out
+
+
+def one_sided_smile(scores: Table) -> Array:
+    """How much more one lip corner is pulled than the other, per the blendshapes alone."""
+    return np.asarray(np.abs(scores["mouthSmileLeft"] - scores["mouthSmileRight"]))
 
 
 def eye_turn(scores: Table) -> tuple[Array, Array]:
