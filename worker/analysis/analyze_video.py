@@ -13,7 +13,7 @@ import av
 import cv2
 import numpy as np
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, smile_support
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
@@ -301,7 +301,9 @@ def analyze(
         },
         # The rest level each expression was read against (the lowest of the session so far),
         # for the panelist's later clips; and what the earlier clips passed in.
-        "rest_levels": {name: round(baselines[name], 5) for name in EXPRESSION_NAMES},
+        "rest_levels": {
+            name: round(baselines[name], 5) for name in EXPRESSION_NAMES if name not in NOT_MEASURED
+        },
         "rest_levels_given": dict(rest_levels or {}),
     }
     if on_progress is not None:

@@ -12,14 +12,14 @@ Nothing here runs unless ``analyze(..., emotions=True)`` asked for it.
   happy one.
 * valence, -1..1: joy minus the strongest negative emotion (anger, sadness, disgust, fear,
   contempt).
-* engagement, 0..1: expressiveness, the strongest of the 20 expressions but eye closure.
+* engagement, 0..1: expressiveness, the strongest of the measured expressions but eye closure.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
+from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.arrays import Array, Table
 from worker.analysis.trained import FER_CLASSES
 
@@ -43,6 +43,10 @@ def emotions(probabilities: Array, expressions: Table, one_sided: Array) -> Tabl
     out["contempt"] = one_sided * (1.0 - out["joy"])
     negative = np.max([out[name] for name in _NEGATIVE], axis=0)
     out["valence"] = np.clip(out["joy"] - negative, -1.0, 1.0)
-    moving = [expressions[name] for name in EXPRESSION_NAMES if name != "eye_closure"]
+    moving = [
+        expressions[name]
+        for name in EXPRESSION_NAMES
+        if name != "eye_closure" and name not in NOT_MEASURED
+    ]
     out["engagement"] = np.max(moving, axis=0)
     return {name: out[name] for name in EMOTION_METRICS}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.arrays import Array, Table
 from worker.analysis.trained import BLENDSHAPE_INDEX
 
@@ -37,7 +37,6 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "nose_wrinkle": ("noseSneerLeft", "noseSneerRight"),  # AU9
     "upper_lip_raise": ("mouthUpperUpLeft", "mouthUpperUpRight"),  # AU10
     "dimpler": ("mouthDimpleLeft", "mouthDimpleRight"),  # AU14
-    "lip_corner_depressor": ("mouthFrownLeft", "mouthFrownRight"),  # AU15
     "chin_raise": ("mouthShrugLower",),  # AU17
     "lip_pucker": ("mouthPucker",),  # AU18
     "lip_stretch": ("mouthStretchLeft", "mouthStretchRight"),  # AU20
@@ -91,6 +90,8 @@ def expressions(scores: Table, lip_gap_cm: Array) -> Table:
             out[name] = np.clip(lip_gap_cm / MOUTH_OPEN_CM, 0.0, 1.0)
         elif name == "smirk":
             out[name] = one_sided_smile(scores) * support
+        elif name in NOT_MEASURED:
+            out[name] = np.full(len(support), np.nan)
         else:
             raise ValueError(f"no source for expression {name!r}")
     return out

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.arrays import Array, Table
 from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
@@ -217,6 +217,10 @@ def finalise(
     model_scale = expressions(raw, raw["lip_gap"])
     earlier = rest_levels or {}
     for name in EXPRESSION_NAMES:
+        if name in NOT_MEASURED:  # empty, never a flat zero
+            baselines[name] = float("nan")
+            frames[name] = np.full(len(t), np.nan)
+            continue
         values = model_scale[name]
         if name in MOUTH_EXPRESSIONS:
             readable = present & ~mouth_hidden

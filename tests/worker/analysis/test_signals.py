@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.canonical import RIGID_IDS, RIGID_POINTS
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import DERIVED, GEOMETRIC, KEPT_BLENDSHAPES, SOURCES
@@ -140,6 +140,7 @@ def _raw_clip(n: int) -> dict[str, np.ndarray]:
     raw["brightness"] = np.full(n, 120.0)
     raw["mouth_skin"] = np.zeros(n)
     raw["eyes_delta"] = np.zeros(n)
+    raw["smile_support"] = np.ones(n)  # the appearance model has nothing against a smile
     return raw
 
 
@@ -185,5 +186,5 @@ def test_expressions_read_on_the_models_zero_not_the_clip_median() -> None:
 
 
 def test_every_expression_has_exactly_one_source() -> None:
-    sources = [*SOURCES, *GEOMETRIC, *DERIVED]
+    sources = [*SOURCES, *GEOMETRIC, *DERIVED, *NOT_MEASURED]
     assert sorted(sources) == sorted(EXPRESSION_NAMES)
