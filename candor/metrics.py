@@ -20,8 +20,8 @@ class Expression:
     label: str
     description: str
     # False: no model that ships with Candor reads it on real faces (on the development set it
-    # stays at zero where a person sees it). Its curves are empty, never a flat zero, and every
-    # reader (picker, API, exports, reports) says "not measured".
+    # stays near zero where a person sees it: docs/signals.md). Its curves are empty, never a
+    # flat zero, and every reader (picker, API, exports, reports) says "not measured".
     measured: bool = True
 
 
@@ -46,7 +46,13 @@ EXPRESSIONS: tuple[Expression, ...] = (
     ),
     Expression("chin_raise", "AU17", "Chin raise", "Chin boss pushed up, lower lip pushed up."),
     Expression("lip_pucker", "AU18", "Lip pucker", "Lips pushed forward and rounded."),
-    Expression("lip_stretch", "AU20", "Lip stretch", "Lips stretched sideways, flattened."),
+    Expression(
+        "lip_stretch",
+        "AU20",
+        "Lip stretch",
+        "Lips stretched sideways, flattened.",
+        measured=False,
+    ),
     Expression("lip_press", "AU24", "Lip press", "Lips pressed together."),
     Expression("lip_suck", "AU28", "Lip suck", "Lips drawn in over the teeth."),
     Expression("mouth_open", "AU25", "Mouth open", "Lips parted."),

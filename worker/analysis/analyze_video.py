@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
-from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, smile_support
+from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
@@ -125,6 +125,7 @@ class _Collector:
         self.mouth_skin: list[float] = []
         self.eyes_delta: list[float] = []
         self.support: list[float] = []
+        self.nose_texture: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
         self._appearance = appearance
@@ -146,6 +147,7 @@ class _Collector:
             self.mouth_skin.append(np.nan)
             self.eyes_delta.append(np.nan)
             self.support.append(np.nan)
+            self.nose_texture.append(np.nan)
         else:
             seen = self._blendshapes(landmarks)
             front = frontal_landmarks(landmarks, self._min_turn_deg)
@@ -154,6 +156,7 @@ class _Collector:
             self.scores.append(kept)
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
             self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
+            self.nose_texture.append(nose_root_texture(frame.rgb, landmarks))
             if self._emotions or kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE:
                 classes = self._appearance(frame.rgb, landmarks)
                 self.support.append(float(smile_support(classes[None])[0]))
@@ -185,6 +188,7 @@ class _Collector:
         raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["eyes_delta"] = np.array(self.eyes_delta, dtype=float)
         raw["smile_support"] = np.array(self.support, dtype=float)
+        raw["nose_texture"] = np.array(self.nose_texture, dtype=float)
         raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
