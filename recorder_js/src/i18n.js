@@ -8,6 +8,9 @@ const STRINGS = {
     agree: "I agree",
     decline: "No thanks",
     declineNote: "Saying no will not affect the rest of the survey.",
+    storageNote:
+      "Parts of the video not yet sent are kept on this device only until they are sent, " +
+      "for at most 15 minutes.",
     cameraTitle: "Your camera",
     cameraExplain:
       "Your browser will now ask to use your camera. It is switched on only while each ad plays, " +
@@ -79,8 +82,10 @@ const STRINGS = {
     withdrawnTitle: "Recording deleted",
     withdrawnExplain: "The camera is off and everything recorded has been deleted.",
     withdrawnPending:
-      "The camera is off, but the server could not be reached to delete what was sent. Video " +
-      "is deleted automatically within the hour; to have everything deleted, ask with this code:",
+      "The camera is off and the recording has stopped. This device cannot reach the server " +
+      "right now: what was already sent will be deleted as soon as the connection returns, " +
+      "while this page is open or the next time this survey is opened on this device. This " +
+      "code also has everything deleted, from any device:",
     failedTitle: "Something went wrong",
     failedExplain: "We could not complete the recording. You can continue the survey.",
     retryCamera: "Try again",
@@ -125,6 +130,9 @@ const STRINGS = {
     agree: "J'accepte",
     decline: "Non merci",
     declineNote: "Refuser n'a aucune conséquence sur la suite du questionnaire.",
+    storageNote:
+      "Les parties de la vidéo pas encore envoyées restent sur cet appareil seulement jusqu'à " +
+      "leur envoi, 15 minutes au plus.",
     cameraTitle: "Votre caméra",
     cameraExplain:
       "Votre navigateur va vous demander l'accès à la caméra. Elle n'est allumée que pendant " +
@@ -199,8 +207,11 @@ const STRINGS = {
     withdrawnTitle: "Enregistrement supprimé",
     withdrawnExplain: "La caméra est éteinte et tout ce qui a été enregistré a été supprimé.",
     withdrawnPending:
-      "La caméra est éteinte, mais le serveur est injoignable. La vidéo est supprimée " +
-      "automatiquement dans l'heure ; pour tout faire effacer, demandez-le avec ce code :",
+      "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
+      "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
+      "connexion, tant que cette page est ouverte ou à la prochaine ouverture de ce " +
+      "questionnaire sur cet appareil. Ce code permet aussi de tout faire supprimer, depuis " +
+      "n'importe quel appareil :",
     failedTitle: "Un problème est survenu",
     failedExplain: "L'enregistrement n'a pas pu aboutir. Vous pouvez continuer le questionnaire.",
     retryCamera: "Réessayer",

@@ -290,6 +290,7 @@ RecorderView.prototype.screens = {
         ),
       ),
       h("p", { class: "cr-note" }, t.declineNote),
+      h("p", { class: "cr-note", "data-note": "storage" }, t.storageNote),
     ];
   },
 
