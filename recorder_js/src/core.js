@@ -6,7 +6,7 @@ import { Connectivity, makeSleep } from "./connectivity.js";
 import { requestLocale, resolveLocale, strings, withTranslations } from "./i18n.js";
 import { browserEnv, resolveOptions } from "./options.js";
 import { fillReturnUrl } from "./return-url.js";
-import { State, canTransition } from "./states.js";
+import { State, TERMINAL, canTransition } from "./states.js";
 import { UploadSet } from "./uploader.js";
 
 export class RecorderCore {
@@ -59,6 +59,7 @@ export class RecorderCore {
     this.presenceSeq = 0; // the last "left the page" / "back" message's sequence number
     this.leftSent = false; // a beacon said the panelist left, and no "back" followed yet
     this.unloading = false; // the page is going away (pagehide, not into the back/forward cache)
+    this.releaseTab = null; // lets go of this tab's hold on the respondent's session (Web Lock)
     const win = this.env.window;
     if (win && typeof win.addEventListener === "function") {
       const onNetwork = () => this.emit("network", { online: !this.connectivity.offline });
@@ -157,6 +158,11 @@ export class RecorderCore {
     }
     this.state = to;
     this.detail = detail;
+    // Over: another tab of this browser may now open this respondent's recording.
+    if (TERMINAL.has(to) && this.releaseTab) {
+      this.releaseTab();
+      this.releaseTab = null;
+    }
     this.emit("state", { state: to, previous, detail });
   }
 

@@ -69,6 +69,11 @@ const STRINGS = {
     previewNoReturn: (status) =>
       `Preview: a panelist would now stay on this page, and a survey framing it would receive ` +
       `the status “${status}” by postMessage.`,
+    elsewhereTitle: "This recording is open in another tab",
+    elsewhereExplain:
+      "Your recording for this survey is already open in another tab or window of this " +
+      "browser. Please go back to that tab to continue; this tab cannot resume it, and nothing " +
+      "was recorded here.",
     closedTitle: "This study is closed",
     closedExplain:
       "Thank you for your interest. This study is not taking new participants at the moment. " +
@@ -194,6 +199,11 @@ const STRINGS = {
     previewNoReturn: (status) =>
       `Aperçu : un panéliste resterait sur cette page, et un questionnaire qui l'intègre ` +
       `recevrait le statut « ${status} » par postMessage.`,
+    elsewhereTitle: "Cet enregistrement est ouvert dans un autre onglet",
+    elsewhereExplain:
+      "Votre enregistrement pour ce questionnaire est déjà ouvert dans un autre onglet ou une " +
+      "autre fenêtre de ce navigateur. Revenez à cet onglet pour continuer ; celui-ci ne peut " +
+      "pas le reprendre, et rien n'y a été enregistré.",
     closedTitle: "Cette étude est fermée",
     closedExplain:
       "Merci de votre intérêt. Cette étude n'accepte pas de nouveaux participants pour le " +

@@ -37,6 +37,11 @@ export class CandorRecorder extends RecorderCore {
       // A withdrawal this browser could not deliver before (offline, tab closed) goes first.
       await this.sendKeptWithdrawals();
       const key = this.resumeKey;
+      if (key && !(await this.holdTab(key))) {
+        // Another tab records this respondent: it alone may resume or end their session.
+        this.transition(State.ELSEWHERE);
+        return;
+      }
       const kept = key ? await this.store.loadResume(key) : null;
       this.keptSession = kept ? kept.session : null;
       const session = await this.api.startSession({
@@ -77,6 +82,30 @@ export class CandorRecorder extends RecorderCore {
       }));
   }
 
+  /**
+   * Hold this respondent's session for this tab, for as long as the tab lives or until the
+   * session ends (a Web Lock, which the browser releases when the tab closes or crashes).
+   * False if another tab holds it. Browsers without Web Locks are not kept apart.
+   */
+  holdTab(key) {
+    const locks = this.env.locks;
+    if (!locks || typeof locks.request !== "function") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      locks
+        .request(`candor-recorder:${key}`, { ifAvailable: true }, (lock) => {
+          if (!lock) {
+            resolve(false);
+            return null;
+          }
+          resolve(true);
+          return new Promise((release) => {
+            this.releaseTab = release;
+          });
+        })
+        .catch(() => resolve(true));
+    });
+  }
+
   /** Send every withdrawal this browser still holds, once each (withdrawals.js). */
   sendKeptWithdrawals() {
     return sendKeptWithdrawals(this.store, {
@@ -97,6 +126,10 @@ export class CandorRecorder extends RecorderCore {
     const id = this.session && this.session.session_id;
     if (id && this.store) this.store.dropSession(id);
     this.forgetResume();
+    if (this.releaseTab) {
+      this.releaseTab(); // ended: another tab may start this respondent afresh
+      this.releaseTab = null;
+    }
   }
 
   /**

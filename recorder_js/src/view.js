@@ -449,6 +449,11 @@ RecorderView.prototype.screens = {
     ];
   },
 
+  elsewhere(r, d, t) {
+    // No way back to the survey from here: the tab that records will take the panelist there.
+    return [this.title(t.elsewhereTitle), h("p", {}, t.elsewhereExplain)];
+  },
+
   closed(r, d, t) {
     return [this.title(t.closedTitle), h("p", {}, t.closedExplain), this.continueLink()];
   },

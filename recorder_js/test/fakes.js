@@ -330,6 +330,29 @@ export class FakeDocument extends EventTarget {
   }
 }
 
+/** navigator.locks of one browser, shared by its tabs: exclusive locks, `ifAvailable` only. */
+export class FakeLocks {
+  constructor() {
+    this.held = new Map(); // name → the tab that holds it
+  }
+
+  async request(name, options, callback) {
+    if (this.held.has(name)) return callback(null);
+    const owner = {};
+    this.held.set(name, owner);
+    try {
+      return await callback({ name, mode: "exclusive" });
+    } finally {
+      if (this.held.get(name) === owner) this.held.delete(name);
+    }
+  }
+
+  /** The browser releases a closed tab's locks. */
+  releaseAll() {
+    this.held.clear();
+  }
+}
+
 const ROOT = "http://candor.test/api/v1/panel";
 
 const CONSENT = {
