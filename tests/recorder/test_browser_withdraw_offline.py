@@ -123,7 +123,8 @@ def test_a_withdrawal_made_offline_in_a_closed_tab_is_sent_by_the_next_recorder_
         "the kept withdrawal to arrive",
     )
     print(
-        f"\nwithdrawn offline, tab closed: arrived {time.monotonic() - opened:.2f} s after reopening"
+        "\nwithdrawn offline, tab closed: arrived "
+        f"{time.monotonic() - opened:.2f} s after reopening"
     )
     with live_candor.session() as db:
         assert db.get(Clip, clip_id) is None
