@@ -7,7 +7,7 @@
 // "invalid_state") and resolves to false; it never throws. The camera is on only in the
 // preflight preview and while an ad is being recorded.
 
-import { AbortedError } from "./api.js";
+import { AbortedError, HttpError } from "./api.js";
 import { AdRun } from "./ad-run.js";
 import { RecorderCore } from "./core.js";
 import { openChunkStore, sweepStore } from "./chunk-store.js";
@@ -436,7 +436,11 @@ export class CandorRecorder extends RecorderCore {
         }
       },
       (error) => {
-        if (!(error instanceof AbortedError)) this.reportError("upload_failed", error);
+        if (error instanceof AbortedError) return;
+        this.reportError("upload_failed", error);
+        // The server no longer takes this session (erased, superseded, token refused): the
+        // camera goes off now rather than record what can go nowhere.
+        if (isGone(error) && !this.ended) this.fail(error);
       },
     );
     return this.uploads.add(upload);
@@ -580,4 +584,9 @@ export class CandorRecorder extends RecorderCore {
     this.clearStore(); // unsent chunks of a failed session could go nowhere: not kept
     if (!TERMINAL.has(this.state)) this.transition(State.FAILED, { message: error.message });
   }
+}
+
+/** An answer saying the session or its clip is gone for good, not a passing failure. */
+function isGone(error) {
+  return error instanceof HttpError && [401, 403, 404, 410].includes(error.status);
 }

@@ -64,3 +64,21 @@ test("the 'elsewhere' screen's words exist in every locale", () => {
     assert.ok(strings(locale).elsewhereTitle && strings(locale).elsewhereExplain, locale);
   }
 });
+
+test("a session erased by the server mid-ad (another browser took over): camera off within a chunk", async () => {
+  const server = new FakeServer();
+  server.ads[0].duration_s = 20;
+  const t = setup({ server });
+  await driveTo(t, "ready");
+  t.recorder.play();
+  await t.clock.until(() => server.clipFor(101)?.chunks.size >= 2);
+  const erasedAt = t.clock.now();
+  server.session.status = "withdrawn"; // erased on the server: its clips are gone
+  server.clips.clear();
+  await t.clock.until(() => t.recorder.state === "failed");
+  const after = t.clock.now() - erasedAt;
+  assert.ok(after <= 2000, `failed ${after} ms after the erasure`);
+  assert.equal(t.camera.live, 0);
+  assert.equal(t.recorder.recording, false);
+  assert.equal(t.recorder.status, "failed");
+});
