@@ -541,7 +541,10 @@ export class CandorRecorder extends RecorderCore {
     this.status = "withdrawn";
     this.busy = null;
     this.transition(State.WITHDRAWN, { erased });
-    if (!erased) this.keepWithdrawing(record);
+    if (!erased) {
+      this.pendingWithdrawal = record;
+      this.keepWithdrawing(record);
+    }
     // Like "complete": the "Recording deleted" screen waits for a click, unless there is nowhere
     // to navigate (then a host page framing us is told at once and goes on by itself).
     if (!this.returnUrl) this.returnToSurvey();
@@ -560,6 +563,7 @@ export class CandorRecorder extends RecorderCore {
         outcome = Sent.LATER;
       }
       if (outcome !== Sent.LATER) {
+        this.pendingWithdrawal = null;
         this.update({ erased: true });
         return outcome;
       }

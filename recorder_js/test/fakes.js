@@ -425,6 +425,9 @@ export class FakeServer {
       answer = { status: 401, body: { detail: "missing or bad token" } };
     } else if (m[1] !== this.session.id) {
       answer = { status: 403, body: { detail: "token for another session" } };
+    } else if (message.withdraw) {
+      this.erase("withdrawn");
+      answer = { status: 200, body: { taken: true, queued: 0, abandoned: 0 } };
     } else if (
       !["started", "consented"].includes(this.session.status) ||
       message.seq <= (this.session.presenceSeq || 0)

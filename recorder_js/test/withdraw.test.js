@@ -214,3 +214,19 @@ test("a kept withdrawal whose token expired erases by its receipt code; a 404 is
     "a refused withdrawal is not sent again; one the server could not take is",
   );
 });
+
+test("a tab closed with its withdrawal still unsent makes the withdrawal its last beacon", async () => {
+  const store = new MemoryChunkStore();
+  const t = setup({ env: { chunkStore: store } });
+  await withdrawOffline(t);
+  // The network is back but the page's next probe has not come yet when the tab is closed.
+  t.server.offline = false;
+  t.win.pageHide();
+  assert.deepEqual(
+    t.server.beacons.map((b) => [b.path, b.message.withdraw, b.answer.status]),
+    [["/sessions/s1/presence", true, 200]],
+  );
+  assert.deepEqual(t.server.erasures, [{ session: "s1", how: "withdrawn", clips: 1 }]);
+  // Its answer never reaches a closed page: the next page load sends it again, harmlessly.
+  assert.equal((await store.loadWithdrawals()).length, 1);
+});

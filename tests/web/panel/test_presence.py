@@ -408,3 +408,34 @@ def test_a_left_session_ends_abandoned_at_the_idle_rule_not_the_token_lifetime(
     assert _session(db_session, left).status.value == "abandoned"
     # No beacon (a tab closed offline, a crash): the token's lifetime still applies.
     assert _session(db_session, silent).status.value == "consented"
+
+
+def test_a_withdrawal_beacon_erases_the_session_and_needs_its_token(
+    client: TestClient, db_session: Session
+) -> None:
+    """Issue 20, item 1: a page going away with its withdrawal not yet acknowledged sends it as
+    its last beacon; the uploading clip is deleted, audited `withdrawn`, never analysed."""
+    started, clip_id = _recording(client, db_session, chunks=2)
+    row_id = _clip(db_session, clip_id).id
+    forged = client.post(
+        f"{API}/sessions/{started.session_id}/presence",
+        content=json.dumps({"token": "forged", "seq": 5, "present": False, "withdraw": True}),
+        headers=BEACON,
+    )
+    assert forged.status_code == 401
+    for seq in (6, 6):  # a replay is harmless
+        answer = _beacon(client, started, seq, [], withdraw=True)
+        assert answer.status_code == 200, answer.text
+    db_session.expire_all()
+    assert db_session.get(Clip, row_id) is None
+    reasons = db_session.scalars(
+        select(DeletionAudit.reason).where(DeletionAudit.clip_id == row_id)
+    )
+    assert list(reasons) == ["withdrawn"]
+    assert _session(db_session, started).status.value == "withdrawn"
+    shown = client.post(
+        f"{API}/sessions/{started.session_id}/presence",
+        headers=started.headers,
+        json={"seq": 9, "present": True, "withdraw": True},
+    )
+    assert shown.status_code == 422
