@@ -106,12 +106,13 @@ export class CandorRecorder extends RecorderCore {
     });
   }
 
+  get withdrawalOptions() {
+    return { transport: this.options.transport, sleep: this.sleep };
+  }
+
   /** Send every withdrawal this browser still holds, once each (withdrawals.js). */
   sendKeptWithdrawals() {
-    return sendKeptWithdrawals(this.store, {
-      transport: this.options.transport,
-      sleep: this.sleep,
-    });
+    return sendKeptWithdrawals(this.store, this.withdrawalOptions);
   }
 
   /** The study closed: a session this browser kept chunks of can no longer take them. */
@@ -529,13 +530,17 @@ export class CandorRecorder extends RecorderCore {
     this.store.dropSession(id);
     this.forgetResume();
     this.update({ withdrawing: true });
-    let erased = false;
+    // One try now; the screen then says at once what is true, and the kept withdrawal is sent
+    // again whenever the server may be back (keepWithdrawing), rather than after long retries.
+    let outcome = Sent.LATER;
     try {
-      await this.api.withdraw(id);
-      erased = true;
-      await this.store.dropWithdrawal(id);
+      outcome = await sendWithdrawal(this.store, record, this.withdrawalOptions);
     } catch (error) {
       this.reportError("withdraw_failed", error);
+    }
+    const erased = outcome !== Sent.LATER;
+    if (!erased) {
+      this.reportError("withdraw_failed", new Error("the server could not be reached: kept"));
     }
     this.ended = true;
     this.status = "withdrawn";
@@ -553,12 +558,11 @@ export class CandorRecorder extends RecorderCore {
 
   /** Send the kept withdrawal each time the server may be back, until it is acknowledged. */
   async keepWithdrawing(record) {
-    const options = { transport: this.options.transport, sleep: this.sleep };
     for (;;) {
       await this.connectivity.wait(); // the `online` event, or a probe the server answered
       let outcome;
       try {
-        outcome = await sendWithdrawal(this.store, record, options);
+        outcome = await sendWithdrawal(this.store, record, this.withdrawalOptions);
       } catch {
         outcome = Sent.LATER;
       }
