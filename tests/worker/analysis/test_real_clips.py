@@ -75,10 +75,12 @@ def test_mouth_open_follows_talking(coded: Any, clip: str) -> None:
 @pytest.mark.parametrize("clip", sorted(LABEL_FILES))
 def test_no_furrow_where_the_person_saw_none(coded: Any, clip: str) -> None:
     # Neither man lowers his brows (coded 0 throughout): talking, laughing and head movement
-    # must not draw a furrow curve.
+    # must not draw a furrow curve. Same bar as the photos' "stays low" (a mean of 0.15 at
+    # most); franck read a mean of 0.22 when the furrow's rest was his 5th percentile.
     codes, values = _pairs(*coded[clip], "furrow", "brow_furrow")
     assert set(codes) == {0}
-    assert np.percentile(values, 90) <= 0.1, np.percentile(values, [50, 90, 99]).round(2)
+    assert values.mean() <= 0.15, np.percentile(values, [50, 90, 99]).round(2)
+    assert np.percentile(values, 90) <= 0.2, np.percentile(values, [50, 90, 99]).round(2)
 
 
 @pytest.mark.slow
