@@ -151,11 +151,13 @@ def finalise(
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
     ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness``, RAW_MEASURES and
-    KEPT_BLENDSHAPES, ``mouth_skin`` and ``eyes_delta`` (NaN on frames without a face). Mouth
-    expressions are NaN where the mouth is hidden (``mouth_occluded``), eye expressions where
-    the eyes are (``eyes_occluded``). Baselines include each expression's rest offset (the
-    per-person correction subtracted): the lower of this clip's and ``rest_levels``, the rest
-    levels of the same panelist's other clips of the session, when given.
+    KEPT_BLENDSHAPES, ``mouth_skin``, ``eyes_delta``, ``smile_support`` and ``nose_texture``
+    (NaN on frames without a face). Mouth expressions are NaN where the mouth is hidden
+    (``mouth_occluded``), eye expressions where the eyes are (``eyes_occluded``), and the
+    expressions not measured (candor.metrics.NOT_MEASURED) everywhere. Baselines include each
+    expression's rest offset (the per-person correction subtracted): the lower of this clip's
+    and ``rest_levels``, the rest levels of the same panelist's other clips of the session,
+    when given.
     """
     present = raw["face_present"].astype(bool)
     yaw, pitch = raw["yaw"], raw["pitch"]
