@@ -125,10 +125,14 @@ def test_expressiveness_ignores_cells_of_an_unmeasured_expression(
     assert maths.summarise(cells).expressiveness == pytest.approx(0.4)
 
 
-def _picker_label(page: str, name: str) -> str:
-    match = re.search(
-        rf'<label class="pick[^"]*"[^>]*>\s*<input[^>]*value="{name}"[^>]*>.*?</label>', page, re.S
+def _picker_entry(page: str, name: str) -> str:
+    """The picker's entry of one metric: its label, or the wrapper of one not measured."""
+    pattern = (
+        rf'<span class="pick not-measured"[^>]*><label><input[^>]*value="{name}"[^>]*>'
+        r".*?</a></span>"
+        rf'|<label class="pick"><input[^>]*value="{name}"[^>]*>.*?</label>'
     )
+    match = re.search(pattern, page, re.S)
     assert match, name
     return match.group(0)
 
@@ -140,14 +144,14 @@ def test_the_picker_shows_it_disabled_and_a_url_asking_for_it_gets_a_note(
     page = client.get(f"/results/ads/{stale.ad.id}", headers=HTML).text
     for name in unmeasured:
         expression = EXPRESSION_BY_NAME[name]
-        label = _picker_label(page, name)
+        label = _picker_entry(page, name)
         assert " disabled" in label and "checked" not in label
         text = re.sub(r"<[^>]+>", "", label)
         assert f"{expression.label} ({expression.au}) \u2014 not measured" in html.unescape(text)
         assert "no model here measures it on real faces" in label  # the tooltip
         assert 'href="/help/signals"' in label
     assert 'id="not-measured-note"' not in page
-    assert _picker_label(page, "smile").count("disabled") == 0
+    assert _picker_entry(page, "smile").count("disabled") == 0
 
     asked = "&".join(f"metric={m}" for m in unmeasured)
     only = client.get(f"/results/ads/{stale.ad.id}?{asked}", headers=HTML)
