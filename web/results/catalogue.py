@@ -116,11 +116,6 @@ def full_label(metric: str) -> str:
     return f"{expression.label} ({expression.au})" if expression else label(metric)
 
 
-def picker_label(metric: str) -> str:
-    """full_label, marked where the metric is not measured: "… (AU15) — not measured"."""
-    return full_label(metric) if measured(metric) else f"{full_label(metric)} \u2014 not measured"
-
-
 def value_range(metric: str) -> tuple[float, float | None]:
     if metric == "blinks":
         return (0.0, None)  # a count per second
