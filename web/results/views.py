@@ -39,6 +39,8 @@ VENDOR_FILES = {
 }
 # Every metric's label, with its AU for an expression ("Smile (AU12)").
 METRIC_LABELS = {m: catalogue.full_label(m) for m in catalogue.stored_metrics(emotions=True)}
+# Where the picker's tooltip on a metric that is not measured sends the reader.
+SIGNALS_DOCS_PATH = "/help/signals"
 # The picker's groups, in order (Emotions holds the 7 emotions and valence).
 PICKER_GROUPS = (
     ("attention", "Attention"),
@@ -57,6 +59,8 @@ templates.env.globals.update(
     picker_groups=PICKER_GROUPS,
     derivation_url=catalogue.derivation_url,
     emotion_docs=catalogue.EMOTION_DOCS_PATH,
+    not_measured_why=catalogue.NOT_MEASURED_WHY,
+    signals_docs=SIGNALS_DOCS_PATH,
     decline_labels=DECLINE_REASONS,
 )
 templates.env.globals["mean_of"] = lambda values: (
@@ -102,14 +106,21 @@ def study_page(
     )
 
 
-def picked(asked: list[str] | None, emotions: bool) -> tuple[tuple[str, ...], list[MetricInfo]]:
-    """The metrics a page shows (from ?metric=…, else the default view) and every one it offers.
+def picked(
+    asked: list[str] | None, emotions: bool
+) -> tuple[tuple[str, ...], list[MetricInfo], str | None]:
+    """The metrics a page shows (from ?metric=…, else the default view), every one it offers,
+    and a note naming any asked for that are not measured (dropped, never drawn flat).
 
     An unknown metric, or an emotion metric outside emotion mode, is a 400.
     """
     offered = catalogue.chart_metrics(emotions)
-    view = metrics_or_400(asked or [], offered) or catalogue.default_view(emotions)
-    return view, catalogue.infos(offered)
+    view, dropped = catalogue.drawable(metrics_or_400(asked or [], offered))
+    return (
+        view or catalogue.default_view(emotions),
+        catalogue.infos(offered),
+        catalogue.not_measured_note(dropped),
+    )
 
 
 @router.get("/results/ads/{ad_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -123,7 +134,7 @@ def ad_page(
     """The ad playing above its curves, with the metric picker (the chosen set lives in the
     URL as ?metric=…), key moments, summary and exports."""
     emotions = catalogue.shows_emotions(access.study)
-    view, offered = picked(metrics, emotions)
+    view, offered, dropped_note = picked(metrics, emotions)
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
     chart = {
@@ -148,6 +159,7 @@ def ad_page(
         chart=chart,
         view=view,
         offered=offered,
+        dropped_note=dropped_note,
         emotions=emotions,
         samples=sample_count(session, access.study.id),
     )
@@ -168,6 +180,9 @@ def segments_page(
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, f"metric must be one of {', '.join(offered)}"
         )
+    dropped_note = catalogue.not_measured_note(catalogue.drawable((metric,))[1])
+    if dropped_note:
+        metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
     curves = curves_or_400(session, settings, access, chosen)
@@ -192,6 +207,7 @@ def segments_page(
         var=chosen,
         metric=metric,
         offered=catalogue.infos(offered),
+        dropped_note=dropped_note,
         chart=chart,
     )
 
@@ -220,7 +236,7 @@ def compare_page(
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
     emotions = all(catalogue.shows_emotions(a.study) for a in accesses)
-    view, offered = picked(metrics, emotions)
+    view, offered, dropped_note = picked(metrics, emotions)
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
@@ -231,6 +247,7 @@ def compare_page(
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,
+        dropped_note=dropped_note,
         emotions=emotions,
         keep=[("ad", str(a.ad.id)) for a in accesses],
         chart={

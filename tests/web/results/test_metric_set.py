@@ -165,8 +165,9 @@ def test_exports_name_each_expressions_au(
     header = next(
         csv.reader(io.StringIO(client.get(f"/api/v1/ads/{world.ad.id}/panelists.csv").text))
     )
-    for expression in EXPRESSIONS:
-        assert f"{expression.name} ({expression.au})" in header
+    for expression in EXPRESSIONS:  # one no model here measures says so (test_not_measured)
+        marked = "" if expression.measured else ", not measured"
+        assert f"{expression.name} ({expression.au}{marked})" in header
     assert header[header.index("smile (AU12)") - 1] == "attention"
     rows = _csv(client.get(f"/api/v1/ads/{world.ad.id}/curves.csv").text)
     aus = {r["metric"]: r["au"] for r in rows}
