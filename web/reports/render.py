@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from candor.metrics import EXPRESSION_BY_NAME, METRIC_RANGE
 from candor.quality import EXCLUSION_REASONS
 from web.reports.content import AdReport, StudyReport
+from web.results.catalogue import au_text
 from web.results.schemas import MetricCurve
 
 FloatArray = NDArray[np.float64]
@@ -53,7 +54,7 @@ def label(metric: str) -> str:
     """A metric's name for a reader; inferred metrics say so."""
     if metric in EXPRESSION_BY_NAME:
         expression = EXPRESSION_BY_NAME[metric]
-        return f"{expression.label} ({expression.au})"
+        return f"{expression.label} ({au_text(expression)})"
     if metric == "attention":
         return "Attention"
     return f"{metric.capitalize()} (inferred)"

@@ -13,6 +13,7 @@ from candor.metrics import (
     EXPRESSION_NAMES,
     METRIC_RANGE,
     QUALITY_METRICS,
+    Expression,
 )
 from web.results.schemas import MetricInfo
 from web.studies.models import Study
@@ -83,10 +84,17 @@ def label(metric: str) -> str:
     return _OTHER_LABELS[metric]
 
 
+def au_text(expression: Expression) -> str:
+    """An expression's action unit as one flat phrase that can sit in parentheses after its
+    name: "AU12", and "AU12, one side" for the contract's "AU12 (one side)", so that no label
+    reads "Smirk (AU12 (one side))"."""
+    return expression.au.replace(" (", ", ").replace("(", "").replace(")", "")
+
+
 def full_label(metric: str) -> str:
     """The name with its FACS action unit for an expression, e.g. "Smile (AU12)"."""
     expression = EXPRESSION_BY_NAME.get(metric)
-    return f"{expression.label} ({expression.au})" if expression else label(metric)
+    return f"{expression.label} ({au_text(expression)})" if expression else label(metric)
 
 
 def value_range(metric: str) -> tuple[float, float | None]:
@@ -102,7 +110,7 @@ def info(metric: str) -> MetricInfo:
         name=metric,
         label=label(metric),
         group=group_of(metric),
-        au=expression.au if expression else None,
+        au=au_text(expression) if expression else None,
         description=expression.description if expression else None,
         min=low,
         max=high,
@@ -122,6 +130,6 @@ def export_header(metric: str, base_url: str) -> str:
     """
     expression = EXPRESSION_BY_NAME.get(metric)
     if expression is not None:
-        return f"{metric} ({expression.au})"
+        return f"{metric} ({au_text(expression)})"
     url = derivation_url(metric)
     return f"{metric} (derived: {base_url}{url})" if url else metric

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,7 +18,6 @@ from web.results.api import (
     MetricsQuery,
     check_compare_count,
     curves_or_400,
-    metrics_or_400,
 )
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
@@ -102,14 +102,29 @@ def study_page(
     )
 
 
-def picked(asked: list[str] | None, emotions: bool) -> tuple[tuple[str, ...], list[MetricInfo]]:
+@dataclass(frozen=True)
+class Picked:
+    """What a page shows from ?metric=…: the view, every metric offered, and how many asked-for
+    metrics it left out (a shared address may name one this ad doesn't have)."""
+
+    view: tuple[str, ...]
+    offered: list[MetricInfo]
+    dropped: int
+
+
+def picked(asked: list[str] | None, emotions: bool) -> Picked:
     """The metrics a page shows (from ?metric=…, else the default view) and every one it offers.
 
-    An unknown metric, or an emotion metric outside emotion mode, is a 400.
+    A metric this page doesn't offer (unknown, or an emotion metric outside emotion mode) is left
+    out and counted rather than refused: a view shared from another ad must still open. The
+    count, not the names, goes back to the page, so that nothing emotion-shaped is echoed on the
+    page of a study that is not in emotion mode.
     """
     offered = catalogue.chart_metrics(emotions)
-    view = metrics_or_400(asked or [], offered) or catalogue.default_view(emotions)
-    return view, catalogue.infos(offered)
+    asked = asked or []
+    kept = tuple(dict.fromkeys(m for m in asked if m in offered))
+    dropped = len({m for m in asked if m not in offered})
+    return Picked(kept or catalogue.default_view(emotions), catalogue.infos(offered), dropped)
 
 
 @router.get("/results/ads/{ad_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -123,7 +138,8 @@ def ad_page(
     """The ad playing above its curves, with the metric picker (the chosen set lives in the
     URL as ?metric=…), key moments, summary and exports."""
     emotions = catalogue.shows_emotions(access.study)
-    view, offered = picked(metrics, emotions)
+    choice = picked(metrics, emotions)
+    view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
     chart = {
@@ -148,6 +164,7 @@ def ad_page(
         chart=chart,
         view=view,
         offered=offered,
+        dropped=choice.dropped,
         emotions=emotions,
         samples=sample_count(session, access.study.id),
     )
@@ -164,10 +181,10 @@ def segments_page(
 ) -> HTMLResponse:
     """One metric split by a pass-through variable; small groups are hidden with a note."""
     offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
-    if metric not in offered:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"metric must be one of {', '.join(offered)}"
-        )
+    # A shared address naming a metric this ad doesn't have shows attention, with a note.
+    dropped = int(metric not in offered)
+    if dropped:
+        metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
     curves = curves_or_400(session, settings, access, chosen)
@@ -192,6 +209,7 @@ def segments_page(
         var=chosen,
         metric=metric,
         offered=catalogue.infos(offered),
+        dropped=dropped,
         chart=chart,
     )
 
@@ -220,7 +238,8 @@ def compare_page(
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
     emotions = all(catalogue.shows_emotions(a.study) for a in accesses)
-    view, offered = picked(metrics, emotions)
+    choice = picked(metrics, emotions)
+    view, offered = choice.view, choice.offered
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
@@ -231,6 +250,7 @@ def compare_page(
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,
+        dropped=choice.dropped,
         emotions=emotions,
         keep=[("ad", str(a.ad.id)) for a in accesses],
         chart={

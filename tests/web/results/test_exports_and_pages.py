@@ -18,6 +18,7 @@ from tests.support.factories import make_ad
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
 from web.panel.models import PanelSession
+from web.results.catalogue import au_text
 from web.results.export import pseudonym
 from web.results.models import ClipSecond
 from web.settings import Settings
@@ -37,7 +38,7 @@ def test_panelist_export_is_pseudonymous(
     rows = _csv(response.text)
     assert list(rows[0]) == [
         "panelist", "age", "second", "n_frames", "flag", "attention",
-        *(f"{e.name} ({e.au})" for e in EXPRESSIONS), "blinks", "face_present", "bystander",
+        *(f"{e.name} ({au_text(e)})" for e in EXPRESSIONS), "blinks", "face_present", "bystander",
     ]  # fmt: skip
     assert len(rows) == 12 * 8
     ids = {r["panelist"] for r in rows}

@@ -19,6 +19,7 @@ from tests.support.auth import login
 from tests.support.factories import make_ad, make_study
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
+from web.results.catalogue import au_text
 from web.settings import Settings
 from web.studies.models import Ad, Study
 
@@ -96,12 +97,19 @@ def test_emotion_mode_off_shows_no_emotion_anywhere(
         page = client.get(path)
         assert page.status_code == 200, path
         assert not EMOTION_WORDS.search(page.text), path
-    # Asking for an emotion metric of such a study is a clear 400, not an empty curve.
-    for path in (f"/results/ads/{ad}?metric=valence", f"/api/v1/ads/{ad}/key-moments?metric=joy",
-                 f"/api/v1/compare?ad={ad}&ad={world.other_ad.id}&metric=joy",
-                 f"/results/ads/{ad}/segments?var=age&metric=joy"):  # fmt: skip
+    # Asking the API for an emotion metric of such a study is a clear 400, not an empty curve.
+    for path in (f"/api/v1/ads/{ad}/key-moments?metric=joy",
+                 f"/api/v1/compare?ad={ad}&ad={world.other_ad.id}&metric=joy"):  # fmt: skip
         response = client.get(path)
         assert response.status_code == 400, path
+    # A page opened from a shared address leaves it out with a note that doesn't name it.
+    for path in (f"/results/ads/{ad}?metric=valence&metric=smile",
+                 f"/results/compare?ad={ad}&ad={world.other_ad.id}&metric=joy",
+                 f"/results/ads/{ad}/segments?var=age&metric=joy"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert 'data-dropped="1"' in response.text, path
+        assert not EMOTION_WORDS.search(response.text), path
     assert "unknown metric" in client.get(f"/api/v1/ads/{ad}/key-moments?metric=joy").text
 
 
@@ -166,11 +174,11 @@ def test_exports_name_each_expressions_au(
         csv.reader(io.StringIO(client.get(f"/api/v1/ads/{world.ad.id}/panelists.csv").text))
     )
     for expression in EXPRESSIONS:
-        assert f"{expression.name} ({expression.au})" in header
+        assert f"{expression.name} ({au_text(expression)})" in header
     assert header[header.index("smile (AU12)") - 1] == "attention"
     rows = _csv(client.get(f"/api/v1/ads/{world.ad.id}/curves.csv").text)
     aus = {r["metric"]: r["au"] for r in rows}
-    assert aus["lip_press"] == "AU24" and aus["smirk"] == "AU12 (one side)" and aus["blinks"] == ""
+    assert aus["lip_press"] == "AU24" and aus["smirk"] == "AU12, one side" and aus["blinks"] == ""
 
 
 def test_the_picker_view_lives_in_the_url(
@@ -187,7 +195,16 @@ def test_the_picker_view_lives_in_the_url(
     chosen = client.get(f"/results/ads/{world.ad.id}?metric=lip_press&metric=attention").text
     assert _chart_data(chosen)["view"] == ["lip_press", "attention"]
     assert 'name="metric" value="smile" >' in chosen
-    assert client.get(f"/results/ads/{world.ad.id}?metric=nonsense").status_code == 400
+    # A view shared from another ad: what this ad lacks is left out, with a note; the rest stays.
+    shared = client.get(f"/results/ads/{world.ad.id}?metric=nonsense&metric=joy&metric=lip_press")
+    assert shared.status_code == 200 and 'data-dropped="2"' in shared.text
+    assert "This address asked for 2 curves" in shared.text
+    assert _chart_data(shared.text)["view"] == ["lip_press"]
+    only_missing = client.get(f"/results/ads/{world.ad.id}?metric=joy").text
+    assert _chart_data(only_missing)["view"] == ["attention", "smile"]  # the default view
+    assert "data-dropped" not in chosen
+    # Smirk's label holds one action unit, not nested parentheses.
+    assert 'Smirk <span class="au">(AU12, one side)</span>' in plain and "((" not in plain
 
     emotional = client.get(f"/results/ads/{emotion_world.ad.id}").text
     assert _chart_data(emotional)["view"] == ["attention", "smile", "valence"]

@@ -464,6 +464,8 @@
       chart.state.setPlayhead(current);
       root.dataset.view = view.join(",");
       root.dataset.yRange = range.join(",");
+      // The readout (what a screen reader reads) names the curves now drawn, not the old set.
+      if (nChart) update(current, true);
     }
 
     function describe(idx) {
