@@ -55,6 +55,18 @@ LABEL_PROBLEMS = """() => {
 }"""
 
 
+# Summary figure cells that break a figure across lines: more text lines than the cell's own
+# line breaks call for (the ad's name, in the first column, may wrap).
+WRAPPED_FIGURES = """() => [...document.querySelectorAll('#summary-h ~ * table.figures td')]
+  .filter((td) => td.cellIndex > 0).filter((td) => {
+    const range = document.createRange();
+    range.selectNodeContents(td);
+    const tops = new Set([...range.getClientRects()].filter((r) => r.width > 0)
+      .map((r) => Math.round(r.bottom / 4)));
+    return tops.size > td.querySelectorAll('br').length + 1;
+  }).map((td) => td.textContent.trim().replace(/\\s+/g, ' '))"""
+
+
 def test_picker_labels_fit_at_common_widths(
     browser_page: Any,  # noqa: F811
     server: str,  # noqa: F811
@@ -69,6 +81,7 @@ def test_picker_labels_fit_at_common_widths(
             page.set_viewport_size({"width": width, "height": 900})
             page.wait_for_timeout(100)
             assert page.evaluate(LABEL_PROBLEMS) == [], (ad_id, width)
+            assert page.evaluate(WRAPPED_FIGURES) == [], (ad_id, width)
     # One action unit per label, never nested parentheses.
     page.get_by_role("checkbox", name="Smirk (AU12, one side)").wait_for(state="attached")
     assert "((" not in page.locator("#picker").inner_text()

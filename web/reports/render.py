@@ -20,6 +20,7 @@ from candor.metrics import EXPRESSION_BY_NAME, METRIC_RANGE
 from candor.quality import EXCLUSION_REASONS
 from web.reports.content import AdReport, StudyReport
 from web.results.catalogue import au_text
+from web.results.maths import PEAK_MIN
 from web.results.schemas import MetricCurve
 
 FloatArray = NDArray[np.float64]
@@ -113,7 +114,12 @@ def _num(value: float | None, digits: int = 2) -> str:
 def summary_lines(report: AdReport) -> list[str]:
     """The summary and key moments as short lines of text."""
     s = report.summary
-    peak = f"{_num(s.smile_peak)} at {s.smile_peak_s} s" if s.smile_peak_s is not None else NONE
+    if s.smile_peak is None or s.smile_peak_s is None:
+        peak = NONE
+    elif s.smile_peak < PEAK_MIN:
+        peak = "no peak"
+    else:
+        peak = f"{_num(s.smile_peak)} at {s.smile_peak_s} s"
     lines = [
         f"Panelists (n): {s.n}",
         f"Attention share: {_pct(s.attention_share)}",

@@ -13,7 +13,7 @@ from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
-from web.results import catalogue, compare, overview, quality, service
+from web.results import catalogue, compare, maths, overview, quality, service
 from web.results.api import (
     MetricsQuery,
     check_compare_count,
@@ -59,6 +59,7 @@ templates.env.globals.update(
     emotion_docs=catalogue.EMOTION_DOCS_PATH,
     decline_labels=DECLINE_REASONS,
 )
+templates.env.globals["peak_min"] = maths.PEAK_MIN
 templates.env.globals["mean_of"] = lambda values: (
     sum(present) / len(present) if (present := [v for v in values if v is not None]) else None
 )

@@ -623,7 +623,8 @@
       return;
     }
     var page = root.getAttribute("data-page");
-    if (page === "ad") adPage(root);
+    if (page === "ad" && !document.getElementById("chart")) root.dataset.ready = "true";  // no data yet
+    else if (page === "ad") adPage(root);
     else if (page === "segments") segmentsPage(root);
     else if (page === "compare") comparePage(root);
   }
