@@ -29,8 +29,13 @@ def test_emotions_and_smiles_that_never_rose_read_no_peak(
     ad = make_ad(db_session, study, duration_s=SECONDS, title="Calm ad")
     valence = [0.1, -0.4, 0.0, 0.2, 0.55, 0.3, 0.1, 0.0]
     for _ in range(12):
-        curves = {"attention": flat(0.9, SECONDS), "smile": flat(0.01, SECONDS),
-                  "anger": flat(0.0, SECONDS), "joy": flat(0.0, SECONDS), "valence": valence}  # fmt: skip
+        curves = {
+            "attention": flat(0.9, SECONDS),
+            "smile": flat(0.01, SECONDS),
+            "anger": flat(0.0, SECONDS),
+            "joy": flat(0.0, SECONDS),
+            "valence": valence,
+        }
         add_panelist(db_session, ad, curves)
     login(client, settings, world.analyst)
     for path in (f"/results/ads/{ad.id}", f"/results/studies/{study.id}"):
