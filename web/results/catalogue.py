@@ -122,14 +122,14 @@ def infos(metrics: tuple[str, ...]) -> list[MetricInfo]:
     return [info(m) for m in metrics]
 
 
-def export_header(metric: str, base_url: str) -> str:
-    """A wide CSV's column name: the metric, then its AU or where its derivation is written.
+def export_header(metric: str) -> str:
+    """A wide CSV's column name: the metric, then its AU or that it is inferred.
 
-    "smile (AU12)", "joy (derived: https://host/help/emotions#joy)", "attention". The metric
-    name is everything before the first space.
+    "smile (AU12)", "joy (inferred)", "attention": short, so a spreadsheet's columns stay
+    readable; how each inferred metric is derived is in the aggregated CSV's `derivation` column
+    and at /help/emotions#joy. The metric name is everything before the first space.
     """
     expression = EXPRESSION_BY_NAME.get(metric)
     if expression is not None:
         return f"{metric} ({au_text(expression)})"
-    url = derivation_url(metric)
-    return f"{metric} (derived: {base_url}{url})" if url else metric
+    return f"{metric} (inferred)" if metric in EMOTION_METRICS else metric

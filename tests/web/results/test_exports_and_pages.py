@@ -35,6 +35,10 @@ def test_panelist_export_is_pseudonymous(
     response = client.get(f"/api/v1/ads/{world.ad.id}/panelists.csv")
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
+    # Named by the ad's title, as the PNG and PDF reports are.
+    assert 'filename="Sunny-day-panelists.csv"' in response.headers["content-disposition"]
+    curves = client.get(f"/api/v1/ads/{world.ad.id}/curves.csv?segment=age")
+    assert 'filename="Sunny-day-curves-by-age.csv"' in curves.headers["content-disposition"]
     rows = _csv(response.text)
     assert list(rows[0]) == [
         "panelist", "age", "second", "n_frames", "flag", "attention",

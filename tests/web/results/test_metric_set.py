@@ -159,11 +159,11 @@ def test_emotion_mode_on_carries_every_emotion_with_ci_and_n(
 
     panelists = client.get(f"/api/v1/ads/{ad}/panelists.csv").text
     header = next(csv.reader(io.StringIO(panelists)))
-    assert f"joy (derived: {settings.base_url}/help/emotions#joy)" in header
+    # Short headers: no address in a column name (the derivation is in the aggregated CSV).
+    assert "joy (inferred)" in header and not any("http" in h for h in header)
     table = _csv(panelists)
     assert len(table) == 12 * SECONDS
-    assert {r["joy (derived: " + settings.base_url + "/help/emotions#joy)"] for r in table
-            if r["second"] == "0"} == {"0.05"}  # fmt: skip
+    assert {r["joy (inferred)"] for r in table if r["second"] == "0"} == {"0.05"}
 
 
 def test_exports_name_each_expressions_au(
@@ -247,3 +247,16 @@ def test_emotion_derivations_are_served_with_an_anchor_each(client: TestClient) 
         assert f'<h2 id="{metric}">{metric}</h2>' in page.text, metric
     assert client.get("/help/secrets").status_code == 404
     assert client.get("/help/..%2Fpyproject").status_code == 404
+
+
+def test_the_export_columns_are_explained_on_a_served_page(
+    client: TestClient, settings: Settings, world: World
+) -> None:
+    login(client, settings, world.analyst)
+    assert (
+        "/help/results#exports-and-their-headers" in client.get(f"/results/ads/{world.ad.id}").text
+    )
+    page = client.get("/help/results")
+    assert page.status_code == 200
+    assert '<h2 id="exports-and-their-headers">' in page.text
+    assert "<code>flag</code> (the second's quality mark" in page.text
