@@ -1,6 +1,7 @@
 """The ad page's metric picker and readout in real headless Chromium: at the widths analysts use
 (1280, 1366, 1920 px) no picker label overlaps another or runs past its group's border, and the
-text readout under the chart (what a screen reader reads) follows the picked curves at once."""
+text readout under the chart (what a screen reader reads) follows the picked curves at once; key
+moments are marked at the second their labels name."""
 
 from __future__ import annotations
 
@@ -88,6 +89,27 @@ def test_picker_labels_fit_at_common_widths(
     assert page.errors == []
 
 
+# Where each key moment's dark tag starts on the chart's canvas, and where the second its
+# button names starts on the x axis (both in canvas pixels).
+MARKER_POSITIONS = """() => {
+  const data = JSON.parse(document.getElementById('chart-data').textContent);
+  const canvas = document.querySelector('#chart canvas');
+  const over = document.querySelector('#chart .u-over');
+  const dpr = canvas.width / canvas.getBoundingClientRect().width;
+  const left = over.offsetLeft * dpr, width = over.clientWidth * dpr;
+  const xMax = Math.max(data.duration, data.seconds.length);
+  const row = Math.round((over.offsetTop + 4) * dpr);
+  const pixels = canvas.getContext('2d').getImageData(0, row, canvas.width, 1).data;
+  const starts = [];
+  for (let x = 0; x < canvas.width; x++) {
+    const dark = (i) => pixels[i * 4 + 3] > 200 && pixels[i * 4] < 60 && pixels[i * 4 + 1] < 60
+      && pixels[i * 4 + 2] < 60;
+    if (dark(x) && !dark(x - 1)) starts.push(x);
+  }
+  return { starts, expected: data.moments.map((m) => left + m.second / xMax * width) };
+}"""
+
+
 def test_the_readout_follows_the_picked_curves(
     browser_page: Any,  # noqa: F811
     server: str,  # noqa: F811
@@ -97,6 +119,11 @@ def test_the_readout_follows_the_picked_curves(
     page = browser_page
     page.goto(f"{server}/results/ads/{data.ad_id}")
     _wait_ready(page)
+    # Each key moment's tag stands at the second its label names (6 s, not 6.5 s).
+    markers = page.evaluate(MARKER_POSITIONS)
+    assert markers["expected"], markers
+    for x in markers["expected"]:
+        assert any(abs(start - x) <= 2 for start in markers["starts"]), markers
     readout = page.locator("#readout")
     assert "Smile (AU12)" in readout.inner_text()
     # Ticking and unticking change the readout at once, with no cursor over the chart.

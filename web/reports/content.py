@@ -13,6 +13,7 @@ from candor.metrics import EMOTIONS
 from web.accounts.models import Organisation
 from web.db import utcnow
 from web.results import quality, service
+from web.results.catalogue import EMOTION_DOCS_PATH
 from web.results.schemas import AdCurves, AdSummaryOut, KeyMoments, Quality
 from web.settings import Settings
 from web.studies.models import Ad, Study
@@ -31,6 +32,9 @@ class AdReport:
     moments: KeyMoments
     metrics: tuple[str, ...]  # base metrics present in the curves
     emotion_metrics: tuple[str, ...]  # valence, engagement, the 7 emotions present (emotion mode)
+    # Where a client reads how the emotion metrics are derived: the served page, with the
+    # installation's address (CANDOR_BASE_URL), since a PDF or PNG has no site to be relative to.
+    emotion_help: str = EMOTION_DOCS_PATH
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
         moments=service.moments_for(curves),
         metrics=tuple(m for m in BASE_METRICS if m in present),
         emotion_metrics=emotion_metrics,
+        emotion_help=settings.base_url.rstrip("/") + EMOTION_DOCS_PATH,
     )
 
 

@@ -260,3 +260,10 @@ def test_the_export_columns_are_explained_on_a_served_page(
     assert page.status_code == 200
     assert '<h2 id="exports-and-their-headers">' in page.text
     assert "<code>flag</code> (the second's quality mark" in page.text
+
+
+def test_the_help_pages_link_each_other_not_repository_files(client: TestClient) -> None:
+    emotions = client.get("/help/emotions").text
+    assert 'href="/help/signals#known-limits"' in emotions
+    signals = client.get("/help/signals")
+    assert signals.status_code == 200 and '<h2 id="known-limits">' in signals.text
