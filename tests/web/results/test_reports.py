@@ -119,6 +119,8 @@ def test_a_share_link_opens_the_report_without_an_account_until_revoked(
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "noindex" in page.headers["x-robots-tag"] and page.headers["cache-control"] == "no-store"
     assert f'src="/report/{token}/ads/{world.ad.id}.png"' in page.text
+    # While each picture is drawn, its frame holds its place and says so (not a blank page).
+    assert "Drawing the curves of Sunny day" in page.text and 'class="report-frame"' in page.text
     assert "Log in" not in page.text
     png = client.get(f"/report/{token}/ads/{world.ad.id}.png")
     assert png.status_code == 200 and Image.open(io.BytesIO(png.content)).size == (1200, 800)
