@@ -12,12 +12,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Expression:
-    """One facial expression: its metric name, the FACS action unit(s) it stands for, and words."""
+    """One facial expression: its metric name, the FACS action unit(s) it stands for, words, and
+    whether any model here measures it (docs/signals.md gives each one's source and figures)."""
 
     name: str
     au: str
     label: str
     description: str
+    # False: no model that ships with Candor reads it on real faces (on the development set it
+    # stays near zero where a person sees it: docs/signals.md). Its curves are empty, never a
+    # flat zero, and every reader (picker, API, exports, reports) says "not measured".
+    measured: bool = True
 
 
 # The 20 expressions analysts know from AFFDEX (iMotions), each tied to its FACS action unit.
@@ -32,10 +37,22 @@ EXPRESSIONS: tuple[Expression, ...] = (
     Expression("nose_wrinkle", "AU9", "Nose wrinkle", "Skin along the nose wrinkled upward."),
     Expression("upper_lip_raise", "AU10", "Upper lip raise", "Upper lip drawn up."),
     Expression("dimpler", "AU14", "Dimpler", "Lip corners tightened inward, dimples formed."),
-    Expression("lip_corner_depressor", "AU15", "Lip corner depressor", "Lip corners pulled down."),
+    Expression(
+        "lip_corner_depressor",
+        "AU15",
+        "Lip corner depressor",
+        "Lip corners pulled down.",
+        measured=False,
+    ),
     Expression("chin_raise", "AU17", "Chin raise", "Chin boss pushed up, lower lip pushed up."),
     Expression("lip_pucker", "AU18", "Lip pucker", "Lips pushed forward and rounded."),
-    Expression("lip_stretch", "AU20", "Lip stretch", "Lips stretched sideways, flattened."),
+    Expression(
+        "lip_stretch",
+        "AU20",
+        "Lip stretch",
+        "Lips stretched sideways, flattened.",
+        measured=False,
+    ),
     Expression("lip_press", "AU24", "Lip press", "Lips pressed together."),
     Expression("lip_suck", "AU28", "Lip suck", "Lips drawn in over the teeth."),
     Expression("mouth_open", "AU25", "Mouth open", "Lips parted."),
@@ -45,6 +62,9 @@ EXPRESSIONS: tuple[Expression, ...] = (
 )
 EXPRESSION_NAMES: tuple[str, ...] = tuple(e.name for e in EXPRESSIONS)
 EXPRESSION_BY_NAME: dict[str, Expression] = {e.name: e for e in EXPRESSIONS}
+# The expressions no model here measures: their per-frame and per-second values are empty (NaN,
+# stored as null), and readers say "not measured" instead of drawing a curve.
+NOT_MEASURED: frozenset[str] = frozenset(e.name for e in EXPRESSIONS if not e.measured)
 
 # Emotion mode only (a study opts in and its consent text discloses it): computed, stored,
 # aggregated and shown for no other clip. `valence` is -1..1; every other metric is 0..1.

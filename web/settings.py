@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     # offline for a while still holds the rest (in the browser's IndexedDB) and sends it when
     # back. (A session idle for session_token_ttl_seconds, nothing uploading, is "abandoned".)
     session_idle_seconds: int = Field(default=15 * 60, ge=1)
+    # A clip in a session whose page said it left (its beacon) waits only this long for a
+    # chunk: time enough for a reload to resume and send what the browser kept.
+    left_idle_seconds: int = Field(default=30, ge=1)
     sweep_interval_seconds: int = Field(default=60, ge=1)
     # Segments smaller than this are never shown.
     min_cell_size: int = Field(default=10, ge=1)
@@ -104,6 +107,11 @@ class Settings(BaseSettings):
         if self.upload_idle_seconds >= self.clip_ttl_seconds:
             raise ValueError(
                 f"CANDOR_UPLOAD_IDLE_SECONDS ({self.upload_idle_seconds}) must be less than "
+                f"CANDOR_CLIP_TTL_SECONDS ({self.clip_ttl_seconds})"
+            )
+        if self.left_idle_seconds >= self.clip_ttl_seconds:
+            raise ValueError(
+                f"CANDOR_LEFT_IDLE_SECONDS ({self.left_idle_seconds}) must be less than "
                 f"CANDOR_CLIP_TTL_SECONDS ({self.clip_ttl_seconds})"
             )
         if self.session_idle_seconds >= self.clip_ttl_seconds:

@@ -9,16 +9,18 @@ the clip done and skips it; a worker that died leaves an expired lease another o
 from __future__ import annotations
 
 import logging
+import math
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy.exc
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
@@ -194,6 +196,19 @@ def _lock_if_ours(session: Session, clip_id: int, token: str) -> Clip | None:
     return clip
 
 
+def stored_value(name: str, value: Any) -> float | None:
+    """A per-second value as stored: None (SQL null) where empty or not measured, never NaN.
+
+    PostgreSQL would keep a NaN, and one NaN in an aggregate's running sum empties that second
+    for every panelist; an expression no model here measures (NOT_MEASURED) is null whatever
+    the engine returned, so no reader can draw it as a flat zero.
+    """
+    if value is None or name in NOT_MEASURED:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
 def curve_rows(
     clip_id: int, ad_id: int, result: ClipAnalysis
 ) -> list[ClipSecond | ClipEmotionSecond]:
@@ -203,11 +218,12 @@ def curve_rows(
     emotional = any(name in row for row in result.seconds for name in EMOTION_METRICS)
     for row in result.seconds:
         where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
-        curves = {name: row.get(name) for name in CURVE_METRICS}
+        curves = {name: stored_value(name, row.get(name)) for name in CURVE_METRICS}
         flag = row.get("flag")  # a mark ("hidden", "sparse") holds no values
         rows.append(ClipSecond(**where, n_frames=row["n_frames"], flag=flag, **curves))
         if emotional and flag is None:
-            rows.append(ClipEmotionSecond(**where, **{m: row.get(m) for m in EMOTION_METRICS}))
+            emotion_values = {m: stored_value(m, row.get(m)) for m in EMOTION_METRICS}
+            rows.append(ClipEmotionSecond(**where, **emotion_values))
     return rows
 
 
@@ -233,7 +249,7 @@ def save(
         session.add_all(
             ClipRestLevel(clip_id=clip.id, metric=metric, level=level)
             for metric, level in result.rest_levels.items()
-            if metric in EXPRESSION_NAMES
+            if metric in EXPRESSION_NAMES and stored_value(metric, level) is not None
         )
         clip.status = ClipStatus.DONE
         clip.sha256 = sha256

@@ -10,12 +10,13 @@ chunk 0 there is nothing to decode and the clip is abandoned.
 
 A session whose recorder said the panelist left the page (its beacon, `web/panel/presence.py`)
 and that showed no life since does not wait for `session_idle_seconds`: its clips are finished
-as soon as they have been idle for `upload_idle_seconds` (time enough for a reload to resume
-and send what the browser kept).
+as soon as they have been idle for `left_idle_seconds` (time enough for a reload to resume and
+send what the browser kept). A chunk in flight as the page went away is not a sign of life.
 
-A session that was started or consented and then left (a closed tab, a reload that never came
-back) with nothing uploading any more is ended as "abandoned" once it has been idle for the
-lifetime of its token: by then no recorder can act on it any more, so none is cut off.
+A session that was started or consented and then left with nothing uploading any more is ended
+as "abandoned": at once after `session_idle_seconds` of silence when its page said it left
+(a closed tab's beacon), else once it has been idle for the lifetime of its token (a tab closed
+offline, a crash: by then no recorder can act on it any more, so none is cut off).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
@@ -87,29 +88,51 @@ def _session_activity(session_id: InstrumentedAttribute[int]) -> ColumnElement[d
     )
 
 
-def _session_cutoff(settings: Settings) -> datetime:
-    return utcnow() - timedelta(seconds=settings.session_idle_seconds)
+@dataclass(frozen=True)
+class Cutoffs:
+    """Idle since before `upload` (`left` in a left session); a session silent since `session`."""
+
+    upload: datetime
+    session: datetime
+    left: datetime
+
+    @classmethod
+    def now(cls, settings: Settings) -> Cutoffs:
+        now = utcnow()
+        return cls(
+            upload=now - timedelta(seconds=settings.upload_idle_seconds),
+            session=now - timedelta(seconds=settings.session_idle_seconds),
+            left=now - timedelta(seconds=settings.left_idle_seconds),
+        )
 
 
-def _eligible(cutoff: datetime, session_cutoff: datetime) -> list[ColumnElement[bool]]:
-    """Uploading, idle since before the cutoff, in a consented session that is not withdrawn
-    and either idle as a whole since before the session cutoff or left (the recorder's beacon,
+def _left_quietly(session_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """The session's page said it left (beacon) and the session showed no life since. For a
+    query on another table (Clip.session_id): on PanelSession itself it would not correlate."""
+    return exists().where(
+        PanelSession.id == session_id,
+        PanelSession.left_at.is_not(None),
+        PanelSession.left_at >= _session_activity(session_id),
+    )
+
+
+def _eligible(cutoffs: Cutoffs) -> list[ColumnElement[bool]]:
+    """Uploading, in a consented session that is not withdrawn, and either idle since before
+    the upload cutoff in a session idle as a whole since before the session cutoff, or idle
+    since before the (shorter) left cutoff in a session whose page left (the recorder's beacon,
     web/panel/presence.py) with no sign of life since."""
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
     )
-    activity = _session_activity(Clip.session_id)
-    left_quietly = exists().where(
-        PanelSession.id == Clip.session_id,
-        PanelSession.left_at.is_not(None),
-        PanelSession.left_at >= activity,
-    )
+    idle_since = _last_activity()
     return [
         Clip.status == ClipStatus.UPLOADING,
         consented(Clip.session_id),
         not_withdrawn,
-        _last_activity() < cutoff,
-        or_(activity < session_cutoff, left_quietly),
+        or_(
+            and_(idle_since < cutoffs.upload, _session_activity(Clip.session_id) < cutoffs.session),
+            and_(idle_since < cutoffs.left, _left_quietly(Clip.session_id)),
+        ),
     ]
 
 
@@ -135,12 +158,12 @@ class Finishing:
 
 
 def _finish_one(
-    session: Session, settings: Settings, clip_id: int, cutoff: datetime, report: IdleReport
+    session: Session, settings: Settings, clip_id: int, cutoffs: Cutoffs, report: IdleReport
 ) -> Finishing | None:
     """Finish one idle clip under its row lock; None if it is no longer idle (or is busy)."""
     clip = session.scalar(
         select(Clip)
-        .where(Clip.id == clip_id, *_eligible(cutoff, _session_cutoff(settings)))
+        .where(Clip.id == clip_id, *_eligible(cutoffs))
         .with_for_update(of=Clip, skip_locked=True)
     )
     if clip is None:  # a chunk or the recorder's finish came meanwhile, or it is being withdrawn
@@ -185,18 +208,15 @@ def finish_idle_clips(
     *, settings: Settings, factory: sessionmaker[Session], send: Callable[[int], bool]
 ) -> IdleReport:
     """One pass: finish every idle upload from what arrived and hand it to the broker."""
-    cutoff = utcnow() - timedelta(seconds=settings.upload_idle_seconds)
+    cutoffs = Cutoffs.now(settings)
     report = IdleReport()
     with factory() as session:
         ids = session.scalars(
-            select(Clip.id)
-            .where(*_eligible(cutoff, _session_cutoff(settings)))
-            .order_by(Clip.id)
-            .limit(BATCH)
+            select(Clip.id).where(*_eligible(cutoffs)).order_by(Clip.id).limit(BATCH)
         ).all()
     for clip_id in ids:
         with factory() as session:
-            outcome = _finish_one(session, settings, clip_id, cutoff, report)
+            outcome = _finish_one(session, settings, clip_id, cutoffs, report)
             if outcome is None:
                 session.rollback()
                 continue
@@ -213,9 +233,11 @@ def finish_idle_clips(
 
 
 def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> int:
-    """End every session left started or consented, idle for session_token_ttl_seconds, with
-    no clip still uploading: as "abandoned" (its clips were finished or deleted already)."""
+    """End every session left started or consented with no clip still uploading, as
+    "abandoned" (its clips were finished or deleted already): idle for session_idle_seconds
+    since its page said it left, else idle for session_token_ttl_seconds."""
     cutoff = utcnow() - timedelta(seconds=settings.session_token_ttl_seconds)
+    left_cutoff = utcnow() - timedelta(seconds=settings.session_idle_seconds)
     uploading = exists().where(
         Clip.session_id == PanelSession.id, Clip.status == ClipStatus.UPLOADING
     )
@@ -225,7 +247,14 @@ def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> 
             .where(
                 PanelSession.status.in_((SessionStatus.STARTED, SessionStatus.CONSENTED)),
                 ~uploading,
-                _session_activity(PanelSession.id) < cutoff,
+                or_(
+                    _session_activity(PanelSession.id) < cutoff,
+                    and_(
+                        PanelSession.left_at.is_not(None),
+                        PanelSession.left_at >= _session_activity(PanelSession.id),
+                        _session_activity(PanelSession.id) < left_cutoff,
+                    ),
+                ),
             )
             .order_by(PanelSession.id)
             .limit(BATCH)

@@ -242,6 +242,11 @@ export class PanelApi {
     return JSON.stringify({ token: this.token, seq, present: false, clips });
   }
 
+  /** A kept withdrawal as the page goes away (its token in the body, as for leaveMessage). */
+  withdrawMessage(seq, token) {
+    return JSON.stringify({ token, seq, present: false, clips: [], withdraw: true });
+  }
+
   /** The page is shown again after its beacon: once, no retries (a lost one costs little). */
   back(sessionId, seq) {
     return this.call("POST", `/sessions/${sessionId}/presence`, {

@@ -9,8 +9,12 @@
 //      import { mount, CandorRecorder } from "https://candor.example/recorder/candor-recorder.js";
 //      const recorder = mount(document.querySelector("#here"), { integration: "PUBLIC_KEY" });
 
+import { fetchTransport } from "./api.js";
+import { openChunkStore } from "./chunk-store.js";
+import { makeSleep } from "./connectivity.js";
 import { CandorRecorder } from "./recorder.js";
 import { RecorderView } from "./view.js";
+import { sendKeptWithdrawals } from "./withdrawals.js";
 
 export { CandorRecorder } from "./recorder.js";
 export { RecorderView } from "./view.js";
@@ -65,6 +69,32 @@ export function optionsFromDataset(dataset) {
   };
 }
 
+/**
+ * What every page that loads the recorder does, recorder shown or not: open the chunk store
+ * (which removes chunks older than its bound) and send the withdrawals kept in this browser,
+ * again on each `online` event while any is left. A mounted recorder does the same as it starts.
+ */
+export async function sweepBrowserStorage({
+  indexedDB = globalThis.indexedDB,
+  transport = fetchTransport(),
+  win = globalThis.window,
+} = {}) {
+  if (!indexedDB) return null;
+  const store = await openChunkStore(indexedDB);
+  const sleep = makeSleep(
+    (fn, ms) => setTimeout(fn, ms),
+    (id) => clearTimeout(id),
+  );
+  const send = async () => {
+    const outcomes = await sendKeptWithdrawals(store, { transport, sleep });
+    if (win && Object.values(outcomes).includes("later")) {
+      win.addEventListener("online", send, { once: true });
+    }
+    return outcomes;
+  };
+  return send();
+}
+
 function autoMount() {
   if (typeof document === "undefined") return;
   // A module script has no document.currentScript: find the tags that load this very file.
@@ -90,3 +120,6 @@ function autoMount() {
 }
 
 autoMount();
+if (typeof document !== "undefined" && !document.querySelector("[data-candor-mounted]")) {
+  sweepBrowserStorage().catch(() => {});
+}

@@ -6,7 +6,7 @@ import { Connectivity, makeSleep } from "./connectivity.js";
 import { requestLocale, resolveLocale, strings, withTranslations } from "./i18n.js";
 import { browserEnv, resolveOptions } from "./options.js";
 import { fillReturnUrl } from "./return-url.js";
-import { State, canTransition } from "./states.js";
+import { State, TERMINAL, canTransition } from "./states.js";
 import { UploadSet } from "./uploader.js";
 
 export class RecorderCore {
@@ -59,6 +59,8 @@ export class RecorderCore {
     this.presenceSeq = 0; // the last "left the page" / "back" message's sequence number
     this.leftSent = false; // a beacon said the panelist left, and no "back" followed yet
     this.unloading = false; // the page is going away (pagehide, not into the back/forward cache)
+    this.pendingWithdrawal = null; // a withdrawal kept in the store, not acknowledged yet
+    this.releaseTab = null; // lets go of this tab's hold on the respondent's session (Web Lock)
     const win = this.env.window;
     if (win && typeof win.addEventListener === "function") {
       const onNetwork = () => this.emit("network", { online: !this.connectivity.offline });
@@ -97,6 +99,16 @@ export class RecorderCore {
    * sends them. See docs/panelist-api.md, "Leaving the page".
    */
   pageHidden(final) {
+    if (final && this.pendingWithdrawal) {
+      // Still not acknowledged: the page's last request is the withdrawal itself (it may get
+      // through where the page's own retries had not yet; else the next page load sends it).
+      const { session, token } = this.pendingWithdrawal;
+      this.env.sendBeacon(
+        this.api.presenceUrl(session),
+        this.api.withdrawMessage(this.nextPresenceSeq(), token),
+      );
+      return;
+    }
     const id = this.session && this.session.session_id;
     // Once unloading, the page says nothing more: browsers fire `visibilitychange` after
     // `pagehide`, and a later beacon that overtook the final one would only confuse the order.
@@ -157,6 +169,11 @@ export class RecorderCore {
     }
     this.state = to;
     this.detail = detail;
+    // Over: another tab of this browser may now open this respondent's recording.
+    if (TERMINAL.has(to) && this.releaseTab) {
+      this.releaseTab();
+      this.releaseTab = null;
+    }
     this.emit("state", { state: to, previous, detail });
   }
 

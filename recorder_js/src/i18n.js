@@ -8,6 +8,9 @@ const STRINGS = {
     agree: "I agree",
     decline: "No thanks",
     declineNote: "Saying no will not affect the rest of the survey.",
+    storageNote:
+      "Parts of the video not yet sent are kept on this device only until they are sent, " +
+      "for at most 15 minutes.",
     cameraTitle: "Your camera",
     cameraExplain:
       "Your browser will now ask to use your camera. It is switched on only while each ad plays, " +
@@ -66,6 +69,11 @@ const STRINGS = {
     previewNoReturn: (status) =>
       `Preview: a panelist would now stay on this page, and a survey framing it would receive ` +
       `the status “${status}” by postMessage.`,
+    elsewhereTitle: "This recording is open in another tab",
+    elsewhereExplain:
+      "Your recording for this survey is already open in another tab or window of this " +
+      "browser. Please go back to that tab to continue; this tab cannot resume it, and nothing " +
+      "was recorded here.",
     closedTitle: "This study is closed",
     closedExplain:
       "Thank you for your interest. This study is not taking new participants at the moment. " +
@@ -79,8 +87,10 @@ const STRINGS = {
     withdrawnTitle: "Recording deleted",
     withdrawnExplain: "The camera is off and everything recorded has been deleted.",
     withdrawnPending:
-      "The camera is off, but the server could not be reached to delete what was sent. Video " +
-      "is deleted automatically within the hour; to have everything deleted, ask with this code:",
+      "The camera is off and the recording has stopped. This device cannot reach the server " +
+      "right now: what was already sent will be deleted as soon as the connection returns, " +
+      "while this page is open or the next time this survey is opened on this device. This " +
+      "code also has everything deleted, from any device:",
     failedTitle: "Something went wrong",
     failedExplain: "We could not complete the recording. You can continue the survey.",
     retryCamera: "Try again",
@@ -125,6 +135,9 @@ const STRINGS = {
     agree: "J'accepte",
     decline: "Non merci",
     declineNote: "Refuser n'a aucune conséquence sur la suite du questionnaire.",
+    storageNote:
+      "Les parties de la vidéo pas encore envoyées restent sur cet appareil seulement jusqu'à " +
+      "leur envoi, 15 minutes au plus.",
     cameraTitle: "Votre caméra",
     cameraExplain:
       "Votre navigateur va vous demander l'accès à la caméra. Elle n'est allumée que pendant " +
@@ -186,6 +199,11 @@ const STRINGS = {
     previewNoReturn: (status) =>
       `Aperçu : un panéliste resterait sur cette page, et un questionnaire qui l'intègre ` +
       `recevrait le statut « ${status} » par postMessage.`,
+    elsewhereTitle: "Cet enregistrement est ouvert dans un autre onglet",
+    elsewhereExplain:
+      "Votre enregistrement pour ce questionnaire est déjà ouvert dans un autre onglet ou une " +
+      "autre fenêtre de ce navigateur. Revenez à cet onglet pour continuer ; celui-ci ne peut " +
+      "pas le reprendre, et rien n'y a été enregistré.",
     closedTitle: "Cette étude est fermée",
     closedExplain:
       "Merci de votre intérêt. Cette étude n'accepte pas de nouveaux participants pour le " +
@@ -199,8 +217,11 @@ const STRINGS = {
     withdrawnTitle: "Enregistrement supprimé",
     withdrawnExplain: "La caméra est éteinte et tout ce qui a été enregistré a été supprimé.",
     withdrawnPending:
-      "La caméra est éteinte, mais le serveur est injoignable. La vidéo est supprimée " +
-      "automatiquement dans l'heure ; pour tout faire effacer, demandez-le avec ce code :",
+      "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
+      "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
+      "connexion, tant que cette page est ouverte ou à la prochaine ouverture de ce " +
+      "questionnaire sur cet appareil. Ce code permet aussi de tout faire supprimer, depuis " +
+      "n'importe quel appareil :",
     failedTitle: "Un problème est survenu",
     failedExplain: "L'enregistrement n'a pas pu aboutir. Vous pouvez continuer le questionnaire.",
     retryCamera: "Réessayer",

@@ -56,6 +56,7 @@ export function browserEnv(overrides = {}) {
     navigate: null,
     digest: sha256Hex,
     indexedDB: g.indexedDB || null, // keeps unacknowledged chunks across a reload
+    locks: (nav && nav.locks) || null, // Web Locks: one tab of this browser owns a session
     wallNow: () => Date.now(), // the wall clock, for the sequence of "left the page" messages
     // A request that outlives the page: the beacon, else a keepalive fetch; true if queued.
     sendBeacon: (url, text) => {

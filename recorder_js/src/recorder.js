@@ -7,10 +7,10 @@
 // "invalid_state") and resolves to false; it never throws. The camera is on only in the
 // preflight preview and while an ad is being recorded.
 
-import { AbortedError } from "./api.js";
+import { AbortedError, HttpError } from "./api.js";
 import { AdRun } from "./ad-run.js";
 import { RecorderCore } from "./core.js";
-import { openChunkStore } from "./chunk-store.js";
+import { openChunkStore, sweepStore } from "./chunk-store.js";
 import { resolveLocale } from "./i18n.js";
 import {
   CameraError,
@@ -22,6 +22,7 @@ import {
 } from "./media.js";
 import { State, TERMINAL, canTransition } from "./states.js";
 import { ClipUpload } from "./uploader.js";
+import { Sent, sendKeptWithdrawals, sendWithdrawal } from "./withdrawals.js";
 
 export class CandorRecorder extends RecorderCore {
   /** Let the recorder drive these elements: the ad player and the mirrored preview. */
@@ -33,8 +34,16 @@ export class CandorRecorder extends RecorderCore {
   start() {
     return this.step("start", [State.IDLE], async () => {
       await this.openStore();
+      // A withdrawal this browser could not deliver before (offline, tab closed) goes first.
+      await this.sendKeptWithdrawals();
       const key = this.resumeKey;
+      if (key && !(await this.holdTab(key))) {
+        // Another tab records this respondent: it alone may resume or end their session.
+        this.transition(State.ELSEWHERE);
+        return;
+      }
       const kept = key ? await this.store.loadResume(key) : null;
+      this.keptSession = kept ? kept.session : null;
       const session = await this.api.startSession({
         integration: this.options.integration,
         respondentId: this.respondentId,
@@ -60,13 +69,68 @@ export class CandorRecorder extends RecorderCore {
     });
   }
 
+  /** The chunk store, opened once; opening it removes what is too old to send (a page load). */
   async openStore() {
+    if (this.store) return;
+    const injected = this.env.chunkStore;
+    if (injected) await sweepStore(injected, this.env.wallNow());
     this.store =
       this.store ||
-      this.env.chunkStore ||
+      injected ||
       (await openChunkStore(this.env.indexedDB, {
         onError: (error) => this.reportError("chunk_store", error),
       }));
+  }
+
+  /**
+   * Hold this respondent's session for this tab, for as long as the tab lives or until the
+   * session ends (a Web Lock, which the browser releases when the tab closes or crashes).
+   * False if another tab holds it. Browsers without Web Locks are not kept apart.
+   */
+  holdTab(key) {
+    const locks = this.env.locks;
+    if (!locks || typeof locks.request !== "function") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      locks
+        .request(`candor-recorder:${key}`, { ifAvailable: true }, (lock) => {
+          if (!lock) {
+            resolve(false);
+            return null;
+          }
+          resolve(true);
+          return new Promise((release) => {
+            this.releaseTab = release;
+          });
+        })
+        .catch(() => resolve(true));
+    });
+  }
+
+  get withdrawalOptions() {
+    return { transport: this.options.transport, sleep: this.sleep };
+  }
+
+  /** Send every withdrawal this browser still holds, once each (withdrawals.js). */
+  sendKeptWithdrawals() {
+    return sendKeptWithdrawals(this.store, this.withdrawalOptions);
+  }
+
+  /** The study closed: a session this browser kept chunks of can no longer take them. */
+  studyClosed(body) {
+    if (this.keptSession && this.store) this.store.dropSession(this.keptSession);
+    this.forgetResume();
+    super.studyClosed(body);
+  }
+
+  /** The session ended, however: nothing of its video stays in this browser. */
+  clearStore() {
+    const id = this.session && this.session.session_id;
+    if (id && this.store) this.store.dropSession(id);
+    this.forgetResume();
+    if (this.releaseTab) {
+      this.releaseTab(); // ended: another tab may start this respondent afresh
+      this.releaseTab = null;
+    }
   }
 
   /**
@@ -123,6 +187,9 @@ export class CandorRecorder extends RecorderCore {
       await this.api.consent(this.session.session_id, this.consentBody("decline", reason));
       this.ended = true;
       this.status = "declined";
+      // No video was recorded; the resume token stays, so a mistaken "no thanks" can be taken
+      // back from this browser.
+      this.store.dropSession(this.session.session_id);
       this.transition(State.DECLINED);
       this.returnToSurvey();
     });
@@ -370,7 +437,11 @@ export class CandorRecorder extends RecorderCore {
         }
       },
       (error) => {
-        if (!(error instanceof AbortedError)) this.reportError("upload_failed", error);
+        if (error instanceof AbortedError) return;
+        this.reportError("upload_failed", error);
+        // The server no longer takes this session (erased, superseded, token refused): the
+        // camera goes off now rather than record what can go nowhere.
+        if (isGone(error) && !this.ended) this.fail(error);
       },
     );
     return this.uploads.add(upload);
@@ -416,7 +487,7 @@ export class CandorRecorder extends RecorderCore {
     if (answer && answer.receipt_code) this.receiptCode = answer.receipt_code;
     this.ended = true;
     this.status = status;
-    this.forgetResume();
+    this.clearStore();
   }
 
   /** Switch the camera off now: preview, current recording, all of it. */
@@ -429,7 +500,11 @@ export class CandorRecorder extends RecorderCore {
 
   /**
    * "Stop and delete my recording": the camera goes off before anything else, uploads stop,
-   * the server is told to erase the session, and the panelist returns with "withdrawn".
+   * the withdrawal is kept in this browser (so it survives a lost network and a closed tab),
+   * the server is told to erase the session, and the panelist returns with "withdrawn". If the
+   * server cannot be reached, the withdrawal is sent again until it is acknowledged: whenever
+   * the server answers again while this page is open, and at the next load of any page that
+   * loads the recorder on this origin (withdrawals.js).
    */
   async withdraw() {
     if (!canTransition(this.state, State.WITHDRAWN) || this.status === "withdrawn") {
@@ -439,28 +514,64 @@ export class CandorRecorder extends RecorderCore {
       );
       return false;
     }
+    this.epoch += 1; // every step under way drops its late answers (and says nothing more)
     this.cameraOff();
-    this.epoch += 1; // every step under way drops its late answers
     this.busy = "withdraw";
     this.uploads.abortAll();
-    if (this.store && this.session) this.store.dropSession(this.session.session_id);
+    const id = this.session.session_id;
+    const record = {
+      session: id,
+      baseUrl: this.options.baseUrl,
+      token: this.api.token,
+      receipt: this.receiptCode,
+    };
+    await this.openStore();
+    await this.store.saveWithdrawal(record); // kept before the screen says anything
+    this.store.dropSession(id);
     this.forgetResume();
     this.update({ withdrawing: true });
-    let erased = false;
+    // One try now; the screen then says at once what is true, and the kept withdrawal is sent
+    // again whenever the server may be back (keepWithdrawing), rather than after long retries.
+    let outcome = Sent.LATER;
     try {
-      await this.api.withdraw(this.session.session_id);
-      erased = true;
+      outcome = await sendWithdrawal(this.store, record, this.withdrawalOptions);
     } catch (error) {
       this.reportError("withdraw_failed", error);
+    }
+    const erased = outcome !== Sent.LATER;
+    if (!erased) {
+      this.reportError("withdraw_failed", new Error("the server could not be reached: kept"));
     }
     this.ended = true;
     this.status = "withdrawn";
     this.busy = null;
     this.transition(State.WITHDRAWN, { erased });
+    if (!erased) {
+      this.pendingWithdrawal = record;
+      this.keepWithdrawing(record);
+    }
     // Like "complete": the "Recording deleted" screen waits for a click, unless there is nowhere
     // to navigate (then a host page framing us is told at once and goes on by itself).
     if (!this.returnUrl) this.returnToSurvey();
     return true;
+  }
+
+  /** Send the kept withdrawal each time the server may be back, until it is acknowledged. */
+  async keepWithdrawing(record) {
+    for (;;) {
+      await this.connectivity.wait(); // the `online` event, or a probe the server answered
+      let outcome;
+      try {
+        outcome = await sendWithdrawal(this.store, record, this.withdrawalOptions);
+      } catch {
+        outcome = Sent.LATER;
+      }
+      if (outcome !== Sent.LATER) {
+        this.pendingWithdrawal = null;
+        this.update({ erased: true });
+        return outcome;
+      }
+    }
   }
 
   async fail(error) {
@@ -478,7 +589,12 @@ export class CandorRecorder extends RecorderCore {
     }
     this.ended = true;
     this.status = "failed";
-    this.forgetResume();
+    this.clearStore(); // unsent chunks of a failed session could go nowhere: not kept
     if (!TERMINAL.has(this.state)) this.transition(State.FAILED, { message: error.message });
   }
+}
+
+/** An answer saying the session or its clip is gone for good, not a passing failure. */
+function isGone(error) {
+  return error instanceof HttpError && [401, 403, 404, 410].includes(error.status);
 }

@@ -14,11 +14,14 @@ export const State = Object.freeze({
   WITHDRAWN: "withdrawn",
   FAILED: "failed",
   CLOSED: "closed", // the study takes no new panelists: nothing started, nothing recorded
+  // This respondent's recording is open in another tab of this browser, which alone may go on
+  // with it: nothing started here, nothing recorded, nothing ended.
+  ELSEWHERE: "elsewhere",
 });
 
 // Withdrawal and failure can happen from any live state, so they are added below.
 const FORWARD = {
-  idle: ["consent", "closed"],
+  idle: ["consent", "closed", "elsewhere"],
   consent: ["camera", "declined"],
   camera: ["preflight", "no_camera"],
   preflight: ["ready", "no_camera"],
@@ -36,10 +39,18 @@ const FORWARD = {
   withdrawn: [],
   failed: [],
   closed: [],
+  elsewhere: [],
 };
 
 /** States in which nothing more happens except returning to the survey. */
-export const TERMINAL = new Set(["done", "declined", "withdrawn", "failed", "closed"]);
+export const TERMINAL = new Set([
+  "done",
+  "declined",
+  "withdrawn",
+  "failed",
+  "closed",
+  "elsewhere",
+]);
 
 /** States from which "stop and delete my recording" is offered (a session has consent). */
 export const WITHDRAWABLE = new Set([

@@ -290,6 +290,7 @@ RecorderView.prototype.screens = {
         ),
       ),
       h("p", { class: "cr-note" }, t.declineNote),
+      h("p", { class: "cr-note", "data-note": "storage" }, t.storageNote),
     ];
   },
 
@@ -446,6 +447,11 @@ RecorderView.prototype.screens = {
       this.receipt({ explain: false }),
       this.continueLink(),
     ];
+  },
+
+  elsewhere(r, d, t) {
+    // No way back to the survey from here: the tab that records will take the panelist there.
+    return [this.title(t.elsewhereTitle), h("p", {}, t.elsewhereExplain)];
   },
 
   closed(r, d, t) {

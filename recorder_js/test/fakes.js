@@ -330,6 +330,29 @@ export class FakeDocument extends EventTarget {
   }
 }
 
+/** navigator.locks of one browser, shared by its tabs: exclusive locks, `ifAvailable` only. */
+export class FakeLocks {
+  constructor() {
+    this.held = new Map(); // name → the tab that holds it
+  }
+
+  async request(name, options, callback) {
+    if (this.held.has(name)) return callback(null);
+    const owner = {};
+    this.held.set(name, owner);
+    try {
+      return await callback({ name, mode: "exclusive" });
+    } finally {
+      if (this.held.get(name) === owner) this.held.delete(name);
+    }
+  }
+
+  /** The browser releases a closed tab's locks. */
+  releaseAll() {
+    this.held.clear();
+  }
+}
+
 const ROOT = "http://candor.test/api/v1/panel";
 
 const CONSENT = {
@@ -372,6 +395,15 @@ export class FakeServer {
     this.nextClip = 1;
     this.beacons = []; // {path, message, at, answer}: what navigator.sendBeacon delivered
     this.presence = []; // answers to presence messages, beacon or not, in order
+    this.erasures = []; // {session, how: "withdrawn" | "erased", clips}: what each erasure removed
+    this.studyClosed = false; // new starts answer 409 study_closed
+  }
+
+  /** Erase the live session's clips, as withdrawal and erasure by receipt code do. */
+  erase(how) {
+    this.erasures.push({ session: this.session.id, how, clips: this.clips.size });
+    this.session.status = "withdrawn";
+    this.clips.clear();
   }
 
   /** navigator.sendBeacon's delivery: a POST with a text body and no headers at all. */
@@ -393,6 +425,9 @@ export class FakeServer {
       answer = { status: 401, body: { detail: "missing or bad token" } };
     } else if (m[1] !== this.session.id) {
       answer = { status: 403, body: { detail: "token for another session" } };
+    } else if (message.withdraw) {
+      this.erase("withdrawn");
+      answer = { status: 200, body: { taken: true, queued: 0, abandoned: 0 } };
     } else if (
       !["started", "consented"].includes(this.session.status) ||
       message.seq <= (this.session.presenceSeq || 0)
@@ -459,6 +494,13 @@ export class FakeServer {
   async handle(method, path, request) {
     const json = typeof request.body === "string" ? JSON.parse(request.body) : null;
     if (method === "POST" && path === "/sessions") return this.startSession(json);
+    if (method === "POST" && path === "/erase") {
+      if (!this.session || json.receipt_code !== this.session.receipt) {
+        return { status: 404, body: { detail: "No session has this receipt code" } };
+      }
+      this.erase("erased");
+      return { status: 200, body: { erased: true } };
+    }
     if (method === "GET" && path === "/ping") return { status: 204, body: null };
     if (method === "POST" && /\/presence$/.test(path)) {
       return this.presenceMessage(path, json, request.headers.Authorization);
@@ -476,8 +518,7 @@ export class FakeServer {
       return { status: 200, body: { status: json.status, receipt_code: this.session.receipt } };
     }
     if ((m = path.match(/^\/sessions\/(\w+)\/withdraw$/)) && method === "POST") {
-      this.session.status = "withdrawn";
-      this.clips.clear();
+      this.erase("withdrawn");
       return { status: 200, body: { status: "withdrawn" } };
     }
     if ((m = path.match(/^\/clips\/(\d+)$/)) && method === "GET") {
@@ -525,6 +566,12 @@ export class FakeServer {
   startSession(json) {
     if (!json.integration || json.integration !== "pk_test") {
       return { status: 404, body: { detail: "unknown integration" } };
+    }
+    if (this.studyClosed) {
+      return {
+        status: 409,
+        body: { detail: "closed", code: "study_closed", intake: "closed", return_url_template: "" },
+      };
     }
     // Like the server: the exact tag or its language part ("fr-CA" → fr), else the default.
     const locale = /^fr([-_]|$)/i.test(json.locale || "") ? "fr" : "en";

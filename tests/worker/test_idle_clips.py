@@ -315,8 +315,8 @@ def test_a_clip_the_recorder_finishes_meanwhile_is_not_touched(
     db_session.flush()
     with worker_factory() as session:
         report = idle.IdleReport()
-        cutoff = utcnow() - timedelta(seconds=settings.upload_idle_seconds)
-        assert idle._finish_one(session, settings, up.rows.clip.id, cutoff, report) is None
+        cutoffs = idle.Cutoffs.now(settings)
+        assert idle._finish_one(session, settings, up.rows.clip.id, cutoffs, report) is None
     assert report.finished == 0
 
 

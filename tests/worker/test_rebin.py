@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
+from candor.metrics import NOT_MEASURED
 from candor.quality import EXCLUSION_REASONS, MIN_AD_COVERAGE, SECOND_FLAGS
 from web.panel.models import PlaybackEventKind as Kind
 from worker.analysis.constants import FRAME_COLUMNS
@@ -93,3 +95,20 @@ def test_a_clip_observing_too_little_of_its_ad_is_excluded_as_incomplete() -> No
     assert exclusion(None, 12, 15) is None, "80 % of the ad is enough"
     assert exclusion("no_face", 15, 15) == "no_face", "the analysis's reason comes first"
     assert exclusion(None, 0, 0) is None, "an ad of unknown length is not judged"
+
+
+def test_an_all_nan_expression_becomes_none_never_zero_or_nan() -> None:
+    """An expression no model measures is NaN in every frame (worker.analysis): re-binned, every
+    second holds None for it (SQL null), while the others keep their values."""
+    table = frames_at(steady(0, 3))
+    # The real set, or a stand-in if it is ever empty: the adapter must pass NaN on as None.
+    names = sorted(NOT_MEASURED) or ["lip_suck"]
+    for name in names:
+        table[name] = np.full(table["t"].size, np.nan)
+    table["smile"] = np.full(table["t"].size, 0.3)
+    rows, observed = rebin(table, events((Kind.START, 0, 0)), 3.0)
+    assert observed == 3
+    for row in rows:
+        for name in names:
+            assert row[name] is None, (name, row["second"])
+        assert row["smile"] == pytest.approx(0.3)

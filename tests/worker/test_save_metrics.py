@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
 from tests.worker.conftest import uploaded_clip
 from web.clips.deletion import DeletionReason, erase_panel_session
 from web.panel.models import Clip
@@ -72,15 +72,15 @@ def test_without_emotions_nothing_emotion_shaped_is_stored(
         select(ClipSecond).where(ClipSecond.clip_id == up.rows.clip.id).order_by(ClipSecond.second)
     ).all()
     assert len(stored) == 3
-    for name in EXPRESSION_NAMES:  # all 20, lip_press included
-        assert getattr(stored[2], name) == pytest.approx(_value(name, 2)), name
+    for name in EXPRESSION_NAMES:  # all 20, lip_press included; those not measured empty
+        expected = None if name in NOT_MEASURED else pytest.approx(_value(name, 2))
+        assert getattr(stored[2], name) == expected, name
     assert stored[1].lip_suck is None  # unreadable stays empty, never zero
     assert db_session.scalar(select(func.count()).select_from(ClipEmotionSecond)) == 0
     cells = _cells(db_session, up.rows.ad.id)
-    assert {metric for _, metric, _ in cells} == set(CURVE_METRICS)
+    assert {metric for _, metric, _ in cells} == set(CURVE_METRICS) - NOT_MEASURED
     assert ("", "lip_suck", 1) not in cells and cells[("", "lip_suck", 2)][0] == 1
-    assert cells[("age", "lip_corner_depressor", 0)] == (1, pytest.approx(_value(
-        "lip_corner_depressor", 0)))  # fmt: skip
+    assert cells[("age", "chin_raise", 0)] == (1, pytest.approx(_value("chin_raise", 0)))
     clip = db_session.get(Clip, up.rows.clip.id)
     assert clip is not None and clip.provenance_id is not None
     stored_provenance = db_session.get(AnalysisProvenance, clip.provenance_id)
@@ -102,7 +102,7 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     assert sorted(r.second for r in emotion_rows) == [0, 1, 2]
     assert {r.second: r.valence for r in emotion_rows}[2] == pytest.approx(_value("valence", 2))
     cells = _cells(db_session, up.rows.ad.id)
-    assert {metric for _, metric, _ in cells} == {*CURVE_METRICS, *EMOTION_METRICS}
+    assert {metric for _, metric, _ in cells} == {*CURVE_METRICS, *EMOTION_METRICS} - NOT_MEASURED
     assert cells[("", "joy", 1)] == (1, pytest.approx(_value("joy", 1)))
     assert cells[("age", "valence", 2)] == (1, pytest.approx(_value("valence", 2)))
 
@@ -123,3 +123,57 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     after = _cells(db_session, up.rows.ad.id)
     assert all(n == 0 and total == pytest.approx(0.0) for n, total in after.values())
     assert db_session.scalar(select(func.count()).select_from(ClipEmotionSecond)) == 0
+
+
+def _not_measured_as_nan(names: tuple[str, ...]) -> Any:
+    """The engine as it is for an expression no model here measures: NaN in every second (and
+    in the provenance's figures), however the engine's own tables carried it."""
+
+    def run(
+        path: Path, events: list[Event], ad_duration_s: float, **_asked: Any
+    ) -> analysis_adapter.ClipAnalysis:
+        seconds = []
+        for second in range(3):
+            row: dict[str, Any] = {m: _value(m, second) for m in CURVE_METRICS}
+            row.update({name: float("nan") for name in names})
+            row.update(second=second, n_frames=30, blinks=1.0)
+            seconds.append(row)
+        provenance = {**PROVENANCE, "figures": {name: float("nan") for name in names}}
+        return analysis_adapter.ClipAnalysis(
+            seconds=seconds, face_found_share=1.0, exclusion_reason=None, duration_s=3.0,
+            n_frames=90, last_frame_s=2.97, version="fabricated-nan", provenance=provenance,
+            rest_levels={name: float("nan") for name in names},
+        )  # fmt: skip
+
+    return run
+
+
+@pytest.mark.parametrize("source", ["nan", "value"])
+def test_an_expression_not_measured_is_stored_null_and_never_aggregated(
+    db_session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """All-NaN columns save (JSON has no NaN, PostgreSQL would keep one in a float column and
+    poison the sums), and a not-measured expression stays null even if an engine gave numbers."""
+    # The real set, and one more (chin_raise) so the test holds whatever candor.metrics lists.
+    names = tuple(sorted({*NOT_MEASURED, "chin_raise"}))
+    monkeypatch.setattr("worker.clip_job.NOT_MEASURED", frozenset(names))
+    engine = _not_measured_as_nan(names) if source == "nan" else _fabricated(emotions=False)
+    monkeypatch.setattr(analysis_adapter, "run", engine)
+    up = uploaded_clip(db_session, settings, [b"any bytes"], passthrough={"age": "18-24"})
+    assert analyze_clip(up.rows.clip.id) == "done"
+
+    db_session.expire_all()
+    clip = db_session.get(Clip, up.rows.clip.id)
+    assert clip is not None and clip.usable and clip.failure_reason is None
+    stored = db_session.scalars(select(ClipSecond).where(ClipSecond.clip_id == clip.id)).all()
+    assert len(stored) == 3
+    for row in stored:
+        for name in names:
+            assert getattr(row, name) is None, (name, row.second)
+        assert row.smile == pytest.approx(_value("smile", row.second))
+    cells = _cells(db_session, up.rows.ad.id)
+    assert not [key for key in cells if key[1] in names]
+    assert cells[("", "smile", 1)] == (1, pytest.approx(_value("smile", 1)))
+    if source == "nan":
+        saved = db_session.get(AnalysisProvenance, clip.provenance_id)
+        assert saved is not None and saved.provenance["figures"] == dict.fromkeys(names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -63,7 +64,9 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
         for keys in segment_keys(passthrough):
             for second, *values in rows:
                 for metric, value in zip(metrics, values, strict=True):
-                    if value is None:
+                    # Empty (unreadable, not measured) is no observation, never a zero; a NaN
+                    # left by an older writer would turn the whole cell's sum into NaN.
+                    if value is None or not math.isfinite(value):
                         continue
                     cell = cells[(keys[0], keys[1], metric, second)]
                     cell[0] += sign

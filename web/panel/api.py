@@ -282,6 +282,14 @@ async def presence_update(
         sid = verified_session(settings, authorization[7:].strip())
     else:
         raise PanelError(401, "Missing session token (in the body, or Authorization: Bearer)")
+    if body.withdraw:  # a withdrawal the page could not send before it went away
+        await call_blocking(
+            service.withdraw,
+            session=session,
+            settings=settings,
+            session_public_id=same_session(sid, session_id),
+        )
+        return PresenceOut(taken=True)
     outcome = await call_blocking(
         presence.update,
         session=session,

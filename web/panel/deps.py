@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from web.deps import get_session
 from web.panel import tokens
@@ -26,8 +27,26 @@ def error_response(exc: PanelError) -> JSONResponse:
 
 
 async def call_blocking(fn: Callable[..., T], **kwargs: Any) -> T:
-    """Run a blocking service call off the event loop."""
-    return await run_in_threadpool(fn, **kwargs)
+    """Run a blocking service call off the event loop; a race lost to another request is 409."""
+    return await run_in_threadpool(_losing_races_politely, fn, kwargs)
+
+
+def _losing_races_politely(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    """A row this request wrote was deleted or changed by another one meanwhile (a chunk racing
+    a withdrawal or a superseding start, most easily on SQLite, which has no row locks): the
+    request is refused as a conflict, never a 500. Nothing of it was committed."""
+    try:
+        return fn(**kwargs)
+    except (StaleDataError, ObjectDeletedError) as exc:
+        session = kwargs.get("session")
+        if isinstance(session, Session):
+            session.rollback()
+        raise PanelError(
+            409,
+            "This session or clip was changed by another request meanwhile (ended, erased or "
+            "withdrawn); ask for its state again",
+            code="conflict",
+        ) from exc
 
 
 async def panel_settings(request: Request) -> Settings:

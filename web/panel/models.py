@@ -118,8 +118,10 @@ class PanelSession(Base):
     # Erased because the same respondent started again (a new session superseded this one):
     # counted apart in data quality as "restarted", not as a withdrawal.
     superseded: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # The recorder's beacon said the panelist left the page (web/panel/presence.py), and the
-    # client's sequence number of the latest leave/back message taken (older ones are replays).
+    # The recorder's beacon said the panelist left the page (web/panel/presence.py): when,
+    # plus IN_FLIGHT_SECONDS, so a chunk already in flight as the page went away does not
+    # count as a sign of life; and the client's sequence number of the latest leave/back
+    # message taken (older ones are replays).
     left_at: Mapped[datetime | None]
     presence_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,9 +5,11 @@ A closed tab used to leave its clip uploading until the idle job's `session_idle
 
 - every leave marks the session as left (`left_at`); from then on the idle job finishes its
   uploading clips by the idle rules (chunks 0..n-1 kept, the rest deleted as a gap, no chunk 0:
-  abandoned) once they have had no chunk for `upload_idle_seconds`, instead of waiting for the
-  whole session to be idle for `session_idle_seconds`. Any chunk after the leave (a hidden tab
-  that kept recording), a "back" (the tab shown again) or a resume (a reload) undoes it;
+  abandoned) once they have had no chunk for `left_idle_seconds`, instead of waiting for the
+  whole session to be idle for `session_idle_seconds`. A chunk that was in flight as the page
+  went away commits a few ms after the beacon: it extends the clip, it does not cancel the
+  leave (the mark is set IN_FLIGHT_SECONDS ahead). A later chunk (a hidden tab that kept
+  recording), a "back" (the tab shown again) or a resume (a reload) undoes it;
 - a final leave (the page is being unloaded) also lists the clips whose every recorded chunk
   the server acknowledged, with their playback events not yet sent (the tab's "hidden" as it
   closed): nothing more can come for them from that page, so the events are stored and each
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +41,9 @@ from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
+
+# Chunks that commit this soon after the leave were in flight as the page went away.
+IN_FLIGHT_SECONDS = 5
 
 
 @dataclass
@@ -80,7 +86,8 @@ def update(
     outcome = Left(taken=body.seq > panel_session.presence_seq)
     if outcome.taken:
         panel_session.presence_seq = body.seq
-        panel_session.left_at = None if body.present else utcnow()
+        left = utcnow() + timedelta(seconds=IN_FLIGHT_SECONDS)
+        panel_session.left_at = None if body.present else left
     removals: list[str] = []
     for clip, chunk_count, events in listed:
         if clip.status != ClipStatus.UPLOADING:

@@ -177,11 +177,14 @@ class PresenceIn(Strict):
     present: bool
     # Only when leaving for good (the page unloads): clips to finish now from what arrived.
     clips: list[PresenceClip] = Field(default_factory=list, max_length=20)
+    # The panelist withdrew on this page and the withdrawal has not been acknowledged yet: the
+    # page's last word, as it goes away, is the withdrawal itself.
+    withdraw: bool = False
 
     @model_validator(mode="after")
     def _clips_only_on_leaving(self) -> PresenceIn:
-        if self.present and self.clips:
-            raise ValueError("clips are listed only when leaving (present: false)")
+        if self.present and (self.clips or self.withdraw):
+            raise ValueError("clips and withdraw come only when leaving (present: false)")
         return self
 
 

@@ -9,11 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from candor.metrics import EMOTIONS
+from candor.metrics import EMOTIONS, EXPRESSION_NAMES
 from web.accounts.models import Organisation
 from web.db import utcnow
-from web.results import quality, service
-from web.results.catalogue import EMOTION_DOCS_PATH
+from web.results import catalogue, quality, service
 from web.results.schemas import AdCurves, AdSummaryOut, KeyMoments, Quality
 from web.settings import Settings
 from web.studies.models import Ad, Study
@@ -30,11 +29,13 @@ class AdReport:
     curves: AdCurves
     summary: AdSummaryOut
     moments: KeyMoments
-    metrics: tuple[str, ...]  # base metrics present in the curves
+    metrics: tuple[str, ...]  # base metrics present in the curves (and measured)
     emotion_metrics: tuple[str, ...]  # valence, engagement, the 7 emotions present (emotion mode)
     # Where a client reads how the emotion metrics are derived: the served page, with the
     # installation's address (CANDOR_BASE_URL), since a PDF or PNG has no site to be relative to.
-    emotion_help: str = EMOTION_DOCS_PATH
+    emotion_help: str = catalogue.EMOTION_DOCS_PATH
+    # Expressions no model here measures: listed as "not measured", never drawn.
+    not_measured: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,10 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
         curves=curves,
         summary=service.summaries(session, [ad])[0],
         moments=service.moments_for(curves),
-        metrics=tuple(m for m in BASE_METRICS if m in present),
+        metrics=tuple(m for m in BASE_METRICS if m in present and catalogue.measured(m)),
         emotion_metrics=emotion_metrics,
-        emotion_help=settings.base_url.rstrip("/") + EMOTION_DOCS_PATH,
+        emotion_help=settings.base_url.rstrip("/") + catalogue.EMOTION_DOCS_PATH,
+        not_measured=tuple(m for m in EXPRESSION_NAMES if not catalogue.measured(m)),
     )
 
 

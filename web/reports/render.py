@@ -146,6 +146,9 @@ def summary_lines(report: AdReport) -> list[str]:
     ]
     for metric in report.emotion_metrics[:2]:
         lines.append(f"{label(metric)}: mean {_num(_mean(report, metric))}")
+    if report.not_measured:
+        names = ", ".join(label(m) for m in report.not_measured)
+        lines += _wrap(f"Not measured (no model here reads it on real faces): {names}.", 52)
     lines.append("")
     if not s.n:
         lines.append("No data yet: no panelist of this ad has been analysed.")

@@ -80,8 +80,9 @@ def ad_summary(access: AdDep, session: SessionDep) -> AdSummaryOut:
 def ad_key_moments(
     access: AdDep, session: SessionDep, settings: SettingsDep, metrics: MetricsQuery = None
 ) -> KeyMoments:
-    """The strongest peaks at seconds where attention holds: of every expression (and emotion,
-    in emotion mode) by default, or of the metrics asked for."""
+    """The strongest peaks at seconds where attention holds: of every measured expression (and
+    emotion, in emotion mode) by default, or of the metrics asked for (one that is not measured
+    is a 400)."""
     curves = service.ad_curves(session, access.ad, access.study, settings)
     try:
         return service.moments_for(curves, metrics or [])

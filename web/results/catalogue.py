@@ -12,6 +12,7 @@ from candor.metrics import (
     EXPRESSION_BY_NAME,
     EXPRESSION_NAMES,
     METRIC_RANGE,
+    NOT_MEASURED,
     QUALITY_METRICS,
     Expression,
 )
@@ -36,6 +37,12 @@ _OTHER_LABELS = {
 BASE_CHART_METRICS: tuple[str, ...] = ("attention", *EXPRESSION_NAMES)
 DEFAULT_VIEW: tuple[str, ...] = ("attention", "smile")
 DEFAULT_EMOTION_VIEW: tuple[str, ...] = ("attention", "smile", "valence")
+# Why an expression in candor.metrics.NOT_MEASURED has no curve: said in the picker's tooltip,
+# the API's schema, the exports and the reports (docs/signals.md has each source's figures).
+NOT_MEASURED_WHY = (
+    "no model here measures it on real faces (on the development set it stays at zero where "
+    "a person sees it), so it has no curve rather than a flat zero"
+)
 
 
 def shows_emotions(study: Study) -> bool:
@@ -53,8 +60,28 @@ def chart_metrics(emotions: bool) -> tuple[str, ...]:
     return (*BASE_CHART_METRICS, *EMOTION_METRICS) if emotions else BASE_CHART_METRICS
 
 
+def measured(metric: str) -> bool:
+    """False for an expression no model here measures (candor.metrics.NOT_MEASURED)."""
+    return metric not in NOT_MEASURED
+
+
 def default_view(emotions: bool) -> tuple[str, ...]:
-    return DEFAULT_EMOTION_VIEW if emotions else DEFAULT_VIEW
+    """The curves a page shows when none are asked for; never a metric that is not measured."""
+    return tuple(m for m in (DEFAULT_EMOTION_VIEW if emotions else DEFAULT_VIEW) if measured(m))
+
+
+def drawable(asked: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The asked metrics split into those that can be drawn and those not measured."""
+    return tuple(m for m in asked if measured(m)), tuple(m for m in asked if not measured(m))
+
+
+def not_measured_note(metrics: tuple[str, ...]) -> str | None:
+    """What a page says when a URL asked for curves that are not measured; None if none were."""
+    if not metrics:
+        return None
+    names = ", ".join(full_label(m) for m in metrics)
+    verb = "is" if len(metrics) == 1 else "are"
+    return f"{names} {verb} not measured and not drawn: {NOT_MEASURED_WHY}."
 
 
 def group_of(metric: str) -> Group:
@@ -115,6 +142,7 @@ def info(metric: str) -> MetricInfo:
         min=low,
         max=high,
         derivation=derivation_url(metric),
+        measured=measured(metric),
     )
 
 
@@ -127,9 +155,11 @@ def export_header(metric: str) -> str:
 
     "smile (AU12)", "joy (inferred)", "attention": short, so a spreadsheet's columns stay
     readable; how each inferred metric is derived is in the aggregated CSV's `derivation` column
-    and at /help/emotions#joy. The metric name is everything before the first space.
+    and at /help/emotions#joy. An expression no model here measures says so,
+    "lip_corner_depressor (AU15, not measured)", and its cells are empty. The metric name is
+    everything before the first space.
     """
     expression = EXPRESSION_BY_NAME.get(metric)
     if expression is not None:
-        return f"{metric} ({au_text(expression)})"
+        return f"{metric} ({au_text(expression)}{'' if measured(metric) else ', not measured'})"
     return f"{metric} (inferred)" if metric in EMOTION_METRICS else metric

@@ -147,7 +147,9 @@ def compare(
 
     bands = {}
     with_data = [a for a in org_ads if cells[a.id].get("", {}).get("attention")]
-    for metric in chosen if len(with_data) >= min_norm_ads else ():
+    # A metric that is not measured has no norm: its band would be drawn from nothing.
+    banded = [m for m in chosen if catalogue.measured(m)] if len(with_data) >= min_norm_ads else []
+    for metric in banded:
         # The band of a metric is over the ads that have it (emotions: emotion-mode ads only).
         with_metric = [a for a in org_ads if cells[a.id].get("", {}).get(metric)]
         resampled = [

@@ -76,7 +76,8 @@ def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
     """Long-format CSV of the curves exactly as the API shows them (suppression included).
 
     Each row names its metric, the metric's label, its FACS AU (expressions) and, for an
-    emotion metric, the address of its documented derivation.
+    emotion metric, the address of its documented derivation. An expression no model here
+    measures has empty cells and its label says "not measured".
     """
     groups = [curves.overall, *curves.segments]
     about = {m.name: m for m in curves.metrics}
@@ -89,7 +90,7 @@ def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
                 info = about.get(metric) or catalogue.info(metric)
                 described = [
                     metric,
-                    info.label,
+                    info.label if info.measured else f"{info.label} (not measured)",
                     info.au or "",
                     f"{base_url}{info.derivation}" if info.derivation else "",
                 ]
@@ -148,7 +149,9 @@ def panelist_csv(
     EMOTION_METRICS if `emotions` (the study's emotion mode).
 
     Column names carry the expression's AU or say an emotion metric is inferred
-    (catalogue.export_header); the metric name is everything before the first space.
+    (catalogue.export_header); the metric name is everything before the first space. A column
+    of an expression no model here measures says so in its name and is empty, even where an
+    older analysis stored a value.
     """
     panelists = session.execute(
         select(Clip.id, PanelSession.public_id, PanelSession.passthrough)
@@ -190,6 +193,7 @@ def panelist_csv(
         )
     ).all()
     header = [catalogue.export_header(m) for m in metrics]
+    measured = [catalogue.measured(m) for m in metrics]
 
     def rows() -> Iterator[list[str]]:
         yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", "flag", *header]
@@ -201,7 +205,7 @@ def panelist_csv(
                 str(second),
                 str(n_frames),
                 _text(flag or ""),
-                *(_number(v) for v in values),
+                *(_number(v) if ok else "" for v, ok in zip(values, measured, strict=True)),
             ]
 
     return _csv_lines(rows())

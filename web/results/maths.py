@@ -14,6 +14,7 @@ from candor.metrics import (
     EMOTIONS,
     EXPRESSION_NAMES,
     METRIC_RANGE,
+    NOT_MEASURED,
 )
 
 # One aggregate cell: (n, sum, sum of squares), as AdAggregate stores it.
@@ -202,8 +203,9 @@ def summarise(cells: MetricCells, emotions: bool = False) -> Summary:
 
     - n: panelists, the most that contribute attention at any second.
     - attention_share: attentive frames' share over every panelist-second.
-    - expressiveness: the mean of the 20 expressions' pooled means, each over attentive
-      panelist-seconds (0..1; how much the face moves while watching, whatever the expression).
+    - expressiveness: the mean of the measured expressions' pooled means, each over attentive
+      panelist-seconds (0..1; how much the face moves while watching, whatever the expression);
+      one no model here measures (NOT_MEASURED) is left out, whatever cells it has.
     - smile peak: the second with the highest mean smile, and that mean.
     - blink rate: mean blinks per panelist-second, times 60.
     - emotions (only if `emotions`): see summarise_emotions.
@@ -211,7 +213,9 @@ def summarise(cells: MetricCells, emotions: bool = False) -> Summary:
     attention = cells.get("attention", {})
     n = max((cell[0] for cell in attention.values()), default=0)
     expression_means = [
-        m for e in EXPRESSION_NAMES if (m := pooled_mean(cells.get(e, {}))) is not None
+        m
+        for e in EXPRESSION_NAMES
+        if e not in NOT_MEASURED and (m := pooled_mean(cells.get(e, {}))) is not None
     ]
     expressiveness = sum(expression_means) / len(expression_means) if expression_means else None
     smile = _means(cells.get("smile", {}))

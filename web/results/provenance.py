@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +12,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from web.results.models import AnalysisProvenance
+
+
+def _json_safe(value: Any) -> Any:
+    """The value with every NaN or infinity made None: JSON has no NaN, and PostgreSQL refuses
+    the token (an expression that is not measured leaves NaN figures behind)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
 
 
 def provenance_id(session: Session, provenance: dict[str, Any]) -> int | None:
@@ -21,7 +34,9 @@ def provenance_id(session: Session, provenance: dict[str, Any]) -> int | None:
     """
     if not provenance:
         return None
-    canonical = json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        _json_safe(provenance), sort_keys=True, separators=(",", ":"), default=str, allow_nan=False
+    )
     digest = hashlib.sha256(canonical.encode()).hexdigest()
     found = session.scalar(select(AnalysisProvenance.id).where(AnalysisProvenance.digest == digest))
     if found is not None:

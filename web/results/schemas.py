@@ -23,16 +23,27 @@ class MetricInfo(BaseModel):
     derivation: str | None = Field(
         None, description="Emotion metrics: link to how the value is derived (docs/emotions.md)"
     )
+    measured: bool = Field(
+        True,
+        description="False for an expression no model here measures on real faces: its curve "
+        "is empty (every value null, never zero), and summaries, key moments and norms leave "
+        "it out (docs/results.md, 'Not measured')",
+    )
 
 
 class MetricCurve(BaseModel):
     """One metric per second: n, mean and 95% CI. None where empty or suppressed."""
 
     metric: str
-    n: list[int | None] = Field(description="Panelists contributing; None where suppressed")
+    n: list[int | None] = Field(
+        description="Panelists contributing; None where suppressed or the metric is not measured"
+    )
     mean: list[float | None]
     ci_low: list[float | None]
     ci_high: list[float | None]
+    measured: bool = Field(
+        True, description="False: no model here measures this expression; every value is null"
+    )
 
 
 class SegmentCurves(BaseModel):
@@ -96,7 +107,10 @@ class AdSummaryOut(BaseModel):
     duration_s: float
     n: int
     attention_share: float | None
-    expressiveness: float | None
+    expressiveness: float | None = Field(
+        description="Mean of the measured expressions' pooled means, 0..1 (an expression no "
+        "model here measures is left out)"
+    )
     smile_peak_s: int | None
     smile_peak: float | None
     blink_rate_per_min: float | None
@@ -119,7 +133,9 @@ class KeyMomentOut(BaseModel):
 
 class KeyMoments(BaseModel):
     ad_id: int
-    metrics: list[str] = Field(description="The metrics whose peaks were looked for")
+    metrics: list[str] = Field(
+        description="The metrics whose peaks were looked for (never one that is not measured)"
+    )
     min_attention: float
     min_lift: float = Field(description="Least rise of a peak above its expression's median")
     min_separation_s: int

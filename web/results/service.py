@@ -10,7 +10,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from candor.metrics import EMOTIONS, EXPRESSION_NAMES
+from candor.metrics import EMOTIONS, EXPRESSION_NAMES, NOT_MEASURED
 from web.results import catalogue, maths
 from web.results.maths import METRIC_BOUNDS, Cell
 from web.results.models import AdAggregate
@@ -74,7 +74,11 @@ def min_cell_size(study: Study, settings: Settings) -> int:
 def read_cells(
     session: Session, ad_ids: Iterable[int], segment_var: str = "", metrics: Sequence[str] = ()
 ) -> dict[int, SegmentCells]:
-    """Aggregate cells of the ads for one segment variable ("" = everyone), in one query."""
+    """Aggregate cells of the ads for one segment variable ("" = everyone), in one query.
+
+    Never a metric that is not measured (candor.metrics.NOT_MEASURED): cells of one that an
+    older analysis still filled are flat zeros, not readings, and no reader may see them.
+    """
     ids = list(ad_ids)
     out: dict[int, SegmentCells] = {ad_id: {} for ad_id in ids}
     if not ids:
@@ -88,7 +92,12 @@ def read_cells(
         table.c.n,
         table.c.sum,
         table.c.sumsq,
-    ).where(table.c.ad_id.in_(ids), table.c.segment_var == segment_var, table.c.n > 0)
+    ).where(
+        table.c.ad_id.in_(ids),
+        table.c.segment_var == segment_var,
+        table.c.n > 0,
+        table.c.metric.not_in(sorted(NOT_MEASURED)),
+    )
     if metrics:
         query = query.where(table.c.metric.in_(metrics))
     for ad_id, value, metric, second, n, total, total_sq in session.execute(query):
@@ -114,7 +123,18 @@ def _panelists(cells: dict[str, dict[int, Cell]]) -> int:
 def metric_curve(
     metric: str, per_second: dict[int, Cell], length: int, masked: set[int] | None = None
 ) -> MetricCurve:
-    """n, mean and 95% CI per second of one metric; None where empty or suppressed."""
+    """n, mean and 95% CI per second of one metric; None where empty or suppressed, and
+    everywhere for a metric that is not measured (marked `measured=False`)."""
+    if not catalogue.measured(metric):
+        nothing: list[float | None] = [None] * length
+        return MetricCurve.model_construct(
+            metric=metric,
+            n=[None] * length,
+            mean=nothing,
+            ci_low=list(nothing),
+            ci_high=list(nothing),
+            measured=False,
+        )
     bounds = METRIC_BOUNDS.get(metric, (None, None))
     ns: list[int | None] = []
     means: list[float | None] = []
@@ -134,7 +154,9 @@ def metric_curve(
         highs.append(stats.ci_high)
     # Built from values computed here, so pydantic's per-item validation (tens of thousands of
     # floats on a page with every metric and segment) is skipped.
-    return MetricCurve.model_construct(metric=metric, n=ns, mean=means, ci_low=lows, ci_high=highs)
+    return MetricCurve.model_construct(
+        metric=metric, n=ns, mean=means, ci_low=lows, ci_high=highs, measured=True
+    )
 
 
 _EMPTY = maths.CellStats(0, None, None, None, None)
@@ -266,15 +288,20 @@ def summaries(session: Session, ads: Sequence[Ad]) -> list[AdSummaryOut]:
 
 
 def moment_metrics(curves: AdCurves) -> tuple[str, ...]:
-    """Where key moments are looked for by default: every expression, and every emotion (not
-    valence or engagement, which are not reactions of their own) for an emotion-mode study."""
-    shown = {m.name for m in curves.metrics}
+    """Where key moments are looked for by default: every measured expression, and every emotion
+    (not valence or engagement, which are not reactions of their own) for an emotion-mode study."""
+    shown = {m.name for m in curves.metrics if m.measured}
     return tuple(m for m in (*EXPRESSION_NAMES, *EMOTIONS) if m in shown)
 
 
 def moments_for(curves: AdCurves, metrics: Sequence[str] = ()) -> KeyMoments:
     """Key moments of the whole sample's mean curves, among `metrics` (default: see above)."""
     means = {m: c.mean for m, c in curves.overall.curves.items()}
+    unmeasured = [m for m in metrics if m in means and not catalogue.measured(m)]
+    if unmeasured:
+        raise UnknownMetric(
+            f"{', '.join(map(repr, unmeasured))} not measured: {catalogue.NOT_MEASURED_WHY}"
+        )
     allowed = [m for m in means if m != "attention"]
     chosen = check_metrics(metrics, allowed) if metrics else moment_metrics(curves)
     found = key_moments(means["attention"], {m: means[m] for m in chosen})

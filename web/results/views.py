@@ -39,6 +39,8 @@ VENDOR_FILES = {
 }
 # Every metric's label, with its AU for an expression ("Smile (AU12)").
 METRIC_LABELS = {m: catalogue.full_label(m) for m in catalogue.stored_metrics(emotions=True)}
+# Where the picker's tooltip on a metric that is not measured sends the reader.
+SIGNALS_DOCS_PATH = "/help/signals"
 # The picker's groups, in order (Emotions holds the 7 emotions and valence).
 PICKER_GROUPS = (
     ("attention", "Attention"),
@@ -57,6 +59,8 @@ templates.env.globals.update(
     picker_groups=PICKER_GROUPS,
     derivation_url=catalogue.derivation_url,
     emotion_docs=catalogue.EMOTION_DOCS_PATH,
+    not_measured_why=catalogue.NOT_MEASURED_WHY,
+    signals_docs=SIGNALS_DOCS_PATH,
     decline_labels=DECLINE_REASONS,
 )
 templates.env.globals["peak_min"] = maths.PEAK_MIN
@@ -105,12 +109,14 @@ def study_page(
 
 @dataclass(frozen=True)
 class Picked:
-    """What a page shows from ?metric=…: the view, every metric offered, and how many asked-for
-    metrics it left out (a shared address may name one this ad doesn't have)."""
+    """What a page shows from ?metric=…: the view, every metric offered, how many asked-for
+    metrics it left out because this ad doesn't have them (a shared address may name one), and
+    a note naming any asked for that are not measured (dropped, never drawn flat)."""
 
     view: tuple[str, ...]
     offered: list[MetricInfo]
-    dropped: int
+    unavailable: int
+    not_measured_note: str | None
 
 
 def picked(asked: list[str] | None, emotions: bool) -> Picked:
@@ -124,8 +130,14 @@ def picked(asked: list[str] | None, emotions: bool) -> Picked:
     offered = catalogue.chart_metrics(emotions)
     asked = asked or []
     kept = tuple(dict.fromkeys(m for m in asked if m in offered))
-    dropped = len({m for m in asked if m not in offered})
-    return Picked(kept or catalogue.default_view(emotions), catalogue.infos(offered), dropped)
+    unavailable = len({m for m in asked if m not in offered})
+    view, not_measured = catalogue.drawable(kept)
+    return Picked(
+        view or catalogue.default_view(emotions),
+        catalogue.infos(offered),
+        unavailable,
+        catalogue.not_measured_note(not_measured),
+    )
 
 
 @router.get("/results/ads/{ad_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -165,7 +177,8 @@ def ad_page(
         chart=chart,
         view=view,
         offered=offered,
-        dropped=choice.dropped,
+        unavailable=choice.unavailable,
+        dropped_note=choice.not_measured_note,
         emotions=emotions,
         samples=sample_count(session, access.study.id),
     )
@@ -182,9 +195,11 @@ def segments_page(
 ) -> HTMLResponse:
     """One metric split by a pass-through variable; small groups are hidden with a note."""
     offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
-    # A shared address naming a metric this ad doesn't have shows attention, with a note.
-    dropped = int(metric not in offered)
-    if dropped:
+    # A shared address naming a metric this ad doesn't have, or one not measured, shows
+    # attention, with a note.
+    unavailable = int(metric not in offered)
+    dropped_note = catalogue.not_measured_note(catalogue.drawable((metric,))[1])
+    if unavailable or dropped_note:
         metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
@@ -210,7 +225,8 @@ def segments_page(
         var=chosen,
         metric=metric,
         offered=catalogue.infos(offered),
-        dropped=dropped,
+        unavailable=unavailable,
+        dropped_note=dropped_note,
         chart=chart,
     )
 
@@ -251,7 +267,8 @@ def compare_page(
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,
-        dropped=choice.dropped,
+        unavailable=choice.unavailable,
+        dropped_note=choice.not_measured_note,
         emotions=emotions,
         keep=[("ad", str(a.ad.id)) for a in accesses],
         chart={

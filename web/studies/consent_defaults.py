@@ -27,8 +27,8 @@ This part of the survey uses your webcam. Please read this before you choose.
 What is filmed: your face, through your webcam, only while each ad is playing. \
 The camera is not switched on before you agree, and it stops when the ads end.
 
-What is measured: a computer program estimates from the video whether you are looking \
-at the screen and how your face moves (for example, a smile or raised eyebrows). \
+What is measured: computer programs trained on many faces read from the video whether you \
+are looking at the screen and how your face moves (for example, a smile or raised eyebrows). \
 Nobody watches the video.
 
 The video is deleted as soon as it has been analysed, normally within minutes. \
@@ -47,16 +47,16 @@ Questions: contact {organisation} at {contact}."""
 
 # Replaces the "What is measured" paragraph in emotion mode.
 _EN_MEASURED = """\
-What is measured: a computer program estimates from the video whether you are looking \
-at the screen and how your face moves (for example, a smile or raised eyebrows). \
+What is measured: computer programs trained on many faces read from the video whether you \
+are looking at the screen and how your face moves (for example, a smile or raised eyebrows). \
 Nobody watches the video."""
 
 _EN_MEASURED_EMOTIONS = """\
-What is measured: a computer program estimates from the video whether you are looking \
-at the screen and how your face moves (for example, a smile or raised eyebrows). \
+What is measured: computer programs trained on many faces read from the video whether you \
+are looking at the screen and how your face moves (for example, a smile or raised eyebrows). \
 Nobody watches the video.
 
-Emotion recognition: in this study the program also uses your facial expressions to guess \
+Emotion recognition: in this study the programs also use your facial expressions to guess \
 emotions, second by second: joy, surprise, anger, sadness, disgust, fear and contempt, and \
 whether your reaction looks positive or negative and how engaged you seem. \
 These are a machine's guesses from how your face moves, not a reading of what you \
@@ -73,9 +73,9 @@ Cette partie du questionnaire utilise votre webcam. Merci de lire ceci avant de 
 Ce qui est filmé : votre visage, par votre webcam, uniquement pendant la diffusion de chaque \
 publicité. La caméra n'est pas allumée avant votre accord, et elle s'arrête à la fin des publicités.
 
-Ce qui est mesuré : un programme informatique estime à partir de la vidéo si vous regardez \
-l'écran et comment votre visage bouge (par exemple un sourire ou des sourcils levés). \
-Personne ne regarde la vidéo.
+Ce qui est mesuré : des programmes informatiques entraînés sur de nombreux visages lisent \
+dans la vidéo si vous regardez l'écran et comment votre visage bouge (par exemple un sourire \
+ou des sourcils levés). Personne ne regarde la vidéo.
 
 La vidéo est supprimée dès qu'elle a été analysée, en général en quelques minutes. \
 Seules les mesures sont conservées.
@@ -93,16 +93,16 @@ données plus tard.
 Questions : contactez {organisation} à l'adresse {contact}."""
 
 _FR_MEASURED = """\
-Ce qui est mesuré : un programme informatique estime à partir de la vidéo si vous regardez \
-l'écran et comment votre visage bouge (par exemple un sourire ou des sourcils levés). \
-Personne ne regarde la vidéo."""
+Ce qui est mesuré : des programmes informatiques entraînés sur de nombreux visages lisent \
+dans la vidéo si vous regardez l'écran et comment votre visage bouge (par exemple un sourire \
+ou des sourcils levés). Personne ne regarde la vidéo."""
 
 _FR_MEASURED_EMOTIONS = """\
-Ce qui est mesuré : un programme informatique estime à partir de la vidéo si vous regardez \
-l'écran et comment votre visage bouge (par exemple un sourire ou des sourcils levés). \
-Personne ne regarde la vidéo.
+Ce qui est mesuré : des programmes informatiques entraînés sur de nombreux visages lisent \
+dans la vidéo si vous regardez l'écran et comment votre visage bouge (par exemple un sourire \
+ou des sourcils levés). Personne ne regarde la vidéo.
 
-Reconnaissance des émotions : dans cette étude, le programme utilise aussi vos expressions \
+Reconnaissance des émotions : dans cette étude, ces programmes utilisent aussi vos expressions \
 faciales pour deviner des émotions, seconde par seconde : joie, surprise, colère, tristesse, \
 dégoût, peur et mépris, si votre réaction semble positive ou négative et à quel point \
 vous semblez captivé. Ce sont des suppositions d'une machine à partir des mouvements de \

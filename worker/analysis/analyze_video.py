@@ -1,5 +1,6 @@
-"""``analyze``: stream a clip through decode → face mesh → blendshapes → signals, then curves
-and quality (and, in emotion mode only, the emotion classifier)."""
+"""``analyze``: stream a clip through decode → face mesh → blendshapes (and the appearance model
+where a smile must be judged) → signals, then curves and quality (and, in emotion mode only,
+emotions)."""
 
 from __future__ import annotations
 
@@ -12,19 +13,27 @@ import av
 import cv2
 import numpy as np
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
 from worker.analysis.decode import Frame, VideoReader
 from worker.analysis.emotions import emotions as emotion_table
-from worker.analysis.expressions import GAZE_COLUMNS, GAZE_INDEX, KEPT_BLENDSHAPES, KEPT_INDEX
+from worker.analysis.expressions import (
+    GAZE_COLUMNS,
+    GAZE_INDEX,
+    KEPT_BLENDSHAPES,
+    KEPT_INDEX,
+    SOURCES,
+    one_sided_smile,
+)
 from worker.analysis.geometry import frontal_landmarks
 from worker.analysis.mesh import FaceModels, model_provenance
 from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
-from worker.analysis.trained import FER_CLASSES, Blendshapes, EmotionClassifier
+from worker.analysis.trained import FER_CLASSES, AppearanceClassifier, Blendshapes
 
 ProgressCallback = Callable[[float], None]
 
@@ -95,14 +104,17 @@ class _FaceCounts:
 class _Collector:
     """Accumulates per-frame raw measures, batching the landmark maths.
 
-    Keeps a few dozen numbers per frame (the blendshapes the expressions read, the emotion
-    classes in emotion mode), never landmarks or pixels beyond the current batch.
+    Keeps a few dozen numbers per frame (the blendshapes the expressions read, the appearance
+    model's smile support; its classes in emotion mode only), never landmarks or pixels beyond
+    the current batch.
     """
 
     def __init__(
         self,
         blendshapes: Blendshapes,
-        classifier: EmotionClassifier | None = None,
+        appearance: AppearanceClassifier,
+        *,
+        emotions: bool = False,
         min_turn_deg: float = 0.0,
     ) -> None:
         self._min_turn_deg = min_turn_deg
@@ -112,9 +124,13 @@ class _Collector:
         self.scores: list[Array] = []
         self.mouth_skin: list[float] = []
         self.eyes_delta: list[float] = []
+        self.support: list[float] = []
+        self.nose_texture: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
-        self._classifier = classifier
+        self._appearance = appearance
+        self._emotions = emotions
+        self._smile_columns = [KEPT_BLENDSHAPES.index(n) for n in SOURCES["smile"]]
         self._missing = np.full(len(KEPT_INDEX), np.nan, dtype=np.float32)
         self._no_classes = np.full(len(FER_CLASSES), np.nan, dtype=np.float32)
         self._batch: list[Array] = []
@@ -125,10 +141,13 @@ class _Collector:
         self.t.append(frame.t)
         self.brightness.append(_brightness(frame.rgb))
         self.found.append(landmarks is not None)
+        classes = self._no_classes
         if landmarks is None:
             self.scores.append(self._missing)
             self.mouth_skin.append(np.nan)
             self.eyes_delta.append(np.nan)
+            self.support.append(np.nan)
+            self.nose_texture.append(np.nan)
         else:
             seen = self._blendshapes(landmarks)
             front = frontal_landmarks(landmarks, self._min_turn_deg)
@@ -137,10 +156,14 @@ class _Collector:
             self.scores.append(kept)
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
             self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
-        if self._classifier is not None:
-            self.classes.append(
-                self._no_classes if landmarks is None else self._classifier(frame.rgb, landmarks)
-            )
+            self.nose_texture.append(nose_root_texture(frame.rgb, landmarks))
+            if self._emotions or kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE:
+                classes = self._appearance(frame.rgb, landmarks)
+                self.support.append(float(smile_support(classes[None])[0]))
+            else:
+                self.support.append(1.0)  # too small a smile to need support
+        if self._emotions:
+            self.classes.append(classes)
         if landmarks is not None:
             self._batch.append(landmarks[USED_LANDMARKS])
             self._batch_rows.append(len(self.t) - 1)
@@ -164,6 +187,8 @@ class _Collector:
             raw[name] = scores[:, column]
         raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["eyes_delta"] = np.array(self.eyes_delta, dtype=float)
+        raw["smile_support"] = np.array(self.support, dtype=float)
+        raw["nose_texture"] = np.array(self.nose_texture, dtype=float)
         raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
@@ -213,7 +238,8 @@ def analyze(
 
     ``fps`` analyses a subsample (the first frame of each 1/fps slot of the real timestamps);
     the default is ``settings.fps``.
-    ``emotions`` adds the EMOTION_METRICS; without it the emotion classifier is never loaded.
+    ``emotions`` adds the EMOTION_METRICS; without it the appearance model's classes are reduced
+    to a smile's support as each frame is read, and never kept.
     ``rest_levels``: the same panelist's rest level per expression from their other clips of the
     session (``provenance["rest_levels"]`` of those results); each expression's rest is the lower
     of this clip's and theirs, so a clip expressive throughout keeps its expressions when the
@@ -231,8 +257,9 @@ def analyze(
             counter = _FaceCounts(models, settings.face_count_interval_s)
             collector = _Collector(
                 Blendshapes(),
-                EmotionClassifier() if emotions else None,
-                settings.frontal_min_yaw,
+                AppearanceClassifier(),
+                emotions=emotions,
+                min_turn_deg=settings.frontal_min_yaw,
             )
             for index, frame in enumerate(reader.frames(settings.fps)):
                 collector.add(frame, models.landmarks(frame.rgb))
@@ -256,7 +283,8 @@ def analyze(
     if emotions:
         classes = np.array(collector.classes, dtype=np.float64).reshape(-1, len(FER_CLASSES))
         classes[~frames["face_present"]] = np.nan
-        frames.update(emotion_table(classes, frames))
+        one_sided = np.where(frames["face_present"], one_sided_smile(raw), np.nan)
+        frames.update(emotion_table(classes, frames, one_sided))
     frames = {name: frames[name] for name in frame_columns(emotions)}
     seconds = per_second(frames)
     provenance: dict[str, Any] = {
@@ -277,7 +305,9 @@ def analyze(
         },
         # The rest level each expression was read against (the lowest of the session so far),
         # for the panelist's later clips; and what the earlier clips passed in.
-        "rest_levels": {name: round(baselines[name], 5) for name in EXPRESSION_NAMES},
+        "rest_levels": {
+            name: round(baselines[name], 5) for name in EXPRESSION_NAMES if name not in NOT_MEASURED
+        },
         "rest_levels_given": dict(rest_levels or {}),
     }
     if on_progress is not None:

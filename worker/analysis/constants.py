@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.1.0"
+ANALYSIS_VERSION = "2.2.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
@@ -133,6 +133,15 @@ class Settings:
     # that smiles through a whole short clip still reads a smile.
     rest_percentile: float = 5.0
     max_rest_offset: float = 0.3
+    # Brows move with speech both ways (raised for emphasis, lowered between), and a person's
+    # resting brows read anywhere from 0.1 to 0.45 browDown: the brow furrow's rest is their
+    # median, capped higher. A man talking and laughing for 200 s (coded with no furrow) read a
+    # furrow curve at his 5th percentile; at his median it stays low.
+    furrow_rest_percentile: float = 50.0
+    furrow_max_rest_offset: float = 0.45
+    # The nose root's smooth texture (nose wrinkle's reference): this percentile of the
+    # panelist's frames facing the screen.
+    nose_rest_percentile: float = 25.0
 
     # Frames analysed per second of clip; None analyses every frame. 15 keeps a blink (0.1-0.4 s)
     # on 2-6 frames and every real-face bar of the harness, and analyses a 30 fps webcam clip at

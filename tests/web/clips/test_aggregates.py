@@ -64,3 +64,22 @@ def test_a_preview_sessions_clip_touches_no_aggregate(db_session: Session) -> No
     assert apply_clip(db_session, designer.clip.id, -1) == 0
     assert _cells(db_session, panelist.ad.id) == counted
     assert counted[("", "", "smile", 0)] == (1, pytest.approx(0.5))
+
+
+def test_a_nan_left_in_a_row_is_no_observation_and_never_a_zero(db_session: Session) -> None:
+    """An older writer may have left NaN (PostgreSQL keeps it): it adds nothing, and one NaN
+    does not turn the second's sum into NaN for every other panelist."""
+    first = make_clip(db_session)
+    second = make_clip(db_session, ad=first.ad)
+    for clip, smile in ((first.clip, float("nan")), (second.clip, 0.4)):
+        db_session.add(
+            ClipSecond(
+                clip_id=clip.id, ad_id=clip.ad_id, second=0, n_frames=30, attention=1.0, smile=smile
+            )
+        )
+    db_session.flush()
+    apply_clip(db_session, first.clip.id, +1)
+    apply_clip(db_session, second.clip.id, +1)
+    assert _cells(db_session, first.ad.id)[("", "", "smile", 0)] == (1, pytest.approx(0.4))
+    apply_clip(db_session, first.clip.id, -1)
+    assert _cells(db_session, first.ad.id)[("", "", "smile", 0)] == (1, pytest.approx(0.4))

@@ -338,3 +338,104 @@ def test_a_bad_presence_message_is_a_clear_4xx(
     )
     assert answer.status_code == status, answer.text
     _unchanged(db_session, started, clip_id)
+
+
+def _shift_back(db_session: Session, started: panel.Started, clip_id: str, seconds: float) -> None:
+    """Everything that happened (chunks, clip, session start, the leave) happened `seconds`
+    earlier, keeping the order and gaps between them."""
+    delta = timedelta(seconds=seconds)
+    clip = _clip(db_session, clip_id)
+    for chunk in db_session.scalars(select(Chunk).where(Chunk.clip_id == clip.id)):
+        chunk.received_at -= delta
+    clip.created_at -= delta
+    db_session.flush()  # before _session() expires everything
+    row = _session(db_session, started)
+    row.created_at -= delta
+    if row.left_at is not None:
+        row.left_at -= delta
+    db_session.flush()
+
+
+def test_a_chunk_in_flight_as_the_page_left_extends_the_clip_and_the_leave_holds(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    """Issue 20, item 4: the chunk in flight when the tab closed committed 12-41 ms after the
+    beacon and cancelled the leave, so the clip waited the 15-minute session rule. Now it is
+    kept, and the clip is finished once idle for left_idle_seconds (30 s): with the job running
+    every sweep_interval_seconds (60 s), at most 90 s after the last chunk."""
+    started, clip_id = _recording(client, db_session, chunks=2)
+    assert _beacon(client, started, 7, []).json()["taken"] is True  # chunk 2 still in flight
+    assert panel.put_chunk(client, started, clip_id, 2, b"chunk 2").status_code == 201
+    assert _idle_job(db_session, settings).finished == 0, "not idle yet: a reload may come"
+
+    _shift_back(db_session, started, clip_id, settings.left_idle_seconds + 1)
+    report = _idle_job(db_session, settings)
+    assert (report.finished, report.gaps) == (1, 0)
+    clip = _clip(db_session, clip_id)
+    assert (clip.status, clip.expected_chunks) == (ClipStatus.QUEUED, 3), "with the late chunk"
+
+
+def test_a_chunk_well_after_the_leave_still_says_the_tab_is_alive(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    started, clip_id = _recording(client, db_session, chunks=2)
+    assert _beacon(client, started, 7, []).json()["taken"] is True
+    _shift_back(db_session, started, clip_id, 10)  # the leave was 10 s ago
+    assert panel.put_chunk(client, started, clip_id, 2, b"chunk 2").status_code == 201
+    _shift_back(db_session, started, clip_id, settings.left_idle_seconds + 1)
+    assert _idle_job(db_session, settings).finished == 0, "a hidden tab still recording"
+
+
+def test_a_left_session_ends_abandoned_at_the_idle_rule_not_the_token_lifetime(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    """Issue 20, item 6: a session whose page left stayed `consented` for the token's 4 h."""
+    left, left_clip = _recording(client, db_session, chunks=2)
+    assert _beacon(client, left, 7, [{"clip_id": left_clip, "chunk_count": 2}]).json()["queued"]
+    silent, silent_clip = _recording(client, db_session, respondent="R_43", chunks=2)
+    finish = client.post(
+        f"{API}/clips/{silent_clip}/finish", headers=silent.headers, json={"chunk_count": 2}
+    )
+    assert finish.status_code == 202
+    quiet = settings.session_idle_seconds + 1
+    _shift_back(db_session, left, left_clip, quiet)
+    _shift_back(db_session, silent, silent_clip, quiet)
+
+    def factory() -> Session:
+        return Session(bind=db_session.connection(), join_transaction_mode="create_savepoint")
+
+    assert idle.end_idle_sessions(settings=settings, factory=factory) == 1  # type: ignore[arg-type]
+    assert _session(db_session, left).status.value == "abandoned"
+    # No beacon (a tab closed offline, a crash): the token's lifetime still applies.
+    assert _session(db_session, silent).status.value == "consented"
+
+
+def test_a_withdrawal_beacon_erases_the_session_and_needs_its_token(
+    client: TestClient, db_session: Session
+) -> None:
+    """Issue 20, item 1: a page going away with its withdrawal not yet acknowledged sends it as
+    its last beacon; the uploading clip is deleted, audited `withdrawn`, never analysed."""
+    started, clip_id = _recording(client, db_session, chunks=2)
+    row_id = _clip(db_session, clip_id).id
+    forged = client.post(
+        f"{API}/sessions/{started.session_id}/presence",
+        content=json.dumps({"token": "forged", "seq": 5, "present": False, "withdraw": True}),
+        headers=BEACON,
+    )
+    assert forged.status_code == 401
+    for seq in (6, 6):  # a replay is harmless
+        answer = _beacon(client, started, seq, [], withdraw=True)
+        assert answer.status_code == 200, answer.text
+    db_session.expire_all()
+    assert db_session.get(Clip, row_id) is None
+    reasons = db_session.scalars(
+        select(DeletionAudit.reason).where(DeletionAudit.clip_id == row_id)
+    )
+    assert list(reasons) == ["withdrawn"]
+    assert _session(db_session, started).status.value == "withdrawn"
+    shown = client.post(
+        f"{API}/sessions/{started.session_id}/presence",
+        headers=started.headers,
+        json={"seq": 9, "present": True, "withdraw": True},
+    )
+    assert shown.status_code == 422

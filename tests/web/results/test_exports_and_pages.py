@@ -42,7 +42,8 @@ def test_panelist_export_is_pseudonymous(
     rows = _csv(response.text)
     assert list(rows[0]) == [
         "panelist", "age", "second", "n_frames", "flag", "attention",
-        *(f"{e.name} ({au_text(e)})" for e in EXPRESSIONS), "blinks", "face_present", "bystander",
+        *(f"{e.name} ({au_text(e)}{'' if e.measured else ', not measured'})" for e in EXPRESSIONS),
+        "blinks", "face_present", "bystander",
     ]  # fmt: skip
     assert len(rows) == 12 * 8
     ids = {r["panelist"] for r in rows}

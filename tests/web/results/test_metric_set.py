@@ -108,7 +108,7 @@ def test_emotion_mode_off_shows_no_emotion_anywhere(
                  f"/results/ads/{ad}/segments?var=age&metric=joy"):  # fmt: skip
         response = client.get(path)
         assert response.status_code == 200, path
-        assert 'data-dropped="1"' in response.text, path
+        assert 'data-unavailable="1"' in response.text, path
         assert not EMOTION_WORDS.search(response.text), path
     assert "unknown metric" in client.get(f"/api/v1/ads/{ad}/key-moments?metric=joy").text
 
@@ -173,8 +173,9 @@ def test_exports_name_each_expressions_au(
     header = next(
         csv.reader(io.StringIO(client.get(f"/api/v1/ads/{world.ad.id}/panelists.csv").text))
     )
-    for expression in EXPRESSIONS:
-        assert f"{expression.name} ({au_text(expression)})" in header
+    for expression in EXPRESSIONS:  # one no model here measures says so (test_not_measured)
+        marked = "" if expression.measured else ", not measured"
+        assert f"{expression.name} ({au_text(expression)}{marked})" in header
     assert header[header.index("smile (AU12)") - 1] == "attention"
     rows = _csv(client.get(f"/api/v1/ads/{world.ad.id}/curves.csv").text)
     aus = {r["metric"]: r["au"] for r in rows}
@@ -197,12 +198,12 @@ def test_the_picker_view_lives_in_the_url(
     assert 'name="metric" value="smile" >' in chosen
     # A view shared from another ad: what this ad lacks is left out, with a note; the rest stays.
     shared = client.get(f"/results/ads/{world.ad.id}?metric=nonsense&metric=joy&metric=lip_press")
-    assert shared.status_code == 200 and 'data-dropped="2"' in shared.text
+    assert shared.status_code == 200 and 'data-unavailable="2"' in shared.text
     assert "This address asked for 2 curves" in shared.text
     assert _chart_data(shared.text)["view"] == ["lip_press"]
     only_missing = client.get(f"/results/ads/{world.ad.id}?metric=joy").text
     assert _chart_data(only_missing)["view"] == ["attention", "smile"]  # the default view
-    assert "data-dropped" not in chosen
+    assert "data-unavailable" not in chosen
     # Smirk's label holds one action unit, not nested parentheses.
     assert 'Smirk <span class="au">(AU12, one side)</span>' in plain and "((" not in plain
 

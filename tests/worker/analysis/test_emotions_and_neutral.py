@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -13,6 +16,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import analyze, trained
 from worker.analysis.constants import frame_columns, second_columns
+from worker.analysis.trained import FER_CLASSES
 
 
 def _smiling_for_80_percent(path: Path, calm_frames: int = 15) -> float:
@@ -52,21 +56,41 @@ def single_face() -> Path:
     return rf.media_path("single_face.mp4")
 
 
-def test_without_emotions_the_classifier_is_never_loaded(
+# What an emotion output would be named: the metrics of emotion mode and the classifier's classes
+# ("neutral" is left out: it names the rest level of every expression too).
+EMOTION_WORDS = {*EMOTION_METRICS, *(name for name in FER_CLASSES if name != "neutral")}
+
+
+def test_without_emotions_the_appearance_model_serves_the_smile_and_nothing_emotion_shaped_leaves(
     single_face: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(*args: object, **kwargs: object) -> None:
-        raise AssertionError("the emotion classifier was loaded without emotions=True")
+    outputs: list[np.ndarray] = []
+    original = trained.AppearanceClassifier.__call__
 
-    monkeypatch.setattr(trained.EmotionClassifier, "__init__", refuse)
-    monkeypatch.setattr(trained.EmotionClassifier, "__call__", refuse)
+    def spy(self: trained.AppearanceClassifier, rgb: np.ndarray, landmarks: np.ndarray) -> Any:
+        classes = original(self, rgb, landmarks)
+        outputs.append(classes.copy())
+        return classes
+
+    monkeypatch.setattr(trained.AppearanceClassifier, "__call__", spy)
     result = analyze(single_face, fps=10)
+    assert outputs, "his smile was not judged by the appearance model"
     assert tuple(result.frames) == frame_columns(False)
     assert tuple(result.seconds) == second_columns(False)
-    assert not set(EMOTION_METRICS) & (set(result.frames) | set(result.seconds))
     assert "emotions" not in result.provenance["models"]
-    for row in result.seconds_records():
-        assert not set(EMOTION_METRICS) & set(row)
+    # No name, anywhere in what the analysis returns, is an emotion's or the classifier's.
+    text = json.dumps(
+        {"provenance": result.provenance, "seconds": result.seconds_records()}, default=str
+    ).lower()
+    words = set(re.findall(r"[a-z]+", text)) | {c.lower() for c in result.frames}
+    assert not words & EMOTION_WORDS, words & EMOTION_WORDS
+    # Nor are any of its numbers the classifier's probabilities, per class or summed.
+    probabilities = np.array(outputs)
+    for values in (*result.frames.values(), *result.seconds.values()):
+        values = np.asarray(values, dtype=float)
+        for column in (*probabilities.T, probabilities.max(axis=1)):
+            if len(values) == len(column):
+                assert not np.allclose(values, column, equal_nan=True)
 
 
 def test_emotions_on_request(single_face: Path) -> None:

@@ -8,10 +8,16 @@ import math
 import numpy as np
 import pytest
 
-from candor.metrics import EXPRESSION_NAMES
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.canonical import RIGID_IDS, RIGID_POINTS
 from worker.analysis.constants import Settings
-from worker.analysis.expressions import DERIVED, GEOMETRIC, KEPT_BLENDSHAPES, SOURCES
+from worker.analysis.expressions import (
+    APPEARANCE,
+    DERIVED,
+    GEOMETRIC,
+    KEPT_BLENDSHAPES,
+    SOURCES,
+)
 from worker.analysis.geometry import fit_pose, frontal_landmarks, to_canonical_axes
 from worker.analysis.mesh import N_LANDMARKS, landmarks_to_array
 from worker.analysis.signals import RAW_MEASURES, _blink_runs, finalise
@@ -140,6 +146,10 @@ def _raw_clip(n: int) -> dict[str, np.ndarray]:
     raw["brightness"] = np.full(n, 120.0)
     raw["mouth_skin"] = np.zeros(n)
     raw["eyes_delta"] = np.zeros(n)
+    raw["smile_support"] = np.ones(n)  # the appearance model has nothing against a smile
+    raw["lower_lid"] = np.full(n, -0.3)  # lids at rest
+    raw["eye_aperture"] = np.full(n, 0.34)
+    raw["nose_texture"] = np.full(n, 20.0)
     return raw
 
 
@@ -185,5 +195,5 @@ def test_expressions_read_on_the_models_zero_not_the_clip_median() -> None:
 
 
 def test_every_expression_has_exactly_one_source() -> None:
-    sources = [*SOURCES, *GEOMETRIC, *DERIVED]
+    sources = [*SOURCES, *GEOMETRIC, *APPEARANCE, *DERIVED, *NOT_MEASURED]
     assert sorted(sources) == sorted(EXPRESSION_NAMES)

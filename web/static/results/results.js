@@ -427,7 +427,10 @@
       picked: picked,
       add: function (metric) {
         var box = boxes.filter(function (b) { return b.value === metric; })[0];
-        if (box && !box.checked) { box.checked = true; writeUrl(picked()); onChange(picked()); }
+        // A disabled box is a metric that is not measured: never drawn, not even from a link.
+        if (box && !box.checked && !box.disabled) {
+          box.checked = true; writeUrl(picked()); onChange(picked());
+        }
       },
     };
   }

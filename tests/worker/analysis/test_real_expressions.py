@@ -1,0 +1,153 @@
+"""Expressions that mean what they say (issue 18), judged against a person's coding of real
+faces: a sob, disgust, fear or anger is not a smile; every measured expression moves where the
+person saw it and stays low where they did not; a furrow follows the brows.
+
+The faces (tests/worker/analysis/real/expressions.labels.json) come from photos inside pinned
+PyPI archives: one woman making 25 expressions (facetorch's test3.jpg, analysed as one clip:
+one person, one rest level, as a panelist's clip is), and 14 faces of other people (analysed
+together as a second clip). Each face is held for a second; its value is the median over the
+second half of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from tests.worker.analysis import real_faces as rf
+from worker.analysis import analyze
+
+FACES: dict[str, dict] = rf.EXPRESSION_LABELS["faces"]
+NEGATIVE = ("sob", "sadness", "disgust", "fear", "anger")
+ONE_PERSON = "facetorch_test3"
+# Issue 18's bars on the development set.
+SMILE_ON_NEGATIVE_FACES = 0.2  # of the mean on broad smiles
+SOB_OF_LAUGH = 0.25
+MOVES = 0.2  # 95th percentile where the person coded the expression 2 (slight) or more
+STAYS_LOW = 0.15  # mean where the person coded it absent
+FURROW_BAR = 0.6
+
+# Where the development set shows an expression failing a bar, with the figures measured: kept
+# visible (strict xfail: the test fails once the expression starts to pass) rather than hidden.
+KNOWN_SHORT = {
+    ("moves", "lip_press"): "0.00 over the 5 pressed-lip photos; 0.62 (p95) on franck's "
+    "coded lip-press spells",
+    ("moves", "smirk"): "0.00 on the two one-sided smiles (their smiles read weakly)",
+    ("low", "lid_tighten"): "eyeSquint reads 0.2-0.45 on faces at rest and on smiles",
+    ("low", "upper_lip_raise"): "mouthUpperUp reads 0.7-0.9 on every broad toothy smile",
+}
+
+
+@dataclass(frozen=True)
+class Read:
+    """Each coded face's reading: expression -> value (NaN where nothing was read)."""
+
+    values: dict[str, dict[str, float]]
+
+
+def _clip_of(names: tuple[str, ...], path: Path) -> dict[str, dict[str, float]]:
+    rf.make_photo_clip(path, names, read=rf.coded_face)
+    frames = analyze(path).frames
+    return {name: rf.photo_values(frames, name, names) for name in names}
+
+
+@pytest.fixture(scope="session")
+def read(tmp_path_factory: pytest.TempPathFactory) -> Read:
+    folder = tmp_path_factory.mktemp("expressions")
+    hers = tuple(n for n, face in FACES.items() if face["person"] == ONE_PERSON)
+    others = tuple(n for n, face in FACES.items() if face["person"] != ONE_PERSON)
+    return Read({**_clip_of(hers, folder / "hers.mp4"), **_clip_of(others, folder / "others.mp4")})
+
+
+def _coded(read: Read, expression: str) -> tuple[np.ndarray, np.ndarray]:
+    """The person's codes and the readings, where both exist."""
+    pairs = [
+        (face["codes"][expression], read.values[name][expression])
+        for name, face in FACES.items()
+        if face["codes"].get(expression) is not None and np.isfinite(read.values[name][expression])
+    ]
+    codes, values = zip(*pairs, strict=True) if pairs else ((), ())
+    return np.array(codes, dtype=float), np.array(values, dtype=float)
+
+
+@pytest.mark.slow
+def test_a_sob_disgust_fear_or_anger_is_not_a_smile(read: Read) -> None:
+    broad = [read.values[n]["smile"] for n, f in FACES.items() if (f["codes"]["smile"] or 0) >= 3]
+    negative = {
+        n: read.values[n]["smile"]
+        for n, f in FACES.items()
+        if f["codes"]["family"] in NEGATIVE and f["codes"]["smile"] == 0
+    }
+    # The landmark models alone read the sob 0.73, the disgusted shout 0.70 and the angry
+    # shouts 0.42-0.51 as smiles (the blendshapes' mouthSmile on these faces).
+    assert len(negative) >= 10 and len(broad) >= 8
+    ratio = np.mean(list(negative.values())) / np.mean(broad)
+    assert ratio <= SMILE_ON_NEGATIVE_FACES, (round(ratio, 3), negative)
+    # The same woman's sob against her laugh.
+    sob = read.values["ft3_r1c1_scream_eyes_shut"]["smile"]
+    laugh = read.values["ft3_r4c1_laugh"]["smile"]
+    assert sob <= SOB_OF_LAUGH * laugh, (sob, laugh)
+
+
+def _moves_cases() -> list[object]:
+    cases: list[object] = []
+    for name in EXPRESSION_NAMES:
+        shown = sum(
+            (f["codes"].get(name) or 0) >= 2 for f in FACES.values() if name not in NOT_MEASURED
+        )
+        if name in NOT_MEASURED or shown < 2:
+            continue  # nothing to judge it on here (dimpler, lip suck: see docs/signals.md)
+        reason = KNOWN_SHORT.get(("moves", name))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        cases.append(pytest.param(name, marks=marks))
+    return cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("expression", _moves_cases())
+def test_a_measured_expression_moves_where_the_person_saw_it(read: Read, expression: str) -> None:
+    codes, values = _coded(read, expression)
+    shown = values[codes >= 2]
+    assert np.percentile(shown, 95) >= MOVES, (expression, shown.round(2))
+
+
+def _low_cases() -> list[object]:
+    cases: list[object] = []
+    for name in EXPRESSION_NAMES:
+        if name in NOT_MEASURED:
+            continue
+        reason = KNOWN_SHORT.get(("low", name))
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        cases.append(pytest.param(name, marks=marks))
+    return cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("expression", _low_cases())
+def test_a_measured_expression_stays_low_where_the_person_saw_none(
+    read: Read, expression: str
+) -> None:
+    codes, values = _coded(read, expression)
+    absent = values[codes == 0]
+    assert absent.mean() <= STAYS_LOW, (expression, absent.round(2))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("expression", sorted(NOT_MEASURED))
+def test_an_expression_not_measured_is_empty_not_zero(read: Read, expression: str) -> None:
+    assert all(np.isnan(values[expression]) for values in read.values.values())
+
+
+@pytest.mark.slow
+def test_the_furrow_follows_the_brows_over_anger_disgust_and_a_sob(read: Read) -> None:
+    codes, values = _coded(read, "brow_furrow")
+    families = {FACES[n]["codes"]["family"] for n in FACES if FACES[n]["codes"]["brow_furrow"]}
+    assert {"anger", "disgust", "sob"} <= families
+    rho = rf.spearman(list(codes), list(values))
+    assert rho >= FURROW_BAR, (round(rho, 3), list(zip(codes, values.round(2), strict=True)))
+    # Not erased by a misread smile: the sob's furrow is read.
+    assert read.values["ft3_r1c1_scream_eyes_shut"]["brow_furrow"] >= 0.3
