@@ -40,7 +40,7 @@ ENDINGS = {
     "cheek_raise": 0.97,
     "brow_furrow": 0.0,
     "jaw_drop": 0.01,
-    "lip_press": 0.02,  # (lip corner depressor is not measured: never drawn)
+    "chin_raise": 0.02,
     "mouth_open": 0.03,
 }
 # Compared ads whose curves end within a few percent of each other; one title is far longer than

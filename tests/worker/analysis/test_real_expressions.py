@@ -93,41 +93,30 @@ def test_a_sob_disgust_fear_or_anger_is_not_a_smile(read: Read) -> None:
     assert sob <= SOB_OF_LAUGH * laugh, (sob, laugh)
 
 
-def _moves_cases() -> list[object]:
+def _cases(bar: str, min_shown: int = 0) -> list[object]:
+    """The measured expressions shown on at least ``min_shown`` faces (coded 2 or more), each
+    marked as a strict expected failure where KNOWN_SHORT says it falls short of ``bar``."""
     cases: list[object] = []
     for name in EXPRESSION_NAMES:
-        shown = sum(
-            (f["codes"].get(name) or 0) >= 2 for f in FACES.values() if name not in NOT_MEASURED
-        )
-        if name in NOT_MEASURED or shown < 2:
-            continue  # nothing to judge it on here (dimpler, lip suck: see docs/signals.md)
-        reason = KNOWN_SHORT.get(("moves", name))
+        shown = sum((f["codes"].get(name) or 0) >= 2 for f in FACES.values())
+        if name in NOT_MEASURED or shown < min_shown:
+            continue  # nothing to judge (dimpler, lip suck are never shown: docs/signals.md)
+        reason = KNOWN_SHORT.get((bar, name))
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         cases.append(pytest.param(name, marks=marks))
     return cases
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("expression", _moves_cases())
+@pytest.mark.parametrize("expression", _cases("moves", min_shown=2))
 def test_a_measured_expression_moves_where_the_person_saw_it(read: Read, expression: str) -> None:
     codes, values = _coded(read, expression)
     shown = values[codes >= 2]
     assert np.percentile(shown, 95) >= MOVES, (expression, shown.round(2))
 
 
-def _low_cases() -> list[object]:
-    cases: list[object] = []
-    for name in EXPRESSION_NAMES:
-        if name in NOT_MEASURED:
-            continue
-        reason = KNOWN_SHORT.get(("low", name))
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        cases.append(pytest.param(name, marks=marks))
-    return cases
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("expression", _low_cases())
+@pytest.mark.parametrize("expression", _cases("low"))
 def test_a_measured_expression_stays_low_where_the_person_saw_none(
     read: Read, expression: str
 ) -> None:
