@@ -133,4 +133,10 @@ def test_the_readout_follows_the_picked_curves(
     page.wait_for_function("!document.getElementById('readout').textContent.includes('Smile')")
     text = readout.inner_text()
     assert text.startswith("0.0 s. Second 0: Attention") and "Brow raise (AU2)" in text, text
+    # A shared address with a metric this ad lacks opens with a note, and the address is
+    # rewritten to the curves shown.
+    page.goto(f"{server}/results/ads/{data.ad_id}?metric=joy&metric=brow_raise")
+    _wait_ready(page)
+    assert page.locator("[data-unavailable]").is_visible()
+    page.wait_for_function("location.search === '?metric=brow_raise'")
     assert page.errors == []

@@ -423,6 +423,11 @@
       });
     });
     if (onChange) form.classList.add("live");
+    // An address that asked for curves this page left out (see the note) is rewritten to what is
+    // shown, so copying it shares a view that opens cleanly.
+    if (onChange && document.querySelector("[data-unavailable], #not-measured-note")) {
+      writeUrl(picked());
+    }
     return {
       picked: picked,
       add: function (metric) {
