@@ -245,8 +245,8 @@ def analyze(
 
 
 def _sampling(clip: Path, analysed: int, duration_s: float) -> str:
-    """ "15 of 30 frames a second analysed": the analysis's rate against the clip's own (from
-    its packets, no decoding); the clip's is left out where the file does not tell it."""
+    """The analysis's rate against the clip's own (counted from its packets, no decoding), as
+    "15 of 30 frames a second analysed"; the clip's is left out where the file does not tell."""
     import av
 
     rate = analysed / duration_s if duration_s > 0 else 0.0
