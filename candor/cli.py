@@ -141,19 +141,28 @@ def sweep() -> None:
     engine.dispose()
 
 
-@main.command()
+# `candor analyze` exits with this when the clip was analysed but Candor would leave it out of
+# results (no face, too dark, ...): files are written, and scripts can tell it from success (0),
+# a clip that cannot be read (1) and a usage mistake (2).
+EXIT_EXCLUDED = 3
+
+
+@main.command(epilog=f"Exit status: 0 usable curves; 1 the clip cannot be read or a file "
+              f"written; 2 a usage mistake; {EXIT_EXCLUDED} analysed, but excluded (the reason "
+              "is on stderr, and in --json's quality).")  # fmt: skip
 @click.argument("clip", type=click.Path(dir_okay=True, path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Write the per-second curves here as CSV.",
+    help="Write the per-second curves here as CSV, and each column's scale and AU beside it "
+    "(curves.csv -> curves.columns.csv).",
 )
 @click.option(
     "--frames",
     "frames_csv",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    help="Also write the per-frame signals here as CSV.",
+    help="Also write the per-frame signals here as CSV (with its .columns.csv too).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print curves, quality and provenance.")
 @click.option(
@@ -174,7 +183,11 @@ def analyze(
     fps: float | None,
     emotions: bool,
 ) -> None:
-    """Analyse one webcam clip into attention and expression curves."""
+    """Analyse one webcam clip into attention and expression curves.
+
+    One line on stderr says how many frames a second were analysed of how many the clip has,
+    and whether the clip is usable.
+    """
     if output is None and not as_json:
         raise click.UsageError("nothing to write: give -o curves.csv and/or --json")
     from tqdm import tqdm
@@ -204,22 +217,47 @@ def analyze(
             error_message = ""
     if error_message:
         raise click.ClickException(error_message)
+    from candor.columns import write_sidecar
+    from candor.quality import EXCLUSION_REASONS
+
     try:
         if output is not None:
             write_csv(result.seconds, second_columns(emotions), output)
+            write_sidecar(output, second_columns(emotions), per_second=True)
         if frames_csv is not None:
             write_csv(result.frames, frame_columns(emotions), frames_csv)
+            write_sidecar(frames_csv, frame_columns(emotions), per_second=False)
     except OSError as error:
         raise click.ClickException(f"cannot write {error.filename}: {error.strerror}") from error
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
     quality = result.quality
-    excluded = quality.exclusion_reason or "no"
+    reason = quality.exclusion_reason
+    excluded = f"{reason} ({EXCLUSION_REASONS.get(reason, reason).lower()})" if reason else "no"
     click.echo(
-        f"{clip.name}: {quality.n_frames} frames, {quality.duration_s:.1f} s, face found in "
+        f"{clip.name}: {quality.n_frames} frames, {quality.duration_s:.1f} s "
+        f"({_sampling(clip, quality.n_frames, quality.duration_s)}), face found in "
         f"{quality.face_found_share:.0%}, excluded: {excluded}",
         err=True,
     )
+    if reason:
+        sys.exit(EXIT_EXCLUDED)
+
+
+def _sampling(clip: Path, analysed: int, duration_s: float) -> str:
+    """The analysis's rate against the clip's own (counted from its packets, no decoding), as
+    "15 of 30 frames a second analysed"; the clip's is left out where the file does not tell."""
+    import av
+
+    rate = analysed / duration_s if duration_s > 0 else 0.0
+    try:
+        with av.open(str(clip)) as container:
+            packets = sum(1 for p in container.demux(video=0) if p.size)
+    except (av.FFmpegError, OSError, IndexError):
+        packets = 0
+    if packets and duration_s > 0:
+        return f"{rate:.0f} of {packets / duration_s:.0f} frames a second analysed"
+    return f"{rate:.0f} frames a second analysed"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ SOURCES = (
     Path(__file__).resolve().parent / "docs",
 )
 # The pages served, by URL name: only these files, never a path from the request.
-PAGES = {"emotions": "emotions.md", "signals": "signals.md"}
+PAGES = {"emotions": "emotions.md", "results": "results.md", "signals": "signals.md"}
 
 router = APIRouter()
 

@@ -31,6 +31,9 @@ class AdReport:
     moments: KeyMoments
     metrics: tuple[str, ...]  # base metrics present in the curves (and measured)
     emotion_metrics: tuple[str, ...]  # valence, engagement, the 7 emotions present (emotion mode)
+    # Where a client reads how the emotion metrics are derived: the served page, with the
+    # installation's address (CANDOR_BASE_URL), since a PDF or PNG has no site to be relative to.
+    emotion_help: str = catalogue.EMOTION_DOCS_PATH
     # Expressions no model here measures: listed as "not measured", never drawn.
     not_measured: tuple[str, ...] = ()
 
@@ -58,6 +61,7 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
         moments=service.moments_for(curves),
         metrics=tuple(m for m in BASE_METRICS if m in present and catalogue.measured(m)),
         emotion_metrics=emotion_metrics,
+        emotion_help=settings.base_url.rstrip("/") + catalogue.EMOTION_DOCS_PATH,
         not_measured=tuple(m for m in EXPRESSION_NAMES if not catalogue.measured(m)),
     )
 

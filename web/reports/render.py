@@ -19,6 +19,8 @@ from numpy.typing import NDArray
 from candor.metrics import EXPRESSION_BY_NAME, METRIC_RANGE
 from candor.quality import EXCLUSION_REASONS
 from web.reports.content import AdReport, StudyReport
+from web.results.catalogue import au_text
+from web.results.maths import PEAK_MIN
 from web.results.schemas import MetricCurve
 
 FloatArray = NDArray[np.float64]
@@ -45,15 +47,21 @@ FOOTER = (
 )
 EMOTION_NOTE = (
     "Emotions, valence and engagement are inferred from the expressions, not measured: "
-    "see docs/results.md (Emotions) for how each is derived."
+    "how each is derived: {url}"
 )
+# Characters per line of the text column beside the curves (9 pt in 1.3 of 4.5 columns): every
+# line is wrapped to this, so none runs past the page's edge.
+TEXT_WIDTH = 44
+# Room above and below a metric's range, so a curve at its limit (attention 1.0) is drawn whole
+# inside the axes instead of on their frame.
+HEADROOM = 0.04
 
 
 def label(metric: str) -> str:
     """A metric's name for a reader; inferred metrics say so."""
     if metric in EXPRESSION_BY_NAME:
         expression = EXPRESSION_BY_NAME[metric]
-        return f"{expression.label} ({expression.au})"
+        return f"{expression.label} ({au_text(expression)})"
     if metric == "attention":
         return "Attention"
     return f"{metric.capitalize()} (inferred)"
@@ -78,27 +86,38 @@ def _curves_axes(
     for metric in metrics:
         _band(ax, x, report.curves.overall.curves[metric], metric)
     low, high = METRIC_RANGE.get(metrics[0], (0.0, 1.0)) if metrics else (0.0, 1.0)
-    ax.set_ylim(low, high)
+    pad = (high - low) * HEADROOM
+    ax.set_ylim(low - pad, high + pad)
     ax.set_xlim(0, max(report.ad.duration_s, 1.0))
     if low < 0 < high:
         ax.axhline(0, color="#999999", linewidth=0.8)
     ax.set_title(title, loc="left", fontsize=11)
     ax.grid(alpha=0.25)
     for moment in report.moments.moments:
-        # The key moments line up across every panel; they are named on the first.
-        ax.axvline(moment.second + 0.5, color="#444444", linestyle="--", linewidth=1)
+        # The key moments line up across every panel; they are named on the first. Each marks
+        # the second its text names ("4 s" is 4.0-5.0 s): shaded, a line at its start.
+        ax.axvspan(moment.second, moment.second + 1, color="#000000", alpha=0.06, linewidth=0)
+        ax.axvline(moment.second, color="#444444", linestyle="--", linewidth=1)
         if label_moments:
             expression = EXPRESSION_BY_NAME.get(moment.metric)
             ax.annotate(
                 f"#{moment.rank} {expression.label if expression else moment.metric}",
-                xy=(moment.second + 0.5, high),
+                xy=(moment.second, high + pad),
                 xytext=(3, -12),
                 textcoords="offset points",
                 fontsize=8,
                 color="#222222",
             )
     if metrics:
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+        # Above the axes, so it covers neither a key moment's label nor a curve's end.
+        ax.legend(
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(metrics),
+            fontsize=8,
+            frameon=False,
+            borderaxespad=0.2,
+        )
 
 
 def _pct(value: float | None) -> str:
@@ -112,7 +131,12 @@ def _num(value: float | None, digits: int = 2) -> str:
 def summary_lines(report: AdReport) -> list[str]:
     """The summary and key moments as short lines of text."""
     s = report.summary
-    peak = f"{_num(s.smile_peak)} at {s.smile_peak_s} s" if s.smile_peak_s is not None else NONE
+    if s.smile_peak is None or s.smile_peak_s is None:
+        peak = NONE
+    elif s.smile_peak < PEAK_MIN:
+        peak = "no peak"
+    else:
+        peak = f"{_num(s.smile_peak)} at {s.smile_peak_s} s"
     lines = [
         f"Panelists (n): {s.n}",
         f"Attention share: {_pct(s.attention_share)}",
@@ -126,7 +150,9 @@ def summary_lines(report: AdReport) -> list[str]:
         names = ", ".join(label(m) for m in report.not_measured)
         lines += _wrap(f"Not measured (no model here reads it on real faces): {names}.", 52)
     lines.append("")
-    if report.moments.moments:
+    if not s.n:
+        lines.append("No data yet: no panelist of this ad has been analysed.")
+    elif report.moments.moments:
         lines.append("Key moments (peaks where attention holds):")
         for m in report.moments.moments:
             lines.append(
@@ -177,22 +203,24 @@ def ad_figure(report: AdReport, study_name: str, size: tuple[float, float]) -> F
     figure.axes[-1].set_xlabel("Ad time (s)")
     text = figure.add_subplot(grid[:, 1])
     text.axis("off")
-    lines = summary_lines(report)
+    lines = [wrapped for line in summary_lines(report) for wrapped in _wrap(line, TEXT_WIDTH)]
     if report.emotion_metrics:
-        lines += ["", *_wrap(EMOTION_NOTE, 44)]
-    lines += ["", *_wrap(FOOTER, 52)]
+        lines += ["", *_wrap(EMOTION_NOTE.format(url=report.emotion_help), TEXT_WIDTH)]
+    lines += ["", *_wrap(FOOTER, TEXT_WIDTH)]
     text.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=9)
     return figure
 
 
 def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters (a longer word, such as an address, is cut into
+    pieces of it); an empty text stays one empty line, as a gap."""
     lines: list[str] = []
     for word in text.split():
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:
-            lines.append(word)
-    return lines
+            lines.extend(word[i : i + width] for i in range(0, len(word), width))
+    return lines or [""]
 
 
 def quality_figure(report: StudyReport, size: tuple[float, float]) -> Figure:
@@ -207,7 +235,8 @@ def quality_figure(report: StudyReport, size: tuple[float, float]) -> Figure:
         ("Consented / declined", f"{q.consented} / {q.declined}"),
         ("Consent rate", _pct(q.consent_rate)),
         ("No camera", str(q.no_camera)),
-        ("Withdrawn", str(q.withdrawn)),
+        ("Withdrawn (stop and delete)", str(q.withdrawn)),
+        ("Erased later by receipt code", str(q.erased_by_receipt)),
         ("Restarted (earlier session erased)", str(q.restarted)),
         ("Usable panelists", str(q.usable_sessions)),
         ("Clips analysed / failed / pending",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from web.reports import links
 from web.reports.content import ad_report, study_ads, study_report
 from web.reports.models import ReportLink
 from web.results.deps import AdDep, StudyDep
+from web.results.export import file_stem
 from web.settings import Settings
 from web.studies.models import Ad, Study
 
@@ -58,8 +58,7 @@ class NewReportLinkOut(ReportLinkOut):
 
 
 def _filename(text: str, suffix: str) -> str:
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:80] or "report"
-    return f"{stem}.{suffix}"
+    return f"{file_stem(text, 'report')}.{suffix}"
 
 
 def _png(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -181,9 +180,10 @@ def ad_curves_csv(
     """CSV of the aggregated curves (long format, every metric with its label, AU and, for an
     emotion, the link to its derivation), with the same suppression as the API."""
     curves = curves_or_400(session, settings, access, segment)
-    suffix = "-by-" + re.sub(r"[^A-Za-z0-9_-]+", "_", segment) if segment else ""
+    suffix = "-by-" + export.file_stem(segment, "segment") if segment else ""
     lines = export.curves_csv(curves, public_address(settings))
-    return _csv_response(lines, f"ad-{access.ad.id}-curves{suffix}.csv")
+    stem = export.file_stem(access.ad.title, f"ad-{access.ad.id}")
+    return _csv_response(lines, f"{stem}-curves{suffix}.csv")
 
 
 def public_address(settings: Settings) -> str:
@@ -199,8 +199,9 @@ def public_address(settings: Settings) -> str:
 def ad_panelists_csv(
     access: AdDep, session: SessionDep, settings: SettingsDep
 ) -> StreamingResponse:
-    """CSV of per-panelist curves: pseudonymous ids, pass-through variables k-anonymised; a
-    column per metric named with its AU (expressions) or derivation link (emotions)."""
+    """CSV of per-panelist curves: pseudonymous ids, pass-through variables k-anonymised, each
+    second's quality `flag`; a column per metric named with its AU (expressions) or
+    "(inferred)" (emotions). Every column is explained at /help/results#exports."""
     lines = export.panelist_csv(
         session,
         settings,
@@ -208,6 +209,6 @@ def ad_panelists_csv(
         access.study.id,
         service.min_cell_size(access.study, settings),
         emotions=catalogue.shows_emotions(access.study),
-        base_url=public_address(settings),
     )
-    return _csv_response(lines, f"ad-{access.ad.id}-panelists.csv")
+    stem = export.file_stem(access.ad.title, f"ad-{access.ad.id}")
+    return _csv_response(lines, f"{stem}-panelists.csv")

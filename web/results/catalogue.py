@@ -14,6 +14,7 @@ from candor.metrics import (
     METRIC_RANGE,
     NOT_MEASURED,
     QUALITY_METRICS,
+    Expression,
 )
 from web.results.schemas import MetricInfo
 from web.studies.models import Study
@@ -110,10 +111,17 @@ def label(metric: str) -> str:
     return _OTHER_LABELS[metric]
 
 
+def au_text(expression: Expression) -> str:
+    """An expression's action unit as one flat phrase that can sit in parentheses after its
+    name: "AU12", and "AU12, one side" for the contract's "AU12 (one side)", so that no label
+    reads "Smirk (AU12 (one side))"."""
+    return expression.au.replace(" (", ", ").replace("(", "").replace(")", "")
+
+
 def full_label(metric: str) -> str:
     """The name with its FACS action unit for an expression, e.g. "Smile (AU12)"."""
     expression = EXPRESSION_BY_NAME.get(metric)
-    return f"{expression.label} ({expression.au})" if expression else label(metric)
+    return f"{expression.label} ({au_text(expression)})" if expression else label(metric)
 
 
 def value_range(metric: str) -> tuple[float, float | None]:
@@ -129,7 +137,7 @@ def info(metric: str) -> MetricInfo:
         name=metric,
         label=label(metric),
         group=group_of(metric),
-        au=expression.au if expression else None,
+        au=au_text(expression) if expression else None,
         description=expression.description if expression else None,
         min=low,
         max=high,
@@ -142,15 +150,16 @@ def infos(metrics: tuple[str, ...]) -> list[MetricInfo]:
     return [info(m) for m in metrics]
 
 
-def export_header(metric: str, base_url: str) -> str:
-    """A wide CSV's column name: the metric, then its AU or where its derivation is written.
+def export_header(metric: str) -> str:
+    """A wide CSV's column name: the metric, then its AU or that it is inferred.
 
-    "smile (AU12)", "joy (derived: https://host/help/emotions#joy)", "attention"; an expression
-    no model here measures says so, "lip_corner_depressor (AU15, not measured)", and its cells
-    are empty. The metric name is everything before the first space.
+    "smile (AU12)", "joy (inferred)", "attention": short, so a spreadsheet's columns stay
+    readable; how each inferred metric is derived is in the aggregated CSV's `derivation` column
+    and at /help/emotions#joy. An expression no model here measures says so,
+    "lip_corner_depressor (AU15, not measured)", and its cells are empty. The metric name is
+    everything before the first space.
     """
     expression = EXPRESSION_BY_NAME.get(metric)
     if expression is not None:
-        return f"{metric} ({expression.au}{'' if measured(metric) else ', not measured'})"
-    url = derivation_url(metric)
-    return f"{metric} (derived: {base_url}{url})" if url else metric
+        return f"{metric} ({au_text(expression)}{'' if measured(metric) else ', not measured'})"
+    return f"{metric} (inferred)" if metric in EMOTION_METRICS else metric

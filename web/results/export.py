@@ -21,6 +21,14 @@ from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
 
 PSEUDONYM_HEX_CHARS = 16
+
+
+def file_stem(title: str, fallback: str) -> str:
+    """A download's file name from a title, as every export and report names its files: runs of
+    anything but letters, digits, _ and - become one "-", at most 80 characters."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", title).strip("-")[:80] or fallback
+
+
 # Spreadsheets run a cell starting with one of these as a formula (OWASP, "CSV Injection"),
 # also after leading spaces or control characters, and in their full-width forms (U+FF1D...),
 # which some spreadsheets fold to ASCII. Pass-through values come from survey URLs, so such a
@@ -134,14 +142,13 @@ def panelist_csv(
     min_cell_size: int,
     *,
     emotions: bool,
-    base_url: str,
 ) -> Iterator[str]:
     """One row per panelist-second, pass-through variables made k-anonymous, the second's
     quality flag (candor.quality.SECOND_FLAGS: "hidden", "sparse", empty for a second read in
     full; a flagged second holds no values), a column per metric: CURVE_METRICS, then
     EMOTION_METRICS if `emotions` (the study's emotion mode).
 
-    Column names carry the expression's AU or the emotion's derivation link
+    Column names carry the expression's AU or say an emotion metric is inferred
     (catalogue.export_header); the metric name is everything before the first space. A column
     of an expression no model here measures says so in its name and is empty, even where an
     older analysis stored a value.
@@ -185,7 +192,7 @@ def panelist_csv(
             ClipSecond.clip_id, ClipSecond.second
         )
     ).all()
-    header = [catalogue.export_header(m, base_url) for m in metrics]
+    header = [catalogue.export_header(m) for m in metrics]
     measured = [catalogue.measured(m) for m in metrics]
 
     def rows() -> Iterator[list[str]]:

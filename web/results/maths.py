@@ -31,6 +31,9 @@ METRIC_BOUNDS: dict[str, Bounds] = {
 }
 # How many emotion peaks an ad's summary lists.
 EMOTION_PEAKS = 3
+# A highest mean below this is no peak (an emotion that never rose reads "no peak", not
+# "Anger 0.00 at 6 s"): the analysis's 5% dead zone, under which a face is still.
+PEAK_MIN = 0.05
 
 # Two-sided 95% critical values of Student's t for df = 1..30 (scipy.stats.t.ppf(0.975, df),
 # rounded to 4 decimals). Beyond 30 the Cornish-Fisher expansion below is exact to < 1e-7.
@@ -173,14 +176,15 @@ def _lowest(means: Mapping[int, float]) -> int | None:
 
 def summarise_emotions(cells: MetricCells) -> EmotionSummary:
     """Engagement and valence (pooled means), valence's lowest and highest second, and the
-    EMOTION_PEAKS emotions whose highest per-second mean is highest, with that second."""
+    EMOTION_PEAKS emotions whose highest per-second mean is highest (and at least PEAK_MIN),
+    with that second."""
     valence = _means(cells.get("valence", {}))
     low_s, high_s = _lowest(valence), _highest(valence)
     peaks = []
     for emotion in EMOTIONS:
         means = _means(cells.get(emotion, {}))
         second = _highest(means)
-        if second is not None:
+        if second is not None and means[second] >= PEAK_MIN:
             peaks.append((emotion, second, means[second]))
     peaks.sort(key=lambda p: (-p[2], p[1], p[0]))
     return EmotionSummary(

@@ -14,6 +14,8 @@ from web.results.schemas import DeclineReason, Progress, Quality
 NO_REASON = "(no reason given)"
 # A session superseded by a new start of the same panelist (web/panel/service.py).
 RESTARTED = "restarted"
+# A session erased after it ended, with its receipt code (/erase).
+ERASED_BY_RECEIPT = "erased_by_receipt"
 # The reasons the recorder offers after "No thanks" (recorder_js/src/i18n.js declineReasons).
 DECLINE_REASONS = {
     "not_now": "Not now",
@@ -44,12 +46,15 @@ def progress_by_ad(session: Session, ad_ids: Sequence[int]) -> dict[int, Progres
     return out
 
 
-def _by_outcome(by_status: dict[str, int], restarted: int) -> dict[str, int]:
+def _by_outcome(by_status: dict[str, int], restarted: int, erased: int) -> dict[str, int]:
     """Sessions by status, with those superseded by a new start of the same panelist counted
-    as "restarted" rather than "withdrawn" (both are stored as withdrawn: their data is gone)."""
+    as "restarted" and those erased later by receipt code as "erased_by_receipt", not as
+    "withdrawn" (all three are stored as withdrawn: their data is gone), so that "withdrawn"
+    here is Quality.withdrawn, "stop and delete" alone."""
     counts = {status.value: by_status.get(status.value, 0) for status in SessionStatus}
-    counts[SessionStatus.WITHDRAWN.value] -= restarted
+    counts[SessionStatus.WITHDRAWN.value] -= restarted + erased
     counts[RESTARTED] = restarted
+    counts[ERASED_BY_RECEIPT] = erased
     return counts
 
 
@@ -110,7 +115,7 @@ def quality(session: Session, study_id: int) -> Quality:
     return Quality(
         study_id=study_id,
         sessions=sum(by_status.values()),
-        sessions_by_status=_by_outcome(by_status, restarted),
+        sessions_by_status=_by_outcome(by_status, restarted, erased),
         consent_decisions=consented + declined,
         consented=consented,
         declined=declined,

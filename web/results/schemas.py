@@ -193,8 +193,10 @@ class Quality(BaseModel):
     study_id: int
     sessions: int
     sessions_by_status: dict[str, int] = Field(
-        description="Sessions by status; 'restarted': superseded by a new start of the same "
-        "panelist (their data erased), not counted under 'withdrawn'"
+        description="Sessions by status, adding up to `sessions`; 'restarted': superseded by "
+        "a new start of the same panelist, 'erased_by_receipt': erased later with the receipt "
+        "code (data erased in both), neither counted under 'withdrawn', which equals "
+        "`withdrawn` (stop and delete)"
     )
     consent_decisions: int
     consented: int

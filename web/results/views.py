@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,12 +13,11 @@ from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
-from web.results import catalogue, compare, overview, quality, service
+from web.results import catalogue, compare, maths, overview, quality, service
 from web.results.api import (
     MetricsQuery,
     check_compare_count,
     curves_or_400,
-    metrics_or_400,
 )
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
@@ -63,6 +63,7 @@ templates.env.globals.update(
     signals_docs=SIGNALS_DOCS_PATH,
     decline_labels=DECLINE_REASONS,
 )
+templates.env.globals["peak_min"] = maths.PEAK_MIN
 templates.env.globals["mean_of"] = lambda values: (
     sum(present) / len(present) if (present := [v for v in values if v is not None]) else None
 )
@@ -106,20 +107,36 @@ def study_page(
     )
 
 
-def picked(
-    asked: list[str] | None, emotions: bool
-) -> tuple[tuple[str, ...], list[MetricInfo], str | None]:
-    """The metrics a page shows (from ?metric=…, else the default view), every one it offers,
-    and a note naming any asked for that are not measured (dropped, never drawn flat).
+@dataclass(frozen=True)
+class Picked:
+    """What a page shows from ?metric=…: the view, every metric offered, how many asked-for
+    metrics it left out because this ad doesn't have them (a shared address may name one), and
+    a note naming any asked for that are not measured (dropped, never drawn flat)."""
 
-    An unknown metric, or an emotion metric outside emotion mode, is a 400.
+    view: tuple[str, ...]
+    offered: list[MetricInfo]
+    unavailable: int
+    not_measured_note: str | None
+
+
+def picked(asked: list[str] | None, emotions: bool) -> Picked:
+    """The metrics a page shows (from ?metric=…, else the default view) and every one it offers.
+
+    A metric this page doesn't offer (unknown, or an emotion metric outside emotion mode) is left
+    out and counted rather than refused: a view shared from another ad must still open. The
+    count, not the names, goes back to the page, so that nothing emotion-shaped is echoed on the
+    page of a study that is not in emotion mode.
     """
     offered = catalogue.chart_metrics(emotions)
-    view, dropped = catalogue.drawable(metrics_or_400(asked or [], offered))
-    return (
+    asked = asked or []
+    kept = tuple(dict.fromkeys(m for m in asked if m in offered))
+    unavailable = len({m for m in asked if m not in offered})
+    view, not_measured = catalogue.drawable(kept)
+    return Picked(
         view or catalogue.default_view(emotions),
         catalogue.infos(offered),
-        catalogue.not_measured_note(dropped),
+        unavailable,
+        catalogue.not_measured_note(not_measured),
     )
 
 
@@ -134,7 +151,8 @@ def ad_page(
     """The ad playing above its curves, with the metric picker (the chosen set lives in the
     URL as ?metric=…), key moments, summary and exports."""
     emotions = catalogue.shows_emotions(access.study)
-    view, offered, dropped_note = picked(metrics, emotions)
+    choice = picked(metrics, emotions)
+    view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
     chart = {
@@ -159,7 +177,8 @@ def ad_page(
         chart=chart,
         view=view,
         offered=offered,
-        dropped_note=dropped_note,
+        unavailable=choice.unavailable,
+        dropped_note=choice.not_measured_note,
         emotions=emotions,
         samples=sample_count(session, access.study.id),
     )
@@ -176,12 +195,11 @@ def segments_page(
 ) -> HTMLResponse:
     """One metric split by a pass-through variable; small groups are hidden with a note."""
     offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
-    if metric not in offered:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST, f"metric must be one of {', '.join(offered)}"
-        )
+    # A shared address naming a metric this ad doesn't have, or one not measured, shows
+    # attention, with a note.
+    unavailable = int(metric not in offered)
     dropped_note = catalogue.not_measured_note(catalogue.drawable((metric,))[1])
-    if dropped_note:
+    if unavailable or dropped_note:
         metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
@@ -207,6 +225,7 @@ def segments_page(
         var=chosen,
         metric=metric,
         offered=catalogue.infos(offered),
+        unavailable=unavailable,
         dropped_note=dropped_note,
         chart=chart,
     )
@@ -236,7 +255,8 @@ def compare_page(
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
     emotions = all(catalogue.shows_emotions(a.study) for a in accesses)
-    view, offered, dropped_note = picked(metrics, emotions)
+    choice = picked(metrics, emotions)
+    view, offered = choice.view, choice.offered
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
@@ -247,7 +267,8 @@ def compare_page(
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,
-        dropped_note=dropped_note,
+        unavailable=choice.unavailable,
+        dropped_note=choice.not_measured_note,
         emotions=emotions,
         keep=[("ad", str(a.ad.id)) for a in accesses],
         chart={

@@ -49,7 +49,7 @@ async def upload_ad(request: Request, *, settings: Settings, session: Session, s
             session=session, settings=settings, study=study, title=title, upload=received, info=info
         )
     except NotAVideo as exc:
-        raise UploadRefused(f"This file is not a usable video: {exc}.") from exc
+        raise UploadRefused(str(exc)) from exc
     finally:
         # After add_ad the file has moved; on any failure it is still here and must go.
         received.path.unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,10 +21,14 @@ MAX_SIDE_PX = 4096
 POSTER_MAX_WIDTH = 1280
 # A file whose packets stop this much before its declared duration was cut off in transfer.
 _TRUNCATION_SLACK_S = 0.5
+# What a designer can do about a file that isn't a usable video.
+_EXPORT = "Export the ad again as an mp4, webm or mov video and upload that."
+log = logging.getLogger(__name__)
 
 
 class NotAVideo(ValueError):
-    """The upload is not a complete video in one of the accepted formats; the message says why."""
+    """The upload is not a complete video in one of the accepted formats; the message says why,
+    as whole sentences for a designer (FFmpeg's own words go to the log, not to them)."""
 
 
 @dataclass(frozen=True)
@@ -41,18 +46,23 @@ def probe_video(path: Path) -> VideoInfo:
     try:
         container = av.open(str(path), mode="r")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise NotAVideo(f"not a readable video file ({_reason(exc)})") from exc
+        log.info("ad upload refused: cannot open (%s)", _reason(exc))
+        raise NotAVideo(f"This file is not a video Candor can read. {_EXPORT}") from exc
     with container:
         content_type, extension = _container_type(container)
         if not container.streams.video:
-            raise NotAVideo("the file has no video track")
+            raise NotAVideo(f"This file has no video track (it may be sound only). {_EXPORT}")
         stream = container.streams.video[0]
         width, height = stream.codec_context.width, stream.codec_context.height
         if not (0 < width <= MAX_SIDE_PX and 0 < height <= MAX_SIDE_PX):
-            raise NotAVideo(f"video size {width}x{height} is outside 1-{MAX_SIDE_PX} px per side")
+            raise NotAVideo(
+                f"This video is {width}\u00d7{height} pixels; Candor takes up to {MAX_SIDE_PX} "
+                "pixels a side. Export it at a smaller size."
+            )
         if extension == "webm" and stream.codec_context.name not in _WEBM_CODECS:
             raise NotAVideo(
-                f"Matroska with {stream.codec_context.name} is not WebM; export as mp4 or webm"
+                f"This is a Matroska (.mkv) file with {stream.codec_context.name} video, not a "
+                "WebM one. Export it as mp4 or webm."
             )
         # Decoding every frame of a long ad costs seconds of CPU; key frames prove the codec
         # data is real, and demuxing every packet proves the file is complete.
@@ -72,18 +82,22 @@ def probe_video(path: Path) -> VideoInfo:
                     if len(frames) > 8:
                         del frames[4]
         except av.FFmpegError as exc:
-            raise NotAVideo(f"the video data could not be decoded ({_reason(exc)})") from exc
+            log.info("ad upload refused: cannot decode (%s)", _reason(exc))
+            raise NotAVideo(
+                f"The video in this file could not be decoded: it may be damaged. {_EXPORT}"
+            ) from exc
         if not frames or end_ts is None:
-            raise NotAVideo("no video frame could be decoded")
+            raise NotAVideo(f"No picture could be decoded from this file. {_EXPORT}")
         decoded_s = float((end_ts - start) * time_base)
         declared_s = container.duration / av.time_base if container.duration else None
         if declared_s is not None and decoded_s < declared_s - _TRUNCATION_SLACK_S:
             raise NotAVideo(
-                f"the file is truncated: it declares {declared_s:.1f} s but holds {decoded_s:.1f} s"
+                f"This file is cut short (truncated): it should last {declared_s:.1f} s but "
+                f"holds {decoded_s:.1f} s. Upload the whole file again."
             )
         duration_s = declared_s if declared_s is not None else decoded_s
         if duration_s <= 0:
-            raise NotAVideo("the video has no duration")
+            raise NotAVideo(f"This video has no length. {_EXPORT}")
         poster_frame = _pick_poster(frames, duration_s)
         image = poster_frame.to_ndarray(format="bgr24")
         rotation = getattr(poster_frame, "rotation", 0) or 0
@@ -107,7 +121,8 @@ def _container_type(container: av.container.InputContainer) -> tuple[str, str]:
         return ("video/quicktime", "mov") if brand == "qt" else ("video/mp4", "mp4")
     if name == _MATROSKA_FAMILY:
         return "video/webm", "webm"
-    raise NotAVideo(f"format {name!r} is not accepted; upload an mp4, webm or mov video")
+    log.info("ad upload refused: container %r", name)
+    raise NotAVideo("This file is not an mp4, webm or mov video. Upload a video in one of those.")
 
 
 def _pick_poster(frames: list[tuple[float, av.VideoFrame]], duration_s: float) -> av.VideoFrame:
@@ -134,7 +149,7 @@ def _jpeg(image: npt.NDArray[Any]) -> bytes:
         image = cv2.resize(image, (POSTER_MAX_WIDTH, max(1, round(height * scale))))
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
-        raise NotAVideo("could not make a poster frame")
+        raise NotAVideo(f"Candor could not make a still picture of this video. {_EXPORT}")
     return bytes(encoded.tobytes())
 
 

@@ -85,7 +85,7 @@ def add_ad(
         select(Ad).where(Ad.study_id == study.id, Ad.sha256 == upload.sha256)
     )
     if duplicate is not None:
-        raise StudyError(f"this file is already in the study as “{duplicate.title}”", 409)
+        raise StudyError(f"This file is already in the study as “{duplicate.title}”.", 409)
     key = secrets.token_hex(16)
     ad = Ad(
         study_id=study.id,

@@ -73,7 +73,7 @@ async def receive_file(
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise UploadRefused("send the file as multipart/form-data")
+        raise UploadRefused("Send the file as multipart/form-data.")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + FRAMING_ALLOWANCE:
         raise UploadRefused(_too_large(max_bytes), 413)
@@ -98,10 +98,10 @@ async def receive_file(
         state.in_file = b"filename" in options
         if not state.in_file:
             if len(state.fields) >= MAX_FIELDS:
-                raise UploadRefused("too many form fields")
+                raise UploadRefused("The form has too many fields.")
             return
         if state.part_name != file_field or state.files_seen:
-            raise UploadRefused(f"send exactly one file, in the field {file_field!r}")
+            raise UploadRefused(f"Send exactly one file, in the field \u201c{file_field}\u201d.")
         state.files_seen += 1
         state.filename = options[b"filename"].decode("utf-8", "replace")
         if before_file is not None:
@@ -112,7 +112,7 @@ async def receive_file(
         chunk = data[start:end]
         if not state.in_file:
             if len(state.part_data) + len(chunk) > MAX_FIELD_BYTES:
-                raise UploadRefused(f"form field {state.part_name!r} is too long")
+                raise UploadRefused(f"The form field \u201c{state.part_name}\u201d is too long.")
             state.part_data.extend(chunk)
             return
         state.bytes += len(chunk)
@@ -146,12 +146,12 @@ async def receive_file(
         if state.file is None:
             if before_file is not None:
                 before_file(dict(state.fields))
-            raise UploadRefused("choose a video file to upload")
+            raise UploadRefused("Choose a video file to upload.")
         if state.bytes == 0:
-            raise UploadRefused("the file is empty")
+            raise UploadRefused("The file is empty.")
     except FormParserError as exc:
         _discard(state, path)
-        raise UploadRefused("the upload is not valid multipart/form-data") from exc
+        raise UploadRefused("The upload is not valid multipart/form-data.") from exc
     except BaseException:
         _discard(state, path)
         raise
@@ -172,4 +172,4 @@ def _discard(state: _State, path: Path) -> None:
 
 
 def _too_large(max_bytes: int) -> str:
-    return f"the file is larger than the limit of {filesize(max_bytes)}"
+    return f"The file is larger than the limit of {filesize(max_bytes)}."

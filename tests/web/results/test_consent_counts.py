@@ -56,6 +56,10 @@ def test_erasures_by_receipt_are_not_withdrawals_and_decline_reasons_read_as_wor
     login(client, settings, analyst)
     quality = client.get(f"/api/v1/studies/{study.id}/quality").json()
     assert (quality["withdrawn"], quality["erased_by_receipt"]) == (2, 2)
+    # The same counts under sessions_by_status, which still adds up to every session.
+    by_status = quality["sessions_by_status"]
+    assert (by_status["withdrawn"], by_status["erased_by_receipt"]) == (2, 2)
+    assert sum(by_status.values()) == quality["sessions"]
     page = client.get(f"/results/studies/{study.id}", headers={"accept": "text/html"}).text
     assert "<dd data-withdrawn>2</dd>" in page and "<dd data-erased>2</dd>" in page
     assert "<dt>Privacy</dt><dd>2</dd>" in page and "<dt>(no reason given)</dt><dd>1</dd>" in page

@@ -18,6 +18,7 @@ from tests.support.factories import make_ad
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
 from web.panel.models import PanelSession
+from web.results.catalogue import au_text
 from web.results.export import pseudonym
 from web.results.models import ClipSecond
 from web.settings import Settings
@@ -34,10 +35,14 @@ def test_panelist_export_is_pseudonymous(
     response = client.get(f"/api/v1/ads/{world.ad.id}/panelists.csv")
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]
+    # Named by the ad's title, as the PNG and PDF reports are.
+    assert 'filename="Sunny-day-panelists.csv"' in response.headers["content-disposition"]
+    curves = client.get(f"/api/v1/ads/{world.ad.id}/curves.csv?segment=age")
+    assert 'filename="Sunny-day-curves-by-age.csv"' in curves.headers["content-disposition"]
     rows = _csv(response.text)
     assert list(rows[0]) == [
         "panelist", "age", "second", "n_frames", "flag", "attention",
-        *(f"{e.name} ({e.au}{'' if e.measured else ', not measured'})" for e in EXPRESSIONS),
+        *(f"{e.name} ({au_text(e)}{'' if e.measured else ', not measured'})" for e in EXPRESSIONS),
         "blinks", "face_present", "bystander",
     ]  # fmt: skip
     assert len(rows) == 12 * 8

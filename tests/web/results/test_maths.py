@@ -125,6 +125,19 @@ class TestSummary:
         assert [(m, s) for m, s, _ in e.peaks] == [("joy", 1), ("surprise", 2), ("fear", 0)]
         assert e.peaks[0][2] == pytest.approx(0.7)
 
+    def test_an_emotion_that_never_rose_is_no_peak(self) -> None:
+        # Anger is 0 throughout and sadness peaks at 0.04, under PEAK_MIN (0.05): neither is
+        # listed ("Anger 0.00 at 6 s" read as a reaction); disgust at 0.05 is.
+        cells = {
+            "anger": {0: (3, 0.0, 0.0), 6: (3, 0.0, 0.0)},
+            "sadness": {2: (2, 0.08, 0.0032)},
+            "disgust": {4: (2, 0.1, 0.005)},
+        }
+        e = maths.summarise(cells, emotions=True).emotions
+        assert e is not None and [m for m, _, _ in e.peaks] == ["disgust"]
+        flat = maths.summarise({"anger": {0: (3, 0.0, 0.0)}}, emotions=True).emotions
+        assert flat is not None and flat.peaks == ()
+
     def test_emotion_bounds_come_from_the_metric_list(self) -> None:
         assert maths.METRIC_BOUNDS["valence"] == (-1.0, 1.0)
         assert maths.METRIC_BOUNDS["joy"] == (0.0, 1.0)

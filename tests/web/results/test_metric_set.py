@@ -19,6 +19,7 @@ from tests.support.auth import login
 from tests.support.factories import make_ad, make_study
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
+from web.results.catalogue import au_text
 from web.settings import Settings
 from web.studies.models import Ad, Study
 
@@ -96,12 +97,19 @@ def test_emotion_mode_off_shows_no_emotion_anywhere(
         page = client.get(path)
         assert page.status_code == 200, path
         assert not EMOTION_WORDS.search(page.text), path
-    # Asking for an emotion metric of such a study is a clear 400, not an empty curve.
-    for path in (f"/results/ads/{ad}?metric=valence", f"/api/v1/ads/{ad}/key-moments?metric=joy",
-                 f"/api/v1/compare?ad={ad}&ad={world.other_ad.id}&metric=joy",
-                 f"/results/ads/{ad}/segments?var=age&metric=joy"):  # fmt: skip
+    # Asking the API for an emotion metric of such a study is a clear 400, not an empty curve.
+    for path in (f"/api/v1/ads/{ad}/key-moments?metric=joy",
+                 f"/api/v1/compare?ad={ad}&ad={world.other_ad.id}&metric=joy"):  # fmt: skip
         response = client.get(path)
         assert response.status_code == 400, path
+    # A page opened from a shared address leaves it out with a note that doesn't name it.
+    for path in (f"/results/ads/{ad}?metric=valence&metric=smile",
+                 f"/results/compare?ad={ad}&ad={world.other_ad.id}&metric=joy",
+                 f"/results/ads/{ad}/segments?var=age&metric=joy"):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert 'data-unavailable="1"' in response.text, path
+        assert not EMOTION_WORDS.search(response.text), path
     assert "unknown metric" in client.get(f"/api/v1/ads/{ad}/key-moments?metric=joy").text
 
 
@@ -151,11 +159,11 @@ def test_emotion_mode_on_carries_every_emotion_with_ci_and_n(
 
     panelists = client.get(f"/api/v1/ads/{ad}/panelists.csv").text
     header = next(csv.reader(io.StringIO(panelists)))
-    assert f"joy (derived: {settings.base_url}/help/emotions#joy)" in header
+    # Short headers: no address in a column name (the derivation is in the aggregated CSV).
+    assert "joy (inferred)" in header and not any("http" in h for h in header)
     table = _csv(panelists)
     assert len(table) == 12 * SECONDS
-    assert {r["joy (derived: " + settings.base_url + "/help/emotions#joy)"] for r in table
-            if r["second"] == "0"} == {"0.05"}  # fmt: skip
+    assert {r["joy (inferred)"] for r in table if r["second"] == "0"} == {"0.05"}
 
 
 def test_exports_name_each_expressions_au(
@@ -167,11 +175,11 @@ def test_exports_name_each_expressions_au(
     )
     for expression in EXPRESSIONS:  # one no model here measures says so (test_not_measured)
         marked = "" if expression.measured else ", not measured"
-        assert f"{expression.name} ({expression.au}{marked})" in header
+        assert f"{expression.name} ({au_text(expression)}{marked})" in header
     assert header[header.index("smile (AU12)") - 1] == "attention"
     rows = _csv(client.get(f"/api/v1/ads/{world.ad.id}/curves.csv").text)
     aus = {r["metric"]: r["au"] for r in rows}
-    assert aus["lip_press"] == "AU24" and aus["smirk"] == "AU12 (one side)" and aus["blinks"] == ""
+    assert aus["lip_press"] == "AU24" and aus["smirk"] == "AU12, one side" and aus["blinks"] == ""
 
 
 def test_the_picker_view_lives_in_the_url(
@@ -188,7 +196,16 @@ def test_the_picker_view_lives_in_the_url(
     chosen = client.get(f"/results/ads/{world.ad.id}?metric=lip_press&metric=attention").text
     assert _chart_data(chosen)["view"] == ["lip_press", "attention"]
     assert 'name="metric" value="smile" >' in chosen
-    assert client.get(f"/results/ads/{world.ad.id}?metric=nonsense").status_code == 400
+    # A view shared from another ad: what this ad lacks is left out, with a note; the rest stays.
+    shared = client.get(f"/results/ads/{world.ad.id}?metric=nonsense&metric=joy&metric=lip_press")
+    assert shared.status_code == 200 and 'data-unavailable="2"' in shared.text
+    assert "This address asked for 2 curves" in shared.text
+    assert _chart_data(shared.text)["view"] == ["lip_press"]
+    only_missing = client.get(f"/results/ads/{world.ad.id}?metric=joy").text
+    assert _chart_data(only_missing)["view"] == ["attention", "smile"]  # the default view
+    assert "data-unavailable" not in chosen
+    # Smirk's label holds one action unit, not nested parentheses.
+    assert 'Smirk <span class="au">(AU12, one side)</span>' in plain and "((" not in plain
 
     emotional = client.get(f"/results/ads/{emotion_world.ad.id}").text
     assert _chart_data(emotional)["view"] == ["attention", "smile", "valence"]
@@ -231,3 +248,23 @@ def test_emotion_derivations_are_served_with_an_anchor_each(client: TestClient) 
         assert f'<h2 id="{metric}">{metric}</h2>' in page.text, metric
     assert client.get("/help/secrets").status_code == 404
     assert client.get("/help/..%2Fpyproject").status_code == 404
+
+
+def test_the_export_columns_are_explained_on_a_served_page(
+    client: TestClient, settings: Settings, world: World
+) -> None:
+    login(client, settings, world.analyst)
+    assert (
+        "/help/results#exports-and-their-headers" in client.get(f"/results/ads/{world.ad.id}").text
+    )
+    page = client.get("/help/results")
+    assert page.status_code == 200
+    assert '<h2 id="exports-and-their-headers">' in page.text
+    assert "<code>flag</code> (the second's quality mark" in page.text
+
+
+def test_the_help_pages_link_each_other_not_repository_files(client: TestClient) -> None:
+    emotions = client.get("/help/emotions").text
+    assert 'href="/help/signals#known-limits"' in emotions
+    signals = client.get("/help/signals")
+    assert signals.status_code == 200 and '<h2 id="known-limits">' in signals.text

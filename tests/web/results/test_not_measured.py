@@ -147,7 +147,7 @@ def test_the_picker_shows_it_disabled_and_a_url_asking_for_it_gets_a_note(
         label = _picker_entry(page, name)
         assert " disabled" in label and "checked" not in label
         text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", label)).split())
-        assert f"{expression.label} ({expression.au}) not measured" in text
+        assert f"{expression.label} ({expression.au}) \u2014 not measured" in text
         assert "no model here measures it on real faces" in label  # the tooltip
         assert 'href="/help/signals"' in label
     assert 'id="not-measured-note"' not in page

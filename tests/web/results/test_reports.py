@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from web.reports.models import ReportLink
 from web.results.schemas import (
     AdCurves,
     AdSummaryOut,
+    KeyMomentOut,
     KeyMoments,
     MetricCurve,
     Progress,
@@ -117,6 +119,8 @@ def test_a_share_link_opens_the_report_without_an_account_until_revoked(
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "noindex" in page.headers["x-robots-tag"] and page.headers["cache-control"] == "no-store"
     assert f'src="/report/{token}/ads/{world.ad.id}.png"' in page.text
+    # While each picture is drawn, its frame holds its place and says so (not a blank page).
+    assert "Drawing the curves of Sunny day" in page.text and 'class="report-frame"' in page.text
     assert "Log in" not in page.text
     png = client.get(f"/report/{token}/ads/{world.ad.id}.png")
     assert png.status_code == 200 and Image.open(io.BytesIO(png.content)).size == (1200, 800)
@@ -240,7 +244,64 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
     pages = _pages(pdf)
     assert len(pages) == 2
     assert "Puppy" in pages[0] and "n = 20 panelists" in pages[0]
-    for words in ("Valence (inferred)", "Joy (inferred)", "Surprise (inferred)", "docs/results.md"):
+    # The derivation is a served page, not a file of the repository.
+    for words in ("Valence (inferred)", "Joy (inferred)", "Surprise (inferred)", "/help/emotions"):
         assert words in pages[0], words
+    assert "docs/" not in pages[0]
     assert "No key moment" in pages[0]
     assert "emotion mode on" in pages[1]
+    assert "Erased later by receipt code" in pages[1]
+
+
+def _plain_report(n: int, moments: list[KeyMomentOut]) -> AdReport:
+    """A 6 s ad whose attention sits at 1.0 throughout, with the given key moments."""
+    seconds = list(range(6)) if n else []
+    metrics = {"attention": [1.0] * len(seconds), "smile": [0.2] * len(seconds)}
+    curves = AdCurves(
+        ad_id=7, study_id=1, title="Puppy", duration_s=6.0, seconds=seconds,
+        overall=SegmentCurves(segment_var="", segment_value="", n=n,
+                              curves={m: _curve(m, v) for m, v in metrics.items()}),
+        min_cell_size=10, segment_variables=[],
+    )  # fmt: skip
+    summary = AdSummaryOut(
+        ad_id=7, study_id=1, title="Puppy", duration_s=6.0, n=n, attention_share=None,
+        expressiveness=None, smile_peak_s=None, smile_peak=None, blink_rate_per_min=None,
+    )  # fmt: skip
+    key_moments = KeyMoments(
+        ad_id=7, metrics=["smile"], min_attention=0.5, min_lift=0.1, min_separation_s=3,
+        moments=moments,
+    )  # fmt: skip
+    return AdReport(Ad(id=7, study_id=1, title="Puppy", duration_s=6.0), curves, summary,
+                    key_moments, ("attention", "smile"), ())  # fmt: skip
+
+
+def test_key_moments_are_marked_at_their_second_and_attention_at_1_is_inside_the_axes() -> None:
+    moment = KeyMomentOut(rank=1, second=4, metric="smile", value=0.6, lift=0.4, attention=1.0)
+    figure = render.ad_figure(_plain_report(20, [moment]), "Study", (11, 6))
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    curves = figure.axes[0]
+    dashed = [line for line in curves.get_lines() if line.get_linestyle() == "--"]
+    assert [list(line.get_xdata()) for line in dashed] == [[4, 4]]  # "4 s", not 4.5
+    low, high = curves.get_ylim()
+    assert low < 0.0 and high > 1.0  # a curve at 1.0 is not drawn on the frame
+    # The legend sits above the axes, off the key moment's label and the curves' ends.
+    legend = curves.get_legend()
+    assert legend is not None
+    assert legend.get_window_extent(renderer).y0 >= curves.get_window_extent(renderer).y1 - 1
+
+
+def test_a_report_of_an_ad_with_no_panelists_says_so_and_fits_its_page() -> None:
+    figure = render.ad_figure(_plain_report(0, []), "Study", (11.69, 8.27))
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    page = figure.bbox
+    # The report's own words: title, the text column, annotations (not the axes' tick labels,
+    # which matplotlib keeps, undrawn, beyond the limits).
+    texts = [
+        t for t in (*figure.texts, *(t for ax in figure.axes for t in ax.texts)) if t.get_text()
+    ]
+    assert any("No data yet" in t.get_text() for t in texts)
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, text.get_text()

@@ -104,9 +104,9 @@ def test_upload_page_redirects_and_lists_the_ad(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"this is a text file pretending to be a video\n" * 50, "not a readable video"),
-        (bytes(range(256)) * 40, "not a readable video"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "not accepted; upload an mp4, webm or mov"),
+        (b"this is a text file pretending to be a video\n" * 50, "not a video Candor can read"),
+        (bytes(range(256)) * 40, "not a video Candor can read"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 200, "not an mp4, webm or mov video"),
     ],
 )
 def test_non_video_is_refused_and_leaves_nothing(
@@ -120,8 +120,17 @@ def test_non_video_is_refused_and_leaves_nothing(
     status, body = _upload(client, study, content)
     assert status == 400
     assert message in str(body["detail"])
+    _is_plain_sentences(str(body["detail"]))
     assert _files_on_disk(settings) == []
     assert _ad_count(db_session) == 0
+
+
+def _is_plain_sentences(message: str) -> None:
+    """An upload error a designer reads: capitalised sentences with a full stop, saying what to
+    do, and none of FFmpeg's own words."""
+    assert message[0].isupper() and message.endswith("."), message
+    for library_text in ("Invalid data found", "FFmpeg", "Errno", "Error", "'"):
+        assert library_text not in message, message
 
 
 def test_an_image_is_not_a_video(
@@ -131,7 +140,8 @@ def test_an_image_is_not_a_video(
     assert ok
     status, body = _upload(client, study, png.tobytes(), filename="ad.mp4")
     assert status == 400
-    assert "upload an mp4, webm or mov" in str(body["detail"])
+    assert "Upload a video in one of those." in str(body["detail"])
+    _is_plain_sentences(str(body["detail"]))
     assert _files_on_disk(settings) == []
 
 
@@ -147,7 +157,9 @@ def test_truncated_video_is_refused_and_leaves_nothing(
     content = videos[kind].read_bytes()
     status, body = _upload(client, study, content[: len(content) * 6 // 10])
     assert status == 400, body
-    assert "not a usable video" in str(body["detail"])
+    # A cut webm says so; a cut mp4 or mov lacks its index and cannot be opened at all.
+    assert "cut short (truncated)" in body["detail"] or "can read" in body["detail"], body
+    _is_plain_sentences(str(body["detail"]))
     assert _files_on_disk(settings) == []
     assert _ad_count(db_session) == 0
 
@@ -179,6 +191,7 @@ def test_oversized_upload_is_413_and_leaves_nothing(
     status, body = _upload(client, study, content)
     assert status == 413
     assert "larger than the limit" in str(body["detail"])
+    _is_plain_sentences(str(body["detail"]))
     assert _files_on_disk(settings) == []
     assert _ad_count(db_session) == 0
 
@@ -227,6 +240,7 @@ def test_upload_without_a_file_or_with_two(
         headers=csrf_headers(client),
     )
     assert two.status_code == 400 and "exactly one file" in two.json()["detail"]
+    _is_plain_sentences(two.json()["detail"])
     assert _files_on_disk(settings) == []
 
 
@@ -237,6 +251,7 @@ def test_the_same_file_twice_is_refused(
     assert _upload(client, study, content)[0] == 201
     status, body = _upload(client, study, content)
     assert status == 409 and "already in the study" in str(body["detail"])
+    _is_plain_sentences(str(body["detail"]))
     assert len(_files_on_disk(settings)) == 2  # the first ad's video and poster only
 
 

@@ -65,6 +65,7 @@ def test_a_paused_or_closed_integration_starts_no_session_and_says_so(
         assert info["intake"] == status
         page = client.get(f"/studies/{ad.study_id}/integrations/{integration.id}", headers=HTML)
         assert f'data-intake="{status}"' in page.text and "Reopen" in page.text
+        assert "data-closed-by-target" not in page.text
 
     assert _set_status(client, integration, "open") == 303
     assert _start(client, integration)[0] == 201
@@ -95,6 +96,11 @@ def test_reaching_the_target_closes_intake_only_when_asked(
     assert integration.status == IntegrationStatus.OPEN, "closed by the target, not by hand"
     page = client.get(f"/studies/{study.id}", headers=HTML).text
     assert 'data-intake="closed"' in page and "2 of 2 (100%)" in page
+    # The integration's page offers no Pause or Close (they would change nothing) but says how
+    # to take more panelists.
+    page = client.get(f"/studies/{study.id}/integrations/{integration.id}", headers=HTML).text
+    assert "data-closed-by-target" in page and "raise the target" in page
+    assert 'value="paused"' not in page and 'value="closed"' not in page
 
     # Raising the target reopens intake by itself.
     form = {"target_usable": "3", "close_at_target": "on", "csrf_token": csrf_token(client)}

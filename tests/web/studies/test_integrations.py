@@ -294,3 +294,9 @@ def test_integration_kinds_are_all_offered(client: TestClient, study: Study) -> 
     form = client.get(f"/studies/{study.id}/integrations/new", headers=HTML).text
     for kind in IntegrationKind:
         assert f'value="{kind.value}"' in form
+
+
+def test_the_return_url_help_lists_every_status(client: TestClient, study: Study) -> None:
+    form = " ".join(client.get(f"/studies/{study.id}/integrations/new", headers=HTML).text.split())
+    for status in ("complete", "declined", "no_camera", "withdrawn", "failed", "closed"):
+        assert status in form.split("Placeholders:")[1].split("Example:")[0], status

@@ -137,6 +137,11 @@
     return label.replace(/\s*\(AU.*$/, "");
   }
 
+  function padded(range) {
+    var pad = (range[1] - range[0]) * 0.03;
+    return [range[0] - pad, range[1] + pad];
+  }
+
   /* A chart of groups (each: label, style, mean, low, high) over x, with optional extra bands
    * (norms), numbered vertical markers (key moments) and a playhead. */
   function makeChart(el, opts) {
@@ -273,16 +278,20 @@
         }
       });
       placeLabels(u, ctx, dpr, n);
-      // Key moments: dashed vertical line and a numbered tag.
+      // Key moments: the second they name ("6 s" is 6.0-7.0 s of ad time), shaded, with a
+      // dashed line and a numbered tag at its start, where the key moment's button seeks to.
       state.markers.forEach(function (m) {
         var x = u.valToPos(m.x, "x", true);
+        var end = u.valToPos(m.x + 1, "x", true);
+        ctx.fillStyle = "rgba(0,0,0,0.06)";
+        ctx.fillRect(x, u.bbox.top, end - x, u.bbox.height);
         ctx.strokeStyle = "#333"; ctx.lineWidth = 1 * dpr; ctx.setLineDash([4 * dpr, 3 * dpr]);
         ctx.beginPath(); ctx.moveTo(x, u.bbox.top); ctx.lineTo(x, u.bbox.top + u.bbox.height);
         ctx.stroke(); ctx.setLineDash([]);
-        ctx.fillStyle = "#222"; ctx.fillRect(x - 8 * dpr, u.bbox.top, 16 * dpr, 16 * dpr);
+        ctx.fillStyle = "#222"; ctx.fillRect(x, u.bbox.top, 16 * dpr, 16 * dpr);
         ctx.fillStyle = "#fff"; ctx.font = "bold " + (11 * dpr) + "px system-ui, sans-serif";
         ctx.textAlign = "center"; ctx.textBaseline = "middle";
-        ctx.fillText(String(m.label), x, u.bbox.top + 8 * dpr);
+        ctx.fillText(String(m.label), x + 8 * dpr, u.bbox.top + 8 * dpr);
       });
       ctx.restore();
     }
@@ -294,8 +303,10 @@
       padding: [null, function (self) { return gutter(self.width); }, null, null],
       cursor: { drag: { x: false, y: false, setScale: false }, sync: { key: opts.syncKey || "c" },
         points: { show: false } },
+      // A little room above and below the metric's range, so a curve at its limit (attention
+      // 1.0) is drawn whole inside the plot instead of on its edge.
       scales: { x: { time: false, range: [opts.xMin, opts.xMax] },
-        y: { range: opts.yRange || [0, 1] } },
+        y: { range: padded(opts.yRange || [0, 1]) } },
       axes: [
         { label: opts.xLabel, values: opts.xValues },
         { label: opts.yLabel, size: 55,
@@ -412,6 +423,11 @@
       });
     });
     if (onChange) form.classList.add("live");
+    // An address that asked for curves this page left out (see the note) is rewritten to what is
+    // shown, so copying it shares a view that opens cleanly.
+    if (onChange && document.querySelector("[data-unavailable], #not-measured-note")) {
+      writeUrl(picked());
+    }
     return {
       picked: picked,
       add: function (metric) {
@@ -454,7 +470,7 @@
         x: x, xMin: 0, xMax: xMax, xLabel: "Ad time (s)",
         yLabel: range[0] < 0 ? "Mean (valence −1–1, others 0–1)" : "Mean (0–1)",
         groups: groupsFor(view), yRange: range,
-        markers: d.moments.map(function (m) { return { x: m.second + 0.5, label: m.rank }; }),
+        markers: d.moments.map(function (m) { return { x: m.second, label: m.rank }; }),
         onSeek: seek, gutterLabels: gutterLabels,
         onHover: function (idx) {
           if (idx !== null && idx !== undefined) readout.textContent = describe(idx);
@@ -467,6 +483,8 @@
       chart.state.setPlayhead(current);
       root.dataset.view = view.join(",");
       root.dataset.yRange = range.join(",");
+      // The readout (what a screen reader reads) names the curves now drawn, not the old set.
+      if (nChart) update(current, true);
     }
 
     function describe(idx) {
@@ -624,7 +642,8 @@
       return;
     }
     var page = root.getAttribute("data-page");
-    if (page === "ad") adPage(root);
+    if (page === "ad" && !document.getElementById("chart")) root.dataset.ready = "true";  // no data yet
+    else if (page === "ad") adPage(root);
     else if (page === "segments") segmentsPage(root);
     else if (page === "compare") comparePage(root);
   }
