@@ -50,6 +50,8 @@ _EMOTION = {
 def describe(column: str, per_second: bool) -> tuple[str, str, str]:
     """(scale, FACS action unit or "", meaning) of a column of the curves or frames CSV."""
     expression = EXPRESSION_BY_NAME.get(column)
+    if expression is not None and not expression.measured:
+        return "empty", expression.au, "Not measured: no model here reads it on real faces."
     if expression is not None:
         where = "mean over attentive frames" if per_second else "this frame"
         return "0..1", expression.au, f"{expression.description} ({where})"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from candor.cli import EXIT_EXCLUDED, main
 from candor.columns import describe
-from candor.metrics import EXPRESSION_BY_NAME
+from candor.metrics import EXPRESSION_BY_NAME, NOT_MEASURED
 from worker.analysis.constants import frame_columns, second_columns
 
 
@@ -62,6 +62,8 @@ def test_every_column_has_a_scale_and_each_expression_its_au() -> None:
             assert scale and meaning, column
             expression = EXPRESSION_BY_NAME.get(column)
             assert au == (expression.au if expression else ""), column
+    for name in NOT_MEASURED:  # its cells are empty, and the sidecar says why
+        assert describe(name, True)[0] == "empty" and "Not measured" in describe(name, True)[2]
     assert describe("valence", True)[0] == "-1..1"
     assert describe("yaw", False)[0] == "degrees"
     assert describe("attention", True)[0] == "share 0..1"
