@@ -34,6 +34,7 @@ from web.ratelimit import RateLimited, make_limiter
 from web.reports.views import router as reports_router
 from web.results.views import router as results_router
 from web.settings import Settings
+from web.studies.signing import ProofRefused
 from web.studies.views import router as studies_router
 
 WEB_DIR = Path(__file__).parent
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, html_validation_page)
     app.add_exception_handler(PanelError, panel_error_handler)
     app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(ProofRefused, _proof_refused)
     app.add_middleware(PanelCORSMiddleware)
     app.add_middleware(NoFramingMiddleware)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
@@ -92,3 +94,10 @@ async def _rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     headers = {"Retry-After": str(exc.retry_after)}
     return await html_error_page(request, StarletteHTTPException(429, exc.detail, headers))
+
+
+async def _proof_refused(_request: Request, exc: Exception) -> Response:
+    """403: a start whose respondent signature or preview token does not hold; `code` says why
+    (signature_required, signature_invalid, signature_expired, preview_token_*)."""
+    assert isinstance(exc, ProofRefused)
+    return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=403)

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     session_starts_per_integration_per_minute: int = Field(default=600, ge=1)
     erase_attempts_per_client_per_hour: int = Field(default=20, ge=1)
     logins_per_client_per_minute: int = Field(default=30, ge=1)
+    # Forwarded headers (X-Forwarded-For, Forwarded, X-Forwarded-Proto) are believed only from
+    # these addresses or networks (the TLS proxy's): none by default, so a client reaching the
+    # app directly cannot choose the address its limits are counted under (web/proxy.py).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Signed respondent ids (web/studies/signing.py): how far ahead an `exp` may lie, and how
+    # long the integration page's preview link lasts.
+    respondent_signature_max_days: int = Field(default=31, ge=1)
+    preview_token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Per web process: SQLAlchemy pool for PostgreSQL (SQLite ignores these).
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
