@@ -3,13 +3,17 @@ signed respondent ids; the secret is shown once and never answered again."""
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.support import panel
-from tests.support.auth import csrf_headers
+from tests.support.auth import csrf_headers, csrf_token
 from web.accounts.models import User
 from web.studies.models import Ad, Integration, Study
+
+HTML = {"accept": "text/html"}
 
 
 def _base(study: Study, integration: Integration) -> str:
@@ -67,3 +71,25 @@ def test_requiring_signatures_needs_a_secret_first(
         json={"integration": integration.public_key, "respondent_id": "R_1"},
     )
     assert unsigned.status_code == 403 and unsigned.json()["code"] == "signature_required"
+
+
+def test_the_integration_page_makes_shows_once_and_requires(
+    client: TestClient, owner: User, study: Study, integration: Integration
+) -> None:
+    page = f"/studies/{study.id}/integrations/{integration.id}"
+    assert 'data-signing="none"' in client.get(page, headers=HTML).text
+    form = {"csrf_token": csrf_token(client)}
+    made = client.post(f"{page}/signing-secret", data=form, headers=HTML)
+    assert made.status_code == 200 and made.headers["cache-control"] == "no-store"
+    secret = re.search(r'id="signing-secret"[^>]*value="([^"]+)"', made.text)
+    assert secret is not None
+    shown = client.get(page, headers=HTML).text
+    assert 'data-signing="available"' in shown and secret.group(1) not in shown
+    required = client.post(
+        f"{page}/signing-required", data={**form, "required": "1"}, headers=HTML,
+        follow_redirects=False,
+    )  # fmt: skip
+    assert required.status_code == 303
+    assert 'data-signing="required"' in client.get(page, headers=HTML).text
+    forged = client.post(f"{page}/signing-secret", data={"csrf_token": "x"}, headers=HTML)
+    assert forged.status_code == 403
