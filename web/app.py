@@ -30,6 +30,7 @@ from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
 from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
+from web.proxy import TrustedProxyMiddleware
 from web.ratelimit import RateLimited, make_limiter
 from web.reports.views import router as reports_router
 from web.results.views import router as results_router
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ProofRefused, _proof_refused)
     app.add_middleware(PanelCORSMiddleware)
     app.add_middleware(NoFramingMiddleware)
+    # Outermost: everything after it sees the client as the trusted proxy saw it.
+    app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     # The panelist API first: routes are matched in order and chunk uploads are the hot path
     # (no other router serves paths under its prefix, so the order changes no answer).
