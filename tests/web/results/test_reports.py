@@ -244,3 +244,48 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
         assert words in pages[0], words
     assert "No key moment" in pages[0]
     assert "emotion mode on" in pages[1]
+
+
+# Every kind of character a title can hold that a chart or PDF library might read as markup:
+# mathtext ($…$, \command, ^, _), printf (%), emoji (no glyph in the default font) and RTL.
+NASTY = "Price $5 and \\notacommand$ end 100% a_b^c $x^2$ 🎉 مرحبا עברית"
+
+
+def test_every_title_is_printed_as_typed_in_png_and_pdf_also_through_a_share_link(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    world.ad.title = f"Ad: {NASTY}"
+    world.other_ad.title = "$\\frac{1}{0}$ \\\\ ^^ __ %s %(x)d"
+    world.study.name = f"Study: {NASTY}"
+    world.organisation.name = f"Org: {NASTY}"
+    db_session.flush()
+    login(client, settings, world.analyst)
+    token = _share(client, world.study)
+    urls = {
+        "png": [
+            f"/results/ads/{world.ad.id}/report.png",
+            f"/results/ads/{world.other_ad.id}/report.png",
+        ],
+        "pdf": [f"/results/studies/{world.study.id}/report.pdf"],
+    }
+    for who in ("analyst", "share link"):
+        if who == "share link":
+            client.cookies.clear()
+            urls = {
+                "png": [f"/report/{token}/ads/{world.ad.id}.png",
+                        f"/report/{token}/ads/{world.other_ad.id}.png"],
+                "pdf": [f"/report/{token}/report.pdf"],
+            }  # fmt: skip
+        for url in urls["png"]:
+            png = client.get(url)
+            assert png.status_code == 200, (who, url, png.text[:200])
+            assert Image.open(io.BytesIO(png.content)).size == (1200, 800)
+        pdf = client.get(urls["pdf"][0])
+        assert pdf.status_code == 200, (who, pdf.text[:200])
+        pages = _pages(pdf.content)
+        # Drawn as typed: the dollars, backslash, caret and underscore are there, not typeset.
+        assert "Price $5 and \\notacommand$ end 100% a_b^c $x^2$" in pages[0], pages[0][:300]
+        assert "$\\frac{1}{0}$" in pages[1]
+        assert "Study: Price $5" in pages[0] and "Study: Price $5" in pages[2]
+        meta = PdfReader(io.BytesIO(pdf.content)).metadata
+        assert meta is not None and meta.title == f"Study: {NASTY}: Candor report"
