@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RateLimited, _rate_limited)
     app.add_exception_handler(ProofRefused, _proof_refused)
     app.add_middleware(PanelCORSMiddleware)
-    app.add_middleware(NoFramingMiddleware)
+    app.add_middleware(NoFramingMiddleware, https=settings.base_url.startswith("https://"))
     # Outermost: everything after it sees the client as the trusted proxy saw it.
     app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
