@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
     CAMERA_PROBE,
     LIVE_TRACKS,
@@ -26,9 +27,10 @@ from tests.recorder.helpers import (
     video_files,
     wait_analysed,
 )
-from tests.support.factories import preview_token_for
 from web.panel.models import ClipStatus, DeletionAudit, SessionStatus
 from web.results.models import ClipSecond
+from web.settings import Settings
+from web.studies.signing import preview_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -170,7 +172,7 @@ def test_the_preview_link_marks_the_session_and_says_it_is_not_counted(
             fielded,
             rid="preview-0a1b2c3d4e5f",
             preview="1",
-            preview_token=preview_token_for(fielded.public_key),
+            preview_token=preview_token(Settings(secret_key=SECRET), fielded.public_key),
         )
     )
     page.get_by_role("button", name="I agree").wait_for()
@@ -191,7 +193,7 @@ def test_a_preview_run_ends_on_a_screen_saying_where_a_panelist_would_go(
         fielded,
         rid="preview-0a1b2c3d4e5f",
         preview="1",
-        preview_token=preview_token_for(fielded.public_key),
+        preview_token=preview_token(Settings(secret_key=SECRET), fielded.public_key),
     )
     page.goto(url)
     page.get_by_role("button", name="No thanks").click()
