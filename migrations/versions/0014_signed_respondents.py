@@ -5,6 +5,11 @@ The one-live-session index now covers signed sessions only: an unsigned start pr
 about its respondent, so it never displaces another session and several may be live at once.
 Every session from before is unsigned.
 
+Videos' fingerprints are kept keyed from now on (web/clips/deletion.py keyed_fingerprint); the
+plain sha256 that deletion audit rows and analysed clips held until now is forgotten (a plain hash
+is a lasting fingerprint that confirms a given file was uploaded): audit rows keep '' there,
+clips NULL. The migration cannot key them: it does not hold the server secret.
+
 Revision ID: 0014_signed_respondents
 Revises: 0013_sessions_live_respondent
 Create Date: 2026-12-07 15:30:00
@@ -52,6 +57,8 @@ def upgrade() -> None:
         postgresql_where=sa.text(NEW_LIVE),
         sqlite_where=sa.text(NEW_LIVE),
     )
+    op.execute("UPDATE deletion_audit SET sha256 = ''")
+    op.execute("UPDATE clip SET sha256 = NULL")
 
 
 def downgrade() -> None:
