@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import secrets
 import time
@@ -34,6 +35,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from web.settings import Settings
 from web.studies.models import Integration
 
+log = logging.getLogger(__name__)
 _WRAP_INFO = b"candor integration signing-secret wrapping v1"
 _NONCE_BYTES = 12
 PREVIEW_SALT = "candor-preview"
@@ -102,8 +104,17 @@ def signature(secret: str, public_key: str, respondent_id: str, exp: int) -> str
 
 
 def _secrets_of(settings: Settings, integration: Integration) -> list[str]:
-    wrapped = [integration.signing_secret, integration.previous_signing_secret]
-    return [_unwrap(settings, integration.public_key, w) for w in wrapped if w]
+    """The secrets that sign for this integration now; one that no longer unwraps (the server
+    secret changed) signs nothing, and says so in the log, rather than failing the request."""
+    secrets_now = []
+    for wrapped in (integration.signing_secret, integration.previous_signing_secret):
+        if not wrapped:
+            continue
+        try:
+            secrets_now.append(_unwrap(settings, integration.public_key, wrapped))
+        except SecretUnreadable:
+            log.warning("integration %s: a signing secret does not unwrap", integration.id)
+    return secrets_now
 
 
 def verify_respondent(

@@ -24,8 +24,9 @@ from web.clips.aggregates import apply_clip
 from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
 from web.results.models import AdAggregate, ClipSecond
 from web.results.quality import quality
+from web.settings import Settings
 from web.studies.models import Integration
-from web.studies.signing import signature
+from web.studies.signing import rotate_secret, signature
 
 API = panel.API
 
@@ -287,3 +288,19 @@ def test_rotation_keeps_the_previous_secret_until_it_is_retired(
     assert old not in (integration.signing_secret or "") and new not in (
         integration.signing_secret or ""
     ), "stored wrapped, never as typed"
+
+
+def test_a_secret_wrapped_under_another_server_secret_refuses_cleanly(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    """After the server secret changed, old signing secrets sign nothing: a 403, never a 500."""
+    integration = _integration(db_session)
+    elsewhere = settings.model_copy(update={"secret_key": "another-server-secret-" + "x" * 20})
+    secret = rotate_secret(elsewhere, integration)
+    db_session.flush()
+    body = {
+        **_start_body(integration, "R_1"),
+        **panel.signed(integration.public_key, "R_1", secret),
+    }
+    answer = client.post(f"{API}/sessions", json=body)
+    assert answer.status_code == 403 and answer.json()["code"] == "signature_invalid"
