@@ -178,6 +178,8 @@ class SQLiteWindows(Storage, MovingWindowSupport):
         if connection is None:
             connection = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
+            # No fsync per hit: a power cut may forget the last hits, which is harmless here.
+            connection.execute("PRAGMA synchronous=NORMAL")
             self.local.connection = connection
         return connection
 
