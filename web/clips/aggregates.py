@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -51,13 +52,22 @@ def duplicate_of_counted() -> ColumnElement[bool]:
 
 
 def _duplicate(session: Session, clip: Clip, panel_session: PanelSession) -> bool:
+    if not panel_session.respondent_hash:
+        return False
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers saving clips of one respondent id at once would each see no other counted
+        # clip: they take turns (until commit) on a lock named after the id. SQLite has one
+        # writer at a time already.
+        digest = hashlib.sha256(panel_session.respondent_hash.encode()).digest()
+        lock = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(lock)))
     query = (
         select(duplicate_of_counted())
         .select_from(Clip)
         .join(PanelSession, PanelSession.id == Clip.session_id)
         .where(Clip.id == clip.id)
     )
-    return bool(session.scalar(query)) and bool(panel_session.respondent_hash)
+    return bool(session.scalar(query))
 
 
 def apply_clip(session: Session, clip_id: int, sign: int) -> int:
