@@ -10,6 +10,7 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+from bidi import get_display
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
@@ -234,14 +235,17 @@ def quality_figure(report: StudyReport, size: tuple[float, float]) -> Figure:
 
 
 def as_plain_text(figure: Figure) -> Figure:
-    """Every text on the figure is drawn as typed: no mathtext (`$…$`, `\\`, `^`, `_`) and no
-    TeX, whatever a designer or panelist wrote in a title, a name or a reason. Applied to the
-    whole figure, so no text drawn from user input can be forgotten; our own labels need no
-    markup either. (Matplotlib's default parses any string with an even number of `$`.)"""
+    """Every text on the figure is drawn as typed, in reading order: no mathtext (`$…$`, `\\`,
+    `^`, `_`) and no TeX, whatever a designer or panelist wrote in a title, a name or a reason.
+    Applied to the whole figure, so no text drawn from user input can be forgotten; our own
+    labels need no markup either. (Matplotlib's default parses any string with two `$`.)"""
     for text in figure.findobj(match=Text):
         assert isinstance(text, Text)
         text.set_parse_math(False)
         text.set_usetex(False)
+        # Matplotlib lays text out left to right as stored: right-to-left runs (Hebrew, Arabic)
+        # are put in display order first (the Unicode bidi algorithm), or they read backwards.
+        text.set_text(get_display(text.get_text()))
     return figure
 
 

@@ -287,5 +287,7 @@ def test_every_title_is_printed_as_typed_in_png_and_pdf_also_through_a_share_lin
         assert "Price $5 and \\notacommand$ end 100% a_b^c $x^2$" in pages[0], pages[0][:300]
         assert "$\\frac{1}{0}$" in pages[1]
         assert "Study: Price $5" in pages[0] and "Study: Price $5" in pages[2]
+        # Right-to-left words are drawn in reading order (stored in display order), not reversed.
+        assert "תירבע" in pages[0] and "עברית" not in pages[0]
         meta = PdfReader(io.BytesIO(pdf.content)).metadata
         assert meta is not None and meta.title == f"Study: {NASTY}: Candor report"
