@@ -35,6 +35,8 @@ def web_command(host: str, port: int, workers: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory",
         "--host", host, "--port", str(port), "--workers", str(workers), "--no-access-log",
+        # Forwarded headers are read by web/proxy.py, from CANDOR_TRUSTED_PROXIES only.
+        "--no-proxy-headers",
     ]  # fmt: skip
 
 

@@ -30,10 +30,12 @@ from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
 from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
+from web.proxy import TrustedProxyMiddleware
 from web.ratelimit import RateLimited, make_limiter
 from web.reports.views import router as reports_router
 from web.results.views import router as results_router
 from web.settings import Settings
+from web.studies.signing import ProofRefused
 from web.studies.views import router as studies_router
 
 WEB_DIR = Path(__file__).parent
@@ -62,8 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, html_validation_page)
     app.add_exception_handler(PanelError, panel_error_handler)
     app.add_exception_handler(RateLimited, _rate_limited)
+    app.add_exception_handler(ProofRefused, _proof_refused)
     app.add_middleware(PanelCORSMiddleware)
-    app.add_middleware(NoFramingMiddleware)
+    app.add_middleware(NoFramingMiddleware, https=settings.base_url.startswith("https://"))
+    # Outermost: everything after it sees the client as the trusted proxy saw it.
+    app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     # The panelist API first: routes are matched in order and chunk uploads are the hot path
     # (no other router serves paths under its prefix, so the order changes no answer).
@@ -92,3 +97,10 @@ async def _rate_limited(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RateLimited)
     headers = {"Retry-After": str(exc.retry_after)}
     return await html_error_page(request, StarletteHTTPException(429, exc.detail, headers))
+
+
+async def _proof_refused(_request: Request, exc: Exception) -> Response:
+    """403: a start whose respondent signature or preview token does not hold; `code` says why
+    (signature_required, signature_invalid, signature_expired, preview_token_*)."""
+    assert isinstance(exc, ProofRefused)
+    return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=403)

@@ -27,7 +27,8 @@ _UNSAFE = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
     400: "Bad request: the body could not be read, or breaks a rule stated in the message",
     401: "Login required (cookie session), or a missing or expired panelist session token",
-    403: "Not allowed: role too low, CSRF token missing or wrong, or another session's token",
+    403: "Not allowed: role too low, CSRF token missing or wrong, another session's token, or a "
+    "start whose respondent signature or preview token does not hold (`code` says which)",
     404: "Not found, or not yours to see",
     409: "Conflicts with the current state (e.g. a clip already finished, a name in use)",
     413: "Body too large",

@@ -1,9 +1,16 @@
-"""Rate limits: counters with a short TTL, in Redis in production, in a SQLite file on one machine.
+"""Rate limits: moving windows (the `limits` package), in Redis in production, in a SQLite file
+on one machine; and a doubling wait after wrong passwords, per account and client.
 
 No IP address is stored: a client is named by a keyed hash of its address (HMAC under the
-secret key), an account by a keyed hash of its email, and each counter expires with its window.
-Fixed windows: a key counts hits in the current window of `period` seconds; over the limit, the
-answer is 429 with Retry-After (the seconds left in the window).
+secret key), an account by a keyed hash of its email, and every entry expires with its window.
+The address is the client's as the trusted proxy saw it (web/proxy.py): forwarded headers count
+only from CANDOR_TRUSTED_PROXIES, so a client reaching the app directly cannot pick its bucket,
+and behind the proxy each client has its own.
+
+Moving windows: a key holds the times of its last `limit` hits; a hit is refused while `limit`
+of them fall within the last `period` seconds, so no burst fits across a window boundary (fixed
+windows let twice the limit through there). Over the limit the answer is 429 with Retry-After,
+the seconds until the oldest hit in the window leaves it.
 """
 
 from __future__ import annotations
@@ -11,22 +18,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import random
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import redis
 from fastapi import Request
+from limits import RateLimitItemPerSecond
+from limits.storage import MovingWindowSupport, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
 
 from web.settings import Settings
 
-# Logins: this many wrong passwords for an account are free; each one after doubles the wait.
+# Logins: this many wrong passwords for an account from one client are free; each one after
+# doubles that client's wait for that account. Keyed on account *and* client, so nobody can lock
+# an owner out by failing from elsewhere; one client trying many accounts meets the per-client
+# login limit instead.
 LOGIN_FREE_FAILURES = 5
 LOGIN_MAX_BACKOFF_S = 15 * 60
 LOGIN_FAILURE_MEMORY_S = 60 * 60
+# The longest window any limit uses: entries older than this are dead wherever they are.
+LONGEST_WINDOW_S = 3600
 
 
 class RateLimited(Exception):
@@ -39,6 +55,10 @@ class RateLimited(Exception):
 
 
 class CounterStore(Protocol):
+    def windows(self, namespace: str) -> Storage:
+        """A `limits` storage with moving windows over the same backend."""
+        ...
+
     def incr(self, key: str, ttl_s: int) -> int:
         """Add one to the key (created with this TTL) and return its count."""
         ...
@@ -56,7 +76,11 @@ class CounterStore(Protocol):
 
 class RedisStore:
     def __init__(self, url: str) -> None:
+        self.url = url
         self.client = redis.Redis.from_url(url)
+
+    def windows(self, namespace: str) -> Storage:
+        return RedisStorage(self.url, key_prefix=namespace)
 
     def incr(self, key: str, ttl_s: int) -> int:
         pipe = self.client.pipeline()
@@ -83,6 +107,7 @@ class SQLiteStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.moving = SQLiteWindows(path)
         self.local = threading.local()
         with self._connection() as connection:
             connection.execute(
@@ -127,47 +152,151 @@ class SQLiteStore:
     def delete(self, key: str) -> None:
         self._connection().execute("DELETE FROM counter WHERE key = ?", (key,))
 
+    def windows(self, namespace: str) -> Storage:
+        return self.moving
+
+
+class SQLiteWindows(Storage, MovingWindowSupport):
+    """Moving windows for `limits` in a SQLite file: one row per hit, shared by every web
+    process on the machine. `BEGIN IMMEDIATE` makes a count-and-insert atomic across them."""
+
+    STORAGE_SCHEME = ["candor+sqlite"]  # noqa: RUF012  (the shape limits' registry reads)
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.local = threading.local()
+        self._connection().execute(
+            "CREATE TABLE IF NOT EXISTS window_hit (key TEXT NOT NULL, at REAL NOT NULL)"
+        )
+        self._connection().execute(
+            "CREATE INDEX IF NOT EXISTS window_hit_key_at ON window_hit (key, at)"
+        )
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            # No fsync per hit: a power cut may forget the last hits, which is harmless here.
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self.local.connection = connection
+        return connection
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return sqlite3.Error
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        now = time.time()
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            if random.random() < 0.01:  # now and then, what every window has let go of
+                connection.execute(
+                    "DELETE FROM window_hit WHERE at <= ?", (now - LONGEST_WINDOW_S,)
+                )
+            connection.execute(
+                "DELETE FROM window_hit WHERE key = ? AND at <= ?", (key, now - expiry)
+            )
+            (count,) = connection.execute(
+                "SELECT count(*) FROM window_hit WHERE key = ?", (key,)
+            ).fetchone()
+            allowed = int(count) + amount <= limit
+            if allowed:
+                connection.executemany(
+                    "INSERT INTO window_hit (key, at) VALUES (?, ?)", [(key, now)] * amount
+                )
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return allowed
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        oldest, count = (
+            self._connection()
+            .execute(
+                "SELECT min(at), count(*) FROM window_hit WHERE key = ? AND at > ?",
+                (key, now - expiry),
+            )
+            .fetchone()
+        )
+        return (float(oldest) if oldest is not None else now, int(count))
+
+    def clear(self, key: str) -> None:
+        self._connection().execute("DELETE FROM window_hit WHERE key = ?", (key,))
+
+    def reset(self) -> int | None:
+        return self._connection().execute("DELETE FROM window_hit").rowcount
+
+    def check(self) -> bool:
+        return True
+
+    # Fixed-window counting is not used: only moving windows live here.
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        raise NotImplementedError("SQLiteWindows holds moving windows only")
+
+    def get(self, key: str) -> int:
+        raise NotImplementedError("SQLiteWindows holds moving windows only")
+
+    def get_expiry(self, key: str) -> float:
+        raise NotImplementedError("SQLiteWindows holds moving windows only")
+
 
 @dataclass
 class Limiter:
-    """The app's rate limits; `store` holds the counters, `namespace` separates deployments."""
+    """The app's rate limits; `store` holds them, `namespace` separates deployments."""
 
     settings: Settings
     store: CounterStore
+    windows: MovingWindowRateLimiter = field(init=False)
 
-    def _key(self, scope: str, identity: str) -> str:
-        digest = hmac.new(
+    def __post_init__(self) -> None:
+        self.windows = MovingWindowRateLimiter(
+            self.store.windows(self.settings.rate_limit_namespace)
+        )
+
+    def _digest(self, scope: str, identity: str) -> str:
+        return hmac.new(
             self.settings.secret_key.encode(), f"{scope}|{identity}".encode(), hashlib.sha256
         ).hexdigest()[:32]
-        return f"{self.settings.rate_limit_namespace}:rl:{scope}:{digest}"
+
+    def _key(self, scope: str, identity: str) -> str:
+        return f"{self.settings.rate_limit_namespace}:rl:{scope}:{self._digest(scope, identity)}"
 
     def hit(self, scope: str, identity: str, limit: int, period_s: int, what: str) -> None:
-        """Count one attempt; RateLimited once more than `limit` fall in the current window."""
-        now = time.time()
-        window = int(now // period_s)
-        count = self.store.incr(f"{self._key(scope, identity)}:{window}", period_s + 1)
-        if count > limit:
-            raise RateLimited(math.ceil((window + 1) * period_s - now), what)
+        """Count one attempt; RateLimited once `limit` attempts fall in the last `period_s`."""
+        item = RateLimitItemPerSecond(limit, period_s, namespace="rl")
+        digest = self._digest(scope, identity)
+        if not self.windows.hit(item, scope, digest):
+            reset_at, _left = self.windows.get_window_stats(item, scope, digest)
+            raise RateLimited(math.ceil(reset_at - time.time()), what)
 
     def client(self, request: Request) -> str:
-        """The client's address, only ever used inside a keyed hash."""
+        """The client's address (as the trusted proxy saw it), only ever used in a keyed hash."""
         return request.client.host if request.client else "unknown"
 
-    def check_login(self, email: str) -> None:
-        """RateLimited while the account waits out its backoff after wrong passwords."""
-        left = self.store.ttl(self._key("login-wait", email.lower()))
+    def _login_identity(self, email: str, client: str) -> str:
+        return f"{email.lower()}|{client}"
+
+    def check_login(self, email: str, client: str) -> None:
+        """RateLimited while this client waits out its backoff for this account."""
+        left = self.store.ttl(self._key("login-wait", self._login_identity(email, client)))
         if left is not None:
             raise RateLimited(left, "wrong passwords for this account")
 
-    def login_failed(self, email: str) -> None:
-        """Count a wrong password; past the free ones, each doubles the account's wait."""
-        failures = self.store.incr(self._key("login-fail", email.lower()), LOGIN_FAILURE_MEMORY_S)
+    def login_failed(self, email: str, client: str) -> None:
+        """Count a wrong password from this client; past the free ones, each doubles its wait."""
+        identity = self._login_identity(email, client)
+        failures = self.store.incr(self._key("login-fail", identity), LOGIN_FAILURE_MEMORY_S)
         if failures >= LOGIN_FREE_FAILURES:
             wait = min(2 ** (failures - LOGIN_FREE_FAILURES + 1), LOGIN_MAX_BACKOFF_S)
-            self.store.put(self._key("login-wait", email.lower()), wait)
+            self.store.put(self._key("login-wait", identity), wait)
 
-    def login_succeeded(self, email: str) -> None:
-        self.store.delete(self._key("login-fail", email.lower()))
+    def login_succeeded(self, email: str, client: str) -> None:
+        self.store.delete(self._key("login-fail", self._login_identity(email, client)))
 
 
 def make_limiter(settings: Settings) -> Limiter:
@@ -214,4 +343,4 @@ def limit_logins(request: Request, email: str) -> None:
         "login", limiter.client(request), limiter.settings.logins_per_client_per_minute,
         60, "login attempts from this address",
     )  # fmt: skip
-    limiter.check_login(email)
+    limiter.check_login(email, limiter.client(request))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105  (the value refused in production)
 
@@ -66,6 +68,15 @@ class Settings(BaseSettings):
     session_starts_per_integration_per_minute: int = Field(default=600, ge=1)
     erase_attempts_per_client_per_hour: int = Field(default=20, ge=1)
     logins_per_client_per_minute: int = Field(default=30, ge=1)
+    # Forwarded headers (X-Forwarded-For, Forwarded, X-Forwarded-Proto) are believed only from
+    # these addresses or networks (the TLS proxy's): none by default, so a client reaching the
+    # app directly cannot choose the address its limits are counted under (web/proxy.py).
+    # Comma-separated or a JSON list: CANDOR_TRUSTED_PROXIES=172.16.0.0/12,10.0.0.5
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Signed respondent ids (web/studies/signing.py): how far ahead an `exp` may lie, and how
+    # long the integration page's preview link lasts.
+    respondent_signature_max_days: int = Field(default=31, ge=1)
+    preview_token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Per web process: SQLAlchemy pool for PostgreSQL (SQLite ignores these).
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
@@ -84,6 +95,28 @@ class Settings(BaseSettings):
     s3_path_style: bool = True
     # Create the bucket on first use if it is missing (never with versioning).
     s3_create_bucket: bool = False
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_text(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"CANDOR_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from exc
+        return value
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

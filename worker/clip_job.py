@@ -24,7 +24,12 @@ from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from web.clips.deletion import (
+    DeletionReason,
+    keyed_fingerprint,
+    record_video_deletion,
+    remove_videos,
+)
 from web.db import utcnow
 from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
 from web.results.models import (
@@ -252,7 +257,7 @@ def save(
             if metric in EXPRESSION_NAMES and stored_value(metric, level) is not None
         )
         clip.status = ClipStatus.DONE
-        clip.sha256 = sha256
+        clip.sha256 = keyed_fingerprint(settings, sha256)  # never a plain, lasting fingerprint
         clip.usable = result.exclusion_reason is None
         clip.exclusion_reason = result.exclusion_reason
         clip.face_found_share = result.face_found_share

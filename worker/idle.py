@@ -181,7 +181,7 @@ def _finish_one(
     tail = [index for index in storage.stored_indices(settings, clip.public_id) if index >= kept]
     if tail:
         sha256, size = storage.fingerprint(settings, clip.public_id, clip.data_key, tail)
-        session.add(audit_row(clip, sha256, size, DeletionReason.GAP))
+        session.add(audit_row(settings, clip, sha256, size, DeletionReason.GAP))
     if len(rows) > kept or tail:
         report.gaps += 1
         session.execute(delete(Chunk).where(Chunk.clip_id == clip.id, Chunk.index >= kept))

@@ -81,7 +81,9 @@ def _audit_stray(
     wrapped = clip.data_key if clip is not None else None
     sha256, size = storage.fingerprint(settings, public_id, wrapped)
     session.add(
-        audit_row(clip, sha256, size, DeletionReason.SWEPT, key_destroyed=wrapped is not None)
+        audit_row(
+            settings, clip, sha256, size, DeletionReason.SWEPT, key_destroyed=wrapped is not None
+        )
     )
     if clip is not None:
         clip.data_key = None
@@ -102,7 +104,7 @@ def _sweep_spool(session: Session, settings: Settings, report: SweepReport) -> N
     for path in stale:
         digest.update(path.read_bytes())
     size = sum(path.stat().st_size for path in stale)
-    session.add(audit_row(None, digest.hexdigest(), size, DeletionReason.SWEPT))
+    session.add(audit_row(settings, None, digest.hexdigest(), size, DeletionReason.SWEPT))
     session.commit()
     for path in stale:
         path.unlink(missing_ok=True)

@@ -190,7 +190,7 @@ def test_ad_chart_labels_of_curves_ending_together_neither_overlap_nor_leave_the
     for name in labels[1:4]:
         page.get_by_role("checkbox", name=name, exact=True).uncheck()
     page.wait_for_function(
-        "document.querySelector('[data-page]').dataset.view.split(',').length == 5"
+        "() => document.querySelector('[data-page]').dataset.view.split(',').length == 5"
     )
     _check_labels(page, "#chart", [labels[0], *labels[4:]])
     assert page.errors == []

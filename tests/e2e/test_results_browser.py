@@ -249,7 +249,9 @@ def test_ad_page_draws_curves_and_drives_the_video(
     # The view is in the address: attention and smile are the default, brow raise is asked for.
     page.goto(f"{server}/results/ads/{data.ad_id}?metric=attention&metric=smile&metric=brow_raise")
     _wait_ready(page)
-    page.wait_for_function("document.getElementById('ad-video').readyState >= 1", timeout=15000)
+    page.wait_for_function(
+        "() => document.getElementById('ad-video').readyState >= 1", timeout=15000
+    )
     shot = _artefact(tmp_path, "results-ad-page.png")
     page.screenshot(path=str(shot), full_page=True)
     _keep(shot)
@@ -284,7 +286,9 @@ def test_ad_page_draws_curves_and_drives_the_video(
     first_moment = page.locator(".moments button").first
     expect(first_moment).to_contain_text("6 s: Smile (AU12) peak")
     first_moment.click()
-    page.wait_for_function("Math.abs(document.getElementById('ad-video').currentTime - 6) < 0.3")
+    page.wait_for_function(
+        "() => Math.abs(document.getElementById('ad-video').currentTime - 6) < 0.3"
+    )
 
     # Clicking the chart at 25% of its plot width seeks the video to a quarter of the ad.
     over = page.locator("#chart .u-over")
@@ -292,7 +296,8 @@ def test_ad_page_draws_curves_and_drives_the_video(
     assert box is not None
     over.click(position={"x": box["width"] * 0.25, "y": box["height"] / 2})
     page.wait_for_function(
-        f"Math.abs(document.getElementById('ad-video').currentTime - {AD_SECONDS * 0.25}) < 0.4"
+        "() => Math.abs(document.getElementById('ad-video').currentTime"
+        f" - {AD_SECONDS * 0.25}) < 0.4"
     )
 
     # Keyboard: focus the chart, arrows move one second, Shift+arrow five, Home to the start.
@@ -301,10 +306,10 @@ def test_ad_page_draws_curves_and_drives_the_video(
     before = page.evaluate("document.getElementById('ad-video').currentTime")
     page.keyboard.press("ArrowRight")
     page.wait_for_function(
-        f"Math.abs(document.getElementById('ad-video').currentTime - {before + 1}) < 0.3"
+        f"() => Math.abs(document.getElementById('ad-video').currentTime - {before + 1}) < 0.3"
     )
     page.keyboard.press("Home")
-    page.wait_for_function("document.getElementById('ad-video').currentTime < 0.2")
+    page.wait_for_function("() => document.getElementById('ad-video').currentTime < 0.2")
     expect(chart).to_have_attribute("aria-valuenow", "0.0")
     expect(page.locator("#readout")).to_contain_text("Attention")
 
@@ -313,7 +318,9 @@ def test_ad_page_draws_curves_and_drives_the_video(
     page.evaluate(
         "(() => { const v = document.getElementById('ad-video'); v.muted = true; v.play(); })()"
     )
-    page.wait_for_function("document.getElementById('ad-video').currentTime > 1.5", timeout=10000)
+    page.wait_for_function(
+        "() => document.getElementById('ad-video').currentTime > 1.5", timeout=10000
+    )
     page.evaluate("document.getElementById('ad-video').pause()")
     left_after = page.evaluate("parseFloat(document.querySelector('#chart .playhead').style.left)")
     assert left_after > left_before + 20
@@ -321,7 +328,7 @@ def test_ad_page_draws_curves_and_drives_the_video(
     # Unpicking a curve takes it off the canvas and out of the address, at once; the address
     # then gives a colleague the same view.
     page.get_by_role("checkbox", name="Smile (AU12)").uncheck()
-    page.wait_for_function("!location.search.includes('smile')")
+    page.wait_for_function("() => !location.search.includes('smile')")
     assert "metric=brow_raise" in page.url and "metric=attention" in page.url
     # Colours follow the picked order: brow raise now draws in the second style (vermillion).
     hidden = page.evaluate(COUNT_PIXELS, ["#chart", {"brow_raise": [0, 158, 115, 200, 255]}])
@@ -334,7 +341,7 @@ def test_ad_page_draws_curves_and_drives_the_video(
     )
     # A key moment of a curve not on screen puts it back on screen.
     page.locator(".moments button").first.click()
-    page.wait_for_function("location.search.includes('smile')")
+    page.wait_for_function("() => location.search.includes('smile')")
     assert page.errors == []  # type: ignore[attr-defined]
 
 
@@ -396,7 +403,7 @@ def test_emotion_mode_ad_page_draws_valence_and_links_each_label_to_its_derivati
     _keep(shot)
     # Picking joy adds it at once, and its label's link opens its derivation.
     page.get_by_role("checkbox", name="Joy").check()
-    page.wait_for_function("location.search.includes('metric=joy')")
+    page.wait_for_function("() => location.search.includes('metric=joy')")
     page.get_by_role("link", name="How Joy is derived", exact=True).click()
     page.wait_for_url("**/help/emotions#joy")
     expect(page.locator("h2#joy")).to_be_visible()

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
     CAMERA_PROBE,
     LIVE_TRACKS,
@@ -28,6 +29,8 @@ from tests.recorder.helpers import (
 )
 from web.panel.models import ClipStatus, DeletionAudit, SessionStatus
 from web.results.models import ClipSecond
+from web.settings import Settings
+from web.studies.signing import preview_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -163,7 +166,15 @@ def test_the_preview_link_marks_the_session_and_says_it_is_not_counted(
 ) -> None:
     fielded = fielded_study()
     page = launch().new_page()
-    page.goto(recorder_url(live_candor, fielded, rid="preview-0a1b2c3d4e5f", preview="1"))
+    page.goto(
+        recorder_url(
+            live_candor,
+            fielded,
+            rid="preview-0a1b2c3d4e5f",
+            preview="1",
+            preview_token=preview_token(Settings(secret_key=SECRET), fielded.public_key),
+        )
+    )
     page.get_by_role("button", name="I agree").wait_for()
     assert page.get_by_text("Preview — not counted in results").is_visible()
     assert panel_session(live_candor, fielded).is_preview is True
@@ -177,7 +188,13 @@ def test_a_preview_run_ends_on_a_screen_saying_where_a_panelist_would_go(
 ) -> None:
     fielded = fielded_study()
     page = launch().new_page()
-    url = recorder_url(live_candor, fielded, rid="preview-0a1b2c3d4e5f", preview="1")
+    url = recorder_url(
+        live_candor,
+        fielded,
+        rid="preview-0a1b2c3d4e5f",
+        preview="1",
+        preview_token=preview_token(Settings(secret_key=SECRET), fielded.public_key),
+    )
     page.goto(url)
     page.get_by_role("button", name="No thanks").click()
     page.get_by_role("button", name="Continue").click()

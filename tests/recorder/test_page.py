@@ -84,3 +84,18 @@ def test_a_preview_link_passes_the_flag_to_the_recorder(
         attrs = _script_attrs(client.get(f"/r/{integration.public_key}", params=params).text)
         assert "data-preview" not in attrs
         assert json.loads(attrs["data-passthrough"]) == {}
+
+
+def test_a_signed_link_hands_exp_sig_and_a_preview_token_to_the_recorder(
+    client: TestClient, db_session: Session
+) -> None:
+    """The recorder sends pass-through values with the start: that is how the proof travels."""
+    integration = make_integration(db_session, make_study(db_session), passthrough_vars=["age"])
+    params = {
+        "rid": "R_1001", "exp": "1893456000", "sig": "ab" * 32, "age": "25-34",
+        "preview_token": "tok.en",
+    }  # fmt: skip
+    attrs = _script_attrs(client.get(f"/r/{integration.public_key}", params=params).text)
+    assert json.loads(attrs["data-passthrough"]) == {
+        "age": "25-34", "exp": "1893456000", "sig": "ab" * 32, "preview_token": "tok.en",
+    }  # fmt: skip

@@ -133,3 +133,22 @@ def make_clip(
     session.add(clip)
     session.flush()
     return ClipRows(study, ad, integration, panel_session, clip)
+
+
+def give_signing_secret(session: Session, integration: Integration) -> str:
+    """A signing secret for the integration (as the designer's "make a secret" does)."""
+    from web.settings import Settings
+    from web.studies.signing import rotate_secret
+
+    secret = rotate_secret(Settings(secret_key=TEST_SECRET_KEY), integration)
+    session.flush()
+    return secret
+
+
+def preview_token_for(integration: Integration | str) -> str:
+    """The token the integration page's preview link carries (for an integration or its key)."""
+    from web.settings import Settings
+    from web.studies.signing import preview_token
+
+    key = integration if isinstance(integration, str) else integration.public_key
+    return preview_token(Settings(secret_key=TEST_SECRET_KEY), key)

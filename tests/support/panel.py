@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,9 +49,11 @@ def start(
     passthrough: dict[str, Any] | None = None,
     locale: str = "en",
     resume_token: str | None = None,
+    secret: str | None = None,
 ) -> Started:
+    """secret: sign the respondent id with this integration signing secret (valid 1 h)."""
     key = integration if isinstance(integration, str) else integration.public_key
-    body = {
+    body: dict[str, Any] = {
         "integration": key,
         "respondent_id": respondent_id,
         "passthrough": passthrough or {},
@@ -57,10 +61,19 @@ def start(
     }
     if resume_token is not None:
         body["resume_token"] = resume_token
+    if secret is not None:
+        body.update(signed(key, respondent_id, secret))
     response = client.post(f"{API}/sessions", json=body)
     assert response.status_code == 201, response.text
     body = response.json()
     return Started(body["session_id"], body["token"], body)
+
+
+def signed(public_key: str, respondent_id: str, secret: str, ttl_s: int = 3600) -> dict[str, Any]:
+    """exp and sig as a survey computes them: HMAC-SHA256(secret, "key|rid|exp")."""
+    exp = int(time.time()) + ttl_s
+    message = f"{public_key}|{respondent_id}|{exp}".encode()
+    return {"exp": exp, "sig": hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()}
 
 
 def consent(client: Http, started: Started, decision: str = "agree") -> Any:

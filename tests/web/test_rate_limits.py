@@ -163,6 +163,7 @@ def test_both_stores_count_across_web_processes(
     assert 1 <= refused.value.retry_after <= 60
     second.hit("t", "someone else", 2, 60, "tries")
     for _ in range(LOGIN_FREE_FAILURES):
-        first.login_failed("kim@example.org")
+        first.login_failed("kim@example.org", "203.0.113.7")
     with pytest.raises(RateLimited):
-        second.check_login("KIM@example.org")
+        second.check_login("KIM@example.org", "203.0.113.7")
+    second.check_login("kim@example.org", "198.51.100.9")  # another client is not held

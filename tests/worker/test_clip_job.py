@@ -18,7 +18,7 @@ from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad
 from tests.worker.conftest import uploaded_clip
 from web.clips import keys, storage
-from web.clips.deletion import DeletionReason, erase_panel_session
+from web.clips.deletion import DeletionReason, erase_panel_session, keyed_fingerprint
 from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
 from web.results.models import AdAggregate, AnalysisProvenance, ClipRestLevel, ClipSecond
 from web.settings import Settings
@@ -57,7 +57,7 @@ def test_a_clip_is_analysed_on_ad_time_then_its_video_deleted(
     assert clip.status == ClipStatus.DONE
     assert clip.analysis_version is not None
     assert clip.analysis_version.startswith(f"candor-analysis {ANALYSIS_VERSION}; mediapipe")
-    assert clip.sha256 == hashlib.sha256(video).hexdigest()
+    assert clip.sha256 == keyed_fingerprint(settings, hashlib.sha256(video).hexdigest())
     assert clip.n_frames is not None and clip.n_frames >= 44
     seconds = db_session.scalars(
         select(ClipSecond).where(ClipSecond.clip_id == clip_id).order_by(ClipSecond.second)
@@ -71,7 +71,8 @@ def test_a_clip_is_analysed_on_ad_time_then_its_video_deleted(
     assert db_session.scalars(select(Chunk).where(Chunk.clip_id == clip_id)).all() == []
     (audit,) = _audits(db_session, clip_id)
     assert audit.reason == DeletionReason.ANALYSED
-    assert audit.sha256 == hashlib.sha256(video).hexdigest() and audit.bytes == len(video)
+    assert audit.sha256 == keyed_fingerprint(settings, hashlib.sha256(video).hexdigest())
+    assert audit.bytes == len(video)
     assert clip.video_deleted_at is not None
 
 

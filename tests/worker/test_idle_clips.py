@@ -26,7 +26,7 @@ from tests.support.factories import TEST_SECRET_KEY
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
 from web.clips import storage
-from web.clips.deletion import DeletionReason, erase_panel_session, remove_videos
+from web.clips.deletion import DeletionReason, erase_panel_session, keyed_fingerprint, remove_videos
 from web.clips.queue import enqueue_analysis
 from web.db import make_engine, utcnow
 from web.panel.models import (
@@ -139,7 +139,9 @@ def _seconds(db_session: Session, clip_id: int) -> list[ClipSecond]:
 
 
 def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    """What the audit keeps of these bytes: their sha256, keyed (never the plain hash)."""
+    plain = hashlib.sha256(data).hexdigest()
+    return keyed_fingerprint(Settings(secret_key=TEST_SECRET_KEY), plain)
 
 
 def test_an_idle_upload_is_finished_from_what_arrived_analysed_and_deleted(

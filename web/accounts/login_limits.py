@@ -1,5 +1,6 @@
-"""A login attempt under its rate limits: per client, and a doubling wait per account after
-repeated wrong passwords (the same for the form and the API)."""
+"""A login attempt under its rate limits: per client, and a doubling wait per account and
+client after repeated wrong passwords (the same for the form and the API): wrong passwords from
+elsewhere never keep the owner out."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ def authenticate_limited(
     limit_logins(request, email)
     user = service.authenticate(session=session, email=email, password=password)
     limiter = limiter_of(request)
+    client = limiter.client(request)
     if user is None:
-        limiter.login_failed(email)
+        limiter.login_failed(email, client)
     else:
-        limiter.login_succeeded(email)
+        limiter.login_succeeded(email, client)
     return user

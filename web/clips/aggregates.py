@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from web.panel.models import Clip, PanelSession
 from web.results.models import (
@@ -30,6 +31,46 @@ def segment_keys(passthrough: dict[str, object]) -> list[tuple[str, str]]:
     return keys
 
 
+def duplicate_of_counted() -> ColumnElement[bool]:
+    """The duplicate rule, for a query over Clip joined to its PanelSession: another clip of the
+    same ad from a session with the same respondent id in the study is already counted.
+
+    Unsigned starts prove nothing about who they are, so one respondent id may have several
+    sessions (a reopened link, or someone else using the id); none is deleted, and per ad only
+    the first clip counted stays in the aggregates. Data quality shows how many were left out."""
+    other = aliased(PanelSession)
+    earlier = aliased(Clip)
+    return exists().where(
+        earlier.ad_id == Clip.ad_id,
+        earlier.id != Clip.id,
+        earlier.aggregated.is_(True),
+        other.id == earlier.session_id,
+        other.study_id == PanelSession.study_id,
+        other.respondent_hash == PanelSession.respondent_hash,
+        other.respondent_hash != "",
+        other.is_preview.is_(False),
+    )
+
+
+def _duplicate(session: Session, clip: Clip, panel_session: PanelSession) -> bool:
+    if not panel_session.respondent_hash:
+        return False
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers saving clips of one respondent id at once would each see no other counted
+        # clip: they take turns (until commit) on a lock named after the id. SQLite has one
+        # writer at a time already.
+        digest = hashlib.sha256(panel_session.respondent_hash.encode()).digest()
+        lock = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(select(func.pg_advisory_xact_lock(lock)))
+    query = (
+        select(duplicate_of_counted())
+        .select_from(Clip)
+        .join(PanelSession, PanelSession.id == Clip.session_id)
+        .where(Clip.id == clip.id)
+    )
+    return bool(session.scalar(query))
+
+
 def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     """Add (sign=+1) or remove (sign=-1) one clip's seconds to its ad's aggregates.
 
@@ -38,7 +79,8 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
 
     Uses an atomic upsert (n = n + excluded.n) so concurrent workers never lose an update.
     Returns the number of aggregate cells touched (0 for a preview session's clip, which is
-    never counted). The caller owns the commit.
+    never counted, and for a duplicate: see duplicate_of_counted). The caller owns the commit
+    and records `aggregated` from the count, so -1 is only ever applied to what +1 added.
     """
     if sign not in (1, -1):
         raise ValueError(f"sign must be +1 or -1, not {sign}")
@@ -51,6 +93,8 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     # face by forgetting the check. A preview session never changes flag, so -1 stays the exact
     # inverse of +1 (both touch nothing), and callers record `aggregated` from the count.
     if panel_session is not None and panel_session.is_preview:
+        return 0
+    if sign == 1 and panel_session is not None and _duplicate(session, clip, panel_session):
         return 0
     passthrough = panel_session.passthrough if panel_session else {}
     tables: list[tuple[type[ClipSecond] | type[ClipEmotionSecond], tuple[str, ...]]] = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import logging
 from datetime import datetime
 
@@ -35,9 +36,21 @@ class DeletionReason(enum.StrEnum):
 
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_FINGERPRINT_PURPOSE = b"candor video fingerprint v1"
+
+
+def keyed_fingerprint(settings: Settings, sha256: str) -> str:
+    """What is kept of a video's sha256: HMAC-SHA256 under a key derived from the server secret.
+
+    A plain sha256 would be a lasting fingerprint: anyone holding a copy of a file could confirm
+    from the audit that it was uploaded. Keyed, it still tells two deletions of the same bytes
+    apart from different ones, for whoever holds the secret, and nothing to anyone else."""
+    key = hmac.new(settings.secret_key.encode(), _FINGERPRINT_PURPOSE, hashlib.sha256).digest()
+    return hmac.new(key, sha256.encode(), hashlib.sha256).hexdigest()
 
 
 def audit_row(
+    settings: Settings,
     clip: Clip | None,
     sha256: str,
     size: int,
@@ -46,13 +59,13 @@ def audit_row(
     key_destroyed: bool = False,
     deleted_at: datetime | None = None,
 ) -> DeletionAudit:
-    """The audit row of one deletion: what went (hash and size, never content), why, of which
-    clip; a stray with no clip row has none."""
+    """The audit row of one deletion: what went (a keyed hash of it and its size, never content
+    nor a plain hash), why, of which clip; a stray with no clip row has none."""
     row = DeletionAudit(
         clip_id=clip.id if clip else None,
         session_id=clip.session_id if clip else None,
         ad_id=clip.ad_id if clip else None,
-        sha256=sha256,
+        sha256=keyed_fingerprint(settings, sha256),
         bytes=size,
         reason=reason.value,
         key_destroyed=key_destroyed,
@@ -91,7 +104,9 @@ def record_video_deletion(
         sha256, size = EMPTY_SHA256, 0
     clip.data_key = None
     # deleted_at: the time the receipt page shows, before and after erasure.
-    session.add(audit_row(clip, sha256, size, reason, key_destroyed=had_key, deleted_at=now))
+    session.add(
+        audit_row(settings, clip, sha256, size, reason, key_destroyed=had_key, deleted_at=now)
+    )
     return str(clip.public_id) if stored else None
 
 

@@ -80,7 +80,7 @@ async def get_integration(
 
 
 @router.post(
-    "/sessions", response_model=SessionOut, status_code=201, responses=documented(404, 429)
+    "/sessions", response_model=SessionOut, status_code=201, responses=documented(403, 404, 429)
 )
 async def start_session(
     body: SessionStart, request: Request, session: SessionDep, settings: SettingsDep

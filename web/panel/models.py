@@ -60,10 +60,12 @@ class PlaybackEventKind(enum.StrEnum):
 
 
 # A respondent's session is "live" while it can still record: started or consented. At most one
-# live session per respondent of an integration (the database refuses a second: two starts at
-# once cannot both win). Enum columns hold member names.
+# live *signed* session per respondent of an integration (the database refuses a second: two
+# signed starts at once cannot both win). Unsigned starts prove nothing about who they are, so
+# they never displace anyone: several may be live under one respondent id, each its own.
+# Enum columns hold member names.
 LIVE = (SessionStatus.STARTED, SessionStatus.CONSENTED)
-_LIVE_SQL = text(f"status IN ({', '.join(repr(status.name) for status in LIVE)})")
+_LIVE_SQL = text(f"status IN ({', '.join(repr(status.name) for status in LIVE)}) AND signed")
 LIVE_RESPONDENT_INDEX = "uq_panel_session_live_respondent"
 
 
@@ -106,6 +108,9 @@ class PanelSession(Base):
     # A designer trying the flow on themselves (the integration page's preview link): analysed
     # and deleted like any session, but never counted in the study's results.
     is_preview: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Started with a valid respondent signature (web/studies/signing.py): only such a session
+    # supersedes, or by its receipt erases, the respondent's other sessions.
+    signed: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The study's emotion mode when this panelist agreed (set with the consent, never after):
     # the worker infers emotions for this session's clips only if it is true.
     emotion_mode: Mapped[bool] = mapped_column(default=False, server_default=false())

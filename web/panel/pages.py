@@ -23,6 +23,9 @@ WEB_DIR = Path(__file__).resolve().parent.parent
 RECORDER_JS_DIR = WEB_DIR.parent / "recorder_js" / "src"
 # Query parameters the page itself reads; every other one may be a passthrough variable.
 RESERVED_PARAMS = frozenset({"rid", "locale", "preview"})
+# A signed respondent id and a designer's preview token: carried to the recorder as
+# pass-through values, which the panel API reads as proof and never stores.
+PROOF_PARAMS = ("exp", "sig", "preview_token")
 # Only what the page shows before its module loads (or when scripts are off).
 PAGE_TEXT = {
     "en": {"title": "Survey recording", "noscript": "This step needs JavaScript to be enabled."},
@@ -100,6 +103,10 @@ def recorder_page(
         for name, value in request.query_params.items()
         if name in declared and name not in RESERVED_PARAMS
     }
+    for name in PROOF_PARAMS:
+        value = request.query_params.get(name)
+        if value:
+            passthrough[name] = value[:500]
     context = {
         "lang": lang,
         "text": PAGE_TEXT[lang],

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from web.panel.locales import LanguageTag
 from web.panel.models import PlaybackEventKind
+from web.studies.signing import SIG_PATTERN
 
 # The locale of a consent text, echoed back exactly as the API gave it (`fr`, `pt-BR`).
 Locale = Annotated[
@@ -66,6 +67,15 @@ class SessionStart(Strict):
     # live session resumes; without it (or with a wrong one), a fresh session starts and
     # supersedes the live one, and nothing of that one is revealed.
     resume_token: str | None = Field(default=None, min_length=1, max_length=100, pattern=_URL_SAFE)
+    # A signed respondent id (docs/panelist-api.md): `sig` = HMAC-SHA256 of
+    # "integration|respondent_id|exp" under the integration's signing secret, `exp` in Unix
+    # seconds. Only a signed start supersedes or erases this respondent's other sessions. The
+    # recorder may carry both as pass-through values `exp` and `sig` instead.
+    exp: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    sig: str | None = Field(default=None, pattern=SIG_PATTERN)
+    # The integration page's preview token: `preview: true` needs it (or passthrough
+    # `preview_token`).
+    preview_token: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class AdOut(BaseModel):

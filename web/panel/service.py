@@ -46,10 +46,13 @@ from web.studies.emotion import fielding_refusal
 from web.studies.fieldwork import intake
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
 from web.studies.recorder_strings import strings_for
+from web.studies.signing import check_preview_token, verify_respondent
 
 # A respondent coming back with their resume token to a session in one of these states resumes
 # it (a reload, a crash, a mistaken "no thanks"); without the token, or to an ended one, starts
-# anew: a live (started or consented) session is superseded at once, an ended one on agreeing.
+# anew. Only a *signed* new start supersedes: a live session of theirs at once, an ended one when
+# they agree. An unsigned start proves nothing about who it is, so it never touches another
+# session: it is a session of its own, and a duplicate id is flagged in data quality.
 RESUMABLE = (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.DECLINED)
 ENDED = (
     SessionStatus.COMPLETE,
@@ -117,10 +120,39 @@ def integration_info(*, session: Session, public_key: str, locale: str | None) -
     )
 
 
+# Pass-through names the recorder may carry a signature and a preview token in (a link's query,
+# a script tag's data-vars): never stored as survey variables.
+PROOF_VARS = ("exp", "sig", "preview_token")
+
+
+def _proof(body: SessionStart) -> tuple[int | None, str | None, str | None]:
+    """exp, sig and preview token from the body's fields, else from its pass-through values."""
+    carried = body.passthrough
+    exp: object = body.exp if body.exp is not None else carried.get("exp")
+    sig = body.sig if body.sig is not None else carried.get("sig")
+    token = body.preview_token if body.preview_token is not None else carried.get("preview_token")
+    if exp is not None and not isinstance(exp, int):
+        text = str(exp)
+        if not text.isdigit() or len(text) > 10:
+            raise PanelError(400, "exp must be a whole number of seconds since 1970 (Unix time)")
+        exp = int(text)
+    if sig is not None and not (isinstance(sig, str) and len(sig) == 64):
+        raise PanelError(400, "sig must be 64 hexadecimal characters (HMAC-SHA256)")
+    if sig is not None and any(c not in "0123456789abcdefABCDEF" for c in str(sig)):
+        raise PanelError(400, "sig must be 64 hexadecimal characters (HMAC-SHA256)")
+    return (
+        exp if isinstance(exp, int) else None,
+        str(sig) if sig is not None else None,
+        str(token) if token is not None else None,
+    )
+
+
 def _clean_passthrough(integration: Integration, values: dict[str, object]) -> dict[str, str]:
     """Keep only the variables the integration declares, as strings (segments compare strings)."""
     kept = {}
     for name in integration.passthrough_vars:
+        if name in PROOF_VARS:
+            continue
         value = values.get(name)
         if value is None or value == "":
             continue
@@ -159,8 +191,9 @@ def _resumable(
 def _supersede_live(
     session: Session, settings: Settings, integration_id: int, respondent: str, preview: bool
 ) -> list[str]:
-    """A fresh start of a respondent: their live session (a start without its resume token, or
-    one too old to resume) is erased now, so only one live session of theirs ever exists."""
+    """A fresh *signed* start of a respondent: their live sessions (signed or not) are erased
+    now, so only one live signed session of theirs ever exists. Never called for an unsigned
+    start: that would let anyone with the public key and an id erase a panelist."""
     live = session.scalars(
         select(PanelSession)
         .where(
@@ -210,16 +243,21 @@ def start_session(
 ) -> SessionOut:
     """A panel session: keyed respondent hash, this panelist's ad order, a signed token.
 
-    One respondent of one integration is one live session. The same respondent id again with
-    the resume token their browser was given (a reload, a crashed tab) resumes their session
-    while it is still going, with its ad order and the ads it has recorded. Without that token
-    a new session starts, exactly as for a first visit: a live session of theirs is superseded
-    (its data erased) at once, an ended one when they agree; nothing of either is revealed.
-    Two starts at once cannot both make a live session: the loser answers 409.
+    The same respondent id again with the resume token their browser was given (a reload, a
+    crashed tab) resumes their session while it is still going, with its ad order and the ads
+    it has recorded. Without that token a new session starts, exactly as for a first visit;
+    nothing of another session is revealed. A signed start (a valid `sig` for the id) then
+    supersedes their live session at once, an ended one when they agree, and two signed starts
+    at once cannot both make a live session (the loser answers 409). An unsigned start touches
+    no other session: it is flagged as a duplicate in data quality instead.
     """
     integration = _integration(session, body.integration)
     study = session.get(Study, integration.study_id)
     assert study is not None
+    exp, sig, preview_token = _proof(body)
+    signed = verify_respondent(settings, integration, body.respondent_id, exp, sig)
+    if body.preview:
+        check_preview_token(settings, integration, preview_token)
     _refuse_unless_open(session, integration)
     if not study.ads:
         raise PanelError(409, "This study has no ads yet")
@@ -240,7 +278,8 @@ def start_session(
         panel_session.left_at = None  # back (a reload): the leave beacon it sent no longer holds
         recorded = _recorded_ads(session, panel_session.id)
     else:
-        removals = _supersede_live(session, settings, integration.id, respondent, body.preview)
+        if signed:
+            removals = _supersede_live(session, settings, integration.id, respondent, body.preview)
         ads = list(study.ads)
         if study.ad_order == AdOrder.RANDOM:
             random.SystemRandom().shuffle(ads)
@@ -254,6 +293,7 @@ def start_session(
             locale=locale,
             ad_order=[ad.id for ad in ads],
             is_preview=body.preview,
+            signed=signed,
         )
         session.add(panel_session)
         recorded = []
@@ -378,7 +418,8 @@ def record_consent(
     )
     if decision == ConsentDecision.AGREE:
         # First: the others leave the live set before this one may join it (a declined one).
-        removals = _supersede(session, settings, panel_session)
+        # Only a signed session has proved whose they are; an unsigned one erases nothing.
+        removals = _supersede(session, settings, panel_session) if panel_session.signed else []
         code = tokens.receipt_code(settings, panel_session.public_id)
         panel_session.status = SessionStatus.CONSENTED
         # Snapshot: what the worker computes for this session never follows a later switch.
@@ -472,7 +513,9 @@ def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UU
 
 
 def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
-    """Erasure later, by the receipt code alone: everything of that respondent in that study."""
+    """Erasure later, by the receipt code: that session, and if it was signed (its respondent
+    id proved) everything else of that respondent in the study. An unsigned session's receipt
+    erases that session alone: whoever started it may not have been that respondent."""
     panel_session = session.scalar(
         select(PanelSession).where(
             PanelSession.receipt_hash == tokens.receipt_hash(settings, receipt_code)
@@ -480,9 +523,13 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     if panel_session is None:
         raise PanelError(404, "No session has this receipt code; check it and try again")
-    others = session.scalars(
-        select(PanelSession).where(_same_respondent(panel_session)).order_by(PanelSession.id)
-    ).all()
+    others = (
+        session.scalars(
+            select(PanelSession).where(_same_respondent(panel_session)).order_by(PanelSession.id)
+        ).all()
+        if panel_session.signed
+        else []
+    )
     removals: list[str] = []
     for other in others:  # sessions from before one-session-per-respondent, or a preview's
         removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)

@@ -10,10 +10,12 @@ import io
 from collections.abc import Sequence
 
 import numpy as np
+from bidi import get_display
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from numpy.typing import NDArray
 
 from candor.metrics import EXPRESSION_BY_NAME, METRIC_RANGE
@@ -264,9 +266,24 @@ def quality_figure(report: StudyReport, size: tuple[float, float]) -> Figure:
     return figure
 
 
+def as_plain_text(figure: Figure) -> Figure:
+    """Every text on the figure is drawn as typed, in reading order: no mathtext (`$…$`, `\\`,
+    `^`, `_`) and no TeX, whatever a designer or panelist wrote in a title, a name or a reason.
+    Applied to the whole figure, so no text drawn from user input can be forgotten; our own
+    labels need no markup either. (Matplotlib's default parses any string with two `$`.)"""
+    for text in figure.findobj(match=Text):
+        assert isinstance(text, Text)
+        text.set_parse_math(False)
+        text.set_usetex(False)
+        # Matplotlib lays text out left to right as stored: right-to-left runs (Hebrew, Arabic)
+        # are put in display order first (the Unicode bidi algorithm), or they read backwards.
+        text.set_text(get_display(text.get_text()))
+    return figure
+
+
 def ad_png(report: AdReport, study_name: str) -> bytes:
     """The ad's page as a 1200 x 800 PNG."""
-    figure = ad_figure(report, study_name, PNG_SIZE_IN)
+    figure = as_plain_text(ad_figure(report, study_name, PNG_SIZE_IN))
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=PNG_DPI)
@@ -278,8 +295,8 @@ def study_pdf(report: StudyReport) -> bytes:
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata=_pdf_metadata(report)) as pdf:
         for ad in report.ads:
-            pdf.savefig(ad_figure(ad, report.study.name, A4_LANDSCAPE_IN))
-        pdf.savefig(quality_figure(report, A4_LANDSCAPE_IN))
+            pdf.savefig(as_plain_text(ad_figure(ad, report.study.name, A4_LANDSCAPE_IN)))
+        pdf.savefig(as_plain_text(quality_figure(report, A4_LANDSCAPE_IN)))
     return buffer.getvalue()
 
 

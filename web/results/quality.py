@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, distinct, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from candor.quality import EXCLUSION_REASONS
-from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession, SessionStatus
+from web.clips.aggregates import duplicate_of_counted
+from web.panel.models import (
+    Clip,
+    ClipStatus,
+    ConsentDecision,
+    ConsentRecord,
+    PanelSession,
+    SessionStatus,
+)
 from web.results.schemas import DeclineReason, Progress, Quality
 
 NO_REASON = "(no reason given)"
@@ -110,6 +118,28 @@ def quality(session: Session, study_id: int) -> Quality:
         .group_by(Clip.exclusion_reason)
     ):
         exclusions[reason or "unknown"] = exclusions.get(reason or "unknown", 0) + count
+    earlier = aliased(PanelSession)
+    duplicate_sessions = session.scalar(
+        select(func.count()).where(
+            of_study,
+            PanelSession.respondent_hash != "",
+            exists().where(
+                earlier.study_id == PanelSession.study_id,
+                earlier.respondent_hash == PanelSession.respondent_hash,
+                earlier.is_preview.is_(False),
+                earlier.id < PanelSession.id,
+            ),
+        )
+    )
+    duplicate_clips = session.scalar(
+        select(func.count(Clip.id)).where(
+            clips_of_study,
+            Clip.usable.is_(True),
+            Clip.aggregated.is_(False),
+            Clip.status == ClipStatus.DONE,
+            duplicate_of_counted(),
+        )
+    )
     consented = decisions.get(ConsentDecision.AGREE.value, 0)
     declined = decisions.get(ConsentDecision.DECLINE.value, 0)
     return Quality(
@@ -124,6 +154,8 @@ def quality(session: Session, study_id: int) -> Quality:
         withdrawn=by_status.get(SessionStatus.WITHDRAWN.value, 0) - erased - restarted,
         erased_by_receipt=erased,
         restarted=restarted,
+        duplicate_sessions=int(duplicate_sessions or 0),
+        duplicate_clips_left_out=int(duplicate_clips or 0),
         decline_reasons=sorted(
             (DeclineReason(reason=r or NO_REASON, count=c) for r, c in reasons),
             key=lambda d: (-d.count, d.reason),

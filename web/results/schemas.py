@@ -208,6 +208,18 @@ class Quality(BaseModel):
     # Superseded: the same panelist started again (their earlier session's data erased). Not a
     # withdrawal, and not a consent decision of its own (the panelist's last one counts).
     restarted: int = 0
+    # Unsigned starts under a respondent id an earlier session of the study already used: kept,
+    # never erased; per ad only the first clip counted under an id is in the aggregates.
+    duplicate_sessions: int = Field(
+        default=0,
+        description="Sessions whose respondent id an earlier session of the study already used "
+        "(unsigned starts never replace one another)",
+    )
+    duplicate_clips_left_out: int = Field(
+        default=0,
+        description="Usable clips left out of the aggregates: another clip of the same ad under "
+        "the same respondent id was counted first",
+    )
     decline_reasons: list[DeclineReason]
     usable_sessions: int
     clips: Progress

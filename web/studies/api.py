@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import LoggedInGuard, OrgEditorDep, OrgMemberDep
 from web.deps import SessionDep, SettingsDep
-from web.studies import emotion, service
+from web.studies import emotion, service, signing
 from web.studies import integrations as integration_service
 from web.studies.ad_upload import upload_ad
 from web.studies.deps import (
@@ -35,6 +35,7 @@ from web.studies.schemas import (
     IntegrationIn,
     IntegrationOut,
     IntegrationUpdate,
+    SigningSecretOut,
     SnippetsOut,
     StudyIn,
     StudyOut,
@@ -66,7 +67,15 @@ def ad_out(ad: Ad) -> AdOut:
 
 
 def integration_out(integration: Integration, locales: list[str]) -> IntegrationOut:
-    return IntegrationOut.model_validate({**_columns(integration), "locales": locales})
+    # The wrapped secrets are never answered: only whether they exist.
+    return IntegrationOut.model_validate(
+        {
+            **_columns(integration),
+            "locales": locales,
+            "has_signing_secret": integration.signing_secret is not None,
+            "rotation_in_progress": integration.previous_signing_secret is not None,
+        }
+    )
 
 
 def _columns(row: Any) -> dict[str, Any]:
@@ -238,10 +247,37 @@ def update_integration(
     return _integration_out(session, integration)
 
 
+@members.post(
+    "/studies/{study_id}/integrations/{integration_id}/signing-secret",
+    status_code=status.HTTP_201_CREATED,
+)
+def rotate_signing_secret(
+    integration: IntegrationEditDep, session: SessionDep, settings: SettingsDep
+) -> SigningSecretOut:
+    """A new signing secret, shown once; the one before stays valid until retired."""
+    secret = integration_service.rotate_signing_secret(
+        session=session, settings=settings, integration=integration
+    )
+    return SigningSecretOut(
+        secret=secret, previous_still_valid=integration.previous_signing_secret is not None
+    )
+
+
+@members.delete(
+    "/studies/{study_id}/integrations/{integration_id}/signing-secret/previous",
+    status_code=status.HTTP_204_NO_CONTENT,
+)
+def retire_previous_signing_secret(integration: IntegrationEditDep, session: SessionDep) -> None:
+    """End a rotation: links signed with the previous secret are refused from now on."""
+    integration_service.retire_previous_signing_secret(session=session, integration=integration)
+
+
 @members.get("/studies/{study_id}/integrations/{integration_id}/snippets")
 def get_snippets(integration: IntegrationReadDep, settings: SettingsDep) -> SnippetsOut:
     """Embed snippets to paste into the survey, and a preview link for the designer."""
-    snippets = embed_snippets(settings.base_url, integration)
+    snippets = embed_snippets(
+        settings.base_url, integration, signing.preview_token(settings, integration.public_key)
+    )
     return SnippetsOut(**snippets.__dict__)
 
 

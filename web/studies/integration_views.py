@@ -13,7 +13,7 @@ from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
-from web.studies import emotion, fieldwork, recorder_strings, service
+from web.studies import emotion, fieldwork, recorder_strings, service, signing
 from web.studies import integrations as integration_service
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.deps import IntegrationEditDep, IntegrationReadDep, StudyEditDep, can_edit
@@ -99,7 +99,9 @@ def integration_page(
         "organisation": session.get(Organisation, study.organisation_id),
         "integration": integration,
         "kind_label": KIND_LABELS[integration.kind],
-        "snippets": embed_snippets(settings.base_url, integration),
+        "snippets": embed_snippets(
+            settings.base_url, integration, signing.preview_token(settings, integration.public_key)
+        ),
         "consents": consents,
         "can_edit": can_edit(session, user, study.organisation_id),
         "has_ads": bool(study.ads),

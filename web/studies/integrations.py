@@ -10,6 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from web.accounts.models import Organisation, User
+from web.settings import Settings
+from web.studies import signing
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.models import ConsentText, Integration, Study
 from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate
@@ -73,10 +75,26 @@ def update_integration(
         session=session, integration=integration
     ):
         raise StudyError(f"write a consent text in {locale!r} before making it the default")
+    if changes.get("require_signature") and integration.signing_secret is None:
+        raise StudyError(
+            "make a signing secret before requiring signed respondent ids", 409, "require_signature"
+        )
     for name, value in changes.items():
         setattr(integration, name, value)
     session.commit()
     return integration
+
+
+def rotate_signing_secret(*, session: Session, settings: Settings, integration: Integration) -> str:
+    """A new signing secret for the integration, returned once (web/studies/signing.py)."""
+    secret = signing.rotate_secret(settings, integration)
+    session.commit()
+    return secret
+
+
+def retire_previous_signing_secret(*, session: Session, integration: Integration) -> None:
+    signing.retire_previous_secret(integration)
+    session.commit()
 
 
 def _version(

@@ -115,6 +115,12 @@ class Integration(Base):
         default=IntegrationStatus.OPEN,
         server_default=IntegrationStatus.OPEN.name,  # the column holds enum names
     )
+    # Signing secrets for respondent ids (web/studies/signing.py), wrapped by a key derived from
+    # the server secret; the previous one stays valid until the designer retires it (rotation).
+    signing_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_signing_secret: Mapped[str | None] = mapped_column(String(200))
+    # Refuse unsigned starts: the survey or panel must sign every respondent id.
+    require_signature: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     study: Mapped[Study] = relationship(back_populates="integrations")

@@ -22,7 +22,12 @@ from web.studies.models import AdOrder, IntegrationKind
 
 RETURN_URL_PLACEHOLDERS = ("respondent_id", "status", "receipt")
 # Query parameters the recorder page reads itself; a pass-through variable may not shadow them.
-RESERVED_VARS = frozenset({"rid", "locale", "preview", "integration", *RETURN_URL_PLACEHOLDERS})
+RESERVED_VARS = frozenset(
+    {
+        "rid", "locale", "preview", "integration", "exp", "sig", "preview_token",
+        *RETURN_URL_PLACEHOLDERS,
+    }
+)  # fmt: skip
 MAX_PASSTHROUGH_VARS = 20
 _VAR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -207,6 +212,8 @@ class IntegrationUpdate(BaseModel):
     return_url_template: ReturnUrlTemplate | None = None
     passthrough_vars: PassthroughVars | None = None
     default_locale: Locale | None = None
+    # Refuse starts without a valid respondent signature (needs a signing secret first).
+    require_signature: bool | None = None
 
 
 class IntegrationOut(BaseModel):
@@ -221,7 +228,22 @@ class IntegrationOut(BaseModel):
     passthrough_vars: list[str]
     default_locale: str
     locales: list[str]
+    require_signature: bool = False
+    has_signing_secret: bool = Field(
+        default=False, description="A signing secret exists (it is shown only when made)"
+    )
+    rotation_in_progress: bool = Field(
+        default=False, description="The previous signing secret is still accepted"
+    )
     created_at: datetime
+
+
+class SigningSecretOut(BaseModel):
+    """A new signing secret, shown this once: Candor cannot show it again."""
+
+    secret: str
+    previous_still_valid: bool
+    algorithm: str = "HMAC-SHA256 over '{public_key}|{rid}|{exp}', hex"
 
 
 ConsentBody = Annotated[

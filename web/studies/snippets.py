@@ -69,7 +69,7 @@ def panelist_url(base_url: str, integration: Integration) -> str:
     return f"{base_url}/r/{quote(integration.public_key)}?{text}"
 
 
-def embed_snippets(base_url: str, integration: Integration) -> Snippets:
+def embed_snippets(base_url: str, integration: Integration, preview_token: str) -> Snippets:
     base_url = base_url.rstrip("/")
     marks = _placeholders(integration.kind)
     link = panelist_url(base_url, integration)
@@ -96,10 +96,14 @@ def embed_snippets(base_url: str, integration: Integration) -> Snippets:
         link=link,
         iframe=iframe,
         script=script,
-        preview_url=preview_url(integration),
+        preview_url=preview_url(integration, preview_token),
     )
 
 
-def preview_url(integration: Integration) -> str:
-    """Runs the panelist flow on the designer; a fresh id each time so runs never collide."""
-    return f"/r/{quote(integration.public_key)}?rid=preview-{secrets.token_hex(6)}&preview=1"
+def preview_url(integration: Integration, token: str) -> str:
+    """Runs the panelist flow on the designer; a fresh id each time so runs never collide. The
+    token (web/studies/signing.py preview_token) is what lets the panel API start a preview."""
+    return (
+        f"/r/{quote(integration.public_key)}?rid=preview-{secrets.token_hex(6)}&preview=1"
+        f"&preview_token={quote(token)}"
+    )

@@ -26,6 +26,7 @@ from web.studies.integration_views import KIND_LABELS
 from web.studies.integration_views import router as integration_router
 from web.studies.models import AdOrder, Study
 from web.studies.schemas import StudyIn, StudyUpdate
+from web.studies.signing_views import router as signing_router
 from web.studies.strings_views import router as strings_router
 from web.studies.upload import UploadRefused
 
@@ -275,5 +276,6 @@ router = APIRouter()
 router.include_router(members)
 router.include_router(uploads)
 router.include_router(integration_router)
+router.include_router(signing_router)
 router.include_router(strings_router)
 router.include_router(api_router)

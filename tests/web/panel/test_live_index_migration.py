@@ -104,7 +104,7 @@ def test_upgrade_ends_live_duplicates_marks_superseded_and_then_refuses_a_second
             {"sha": "0" * 64},
         )
 
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "0013_sessions_live_respondent")
 
     with engine.begin() as connection:
         rows = connection.execute(

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.support import panel, stored
-from tests.support.factories import make_ad, make_integration, make_study
+from tests.support.factories import make_ad, make_integration, make_study, preview_token_for
 from tests.web.panel.conftest import QueuedIds
 from web.clips.deletion import DeletionReason
 from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession
@@ -80,6 +80,7 @@ def _run_through_api(
     }
     if preview:
         body["preview"] = True
+        body["preview_token"] = preview_token_for(integration)
     response = client.post(f"{API}/sessions", json=body)
     assert response.status_code == 201, response.text
     assert response.json()["preview"] is preview

@@ -12,7 +12,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from tests.support import panel
-from tests.support.factories import make_ad, make_integration, make_study
+from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
 from web.panel import tokens
 from web.panel.models import Clip, DeletionAudit, PanelSession, SessionStatus
 from web.settings import Settings
@@ -39,9 +39,11 @@ def _row(db_session: Session, started: panel.Started) -> PanelSession:
     return row
 
 
-def _recording(client: TestClient, integration: Integration) -> tuple[panel.Started, str, str]:
+def _recording(
+    client: TestClient, integration: Integration, secret: str | None = None
+) -> tuple[panel.Started, str, str]:
     """R_42 agreed (receipt shown) and is recording the first ad: two chunks arrived."""
-    first = panel.start(client, integration, "R_42")
+    first = panel.start(client, integration, "R_42", secret=secret)
     receipt = panel.consent(client, first)["receipt_code"]
     clip_id = panel.open_clip(client, first)
     panel.upload(client, first, clip_id, [b"zero", b"one"])
@@ -71,9 +73,10 @@ def test_the_superseded_session_is_erased_and_its_recorder_is_refused(
     client: TestClient, db_session: Session
 ) -> None:
     integration = _integration(db_session)
-    first, receipt, clip_id = _recording(client, integration)
+    secret = give_signing_secret(db_session, integration)
+    first, receipt, clip_id = _recording(client, integration, secret)
 
-    panel.start(client, integration, "R_42")
+    panel.start(client, integration, "R_42", secret=secret)  # signed: it may supersede
     old = _row(db_session, first)
     assert (old.status, old.superseded, old.respondent_hash) == (SessionStatus.WITHDRAWN, True, "")
     assert old.resume_hash is None
@@ -100,7 +103,7 @@ def test_the_superseded_session_is_erased_and_its_recorder_is_refused(
     )
     assert consent.status_code == 409 and receipt not in consent.text
     # ... and the old resume token resumes nothing any more: a fresh start again.
-    again = panel.start(client, integration, "R_42", resume_token=first.resume_token)
+    again = panel.start(client, integration, "R_42", resume_token=first.resume_token, secret=secret)
     assert again.session_id != first.session_id
     live = db_session.scalars(
         select(PanelSession.status).where(
@@ -145,9 +148,11 @@ def test_a_declined_session_resumes_with_its_token_and_agreeing_supersedes_a_fre
     client: TestClient, db_session: Session
 ) -> None:
     """The panelist said "no thanks" by mistake; meanwhile someone started R_42 without the
-    token. The panelist's own browser comes back and agrees: theirs is the one that stays."""
+    token (and unsigned). The panelist's own browser comes back and agrees: their signed
+    session is the one that stays."""
     integration = _integration(db_session)
-    first = panel.start(client, integration, "R_42")
+    secret = give_signing_secret(db_session, integration)
+    first = panel.start(client, integration, "R_42", secret=secret)
     panel.consent(client, first, "decline")
     intruder = panel.start(client, integration, "R_42")
     assert intruder.session_id != first.session_id

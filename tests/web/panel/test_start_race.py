@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.committed import Committed, committed  # noqa: F401  (fixture)
-from tests.support.factories import make_ad, make_integration, make_study
+from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
 from web.app import create_app
 from web.panel import service
 from web.panel.models import LIVE, PanelSession
@@ -24,6 +24,7 @@ from web.settings import Settings
 from web.studies.models import Integration
 
 API = panel.API
+SECRETS: dict[str, str] = {}
 STARTS = 6
 
 
@@ -33,6 +34,8 @@ def fielded(committed: tuple[Committed, Session]) -> Integration:  # noqa: F811
     study = make_study(session)
     make_ad(session, study)
     integration = make_integration(session, study)
+    # The races are between signed starts: only they supersede, and the index covers them.
+    SECRETS[integration.public_key] = give_signing_secret(session, integration)
     session.commit()
     return integration
 
@@ -47,7 +50,13 @@ def live_client(settings: Settings) -> Iterator[TestClient]:
 
 def _at_once(client: TestClient, integration: Integration, **extra: Any) -> list[Any]:
     """STARTS starts of R_42 sent together from as many threads."""
-    body = {"integration": integration.public_key, "respondent_id": "R_42", **extra}
+    key = integration.public_key
+    body = {
+        "integration": key,
+        "respondent_id": "R_42",
+        **panel.signed(key, "R_42", SECRETS[key]),
+        **extra,
+    }
     gate = threading.Barrier(STARTS)
 
     def start(_i: int) -> Any:
@@ -104,7 +113,7 @@ def test_starts_racing_to_supersede_a_live_session_leave_exactly_one_live_sessio
     fielded: Integration,
     live_client: TestClient,
 ) -> None:
-    first = panel.start(live_client, fielded, "R_42")
+    first = panel.start(live_client, fielded, "R_42", secret=SECRETS[fielded.public_key])
     panel.consent(live_client, first)
 
     answers = _at_once(live_client, fielded)  # none of them holds the resume token
@@ -121,7 +130,7 @@ def test_resumes_with_the_token_at_the_same_moment_all_get_the_same_session(
     fielded: Integration,
     live_client: TestClient,
 ) -> None:
-    first = panel.start(live_client, fielded, "R_42")
+    first = panel.start(live_client, fielded, "R_42", secret=SECRETS[fielded.public_key])
     answers = _at_once(live_client, fielded, resume_token=first.resume_token)
     assert [a.status_code for a in answers] == [201] * STARTS
     assert {a.json()["session_id"] for a in answers} == {first.session_id}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
 from web.clips.aggregates import apply_clip
-from web.clips.deletion import DeletionReason
+from web.clips.deletion import DeletionReason, keyed_fingerprint
 from web.panel.models import (
     Chunk,
     Clip,
@@ -97,7 +97,9 @@ def _assert_erased(
     # One audit row for the video that was on disk, none for the one already deleted.
     (audit,) = db_session.scalars(select(DeletionAudit)).all()
     assert audit.reason == reason and audit.bytes == len(b"part onepart two")
-    assert audit.sha256 == panel.sha256(b"part onepart two")
+    # A keyed hash, never the plain sha256 that would confirm a given file was uploaded.
+    assert audit.sha256 == keyed_fingerprint(settings, panel.sha256(b"part onepart two"))
+    assert audit.sha256 != panel.sha256(b"part onepart two")
     assert audit.key_destroyed
     # The other panelist's upload is untouched.
     assert stored.plain(db_session, settings, other_clip, 0) == b"theirs"

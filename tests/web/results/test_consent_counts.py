@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.auth import login, make_user
-from tests.support.factories import make_ad, make_integration, make_study
+from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
 from web.settings import Settings
 from web.studies.fieldwork import fieldwork
 
@@ -68,30 +68,33 @@ def test_erasures_by_receipt_are_not_withdrawals_and_decline_reasons_read_as_wor
 def test_restarted_panelists_are_counted_apart_and_decide_once(
     client: TestClient, db_session: Session, settings: Settings
 ) -> None:
-    """A panelist who started again (without their resume token, or after the end) supersedes
-    their earlier session: it is neither a withdrawal nor a second consent."""
+    """A panelist who started again, signed (without their resume token, or after the end),
+    supersedes their earlier session: it is neither a withdrawal nor a second consent."""
     analyst = make_user(db_session)
     study = make_study(db_session, organisation=analyst.memberships[0].organisation)
     make_ad(db_session, study)
     integration = make_integration(db_session, study)
+    secret = give_signing_secret(db_session, integration)  # only signed starts supersede
     db_session.commit()
     db_session.expire_all()
 
     # r1 agreed, then opened the link again in another browser: a fresh start supersedes at once.
-    panel.consent(client, panel.start(client, integration, respondent_id="r1"))
-    panel.consent(client, panel.start(client, integration, respondent_id="r1"))
+    panel.consent(client, panel.start(client, integration, respondent_id="r1", secret=secret))
+    panel.consent(client, panel.start(client, integration, respondent_id="r1", secret=secret))
     # r2 finished, came back later and agreed again: superseded on agreeing.
-    done = panel.start(client, integration, respondent_id="r2")
+    done = panel.start(client, integration, respondent_id="r2", secret=secret)
     panel.consent(client, done)
     client.post(
         f"/api/v1/panel/sessions/{done.session_id}/end",
         headers=done.headers,
         json={"status": "complete"},
     )
-    panel.consent(client, panel.start(client, integration, respondent_id="r2"))
+    panel.consent(client, panel.start(client, integration, respondent_id="r2", secret=secret))
     # r3 agreed, restarted, and said no the second time: one decision, "no".
-    panel.consent(client, panel.start(client, integration, respondent_id="r3"))
-    panel.consent(client, panel.start(client, integration, respondent_id="r3"), "decline")
+    panel.consent(client, panel.start(client, integration, respondent_id="r3", secret=secret))
+    panel.consent(
+        client, panel.start(client, integration, respondent_id="r3", secret=secret), "decline"
+    )
     # And one real withdrawal.
     leaving = panel.start(client, integration, respondent_id="w")
     panel.consent(client, leaving)

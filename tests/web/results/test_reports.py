@@ -305,3 +305,50 @@ def test_a_report_of_an_ad_with_no_panelists_says_so_and_fits_its_page() -> None
     for text in texts:
         box = text.get_window_extent(renderer)
         assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1, text.get_text()
+
+
+# Every kind of character a title can hold that a chart or PDF library might read as markup:
+# mathtext ($…$, \command, ^, _), printf (%), emoji (no glyph in the default font) and RTL.
+NASTY = "Price $5 and \\notacommand$ end 100% a_b^c $x^2$ 🎉 مرحبا עברית"
+
+
+def test_every_title_is_printed_as_typed_in_png_and_pdf_also_through_a_share_link(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    world.ad.title = f"Ad: {NASTY}"
+    world.other_ad.title = "$\\frac{1}{0}$ \\\\ ^^ __ %s %(x)d"
+    world.study.name = f"Study: {NASTY}"
+    world.organisation.name = f"Org: {NASTY}"
+    db_session.flush()
+    login(client, settings, world.analyst)
+    token = _share(client, world.study)
+    urls = {
+        "png": [
+            f"/results/ads/{world.ad.id}/report.png",
+            f"/results/ads/{world.other_ad.id}/report.png",
+        ],
+        "pdf": [f"/results/studies/{world.study.id}/report.pdf"],
+    }
+    for who in ("analyst", "share link"):
+        if who == "share link":
+            client.cookies.clear()
+            urls = {
+                "png": [f"/report/{token}/ads/{world.ad.id}.png",
+                        f"/report/{token}/ads/{world.other_ad.id}.png"],
+                "pdf": [f"/report/{token}/report.pdf"],
+            }  # fmt: skip
+        for url in urls["png"]:
+            png = client.get(url)
+            assert png.status_code == 200, (who, url, png.text[:200])
+            assert Image.open(io.BytesIO(png.content)).size == (1200, 800)
+        pdf = client.get(urls["pdf"][0])
+        assert pdf.status_code == 200, (who, pdf.text[:200])
+        pages = _pages(pdf.content)
+        # Drawn as typed: the dollars, backslash, caret and underscore are there, not typeset.
+        assert "Price $5 and \\notacommand$ end 100% a_b^c $x^2$" in pages[0], pages[0][:300]
+        assert "$\\frac{1}{0}$" in pages[1]
+        assert "Study: Price $5" in pages[0] and "Study: Price $5" in pages[2]
+        # Right-to-left words are drawn in reading order (stored in display order), not reversed.
+        assert "תירבע" in pages[0] and "עברית" not in pages[0]
+        meta = PdfReader(io.BytesIO(pdf.content)).metadata
+        assert meta is not None and meta.title == f"Study: {NASTY}: Candor report"

@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.auth import csrf_headers, csrf_token, login, make_user
-from tests.support.factories import add_consent_text, make_ad, make_integration
+from tests.support.factories import (
+    add_consent_text,
+    make_ad,
+    make_integration,
+    preview_token_for,
+)
 from web.accounts.models import Organisation, Role, User
 from web.panel.models import PanelSession
 from web.settings import Settings
@@ -132,7 +137,12 @@ def test_switching_is_refused_once_a_panelist_has_consented(
     # A designer's preview does not lock the setting.
     preview = client.post(
         f"{panel.API}/sessions",
-        json={"integration": integration.public_key, "respondent_id": "p", "preview": True},
+        json={
+            "integration": integration.public_key,
+            "respondent_id": "p",
+            "preview": True,
+            "preview_token": preview_token_for(integration),
+        },
     )
     assert preview.status_code == 201
     panel.consent(client, panel.Started(preview.json()["session_id"], preview.json()["token"],

@@ -270,7 +270,8 @@ def test_snippets_per_kind(
     assert f'data-respondent-id="{html.escape(rid)}"' in script
     assert f'data-vars="age_band={html.escape(var)}"' in script
     assert re.fullmatch(
-        rf"/r/{re.escape(key)}\?rid=preview-[0-9a-f]{{12}}&preview=1", snippets["preview_url"]
+        rf"/r/{re.escape(key)}\?rid=preview-[0-9a-f]{{12}}&preview=1&preview_token=[\w.%-]+",
+        snippets["preview_url"],
     )
 
 

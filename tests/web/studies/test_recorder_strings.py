@@ -39,9 +39,9 @@ def test_a_locale_without_recorder_text_is_flagged_until_translated(
     form_path = f"/studies/{integration.study_id}/integrations/{integration.id}/recorder-text/de"
     assert f'href="{form_path}"' in page
     form = client.get(form_path, headers=HTML)
-    assert (
-        form.status_code == 200 and 'import { flatStrings } from "/recorder/i18n.js"' in form.text
-    )
+    assert form.status_code == 200 and "/static/recorder-strings.js" in form.text
+    script = client.get("/static/recorder-strings.js")
+    assert 'import { flatStrings } from "/recorder/i18n.js"' in script.text
 
     saved = client.post(
         form_path,
