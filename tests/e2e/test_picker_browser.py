@@ -128,9 +128,13 @@ def test_the_readout_follows_the_picked_curves(
     assert "Smile (AU12)" in readout.inner_text()
     # Ticking and unticking change the readout at once, with no cursor over the chart.
     page.get_by_role("checkbox", name="Brow raise (AU2)").check()
-    page.wait_for_function("document.getElementById('readout').textContent.includes('Brow raise')")
+    page.wait_for_function(
+        "() => document.getElementById('readout').textContent.includes('Brow raise')"
+    )
     page.get_by_role("checkbox", name="Smile (AU12)").uncheck()
-    page.wait_for_function("!document.getElementById('readout').textContent.includes('Smile')")
+    page.wait_for_function(
+        "() => !document.getElementById('readout').textContent.includes('Smile')"
+    )
     text = readout.inner_text()
     assert text.startswith("0.0 s. Second 0: Attention") and "Brow raise (AU2)" in text, text
     # A shared address with a metric this ad lacks opens with a note, and the address is
@@ -138,5 +142,5 @@ def test_the_readout_follows_the_picked_curves(
     page.goto(f"{server}/results/ads/{data.ad_id}?metric=joy&metric=brow_raise")
     _wait_ready(page)
     assert page.locator("[data-unavailable]").is_visible()
-    page.wait_for_function("location.search === '?metric=brow_raise'")
+    page.wait_for_function("() => location.search === '?metric=brow_raise'")
     assert page.errors == []
