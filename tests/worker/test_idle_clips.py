@@ -330,7 +330,7 @@ def test_upload_idle_must_be_shorter_than_the_clip_ttl() -> None:
         Settings(upload_idle_seconds=0)
     assert (
         Settings(
-            upload_idle_seconds=5, session_idle_seconds=5, clip_ttl_seconds=6
+            upload_idle_seconds=5, session_idle_seconds=5, left_idle_seconds=5, clip_ttl_seconds=6
         ).upload_idle_seconds
         == 5
     )
