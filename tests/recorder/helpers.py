@@ -166,3 +166,19 @@ def wait_analysed(live: LiveCandor, session_id: int, expected: int) -> list[Clip
 def video_files(live: LiveCandor) -> list[Path]:
     clips = live.data_dir / "clips"
     return [p for p in clips.rglob("*") if p.is_file()] if clips.exists() else []
+
+
+def pass_preflight(page: Any, check: str = "Check", start: str = "Start") -> None:
+    """Run the camera check as a panelist would, checking again if a look fails (the fake
+    webcam's looped clip can be caught mid-blink or mid-cut on a slow machine), then start."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    button = page.get_by_role("button", name=start)
+    for _ in range(3):
+        page.get_by_role("button", name=check).click()
+        try:
+            button.wait_for(timeout=8000)
+            break
+        except PlaywrightTimeout:  # the check said no: look again
+            continue
+    button.click(timeout=15000)

@@ -16,6 +16,7 @@ from tests.recorder.helpers import (
     LiveCandor,
     count_rows,
     panel_session,
+    pass_preflight,
     recorder_url,
     wait_analysed,
 )
@@ -38,8 +39,7 @@ def test_the_receipt_code_erases_the_recording_later(
     page.goto(recorder_url(live_candor, fielded, locale="fr"))
     page.get_by_role("button", name="J'accepte").click()
     page.get_by_role("button", name="Allumer ma caméra").click()
-    page.get_by_role("button", name="Vérifier").click()
-    page.get_by_role("button", name="Commencer").click(timeout=15000)
+    pass_preflight(page, check="Vérifier", start="Commencer")
     page.get_by_role("heading", name="Merci").wait_for(timeout=45000)
     receipt = page.locator("[data-receipt]").inner_text()
     session = panel_session(live_candor, fielded)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tests.recorder.helpers import (
     Fielded,
     LiveCandor,
+    pass_preflight,
     recorder_url,
     recorder_value,
     wait_analysed,
@@ -28,8 +29,7 @@ def start_recording(page: Any, url: str) -> None:
     page.goto(url)
     page.get_by_role("button", name="I agree").click()
     page.get_by_role("button", name="Turn on my camera").click()
-    page.get_by_role("button", name="Check").click()
-    page.get_by_role("button", name="Start").click(timeout=15000)
+    pass_preflight(page)
     page.locator(".cr-rec").wait_for(timeout=10000)
 
 

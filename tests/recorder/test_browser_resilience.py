@@ -19,6 +19,7 @@ from tests.recorder.helpers import (
     LiveCandor,
     clips_of,
     panel_session,
+    pass_preflight,
     recorder_url,
     recorder_value,
     video_files,
@@ -34,8 +35,7 @@ def start_recording(page: Any, url: str) -> None:
     page.goto(url)
     page.get_by_role("button", name="I agree").click()
     page.get_by_role("button", name="Turn on my camera").click()
-    page.get_by_role("button", name="Check").click()
-    page.get_by_role("button", name="Start").click(timeout=15000)
+    pass_preflight(page)
     page.locator(".cr-rec").wait_for(timeout=10000)
 
 
