@@ -170,6 +170,14 @@ class Settings:
     max_occluded_share: float = 0.5
     max_bystander_share: float = 0.2
 
+    def rest_rule(self, expression: str) -> tuple[float, float]:
+        """(percentile, cap) of an expression's per-person rest level: the brow furrow's is the
+        panelist's median (brows move with speech), every other's their least expressive
+        moments."""
+        if expression == "brow_furrow":
+            return self.furrow_rest_percentile, self.furrow_max_rest_offset
+        return self.rest_percentile, self.max_rest_offset
+
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict, for provenance."""
         return asdict(self)

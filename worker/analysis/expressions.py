@@ -87,20 +87,24 @@ GAZE_INDEX = np.array([BLENDSHAPE_INDEX[name] for name in GAZE_BLENDSHAPES])
 
 
 def expressions(scores: Table, lip_gap_cm: Array) -> Table:
-    """Each expression per frame, 0..1 on the models' own zero, from the kept blendshapes,
-    ``smile_support``, the mesh's lower lids and aperture, and ``nose_crease`` (the nose root's
-    texture over the panelist's smooth nose) in ``scores`` (name -> per-frame values, NaN
-    without a face), and the mesh's lip gap."""
+    """Each measured expression per frame, 0..1 on the models' own zero, from the kept
+    blendshapes, ``smile_support``, the mesh's lower lids and aperture, and ``nose_crease`` (the
+    nose root's texture over the panelist's smooth nose) in ``scores`` (name -> per-frame
+    values, NaN without a face), and the mesh's lip gap. The expressions not measured are left
+    out (signals.finalise makes them empty)."""
     support = scores["smile_support"]
+    pull = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
     out: Table = {}
     for name in EXPRESSION_NAMES:
-        if name in SOURCES:
+        if name in NOT_MEASURED:
+            continue
+        if name == "smile":
+            out[name] = pull * support
+        elif name == "brow_furrow":
+            brows_down = np.mean([scores[source] for source in SOURCES[name]], axis=0)
+            out[name] = brows_down * (1.0 - pull * support)
+        elif name in SOURCES:
             out[name] = np.mean([scores[source] for source in SOURCES[name]], axis=0)
-            if name == "smile":
-                out[name] = out[name] * support
-            elif name == "brow_furrow":
-                smile = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
-                out[name] = out[name] * (1.0 - smile * support)
         elif name == "mouth_open":
             out[name] = np.clip(lip_gap_cm / MOUTH_OPEN_CM, 0.0, 1.0)
         elif name == "cheek_raise":
@@ -112,8 +116,6 @@ def expressions(scores: Table, lip_gap_cm: Array) -> Table:
             out[name] = np.clip(creased, 0.0, 1.0)
         elif name == "smirk":
             out[name] = one_sided_smile(scores) * support
-        elif name in NOT_MEASURED:
-            out[name] = np.full(len(support), np.nan)
         else:
             raise ValueError(f"no source for expression {name!r}")
     return out

@@ -255,9 +255,7 @@ def finalise(
             readable = present
         low = values[reference & readable]
         low = low[np.isfinite(low)]
-        furrow = name == "brow_furrow"
-        percentile = settings.furrow_rest_percentile if furrow else settings.rest_percentile
-        cap = settings.furrow_max_rest_offset if furrow else settings.max_rest_offset
+        percentile, cap = settings.rest_rule(name)
         rest = float(np.percentile(low, percentile)) if low.size else 0.0
         if np.isfinite(earlier.get(name, np.nan)):
             rest = min(rest, earlier[name])
