@@ -7,17 +7,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from tests.e2e.test_results_browser import (  # noqa: F401  (fixtures)
     Seeded,
     browser_page,
     seeded,
+    seeded_integration,
     server,
 )
-from tests.support.factories import make_integration
 from web.settings import Settings
-from web.studies.models import Study
 
 pytestmark = pytest.mark.browser
 
@@ -65,13 +63,7 @@ def test_copy_buttons_put_the_snippet_and_the_link_on_the_clipboard(
     pg_engine: Engine,
 ) -> None:
     data, _ = seeded
-    with Session(pg_engine) as session:
-        study = session.get(Study, data.study_id)
-        assert study is not None
-        integration = make_integration(session, study)
-        session.commit()
-        path = f"/studies/{data.study_id}/integrations/{integration.id}"
-        key = integration.public_key
+    path, key = seeded_integration(pg_engine, data.study_id)
     page = browser_page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     page.goto(server + path)

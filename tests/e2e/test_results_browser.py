@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session, object_session
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.support import stack
-from tests.support.factories import make_ad, make_study
+from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.results.seed import add_panelist
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
 from web.accounts.models import Membership, Organisation, Role, User
 from web.settings import Settings
+from web.studies.models import Study
 
 pytestmark = pytest.mark.browser
 
@@ -408,3 +409,13 @@ def test_emotion_mode_ad_page_draws_valence_and_links_each_label_to_its_derivati
     page.wait_for_url("**/help/emotions#joy")
     expect(page.locator("h2#joy")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def seeded_integration(engine: Engine, study_id: int) -> tuple[str, str]:
+    """A new integration of the seeded study: its designer page's path and its public key."""
+    with Session(engine) as session:
+        study = session.get(Study, study_id)
+        assert study is not None
+        integration = make_integration(session, study)
+        session.commit()
+        return f"/studies/{study_id}/integrations/{integration.id}", integration.public_key
