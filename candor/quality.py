@@ -5,13 +5,16 @@
 from __future__ import annotations
 
 # Why a clip is left out of its ad's results (Clip.exclusion_reason), in display order, with the
-# words analysts read. The analysis decides the first five; the clip job decides "incomplete".
+# words analysts read. The analysis decides the first six; the clip job decides "incomplete".
 EXCLUSION_REASONS: dict[str, str] = {
     "no_face": "No face",
     "bystander": "Bystander in view",
     "too_dark": "Too dark",
     "too_short": "Too short",
     "occluded": "Mouth covered (hand or mask)",
+    # On-device mode only: the browser's numbers are not what a live face gives
+    # (worker/analysis/ondevice.py, PLAUSIBILITY_RULES).
+    "implausible": "Implausible on-device stream",
     "incomplete": "Covers too little of the ad",
 }
 # The reasons the analysis itself decides (all but the clip job's "incomplete").

@@ -18,6 +18,7 @@ from candor.metrics import CURVE_METRICS, EMOTION_METRICS
 from candor.quality import MIN_AD_COVERAGE, MIN_FRAME_SHARE
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
 from worker.analysis.constants import second_columns
+from worker.analysis.ondevice import analyze_records, is_records
 from worker.analysis.result import records
 from worker.timemap import Event, build_time_map
 
@@ -148,14 +149,22 @@ def run(
     *,
     emotions: bool = False,
     rest_levels: Mapping[str, float] | None = None,
+    mime_type: str = "",
 ) -> ClipAnalysis:
     """Analyse one clip, re-bin its frames onto ad seconds, and judge its coverage of the ad.
 
     Emotions are computed only when asked for (a study in emotion mode when the panelist agreed).
     ``rest_levels`` are the panelist's pooled (lowest) rest levels from their earlier clips of
     the session, so a clip expressive throughout keeps its expressions.
+    A clip of on-device face records (``mime_type``, worker.analysis.ondevice) goes through the
+    same signal path from its records instead of a video.
     """
-    result = analyze(path, emotions=emotions, rest_levels=rest_levels)
+    if is_records(mime_type):
+        result = analyze_records(
+            path, mime_type, emotions=emotions, rest_levels=dict(rest_levels or {})
+        )
+    else:
+        result = analyze(path, emotions=emotions, rest_levels=rest_levels)
     seconds, observed = rebin(result.frames, events, ad_duration_s, emotions=emotions)
     frame_times = np.asarray(result.frames["t"], dtype=np.float64)
     quality = result.quality

@@ -86,6 +86,8 @@ class Claimed:
     emotions: bool = False
     # The panelist's calmest rest levels over their clips of this session analysed so far.
     rest_levels: dict[str, float] = field(default_factory=dict)
+    # The uploaded type: a video, or on-device face records (worker.analysis.ondevice).
+    mime_type: str = ""
 
 
 def _expected_failure(exc: BaseException) -> bool:
@@ -164,6 +166,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         auto_finished=clip.auto_finished,
         emotions=bool(emotions),
         rest_levels={metric: float(level) for metric, level in earlier},
+        mime_type=clip.mime_type,
     )
     session.commit()
     return claimed
@@ -182,6 +185,7 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
             claimed.ad_duration_s,
             emotions=claimed.emotions,
             rest_levels=claimed.rest_levels,
+            mime_type=claimed.mime_type,
         )
     finally:
         path.unlink(missing_ok=True)

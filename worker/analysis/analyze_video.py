@@ -276,17 +276,9 @@ def analyze(
     n_faces = np.maximum(np.array(counter.counts, dtype=np.int64), raw.pop("found").astype(int))
     raw["n_faces"] = n_faces
     raw["face_present"] = (n_faces == 1) & np.isfinite(raw["yaw"])
-    t = raw["t"]
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-    duration = float(t[-1] + step)
-    frames, baselines = finalise(raw, settings, duration, rest_levels)
+    classes = None
     if emotions:
         classes = np.array(collector.classes, dtype=np.float64).reshape(-1, len(FER_CLASSES))
-        classes[~frames["face_present"]] = np.nan
-        one_sided = np.where(frames["face_present"], one_sided_smile(raw), np.nan)
-        frames.update(emotion_table(classes, frames, one_sided))
-    frames = {name: frames[name] for name in frame_columns(emotions)}
-    seconds = per_second(frames)
     provenance: dict[str, Any] = {
         "analysis_version": ANALYSIS_VERSION,
         "models": model_provenance(settings, models.version, emotions=emotions),
@@ -298,6 +290,45 @@ def analyze(
             "width": info.width,
             "height": info.height,
         },
+    }
+    result = from_raw(raw, settings, provenance, classes=classes, rest_levels=rest_levels)
+    if on_progress is not None:
+        on_progress(1.0)
+    return result
+
+
+def from_raw(
+    raw: Table,
+    settings: Settings,
+    provenance: dict[str, Any],
+    *,
+    classes: Array | None = None,
+    rest_levels: Mapping[str, float] | None = None,
+    not_measured: frozenset[str] = frozenset(),
+) -> AnalysisResult:
+    """The one signal path after the per-frame table: finalise, emotions (given ``classes``),
+    per-second curves, quality and provenance. Server mode calls it on what it read from a video;
+    on-device mode (worker.analysis.ondevice) on the records the panelist's browser sent.
+
+    ``raw`` holds ``t``, ``n_faces``, ``face_present`` and everything ``signals.finalise`` reads.
+    ``not_measured``: expressions this mode cannot read (empty, never a flat zero), beyond
+    candor.metrics.NOT_MEASURED.
+    """
+    t = raw["t"]
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    duration = float(t[-1] + step) if len(t) else 0.0
+    frames, baselines = finalise(raw, settings, duration, rest_levels, not_measured=not_measured)
+    emotions = classes is not None
+    if classes is not None:
+        classes = classes.copy()
+        classes[~frames["face_present"]] = np.nan
+        one_sided = np.where(frames["face_present"], one_sided_smile(raw), np.nan)
+        frames.update(emotion_table(classes, frames, one_sided))
+    frames = {name: frames[name] for name in frame_columns(emotions)}
+    seconds = per_second(frames)
+    unmeasured = NOT_MEASURED | not_measured
+    provenance = {
+        **provenance,
         "settings": settings.as_dict(),
         "baselines": {
             name: round(value, 5) if np.isfinite(value) else None
@@ -306,10 +337,8 @@ def analyze(
         # The rest level each expression was read against (the lowest of the session so far),
         # for the panelist's later clips; and what the earlier clips passed in.
         "rest_levels": {
-            name: round(baselines[name], 5) for name in EXPRESSION_NAMES if name not in NOT_MEASURED
+            name: round(baselines[name], 5) for name in EXPRESSION_NAMES if name not in unmeasured
         },
         "rest_levels_given": dict(rest_levels or {}),
     }
-    if on_progress is not None:
-        on_progress(1.0)
     return AnalysisResult(frames, seconds, _quality(frames, duration, settings), provenance)

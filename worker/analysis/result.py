@@ -27,6 +27,8 @@ class Quality:
     n_frames: int  # frames analysed
     exclusion_reason: str | None  # None or one of EXCLUSION_REASONS
     occluded_share: float = 0.0  # face frames whose mouth or eyes are hidden (hand, sunglasses)
+    # On-device mode: the plausibility rules the record stream broke (ondevice.PLAUSIBILITY_RULES)
+    stream_flags: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for JSON."""

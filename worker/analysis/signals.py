@@ -147,6 +147,8 @@ def finalise(
     settings: Settings,
     end_time: float,
     rest_levels: Mapping[str, float] | None = None,
+    *,
+    not_measured: frozenset[str] = frozenset(),
 ) -> tuple[Table, dict[str, float]]:
     """The per-frame table from a whole clip's raw measures; also the baselines used.
 
@@ -157,7 +159,8 @@ def finalise(
     expressions not measured (candor.metrics.NOT_MEASURED) everywhere. Baselines include each
     expression's rest offset (the per-person correction subtracted): the lower of this clip's
     and ``rest_levels``, the rest levels of the same panelist's other clips of the session,
-    when given.
+    when given. ``not_measured`` empties more expressions (those a mode cannot read: on-device
+    mode has no appearance evidence).
     """
     present = raw["face_present"].astype(bool)
     yaw, pitch = raw["yaw"], raw["pitch"]
@@ -242,7 +245,7 @@ def finalise(
     model_scale = expressions({**raw, "nose_crease": crease}, raw["lip_gap"])
     earlier = rest_levels or {}
     for name in EXPRESSION_NAMES:
-        if name in NOT_MEASURED:  # empty, never a flat zero
+        if name in NOT_MEASURED or name in not_measured:  # empty, never a flat zero
             baselines[name] = float("nan")
             frames[name] = np.full(len(t), np.nan)
             continue
