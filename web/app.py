@@ -23,6 +23,7 @@ from web.erasure import router as erasure_router
 from web.framing import NoFramingMiddleware
 from web.health import healthz
 from web.help import router as help_router
+from web.ondevice import router as ondevice_assets_router
 from web.pages import html_error_page, html_validation_page, wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.limiter = make_limiter(settings)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    # On-device mode's pinned assets live under /recorder/vendor/: before the module mount.
+    app.include_router(ondevice_assets_router)
     app.mount("/recorder", recorder_module_files(), name="recorder")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, html_error_page)

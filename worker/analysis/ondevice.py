@@ -39,6 +39,15 @@ from typing import Any
 
 import numpy as np
 
+from candor.ondevice import (
+    FORMAT_VERSION,
+    LIBRARY,
+    LIBRARY_VERSION,
+    MIME_TYPE,
+    MODEL_SHA256,
+    RECORD_BYTES,
+)
+from candor.ondevice import is_records as is_records  # the clip job reads it here
 from worker.analysis.arrays import Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings
 from worker.analysis.errors import AnalysisError, NoFrames
@@ -47,13 +56,8 @@ from worker.analysis.result import AnalysisResult
 from worker.analysis.signals import RAW_MEASURES
 from worker.analysis.trained import LANDMARKER, LANDMARKER_SHA256
 
-# The browser library and its version: pinned in package.json (1.x posts usage metrics to Google).
-LIBRARY = "@mediapipe/tasks-vision"
-LIBRARY_VERSION = "0.10.34"
-FORMAT_VERSION = 1
-# A clip of records is created with this mime type (parameters: format, library, model hash).
-MIME_BASE = "application/x-candor-face-records"
-MIME_TYPE = f"{MIME_BASE};v={FORMAT_VERSION};lib={LIBRARY_VERSION};model={LANDMARKER_SHA256[:16]}"
+# A clip of records is created with MIME_TYPE (parameters: format, library, model hash).
+assert MODEL_SHA256 == LANDMARKER_SHA256  # one model, pinned once for both modes
 # The expressions on-device mode does not measure (module docstring).
 NOT_ON_DEVICE: frozenset[str] = frozenset({"smile", "smirk", "nose_wrinkle"})
 OCCLUSION_VALUES = ("mouth_skin", "eyes_delta", "nose_texture")
@@ -74,7 +78,7 @@ RECORD = np.dtype(
         ("pose", "<f4", (16,)),  # FaceLandmarker's facial transformation matrix, column-major
     ]
 )
-assert RECORD.itemsize == 192  # the browser writes exactly this layout
+assert RECORD.itemsize == RECORD_BYTES  # the browser writes exactly this layout
 
 # Refused outright: a stream faster than this is not a camera at the analysis rate.
 MAX_FPS = 40.0
@@ -114,11 +118,6 @@ def parse_mime(mime_type: str) -> RecordFormat | None:
     if match is None:
         return None
     return RecordFormat(int(match[1]), match[2], match[3])
-
-
-def is_records(mime_type: str) -> bool:
-    """True for a clip of on-device records (whatever its parameters)."""
-    return mime_type.split(";", 1)[0].strip().lower() == MIME_BASE
 
 
 def check_format(mime_type: str) -> RecordFormat:
