@@ -101,6 +101,7 @@ const STRINGS = {
       unsupported: "This browser cannot record",
       insecure: "This page is not secure",
       lost: "The camera stopped",
+      on_device: "This browser cannot read your face on this device",
       preflight: "The camera check did not pass",
       other: "The camera could not start",
     },
@@ -122,6 +123,10 @@ const STRINGS = {
       unsupported: ["Open this survey in an up-to-date Chrome, Edge, Firefox or Safari."],
       insecure: ["Open this page with an https:// address."],
       lost: ["Check that the camera is still connected, then press Try again."],
+      on_device: [
+        "This study analyses your face only on your own device, so no video is ever sent. This browser or computer cannot do that fast enough.",
+        "Nothing was recorded. You can continue the survey without the camera.",
+      ],
       preflight: [
         "More light in front of you and your face in the middle usually helps.",
         "You can try again, or continue the survey without the camera.",
@@ -232,6 +237,7 @@ const STRINGS = {
       unsupported: "Ce navigateur ne peut pas enregistrer",
       insecure: "Cette page n'est pas sécurisée",
       lost: "La caméra s'est arrêtée",
+      on_device: "Ce navigateur ne peut pas analyser votre visage sur cet appareil",
       preflight: "La vérification de la caméra n'a pas abouti",
       other: "La caméra n'a pas pu démarrer",
     },
@@ -255,6 +261,10 @@ const STRINGS = {
       ],
       insecure: ["Ouvrez cette page avec une adresse https://."],
       lost: ["Vérifiez que la caméra est toujours branchée, puis appuyez sur Réessayer."],
+      on_device: [
+        "Cette étude analyse votre visage uniquement sur votre appareil : aucune vidéo n'est envoyée. Ce navigateur ou cet ordinateur ne peut pas le faire assez vite.",
+        "Rien n'a été enregistré. Vous pouvez continuer le questionnaire sans caméra.",
+      ],
       preflight: [
         "Plus de lumière devant vous et le visage au centre aident souvent.",
         "Vous pouvez réessayer ou continuer le questionnaire sans caméra.",

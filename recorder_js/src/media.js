@@ -32,6 +32,9 @@ export const CameraError = Object.freeze({
   UNSUPPORTED: "unsupported",
   INSECURE: "insecure",
   LOST: "lost",
+  // On-device mode: this browser cannot read the face itself (no WebAssembly SIMD, too slow,
+  // or the face reader would not load); the study records no video instead.
+  ON_DEVICE: "on_device",
   OTHER: "other",
 });
 

@@ -23,6 +23,8 @@ import {
 import { State, TERMINAL, canTransition } from "./states.js";
 import { ClipUpload } from "./uploader.js";
 import { Sent, sendKeptWithdrawals, sendWithdrawal } from "./withdrawals.js";
+import { OnDeviceAnalyser, OnDeviceUnavailable, faceRecorderClass } from "./ondevice/analyser.js";
+import { MIME_TYPE as FACE_RECORDS } from "./ondevice/records.js";
 
 export class CandorRecorder extends RecorderCore {
   /** Let the recorder drive these elements: the ad player and the mirrored preview. */
@@ -53,6 +55,8 @@ export class CandorRecorder extends RecorderCore {
         resumeToken: kept ? kept.token : null,
       });
       this.session = session;
+      // On-device mode: the face is read in this browser and only numbers are sent.
+      this.onDevice = session.on_device || null;
       this.consent = session.consent;
       this.ads = session.ads || [];
       this.locale = resolveLocale(session.locale || this.locale);
@@ -177,6 +181,7 @@ export class CandorRecorder extends RecorderCore {
     return this.step("agree", [State.CONSENT], async () => {
       const answer = await this.api.consent(this.session.session_id, this.consentBody("agree"));
       this.receiptCode = answer.receipt_code || null;
+      if (this.onDevice) this.startFaceReader();
       this.transition(State.CAMERA, { asking: false });
     });
   }
@@ -193,6 +198,30 @@ export class CandorRecorder extends RecorderCore {
       this.transition(State.DECLINED);
       this.returnToSurvey();
     });
+  }
+
+  /** On-device mode: load the face reader while the panelist turns the camera on. */
+  startFaceReader() {
+    if (this.analyser) return;
+    this.figures = { consentAt: this.env.now() };
+    this.analyser = new OnDeviceAnalyser({ baseUrl: this.options.baseUrl, config: this.onDevice });
+    this.analyser.load().then(
+      () => {
+        this.figures.loadMs = this.analyser.loadMs;
+      },
+      () => {}, // the preflight reports it
+    );
+  }
+
+  /** Figures of on-device mode, for tests and benches (no pixel, no record). */
+  onDeviceFigures() {
+    if (!this.analyser) return null;
+    const costs = [...this.analyser.frameMs].sort((a, b) => a - b);
+    return {
+      ...this.figures,
+      frameMsMedian: costs.length ? costs[costs.length >> 1] : null,
+      framesRead: this.analyser.nextId - 1,
+    };
   }
 
   consentBody(decision, reason) {
@@ -213,8 +242,10 @@ export class CandorRecorder extends RecorderCore {
         MediaRecorderClass: this.env.MediaRecorder,
         isSecureContext: this.env.isSecureContext,
       });
-      const mimeType = chooseMimeType(this.env.MediaRecorder, this.options.mimeCandidates);
-      if (unsupported || !mimeType) {
+      const mimeType = this.onDevice
+        ? FACE_RECORDS
+        : chooseMimeType(this.env.MediaRecorder, this.options.mimeCandidates);
+      if ((unsupported && !this.onDevice) || !mimeType) {
         this.toNoCamera(unsupported || CameraError.UNSUPPORTED);
         return;
       }
@@ -246,6 +277,20 @@ export class CandorRecorder extends RecorderCore {
     });
   }
 
+  /**
+   * On-device mode cannot run in this browser: camera off, and the study's fallback. Candor
+   * offers the polite exit (status no_camera, nothing recorded); never video instead.
+   */
+  onDeviceUnavailable(error) {
+    stopStream(this.previewStream);
+    this.previewStream = null;
+    if (this.media.preview) this.media.preview.srcObject = null;
+    if (this.analyser) this.analyser.close();
+    this.onDeviceFailure = error.reason || "load";
+    this.preflight = { ...this.preflight, canSkip: true };
+    this.toNoCamera(CameraError.ON_DEVICE, error);
+  }
+
   toNoCamera(kind, error) {
     this.cameraError = kind;
     this.transition(State.NO_CAMERA, { kind });
@@ -258,7 +303,27 @@ export class CandorRecorder extends RecorderCore {
       const settings = this.options.preflight;
       this.update({ checking: true });
       const verdicts = [];
-      for (let i = 0; i < settings.framesPerCheck; i += 1) {
+      if (this.onDevice) {
+        // The face reader itself checks light, face and speed.
+        let verdict;
+        try {
+          verdict = await this.analyser.check(this.media.preview, { minLuma: settings.minLuma });
+        } catch (error) {
+          if (stale()) return;
+          this.onDeviceUnavailable(error);
+          return;
+        }
+        if (stale()) return;
+        this.figures.preflightFrameMs = verdict.frameMs;
+        if (!verdict.fast) {
+          this.onDeviceUnavailable(
+            new OnDeviceUnavailable("too_slow", `${Math.round(verdict.frameMs)} ms a frame`),
+          );
+          return;
+        }
+        verdicts.push(verdict);
+      }
+      for (let i = 0; i < (this.onDevice ? 0 : settings.framesPerCheck); i += 1) {
         const verdict = await this.env.analyzeFrame(this.media.preview, settings);
         if (stale()) return;
         if (verdict) verdicts.push(verdict);
@@ -371,7 +436,9 @@ export class CandorRecorder extends RecorderCore {
       video: this.media.ad,
       ad,
       stream,
-      MediaRecorder: this.env.MediaRecorder,
+      MediaRecorder: this.onDevice
+        ? faceRecorderClass(this.analyser, this.env)
+        : this.env.MediaRecorder,
       recorderOptions: {
         mimeType: this.mimeType,
         videoBitsPerSecond: this.options.videoBitsPerSecond,
@@ -483,6 +550,7 @@ export class CandorRecorder extends RecorderCore {
   }
 
   async endSession(status) {
+    if (this.analyser) this.analyser.close(); // the face reader's ~75 MB go with the session
     const answer = await this.api.end(this.session.session_id, status);
     if (answer && answer.receipt_code) this.receiptCode = answer.receipt_code;
     this.ended = true;

@@ -422,7 +422,7 @@ RecorderView.prototype.screens = {
         t.noCameraSteps[kind].map((step) => h("li", {}, step)),
       ),
     ];
-    const canRetry = !["unsupported", "insecure"].includes(kind);
+    const canRetry = !["unsupported", "insecure", "on_device"].includes(kind);
     nodes.push(
       h(
         "div",
