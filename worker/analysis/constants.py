@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.2.0"
+ANALYSIS_VERSION = "2.3.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
@@ -136,9 +136,12 @@ class Settings:
     # Brows move with speech both ways (raised for emphasis, lowered between), and a person's
     # resting brows read anywhere from 0.1 to 0.45 browDown: the brow furrow's rest is their
     # median, capped higher. A man talking and laughing for 200 s (coded with no furrow) read a
-    # furrow curve at his 5th percentile; at his median it stays low.
-    furrow_rest_percentile: float = 50.0
-    furrow_max_rest_offset: float = 0.45
+    # furrow curve at his 5th percentile; at his median it stays low. The lids likewise: eyeSquint
+    # reads 0.2-0.45 on the development set's faces at rest (more when they look down), so lid
+    # tighten's rest is the median too (its mean where a person saw no AU7: 0.21 at the 5th
+    # percentile, 0.03 at the median).
+    median_rest_percentile: float = 50.0
+    median_max_rest_offset: float = 0.45
     # The nose root's smooth texture (nose wrinkle's reference): this percentile of the
     # panelist's frames facing the screen.
     nose_rest_percentile: float = 25.0
@@ -171,11 +174,11 @@ class Settings:
     max_bystander_share: float = 0.2
 
     def rest_rule(self, expression: str) -> tuple[float, float]:
-        """(percentile, cap) of an expression's per-person rest level: the brow furrow's is the
-        panelist's median (brows move with speech), every other's their least expressive
-        moments."""
-        if expression == "brow_furrow":
-            return self.furrow_rest_percentile, self.furrow_max_rest_offset
+        """(percentile, cap) of an expression's per-person rest level: the brow furrow's and
+        lid tighten's are the panelist's median (brows move with speech, lids rest half shut
+        differently in every face), every other's their least expressive moments."""
+        if expression in ("brow_furrow", "lid_tighten"):
+            return self.median_rest_percentile, self.median_max_rest_offset
         return self.rest_percentile, self.max_rest_offset
 
     def as_dict(self) -> dict[str, Any]:

@@ -37,8 +37,6 @@ KNOWN_SHORT = {
     ("moves", "lip_press"): "0.00 over the 5 pressed-lip photos; 0.62 (p95) on franck's "
     "coded lip-press spells",
     ("moves", "smirk"): "0.00 on the two one-sided smiles (their smiles read weakly)",
-    ("low", "lid_tighten"): "eyeSquint reads 0.2-0.45 on faces at rest and on smiles",
-    ("low", "upper_lip_raise"): "mouthUpperUp reads 0.7-0.9 on every broad toothy smile",
 }
 
 
