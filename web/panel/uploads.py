@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from candor import ondevice
 from web.clips import keys, storage
 from web.clips.lifecycle import consented, mark_queued
 from web.panel.errors import PanelError
@@ -58,9 +59,21 @@ def open_clip(
     _refuse_unless_consented(panel_session.status, has_agreed(session, panel_session.id))
     if body.ad_id not in panel_session.ad_order:
         raise PanelError(404, "This ad is not part of the session")
-    base_type = body.mime_type.split(";", 1)[0].strip().lower()
-    if base_type not in storage.ALLOWED_MIME_TYPES:
-        raise PanelError(415, f"mime_type must be one of {', '.join(storage.ALLOWED_MIME_TYPES)}")
+    if panel_session.on_device:
+        # The privacy promise of on-device mode, kept by the server too: this session's clips
+        # are face records of the pinned format, never video.
+        if body.mime_type.replace(" ", "").lower() != ondevice.MIME_TYPE:
+            raise PanelError(
+                415,
+                "This session is analysed on the panelist's device: only face records "
+                f"({ondevice.MIME_TYPE}) are accepted, never video",
+            )
+    elif ondevice.is_records(body.mime_type):
+        raise PanelError(415, "This session records video: face records are not accepted")
+    else:
+        base_type = body.mime_type.split(";", 1)[0].strip().lower()
+        if base_type not in storage.VIDEO_MIME_TYPES:
+            raise PanelError(415, f"mime_type must be one of {', '.join(storage.VIDEO_MIME_TYPES)}")
     for _attempt in range(2):
         clip = session.scalar(
             select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)

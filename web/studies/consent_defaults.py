@@ -4,7 +4,8 @@ Plain language, one idea per line: what is filmed, what is measured, that the vi
 that nobody is identified, that taking part is voluntary and can stop at any time, and whom to ask.
 A study in emotion mode gets a variant whose "what is measured" also says, in plain words, that a
 program infers emotions from the face (EU AI Act art. 50(3)); that variant is saved with
-`discloses_emotion` ticked.
+`discloses_emotion` ticked. A study analysed on the panelist's device gets a variant saying that
+the video never leaves the device, and which numbers are sent instead (saved with `on_device`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class DefaultConsent:
     consent_text: str
     instructions: str
     discloses_emotion: bool = False
+    on_device: bool = False
 
 
 _EN_CONSENT = """\
@@ -120,20 +122,93 @@ _TEMPLATES = {
     "fr": (_FR_CONSENT, _FR_INSTRUCTIONS, _FR_MEASURED, _FR_MEASURED_EMOTIONS),
 }
 
+# On-device mode: the paragraphs about filming, measuring and deleting the video, replaced by what
+# happens instead (issue 22): the face is read in the panelist's browser; numbers are sent.
+_EN_ON_DEVICE = (
+    (
+        """\
+What is filmed: your face, through your webcam, only while each ad is playing. \
+The camera is not switched on before you agree, and it stops when the ads end.""",
+        """\
+What the camera is used for: your face, through your webcam, only while each ad is playing. \
+The camera is not switched on before you agree, and it stops when the ads end.""",
+    ),
+    (
+        _EN_MEASURED,
+        """\
+On your device only: a program running in this browser reads from the camera whether you are \
+looking at the screen and how your face moves (for example, raised eyebrows or an open mouth). \
+The video never leaves your device: it is not sent, not stored, and nobody watches it.""",
+    ),
+    (
+        """\
+The video is deleted as soon as it has been analysed, normally within minutes. \
+Only the measurements are kept.""",
+        """\
+What is sent: numbers only, about 15 times a second: how strongly each facial movement shows, \
+where your head and eyes point, how open your eyes are, how bright the picture is and whether \
+your mouth or eyes are covered. They describe how your face moves, not what it looks like. \
+Only these measurements are kept.""",
+    ),
+)
+_FR_ON_DEVICE = (
+    (
+        """\
+Ce qui est filmé : votre visage, par votre webcam, uniquement pendant la diffusion de chaque \
+publicité.""",
+        """\
+À quoi sert la caméra : à lire votre visage, uniquement pendant la diffusion de chaque \
+publicité.""",
+    ),
+    (
+        _FR_MEASURED,
+        """\
+Sur votre appareil uniquement : un programme qui tourne dans ce navigateur lit, à partir de la \
+caméra, si vous regardez l'écran et comment votre visage bouge (par exemple des sourcils levés \
+ou une bouche ouverte). La vidéo ne quitte jamais votre appareil : elle n'est ni envoyée, ni \
+enregistrée, et personne ne la regarde.""",
+    ),
+    (
+        """\
+La vidéo est supprimée dès qu'elle a été analysée, en général en quelques minutes. \
+Seules les mesures sont conservées.""",
+        """\
+Ce qui est envoyé : uniquement des nombres, environ 15 fois par seconde : l'intensité de chaque \
+mouvement du visage, la direction de la tête et des yeux, l'ouverture des yeux, la luminosité \
+de l'image et si votre bouche ou vos yeux sont cachés. Ils décrivent comment votre visage \
+bouge, pas à quoi il ressemble. Seules ces mesures sont conservées.""",
+    ),
+)
+_ON_DEVICE = {"en": _EN_ON_DEVICE, "fr": _FR_ON_DEVICE}
+
 
 def default_consent(
-    locale: str, *, organisation: str, contact: str, emotions: bool = False
+    locale: str,
+    *,
+    organisation: str,
+    contact: str,
+    emotions: bool = False,
+    on_device: bool = False,
 ) -> DefaultConsent:
     """The default texts in `locale`, naming the organisation and a contact address; with
-    `emotions`, the variant that discloses emotion inference."""
+    `emotions`, the variant that discloses emotion inference; with `on_device`, the variant that
+    says the video never leaves the panelist's device, and what is sent instead."""
     try:
         consent, instructions, measured, measured_emotions = _TEMPLATES[locale]
     except KeyError:
         raise ValueError(f"no default consent text in {locale!r}") from None
+    if emotions and on_device:
+        raise ValueError("emotion mode cannot run on the device")
     if emotions:
         consent = consent.replace(measured, measured_emotions)
+    if on_device:
+        for old, new in _ON_DEVICE[locale]:
+            if old not in consent:  # the template changed under this variant
+                raise AssertionError(f"on-device variant of {locale!r} no longer matches")
+            consent = consent.replace(old, new)
     return DefaultConsent(
         consent_text=consent.format(organisation=organisation, contact=contact),
         instructions=instructions,
         discloses_emotion=emotions,
+        on_device=on_device,
     )

@@ -262,6 +262,7 @@ def consent_form(
             "consent_text": current.consent_text,
             "instructions": current.instructions,
             "discloses_emotion": current.discloses_emotion,
+            "on_device": current.on_device,
         }
         if current
         else {}
@@ -280,6 +281,7 @@ async def save_consent(
     locale = _locale_or_404(locale)
     values = await read_form(request)
     values.setdefault("discloses_emotion", "")  # an unticked checkbox sends nothing
+    values.setdefault("on_device", "")
     try:
         data = ConsentIn.model_validate(values)
         integration_service.new_consent_version(

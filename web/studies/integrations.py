@@ -47,7 +47,11 @@ def create_integration(
     organisation_name = organisation.name if organisation else "the study team"
     for locale in DEFAULT_LOCALES:
         texts = default_consent(
-            locale, organisation=organisation_name, contact=user.email, emotions=study.emotion_mode
+            locale,
+            organisation=organisation_name,
+            contact=user.email,
+            emotions=study.emotion_mode,
+            on_device=study.on_device,
         )
         session.add(
             _version(
@@ -58,6 +62,7 @@ def create_integration(
                     consent_text=texts.consent_text,
                     instructions=texts.instructions,
                     discloses_emotion=texts.discloses_emotion,
+                    on_device=texts.on_device,
                 ),
                 user,
             )
@@ -107,6 +112,7 @@ def _version(
         consent_text=data.consent_text,
         instructions=data.instructions,
         discloses_emotion=data.discloses_emotion,
+        on_device=data.on_device,
         sha256=consent_sha256(data.consent_text),
         created_by_id=user.id if user else None,
     )
@@ -167,6 +173,7 @@ def new_consent_version(
         and current.consent_text == data.consent_text
         and current.instructions == data.instructions
         and current.discloses_emotion == data.discloses_emotion
+        and current.on_device == data.on_device
     ):
         return current
     version = (current.version if current else 0) + 1

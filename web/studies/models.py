@@ -50,6 +50,9 @@ class Study(Base):
     # Emotion inference is a separate opt-in: fielded only with consent texts that disclose it
     # (web/studies/emotion.py), and changed only before any panelist has consented.
     emotion_mode: Mapped[bool] = mapped_column(default=False)
+    # On-device mode (issue 22): the panelist's browser reads the face and sends numbers only,
+    # never video (candor/ondevice.py). Changed only before any panelist has consented.
+    on_device: Mapped[bool] = mapped_column(default=False, server_default=false())
     min_cell_size: Mapped[int] = mapped_column(default=10)
     # Fieldwork: how many usable panelists the designer wants, and whether reaching that number
     # closes every integration of the study to new panelists (sessions under way still finish).
@@ -149,6 +152,10 @@ class ConsentText(Base):
     # words that emotions are inferred from their face (EU AI Act art. 50(3)); a study in
     # emotion mode is fielded only when every current version says so.
     discloses_emotion: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The designer's statement that the text describes on-device analysis (the video never
+    # leaves the panelist's device, and what is sent instead): only such a text is agreed to in a
+    # study analysed on the device, and never in one that uploads video.
+    on_device: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -130,6 +131,12 @@ EMOTION_MODE_HELP = (
     "switched only before the first panelist consents"
 )
 
+ON_DEVICE_HELP = (
+    "Analyse on the panelist's device: their browser reads the face and sends numbers only, "
+    "never video. Smile, smirk and nose wrinkle are not measured on device; cannot be combined "
+    "with emotion mode; switched only before the first panelist consents"
+)
+
 
 class StudyIn(BaseModel):
     name: Name
@@ -139,6 +146,17 @@ class StudyIn(BaseModel):
         "(EU AI Act art. 5(1)(f) bans emotion recognition at work and in education)"
     )
     emotion_mode: Checkbox = Field(default=False, description=EMOTION_MODE_HELP)
+    on_device: Checkbox = Field(default=False, description=ON_DEVICE_HELP)
+
+    @field_validator("on_device")
+    @classmethod
+    def _not_with_emotions(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("emotion_mode"):
+            raise ValueError(
+                "emotion mode needs the video on the server; a study analysed on the "
+                "panelist's device cannot infer emotions"
+            )
+        return value
 
     @field_validator("attest_not_employees_or_students")
     @classmethod
@@ -155,6 +173,7 @@ class StudyUpdate(BaseModel):
     ad_order: AdOrder | None = None
     min_cell_size: int | None = Field(default=None, ge=1, le=10_000)
     emotion_mode: Checkbox | None = Field(default=None, description=EMOTION_MODE_HELP)
+    on_device: Checkbox | None = Field(default=None, description=ON_DEVICE_HELP)
 
 
 class AdOut(BaseModel):
@@ -193,6 +212,7 @@ class StudyOut(BaseModel):
     attested_not_employees_or_students: bool
     attested_at: datetime | None
     emotion_mode: bool
+    on_device: bool
     min_cell_size: int
     created_at: datetime
     results_url: str
@@ -261,10 +281,17 @@ DISCLOSES_EMOTION_HELP = (
 )
 
 
+ON_DEVICE_TEXT_HELP = (
+    "The text describes on-device analysis: the video never leaves the panelist's device, and "
+    "says what is sent instead. Required in a study analysed on the device, refused in any other"
+)
+
+
 class ConsentIn(BaseModel):
     consent_text: ConsentBody
     instructions: InstructionsBody = ""
     discloses_emotion: Checkbox = Field(default=False, description=DISCLOSES_EMOTION_HELP)
+    on_device: Checkbox = Field(default=False, description=ON_DEVICE_TEXT_HELP)
 
 
 class ConsentOut(BaseModel):
@@ -278,6 +305,7 @@ class ConsentOut(BaseModel):
     instructions: str
     sha256: str = Field(description="sha256 of consent_text as UTF-8, exactly as shown")
     discloses_emotion: bool = Field(description=DISCLOSES_EMOTION_HELP)
+    on_device: bool = Field(default=False, description=ON_DEVICE_TEXT_HELP)
     created_at: datetime
     created_by_id: int | None
 

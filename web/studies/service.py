@@ -41,6 +41,7 @@ def create_study(*, session: Session, organisation_id: int, user: User, data: St
         attested_by_id=user.id,
         attested_at=utcnow(),
         emotion_mode=data.emotion_mode,
+        on_device=data.on_device,
     )
     session.add(study)
     session.commit()
@@ -65,6 +66,12 @@ def update_study(*, session: Session, settings: Settings, study: Study, data: St
         )
     if data.emotion_mode is not None:
         check_emotion_switch(session=session, study=study, emotion_mode=data.emotion_mode)
+    if data.on_device is not None:
+        check_on_device_switch(session=session, study=study, on_device=data.on_device)
+    check_modes(
+        emotion_mode=study.emotion_mode if data.emotion_mode is None else data.emotion_mode,
+        on_device=study.on_device if data.on_device is None else data.on_device,
+    )
     for name, value in data.model_dump(exclude_none=True).items():
         setattr(study, name, value)
     session.commit()
@@ -196,6 +203,35 @@ def has_consented_panelists(*, session: Session, study: Study) -> bool:
             )
         )
     )
+
+
+def check_modes(*, emotion_mode: bool, on_device: bool) -> None:
+    """Emotion mode reads the face's pixels on the server: it cannot run on the device."""
+    if emotion_mode and on_device:
+        raise StudyError(
+            "emotion mode needs the video on the server; a study analysed on the panelist's "
+            "device cannot infer emotions",
+            field="on_device",
+        )
+
+
+def check_on_device_switch(*, session: Session, study: Study, on_device: bool) -> None:
+    """Refuse to switch on-device mode once panelists have consented under the current one: they
+    were told where their video goes."""
+    if on_device == study.on_device:
+        return
+    session.refresh(study, with_for_update=True)
+    if on_device == study.on_device:
+        return
+    if has_consented_panelists(session=session, study=study):
+        state = "on" if study.on_device else "off"
+        raise StudyError(
+            f"on-device analysis stays {state}: panelists have already agreed to take part "
+            "under it, and were told where their video goes; create a new study to field it "
+            "the other way",
+            409,
+            field="on_device",
+        )
 
 
 def check_emotion_switch(*, session: Session, study: Study, emotion_mode: bool) -> None:

@@ -79,6 +79,7 @@ async def create_study(
     # Unticked checkboxes send nothing.
     values.setdefault("attest_not_employees_or_students", "")
     values.setdefault("emotion_mode", "")
+    values.setdefault("on_device", "")
     try:
         data = StudyIn.model_validate(values)
     except ValidationError as exc:
@@ -158,6 +159,7 @@ def edit_study_form(request: Request, study: StudyEditDep, session: SessionDep) 
         "ad_order": study.ad_order.value,
         "min_cell_size": study.min_cell_size,
         "emotion_mode": study.emotion_mode,
+        "on_device": study.on_device,
     }
     return _edit_form(request, session, study, values, {})
 
@@ -168,6 +170,7 @@ async def edit_study(
 ) -> Response:
     values = await read_form(request)
     values.setdefault("emotion_mode", "")  # an unticked checkbox sends nothing
+    values.setdefault("on_device", "")
     try:
         data = StudyUpdate.model_validate(
             {k: v for k, v in values.items() if v != "" or k != "min_cell_size"}
