@@ -287,6 +287,7 @@ export class CandorRecorder extends RecorderCore {
     if (this.media.preview) this.media.preview.srcObject = null;
     if (this.analyser) this.analyser.close();
     this.onDeviceFailure = error.reason || "load";
+    this.onDeviceMessage = String(error.message || "");
     this.preflight = { ...this.preflight, canSkip: true };
     this.toNoCamera(CameraError.ON_DEVICE, error);
   }

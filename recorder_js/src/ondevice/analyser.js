@@ -15,8 +15,10 @@ const SIMD_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15,
   253, 98, 11,
 ]);
-// A frame may take at most this share of the frame period (the rest: capture, page, upload).
-const MAX_BUSY_SHARE = 0.75;
+// The preflight passes when the median frame leaves room for at least this many frames a second
+// (the analysis rate is 15; a slower machine reads fewer, and a second counts only with half the
+// frames its clip's own rate gives: below 10 a second of ad risks being marked sparse).
+export const MIN_FPS = 10;
 
 export class OnDeviceUnavailable extends Error {
   constructor(reason, message) {
@@ -150,7 +152,7 @@ export class OnDeviceAnalyser {
     return {
       light: results.length > 0 && majority((r) => r.brightness >= minLuma),
       face: results.length > 0 && majority((r) => r.faces === 1),
-      fast: frameMs <= (MAX_BUSY_SHARE * 1000) / this.fps,
+      fast: frameMs <= 1000 / Math.min(MIN_FPS, this.fps),
       frameMs,
     };
   }
@@ -186,6 +188,7 @@ export class FaceRecorder extends EventTarget {
     this.frameTimer = null;
     this.sliceTimer = null;
     this.skipped = 0; // frames not read because the previous one was still being read
+    this.due = false; // a frame is due while one is being read
     this.video = document.createElement("video");
     this.video.muted = true;
     this.video.playsInline = true;
@@ -239,9 +242,16 @@ export class FaceRecorder extends EventTarget {
     this.frameTimer = this.setTimer(() => this.tick(), period);
     if (this.state !== "recording" || !this.video.videoWidth) return;
     if (this.busy) {
-      this.skipped += 1;
+      // Read as soon as the frame in hand is done; a second tick meanwhile is a frame dropped.
+      if (this.due) this.skipped += 1;
+      this.due = true;
       return;
     }
+    this.capture();
+  }
+
+  capture() {
+    this.due = false;
     const t = this.clipMs() / 1000;
     this.busy = createImageBitmap(this.video)
       .then((bitmap) => this.analyser.analyse(bitmap, t))
@@ -257,6 +267,7 @@ export class FaceRecorder extends EventTarget {
       })
       .finally(() => {
         this.busy = null;
+        if (this.due && this.state === "recording") this.capture();
       });
   }
 

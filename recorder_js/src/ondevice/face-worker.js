@@ -25,6 +25,10 @@ self.import = async (url) => {
   self.ModuleFactory = loaded.default;
 };
 
+// The module build of the loader declares its debug printer inside a block, which strict mode
+// (every ES module) scopes to that block: it must find one on the global object instead.
+self.custom_dbg = (...args) => console.warn(...args);
+
 async function sha256Hex(buffer) {
   const digest = await crypto.subtle.digest("SHA-256", buffer);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
