@@ -8,6 +8,7 @@ checked by sha256), as Chromium's looped y4m.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,39 @@ MAGIC = {
 }
 SECONDS = 10
 FPS = 15
+# Installed before any of the page's scripts: every body the page hands to fetch or sendBeacon,
+# byte for byte (Chromium does not report Blob bodies to the test's request events).
+BODY_PROBE = """
+(() => {
+  window.__sent = [];
+  const b64 = (bytes) => {
+    let text = "";
+    for (let i = 0; i < bytes.length; i += 0x8000)
+      text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(text);
+  };
+  const realFetch = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const bytes = ["GET", "HEAD"].includes(request.method)
+      ? new Uint8Array(0)
+      : new Uint8Array(await request.clone().arrayBuffer());
+    window.__sent.push({ url: request.url, method: request.method,
+      type: request.headers.get("content-type") || "", body: b64(bytes) });
+    return realFetch(input, init);
+  };
+  const realBeacon = navigator.sendBeacon.bind(navigator);
+  navigator.sendBeacon = (url, data) => {
+    const keep = async () => {
+      const bytes = new Uint8Array(await new Response(data).arrayBuffer());
+      window.__sent.push({ url: new URL(url, location.href).href, method: "POST",
+        type: "beacon", body: b64(bytes) });
+    };
+    keep();
+    return realBeacon(url, data);
+  };
+})();
+"""
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +149,7 @@ def test_on_device_session_sends_numbers_only_and_curves_come_out(
 
     context.on("request", seen)
     page = context.new_page()
+    page.add_init_script(BODY_PROBE)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     console: list[str] = []
@@ -130,7 +165,7 @@ def test_on_device_session_sends_numbers_only_and_curves_come_out(
         pass_preflight(page)
     except Exception:
         page.screenshot(path=str(tmp_path / "preflight.png"))
-        state = recorder_value(page, "[r.state, r.onDeviceFailure, r.onDeviceMessage, r.cameraError]")
+        state = recorder_value(page, "[r.state, r.onDeviceFailure, r.onDeviceMessage]")
         raise AssertionError(f"preflight: {state} {console[-10:]} {errors}") from None
     page.locator(".cr-rec").wait_for(timeout=30000)
     page.get_by_role("heading", name="Thank you").wait_for(timeout=90000)
@@ -139,24 +174,35 @@ def test_on_device_session_sends_numbers_only_and_curves_come_out(
     assert progress["chunksAcked"] == progress["chunksTotal"] > 0
     page.screenshot(path=str(tmp_path / "ondevice-done.png"))
 
-    # Every request body the page (and its worker) made: no video or image byte, anywhere.
-    assert requests, "the page made requests"
+    # Every request the page and its worker made, as the browser reports them, and every body
+    # the page's scripts handed over, byte for byte.
+    sent = page.evaluate("window.__sent")
+    for item in sent:
+        item["body"] = base64.b64decode(item["body"])
+    assert requests and sent
+    probed = {(item["method"], item["url"]) for item in sent}
     for request in requests:
         assert not request["type"].startswith(("video/", "image/")), request["url"]
+        if request["method"] not in ("GET", "HEAD"):
+            # A body the probe did not see would be a body nobody inspected.
+            assert (request["method"], request["url"]) in probed, request["url"]
+    for item in [*sent, *requests]:
+        assert not item["type"].startswith(("video/", "image/")), item["url"]
         for name, magic in MAGIC.items():
-            assert magic not in request["body"], (
-                f"{name} bytes in {request['method']} {request['url']}"
-            )
-    chunks = [r for r in requests if r["method"] == "PUT" and "/chunks/" in r["url"]]
+            where = f"{item['method']} {item['url']}"
+            assert magic not in item["body"], f"{name} bytes in {where}"
+    chunks = [r for r in sent if r["method"] == "PUT" and "/chunks/" in r["url"]]
     assert chunks, "face records were uploaded"
     uploaded = 0
     for chunk in chunks:
         body = chunk["body"]
-        assert len(body) % RECORD_BYTES == 0, len(body)
+        assert body and len(body) % RECORD_BYTES == 0, len(body)
         assert all(body[i] == 1 for i in range(0, len(body), RECORD_BYTES)), "record version"
         uploaded += len(body)
     # Records are small: at most a record per frame at the analysis rate, nothing else.
     assert max(len(c["body"]) for c in chunks) <= RECORD_BYTES * FPS * 1.5
+    # No other request carries more than a few kilobytes (JSON: session, consent, events).
+    assert max(len(i["body"]) for i in sent if i not in chunks) < 8192
 
     session = panel_session(live_candor, fielded)
     assert session.status == SessionStatus.COMPLETE
