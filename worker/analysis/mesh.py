@@ -226,8 +226,8 @@ def model_provenance(settings: Settings, version: str, *, emotions: bool) -> dic
             "interval_s": settings.face_count_interval_s,
             "file": _mediapipe_file(_MEDIAPIPE_FILES["face_counter"]),
         },
-        "hands": {
-            "name": "mediapipe.solutions.hands",
+        "hand_detector": {
+            "name": "mediapipe.solutions.hands (palm detection, lite)",
             "version": version,
             "use": "which face regions a hand covers (their expressions are unreadable)",
             "model_complexity": 0,
@@ -235,10 +235,12 @@ def model_provenance(settings: Settings, version: str, *, emotions: bool) -> dic
             "max_num_hands": 2,
             "min_detection_confidence": settings.min_hand_confidence,
             "interval_s": settings.hand_check_interval_s,
-            "files": [
-                _mediapipe_file(_MEDIAPIPE_FILES["palm_detection"]),
-                _mediapipe_file(_MEDIAPIPE_FILES["hand_landmarks"]),
-            ],
+            "file": _mediapipe_file(_MEDIAPIPE_FILES["palm_detection"]),
+        },
+        "hand_landmarks": {
+            "name": "mediapipe.solutions.hands (21 hand landmarks, lite), on each hand found",
+            "version": version,
+            "file": _mediapipe_file(_MEDIAPIPE_FILES["hand_landmarks"]),
         },
         "blendshapes": {
             "name": "MediaPipe FaceLandmarker face_blendshapes.tflite on the mesh's 146 points",
