@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.3.0"
+ANALYSIS_VERSION = "2.4.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
@@ -87,6 +87,11 @@ class Settings:
     # third of a frame's mesh). A change found between two looks is pinned to its exact frame
     # by re-checking the frames held in between; a bystander seen for less than this is missed.
     face_count_interval_s: float = 0.5
+    # Hands on the face (worker/analysis/hands.py): looked for this often, with this palm score.
+    # A look costs ~2.5 mesh calls (palm detection, and the hand landmarks per hand found): at
+    # 1 s it adds ~7 % to a 15 fps analysis; a hand resting on the face stays for seconds.
+    hand_check_interval_s: float = 1.0
+    min_hand_confidence: float = 0.5
 
     # Attention: where the eyes point, head pose plus the eyes' turn in the head, within the
     # screen; eyes open. Head pose alone is not gaze: on 21 real faces looking at the camera
