@@ -20,30 +20,22 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from web.framing import RECORDER_CSP  # noqa: E402
-from web.ondevice import ASSETS, ASSETS_PREFIX, MODEL_NAME, asset_bytes  # noqa: E402
+from tests.support.ondevice_page import CONFIG, serve  # noqa: E402
+from web.ondevice import ASSETS, asset_bytes  # noqa: E402
 
-SRC = ROOT / "recorder_js" / "src"
 CHROMIUM = os.environ.get("CANDOR_CHROMIUM", "/usr/bin/chromium")
-
-PAGE = """<!doctype html><meta charset="utf-8"><title>on-device bench</title>
-<script type="module" src="/bench.js"></script>"""
 
 BENCH_JS = """
 import { OnDeviceAnalyser, FaceRecorder } from "/recorder/ondevice/analyser.js";
 window.run = async (seconds, fps) => {
   const consentAt = performance.now();
-  const analyser = new OnDeviceAnalyser({ baseUrl: "", config: {
-    assets: "%(assets)s", model: "%(assets)s/%(model)s", model_sha256: "%(sha)s", fps } });
+  const analyser = new OnDeviceAnalyser({ baseUrl: "", config: { ...%(config)s, fps } });
   const loading = analyser.load();
   const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
   await loading;
@@ -73,40 +65,6 @@ window.run = async (seconds, fps) => {
     chunks };
 };
 """
-
-
-def serve(bench_js: str) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            headers = {"Cache-Control": "no-cache"}
-            if path == "/":
-                body, kind = PAGE.encode(), "text/html"
-                headers["Content-Security-Policy"] = RECORDER_CSP
-            elif path == "/bench.js":
-                body, kind = bench_js.encode(), "text/javascript"
-            elif path.startswith(ASSETS_PREFIX + "/") and path.rsplit("/", 1)[1] in ASSETS:
-                name = path.rsplit("/", 1)[1]
-                body, kind = asset_bytes(name), ASSETS[name].media_type
-            elif path.startswith("/recorder/") and (SRC / path[len("/recorder/") :]).is_file():
-                body, kind = (SRC / path[len("/recorder/") :]).read_bytes(), "text/javascript"
-            else:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            for key, value in headers.items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def chromium_cpu_seconds(pid: int) -> float:
@@ -158,12 +116,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     y4m = args.y4m or make_y4m(10, 15)
-    bench_js = BENCH_JS % {
-        "assets": ASSETS_PREFIX,
-        "model": MODEL_NAME,
-        "sha": ASSETS[MODEL_NAME].sha256,
-    }
-    server, base = serve(bench_js)
+    server = serve(BENCH_JS % {"config": json.dumps(CONFIG)})
+    base = server.base_url
     download = {name: asset_bytes(name) for name in ASSETS}
     raw = sum(len(data) for data in download.values())
     gzipped = sum(len(gzip.compress(data, 6)) for data in download.values())

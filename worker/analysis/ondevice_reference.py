@@ -9,6 +9,7 @@ compared with server mode on the same clip. Never used to analyse a panelist's c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -62,22 +63,28 @@ def frame_row(rgb: np.ndarray, result: Any) -> dict[str, Any]:
     return row
 
 
-def reference_rows(path: str | Path, fps: float = 15.0) -> Table:
-    """Per-frame record fields for a video, as the browser would send them."""
+def rows_for_frames(frames: Iterable[tuple[float, np.ndarray]]) -> Table:
+    """Per-frame record fields for (seconds, RGB) frames, in order, as the browser would send."""
     import mediapipe as mp
 
     rows: list[dict[str, Any]] = []
     times: list[float] = []
-    with VideoReader(path) as reader, _landmarker() as landmarker:
-        for frame in reader.frames(fps):
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame.rgb))
-            result = landmarker.detect_for_video(image, round(frame.t * 1000))
-            rows.append(frame_row(frame.rgb, result))
-            times.append(frame.t)
+    with _landmarker() as landmarker:
+        for t, rgb in frames:
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+            result = landmarker.detect_for_video(image, round(t * 1000))
+            rows.append(frame_row(rgb, result))
+            times.append(t)
     table: Table = {"t": np.array(times)}
     for name in rows[0]:
         table[name] = np.array([row[name] for row in rows])
     return table
+
+
+def reference_rows(path: str | Path, fps: float = 15.0) -> Table:
+    """Per-frame record fields for a video, as the browser would send them."""
+    with VideoReader(path) as reader:
+        return rows_for_frames((frame.t, frame.rgb) for frame in reader.frames(fps))
 
 
 def reference_records(path: str | Path, fps: float = 15.0) -> bytes:

