@@ -337,7 +337,8 @@ export function withTranslations(base, translations) {
   const out = structuredClone(
     Object.fromEntries(Object.entries(base).filter(([, v]) => typeof v !== "function")),
   );
-  for (const [key, value] of Object.entries(base)) if (typeof value === "function") out[key] = value;
+  for (const [key, value] of Object.entries(base))
+    if (typeof value === "function") out[key] = value;
   for (const [key, text] of Object.entries(translations)) {
     if (typeof text !== "string" || !text.trim()) continue;
     const path = key.split(".");

@@ -131,7 +131,10 @@ export class OnDeviceAnalyser {
    * The preflight: a few frames of the preview through the model. Resolves {light, face, fast,
    * frameMs, faces, brightness}; rejects OnDeviceUnavailable when the model cannot load.
    */
-  async check(video, { frames = 8, minLuma = 60, pause = (ms) => new Promise((r) => setTimeout(r, ms)) } = {}) {
+  async check(
+    video,
+    { frames = 8, minLuma = 60, pause = (ms) => new Promise((r) => setTimeout(r, ms)) } = {},
+  ) {
     await this.load();
     const results = [];
     for (let i = 0; i < frames; i += 1) {
@@ -146,7 +149,10 @@ export class OnDeviceAnalyser {
       await pause(1000 / this.fps);
     }
     // The first frame pays for the model's warm-up: judge the speed on the rest.
-    const timed = results.slice(1).map((r) => r.ms).sort((a, b) => a - b);
+    const timed = results
+      .slice(1)
+      .map((r) => r.ms)
+      .sort((a, b) => a - b);
     const frameMs = timed.length ? timed[timed.length >> 1] : Infinity;
     const majority = (test) => results.filter(test).length * 2 > results.length;
     return {
@@ -172,8 +178,10 @@ export class OnDeviceAnalyser {
  * of the playback events' clip_ms); every `timeslice` ms the records so far are one Blob.
  */
 export class FaceRecorder extends EventTarget {
-  constructor(stream, { analyser, now, setTimer, clearTimer, document }) {
+  constructor(stream, { analyser, now, setTimer, clearTimer, document, grab = null }) {
     super();
+    // (video) => Promise<ImageBitmap>: the frame in hand; injectable for tests.
+    this.grab = grab || ((video) => createImageBitmap(video));
     this.stream = stream;
     this.analyser = analyser;
     this.now = now;
@@ -253,7 +261,7 @@ export class FaceRecorder extends EventTarget {
   capture() {
     this.due = false;
     const t = this.clipMs() / 1000;
-    this.busy = createImageBitmap(this.video)
+    this.busy = this.grab(this.video)
       .then((bitmap) => this.analyser.analyse(bitmap, t))
       .then((answer) => {
         if (answer && answer.record) this.records.push(answer.record);

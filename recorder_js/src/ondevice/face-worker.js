@@ -37,10 +37,13 @@ async function sha256Hex(buffer) {
 async function init({ assets, model, modelSha256 }) {
   const started = performance.now();
   const response = await fetch(model);
-  if (!response.ok) throw Object.assign(new Error(`model: HTTP ${response.status}`), { reason: "assets" });
+  if (!response.ok)
+    throw Object.assign(new Error(`model: HTTP ${response.status}`), { reason: "assets" });
   const buffer = await response.arrayBuffer();
   if ((await sha256Hex(buffer)) !== modelSha256) {
-    throw Object.assign(new Error("face_landmarker.task is not the pinned file"), { reason: "assets" });
+    throw Object.assign(new Error("face_landmarker.task is not the pinned file"), {
+      reason: "assets",
+    });
   }
   const { FaceLandmarker } = await import(`${assets}/vision_bundle.mjs`);
   landmarker = await FaceLandmarker.createFromOptions(
