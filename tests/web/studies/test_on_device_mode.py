@@ -170,3 +170,11 @@ def test_the_face_reader_is_served_pinned_and_cacheable(client: TestClient) -> N
         assert client.get(f"{ASSETS_PREFIX}/{missing}").status_code == 404
     # The recorder's own module (the worker) is still served by the /recorder mount.
     assert client.get("/recorder/ondevice/face-worker.js").status_code == 200
+
+
+def test_results_say_which_mode_made_the_curves(client: TestClient, study: Study) -> None:
+    page = client.get(f"/results/studies/{study.id}", headers={"accept": "text/html"}).text
+    assert "Analysed on each panelist's device" not in page
+    assert _switch(client, study, True).status_code == 200  # type: ignore[attr-defined]
+    page = client.get(f"/results/studies/{study.id}", headers={"accept": "text/html"}).text
+    assert "Analysed on each panelist's device" in page and "not measured" in page
