@@ -35,6 +35,14 @@ RECORDER_CSP = (
     "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; "
     "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'"
 )
+# The on-device face reader's Web Worker (recorder_js/src/ondevice/face-worker.js): a worker takes
+# the CSP of its own script's response, so it gets one too: its modules, the model and
+# WebAssembly from this origin, and no request anywhere else.
+FACE_WORKER_PATH = "/recorder/ondevice/face-worker.js"
+FACE_WORKER_CSP = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
+    "worker-src 'none'; base-uri 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _REFERRER = (b"referrer-policy", b"strict-origin-when-cross-origin")
@@ -54,6 +62,8 @@ class NoFramingMiddleware:
         ]
         if path.startswith(RECORDER_PAGE_PREFIX):
             return [*common, (b"content-security-policy", RECORDER_CSP.encode())]
+        if path == FACE_WORKER_PATH:
+            return [*common, (b"content-security-policy", FACE_WORKER_CSP.encode())]
         if path.startswith(FRAMEABLE_PREFIXES):  # the recorder's module files
             return common
         return [

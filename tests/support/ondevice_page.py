@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from web.framing import RECORDER_CSP
+from web.framing import FACE_WORKER_CSP, FACE_WORKER_PATH, RECORDER_CSP
 from web.ondevice import ASSETS, ASSETS_PREFIX, MODEL_NAME, asset_bytes
 
 SRC = Path(__file__).resolve().parents[2] / "recorder_js" / "src"
@@ -44,6 +44,8 @@ def serve(page_js: str, files: Mapping[str, tuple[bytes, str]] | None = None) ->
                 body, kind = asset_bytes(name), ASSETS[name].media_type
             elif path.startswith("/recorder/") and (SRC / path[len("/recorder/") :]).is_file():
                 body, kind = (SRC / path[len("/recorder/") :]).read_bytes(), "text/javascript"
+                if path == FACE_WORKER_PATH:  # as web/framing.py serves it
+                    headers["Content-Security-Policy"] = FACE_WORKER_CSP
             else:
                 self.send_error(404)
                 return

@@ -168,8 +168,13 @@ def test_the_face_reader_is_served_pinned_and_cacheable(client: TestClient) -> N
     assert MODEL_NAME.startswith("face_landmarker-64184e22")
     for missing in ("vision_wasm_nosimd_internal.wasm", "vision_bundle.cjs", "..%2Fpackage.json"):
         assert client.get(f"{ASSETS_PREFIX}/{missing}").status_code == 404
-    # The recorder's own module (the worker) is still served by the /recorder mount.
-    assert client.get("/recorder/ondevice/face-worker.js").status_code == 200
+    # The recorder's own module (the worker) is still served by the /recorder mount, with a CSP
+    # of its own (a worker takes its script's): nothing but this origin, WebAssembly allowed.
+    worker = client.get("/recorder/ondevice/face-worker.js")
+    assert worker.status_code == 200
+    policy = worker.headers["content-security-policy"]
+    assert "connect-src 'self'" in policy and "'wasm-unsafe-eval'" in policy
+    assert "default-src 'none'" in policy
 
 
 def test_results_say_which_mode_made_the_curves(client: TestClient, study: Study) -> None:
