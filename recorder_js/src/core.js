@@ -239,7 +239,9 @@ export class RecorderCore {
     };
     this.ended = true;
     this.status = "closed";
-    this.transition(State.CLOSED, { intake: body.intake });
+    // The server's sentence (say, a consent text that does not yet disclose emotion reading)
+    // is for the designer's preview; panelists see the polite closed screen only.
+    this.transition(State.CLOSED, { intake: body.intake, reason: body.detail || null });
     if (!this.returnUrl) this.returnToSurvey();
   }
 

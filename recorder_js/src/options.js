@@ -57,6 +57,7 @@ export function browserEnv(overrides = {}) {
     digest: sha256Hex,
     indexedDB: g.indexedDB || null, // keeps unacknowledged chunks across a reload
     locks: (nav && nav.locks) || null, // Web Locks: one tab of this browser owns a session
+    localStorage: pageStorage(g), // else a heartbeat there does (tab-hold.js)
     wallNow: () => Date.now(), // the wall clock, for the sequence of "left the page" messages
     // A request that outlives the page: the beacon, else a keepalive fetch; true if queued.
     sendBeacon: (url, text) => {
@@ -107,4 +108,13 @@ export function resolveOptions(options) {
   merged.preflight = { ...PREFLIGHT_DEFAULTS, ...(options.preflight || {}) };
   merged.transport = merged.transport || fetchTransport();
   return merged;
+}
+
+/** The page's localStorage, or null where reading it throws (storage blocked for the frame). */
+function pageStorage(g) {
+  try {
+    return g.localStorage || null;
+  } catch {
+    return null;
+  }
 }

@@ -21,6 +21,7 @@ import {
   stopStream,
 } from "./media.js";
 import { State, TERMINAL, canTransition } from "./states.js";
+import { holdTab } from "./tab-hold.js";
 import { ClipUpload } from "./uploader.js";
 import { Sent, sendKeptWithdrawals, sendWithdrawal } from "./withdrawals.js";
 
@@ -84,26 +85,14 @@ export class CandorRecorder extends RecorderCore {
 
   /**
    * Hold this respondent's session for this tab, for as long as the tab lives or until the
-   * session ends (a Web Lock, which the browser releases when the tab closes or crashes).
-   * False if another tab holds it. Browsers without Web Locks are not kept apart.
+   * session ends: a Web Lock (the browser frees it when the tab closes or crashes), else a
+   * heartbeat in localStorage (tab-hold.js). False if another tab holds it.
    */
-  holdTab(key) {
-    const locks = this.env.locks;
-    if (!locks || typeof locks.request !== "function") return Promise.resolve(true);
-    return new Promise((resolve) => {
-      locks
-        .request(`candor-recorder:${key}`, { ifAvailable: true }, (lock) => {
-          if (!lock) {
-            resolve(false);
-            return null;
-          }
-          resolve(true);
-          return new Promise((release) => {
-            this.releaseTab = release;
-          });
-        })
-        .catch(() => resolve(true));
-    });
+  async holdTab(key) {
+    const release = await holdTab(key, this.env);
+    if (!release) return false;
+    this.releaseTab = release;
+    return true;
   }
 
   get withdrawalOptions() {
@@ -447,6 +436,13 @@ export class CandorRecorder extends RecorderCore {
     return this.uploads.add(upload);
   }
 
+  /** Anything of this session was recorded (here, or before a reload): what withdrawing
+   * deletes is a recording, not only a consent. */
+  get hasRecorded() {
+    const before = this.session && this.session.recorded_ads;
+    return this.recording || this.uploads.length > 0 || Boolean(before && before.length);
+  }
+
   /** Chunks acknowledged and queued over every clip of the session. */
   get progress() {
     return this.uploads.progress;
@@ -486,7 +482,10 @@ export class CandorRecorder extends RecorderCore {
     const answer = await this.api.end(this.session.session_id, status);
     if (answer && answer.receipt_code) this.receiptCode = answer.receipt_code;
     this.ended = true;
-    this.status = status;
+    // The server says what the data is: "complete" only if a clip is usable, else "incomplete"
+    // (a reload, a closed or hidden tab cut the only recording short). The survey hears that.
+    const honest = status === "complete" && answer && answer.status === "incomplete";
+    this.status = honest ? "incomplete" : status;
     this.clearStore();
   }
 
@@ -515,6 +514,7 @@ export class CandorRecorder extends RecorderCore {
       return false;
     }
     this.epoch += 1; // every step under way drops its late answers (and says nothing more)
+    const recorded = this.hasRecorded;
     this.cameraOff();
     this.busy = "withdraw";
     this.uploads.abortAll();
@@ -545,7 +545,7 @@ export class CandorRecorder extends RecorderCore {
     this.ended = true;
     this.status = "withdrawn";
     this.busy = null;
-    this.transition(State.WITHDRAWN, { erased });
+    this.transition(State.WITHDRAWN, { erased, recorded });
     if (!erased) {
       this.pendingWithdrawal = record;
       this.keepWithdrawing(record);

@@ -330,6 +330,25 @@ export class FakeDocument extends EventTarget {
   }
 }
 
+/** localStorage of one browser, shared by its tabs (synchronous, strings only). */
+export class FakeStorage {
+  constructor() {
+    this.items = new Map();
+  }
+
+  getItem(name) {
+    return this.items.has(name) ? this.items.get(name) : null;
+  }
+
+  setItem(name, value) {
+    this.items.set(name, String(value));
+  }
+
+  removeItem(name) {
+    this.items.delete(name);
+  }
+}
+
 /** navigator.locks of one browser, shared by its tabs: exclusive locks, `ifAvailable` only. */
 export class FakeLocks {
   constructor() {
@@ -760,6 +779,7 @@ export function setup({
       randomId: () => "random-id",
       wallNow: () => 1_700_000_000_000 + clock.now(),
       sendBeacon: (url, text) => server.beacon(url, text),
+      localStorage: null, // no tab hold unless a test gives locks or a storage
       // Web Crypto digests finish on a thread pool, outside the virtual clock: hash in-line.
       digest: async (blob) =>
         createHash("sha256")

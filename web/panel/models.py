@@ -28,6 +28,9 @@ class SessionStatus(enum.StrEnum):
     STARTED = "started"
     CONSENTED = "consented"
     COMPLETE = "complete"
+    # The panelist went through every ad but no clip is (or promises to be) usable: a reload,
+    # a closed tab or a hidden tab cut the recording short (web/panel/coverage.py).
+    INCOMPLETE = "incomplete"
     DECLINED = "declined"
     NO_CAMERA = "no_camera"
     WITHDRAWN = "withdrawn"

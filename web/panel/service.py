@@ -20,6 +20,7 @@ from web.clips.deletion import (
 from web.clips.lifecycle import consented
 from web.db import utcnow
 from web.panel import tokens
+from web.panel.coverage import any_usable
 from web.panel.errors import PanelError
 from web.panel.locales import locale_candidates
 from web.panel.models import (
@@ -56,6 +57,7 @@ from web.studies.signing import check_preview_token, verify_respondent
 RESUMABLE = (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.DECLINED)
 ENDED = (
     SessionStatus.COMPLETE,
+    SessionStatus.INCOMPLETE,
     SessionStatus.NO_CAMERA,
     SessionStatus.FAILED,
     SessionStatus.WITHDRAWN,
@@ -259,11 +261,22 @@ def start_session(
     if body.preview:
         check_preview_token(settings, integration, preview_token)
     _refuse_unless_open(session, integration)
-    if not study.ads:
-        raise PanelError(409, "This study has no ads yet")
-    refusal = fielding_refusal(session=session, study=study, integration=integration)
+    refusal = (
+        "This study has no ads yet"
+        if not study.ads
+        else fielding_refusal(session=session, study=study, integration=integration)
+    )
     if refusal is not None:
-        raise PanelError(409, refusal)
+        # Not the panelist's doing and nothing they can fix: the same polite "closed" screen
+        # and `closed` status as a paused study; the sentence (shown in the designer's
+        # preview) says what the study team must do.
+        raise PanelError(
+            409,
+            refusal,
+            code="study_closed",
+            intake="not_ready",
+            return_url_template=integration.return_url_template,
+        )
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
     respondent = tokens.respondent_hash(settings, body.respondent_id)
@@ -476,7 +489,11 @@ def _receipt(settings: Settings, panel_session: PanelSession) -> str | None:
 def end_session(
     *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: SessionEnd
 ) -> StatusOut:
-    """Close the session with the recorder's status; clips never finished are deleted now."""
+    """Close the session with the recorder's status; clips never finished are deleted now.
+
+    `complete` is kept only when a clip of the session is usable or promises to be (coverage.py);
+    otherwise the session ends `incomplete`, and the answer says so: the recorder returns to the
+    survey with the status the server stored, so the survey learns what the data is."""
     panel_session = panel_session_for(session, session_public_id)
     if panel_session.status in ENDED:
         return StatusOut(
@@ -496,6 +513,8 @@ def end_session(
         stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
         if stored is not None:
             removals.append(stored)
+    if wanted == SessionStatus.COMPLETE and not any_usable(session, panel_session.id):
+        wanted = SessionStatus.INCOMPLETE
     panel_session.status = wanted
     panel_session.ended_at = utcnow()
     session.commit()
