@@ -323,7 +323,7 @@ async def erase(
     body: EraseIn, request: Request, session: SessionDep, settings: SettingsDep
 ) -> ErasedOut:
     await call_blocking(limit_erase_attempts, request=request)
-    erased = await call_blocking(
+    erased_at = await call_blocking(
         service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
     )
-    return ErasedOut(erased=erased)
+    return ErasedOut(erased=True, erased_at=erased_at)

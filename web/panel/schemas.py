@@ -211,3 +211,4 @@ class EraseIn(Strict):
 
 class ErasedOut(BaseModel):
     erased: bool
+    erased_at: datetime = Field(description="When the session's data was erased (UTC)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -531,10 +531,11 @@ def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UU
     return StatusOut(status="withdrawn")
 
 
-def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
+def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> datetime:
     """Erasure later, by the receipt code: that session, and if it was signed (its respondent
     id proved) everything else of that respondent in the study. An unsigned session's receipt
-    erases that session alone: whoever started it may not have been that respondent."""
+    erases that session alone: whoever started it may not have been that respondent. Returns
+    when it was erased (UTC), which the erasure page tells the panelist."""
     panel_session = session.scalar(
         select(PanelSession).where(
             PanelSession.receipt_hash == tokens.receipt_hash(settings, receipt_code)
@@ -553,6 +554,7 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     for other in others:  # sessions from before one-session-per-respondent, or a preview's
         removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)
     removals += erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+    erased_at = utcnow()
     session.commit()
     remove_videos(settings, removals)
-    return True
+    return erased_at
