@@ -34,7 +34,10 @@ PLAYING_OFF = {PlaybackEventKind.STALL, PlaybackEventKind.END}
 PENDING = (ClipStatus.QUEUED, ClipStatus.PROCESSING)
 
 
-def seen_seconds(events: Sequence[tuple[PlaybackEventKind, float, float]], duration_s: float) -> float:
+Event = tuple[PlaybackEventKind, float, float]  # kind, clip_ms, ad_ms
+
+
+def seen_seconds(events: Sequence[Event], duration_s: float) -> float:
     """Seconds of the ad seen in a visible tab, from (kind, clip_ms, ad_ms) events in order.
 
     Only stretches closed by a later event count: after the last one nothing is known."""
@@ -78,7 +81,7 @@ def promises_usable(session: Session, clip: Clip, duration_s: float) -> bool:
     ).all()
     if not rows:
         return True
-    events = [(PlaybackEventKind(kind), float(clip_ms), float(ad_ms)) for kind, clip_ms, ad_ms in rows]
+    events = [(PlaybackEventKind(kind), float(clip), float(ad)) for kind, clip, ad in rows]
     return seen_seconds(events, duration_s) >= MIN_AD_COVERAGE * duration_s
 
 

@@ -61,9 +61,9 @@ def _end(client: TestClient, started: panel.Started, status: str = "complete") -
 
 def _stored_status(db_session: Session) -> SessionStatus:
     db_session.expire_all()
-    row = db_session.scalar(select(PanelSession))
-    assert row is not None
-    return row.status
+    status = db_session.scalar(select(PanelSession.status))
+    assert isinstance(status, SessionStatus)
+    return status
 
 
 def ev(seq: int, kind: str, clip_s: float, ad_s: float) -> dict[str, Any]:
