@@ -30,6 +30,7 @@ class DeletionReason(enum.StrEnum):
     SUPERSEDED = "superseded"  # the same respondent agreed again in a new session
     ABANDONED = "abandoned"  # never finished uploading (or nothing decodable: no chunk 0)
     GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
+    RESTARTED = "restarted"  # an interrupted take, replaced when the ad was offered again
     EXPIRED = "expired"  # older than the TTL, whatever its state
     SWEPT = "swept"  # leftover found by the sweeper (stray file, or a deletion that was cut short)
     SAMPLE_REMOVED = "sample_removed"  # the demo's generated panelists, removed by a designer

@@ -88,6 +88,11 @@ class AdOut(BaseModel):
     poster_url: str | None
 
 
+class ReofferOut(BaseModel):
+    ad_id: int
+    chunks: int
+
+
 class SessionOut(BaseModel):
     session_id: uuid.UUID
     token: str
@@ -99,6 +104,11 @@ class SessionOut(BaseModel):
     preview: bool = False
     # Resumed session: ads already recorded (in part), which the recorder does not show again.
     recorded_ads: list[int] = []
+    # Resumed session: of those, the ads whose recording was cut off (a reload mid-ad) and may
+    # be offered once more from the start (open the clip with `restart: true`), with the chunks
+    # the server holds of each; the recorder offers one again if what was recorded of it is too
+    # little to count (docs/panelist-api.md, "Resuming").
+    reoffer_ads: list[ReofferOut] = []
     # Keep it (the browser alone has it) and send it with the next start of this respondent:
     # only it resumes this session. A resumed session answers the token it was resumed with.
     resume_token: str
@@ -123,6 +133,9 @@ class StatusOut(BaseModel):
 class ClipCreate(Strict):
     ad_id: int
     mime_type: str = Field(min_length=1, max_length=100)
+    # Record this ad again from the start: its cut-off take is deleted (audit "restarted").
+    # Allowed once per ad, for an ad the resumed session listed in `reoffer_ads`.
+    restart: bool = False
 
 
 class ClipOut(BaseModel):

@@ -32,6 +32,7 @@ from web.panel.models import (
     PanelSession,
     SessionStatus,
 )
+from web.panel.reoffer import reoffer_ads
 from web.panel.schemas import (
     AdOut,
     ConsentIn,
@@ -290,6 +291,7 @@ def start_session(
         panel_session.locale = locale
         panel_session.left_at = None  # back (a reload): the leave beacon it sent no longer holds
         recorded = _recorded_ads(session, panel_session.id)
+        again = reoffer_ads(session, panel_session.id)
     else:
         if signed:
             removals = _supersede_live(session, settings, integration.id, respondent, body.preview)
@@ -309,7 +311,7 @@ def start_session(
             signed=signed,
         )
         session.add(panel_session)
-        recorded = []
+        recorded, again = [], []
     try:
         session.commit()
     except IntegrityError as exc:
@@ -344,6 +346,7 @@ def start_session(
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
         recorded_ads=recorded,
+        reoffer_ads=again,
         resume_token=resume_token,
         strings=strings_for(integration, locale),
     )

@@ -11,7 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from web.clips import keys, storage
+from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented, mark_queued
+from web.panel import reoffer
 from web.panel.errors import PanelError
 from web.panel.fastpath import store_chunk_fast
 from web.panel.models import (
@@ -62,9 +64,12 @@ def open_clip(
     if base_type not in storage.ALLOWED_MIME_TYPES:
         raise PanelError(415, f"mime_type must be one of {', '.join(storage.ALLOWED_MIME_TYPES)}")
     for _attempt in range(2):
-        clip = session.scalar(
-            select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)
-        )
+        of_ad = select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)
+        # Restarting: locked, and read afresh (chunks may have come by the fast path's SQL).
+        locked = of_ad.with_for_update().execution_options(populate_existing=True)
+        clip = session.scalar(locked if body.restart else of_ad)
+        if clip is not None and body.restart and clip.chunks_received > 0:
+            return _restart(session, settings, clip)
         if clip is not None:
             return _clip_out(session, clip)
         public_id = uuid.uuid4()
@@ -83,6 +88,22 @@ def open_clip(
             continue
         return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
     raise PanelError(409, "The clip is being created by another request; retry")
+
+
+def _restart(session: Session, settings: Settings, clip: Clip) -> ClipOut:
+    """The ad offered again after a reload cut it off: its first take goes (reoffer.py)."""
+    removal = reoffer.restart(session, settings, clip)
+    if removal is None:
+        session.rollback()
+        raise PanelError(
+            409,
+            "This ad's recording cannot be started again (it reached its end, or was "
+            "restarted once already)",
+            code="no_restart",
+        )
+    session.commit()
+    remove_videos(settings, [removal])
+    return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
 
 
 @dataclass
