@@ -44,6 +44,7 @@ export class RecorderCore {
     this.consent = null;
     this.ads = [];
     this.adIndex = 0;
+    this.restartAds = new Set(); // ads a reload cut off, offered again from the start (once)
     this.receiptCode = null;
     this.cameraError = null;
     this.preflight = { tries: 0, last: null, passed: false, canSkip: false };

@@ -41,6 +41,9 @@ const STRINGS = {
     startButton: "Start",
     playButton: "Play",
     autoplayBlocked: "Press Play to start the next ad.",
+    replayNote:
+      "This ad was interrupted (the page was reloaded), so it plays again from the start. " +
+      "The part recorded before is deleted.",
     playingLabel: (i, n) => `Ad ${i} of ${n}`,
     recording: "Recording",
     nextAd: "Next ad…",
@@ -178,6 +181,9 @@ const STRINGS = {
     startButton: "Commencer",
     playButton: "Lire",
     autoplayBlocked: "Appuyez sur Lire pour lancer la publicité suivante.",
+    replayNote:
+      "Cette publicité a été interrompue (la page a été rechargée) : elle repart du début. " +
+      "La partie enregistrée avant est supprimée.",
     playingLabel: (i, n) => `Publicité ${i} sur ${n}`,
     recording: "Enregistrement",
     nextAd: "Publicité suivante…",

@@ -25,6 +25,10 @@ import { holdTab } from "./tab-hold.js";
 import { ClipUpload } from "./uploader.js";
 import { Sent, sendKeptWithdrawals, sendWithdrawal } from "./withdrawals.js";
 
+// A clip covering less than this share of its ad is excluded as "incomplete"
+// (candor/quality.py MIN_AD_COVERAGE): an ad cut off that short is worth offering again.
+const MIN_AD_COVERAGE = 0.8;
+
 export class CandorRecorder extends RecorderCore {
   /** Let the recorder drive these elements: the ad player and the mirrored preview. */
   attachMedia({ ad, preview }) {
@@ -148,24 +152,46 @@ export class CandorRecorder extends RecorderCore {
     await this.openStore();
     const saved = await this.store.load(session.session_id);
     const recorded = new Set(session.recorded_ads || []);
+    // An ad a reload cut off (the server lists those it lets us restart, once) is offered again
+    // from the start if too little of it was recorded to count; its first take is deleted.
+    const cutOff = new Map((session.reoffer_ads || []).map((r) => [r.ad_id, r.chunks]));
+    const tooShort = (ad, chunks) =>
+      chunks * this.options.chunkMs < MIN_AD_COVERAGE * ad.duration_s * 1000;
+    this.restartAds = new Set();
     for (const clip of saved) {
       const ad = this.ads.find((a) => a.id === clip.adId);
-      if (!ad) {
+      const kept = clip.chunks.size ? Math.max(...clip.chunks.keys()) + 1 : 0;
+      if (ad && cutOff.has(ad.id) && tooShort(ad, Math.max(kept, cutOff.get(ad.id)))) {
+        this.restartAds.add(ad.id);
+      }
+      if (!ad || this.restartAds.has(ad.id)) {
         this.store.dropClip(session.session_id, clip.adId);
         continue;
       }
       recorded.add(ad.id);
       this.uploadFor(ad, clip.mimeType).restore(clip.chunks);
     }
+    for (const [adId, chunks] of cutOff) {
+      const ad = this.ads.find((a) => a.id === adId);
+      const restoring = this.uploads.items.some((u) => u.adId === adId);
+      if (ad && !restoring && tooShort(ad, chunks)) this.restartAds.add(adId);
+    }
+    for (const adId of this.restartAds) recorded.delete(adId);
     const next = this.ads.findIndex((ad) => !recorded.has(ad.id));
     this.adIndex = next < 0 ? this.ads.length : next;
   }
 
   /** consent → camera: record the agreement to exactly the text shown. */
   agree() {
-    return this.step("agree", [State.CONSENT], async () => {
+    return this.step("agree", [State.CONSENT], async (stale) => {
       const answer = await this.api.consent(this.session.session_id, this.consentBody("agree"));
       this.receiptCode = answer.receipt_code || null;
+      if (this.ads.length && this.adIndex >= this.ads.length) {
+        // Resumed with every ad recorded (a reload while the last chunks were sent): nothing
+        // left to film, so no camera; send what this browser kept and end.
+        await this.drain("complete", stale);
+        return;
+      }
       this.transition(State.CAMERA, { asking: false });
     });
   }
@@ -408,7 +434,12 @@ export class CandorRecorder extends RecorderCore {
     const sessionId = this.session.session_id;
     const upload = new ClipUpload({
       api: this.api,
-      createClip: (signal) => this.api.createClip(sessionId, { adId: ad.id, mimeType }, signal),
+      createClip: (signal) =>
+        this.api.createClip(
+          sessionId,
+          { adId: ad.id, mimeType, restart: this.restartAds.has(ad.id) },
+          signal,
+        ),
       store: this.store,
       storeKey: { session: sessionId, ad: ad.id, mimeType },
       connectivity: this.connectivity,

@@ -355,13 +355,16 @@ RecorderView.prototype.screens = {
   },
 
   ready(r, d, t) {
-    const first = r.adIndex === 0 && !d.autoplayBlocked;
+    const ad = r.ads[r.adIndex];
+    const again = Boolean(ad && r.restartAds.has(ad.id));
+    const first = r.adIndex === 0 && !d.autoplayBlocked && !again;
     return [
       this.title(t.readyTitle),
       first ? h("p", {}, t.preflightPassed, " ", t.readyExplain) : null,
       first ? h("p", {}, t.adsCount(r.ads.length)) : null,
       d.autoplayBlocked ? h("p", {}, t.autoplayBlocked) : null,
       !first && !d.autoplayBlocked ? h("p", {}, t.playingLabel(r.adIndex + 1, r.ads.length)) : null,
+      again ? h("p", { "data-note": "replay" }, t.replayNote) : null,
       h(
         "div",
         { class: "cr-row" },

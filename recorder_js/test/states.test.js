@@ -244,3 +244,17 @@ test("a language the recorder does not speak still reaches the server for the co
     "the recorder's own words fall back to English",
   );
 });
+
+test("the server's honest status wins: no usable clip ends 'incomplete', and the survey hears it", async () => {
+  const t = setup();
+  t.server.returnUrlTemplate = "https://survey.example/back?s={status}&r={receipt}";
+  t.server.endsIncomplete = true;
+  await driveTo(t, "ready");
+  const played = t.recorder.play();
+  await t.clock.until(() => t.recorder.state === "done");
+  assert.equal(await played, true);
+  assert.equal(t.recorder.status, "incomplete");
+  assert.equal(t.recorder.returnUrl, "https://survey.example/back?s=incomplete&r=RC-7Q2X");
+  t.recorder.returnToSurvey();
+  assert.equal(t.seen.returns.at(-1).status, "incomplete");
+});
