@@ -8,10 +8,13 @@ recorder's finish does. A recording decodes only up to its first
 missing chunk, so it keeps chunks 0..n-1 and the rest are deleted (audit reason "gap"); with no
 chunk 0 there is nothing to decode and the clip is abandoned.
 
-A session whose recorder said the panelist left the page (its beacon, `web/panel/presence.py`)
-and that showed no life since does not wait for `session_idle_seconds`: its clips are finished
-as soon as they have been idle for `left_idle_seconds` (time enough for a reload to resume and
-send what the browser kept). A chunk in flight as the page went away is not a sign of life.
+A session whose recorder said the page was hidden or went away (its beacon,
+`web/panel/presence.py`) and not that it is back does not wait for `session_idle_seconds`: its
+clips are finished as soon as they have been idle for `left_idle_seconds` (time enough for a
+reload to resume and send what the browser kept). Chunks after the mark (one in flight as the
+page went away, a hidden tab recording on) keep the clip open only while they come: a hidden tab
+then closed offline, which can send no beacon, is finished `left_idle_seconds` after its last
+chunk rather than after the session's 15 minutes.
 
 A session that was started or consented and then left with nothing uploading any more is ended
 as "abandoned": at once after `session_idle_seconds` of silence when its page said it left
@@ -106,21 +109,20 @@ class Cutoffs:
         )
 
 
-def _left_quietly(session_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
-    """The session's page said it left (beacon) and the session showed no life since. For a
-    query on another table (Clip.session_id): on PanelSession itself it would not correlate."""
-    return exists().where(
-        PanelSession.id == session_id,
-        PanelSession.left_at.is_not(None),
-        PanelSession.left_at >= _session_activity(session_id),
-    )
+def _left(session_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """The session's page said it was hidden or went away (beacon) and has not said it is back
+    (a "back" message or a resume clears the mark). Chunks after the mark do not clear it: a
+    hidden tab may record on, and its clip stays open while they come; once they stop for
+    `left_idle_seconds` (the tab was closed offline, with no beacon of its own) the clip is
+    finished. For a query on another table (Clip.session_id)."""
+    return exists().where(PanelSession.id == session_id, PanelSession.left_at.is_not(None))
 
 
 def _eligible(cutoffs: Cutoffs) -> list[ColumnElement[bool]]:
     """Uploading, in a consented session that is not withdrawn, and either idle since before
     the upload cutoff in a session idle as a whole since before the session cutoff, or idle
-    since before the (shorter) left cutoff in a session whose page left (the recorder's beacon,
-    web/panel/presence.py) with no sign of life since."""
+    since before the (shorter) left cutoff in a session whose page said it was hidden or left
+    (the recorder's beacon, web/panel/presence.py) and not that it is back."""
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
     )
@@ -131,7 +133,7 @@ def _eligible(cutoffs: Cutoffs) -> list[ColumnElement[bool]]:
         not_withdrawn,
         or_(
             and_(idle_since < cutoffs.upload, _session_activity(Clip.session_id) < cutoffs.session),
-            and_(idle_since < cutoffs.left, _left_quietly(Clip.session_id)),
+            and_(idle_since < cutoffs.left, _left(Clip.session_id)),
         ),
     ]
 

@@ -125,9 +125,16 @@ export class RecorderCore {
     const id = this.session && this.session.session_id;
     if (!this.leftSent || !id || this.ended) return;
     this.leftSent = false;
-    this.api.back(id, this.nextPresenceSeq()).catch((error) => {
-      this.reportError("presence_failed", error);
-    });
+    const seq = this.nextPresenceSeq();
+    // Sent until it arrives (or the page is hidden again, or the session ends): while the server
+    // believes the page hidden, a clip of ours that goes quiet for half a minute is finished.
+    const send = () =>
+      this.api.back(id, seq).catch(async (error) => {
+        this.reportError("presence_failed", error);
+        await this.connectivity.wait();
+        if (this.presenceSeq === seq && !this.ended) await send();
+      });
+    send();
   }
 
   // ---- the flow -----------------------------------------------------------------------------

@@ -3,18 +3,21 @@
 A closed tab used to leave its clip uploading until the idle job's `session_idle_seconds`
 (15 minutes) had passed. Now the recorder sends a beacon when its page is hidden or goes away:
 
-- every leave marks the session as left (`left_at`); from then on the idle job finishes its
-  uploading clips by the idle rules (chunks 0..n-1 kept, the rest deleted as a gap, no chunk 0:
-  abandoned) once they have had no chunk for `left_idle_seconds`, instead of waiting for the
-  whole session to be idle for `session_idle_seconds`. A chunk that was in flight as the page
-  went away commits a few ms after the beacon: it extends the clip, it does not cancel the
-  leave (the mark is set IN_FLIGHT_SECONDS ahead). A later chunk (a hidden tab that kept
-  recording), a "back" (the tab shown again) or a resume (a reload) undoes it;
-- a final leave (the page is being unloaded) also lists the clips whose every recorded chunk
-  the server acknowledged, with their playback events not yet sent (the tab's "hidden" as it
-  closed): nothing more can come for them from that page, so the events are stored and each
-  clip is finished at once, exactly as the recorder's own finish would (or abandoned with no
-  chunk at all). A clip whose chunks the recorder still holds is not listed: a reload sends them.
+- every leave (the page hidden, or going away) marks the session as left (`left_at`); from then
+  on the idle job finishes its uploading clips by the idle rules (chunks 0..n-1 kept, the rest
+  deleted as a gap, no chunk 0: abandoned) once they have had no chunk for `left_idle_seconds`,
+  instead of waiting for the whole session to be idle for `session_idle_seconds`. Chunks after
+  the mark (one in flight as the page went away, a hidden tab recording on) keep a clip open
+  only while they come: they extend it, they do not cancel the leave, so a hidden tab closed
+  later while offline (no beacon of its own) is finished `left_idle_seconds` after its last
+  chunk. A "back" (the tab shown again) or a resume (a reload) undoes the mark;
+- a final leave (the page is being unloaded) also lists the clips whose recording is over (the
+  ad ended, or the camera stopped) and whose every chunk the server acknowledged, with their
+  playback events not yet sent: nothing more can come for them from that page, so the events
+  are stored and each clip is finished at once, exactly as the recorder's own finish would (or
+  abandoned with no chunk at all). A clip whose chunks the recorder still holds is not listed
+  (a reload sends them), nor one cut off mid-ad (a reload may offer that ad again,
+  web/panel/reoffer.py): the left rule finishes those.
 
 Messages carry the client's sequence number: the left mark follows the newest one only, so a
 replayed or overtaken message does not move it; a listed clip is finished only while it is still
