@@ -55,7 +55,9 @@ def live_candor(
     worker = stack.start_worker(env, logs / "worker.log", pool="solo")
     try:
         with stack.web_server(env, logs / "web.log") as base_url:
-            yield LiveCandor(base_url=base_url, data_dir=data_dir, engine=pg_engine, logs=logs)
+            yield LiveCandor(
+                base_url=base_url, data_dir=data_dir, engine=pg_engine, logs=logs, task_queue=queue
+            )
     finally:
         stack.stop(worker)
         redis.Redis.from_url(TEST_REDIS_URL).delete(queue)

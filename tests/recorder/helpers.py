@@ -33,6 +33,7 @@ class LiveCandor:
     data_dir: Path
     engine: Engine
     logs: Path
+    task_queue: str = ""  # the worker's queue: what a test's own job run sends clips to
 
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)

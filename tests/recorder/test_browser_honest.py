@@ -183,7 +183,6 @@ def test_a_reload_early_in_the_ad_offers_it_again_once_then_returns_incomplete(
 
     # Offered again from the start, with a word on why.
     page.get_by_role("button", name="I agree").click()
-    import time; time.sleep(5); print("DEBUG", screen(page), recorder_value(page, "[r.state, r.adIndex, JSON.stringify(r.session.reoffer_ads), JSON.stringify(r.session.recorded_ads), r.status]"))
     page.get_by_role("button", name="Turn on my camera").click()
     pass_preflight(page, start="Play")
     assert recorder_value(page, "[...r.restartAds]") == [fielded.ad_ids[0]]
