@@ -173,7 +173,7 @@ def test_reload_mid_ad_resumes_the_session_and_counts_the_respondent_once(
     page.route("**/chunks/**", lambda route: route.abort("connectionrefused"))
     wait_for(lambda: stored_chunks(page) >= 2, timeout=10, what="chunks kept in IndexedDB")
     total = "r.progress.chunksTotal"
-    wait_for(lambda: recorder_value(page, total) >= 8, timeout=20, what="80 % of the ad")
+    wait_for(lambda: recorder_value(page, total) >= 8, timeout=30, what="80 % of the ad")
     receipt_before = recorder_value(page, "r.receiptCode")
     recorded_before = recorder_value(page, "r.progress.chunksTotal")
     arrived_before = acked(page)
