@@ -145,14 +145,15 @@ export class RecorderView {
     }
   }
 
-  /** What the footer's button does here, in words: nothing is "stopped" where nothing records,
-   * and before any recording only the consent is taken back. */
+  /** What the footer's button does here, in words: "stop" only while ads are recorded or sent,
+   * "delete" where something is held but nothing records, and before any recording only the
+   * consent is taken back. */
   withdrawLabel() {
     const r = this.recorder;
     const t = this.t;
-    if (!r.hasRecorded) return t.withdrawConsentButton;
-    if (r.ended) return t.deleteButton;
-    return t.withdrawButton;
+    const live = !r.ended && [State.PLAYING, State.DRAINING].includes(r.state);
+    if (live) return t.withdrawButton;
+    return r.hasRecorded ? t.deleteButton : t.withdrawConsentButton;
   }
 
   renderProgress() {

@@ -258,3 +258,15 @@ test("the server's honest status wins: no usable clip ends 'incomplete', and the
   t.recorder.returnToSurvey();
   assert.equal(t.seen.returns.at(-1).status, "incomplete");
 });
+
+test("what the footer's words rest on: nothing held before the first ad, something after", async () => {
+  const t = setup();
+  await driveTo(t, "ready");
+  assert.equal(t.recorder.hasRecorded, false, "camera checked, nothing recorded");
+  const played = t.recorder.play();
+  await t.clock.until(() => t.recorder.recording);
+  assert.equal(t.recorder.hasRecorded, true);
+  await t.clock.until(() => t.recorder.state === "done");
+  await played;
+  assert.equal(t.recorder.hasRecorded, true, "ended: something is held, nothing records");
+});
