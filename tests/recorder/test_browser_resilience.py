@@ -104,7 +104,9 @@ def test_withdraw_mid_ad_stops_the_camera_at_once_and_erases_everything(
     start_recording(page, recorder_url(live_candor, fielded))
     wait_for(lambda: acked(page) >= 2, timeout=10, what="two chunks acknowledged")
     session = panel_session(live_candor, fielded)
-    assert len(clips_of(live_candor, session.id)) == 1
+    (clip,) = clips_of(live_candor, session.id)
+    mine = [str(clip.public_id)]
+    assert video_files(live_candor, mine), "its chunks are on disk"
     assert page.evaluate(LIVE_TRACKS) == 1
 
     withdraw = page.get_by_role("button", name="Stop and delete my recording")
@@ -136,4 +138,4 @@ def test_withdraw_mid_ad_stops_the_camera_at_once_and_erases_everything(
 
     assert panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN
     assert clips_of(live_candor, session.id) == [], "clips and their chunks erased"
-    wait_for(lambda: video_files(live_candor) == [], timeout=15, what="no video on disk")
+    wait_for(lambda: video_files(live_candor, mine) == [], timeout=15, what="no video on disk")
