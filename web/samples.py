@@ -8,8 +8,9 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, erase_panel_session, remove_videos
-from web.panel.models import PanelSession
+from candor.statuses import DeletionReason
+from web.clips.deletion import erase_panel_session, remove_videos
+from web.clips.models import PanelSession
 from web.settings import Settings
 
 # In the data directory once the demo got its sample panelists: they are added at the first

@@ -20,26 +20,22 @@ import sqlalchemy.exc
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
+from candor.statuses import ClipStatus, DeletionReason
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
-from web.clips.deletion import (
-    DeletionReason,
-    keyed_fingerprint,
-    record_video_deletion,
-    remove_videos,
-)
-from web.db import utcnow
-from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
-from web.results.models import (
-    CURVE_METRICS,
-    EMOTION_METRICS,
+from web.clips.deletion import keyed_fingerprint, record_video_deletion, remove_videos
+from web.clips.models import (
+    Clip,
     ClipEmotionSecond,
     ClipRestLevel,
     ClipSecond,
+    PanelSession,
+    PlaybackEvent,
 )
-from web.results.provenance import provenance_id
+from web.clips.provenance import provenance_id
+from web.db import utcnow
 from web.settings import Settings
 from web.studies.models import Ad
 from worker import analysis_adapter

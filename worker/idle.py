@@ -29,23 +29,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
+from candor.statuses import ClipStatus, DeletionReason, SessionStatus
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import storage
-from web.clips.deletion import (
-    DeletionReason,
-    audit_row,
-    record_video_deletion,
-    remove_videos,
-)
+from web.clips.deletion import audit_row, record_video_deletion, remove_videos
 from web.clips.lifecycle import consented, mark_enqueued, mark_queued
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    PanelSession,
-    SessionStatus,
-)
 from web.settings import Settings
 
 log = logging.getLogger(__name__)

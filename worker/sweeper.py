@@ -15,17 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import TERMINAL_CLIP, ClipStatus, DeletionReason
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import objects, storage
-from web.clips.deletion import (
-    DeletionReason,
-    audit_row,
-    record_video_deletion,
-    remove_videos,
-)
-from web.clips.lifecycle import TERMINAL, mark_enqueued
+from web.clips.deletion import audit_row, record_video_deletion, remove_videos
+from web.clips.lifecycle import mark_enqueued
+from web.clips.models import Clip
 from web.db import utcnow
-from web.panel.models import Clip, ClipStatus
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -125,7 +121,7 @@ def _sweep_store(
         if clip is None:
             _audit_stray(session, settings, public_id, None)
             report.strays += 1
-        elif clip.status in TERMINAL and (
+        elif clip.status in TERMINAL_CLIP and (
             clip.video_deleted_at is None
             or clip.video_deleted_at < now - timedelta(seconds=LEFTOVER_GRACE_S)
         ):

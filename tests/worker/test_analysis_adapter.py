@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import PlaybackEventKind
 from tests.worker.analysis import real_faces as rf
-from web.panel.models import PlaybackEventKind
 from worker import analysis_adapter
 from worker.analysis import trained
 from worker.timemap import Event

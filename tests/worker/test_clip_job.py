@@ -13,14 +13,23 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, DeletionReason
 from tests.support import stored
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad
 from tests.worker.conftest import uploaded_clip
 from web.clips import keys, storage
-from web.clips.deletion import DeletionReason, erase_panel_session, keyed_fingerprint
-from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
-from web.results.models import AdAggregate, AnalysisProvenance, ClipRestLevel, ClipSecond
+from web.clips.deletion import erase_panel_session, keyed_fingerprint
+from web.clips.models import (
+    AdAggregate,
+    AnalysisProvenance,
+    Chunk,
+    Clip,
+    ClipRestLevel,
+    ClipSecond,
+    DeletionAudit,
+    PanelSession,
+)
 from web.settings import Settings
 from worker import analysis_adapter, clip_job, context
 from worker.analysis import ANALYSIS_VERSION

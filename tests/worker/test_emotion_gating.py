@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from candor.metrics import EMOTION_METRICS
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import ClipStatus
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import uploaded_clip
+from web.clips.models import AdAggregate
 from web.db import Base
-from web.panel.models import ClipStatus
-from web.results.models import CURVE_METRICS, AdAggregate
 from web.settings import Settings
 from worker import analysis_adapter
 from worker.tasks import analyze_clip

@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from candor.migrations import alembic_config
+from candor.statuses import ClipStatus, ConsentDecision, DeletionReason, SessionStatus
 from tests.conftest import TEST_REDIS_URL
 from tests.support import stored
 from tests.support.clips import split
@@ -26,20 +27,10 @@ from tests.support.factories import TEST_SECRET_KEY
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
 from web.clips import storage
-from web.clips.deletion import DeletionReason, erase_panel_session, keyed_fingerprint, remove_videos
+from web.clips.deletion import erase_panel_session, keyed_fingerprint, remove_videos
+from web.clips.models import Chunk, Clip, ClipSecond, ConsentRecord, DeletionAudit, PanelSession
 from web.clips.queue import enqueue_analysis
 from web.db import make_engine, utcnow
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    DeletionAudit,
-    PanelSession,
-    SessionStatus,
-)
-from web.results.models import ClipSecond
 from web.settings import Settings
 from worker import context, idle
 from worker.tasks import analyze_clip, finish_idle_clips

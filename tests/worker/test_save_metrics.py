@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
+from candor.statuses import DeletionReason
 from tests.worker.conftest import uploaded_clip
-from web.clips.deletion import DeletionReason, erase_panel_session
-from web.panel.models import Clip
-from web.results.models import AdAggregate, AnalysisProvenance, ClipEmotionSecond, ClipSecond
+from web.clips.deletion import erase_panel_session
+from web.clips.models import AdAggregate, AnalysisProvenance, Clip, ClipEmotionSecond, ClipSecond
 from web.settings import Settings
 from worker import analysis_adapter
 from worker.tasks import analyze_clip

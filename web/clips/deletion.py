@@ -3,7 +3,6 @@ destroyed in the same transaction, the stored chunks removed after the commit th
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import logging
@@ -12,27 +11,22 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import DeletionReason, SessionStatus
 from web.clips import storage
 from web.clips.aggregates import apply_clip
+from web.clips.models import (
+    Chunk,
+    Clip,
+    ClipEmotionSecond,
+    ClipRestLevel,
+    ClipSecond,
+    DeletionAudit,
+    PanelSession,
+)
 from web.db import utcnow
-from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipEmotionSecond, ClipRestLevel, ClipSecond
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class DeletionReason(enum.StrEnum):
-    ANALYSED = "analysed"  # curves stored, video no longer needed
-    FAILED = "failed"  # analysis failed for good
-    WITHDRAWN = "withdrawn"  # the panelist pressed "stop and delete"
-    ERASED = "erased"  # erasure later, by receipt code
-    SUPERSEDED = "superseded"  # the same respondent agreed again in a new session
-    ABANDONED = "abandoned"  # never finished uploading (or nothing decodable: no chunk 0)
-    GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
-    EXPIRED = "expired"  # older than the TTL, whatever its state
-    SWEPT = "swept"  # leftover found by the sweeper (stray file, or a deletion that was cut short)
-    SAMPLE_REMOVED = "sample_removed"  # the demo's generated panelists, removed by a designer
 
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()

@@ -6,11 +6,9 @@ from __future__ import annotations
 from sqlalchemy import Exists, exists
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from candor.statuses import ClipStatus, ConsentDecision
+from web.clips.models import Clip, ConsentRecord
 from web.db import utcnow
-from web.panel.models import Clip, ClipStatus, ConsentDecision, ConsentRecord
-
-# States a clip never leaves: its video is deleted (or due for deletion) in each.
-TERMINAL = (ClipStatus.DONE, ClipStatus.FAILED, ClipStatus.ABANDONED)
 
 
 def consented(session_id: QueryableAttribute[int] | int) -> Exists:

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, ConsentDecision, SessionStatus
 from web.clips import storage
 from web.db import utcnow
-from web.panel.models import ClipStatus, ConsentDecision, SessionStatus
 from web.settings import Settings
 
 # The common case in one round trip: the clip is this session's, consented, still uploading,

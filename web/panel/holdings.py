@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, SessionStatus
+from web.clips.models import Clip, ClipSecond, DeletionAudit, PanelSession
 from web.panel import tokens
 from web.panel.errors import PanelError
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipSecond
 from web.settings import Settings
 
 # Audit reasons that end a clip's video (a "gap" deletes only chunks past a missing one).

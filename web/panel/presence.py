@@ -33,11 +33,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
+from candor.statuses import LIVE_SESSION, ClipStatus, DeletionReason
+from web.clips.deletion import record_video_deletion, remove_videos
 from web.clips.lifecycle import mark_queued
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
 from web.panel.errors import PanelError
-from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
@@ -69,7 +70,7 @@ def update(
     )
     if panel_session is None:
         raise PanelError(404, "No such session")
-    if panel_session.status not in LIVE:
+    if panel_session.status not in LIVE_SESSION:
         session.rollback()
         return Left(taken=False)
     listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []

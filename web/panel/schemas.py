@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from candor.statuses import PlaybackEventKind
 from web.panel.locales import LanguageTag
-from web.panel.models import PlaybackEventKind
 from web.studies.signing import SIG_PATTERN
 
 # The locale of a consent text, echoed back exactly as the API gave it (`fr`, `pt-BR`).

@@ -11,26 +11,14 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import (
-    DeletionReason,
-    erase_panel_session,
-    record_video_deletion,
-    remove_videos,
-)
+from candor.statuses import LIVE_SESSION, ClipStatus, ConsentDecision, DeletionReason, SessionStatus
+from web.clips.deletion import erase_panel_session, record_video_deletion, remove_videos
 from web.clips.lifecycle import consented
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
 from web.panel import tokens
 from web.panel.errors import PanelError
 from web.panel.locales import locale_candidates
-from web.panel.models import (
-    LIVE,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    PanelSession,
-    SessionStatus,
-)
 from web.panel.schemas import (
     AdOut,
     ConsentIn,
@@ -200,7 +188,7 @@ def _supersede_live(
             PanelSession.integration_id == integration_id,
             PanelSession.respondent_hash == respondent,
             PanelSession.is_preview.is_(preview),
-            PanelSession.status.in_(LIVE),
+            PanelSession.status.in_(LIVE_SESSION),
         )
         .order_by(PanelSession.id)
         .with_for_update()

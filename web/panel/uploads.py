@@ -10,19 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
 from web.clips import keys, storage
 from web.clips.lifecycle import consented, mark_queued
+from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.panel.errors import PanelError
 from web.panel.fastpath import store_chunk_fast
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    PanelSession,
-    PlaybackEvent,
-    PlaybackEventKind,
-    SessionStatus,
-)
 from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
