@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from candor.statuses import DeletionReason
-from web.clips.deletion import erase_panel_session, remove_videos
+from web.clips.deletion import remove_videos
+from web.clips.lifecycle import withdraw
 from web.clips.models import PanelSession
 from web.settings import Settings
 
@@ -51,9 +52,7 @@ def remove_samples(*, session: Session, settings: Settings, study_id: int) -> in
     ).all()
     removals = []
     for panel_session in sessions:
-        removals += erase_panel_session(
-            session, settings, panel_session, DeletionReason.SAMPLE_REMOVED
-        )
+        removals += withdraw(session, settings, panel_session, DeletionReason.SAMPLE_REMOVED)
         session.delete(panel_session)
     session.commit()
     remove_videos(settings, removals)

@@ -26,9 +26,9 @@ from tests.recorder.helpers import (
     wait_analysed,
     wait_for,
 )
+from web.clips.idle import finish_idle_clips
 from web.clips.models import ClipSecond
 from web.settings import Settings
-from worker.idle import finish_idle_clips
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

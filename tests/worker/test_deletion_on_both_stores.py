@@ -15,12 +15,13 @@ from candor.statuses import ClipStatus, ConsentDecision, DeletionReason, Session
 from tests.support import stored
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import Uploaded, uploaded_clip
-from web.clips import objects
+from web.clips import idle, objects
+from web.clips import sweep as sweeper
 from web.clips.models import Chunk, Clip, ConsentRecord, DeletionAudit
 from web.db import utcnow
 from web.panel import service, tokens
 from web.settings import Settings
-from worker import context, idle, sweeper
+from worker import context
 from worker.tasks import analyze_clip
 
 

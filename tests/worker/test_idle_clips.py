@@ -26,13 +26,14 @@ from tests.support.clips import split
 from tests.support.factories import TEST_SECRET_KEY
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
-from web.clips import storage
-from web.clips.deletion import erase_panel_session, keyed_fingerprint, remove_videos
+from web.clips import idle, storage
+from web.clips.deletion import keyed_fingerprint, remove_videos
+from web.clips.lifecycle import withdraw
 from web.clips.models import Chunk, Clip, ClipSecond, ConsentRecord, DeletionAudit, PanelSession
 from web.clips.queue import enqueue_analysis
 from web.db import make_engine, utcnow
 from web.settings import Settings
-from worker import context, idle
+from worker import context
 from worker.tasks import analyze_clip, finish_idle_clips
 
 CLIP_SECONDS = 6
@@ -285,7 +286,7 @@ def test_a_withdrawn_sessions_clip_is_never_analysed(
     assert _sent(settings) == [late.rows.clip.id]
     panel_session = db_session.get(PanelSession, late.rows.panel_session.id)
     assert panel_session is not None
-    removals = erase_panel_session(db_session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = withdraw(db_session, settings, panel_session, DeletionReason.WITHDRAWN)
     db_session.flush()
     remove_videos(settings, removals)
 

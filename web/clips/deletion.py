@@ -8,20 +8,15 @@ import hmac
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from candor.statuses import DeletionReason, SessionStatus
+from candor.statuses import DeletionReason
 from web.clips import storage
-from web.clips.aggregates import apply_clip
 from web.clips.models import (
     Chunk,
     Clip,
-    ClipEmotionSecond,
-    ClipRestLevel,
-    ClipSecond,
     DeletionAudit,
-    PanelSession,
 )
 from web.db import utcnow
 from web.settings import Settings
@@ -112,37 +107,3 @@ def remove_videos(settings: Settings, clips: list[str]) -> None:
         except Exception:
             # The sweeper retries: the clip is in a terminal state, so its chunks go next run.
             log.exception("could not remove a clip's chunks; the sweeper will retry")
-
-
-def erase_panel_session(
-    session: Session, settings: Settings, panel_session: PanelSession, reason: DeletionReason
-) -> list[str]:
-    """Delete every clip, chunk, event and curve of a session, subtract it from the aggregates,
-    and drop what links the session to a person. Returns clips to remove after commit."""
-    clips = session.scalars(
-        select(Clip).where(Clip.session_id == panel_session.id).order_by(Clip.id).with_for_update()
-    ).all()
-    removals = []
-    for clip in clips:
-        if clip.aggregated:
-            apply_clip(session, clip.id, -1)
-        stored = record_video_deletion(session, settings, clip, reason)
-        if stored is not None:
-            removals.append(stored)
-        session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
-        session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
-        session.execute(delete(ClipRestLevel).where(ClipRestLevel.clip_id == clip.id))
-        session.delete(clip)
-    if panel_session.status != SessionStatus.WITHDRAWN:
-        # Counted apart from "stop and delete" in data quality: later by receipt, or restarted.
-        if reason == DeletionReason.ERASED:
-            panel_session.erased_by_receipt = True
-        elif reason == DeletionReason.SUPERSEDED:
-            panel_session.superseded = True
-    panel_session.status = SessionStatus.WITHDRAWN
-    panel_session.respondent_hash = ""
-    panel_session.resume_hash = None
-    panel_session.passthrough = {}
-    if panel_session.ended_at is None:
-        panel_session.ended_at = utcnow()
-    return removals

@@ -33,9 +33,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from candor.statuses import LIVE_SESSION, ClipStatus, DeletionReason
-from web.clips.deletion import record_video_deletion, remove_videos
-from web.clips.lifecycle import mark_queued
+from candor.statuses import LIVE_SESSION, ClipStatus
+from web.clips import lifecycle
+from web.clips.deletion import remove_videos
 from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
 from web.panel.errors import PanelError
@@ -106,12 +106,11 @@ def update(
         if received != list(range(chunk_count)):
             continue  # the server and the page disagree: the idle rules decide, soon
         if chunk_count == 0:  # opened, nothing recorded: nothing to analyse
-            clip.status = ClipStatus.ABANDONED
-            stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+            stored = lifecycle.abandon(session, settings, clip)
             removals += [stored] if stored is not None else []
             outcome.abandoned += 1
         else:
-            mark_queued(clip, chunk_count)
+            lifecycle.finish(clip, chunk_count)
             outcome.queued.append(clip.id)
     session.commit()
     remove_videos(settings, removals)

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from candor.statuses import LIVE_SESSION, ClipStatus, ConsentDecision, DeletionReason, SessionStatus
-from web.clips.deletion import erase_panel_session, record_video_deletion, remove_videos
+from web.clips import lifecycle
+from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
 from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
@@ -195,7 +196,7 @@ def _supersede_live(
     ).all()
     removals: list[str] = []
     for old in live:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # the old one leaves the live set before the new one joins it
     return removals
 
@@ -450,7 +451,7 @@ def _supersede(session: Session, settings: Settings, panel_session: PanelSession
     ).all()
     removals: list[str] = []
     for old in earlier:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # written before this session's own change (updates go in id order)
     return removals
 
@@ -473,19 +474,7 @@ def end_session(
     wanted = SessionStatus(body.status)
     if wanted != SessionStatus.FAILED and panel_session.status != SessionStatus.CONSENTED:
         raise PanelError(409, f"A session without consent cannot end as {wanted.value}")
-    unfinished = session.scalars(
-        select(Clip)
-        .where(Clip.session_id == panel_session.id, Clip.status == ClipStatus.UPLOADING)
-        .with_for_update()
-    ).all()
-    removals: list[str] = []
-    for clip in unfinished:
-        clip.status = ClipStatus.ABANDONED
-        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        if stored is not None:
-            removals.append(stored)
-    panel_session.status = wanted
-    panel_session.ended_at = utcnow()
+    removals = lifecycle.end_session(session, settings, panel_session, wanted)
     session.commit()
     remove_videos(settings, removals)
     return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
@@ -494,7 +483,7 @@ def end_session(
 def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
     """Stop and delete: every clip, chunk and curve of the session, and its share of aggregates."""
     panel_session = panel_session_for(session, session_public_id)
-    removals = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = lifecycle.withdraw(session, settings, panel_session, DeletionReason.WITHDRAWN)
     session.commit()
     remove_videos(settings, removals)
     return StatusOut(status="withdrawn")
@@ -520,8 +509,8 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     removals: list[str] = []
     for other in others:  # sessions from before one-session-per-respondent, or a preview's
-        removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)
-    removals += erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+        removals += lifecycle.withdraw(session, settings, other, DeletionReason.ERASED)
+    removals += lifecycle.withdraw(session, settings, panel_session, DeletionReason.ERASED)
     session.commit()
     remove_videos(settings, removals)
     return True

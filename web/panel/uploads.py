@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
-from web.clips import keys, storage
-from web.clips.lifecycle import consented, mark_queued
+from web.clips import keys, lifecycle, storage
+from web.clips.lifecycle import consented
 from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.panel.errors import PanelError
 from web.panel.fastpath import store_chunk_fast
@@ -256,6 +256,6 @@ def finish_clip(
             f"{len(missing)} chunk(s) missing; send them and finish again",
             missing=missing[:1000],
         )
-    mark_queued(clip, chunk_count)
+    lifecycle.finish(clip, chunk_count)
     session.commit()
     return Finished(clip.id, ClipStatus.QUEUED, True)

@@ -15,11 +15,11 @@ from tests.support.committed import Committed, committed  # noqa: F401  (fixture
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
 from web.app import create_app
+from web.clips import sweep as sweeper
 from web.clips.models import Clip
 from web.clips.queue import enqueue_analysis
 from web.panel import api
 from web.settings import Settings
-from worker import sweeper
 
 API = panel.API
 

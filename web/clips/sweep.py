@@ -1,4 +1,4 @@
-"""The sweeper: no panelist video outlives the TTL, whatever its state; strays go too, from the
+"""The sweep policy: no panelist video outlives the TTL, whatever its state; strays go too, from the
 local directory or the object store alike. And the requeue job: queued clips the broker never got
 (or lost) are handed over again."""
 
@@ -16,10 +16,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from candor.statuses import TERMINAL_CLIP, ClipStatus, DeletionReason
-from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import objects, storage
-from web.clips.deletion import audit_row, record_video_deletion, remove_videos
-from web.clips.lifecycle import mark_enqueued
+from web.clips import lifecycle, objects, storage
+from web.clips.deletion import audit_row, remove_videos
 from web.clips.models import Clip
 from web.db import utcnow
 from web.settings import Settings
@@ -55,16 +53,7 @@ def _expire_old_clips(session: Session, settings: Settings, now: datetime) -> tu
     ).all()
     removals = []
     for clip in clips:
-        if clip.status == ClipStatus.UPLOADING:
-            clip.status = ClipStatus.ABANDONED
-            reason = DeletionReason.ABANDONED
-        elif clip.status in (ClipStatus.QUEUED, ClipStatus.PROCESSING):
-            clip.status = ClipStatus.FAILED
-            clip.failure_reason = "not analysed within the clip TTL; video deleted"
-            reason = DeletionReason.EXPIRED
-        else:
-            reason = DeletionReason.EXPIRED
-        stored = record_video_deletion(session, settings, clip, reason)
+        stored = lifecycle.expire(session, settings, clip)
         if stored is not None:
             removals.append(stored)
     return len(clips), removals
@@ -203,7 +192,7 @@ def requeue_clips(
         if not send(clip_id):
             break  # the broker is still down; the next run tries again
         with factory() as session:
-            mark_enqueued(session, clip_id)
+            lifecycle.mark_enqueued(session, clip_id)
         sent += 1
     if ids:
         log.info("requeue: %d of %d clip(s) handed to the broker", sent, len(ids))
