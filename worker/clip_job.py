@@ -82,7 +82,7 @@ class Claimed:
     data_key: str | None = None
     auto_finished: bool = False
     # The session's emotion mode as it was when the panelist consented (never the study's now).
-    emotions: bool = False
+    emotion_mode: bool = False
     # The panelist's calmest rest levels over their clips of this session analysed so far.
     rest_levels: dict[str, float] = field(default_factory=dict)
 
@@ -142,7 +142,7 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
         data_key=clip.data_key,
         auto_finished=clip.auto_finished,
-        emotions=bool(emotion_mode),
+        emotion_mode=bool(emotion_mode),
         rest_levels={metric: float(level) for metric, level in earlier},
     )
     session.commit()
@@ -160,7 +160,7 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
             path,
             claimed.events,
             claimed.ad_duration_s,
-            emotions=claimed.emotions,
+            emotion_mode=claimed.emotion_mode,
             rest_levels=claimed.rest_levels,
         )
     finally:
@@ -193,13 +193,13 @@ def curve_rows(
     """The clip's stored seconds: curves always, emotion rows only if the analysis made them."""
     rows: list[ClipSecond | ClipEmotionSecond] = []
     # Emotion values are present only when the study's emotion mode asked the engine for them.
-    emotional = any(name in row for row in result.seconds for name in EMOTION_METRICS)
+    has_emotions = any(name in row for row in result.seconds for name in EMOTION_METRICS)
     for row in result.seconds:
         where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
         curves = {name: stored_value(name, row.get(name)) for name in CURVE_METRICS}
         flag = row.get("flag")  # a mark ("hidden", "sparse") holds no values
         rows.append(ClipSecond(**where, n_frames=row["n_frames"], flag=flag, **curves))
-        if emotional and flag is None:
+        if has_emotions and flag is None:
             emotion_values = {m: stored_value(m, row.get(m)) for m in EMOTION_METRICS}
             rows.append(ClipEmotionSecond(**where, **emotion_values))
     return rows

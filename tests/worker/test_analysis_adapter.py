@@ -19,7 +19,7 @@ AD_STARTED = [Event(0, PlaybackEventKind.START, 500.0, 0.0)]
 @pytest.mark.parametrize("emotions", [False, True])
 def test_rows_carry_every_curve_and_emotions_only_when_asked(emotions: bool) -> None:
     result = analysis_adapter.run(
-        rf.media_path("single_face.mp4"), AD_STARTED, float("inf"), emotions=emotions
+        rf.media_path("single_face.mp4"), AD_STARTED, float("inf"), emotion_mode=emotions
     )
     expected = {
         "second",

@@ -377,13 +377,15 @@ def record_consent(
     if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
         pass  # a first decision, or agreeing after a mistaken "no thanks"
     elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
-        return StatusOut(status="consented", receipt_code=_receipt(settings, panel_session))
+        return StatusOut(
+            status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session)
+        )
     elif status == SessionStatus.CONSENTED:
         raise PanelError(409, "Consent was already given; use withdraw to stop and delete")
     else:
         raise PanelError(409, f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
-        return StatusOut(status="declined")
+        return StatusOut(status=SessionStatus.DECLINED)
     # A shared lock: consents run side by side, but not beside a switch of emotion mode
     # (which takes the row for update), so a consent never misses a switch or slips past it.
     study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
@@ -424,11 +426,11 @@ def record_consent(
                 code="session_conflict",
             ) from exc
         remove_videos(settings, removals)
-        return StatusOut(status="consented", receipt_code=code)
+        return StatusOut(status=SessionStatus.CONSENTED, receipt_code=code)
     panel_session.status = SessionStatus.DECLINED
     panel_session.ended_at = utcnow()
     session.commit()
-    return StatusOut(status="declined")
+    return StatusOut(status=SessionStatus.DECLINED)
 
 
 def _same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:
@@ -469,7 +471,7 @@ def end_session(
     panel_session = panel_session_for(session, session_public_id)
     if panel_session.status in ENDED:
         return StatusOut(
-            status=panel_session.status.value, receipt_code=_receipt(settings, panel_session)
+            status=panel_session.status, receipt_code=_receipt(settings, panel_session)
         )
     wanted = SessionStatus(body.status)
     if wanted != SessionStatus.FAILED and panel_session.status != SessionStatus.CONSENTED:
@@ -477,7 +479,7 @@ def end_session(
     removals = lifecycle.end_session(session, settings, panel_session, wanted)
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
+    return StatusOut(status=wanted, receipt_code=_receipt(settings, panel_session))
 
 
 def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
@@ -486,7 +488,7 @@ def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UU
     removals = lifecycle.withdraw(session, settings, panel_session, DeletionReason.WITHDRAWN)
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status="withdrawn")
+    return StatusOut(status=SessionStatus.WITHDRAWN)
 
 
 def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
