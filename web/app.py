@@ -21,9 +21,10 @@ from web.db import make_engine, make_session_factory
 from web.edge import edge_guard
 from web.erasure import router as erasure_router
 from web.framing import NoFramingMiddleware
+from web.handlers import html_error_page, html_validation_page
 from web.health import healthz
 from web.help import router as help_router
-from web.pages import html_error_page, html_validation_page, wants_html
+from web.pages import wants_html
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.errors import PanelError
 from web.panel.pages import recorder_module_files

@@ -15,12 +15,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from web.accounts.models import LoginSession, Membership, Role, User
+from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.db import utcnow
 from web.deps import SessionDep, SettingsDep
 from web.settings import Settings
 
-COOKIE_NAME = "candor_session"
-COOKIE_MAX_AGE_SECONDS = 14 * 24 * 3600
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("candor-no-such-user")
@@ -100,11 +99,6 @@ def end_login(settings: Settings, session: Session, value: str | None) -> None:
     if token is not None:
         session.execute(delete(LoginSession).where(LoginSession.token_hash == _token_hash(token)))
         session.commit()
-
-
-def cookie_is_secure(settings: Settings) -> bool:
-    """Cookies are `Secure` whenever Candor is served over https."""
-    return settings.base_url.lower().startswith("https://")
 
 
 def set_login_cookie(response: Response, settings: Settings, session: Session, user: User) -> str:

@@ -10,14 +10,8 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from web.panel.models import Clip, PanelSession
-from web.results.models import (
-    CURVE_METRICS,
-    EMOTION_METRICS,
-    AdAggregate,
-    ClipEmotionSecond,
-    ClipSecond,
-)
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from web.clips.models import AdAggregate, Clip, ClipEmotionSecond, ClipSecond, PanelSession
 
 ALL_PANELISTS = ("", "")
 

@@ -218,7 +218,7 @@ async def finish(
         enqueue_analysis, settings=settings, clip_id=finished.clip_id
     ):
         await call_blocking(mark_enqueued, session=session, clip_id=finished.clip_id)
-    return StatusOut(status=finished.status.value)
+    return StatusOut(status=finished.status)
 
 
 @router.post(

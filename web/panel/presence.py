@@ -33,11 +33,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
-from web.clips.lifecycle import mark_queued
+from candor.statuses import LIVE_SESSION, ClipStatus
+from web.clips import lifecycle
+from web.clips.deletion import remove_videos
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
 from web.panel.errors import PanelError
-from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
@@ -69,7 +70,7 @@ def update(
     )
     if panel_session is None:
         raise PanelError(404, "No such session")
-    if panel_session.status not in LIVE:
+    if panel_session.status not in LIVE_SESSION:
         session.rollback()
         return Left(taken=False)
     listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []
@@ -105,12 +106,11 @@ def update(
         if received != list(range(chunk_count)):
             continue  # the server and the page disagree: the idle rules decide, soon
         if chunk_count == 0:  # opened, nothing recorded: nothing to analyse
-            clip.status = ClipStatus.ABANDONED
-            stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+            stored = lifecycle.abandon(session, settings, clip)
             removals += [stored] if stored is not None else []
             outcome.abandoned += 1
         else:
-            mark_queued(clip, chunk_count)
+            lifecycle.finish(clip, chunk_count)
             outcome.queued.append(clip.id)
     session.commit()
     remove_videos(settings, removals)

@@ -11,26 +11,15 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import (
-    DeletionReason,
-    erase_panel_session,
-    record_video_deletion,
-    remove_videos,
-)
+from candor.statuses import LIVE_SESSION, ClipStatus, ConsentDecision, DeletionReason, SessionStatus
+from web.clips import lifecycle
+from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
 from web.panel import tokens
 from web.panel.errors import PanelError
 from web.panel.locales import locale_candidates
-from web.panel.models import (
-    LIVE,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    PanelSession,
-    SessionStatus,
-)
 from web.panel.schemas import (
     AdOut,
     ConsentIn,
@@ -200,14 +189,14 @@ def _supersede_live(
             PanelSession.integration_id == integration_id,
             PanelSession.respondent_hash == respondent,
             PanelSession.is_preview.is_(preview),
-            PanelSession.status.in_(LIVE),
+            PanelSession.status.in_(LIVE_SESSION),
         )
         .order_by(PanelSession.id)
         .with_for_update()
     ).all()
     removals: list[str] = []
     for old in live:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # the old one leaves the live set before the new one joins it
     return removals
 
@@ -388,13 +377,15 @@ def record_consent(
     if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
         pass  # a first decision, or agreeing after a mistaken "no thanks"
     elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
-        return StatusOut(status="consented", receipt_code=_receipt(settings, panel_session))
+        return StatusOut(
+            status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session)
+        )
     elif status == SessionStatus.CONSENTED:
         raise PanelError(409, "Consent was already given; use withdraw to stop and delete")
     else:
         raise PanelError(409, f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
-        return StatusOut(status="declined")
+        return StatusOut(status=SessionStatus.DECLINED)
     # A shared lock: consents run side by side, but not beside a switch of emotion mode
     # (which takes the row for update), so a consent never misses a switch or slips past it.
     study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
@@ -435,11 +426,11 @@ def record_consent(
                 code="session_conflict",
             ) from exc
         remove_videos(settings, removals)
-        return StatusOut(status="consented", receipt_code=code)
+        return StatusOut(status=SessionStatus.CONSENTED, receipt_code=code)
     panel_session.status = SessionStatus.DECLINED
     panel_session.ended_at = utcnow()
     session.commit()
-    return StatusOut(status="declined")
+    return StatusOut(status=SessionStatus.DECLINED)
 
 
 def _same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:
@@ -462,7 +453,7 @@ def _supersede(session: Session, settings: Settings, panel_session: PanelSession
     ).all()
     removals: list[str] = []
     for old in earlier:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # written before this session's own change (updates go in id order)
     return removals
 
@@ -480,36 +471,24 @@ def end_session(
     panel_session = panel_session_for(session, session_public_id)
     if panel_session.status in ENDED:
         return StatusOut(
-            status=panel_session.status.value, receipt_code=_receipt(settings, panel_session)
+            status=panel_session.status, receipt_code=_receipt(settings, panel_session)
         )
     wanted = SessionStatus(body.status)
     if wanted != SessionStatus.FAILED and panel_session.status != SessionStatus.CONSENTED:
         raise PanelError(409, f"A session without consent cannot end as {wanted.value}")
-    unfinished = session.scalars(
-        select(Clip)
-        .where(Clip.session_id == panel_session.id, Clip.status == ClipStatus.UPLOADING)
-        .with_for_update()
-    ).all()
-    removals: list[str] = []
-    for clip in unfinished:
-        clip.status = ClipStatus.ABANDONED
-        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        if stored is not None:
-            removals.append(stored)
-    panel_session.status = wanted
-    panel_session.ended_at = utcnow()
+    removals = lifecycle.end_session(session, settings, panel_session, wanted)
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
+    return StatusOut(status=wanted, receipt_code=_receipt(settings, panel_session))
 
 
 def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
     """Stop and delete: every clip, chunk and curve of the session, and its share of aggregates."""
     panel_session = panel_session_for(session, session_public_id)
-    removals = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = lifecycle.withdraw(session, settings, panel_session, DeletionReason.WITHDRAWN)
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status="withdrawn")
+    return StatusOut(status=SessionStatus.WITHDRAWN)
 
 
 def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
@@ -532,8 +511,8 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     removals: list[str] = []
     for other in others:  # sessions from before one-session-per-respondent, or a preview's
-        removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)
-    removals += erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+        removals += lifecycle.withdraw(session, settings, other, DeletionReason.ERASED)
+    removals += lifecycle.withdraw(session, settings, panel_session, DeletionReason.ERASED)
     session.commit()
     remove_videos(settings, removals)
     return True

@@ -10,19 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.clips import keys, storage
-from web.clips.lifecycle import consented, mark_queued
+from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
+from web.clips import keys, lifecycle, storage
+from web.clips.lifecycle import consented
+from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.panel.errors import PanelError
 from web.panel.fastpath import store_chunk_fast
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    PanelSession,
-    PlaybackEvent,
-    PlaybackEventKind,
-    SessionStatus,
-)
 from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
@@ -263,6 +256,6 @@ def finish_clip(
             f"{len(missing)} chunk(s) missing; send them and finish again",
             missing=missing[:1000],
         )
-    mark_queued(clip, chunk_count)
+    lifecycle.finish(clip, chunk_count)
     session.commit()
     return Finished(clip.id, ClipStatus.QUEUED, True)

@@ -9,9 +9,10 @@ from pathlib import Path
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ConsentDecision
 from web.accounts.models import User
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
-from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession
 from web.settings import Settings
 from web.studies.files import ad_file_path, ad_poster_path
 from web.studies.media import VideoInfo

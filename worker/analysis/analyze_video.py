@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from candor.quality import ExclusionReason
 from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
@@ -204,17 +205,18 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
     present = frames["face_present"].astype(bool)
     hidden = frames["mouth_occluded"].astype(bool) | frames["eyes_occluded"].astype(bool)
     occluded_share = float(np.mean(hidden[present])) if present.any() else 0.0
-    reason: str | None = None
+    reason: ExclusionReason | None = None
     if duration < settings.min_duration_s:
-        reason = "too_short"
+        reason = ExclusionReason.TOO_SHORT
     elif brightness < settings.min_brightness:
-        reason = "too_dark"  # checked before faces: in the dark, face counts are guesses
+        # Checked before faces: in the dark, face counts are guesses.
+        reason = ExclusionReason.TOO_DARK
     elif bystander_share > settings.max_bystander_share:
-        reason = "bystander"
+        reason = ExclusionReason.BYSTANDER
     elif face_share < settings.min_face_share:
-        reason = "no_face"
+        reason = ExclusionReason.NO_FACE
     elif occluded_share > settings.max_occluded_share:
-        reason = "occluded"
+        reason = ExclusionReason.OCCLUDED
     return Quality(
         face_found_share=round(face_share, 4),
         bystander_share=round(bystander_share, 4),

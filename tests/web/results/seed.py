@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from candor.metrics import EMOTION_METRICS
+from candor.statuses import ClipStatus
 from tests.support.factories import ClipRows, make_clip
 from web.clips.aggregates import apply_clip
-from web.panel.models import ClipStatus
-from web.results.models import EMOTION_METRICS, ClipEmotionSecond, ClipSecond
+from web.clips.models import ClipEmotionSecond, ClipSecond
 from web.studies.models import Ad
 
 
