@@ -192,7 +192,7 @@ def pair_sentence(pair: PairDifferences, alpha: float, per_second: bool) -> str:
             biggest = max((t for t in tests if t), key=lambda t: abs(t.difference))
             word = "higher" if biggest.difference > 0 else "lower"
             spans.append(
-                f"at {_span(first, last)} {pair.b} is {word} than {pair.a} (largest "
+                f"at {_span(first, last)}, {pair.b} is {word} than {pair.a} (largest "
                 f"{biggest.difference:+.2f}{_interval(biggest, alpha)}, adjusted "
                 f"{p_text(biggest.p_adjusted)})"
             )
@@ -208,12 +208,12 @@ def pair_sentence(pair: PairDifferences, alpha: float, per_second: bool) -> str:
     elif whole.significant:
         word = "higher" if whole.difference > 0 else "lower"
         parts.append(
-            f"over the whole ad {pair.b} is {word} than {pair.a} by {abs(whole.difference):.2f}"
+            f"over the whole ad, {pair.b} is {word} than {pair.a} by {abs(whole.difference):.2f}"
             f"{_interval(whole, alpha)}, adjusted {p_text(whole.p_adjusted)}"
         )
     else:
         parts.append(
-            f"over the whole ad {pair.b} and {pair.a} do not differ "
+            f"over the whole ad, {pair.b} and {pair.a} do not differ "
             f"({whole.difference:+.2f}, adjusted {p_text(whole.p_adjusted)})"
         )
     text = "; ".join(parts)

@@ -13,13 +13,15 @@ from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
-from web.results import catalogue, compare, maths, overview, quality, service
+from web.results import catalogue, compare, differences, maths, overview, quality, service
 from web.results.api import (
     MetricsQuery,
     check_compare_count,
     curves_or_400,
 )
 from web.results.api import router as api_router
+from web.results.differences_api import TestChoiceDep
+from web.results.differences_api import router as differences_router
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
@@ -51,6 +53,7 @@ PICKER_GROUPS = (
 
 router = APIRouter()
 router.include_router(api_router)
+router.include_router(differences_router)
 # The site's one template environment, so results pages get the same header (who is logged in,
 # the log-out form's CSRF token) and the same no-store caching as every other page.
 templates.env.globals.update(
@@ -190,10 +193,12 @@ def segments_page(
     access: AdDep,
     session: SessionDep,
     settings: SettingsDep,
+    testing: TestChoiceDep,
     var: Annotated[str | None, Query(max_length=64)] = None,
     metric: Annotated[str, Query(max_length=32)] = "attention",
 ) -> HTMLResponse:
-    """One metric split by a pass-through variable; small groups are hidden with a note."""
+    """One metric split by a pass-through variable; small groups are hidden with a note; where
+    the groups shown differ for real (docs/results.md), the seconds are shaded and said."""
     offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
     # A shared address naming a metric this ad doesn't have, or one not measured, shows
     # attention, with a note.
@@ -204,6 +209,13 @@ def segments_page(
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
     curves = curves_or_400(session, settings, access, chosen)
+    tested = (
+        differences.between_segments(
+            session, curves, [metric],
+            test=testing.test, alpha=testing.alpha, correction=testing.correction,
+        )
+        if len(curves.segments) >= 2 else None
+    )  # fmt: skip
     chart = {
         "duration": access.ad.duration_s,
         "seconds": curves.seconds,
@@ -215,10 +227,12 @@ def segments_page(
             {"value": s.segment_value, "n": s.n, "curve": s.curves[metric].model_dump()}
             for s in curves.segments
         ],
+        "significant": tested.metrics[metric].significant_seconds if tested else [],
     }
     return _render(
         request,
         "segments.html",
+        tested=tested,
         ad=access.ad,
         study=access.study,
         curves=curves,
@@ -237,6 +251,7 @@ def compare_page(
     user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
+    testing: TestChoiceDep,
     ad_ids: Annotated[list[int], Query(alias="ad")] = [],  # noqa: B006  (FastAPI copies it)
     metrics: MetricsQuery = None,
 ) -> HTMLResponse:
@@ -260,10 +275,15 @@ def compare_page(
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
+    tested = differences.between_ads(
+        session, ads, [m for m in view if catalogue.measured(m)],
+        test=testing.test, alpha=testing.alpha, correction=testing.correction,
+    )  # fmt: skip
     return _render(
         request,
         "compare.html",
         comparison=comparison,
+        tested=tested,
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,
@@ -285,6 +305,8 @@ def compare_page(
                 for c in comparison.ads
             ],
             "norms": {m: b.model_dump() for m, b in comparison.norms_band.items()},
+            # Seconds where a difference between ads holds (none on the percent axis).
+            "significant": {m: d.significant_seconds for m, d in tested.metrics.items()},
         },
     )
 

@@ -277,6 +277,26 @@
             u.valToPos(v, "y", true), 4.5 * dpr);
         }
       });
+      // Seconds where a difference between the groups holds (docs/results.md): hatched, so
+      // the shading is told from a key moment's without colour, and said in words under the
+      // chart. Second s covers [s, s + 1) of ad time.
+      (opts.significant || []).forEach(function (second) {
+        var left = u.valToPos(second, "x", true);
+        var right = u.valToPos(second + 1, "x", true);
+        var top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
+        ctx.save();
+        ctx.fillStyle = "rgba(230,159,0,0.13)";
+        ctx.fillRect(left, top, right - left, bottom - top);
+        ctx.beginPath(); ctx.rect(left, top, right - left, bottom - top); ctx.clip();
+        ctx.strokeStyle = "rgba(160,100,0,0.35)"; ctx.lineWidth = 1 * dpr;
+        var step = 8 * dpr;
+        for (var hx = left - (bottom - top); hx < right; hx += step) {
+          ctx.beginPath(); ctx.moveTo(hx, bottom); ctx.lineTo(hx + (bottom - top), top); ctx.stroke();
+        }
+        ctx.restore();
+        ctx.fillStyle = "rgba(160,100,0,0.9)";
+        ctx.fillRect(left, bottom - 4 * dpr, right - left, 4 * dpr);
+      });
       placeLabels(u, ctx, dpr, n);
       // Key moments: the second they name ("6 s" is 6.0-7.0 s of ad time), shaded, with a
       // dashed line and a numbered tag at its start, where the key moment's button seeks to.
@@ -598,7 +618,9 @@
       x: x, xMin: 0, xMax: Math.max(d.duration, x.length), xLabel: "Ad time (s)",
       yLabel: d.label + " (" + d.range[0] + "–" + (d.range[1] === null ? "" : d.range[1]) + ")",
       groups: groups, height: 340, yRange: d.range[1] === null ? undefined : d.range,
+      significant: d.significant || [],
     });
+    root.dataset.significant = (d.significant || []).join(",");
     toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
     root.dataset.ready = "true";
   }
@@ -624,6 +646,8 @@
         yRange: rangeOf(d.info, [m]),
         groups: groupsFor(m), normBands: d.norms[m] && d.norms[m].n_ads ? [d.norms[m]] : [],
         height: 230, syncKey: "compare",
+        // On the percent axis no second is tested (the ads differ in length).
+        significant: percent ? [] : (d.significant && d.significant[m]) || [],
       }));
     });
     if (charts.length) toggleButtons(document.getElementById("toggles"), charts[0].groups, charts);
