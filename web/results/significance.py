@@ -105,6 +105,8 @@ def two_groups(
             len(xs), len(ys), mean_a, mean_b, None, 1.0 if same else 0.0,
             mean_b - mean_a, mean_b - mean_a,
         )  # fmt: skip
+    low: float | None
+    high: float | None
     with warnings.catch_warnings():
         # scipy warns about precision when values are nearly identical; the result stands.
         warnings.simplefilter("ignore", RuntimeWarning)

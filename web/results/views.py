@@ -20,9 +20,9 @@ from web.results.api import (
     curves_or_400,
 )
 from web.results.api import router as api_router
+from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.differences_api import TestChoiceDep
 from web.results.differences_api import router as differences_router
-from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
 from web.samples import sample_count

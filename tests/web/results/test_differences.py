@@ -132,9 +132,7 @@ def test_segments_differ_at_3_to_6_s_and_hidden_groups_are_not_tested(
 ) -> None:
     ad, analyst = _segments_world(db_session, settings)
     login(client, settings, analyst)
-    response = client.get(
-        f"/api/v1/ads/{ad.id}/segments/differences?segment=region&metric=smile"
-    )
+    response = client.get(f"/api/v1/ads/{ad.id}/segments/differences?segment=region&metric=smile")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["groups"] == ["north", "south"]  # west and east are hidden: not tested
