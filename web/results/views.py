@@ -23,9 +23,12 @@ from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.differences_api import TestChoiceDep
 from web.results.differences_api import router as differences_router
+from web.results.frames import frames_out
+from web.results.frames import router as frames_router
 from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
 from web.samples import sample_count
+from web.studies import thumbnails
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 # The charting library (uPlot) comes from npm: `scripts/setup` runs `npm ci`, and it is served
@@ -51,9 +54,13 @@ PICKER_GROUPS = (
     ("engagement", "Engagement"),
 )
 
+# Pictures of each ad in a row on the compare page.
+COMPARE_FRAMES = 8
+
 router = APIRouter()
 router.include_router(api_router)
 router.include_router(differences_router)
+router.include_router(frames_router)
 # The site's one template environment, so results pages get the same header (who is logged in,
 # the log-out form's CSRF token) and the same no-store caching as every other page.
 templates.env.globals.update(
@@ -158,6 +165,7 @@ def ad_page(
     view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
+    pictures = frames_out(access.ad, thumbnails.thumbnails(settings, access.ad))
     chart = {
         "duration": access.ad.duration_s,
         "seconds": curves.seconds,
@@ -167,6 +175,8 @@ def ad_page(
         "info": {m.name: m.model_dump() for m in offered},
         "curves": {m.name: curves.overall.curves[m.name].model_dump() for m in offered},
         "moments": [m.model_dump() for m in moments.moments],
+        # Pictures of the ad along the time axis, drawn under the chart (results.js).
+        "frames": [f.model_dump() for f in pictures.frames],
     }
     return _render(
         request,
@@ -275,6 +285,8 @@ def compare_page(
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
+    strips = {ad.id: frames_out(ad, thumbnails.spread(thumbnails.thumbnails(settings, ad),
+                                                      COMPARE_FRAMES)) for ad in ads}  # fmt: skip
     tested = differences.between_ads(
         session, ads, [m for m in view if catalogue.measured(m)],
         test=testing.test, alpha=testing.alpha, correction=testing.correction,
@@ -284,6 +296,7 @@ def compare_page(
         "compare.html",
         comparison=comparison,
         tested=tested,
+        strips=strips,
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,

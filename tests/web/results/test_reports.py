@@ -66,11 +66,12 @@ def test_the_study_pdf_has_a_page_per_ad_then_quality(
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["cache-control"] == "private, no-store"
     pages = _pages(response.content)
-    assert len(pages) == 3  # two ads in their set order, then data quality
+    assert len(pages) == 4  # two ads in their set order, the two compared, data quality
     assert "Sunny day" in pages[0] and "n = 12 panelists" in pages[0]
     assert "Rainy day" in pages[1] and "n = 12 panelists" in pages[1]
     assert "Key moments" in pages[0] and "#1" in pages[0]  # the smile peak at 5 s
-    assert "data quality" in pages[2] and "Consent rate" in pages[2]
+    assert "the ads compared" in pages[2] and "Welch t test" in pages[2]
+    assert "data quality" in pages[3] and "Consent rate" in pages[3]
     # Emotion mode is off: nothing emotion-shaped is drawn or named.
     assert not any("inferred" in page.lower() for page in pages)
 

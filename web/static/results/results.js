@@ -460,6 +460,50 @@
     };
   }
 
+  /* Pictures of the ad under the chart, each centred on the time it shows, as many as fit at
+   * FRAME_MIN_PX or wider; choosing one seeks the ad to its second. */
+  var FRAME_MIN_PX = 72;
+  function filmstrip(el, frames, chart, onSeek) {
+    if (!el || !frames.length) return;
+    var u = chart.u;
+    var dpr = uPlot.pxRatio;
+    var left = u.bbox.left / dpr;
+    var width = u.bbox.width / dpr;
+    var count = Math.max(1, Math.min(frames.length, Math.floor(width / FRAME_MIN_PX)));
+    var picked = [];
+    for (var i = 0; i < count; i++) {
+      picked.push(frames[count === 1 ? 0 : Math.round(i * (frames.length - 1) / (count - 1))]);
+    }
+    var each = width / count - 4;
+    el.textContent = "";
+    var tallest = 0;
+    picked.forEach(function (f) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "frame";
+      b.dataset.time = f.time_s;
+      b.setAttribute("aria-label", "Jump to " + f.start_s.toFixed(0) + " s");
+      var x = left + u.valToPos(f.time_s, "x") - each / 2;
+      b.style.left = Math.max(0, Math.min(x, left + width - each)) + "px";
+      b.style.width = each + "px";
+      var img = document.createElement("img");
+      img.src = f.url;
+      img.alt = "";
+      img.addEventListener("load", function () {
+        tallest = Math.max(tallest, b.getBoundingClientRect().height);
+        el.style.height = tallest + "px";
+      });
+      var label = document.createElement("span");
+      label.textContent = f.start_s.toFixed(0) + " s";
+      b.appendChild(img);
+      b.appendChild(label);
+      b.addEventListener("click", function () { onSeek(f.start_s); });
+      el.appendChild(b);
+    });
+    el.style.height = Math.round(each * 9 / 16) + "px";
+    el.dataset.count = String(count);
+  }
+
   /* Ad page: video with the curves, playhead follows, click/keys seek; the picker chooses the
    * curves drawn and the columns of the numbers table. */
   function adPage(root) {
@@ -544,6 +588,10 @@
     var gutterLabels = d.metrics.map(function (m) { return d.labels[m]; });
     draw(d.view);
     var chosen = picker(draw);
+    var framesEl = document.getElementById("frames");
+    var placeFrames = function () { filmstrip(framesEl, d.frames || [], chart, seek); };
+    placeFrames();
+    if (window.ResizeObserver && framesEl) new ResizeObserver(placeFrames).observe(chartEl);
     var nMax = Math.max.apply(null, [1].concat(d.curves.attention.n.filter(function (v) {
       return v !== null;
     })));
