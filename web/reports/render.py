@@ -227,23 +227,25 @@ def _frames_axes(ax: Axes, report: AdReport, size: tuple[float, float]) -> None:
 
     ax.set_ylim(0, 1)
     ax.set_yticks([])
-    for side in ("left", "right", "top"):
+    for side in ("left", "right", "top", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.tick_params(axis="x", labelbottom=False)
+    ax.tick_params(axis="x", labelbottom=False, length=0)
     ax.set_title("What was on screen (pictures of the ad)", loc="left", fontsize=9)
-    # The curves' axes take about 3.2/4.5 of the page's width: the pictures share it out.
-    width_px = size[0] * PNG_DPI * 3.2 / 4.5 * 0.92 / max(len(report.frames), 1)
+    # The curves' axes take about 3.2/4.5 of the page's width, the pictures share it out, and
+    # the strip is about a tenth of its height. OffsetImage sizes in points (1/72 in).
+    width_pt = size[0] * 72 * 3.2 / 4.5 * 0.92 / max(len(report.frames), 1)
+    height_pt = size[1] * 72 * 0.1
     for thumbnail, path in report.frames:
         image = imread(path)
-        zoom = min(width_px / image.shape[1], 0.9 * size[1] * PNG_DPI * 0.1 / image.shape[0])
+        zoom = min(width_pt / image.shape[1], height_pt / image.shape[0])
         box = AnnotationBbox(
-            OffsetImage(image, zoom=zoom), (thumbnail.time_s, 0.5), frameon=False, pad=0
+            OffsetImage(image, zoom=zoom), (thumbnail.time_s, 0.55), frameon=False, pad=0
         )
         ax.add_artist(box)
         ax.annotate(
             f"{thumbnail.start_s:.0f} s",
-            (thumbnail.time_s, 0.0),
-            xytext=(0, -2),
+            (thumbnail.time_s, 0.55),
+            xytext=(0, -zoom * image.shape[0] / 2 - 1),
             textcoords="offset points",
             ha="center",
             va="top",
