@@ -29,6 +29,7 @@ from worker.analysis.expressions import (
     one_sided_smile,
 )
 from worker.analysis.geometry import frontal_landmarks
+from worker.analysis.hands import HandCover
 from worker.analysis.mesh import FaceModels, model_provenance
 from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
@@ -255,6 +256,7 @@ def analyze(
         models = FaceModels(settings)
         try:
             counter = _FaceCounts(models, settings.face_count_interval_s)
+            hands = HandCover(models.hands, settings.hand_check_interval_s)
             collector = _Collector(
                 Blendshapes(),
                 AppearanceClassifier(),
@@ -262,7 +264,9 @@ def analyze(
                 min_turn_deg=settings.frontal_min_yaw,
             )
             for index, frame in enumerate(reader.frames(settings.fps)):
-                collector.add(frame, models.landmarks(frame.rgb))
+                landmarks = models.landmarks(frame.rgb)
+                collector.add(frame, landmarks)
+                hands.add(frame.t, frame.rgb, landmarks)
                 counter.add(index, frame)
                 if on_progress is not None and frame.progress - reported >= 0.01:
                     reported = frame.progress
@@ -272,7 +276,7 @@ def analyze(
             models.close()
         info = reader.info
 
-    raw = collector.table()
+    raw = {**collector.table(), **hands.table()}
     n_faces = np.maximum(np.array(counter.counts, dtype=np.int64), raw.pop("found").astype(int))
     raw["n_faces"] = n_faces
     raw["face_present"] = (n_faces == 1) & np.isfinite(raw["yaw"])
