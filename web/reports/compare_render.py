@@ -41,12 +41,11 @@ MAX_LINES = 62
 
 def compare_figure(report: CompareReport, size: tuple[float, float]) -> Figure:
     figure = Figure(figsize=size, layout="constrained")
-    c = report.comparison
-    names = ", ".join(f"{a.summary.title} (n = {a.summary.n})" for a in c.ads)
+    names = ", ".join(f"{g.label} (n = {g.n})" for g in report.groups)
     figure.suptitle("\n".join([report.title, *_wrap(names, 120)]), x=0.01, ha="left", fontsize=13)
     grid = figure.add_gridspec(len(report.metrics), 2, width_ratios=(3.0, 1.5))
-    x = np.array(c.x, dtype=float)
-    percent = c.axis == "percent"
+    x = np.array(report.x, dtype=float)
+    percent = report.percent
     lines: list[str] = []
     first = None
     for row, metric in enumerate(report.metrics):
@@ -58,29 +57,30 @@ def compare_figure(report: CompareReport, size: tuple[float, float]) -> Figure:
             ax.axvspan(second, second + 1, facecolor="#e69f00", alpha=0.15, linewidth=0)
             ax.axvspan(second, second + 1, facecolor="none", edgecolor=HATCH_COLOUR,
                        hatch="///", alpha=0.35, linewidth=0)  # fmt: skip
-        for i, ad in enumerate(c.ads):
+        for i, group in enumerate(report.groups):
             colour, style = AD_STYLES[i % len(AD_STYLES)]
-            curve = ad.curves[metric]
+            curve = group.curves[metric]
             ax.fill_between(x, _values(curve.ci_low), _values(curve.ci_high), color=colour,
                             alpha=0.12, linewidth=0)  # fmt: skip
             ax.plot(x, _values(curve.mean), color=colour, linestyle=style, linewidth=2,
-                    label=ad.summary.title)  # fmt: skip
+                    label=group.label)  # fmt: skip
         low, high = METRIC_RANGE.get(metric, (0.0, 1.0))
         pad = (high - low) * HEADROOM
         ax.set_ylim(low - pad, high + pad)
-        ax.set_xlim(0, 100 if percent else max(len(c.x), 1))
+        ax.set_xlim(0, 100 if percent else max(len(report.x), 1))
         ax.grid(alpha=0.25)
         ax.set_title(label(metric), loc="left", fontsize=10)
         if row == 0:
-            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=min(len(c.ads), 4),
-                      fontsize=8, frameon=False, borderaxespad=0.2)  # fmt: skip
+            ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0),
+                      ncol=min(len(report.groups), 4), fontsize=8, frameon=False,
+                      borderaxespad=0.2)  # fmt: skip
         if tested:
             lines += [*_wrap(f"{label(metric)}: {tested.sentence}", TEXT_WIDTH), ""]
     if first is not None:
         figure.axes[-1].set_xlabel("Ad progress (%)" if percent else "Ad time (s)")
     text = figure.add_subplot(grid[:, 1])
     text.axis("off")
-    key = "Hatched: seconds where the ads differ for real. " if not percent else ""
+    key = "Hatched: seconds where they differ for real. " if not percent else ""
     lines += _wrap(key + report.tested.method, TEXT_WIDTH)
     lines += ["", *_wrap(FOOTER, TEXT_WIDTH)]
     if len(lines) > MAX_LINES:

@@ -105,3 +105,25 @@ def test_the_compare_page_links_its_png(
     assert (
         client.get(f"/results/compare/report.png?ad={plain.id}&ad={lifted.id}").status_code == 404
     )
+
+
+def test_the_segments_png_hatches_where_the_groups_differ(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    from tests.web.results.test_differences import _segments_world
+
+    ad, analyst = _segments_world(db_session, settings)
+    login(client, settings, analyst)
+    base = f"/results/ads/{ad.id}/segments/report.png"
+    response = client.get(f"{base}?var=region&metric=smile")
+    assert response.status_code == 200, response.text
+    assert 'filename="Split-by-region.png"' in response.headers["content-disposition"]
+    columns = _hatched_columns(response.content)
+    assert columns and 220 < columns[-1] - columns[0] < 400  # 3-6 s of a 10 s axis
+    attention = client.get(f"{base}?var=region&metric=attention")
+    assert attention.status_code == 200 and _hatched_columns(attention.content) == []
+    assert client.get(f"{base}?var=region&metric=joy").status_code == 400
+    assert client.get(f"{base}?var=shoe_size").status_code == 400
+    assert client.get(base).status_code == 422
+    page = client.get(f"/results/ads/{ad.id}/segments?var=region&metric=smile").text
+    assert f'href="{base}?var=region&amp;metric=smile"' in page
