@@ -126,7 +126,7 @@ def test_a_share_link_opens_the_report_without_an_account_until_revoked(
     png = client.get(f"/report/{token}/ads/{world.ad.id}.png")
     assert png.status_code == 200 and Image.open(io.BytesIO(png.content)).size == (1200, 800)
     pdf = client.get(f"/report/{token}/report.pdf")
-    assert pdf.status_code == 200 and len(_pages(pdf.content)) == 3
+    assert pdf.status_code == 200 and len(_pages(pdf.content)) == 4  # 2 ads, compared, quality
     # An ad of another study is not reachable through this link.
     other = make_ad(db_session, make_study(db_session, world.organisation), title="Secret")
     assert client.get(f"/report/{token}/ads/{other.id}.png").status_code == 404
