@@ -54,7 +54,10 @@ def test_compare_hatches_the_seconds_the_api_flags(
     data, settings = seeded
     query = f"ad={data.ad_id}&ad={data.emotion_ad_id}&metric=smile"
     cookie = login_cookie_value(settings, _session_of(data.user), data.user)
-    api = httpx.get(f"{server}/api/v1/compare/differences?{query}", cookies={COOKIE_NAME: cookie})
+    # The first test loads scipy and statsmodels in the server: seconds on a loaded machine.
+    api = httpx.get(
+        f"{server}/api/v1/compare/differences?{query}", cookies={COOKIE_NAME: cookie}, timeout=120
+    )
     assert api.status_code == 200, api.text
     flagged = api.json()["metrics"]["smile"]["significant_seconds"]
     # Bright morning smiles at 6 s, Warm night at 8 s: they differ somewhere, not everywhere.
