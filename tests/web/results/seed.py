@@ -44,7 +44,9 @@ def add_panelist(
             session.add(ClipEmotionSecond(**where, **emotions))
     session.flush()
     if rows.clip.status == ClipStatus.DONE and rows.clip.usable is not False:
-        apply_clip(session, rows.clip.id, +1)
+        # As the worker records it (worker/clip_job.py): counted iff apply_clip added cells.
+        rows.clip.aggregated = apply_clip(session, rows.clip.id, +1) > 0
+        session.flush()
     return rows
 
 
