@@ -11,7 +11,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.panel.models import Clip
+from web.clips.models import Clip
 from web.results import catalogue, compare, differences
 from web.results.api import MAX_COMPARED_ADS
 from web.results.differences import Differences

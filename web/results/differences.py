@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 from candor.metrics import EMOTION_METRICS
 from web.clips.aggregates import segment_keys
-from web.panel.models import Clip, PanelSession
+from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession
 from web.results import catalogue, significance
-from web.results.models import ClipEmotionSecond, ClipSecond
 from web.results.schemas import AdCurves
 from web.results.significance import (
     DEFAULT_ALPHA,
