@@ -1,20 +1,65 @@
-"""The app's error answers for browsers: a readable HTML page for an HTTP error or a malformed
-address, where API clients keep JSON. Registered by `create_app`."""
+"""The app's error answers, registered by `create_app`: a refused request (a `DomainError`) gets
+its kind's status, once, here, with the one JSON shape for API clients and the error page for a
+browser; an HTTP error or a malformed address gets a readable page for a browser, while API
+clients keep JSON."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import inspect
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web.accounts.auth import user_from_cookie
 from web.cookies import COOKIE_NAME
+from web.errors import DomainError
 from web.pages import plain_message, render, wants_html
 from web.settings import Settings
+
+# Each kind of refusal answered with one status, here and nowhere else.
+STATUS = {
+    "invalid": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "refused": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "unsupported": 415,
+    "rate_limited": 429,
+}
+
+
+def status_of(exc: DomainError) -> int:
+    return STATUS[exc.kind]
+
+
+def error_body(exc: DomainError) -> dict[str, Any]:
+    """The one JSON error shape: `detail` (a sentence), `code`, then any fields."""
+    return {"detail": exc.message, "code": exc.code, **exc.fields}
+
+
+def error_headers(exc: DomainError) -> dict[str, str] | None:
+    if exc.kind == "unauthorized":
+        return {"WWW-Authenticate": "Bearer"}
+    if exc.kind == "rate_limited":
+        return {"Retry-After": str(exc.fields["retry_after"])}
+    return None
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """A refused request: JSON for the API, the error page for a browser."""
+    assert isinstance(exc, DomainError)
+    status, headers = status_of(exc), error_headers(exc)
+    if not wants_html(request):
+        return JSONResponse(error_body(exc), status, headers=headers)
+    http = StarletteHTTPException(status, exc.message, headers)
+    return await run_in_threadpool(_error_page, request, http)
 
 
 async def html_error_page(request: Request, exc: Exception) -> Response:

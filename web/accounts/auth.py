@@ -9,7 +9,7 @@ from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from web.accounts.models import LoginSession, Membership, Role, User
 from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.db import utcnow
 from web.deps import SessionDep, SettingsDep
+from web.errors import Forbidden, NotFound
 from web.settings import Settings
 
 _hasher = PasswordHasher()
@@ -154,7 +155,7 @@ def membership_for(
         )
     )
     if membership is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     if membership.role not in roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not allow this")
+        raise Forbidden("Your role does not allow this")
     return membership

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from candor.statuses import ClipStatus, DeletionReason, SessionStatus
 from web.clips.models import Clip, ClipSecond, DeletionAudit, PanelSession
+from web.errors import NotFound
 from web.panel import tokens
-from web.panel.errors import PanelError
 from web.settings import Settings
 
 # Audit reasons that end a clip's video (a "gap" deletes only chunks past a missing one).
@@ -53,7 +53,7 @@ def session_for_receipt(session: Session, settings: Settings, receipt_code: str)
         )
     )
     if panel_session is None:
-        raise PanelError(404, "No session has this receipt code; check it and try again")
+        raise NotFound("No session has this receipt code; check it and try again")
     return panel_session
 
 

@@ -38,7 +38,7 @@ from web.clips import lifecycle
 from web.clips.deletion import remove_videos
 from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
-from web.panel.errors import PanelError
+from web.errors import DomainError, NotFound
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
@@ -69,7 +69,7 @@ def update(
         select(PanelSession).where(PanelSession.public_id == session_public_id).with_for_update()
     )
     if panel_session is None:
-        raise PanelError(404, "No such session")
+        raise NotFound("No such session")
     if panel_session.status not in LIVE_SESSION:
         session.rollback()
         return Left(taken=False)
@@ -82,7 +82,7 @@ def update(
         )
         if clip is None:  # another session's clip is reported exactly like a missing one
             session.rollback()
-            raise PanelError(404, "No such clip in this session")
+            raise NotFound("No such clip in this session")
         listed.append((clip, item.chunk_count, item.events))
     outcome = Left(taken=body.seq > panel_session.presence_seq)
     if outcome.taken:
@@ -95,7 +95,7 @@ def update(
             continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
         try:
             add_events(session, clip, events)
-        except PanelError:
+        except DomainError:
             session.rollback()
             raise
         received = list(
