@@ -13,7 +13,6 @@ import numpy as np
 from bidi import get_display
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from numpy.typing import NDArray
@@ -329,26 +328,3 @@ def ad_png(report: AdReport, study_name: str) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=PNG_DPI)
     return buffer.getvalue()
-
-
-def study_pdf(report: StudyReport) -> bytes:
-    """A4 landscape: one page per ad in the study's order, the ads compared (two or more with
-    data: curves side by side, where they differ for real), then the data-quality page."""
-    buffer = io.BytesIO()
-    with PdfPages(buffer, metadata=_pdf_metadata(report)) as pdf:
-        for ad in report.ads:
-            pdf.savefig(as_plain_text(ad_figure(ad, report.study.name, A4_LANDSCAPE_IN)))
-        if report.comparison is not None:
-            from web.reports.compare_render import compare_figure  # it imports this module
-
-            pdf.savefig(as_plain_text(compare_figure(report.comparison, A4_LANDSCAPE_IN)))
-        pdf.savefig(as_plain_text(quality_figure(report, A4_LANDSCAPE_IN)))
-    return buffer.getvalue()
-
-
-def _pdf_metadata(report: StudyReport) -> dict[str, str]:
-    return {
-        "Title": f"{report.study.name}: Candor report",
-        "Author": report.organisation,
-        "Creator": "Candor",
-    }

@@ -77,9 +77,9 @@ def _png(
 
 
 def _pdf(settings: Settings, session: Session, study: Study, headers: dict[str, str]) -> Response:
-    from web.reports import render as draw  # matplotlib: loaded on the first report, not at start
+    from web.reports.study_pdf import study_pdf  # matplotlib: loaded on the first report
 
-    content = draw.study_pdf(study_report(session, settings, study))
+    content = study_pdf(study_report(session, settings, study))
     disposition = f'inline; filename="{_filename(study.name, "pdf")}"'
     return Response(
         content,

@@ -22,6 +22,7 @@ from web.db import utcnow
 from web.reports import render
 from web.reports.content import AdReport, StudyReport
 from web.reports.models import ReportLink
+from web.reports.study_pdf import study_pdf
 from web.results.schemas import (
     AdCurves,
     AdSummaryOut,
@@ -241,7 +242,7 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
         usable_sessions=20, clips=Progress(done=20), usable_clips=20, face_found_share=0.97,
         exclusions={"no_face": 0},
     )  # fmt: skip
-    pdf = render.study_pdf(StudyReport(study, "Acme", utcnow(), [report], quality))
+    pdf = study_pdf(StudyReport(study, "Acme", utcnow(), [report], quality))
     pages = _pages(pdf)
     assert len(pages) == 2
     assert "Puppy" in pages[0] and "n = 20 panelists" in pages[0]
