@@ -24,6 +24,7 @@ from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from web import models  # noqa: F401  (every table, so foreign keys resolve)
 from web.clips import keys, storage
 from web.clips.aggregates import apply_clip
+from web.clips.bounds import clip_bound
 from web.clips.deletion import (
     DeletionReason,
     keyed_fingerprint,
@@ -182,6 +183,9 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
             claimed.ad_duration_s,
             emotions=claimed.emotions,
             rest_levels=claimed.rest_levels,
+            # Nothing past the ad's length plus the margin is decoded (chunks past it were
+            # refused, but one chunk can claim any length).
+            until_s=clip_bound(settings, claimed.ad_duration_s).seconds,
         )
     finally:
         path.unlink(missing_ok=True)

@@ -33,6 +33,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from web.clips.bounds import clip_bound
 from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
 from web.clips.lifecycle import mark_queued
 from web.db import utcnow
@@ -41,6 +42,7 @@ from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
+from web.studies.models import Ad
 
 # Chunks that commit this soon after the leave were in flight as the page went away.
 IN_FLIGHT_SECONDS = 5
@@ -93,7 +95,8 @@ def update(
         if clip.status != ClipStatus.UPLOADING:
             continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
         try:
-            add_events(session, clip, events)
+            ad_duration_s = session.scalar(select(Ad.duration_s).where(Ad.id == clip.ad_id))
+            add_events(session, clip, events, clip_bound(settings, ad_duration_s))
         except PanelError:
             session.rollback()
             raise
