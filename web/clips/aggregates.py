@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, delete, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -18,6 +19,7 @@ from web.results.models import (
     ClipEmotionSecond,
     ClipSecond,
 )
+from web.studies.models import Ad
 
 ALL_PANELISTS = ("", "")
 
@@ -151,4 +153,64 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     )
     # Sorted keys keep lock order stable across workers, so concurrent upserts cannot deadlock.
     session.execute(statement, values)
+    bump_aggregate_version(session, clip.ad_id)
     return len(values)
+
+
+def bump_aggregate_version(session: Session, ad_id: int) -> None:
+    """Say the ad's aggregates changed (in the writer's transaction): figures cached from them
+    (web.results.service.summaries) are recomputed on their next read, in every web process.
+
+    The version is a fresh random token, not a counter: a rolled-back change followed by
+    another can never bring back a version some reader cached for other aggregates."""
+    session.execute(
+        update(Ad)
+        .where(Ad.id == ad_id)
+        .values(aggregate_version=secrets.randbits(62) + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _rebuild_statement(model: type[ClipSecond] | type[ClipEmotionSecond]) -> str:
+    table = model.__tablename__
+    metrics = CURVE_METRICS if model is ClipSecond else EMOTION_METRICS
+    pairs = ", ".join(f"('{m}', s.{m})" for m in metrics)
+    # segment_keys in SQL: the whole sample, then one segment per pass-through variable whose
+    # value is neither missing nor empty, names and values cut as segment_keys cuts them.
+    # Table and column names are the models' own (candor.metrics), never input.
+    return f"""
+        INSERT INTO ad_aggregate (ad_id, segment_var, segment_value, metric, second, n, sum, sumsq)
+        SELECT c.ad_id, seg.var, seg.val, m.metric, s.second,
+               count(*), sum(m.v), sum(m.v * m.v)
+        FROM {table} s
+        JOIN clip c ON c.id = s.clip_id
+        JOIN panel_session p ON p.id = c.session_id
+        CROSS JOIN LATERAL (
+            SELECT '' AS var, '' AS val
+            UNION ALL
+            SELECT left(e.key, 64), left(e.value, 200)
+            FROM json_each_text(p.passthrough::json) e
+            WHERE e.value IS NOT NULL AND e.value <> ''
+        ) seg
+        CROSS JOIN LATERAL (VALUES {pairs}) AS m(metric, v)
+        WHERE c.ad_id = :ad_id AND c.aggregated
+          AND m.v IS NOT NULL AND m.v NOT IN ('NaN', 'Infinity', '-Infinity')
+        GROUP BY c.ad_id, seg.var, seg.val, m.metric, s.second
+    """  # noqa: S608
+
+
+def rebuild_aggregates(session: Session, ad_id: int) -> int:
+    """Rebuild one ad's aggregates from scratch, in two statements, from its clips marked
+    `aggregated` (those apply_clip counted): the same cells apply_clip's running sums hold, up
+    to the order floating-point sums were taken in. For loading many clips at once (the
+    results benchmark seeds 10,000 panelists this way) and for checking the running sums.
+    PostgreSQL only. The caller owns the commit. Returns the number of cells written."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise RuntimeError("rebuild_aggregates needs PostgreSQL")
+    session.execute(delete(AdAggregate).where(AdAggregate.ad_id == ad_id))
+    written = 0
+    for model in (ClipSecond, ClipEmotionSecond):
+        result = session.execute(text(_rebuild_statement(model)), {"ad_id": ad_id})
+        written += result.rowcount  # type: ignore[attr-defined]
+    bump_aggregate_version(session, ad_id)
+    return written
