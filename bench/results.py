@@ -375,7 +375,7 @@ def main() -> None:
 
     from alembic import command
 
-    print(f"load average at start: {' '.join(os.getloadavg().__repr__()[1:-1].split(', '))}")
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     command.upgrade(alembic_config(args.database_url), "head")
     engine = make_engine(args.database_url)
     how = "apply_clip, one panelist at a time" if args.apply_clip else "bulk inserts + COPY"
@@ -486,7 +486,7 @@ def main() -> None:
             session.execute(delete(User).where(User.email == "bench-analyst@example.org"))
             session.commit()
         engine.dispose()
-    print(f"load average at end: {' '.join(os.getloadavg().__repr__()[1:-1].split(', '))}")
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
