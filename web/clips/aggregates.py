@@ -174,28 +174,45 @@ def bump_aggregate_version(session: Session, ad_id: int) -> None:
 def _rebuild_statement(model: type[ClipSecond] | type[ClipEmotionSecond]) -> str:
     table = model.__tablename__
     metrics = CURVE_METRICS if model is ClipSecond else EMOTION_METRICS
-    pairs = ", ".join(f"('{m}', s.{m})" for m in metrics)
-    # segment_keys in SQL: the whole sample, then one segment per pass-through variable whose
-    # value is neither missing nor empty, names and values cut as segment_keys cuts them.
-    # Table and column names are the models' own (candor.metrics), never input.
+    # Empty (NULL) and non-finite values are no observation, as in apply_clip.
+    clean = ", ".join(
+        f"CASE WHEN s.{m} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE s.{m} END AS v{i}"
+        for i, m in enumerate(metrics)
+    )
+    sums = ", ".join(
+        f"count(v.v{i}) AS n{i}, sum(v.v{i}) AS s{i}, sum(v.v{i} * v.v{i}) AS q{i}"
+        for i in range(len(metrics))
+    )
+    cells = ", ".join(f"('{m}', r.n{i}, r.s{i}, r.q{i})" for i, m in enumerate(metrics))
+    # One pass over the seconds, summed per second and set of pass-through values (few sets);
+    # those sums are then spread over segment_keys in SQL: the whole sample, then one segment
+    # per pass-through variable whose value is neither missing nor empty, names and values cut
+    # as segment_keys cuts them. Table and column names are the models' own (candor.metrics).
     return f"""
+        WITH readings AS (
+            SELECT s.second, p.passthrough::text AS pt, {sums}
+            FROM {table} s
+            JOIN clip c ON c.id = s.clip_id
+            JOIN panel_session p ON p.id = c.session_id
+            CROSS JOIN LATERAL (SELECT {clean}) v
+            WHERE c.ad_id = :ad_id AND c.aggregated
+            GROUP BY s.second, p.passthrough::text
+        )
         INSERT INTO ad_aggregate (ad_id, segment_var, segment_value, metric, second, n, sum, sumsq)
-        SELECT c.ad_id, seg.var, seg.val, m.metric, s.second,
-               count(*), sum(m.v), sum(m.v * m.v)
-        FROM {table} s
-        JOIN clip c ON c.id = s.clip_id
-        JOIN panel_session p ON p.id = c.session_id
+        SELECT :ad_id, seg.var, seg.val, m.metric, r.second, sum(m.n), sum(m.s), sum(m.q)
+        FROM readings r
         CROSS JOIN LATERAL (
             SELECT '' AS var, '' AS val
             UNION ALL
             SELECT left(e.key, 64), left(e.value, 200)
-            FROM json_each_text(p.passthrough::json) e
+            FROM json_each_text(
+                CASE WHEN json_typeof(r.pt::json) = 'object' THEN r.pt::json ELSE '{{}}'::json END
+            ) e
             WHERE e.value IS NOT NULL AND e.value <> ''
         ) seg
-        CROSS JOIN LATERAL (VALUES {pairs}) AS m(metric, v)
-        WHERE c.ad_id = :ad_id AND c.aggregated
-          AND m.v IS NOT NULL AND m.v NOT IN ('NaN', 'Infinity', '-Infinity')
-        GROUP BY c.ad_id, seg.var, seg.val, m.metric, s.second
+        CROSS JOIN LATERAL (VALUES {cells}) AS m(metric, n, s, q)
+        WHERE m.n > 0
+        GROUP BY seg.var, seg.val, m.metric, r.second
     """  # noqa: S608
 
 
