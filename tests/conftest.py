@@ -75,15 +75,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         create_database(TEST_DATABASE_URL)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under xdist with --dist loadgroup (./scripts/test), the analysis tests run on one worker:
-    they share session fixtures that analyse generated and real faces (tens of seconds each),
-    which that worker then computes once instead of every worker computing them again."""
-    for item in items:
-        if item.nodeid.startswith("tests/worker/analysis/"):
-            item.add_marker(pytest.mark.xdist_group("analysis"))
-
-
 @pytest.fixture(scope="session")
 def pg_engine() -> Iterator[Engine]:
     """A fresh schema built by the migrations, once per test run."""
