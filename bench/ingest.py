@@ -38,7 +38,7 @@ from candor.migrations import upgrade_to_head  # noqa: E402
 from tests.support.factories import make_ad, make_integration, make_study  # noqa: E402
 from web import models  # noqa: E402, F401
 from web.accounts.models import Organisation  # noqa: E402
-from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession  # noqa: E402
+from web.clips.models import Chunk, Clip, DeletionAudit, PanelSession  # noqa: E402
 from web.settings import Settings  # noqa: E402
 from web.studies.models import Study  # noqa: E402
 

@@ -45,15 +45,15 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES  # noqa: E402
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES  # noqa: E402
 from candor.migrations import alembic_config  # noqa: E402
+from candor.statuses import ClipStatus  # noqa: E402
 from tests.support import stack  # noqa: E402
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
 from web.accounts.models import Membership, Organisation, Role, User  # noqa: E402
 from web.clips.aggregates import apply_clip, rebuild_aggregates  # noqa: E402
+from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession  # noqa: E402
 from web.db import make_engine  # noqa: E402
-from web.panel.models import Clip, ClipStatus, PanelSession  # noqa: E402
-from web.results.models import CURVE_METRICS, ClipEmotionSecond, ClipSecond  # noqa: E402
 from web.settings import Settings  # noqa: E402
 from web.studies.models import Ad, Integration, IntegrationKind, Study  # noqa: E402
 

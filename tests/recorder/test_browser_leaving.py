@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.recorder.helpers import (
     Fielded,
     LiveCandor,
@@ -20,7 +21,7 @@ from tests.recorder.helpers import (
     recorder_value,
     wait_analysed,
 )
-from web.panel.models import ClipStatus, PanelSession, SessionStatus
+from web.clips.models import PanelSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.recorder.helpers import (
     CAMERA_PROBE,
     LIVE_TRACKS,
@@ -25,7 +26,6 @@ from tests.recorder.helpers import (
     wait_analysed,
     wait_for,
 )
-from web.panel.models import ClipStatus, SessionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

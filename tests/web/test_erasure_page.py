@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support import panel, stored
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.models import Clip, ClipStatus, PanelSession, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.models import Clip, ClipSecond, PanelSession
 from web.settings import Settings
 from worker import context
 from worker.tasks import analyze_clip

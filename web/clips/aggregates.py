@@ -7,20 +7,15 @@ import math
 import secrets
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, text, update
+from sqlalchemy import ColumnElement, column, delete, exists, func, select, table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from web.panel.models import Clip, PanelSession
-from web.results.models import (
-    CURVE_METRICS,
-    EMOTION_METRICS,
-    AdAggregate,
-    ClipEmotionSecond,
-    ClipSecond,
-)
-from web.studies.models import Ad
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from web.clips.models import AdAggregate, Clip, ClipEmotionSecond, ClipSecond, PanelSession
 
+# The studies' ad table, named here without importing web.studies (web.clips sits below it).
+_AD = table("ad", column("id"), column("aggregate_version"))
 ALL_PANELISTS = ("", "")
 
 
@@ -164,8 +159,8 @@ def bump_aggregate_version(session: Session, ad_id: int) -> None:
     The version is a fresh random token, not a counter: a rolled-back change followed by
     another can never bring back a version some reader cached for other aggregates."""
     session.execute(
-        update(Ad)
-        .where(Ad.id == ad_id)
+        update(_AD)
+        .where(_AD.c.id == ad_id)
         .values(aggregate_version=secrets.randbits(62) + 1)
         .execution_options(synchronize_session=False)
     )

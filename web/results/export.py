@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from web.panel.models import Clip, ClipStatus, PanelSession
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import ClipStatus
+from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession
 from web.results import catalogue
-from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
 from web.results.quality import counted_sessions
 from web.results.schemas import AdCurves
 from web.results.suppression import coarsen_passthrough

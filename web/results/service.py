@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from candor.metrics import EMOTIONS, EXPRESSION_NAMES, NOT_MEASURED
+from web.clips.models import AdAggregate
 from web.results import catalogue, maths
 from web.results.maths import METRIC_BOUNDS, Cell
-from web.results.models import AdAggregate
 from web.results.moments import (
     KEY_MOMENT_MIN_ATTENTION,
     KEY_MOMENT_MIN_LIFT,

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from candor.quality import ExclusionReason
 from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
@@ -30,6 +31,7 @@ from worker.analysis.expressions import (
     one_sided_smile,
 )
 from worker.analysis.geometry import frontal_landmarks
+from worker.analysis.hands import HandCover
 from worker.analysis.mesh import FaceModels, model_provenance
 from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
@@ -206,17 +208,18 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
     present = frames["face_present"].astype(bool)
     hidden = frames["mouth_occluded"].astype(bool) | frames["eyes_occluded"].astype(bool)
     occluded_share = float(np.mean(hidden[present])) if present.any() else 0.0
-    reason: str | None = None
+    reason: ExclusionReason | None = None
     if duration < settings.min_duration_s:
-        reason = "too_short"
+        reason = ExclusionReason.TOO_SHORT
     elif brightness < settings.min_brightness:
-        reason = "too_dark"  # checked before faces: in the dark, face counts are guesses
+        # Checked before faces: in the dark, face counts are guesses.
+        reason = ExclusionReason.TOO_DARK
     elif bystander_share > settings.max_bystander_share:
-        reason = "bystander"
+        reason = ExclusionReason.BYSTANDER
     elif face_share < settings.min_face_share:
-        reason = "no_face"
+        reason = ExclusionReason.NO_FACE
     elif occluded_share > settings.max_occluded_share:
-        reason = "occluded"
+        reason = ExclusionReason.OCCLUDED
     return Quality(
         face_found_share=round(face_share, 4),
         bystander_share=round(bystander_share, 4),
@@ -262,6 +265,7 @@ def analyze(
         models = FaceModels(settings)
         try:
             counter = _FaceCounts(models, settings.face_count_interval_s)
+            hands = HandCover(models.hands, settings.hand_check_interval_s)
             collector = _Collector(
                 Blendshapes(),
                 AppearanceClassifier(),
@@ -269,7 +273,9 @@ def analyze(
                 min_turn_deg=settings.frontal_min_yaw,
             )
             for index, frame in enumerate(reader.frames(settings.fps, until_s=until_s)):
-                collector.add(frame, models.landmarks(frame.rgb))
+                landmarks = models.landmarks(frame.rgb)
+                collector.add(frame, landmarks)
+                hands.add(frame.t, frame.rgb, landmarks)
                 counter.add(index, frame)
                 if on_progress is not None and frame.progress - reported >= 0.01:
                     reported = frame.progress
@@ -286,7 +292,7 @@ def analyze(
                 reader.decoded,
             )
 
-    raw = collector.table()
+    raw = {**collector.table(), **hands.table()}
     n_faces = np.maximum(np.array(counter.counts, dtype=np.int64), raw.pop("found").astype(int))
     raw["n_faces"] = n_faces
     raw["face_present"] = (n_faces == 1) & np.isfinite(raw["yaw"])

@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.2.0"
+ANALYSIS_VERSION = "2.4.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
@@ -87,6 +87,14 @@ class Settings:
     # third of a frame's mesh). A change found between two looks is pinned to its exact frame
     # by re-checking the frames held in between; a bystander seen for less than this is missed.
     face_count_interval_s: float = 0.5
+    # Hands on the face (worker/analysis/hands.py): looked for this often, with this palm score.
+    # At 0.5 and 0.6 the palm detector took a teenager's own chin and a smiling woman's cheek for
+    # hands (2 of the 13 development photos without a hand); from 0.7 it finds no such hand and
+    # still every real hand on the development faces (7 photos, cap12's hand on the chin).
+    # A look costs ~2.5 mesh calls (palm detection, and the hand landmarks per hand found): at
+    # 1 s it adds ~7 % to a 15 fps analysis; a hand resting on the face stays for seconds.
+    hand_check_interval_s: float = 1.0
+    min_hand_confidence: float = 0.7
 
     # Attention: where the eyes point, head pose plus the eyes' turn in the head, within the
     # screen; eyes open. Head pose alone is not gaze: on 21 real faces looking at the camera
@@ -136,9 +144,12 @@ class Settings:
     # Brows move with speech both ways (raised for emphasis, lowered between), and a person's
     # resting brows read anywhere from 0.1 to 0.45 browDown: the brow furrow's rest is their
     # median, capped higher. A man talking and laughing for 200 s (coded with no furrow) read a
-    # furrow curve at his 5th percentile; at his median it stays low.
-    furrow_rest_percentile: float = 50.0
-    furrow_max_rest_offset: float = 0.45
+    # furrow curve at his 5th percentile; at his median it stays low. The lids likewise: eyeSquint
+    # reads 0.2-0.45 on the development set's faces at rest (more when they look down), so lid
+    # tighten's rest is the median too (its mean where a person saw no AU7: 0.21 at the 5th
+    # percentile, 0.03 at the median).
+    median_rest_percentile: float = 50.0
+    median_max_rest_offset: float = 0.45
     # The nose root's smooth texture (nose wrinkle's reference): this percentile of the
     # panelist's frames facing the screen.
     nose_rest_percentile: float = 25.0
@@ -171,11 +182,11 @@ class Settings:
     max_bystander_share: float = 0.2
 
     def rest_rule(self, expression: str) -> tuple[float, float]:
-        """(percentile, cap) of an expression's per-person rest level: the brow furrow's is the
-        panelist's median (brows move with speech), every other's their least expressive
-        moments."""
-        if expression == "brow_furrow":
-            return self.furrow_rest_percentile, self.furrow_max_rest_offset
+        """(percentile, cap) of an expression's per-person rest level: the brow furrow's and
+        lid tighten's are the panelist's median (brows move with speech, lids rest half shut
+        differently in every face), every other's their least expressive moments."""
+        if expression in ("brow_furrow", "lid_tighten"):
+            return self.median_rest_percentile, self.median_max_rest_offset
         return self.rest_percentile, self.max_rest_offset
 
     def as_dict(self) -> dict[str, Any]:

