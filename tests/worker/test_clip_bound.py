@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad, make_study
 from tests.worker.conftest import uploaded_clip
-from web.panel.models import Clip, ClipStatus
+from web.clips.models import Clip
 from web.settings import Settings
 from worker.analysis import analyze_video
 from worker.analysis.decode import MAX_DECODE_FPS, VideoReader

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.factories import make_clip
 from web.clips.aggregates import apply_clip, rebuild_aggregates
-from web.results.models import AdAggregate, ClipEmotionSecond, ClipSecond
+from web.clips.models import AdAggregate, ClipEmotionSecond, ClipSecond
 from web.studies.models import Ad
 
 Cells = dict[tuple[str, str, str, int], tuple[int, float, float]]

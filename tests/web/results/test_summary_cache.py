@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from tests.support.factories import make_ad, make_clip, make_study
 from web.clips.aggregates import apply_clip
+from web.clips.models import ClipSecond
 from web.results import compare, service
-from web.results.models import ClipSecond
 from web.studies.models import Ad, Study
 
 
