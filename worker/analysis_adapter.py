@@ -153,14 +153,16 @@ def run(
     *,
     emotion_mode: bool = False,
     rest_levels: Mapping[str, float] | None = None,
+    until_s: float | None = None,
 ) -> ClipAnalysis:
     """Analyse one clip, re-bin its frames onto ad seconds, and judge its coverage of the ad.
 
     Emotions are computed only when asked for (a study in emotion mode when the panelist agreed).
     ``rest_levels`` are the panelist's pooled (lowest) rest levels from their earlier clips of
-    the session, so a clip expressive throughout keeps its expressions.
+    the session, so a clip expressive throughout keeps its expressions. ``until_s``: decode no
+    further (the clip's bound, web/clips/bounds.py).
     """
-    result = analyze(path, emotions=emotion_mode, rest_levels=rest_levels)
+    result = analyze(path, emotions=emotion_mode, rest_levels=rest_levels, until_s=until_s)
     seconds, observed = rebin(result.frames, events, ad_duration_s, emotion_mode=emotion_mode)
     frame_times = np.asarray(result.frames["t"], dtype=np.float64)
     quality = result.quality

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
 from candor.statuses import ClipStatus, WorkerOutcome
 from web.clips import keys, lifecycle, storage
+from web.clips.bounds import clip_bound
 from web.clips.deletion import remove_videos
 from web.clips.models import (
     Clip,
@@ -162,6 +163,9 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
             claimed.ad_duration_s,
             emotion_mode=claimed.emotion_mode,
             rest_levels=claimed.rest_levels,
+            # Nothing past the ad's length plus the margin is decoded (chunks past it were
+            # refused, but one chunk can claim any length).
+            until_s=clip_bound(settings, claimed.ad_duration_s).seconds,
         )
     finally:
         path.unlink(missing_ok=True)

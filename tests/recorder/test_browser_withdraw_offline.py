@@ -53,8 +53,14 @@ def withdraw_offline(page: Any, context: Any, live: LiveCandor, fielded: Fielded
     with live.session() as db:
         clip_id = db.scalar(select(Clip.id).where(Clip.session_id == session.id))
     assert clip_id is not None
+    recorded = recorder_value(page, "r.progress.chunksTotal")
     context.set_offline(True)
-    time.sleep(1.5)  # a chunk or two recorded offline, held in IndexedDB
+    # A chunk recorded offline, held in IndexedDB (awaited, not slept on).
+    wait_for(
+        lambda: recorder_value(page, "r.progress.chunksTotal") > recorded,
+        15,
+        "a chunk recorded offline",
+    )
     page.get_by_role("button", name="Stop and delete my recording").click()
     page.get_by_role("heading", name="Recording deleted").wait_for(timeout=30000)
     text = screen_text(page)

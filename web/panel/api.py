@@ -179,13 +179,18 @@ async def put_chunk(
     return out
 
 
-@router.post("/clips/{clip_id}/events", response_model=EventsOut)
+@router.post("/clips/{clip_id}/events", response_model=EventsOut, responses=documented(413))
 async def post_events(
-    clip_id: uuid.UUID, body: EventsIn, sid: TokenSession, session: SessionDep
+    clip_id: uuid.UUID,
+    body: EventsIn,
+    sid: TokenSession,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> EventsOut:
     stored = await call_blocking(
         uploads.store_events,
         session=session,
+        settings=settings,
         session_public_id=sid,
         clip_public_id=clip_id,
         body=body,

@@ -26,11 +26,16 @@ _FAST_INSERT = f"""
     WITH target AS (
         SELECT clip.id AS clip_id FROM clip
         JOIN panel_session ON panel_session.id = clip.session_id
+        JOIN ad ON ad.id = clip.ad_id
         WHERE clip.public_id = %(clip_public_id)s
           AND panel_session.public_id = %(session_public_id)s
           AND panel_session.status = %(consented)s
           AND clip.status = %(uploading)s
           AND clip.bytes_received + %(bytes)s <= %(max_clip_bytes)s
+          -- The clip's bound (web.clips.bounds.clip_bound in SQL: change both together).
+          AND %(index)s < CEIL((ad.duration_s + %(margin_s)s) * %(chunks_per_s)s)
+          AND clip.bytes_received + %(bytes)s
+              <= CEIL((ad.duration_s + %(margin_s)s) * %(bitrate_bps)s / 8.0)
           AND {consented_sql("panel_session.id")}
         FOR UPDATE OF clip
     ), inserted AS (
@@ -76,6 +81,9 @@ def store_chunk_fast(
                 "session_public_id": session_public_id,
                 "bytes": received.size,
                 "max_clip_bytes": settings.max_clip_bytes,
+                "margin_s": settings.clip_margin_s,
+                "chunks_per_s": settings.clip_max_chunks_per_s,
+                "bitrate_bps": settings.clip_max_bitrate_bps,
                 "index": index,
                 "sha256": received.sha256,
                 "now": utcnow(),

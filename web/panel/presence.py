@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from candor.statuses import LIVE_SESSION, ClipStatus
 from web.clips import lifecycle
+from web.clips.bounds import clip_bound
 from web.clips.deletion import remove_videos
 from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
@@ -94,7 +95,9 @@ def update(
         if clip.status != ClipStatus.UPLOADING:
             continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
         try:
-            add_events(session, clip, events)
+            add_events(
+                session, clip, events, clip_bound(settings, lifecycle.ad_duration_s(session, clip))
+            )
         except DomainError:
             session.rollback()
             raise

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
 from web.clips import keys, lifecycle, storage
+from web.clips.bounds import ClipBound, clip_bound
 from web.clips.lifecycle import consented
 from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.errors import Conflict, Invalid, NotFound, Refused, TooLarge, Unsupported
@@ -19,6 +20,7 @@ from web.panel.fastpath import store_chunk_fast
 from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
+from web.studies.models import Ad
 
 NO_CONSENT = "No agree record for this session: uploads need consent first"
 
@@ -84,6 +86,10 @@ class LockedClip:
     session_public_id: uuid.UUID
     session_status: SessionStatus
     agreed: bool
+    ad_duration_s: float | None = None
+
+    def bound(self, settings: Settings) -> ClipBound:
+        return clip_bound(settings, self.ad_duration_s)
 
 
 def _lock_clip(
@@ -92,15 +98,16 @@ def _lock_clip(
     """The clip, locked for update, if it belongs to this session; otherwise 404."""
     agreed = consented(PanelSession.id)
     row = session.execute(
-        select(Clip, PanelSession.public_id, PanelSession.status, agreed)
+        select(Clip, PanelSession.public_id, PanelSession.status, agreed, Ad.duration_s)
         .join(PanelSession, Clip.session_id == PanelSession.id)
+        .outerjoin(Ad, Ad.id == Clip.ad_id)
         .where(Clip.public_id == clip_public_id)
         .with_for_update(of=Clip)
     ).first()
     # Another session's clip is reported exactly like a missing one.
     if row is None or row[1] != session_public_id:
         raise NotFound("No such clip in this session")
-    return LockedClip(row[0], row[1], row[2], bool(row[3]))
+    return LockedClip(row[0], row[1], row[2], bool(row[3]), row[4])
 
 
 def clip_state(
@@ -163,8 +170,12 @@ def _store_chunk(
             return False, ChunkOut(index=index, bytes=received.size)
         if clip.status != ClipStatus.UPLOADING:
             raise Conflict(f"This clip is {clip.status.value}; it takes no more chunks")
-        if clip.bytes_received + received.size > settings.max_clip_bytes:
-            raise TooLarge(f"The clip would exceed {settings.max_clip_bytes} bytes")
+        bound = locked.bound(settings)
+        refused = bound.too_many_chunks(index) or bound.too_many_bytes(
+            clip.bytes_received + received.size
+        )
+        if refused:
+            raise TooLarge(refused)
         session.add(
             Chunk(clip_id=clip.id, index=index, bytes=received.size, sha256=received.sha256)
         )
@@ -186,11 +197,17 @@ def _store_chunk(
     raise Conflict(f"Chunk {index} is being stored by another request; retry")
 
 
-def add_events(session: Session, clip: Clip, events: Sequence[PlaybackEventIn]) -> None:
+def add_events(
+    session: Session, clip: Clip, events: Sequence[PlaybackEventIn], bound: ClipBound
+) -> None:
     """Add playback events to an uploading clip (locked by the caller), idempotent by seq: an
-    event stored already is skipped, one stored with other content is a 409."""
+    event stored already is skipped, one stored with other content is a 409, one past the
+    clip's bound (its ad's length plus the margin) a 413."""
     wanted: dict[int, tuple[PlaybackEventKind, float, float]] = {}
     for event in events:
+        refused = bound.too_long(event.clip_ms) or bound.too_long(event.ad_ms)
+        if refused:
+            raise TooLarge(refused)
         item = (event.kind, event.clip_ms, event.ad_ms)
         if wanted.setdefault(event.seq, item) != item:
             raise Invalid(f"Event seq {event.seq} appears twice with different content")
@@ -207,15 +224,21 @@ def add_events(session: Session, clip: Clip, events: Sequence[PlaybackEventIn]) 
 
 
 def store_events(
-    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, body: EventsIn
+    *,
+    session: Session,
+    settings: Settings,
+    session_public_id: uuid.UUID,
+    clip_public_id: uuid.UUID,
+    body: EventsIn,
 ) -> int:
-    """Store playback events, idempotent by seq; returns how many of the sent events are stored."""
+    """Store playback events, idempotent by seq; returns how many of the sent events are stored.
+    An event past the clip's bound (its ad's length plus the margin) is a 413."""
     locked = _lock_clip(session, session_public_id, clip_public_id)
     _refuse_unless_consented(locked.session_status, locked.agreed)
     clip = locked.clip
     if clip.status != ClipStatus.UPLOADING:
         raise Conflict("This clip is finished; events must be sent before finish")
-    add_events(session, clip, body.events)
+    add_events(session, clip, body.events, locked.bound(settings))
     try:
         session.commit()
     except IntegrityError as exc:

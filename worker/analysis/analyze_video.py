@@ -4,6 +4,7 @@ emotions)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,8 @@ from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
 from worker.analysis.trained import FER_CLASSES, AppearanceClassifier, Blendshapes
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float], None]
 
@@ -236,6 +239,7 @@ def analyze(
     settings: Settings | None = None,
     emotions: bool = False,
     rest_levels: Mapping[str, float] | None = None,
+    until_s: float | None = None,
 ) -> AnalysisResult:
     """Analyse one webcam clip: per-frame signals, per-second curves, quality, provenance.
 
@@ -247,6 +251,9 @@ def analyze(
     session (``provenance["rest_levels"]`` of those results); each expression's rest is the lower
     of this clip's and theirs, so a clip expressive throughout keeps its expressions when the
     panelist was calm in another.
+    ``until_s`` stops decoding there (VideoReader.frames): the worker passes the clip's bound,
+    its ad's length plus a margin (web/clips/bounds.py), so no clip costs more than its ad is
+    worth (the log says where it stopped; the shared provenance does not vary by clip).
     ``on_progress`` receives the share of the file read, 0..1, about every 1%.
     Raises AnalysisError (a subclass naming the problem) for anything that is not a usable video.
     """
@@ -265,7 +272,7 @@ def analyze(
                 emotions=emotions,
                 min_turn_deg=settings.frontal_min_yaw,
             )
-            for index, frame in enumerate(reader.frames(settings.fps)):
+            for index, frame in enumerate(reader.frames(settings.fps, until_s=until_s)):
                 landmarks = models.landmarks(frame.rgb)
                 collector.add(frame, landmarks)
                 hands.add(frame.t, frame.rgb, landmarks)
@@ -277,6 +284,13 @@ def analyze(
         finally:
             models.close()
         info = reader.info
+        if reader.stopped_at_s is not None:
+            log.warning(
+                "%s: decoding stopped at its bound (%.1f s, %d frames decoded)",
+                reader.path.name,
+                reader.stopped_at_s,
+                reader.decoded,
+            )
 
     raw = {**collector.table(), **hands.table()}
     n_faces = np.maximum(np.array(counter.counts, dtype=np.int64), raw.pop("found").astype(int))
