@@ -13,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from web.csrf import CsrfDep
 from web.deps import SessionDep, SettingsDep
+from web.errors import NotFound
 from web.pages import read_form, render
-from web.panel.errors import PanelError
 from web.panel.holdings import Holdings, holdings
 from web.panel.service import erase_by_receipt
 from web.panel.tokens import RECEIPT_LENGTH
@@ -180,9 +180,7 @@ async def erase(
         held = await run_in_threadpool(
             holdings, session=session, settings=settings, receipt_code=code
         )
-    except PanelError as exc:
-        if exc.status_code != 404:
-            raise
+    except NotFound:
         return _page(request, lang, code=code, error=text["unknown"], status=404)
     return _page(request, lang, code=code, held=held, done=erase_it, erased_at=erased_at)
 

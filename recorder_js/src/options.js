@@ -5,6 +5,8 @@ import { MIME_CANDIDATES } from "./media.js";
 import { PREFLIGHT_DEFAULTS, canvasFrameAnalyzer } from "./preflight.js";
 import { goBack, parentOriginOf } from "./return-url.js";
 
+export const MIN_CHUNK_MS = 250;
+
 export const DEFAULTS = Object.freeze({
   baseUrl: "", // Candor's origin; "" means the page's own origin
   integration: null, // the integration's public key (required)
@@ -19,7 +21,7 @@ export const DEFAULTS = Object.freeze({
   probeDelays: [1000, 2000, 3000],
   offlineRetryMs: 15000, // the longest pause between two probes
   parallelUploads: 2,
-  chunkMs: 1000, // MediaRecorder timeslice: one chunk per second
+  chunkMs: 1000, // MediaRecorder timeslice: one chunk per second (at least MIN_CHUNK_MS)
   videoBitsPerSecond: 1000000,
   mimeCandidates: MIME_CANDIDATES,
   preflightMaxTries: 3, // failed checks before "continue without camera" is offered
@@ -104,7 +106,10 @@ export function resolveOptions(options) {
   if (!Array.isArray(merged.retryDelays) || merged.retryDelays.some((d) => !(d >= 0))) {
     throw new TypeError("CandorRecorder: `retryDelays` must be an array of delays in ms");
   }
-  if (!(merged.chunkMs > 0)) throw new TypeError("CandorRecorder: `chunkMs` must be positive");
+  // The server takes at most 4 chunks per second of the ad (settings.clip_max_chunks_per_s).
+  if (!(merged.chunkMs >= MIN_CHUNK_MS)) {
+    throw new TypeError(`CandorRecorder: \`chunkMs\` must be at least ${MIN_CHUNK_MS}`);
+  }
   merged.preflight = { ...PREFLIGHT_DEFAULTS, ...(options.preflight || {}) };
   merged.transport = merged.transport || fetchTransport();
   return merged;

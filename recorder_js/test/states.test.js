@@ -147,6 +147,14 @@ test("options are checked where they enter", () => {
     () => new CandorRecorder({ integration: "k", retryDelays: "fast", env: { document: null } }),
     /retryDelays/,
   );
+  // The server bounds a clip at 4 chunks per second of its ad: a faster slice would be refused.
+  assert.throws(
+    () => new CandorRecorder({ integration: "k", chunkMs: 100, env: { document: null } }),
+    /`chunkMs` must be at least 250/,
+  );
+  assert.doesNotThrow(
+    () => new CandorRecorder({ integration: "k", chunkMs: 250, env: { document: null } }),
+  );
 });
 
 test("the preflight must pass; after a few failed tries the panelist may continue without camera", async () => {

@@ -14,12 +14,13 @@ import pytest
 import redis
 from sqlalchemy import Engine, delete, func, select
 
+from candor.statuses import ClipStatus
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.recorder.helpers import Fielded, HostServer, LiveCandor
 from tests.support import stack
 from tests.support.committed import Committed
 from tests.support.factories import make_integration, make_study
-from web.panel.models import Clip, ClipStatus, DeletionAudit
+from web.clips.models import Clip, DeletionAudit
 from web.studies.models import Ad, Study
 
 CHROMIUM = Path(os.environ.get("CANDOR_CHROMIUM", "/usr/bin/chromium"))

@@ -12,15 +12,8 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from web.panel.models import (
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    DeletionAudit,
-    PanelSession,
-)
-from web.results.models import ClipSecond
+from candor.statuses import ClipStatus, ConsentDecision
+from web.clips.models import Clip, ClipSecond, ConsentRecord, DeletionAudit, PanelSession
 
 FINAL = (ClipStatus.DONE, ClipStatus.FAILED)
 

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
+from candor.statuses import SessionStatus
 from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
     CAMERA_PROBE,
@@ -27,7 +28,7 @@ from tests.recorder.helpers import (
     recorder_value,
     wait_for,
 )
-from web.panel.models import DeletionAudit, PanelSession, SessionStatus
+from web.clips.models import DeletionAudit, PanelSession
 from web.settings import Settings
 from web.studies.models import Integration, Study
 from web.studies.signing import preview_token

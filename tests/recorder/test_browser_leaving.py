@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
@@ -26,10 +27,10 @@ from tests.recorder.helpers import (
     recorder_value,
     wait_for,
 )
+from web.clips.idle import finish_idle_clips
+from web.clips.models import PanelSession
 from web.clips.queue import enqueue_analysis
-from web.panel.models import ClipStatus, PanelSession, SessionStatus
 from web.settings import Settings
-from worker.idle import finish_idle_clips
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
@@ -25,10 +26,9 @@ from tests.recorder.helpers import (
     wait_analysed,
     wait_for,
 )
-from web.panel.models import ClipStatus, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.idle import finish_idle_clips
+from web.clips.models import ClipSecond
 from web.settings import Settings
-from worker.idle import finish_idle_clips
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

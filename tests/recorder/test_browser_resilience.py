@@ -3,7 +3,6 @@ withdraws."""
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.recorder.helpers import (
     CAMERA_PROBE,
     LIVE_TRACKS,
@@ -26,7 +26,6 @@ from tests.recorder.helpers import (
     wait_analysed,
     wait_for,
 )
-from web.panel.models import ClipStatus, SessionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -66,7 +65,11 @@ def test_network_cut_mid_ad_loses_nothing_and_sends_nothing_twice(
 
     context.set_offline(True)
     offline_at = acked(page)
-    time.sleep(3.5)
+    wait_for(
+        lambda: recorder_value(page, "r.progress.chunksTotal") > offline_at + 2,
+        timeout=15,
+        what="chunks recorded offline",
+    )
     assert recorder_value(page, "r.state") == "playing", "the ad plays on, offline"
     assert recorder_value(page, "r.recording") is True, "and is still recorded"
     assert recorder_value(page, "r.progress.waiting") is True, "uploads wait for the network"

@@ -12,11 +12,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support import panel, stored
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipEmotionSecond, ClipSecond
+from web.clips.models import (
+    Clip,
+    ClipEmotionSecond,
+    ClipSecond,
+    DeletionAudit,
+    PanelSession,
+)
 from web.settings import Settings
 from worker import context
 from worker.tasks import analyze_clip

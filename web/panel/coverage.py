@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from candor.quality import MIN_AD_COVERAGE
-from web.panel.models import Clip, ClipStatus, PlaybackEvent, PlaybackEventKind
+from candor.statuses import ClipStatus, PlaybackEventKind
+from web.clips.models import Clip, PlaybackEvent
 from web.studies.models import Ad
 
 PLAYING_ON = {PlaybackEventKind.START, PlaybackEventKind.RESUME}

@@ -11,14 +11,22 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, DeletionReason, SessionStatus
+from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, DeletionAudit, PanelSession
+from web.errors import NotFound
 from web.panel import tokens
-from web.panel.errors import PanelError
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipEmotionSecond, ClipSecond
 from web.settings import Settings
 
 # Audit reasons that end a clip's video (a "gap" deletes only chunks past a missing one).
-ENDING_REASONS = ("analysed", "failed", "withdrawn", "erased", "abandoned", "expired", "swept")
+ENDING_REASONS = (
+    DeletionReason.ANALYSED,
+    DeletionReason.FAILED,
+    DeletionReason.WITHDRAWN,
+    DeletionReason.ERASED,
+    DeletionReason.ABANDONED,
+    DeletionReason.EXPIRED,
+    DeletionReason.SWEPT,
+)
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ def session_for_receipt(session: Session, settings: Settings, receipt_code: str)
         )
     )
     if panel_session is None:
-        raise PanelError(404, "No session has this receipt code; check it and try again")
+        raise NotFound("No session has this receipt code; check it and try again")
     return panel_session
 
 
@@ -94,7 +102,7 @@ def holdings(*, session: Session, settings: Settings, receipt_code: str) -> Hold
             RecordingHeld(
                 number=number,
                 analysed=(clip is not None and clip.status == ClipStatus.DONE)
-                or any(a.reason == "analysed" for a in ended),
+                or any(a.reason == DeletionReason.ANALYSED for a in ended),
                 in_progress=clip is not None and deleted_at is None,
                 video_deleted_at=deleted_at,
                 # Said only where an audit row records it (clips from before sealing have none).

@@ -36,11 +36,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
-from web.clips.lifecycle import mark_queued
+from candor.statuses import LIVE_SESSION, ClipStatus
+from web.clips import lifecycle
+from web.clips.bounds import clip_bound
+from web.clips.deletion import remove_videos
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
-from web.panel.errors import PanelError
-from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
+from web.errors import DomainError, NotFound
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
@@ -71,8 +73,8 @@ def update(
         select(PanelSession).where(PanelSession.public_id == session_public_id).with_for_update()
     )
     if panel_session is None:
-        raise PanelError(404, "No such session")
-    if panel_session.status not in LIVE:
+        raise NotFound("No such session")
+    if panel_session.status not in LIVE_SESSION:
         session.rollback()
         return Left(taken=False)
     listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []
@@ -84,7 +86,7 @@ def update(
         )
         if clip is None:  # another session's clip is reported exactly like a missing one
             session.rollback()
-            raise PanelError(404, "No such clip in this session")
+            raise NotFound("No such clip in this session")
         listed.append((clip, item.chunk_count, item.events))
     outcome = Left(taken=body.seq > panel_session.presence_seq)
     if outcome.taken:
@@ -96,8 +98,10 @@ def update(
         if clip.status != ClipStatus.UPLOADING:
             continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
         try:
-            add_events(session, clip, events)
-        except PanelError:
+            add_events(
+                session, clip, events, clip_bound(settings, lifecycle.ad_duration_s(session, clip))
+            )
+        except DomainError:
             session.rollback()
             raise
         received = list(
@@ -108,12 +112,11 @@ def update(
         if received != list(range(chunk_count)):
             continue  # the server and the page disagree: the idle rules decide, soon
         if chunk_count == 0:  # opened, nothing recorded: nothing to analyse
-            clip.status = ClipStatus.ABANDONED
-            stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+            stored = lifecycle.abandon(session, settings, clip)
             removals += [stored] if stored is not None else []
             outcome.abandoned += 1
         else:
-            mark_queued(clip, chunk_count)
+            lifecycle.finish(clip, chunk_count)
             outcome.queued.append(clip.id)
     session.commit()
     remove_videos(settings, removals)

@@ -23,16 +23,10 @@ import uuid
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, DeletionReason, PlaybackEventKind
 from web.clips import keys
-from web.clips.deletion import DeletionReason, record_video_deletion
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    DeletionAudit,
-    PlaybackEvent,
-    PlaybackEventKind,
-)
+from web.clips.deletion import record_video_deletion
+from web.clips.models import Chunk, Clip, DeletionAudit, PlaybackEvent
 from web.panel.schemas import ReofferOut
 from web.settings import Settings
 

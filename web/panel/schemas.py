@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from candor.statuses import ConsentDecision, PlaybackEventKind
 from web.panel.locales import LanguageTag
-from web.panel.models import PlaybackEventKind
 from web.studies.signing import SIG_PATTERN
 
 # The locale of a consent text, echoed back exactly as the API gave it (`fr`, `pt-BR`).
@@ -121,12 +121,12 @@ class ConsentIn(Strict):
     consent_text_id: int
     text_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     locale: Locale
-    decision: Literal["agree", "decline"]
+    decision: ConsentDecision
     reason: str | None = Field(default=None, max_length=200)
 
 
 class StatusOut(BaseModel):
-    status: str
+    status: str  # a SessionStatus, or the ClipStatus of a finished clip
     receipt_code: str | None = None
 
 
@@ -176,6 +176,7 @@ class FinishIn(Strict):
 
 
 class SessionEnd(Strict):
+    # The endings a recorder reports: SessionStatus values (the service converts).
     status: Literal["complete", "no_camera", "failed"]
 
 

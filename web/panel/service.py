@@ -11,27 +11,16 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import (
-    DeletionReason,
-    erase_panel_session,
-    record_video_deletion,
-    remove_videos,
-)
+from candor.statuses import LIVE_SESSION, ClipStatus, ConsentDecision, DeletionReason, SessionStatus
+from web.clips import lifecycle
+from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
+from web.errors import Conflict, Invalid, NotFound
 from web.panel import tokens
 from web.panel.coverage import any_usable
-from web.panel.errors import PanelError
 from web.panel.locales import locale_candidates
-from web.panel.models import (
-    LIVE,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    PanelSession,
-    SessionStatus,
-)
 from web.panel.reoffer import reoffer_ads
 from web.panel.schemas import (
     AdOut,
@@ -72,7 +61,7 @@ MediaUrl = Callable[[Ad, str], str]
 def _integration(session: Session, public_key: str) -> Integration:
     integration = session.scalar(select(Integration).where(Integration.public_key == public_key))
     if integration is None:
-        raise PanelError(404, "No integration has this key; check the link or embed snippet")
+        raise NotFound("No integration has this key; check the link or embed snippet")
     return integration
 
 
@@ -89,7 +78,7 @@ def latest_consent_texts(session: Session, integration_id: int) -> dict[str, Con
 def choose_locale(available: dict[str, ConsentText], wanted: str | None, default: str) -> str:
     """The tag ('PT-BR' finds 'pt-BR'), else its language ('ZH-S' → 'zh'), else the default."""
     if not available:
-        raise PanelError(409, "This integration has no consent text yet")
+        raise Conflict("This integration has no consent text yet")
     for candidate in [*locale_candidates(wanted, default), "en"]:
         if candidate in available:
             return candidate
@@ -137,12 +126,12 @@ def _proof(body: SessionStart) -> tuple[int | None, str | None, str | None]:
     if exp is not None and not isinstance(exp, int):
         text = str(exp)
         if not text.isdigit() or len(text) > 10:
-            raise PanelError(400, "exp must be a whole number of seconds since 1970 (Unix time)")
+            raise Invalid("exp must be a whole number of seconds since 1970 (Unix time)")
         exp = int(text)
     if sig is not None and not (isinstance(sig, str) and len(sig) == 64):
-        raise PanelError(400, "sig must be 64 hexadecimal characters (HMAC-SHA256)")
+        raise Invalid("sig must be 64 hexadecimal characters (HMAC-SHA256)")
     if sig is not None and any(c not in "0123456789abcdefABCDEF" for c in str(sig)):
-        raise PanelError(400, "sig must be 64 hexadecimal characters (HMAC-SHA256)")
+        raise Invalid("sig must be 64 hexadecimal characters (HMAC-SHA256)")
     return (
         exp if isinstance(exp, int) else None,
         str(sig) if sig is not None else None,
@@ -203,14 +192,14 @@ def _supersede_live(
             PanelSession.integration_id == integration_id,
             PanelSession.respondent_hash == respondent,
             PanelSession.is_preview.is_(preview),
-            PanelSession.status.in_(LIVE),
+            PanelSession.status.in_(LIVE_SESSION),
         )
         .order_by(PanelSession.id)
         .with_for_update()
     ).all()
     removals: list[str] = []
     for old in live:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # the old one leaves the live set before the new one joins it
     return removals
 
@@ -232,8 +221,7 @@ def _refuse_unless_open(session: Session, integration: Integration) -> None:
     screen and returns to the survey with status `closed` (hence the return URL template)."""
     status = intake(session, integration)
     if status != IntegrationStatus.OPEN.value:
-        raise PanelError(
-            409,
+        raise Conflict(
             "This study is not taking new panelists at the moment",
             code="study_closed",
             intake=status,
@@ -271,8 +259,7 @@ def start_session(
         # Not the panelist's doing and nothing they can fix: the same polite "closed" screen
         # and `closed` status as a paused study; the sentence (shown in the designer's
         # preview) says what the study team must do.
-        raise PanelError(
-            409,
+        raise Conflict(
             refusal,
             code="study_closed",
             intake="not_ready",
@@ -318,8 +305,7 @@ def start_session(
         # Only the one-live-session index can refuse this row (public ids are random): another
         # start of this respondent won the race. Its session stays theirs; nothing is revealed.
         session.rollback()
-        raise PanelError(
-            409,
+        raise Conflict(
             "Another session of this respondent was started at the same moment; try again",
             code="session_conflict",
         ) from exc
@@ -357,7 +343,7 @@ def panel_session_for(session: Session, session_public_id: uuid.UUID) -> PanelSe
         select(PanelSession).where(PanelSession.public_id == session_public_id)
     )
     if panel_session is None:
-        raise PanelError(404, "No such session")
+        raise NotFound("No such session")
     return panel_session
 
 
@@ -394,31 +380,32 @@ def record_consent(
     panel_session = _locked_with_respondent(session, session_public_id)
     text = session.get(ConsentText, body.consent_text_id)
     if text is None or text.integration_id != panel_session.integration_id:
-        raise PanelError(400, "consent_text_id is not a consent text of this integration")
+        raise Invalid("consent_text_id is not a consent text of this integration")
     if body.text_sha256.lower() != text.sha256:
-        raise PanelError(400, "text_sha256 does not match the consent text version shown")
+        raise Invalid("text_sha256 does not match the consent text version shown")
     if body.locale != text.locale:
-        raise PanelError(400, f"locale {body.locale!r} is not the locale of this consent text")
+        raise Invalid(f"locale {body.locale!r} is not the locale of this consent text")
     decision = ConsentDecision(body.decision)
     status = panel_session.status
     if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
         pass  # a first decision, or agreeing after a mistaken "no thanks"
     elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
-        return StatusOut(status="consented", receipt_code=_receipt(settings, panel_session))
+        return StatusOut(
+            status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session)
+        )
     elif status == SessionStatus.CONSENTED:
-        raise PanelError(409, "Consent was already given; use withdraw to stop and delete")
+        raise Conflict("Consent was already given; use withdraw to stop and delete")
     else:
-        raise PanelError(409, f"This session has ended ({status.value})")
+        raise Conflict(f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
-        return StatusOut(status="declined")
+        return StatusOut(status=SessionStatus.DECLINED)
     # A shared lock: consents run side by side, but not beside a switch of emotion mode
     # (which takes the row for update), so a consent never misses a switch or slips past it.
     study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
     assert study is not None
     if decision == ConsentDecision.AGREE and study.emotion_mode and not text.discloses_emotion:
         # The study switched to emotion mode after this panelist was shown the text.
-        raise PanelError(
-            409,
+        raise Conflict(
             "This study now infers emotions, which the consent text shown does not say; "
             "reload the page to read the current text",
         )
@@ -445,17 +432,16 @@ def record_consent(
             session.commit()
         except IntegrityError as exc:  # a new live session of this respondent committed first
             session.rollback()
-            raise PanelError(
-                409,
+            raise Conflict(
                 "Another session of this respondent was started at the same moment; try again",
                 code="session_conflict",
             ) from exc
         remove_videos(settings, removals)
-        return StatusOut(status="consented", receipt_code=code)
+        return StatusOut(status=SessionStatus.CONSENTED, receipt_code=code)
     panel_session.status = SessionStatus.DECLINED
     panel_session.ended_at = utcnow()
     session.commit()
-    return StatusOut(status="declined")
+    return StatusOut(status=SessionStatus.DECLINED)
 
 
 def _same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:
@@ -478,7 +464,7 @@ def _supersede(session: Session, settings: Settings, panel_session: PanelSession
     ).all()
     removals: list[str] = []
     for old in earlier:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # written before this session's own change (updates go in id order)
     return removals
 
@@ -500,38 +486,28 @@ def end_session(
     panel_session = panel_session_for(session, session_public_id)
     if panel_session.status in ENDED:
         return StatusOut(
-            status=panel_session.status.value, receipt_code=_receipt(settings, panel_session)
+            status=panel_session.status, receipt_code=_receipt(settings, panel_session)
         )
     wanted = SessionStatus(body.status)
     if wanted != SessionStatus.FAILED and panel_session.status != SessionStatus.CONSENTED:
-        raise PanelError(409, f"A session without consent cannot end as {wanted.value}")
-    unfinished = session.scalars(
-        select(Clip)
-        .where(Clip.session_id == panel_session.id, Clip.status == ClipStatus.UPLOADING)
-        .with_for_update()
-    ).all()
-    removals: list[str] = []
-    for clip in unfinished:
-        clip.status = ClipStatus.ABANDONED
-        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        if stored is not None:
-            removals.append(stored)
+        raise Conflict(f"A session without consent cannot end as {wanted.value}")
+    removals = lifecycle.end_session(session, settings, panel_session, wanted)
+    # Honest status: `complete` only with a clip that is (or promises to be) usable.
     if wanted == SessionStatus.COMPLETE and not any_usable(session, panel_session.id):
         wanted = SessionStatus.INCOMPLETE
-    panel_session.status = wanted
-    panel_session.ended_at = utcnow()
+        panel_session.status = wanted
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
+    return StatusOut(status=wanted, receipt_code=_receipt(settings, panel_session))
 
 
 def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
     """Stop and delete: every clip, chunk and curve of the session, and its share of aggregates."""
     panel_session = panel_session_for(session, session_public_id)
-    removals = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = lifecycle.withdraw(session, settings, panel_session, DeletionReason.WITHDRAWN)
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status="withdrawn")
+    return StatusOut(status=SessionStatus.WITHDRAWN)
 
 
 def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> datetime:
@@ -545,7 +521,7 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
         )
     )
     if panel_session is None:
-        raise PanelError(404, "No session has this receipt code; check it and try again")
+        raise NotFound("No session has this receipt code; check it and try again")
     others = (
         session.scalars(
             select(PanelSession).where(_same_respondent(panel_session)).order_by(PanelSession.id)
@@ -555,8 +531,8 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     removals: list[str] = []
     for other in others:  # sessions from before one-session-per-respondent, or a preview's
-        removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)
-    removals += erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+        removals += lifecycle.withdraw(session, settings, other, DeletionReason.ERASED)
+    removals += lifecycle.withdraw(session, settings, panel_session, DeletionReason.ERASED)
     erased_at = utcnow()
     session.commit()
     remove_videos(settings, removals)

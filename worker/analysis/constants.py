@@ -88,10 +88,13 @@ class Settings:
     # by re-checking the frames held in between; a bystander seen for less than this is missed.
     face_count_interval_s: float = 0.5
     # Hands on the face (worker/analysis/hands.py): looked for this often, with this palm score.
+    # At 0.5 and 0.6 the palm detector took a teenager's own chin and a smiling woman's cheek for
+    # hands (2 of the 13 development photos without a hand); from 0.7 it finds no such hand and
+    # still every real hand on the development faces (7 photos, cap12's hand on the chin).
     # A look costs ~2.5 mesh calls (palm detection, and the hand landmarks per hand found): at
     # 1 s it adds ~7 % to a 15 fps analysis; a hand resting on the face stays for seconds.
     hand_check_interval_s: float = 1.0
-    min_hand_confidence: float = 0.5
+    min_hand_confidence: float = 0.7
 
     # Attention: where the eyes point, head pose plus the eyes' turn in the head, within the
     # screen; eyes open. Head pose alone is not gaze: on 21 real faces looking at the camera

@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
+from web.clips.models import Clip, PanelSession
 from web.panel.coverage import seen_seconds
-from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEventKind, SessionStatus
 
 API = panel.API
 AD_S = 10.0

@@ -12,12 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from candor.statuses import DeletionReason, SessionStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
-from web.clips.deletion import DeletionReason
+from web.clips.models import Clip, ClipSecond, DeletionAudit, PanelSession
 from web.panel import tokens, uploads
-from web.panel.models import Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipSecond
 from web.settings import Settings
 
 API = panel.API

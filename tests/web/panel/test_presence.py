@@ -15,14 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
+from web.clips import idle
+from web.clips.models import Chunk, Clip, DeletionAudit, PanelSession
 from web.db import utcnow
-from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
 from web.settings import Settings
 from web.studies.models import Integration
-from worker import idle
 
 API = panel.API
 BEACON = {"Content-Type": "text/plain;charset=UTF-8"}  # what navigator.sendBeacon sends

@@ -12,9 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus
 from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PlaybackEvent
+from web.clips.models import Clip, DeletionAudit, PlaybackEvent
 from web.settings import Settings
 
 API = panel.API

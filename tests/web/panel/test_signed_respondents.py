@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support import panel
 from tests.support.factories import (
     give_signing_secret,
@@ -21,8 +22,7 @@ from tests.support.factories import (
     preview_token_for,
 )
 from web.clips.aggregates import apply_clip
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import AdAggregate, ClipSecond
+from web.clips.models import AdAggregate, Clip, ClipSecond, DeletionAudit, PanelSession
 from web.results.quality import quality
 from web.settings import Settings
 from web.studies.models import Integration

@@ -10,22 +10,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, DeletionReason, SessionStatus
 from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
 from web.clips.aggregates import apply_clip
-from web.clips.deletion import DeletionReason, keyed_fingerprint
-from web.db import utcnow
-from web.panel.models import (
+from web.clips.deletion import keyed_fingerprint
+from web.clips.models import (
+    AdAggregate,
     Chunk,
     Clip,
-    ClipStatus,
+    ClipSecond,
     ConsentRecord,
     DeletionAudit,
     PanelSession,
     PlaybackEvent,
-    SessionStatus,
 )
-from web.results.models import AdAggregate, ClipSecond
+from web.db import utcnow
 from web.settings import Settings
 
 API = panel.API

@@ -16,7 +16,7 @@ from tests.support.factories import (
     preview_token_for,
 )
 from web.accounts.models import Organisation, Role, User
-from web.panel.models import PanelSession
+from web.clips.models import PanelSession
 from web.settings import Settings
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.models import ConsentText, Integration, Study

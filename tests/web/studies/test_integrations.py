@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import SessionStatus
 from tests.support.auth import csrf_headers, csrf_token
-from web.panel.models import SessionStatus
 from web.studies.models import ConsentText, Integration, IntegrationKind, Study
 from web.studies.schemas import IntegrationIn
 

@@ -1,4 +1,5 @@
-"""Uploads that went idle: a tab closed before the recorder said "finish" keeps what arrived.
+"""The idle policy. An upload that went idle (a tab closed before the recorder said "finish")
+keeps what arrived.
 
 A clip still uploading whose last chunk came more than `upload_idle_seconds` ago, in a session
 that was not withdrawn and has shown no sign of life for `session_idle_seconds` (a recorder that
@@ -32,23 +33,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
-from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import storage
-from web.clips.deletion import (
-    DeletionReason,
-    audit_row,
-    record_video_deletion,
-    remove_videos,
-)
-from web.clips.lifecycle import consented, mark_enqueued, mark_queued
+from candor.statuses import ClipStatus, DeletionReason, SessionStatus
+from web.clips import lifecycle, storage
+from web.clips.deletion import audit_row, remove_videos
+from web.clips.lifecycle import consented
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    PanelSession,
-    SessionStatus,
-)
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -175,9 +165,8 @@ def _finish_one(
     ).all()
     kept = _contiguous([index for index, _size in rows])
     if kept == 0:
-        clip.status = ClipStatus.ABANDONED
         report.abandoned += 1
-        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+        stored = lifecycle.abandon(session, settings, clip)
         return Finishing(queued=False, clip=str(clip.public_id), remove_clip=stored is not None)
     # The store, not the rows, says what is kept: an orphan chunk past the gap goes too.
     tail = [index for index in storage.stored_indices(settings, clip.public_id) if index >= kept]
@@ -189,8 +178,7 @@ def _finish_one(
         session.execute(delete(Chunk).where(Chunk.clip_id == clip.id, Chunk.index >= kept))
     clip.chunks_received = kept
     clip.bytes_received = sum(size for _index, size in rows[:kept])
-    clip.auto_finished = True
-    mark_queued(clip, kept)
+    lifecycle.finish(clip, kept, auto=True)
     report.finished += 1
     return Finishing(queued=True, clip=str(clip.public_id), remove_tail=tail)
 
@@ -227,7 +215,7 @@ def finish_idle_clips(
             # After the commit, as the recorder's finish does; a failed send stays queued with
             # no enqueued_at, and the requeue job sends it once the broker is back.
             if outcome.queued and send(clip_id):
-                mark_enqueued(session, clip_id)
+                lifecycle.mark_enqueued(session, clip_id)
                 report.sent += 1
     if ids:
         log.info("idle uploads: %s", report)
@@ -264,8 +252,7 @@ def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> 
         ).all()
         now = utcnow()
         for panel_session in left:
-            panel_session.status = SessionStatus.ABANDONED
-            panel_session.ended_at = now
+            lifecycle.close_idle_session(panel_session, now)
         session.commit()
     if left:
         log.info("idle sessions: %d ended as abandoned", len(left))
