@@ -3,12 +3,13 @@ list and each picture. Pictures of the ad itself only: nothing here is about a p
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from web.deps import SettingsDep
+from web.errors import NotFound
 from web.results.deps import AdDep
 from web.studies import thumbnails
 from web.studies.models import Ad
@@ -60,7 +61,7 @@ async def ad_frames(access: AdDep, settings: SettingsDep) -> AdFrames:
 def ad_frame(access: AdDep, settings: SettingsDep, index: int) -> FileResponse:
     path = thumbnails.picture(settings, access.ad, index)
     if path is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "No such picture of this ad")
+        raise NotFound("No such picture of this ad")
     return FileResponse(
         path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
     )
