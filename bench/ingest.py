@@ -38,7 +38,7 @@ from candor.migrations import upgrade_to_head  # noqa: E402
 from tests.support.factories import make_ad, make_integration, make_study  # noqa: E402
 from web import models  # noqa: E402, F401
 from web.accounts.models import Organisation  # noqa: E402
-from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession  # noqa: E402
+from web.clips.models import Chunk, Clip, DeletionAudit, PanelSession  # noqa: E402
 from web.settings import Settings  # noqa: E402
 from web.studies.models import Study  # noqa: E402
 
@@ -400,6 +400,9 @@ def main() -> None:
         "CANDOR_DB_POOL_SIZE": str(args.db_pool),
         "CANDOR_DB_MAX_OVERFLOW": str(args.db_pool),
         "CANDOR_MAX_CHUNK_BYTES": str(max(args.chunk_kb * 2048, 1024 * 1024)),
+        # A clip is bounded by its ad (web/clips/bounds.py): the ad lasts one second a chunk
+        # (below), and a chunk's bytes are one second's, whatever --chunk-kb and --interval.
+        "CANDOR_CLIP_MAX_BITRATE_BPS": str(max(4_000_000, args.chunk_kb * 8192 * 2)),
         # Every simulated panelist starts from 127.0.0.1: one client, as far as limits go.
         "CANDOR_SESSION_STARTS_PER_CLIENT_PER_MINUTE": str(10 * args.panelists),
     }
@@ -414,7 +417,7 @@ def main() -> None:
     engine = create_engine(args.database_url)
     with Session(engine) as session:
         study = make_study(session, name="Ingest benchmark")
-        make_ad(session, study)
+        make_ad(session, study, duration_s=float(args.chunks))  # one chunk a recorded second
         integration = make_integration(session, study)
         session.commit()
         organisation_id, key = study.organisation_id, integration.public_key

@@ -51,7 +51,7 @@ from tests.support.seaweed import seaweed_s3  # noqa: E402
 from web import models  # noqa: E402
 from web.accounts.models import Organisation  # noqa: E402
 from web.clips import objects  # noqa: E402
-from web.panel.models import Clip, DeletionAudit  # noqa: E402
+from web.clips.models import Clip, DeletionAudit  # noqa: E402
 from web.settings import Settings  # noqa: E402
 
 API = "/api/v1/panel"

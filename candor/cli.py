@@ -119,12 +119,13 @@ def beat() -> None:
 def sweep() -> None:
     """Finish idle uploads, delete expired and stray clip video, and hand queued clips to the
     broker again: one pass of the periodic jobs."""
+    from web import models  # noqa: F401  (every table: the clips' foreign keys name the studies')
+    from web.clips.idle import end_idle_sessions, finish_idle_clips
     from web.clips.queue import enqueue_analysis
+    from web.clips.sweep import requeue_clips
+    from web.clips.sweep import sweep as sweep_once
     from web.db import make_engine, make_session_factory
     from web.settings import Settings
-    from worker.idle import end_idle_sessions, finish_idle_clips
-    from worker.sweeper import requeue_clips
-    from worker.sweeper import sweep as sweep_once
 
     settings = Settings()
     engine = make_engine(settings.resolved_database_url)

@@ -4,22 +4,37 @@
 
 from __future__ import annotations
 
-# Why a clip is left out of its ad's results (Clip.exclusion_reason), in display order, with the
-# words analysts read. The analysis decides the first six; the clip job decides "incomplete".
-EXCLUSION_REASONS: dict[str, str] = {
-    "no_face": "No face",
-    "bystander": "Bystander in view",
-    "too_dark": "Too dark",
-    "too_short": "Too short",
-    "occluded": "Mouth covered (hand or mask)",
+import enum
+
+
+class ExclusionReason(enum.StrEnum):
+    """Why a clip is left out of its ad's results (Clip.exclusion_reason), in display order.
+    The analysis decides the first six; the clip job decides INCOMPLETE."""
+
+    NO_FACE = "no_face"
+    BYSTANDER = "bystander"
+    TOO_DARK = "too_dark"
+    TOO_SHORT = "too_short"
+    OCCLUDED = "occluded"
     # On-device mode only: the browser's numbers are not what a live face gives
     # (worker/analysis/ondevice.py, PLAUSIBILITY_RULES).
-    "implausible": "Implausible on-device stream",
-    "incomplete": "Covers too little of the ad",
+    IMPLAUSIBLE = "implausible"
+    INCOMPLETE = "incomplete"
+
+
+# The words analysts read for each reason.
+EXCLUSION_REASONS: dict[str, str] = {
+    ExclusionReason.NO_FACE: "No face",
+    ExclusionReason.BYSTANDER: "Bystander in view",
+    ExclusionReason.TOO_DARK: "Too dark",
+    ExclusionReason.TOO_SHORT: "Too short",
+    ExclusionReason.OCCLUDED: "Mouth covered (hand or mask)",
+    ExclusionReason.IMPLAUSIBLE: "Implausible on-device stream",
+    ExclusionReason.INCOMPLETE: "Covers too little of the ad",
 }
 # The reasons the analysis itself decides (all but the clip job's "incomplete").
 ANALYSIS_EXCLUSION_REASONS: tuple[str, ...] = tuple(
-    reason for reason in EXCLUSION_REASONS if reason != "incomplete"
+    reason for reason in ExclusionReason if reason != ExclusionReason.INCOMPLETE
 )
 
 # A clip whose observed seconds cover less than this share of its ad's seconds is "incomplete":
@@ -32,8 +47,16 @@ MIN_AD_COVERAGE = 0.8
 # frames of 15 (a stall's edge, a closing tab, a camera going) is noise, not a panelist's second.
 MIN_FRAME_SHARE = 0.5
 
-# Seconds kept as a mark only (ClipSecond.flag, no values, never aggregated), and their words.
+
+class SecondFlag(enum.StrEnum):
+    """A second kept as a mark only (ClipSecond.flag): no values, never aggregated."""
+
+    HIDDEN = "hidden"  # the ad played on while the panelist's tab was hidden
+    SPARSE = "sparse"  # below MIN_FRAME_SHARE of the expected frames
+
+
+# The words analysts read for each mark.
 SECOND_FLAGS: dict[str, str] = {
-    "hidden": "Tab hidden",  # the ad played on while the panelist's tab was hidden
-    "sparse": "Too few frames",  # below MIN_FRAME_SHARE of the expected frames
+    SecondFlag.HIDDEN: "Tab hidden",
+    SecondFlag.SPARSE: "Too few frames",
 }

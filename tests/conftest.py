@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from candor.migrations import alembic_config
 from tests.support.factories import TEST_SECRET_KEY
@@ -21,10 +23,56 @@ from web.db import make_engine
 from web.deps import get_session
 from web.settings import Settings
 
-TEST_DATABASE_URL = os.environ.get(
+BASE_DATABASE_URL = os.environ.get(
     "CANDOR_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# Under pytest-xdist (./scripts/test runs the suite on several processes) each worker gets a
+# database of its own, named after the configured one: test -> test_gw0, test_gw1, ... made on
+# first use (pytest_sessionstart), emptied and migrated by pg_engine like the one database of a
+# run without workers. Redis is shared: every test and live stack uses queues and rate-limit
+# namespaces of its own (uuid-named), so workers never see each other's keys.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def worker_database_url(url: str, worker: str) -> str:
+    """The database URL of one xdist worker: the database name suffixed with the worker id."""
+    if not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = worker_database_url(BASE_DATABASE_URL, XDIST_WORKER)
 TEST_REDIS_URL = os.environ.get("CANDOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def create_database(url: str) -> None:
+    """Create the PostgreSQL database of `url` if it does not exist (from the server's
+    `postgres` maintenance database, which every cluster has)."""
+    parsed = make_url(url)
+    if not parsed.get_backend_name().startswith("postgresql") or not parsed.database:
+        return
+    admin = create_engine(
+        parsed.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        with admin.connect() as connection:
+            exists = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            )
+            if not exists:
+                try:
+                    connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+                except ProgrammingError as exc:  # another run made it just now
+                    if "already exists" not in str(exc):
+                        raise
+    finally:
+        admin.dispose()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if XDIST_WORKER:
+        create_database(TEST_DATABASE_URL)
 
 
 @pytest.fixture(scope="session")

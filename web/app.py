@@ -20,23 +20,22 @@ from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
 from web.edge import edge_guard
 from web.erasure import router as erasure_router
+from web.errors import DomainError
 from web.framing import NoFramingMiddleware
+from web.handlers import domain_error, html_error_page, html_validation_page
 from web.health import healthz
 from web.help import router as help_router
 from web.ondevice import router as ondevice_assets_router
-from web.pages import html_error_page, html_validation_page, wants_html
+from web.pages import wants_html
 from web.panel.cors import PanelCORSMiddleware
-from web.panel.errors import PanelError
 from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
-from web.panel.views import panel_error_handler
 from web.panel.views import router as panel_router
 from web.proxy import TrustedProxyMiddleware
-from web.ratelimit import RateLimited, make_limiter
+from web.ratelimit import make_limiter
 from web.reports.views import router as reports_router
 from web.results.views import router as results_router
 from web.settings import Settings
-from web.studies.signing import ProofRefused
 from web.studies.views import router as studies_router
 
 WEB_DIR = Path(__file__).parent
@@ -65,9 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(StarletteHTTPException, html_error_page)
     app.add_exception_handler(RequestValidationError, html_validation_page)
-    app.add_exception_handler(PanelError, panel_error_handler)
-    app.add_exception_handler(RateLimited, _rate_limited)
-    app.add_exception_handler(ProofRefused, _proof_refused)
+    app.add_exception_handler(DomainError, domain_error)
     app.add_middleware(PanelCORSMiddleware)
     app.add_middleware(NoFramingMiddleware, https=settings.base_url.startswith("https://"))
     # Outermost: everything after it sees the client as the trusted proxy saw it.
@@ -93,17 +90,3 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
     if not wants_html(request):
         return JSONResponse({"detail": "Login required"}, status_code=401)
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-
-async def _rate_limited(request: Request, exc: Exception) -> Response:
-    """429 with Retry-After: the JSON error shape for the API, the error page for a browser."""
-    assert isinstance(exc, RateLimited)
-    headers = {"Retry-After": str(exc.retry_after)}
-    return await html_error_page(request, StarletteHTTPException(429, exc.detail, headers))
-
-
-async def _proof_refused(_request: Request, exc: Exception) -> Response:
-    """403: a start whose respondent signature or preview token does not hold; `code` says why
-    (signature_required, signature_invalid, signature_expired, preview_token_*)."""
-    assert isinstance(exc, ProofRefused)
-    return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=403)

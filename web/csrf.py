@@ -15,7 +15,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
 
-from web.accounts.auth import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
+from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.deps import SettingsDep
 from web.settings import Settings
 

@@ -4,6 +4,7 @@ what derived data remains) and to have all of it deleted (the same as withdrawin
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,8 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from web.csrf import CsrfDep
 from web.deps import SessionDep, SettingsDep
+from web.errors import NotFound
 from web.pages import read_form, render
-from web.panel.errors import PanelError
 from web.panel.holdings import Holdings, holdings
 from web.panel.service import erase_by_receipt
 from web.panel.tokens import RECEIPT_LENGTH
@@ -35,7 +36,10 @@ TEXT = {
         "name, your survey answers or your IP address.",
         "recording": "Recording {n}",
         "analysed": "Analysed into attention and expression curves.",
+        "analysed_emotions": "Analysed into attention, expression and emotion curves.",
         "not_analysed": "Not analysed (it could not be, or it was not finished).",
+        "withdrawn": "You stopped this recording and had it deleted; it was not analysed.",
+        "superseded": "Deleted when you started the survey again; it was not kept.",
         "in_progress": "Still being uploaded or analysed: the video exists for now, encrypted, "
         "and is deleted as soon as it is analysed.",
         "deleted": "Video deleted on {when}.",
@@ -43,13 +47,18 @@ TEXT = {
         "can no longer be read.",
         "curves": "Kept: {n} seconds of curves (attention and expressions, per second), "
         "linked to no name.",
+        "emotion_curves": "Kept: {n} seconds of emotion curves inferred from your expressions "
+        "(joy, sadness, anger, fear, surprise, disgust, contempt, valence and engagement, per "
+        "second), linked to no name.",
         "no_curves": "Kept: nothing derived from it.",
         "erase_rest": "Delete the rest too",
         "erased_note": "Everything derived from these recordings has been deleted.",
+        "erased_at": "Everything derived from these recordings was deleted on {when} (UTC).",
         "nothing": "No recording was made with this code.",
         "done_title": "Your data has been deleted",
         "done": "The recording made with this receipt code and every measurement made from it "
         "have been deleted. The survey answers themselves are kept by the survey's owner.",
+        "done_at": "Deleted on {when} (UTC).",
         "missing": "Enter the receipt code you were shown.",
         "malformed": "This does not look like a receipt code: it has 16 letters and digits.",
         "unknown": "No recording has this receipt code. Check it and try again.",
@@ -69,7 +78,12 @@ TEXT = {
         "votre nom, vos réponses au questionnaire ni votre adresse IP.",
         "recording": "Enregistrement {n}",
         "analysed": "Analysé en courbes d'attention et d'expressions.",
+        "analysed_emotions": "Analysé en courbes d'attention, d'expressions et d'émotions.",
         "not_analysed": "Non analysé (il ne pouvait pas l'être, ou n'a pas été terminé).",
+        "withdrawn": "Vous avez arrêté cet enregistrement et l'avez fait supprimer ; il n'a pas "
+        "été analysé.",
+        "superseded": "Supprimé quand vous avez recommencé le questionnaire ; il n'a pas été "
+        "conservé.",
         "in_progress": "En cours d'envoi ou d'analyse : la vidéo existe pour l'instant, "
         "chiffrée, et sera supprimée dès son analyse.",
         "deleted": "Vidéo supprimée le {when}.",
@@ -77,13 +91,19 @@ TEXT = {
         "une sauvegarde ne peut plus être lue.",
         "curves": "Conservé : {n} secondes de courbes (attention et expressions, par seconde), "
         "liées à aucun nom.",
+        "emotion_curves": "Conservé : {n} secondes de courbes d'émotions déduites de vos "
+        "expressions (joie, tristesse, colère, peur, surprise, dégoût, mépris, valence et "
+        "engagement, par seconde), liées à aucun nom.",
         "no_curves": "Conservé : rien qui en soit tiré.",
         "erase_rest": "Supprimer aussi le reste",
         "erased_note": "Tout ce qui a été tiré de ces enregistrements a été supprimé.",
+        "erased_at": "Tout ce qui a été tiré de ces enregistrements a été supprimé le {when} "
+        "(UTC).",
         "nothing": "Aucun enregistrement n'a été fait avec ce code.",
         "done_title": "Vos données ont été supprimées",
         "done": "L'enregistrement lié à ce code de reçu et toutes les mesures qui en ont été "
         "tirées ont été supprimés. Les réponses au questionnaire restent chez son auteur.",
+        "done_at": "Supprimé le {when} (UTC).",
         "missing": "Saisissez le code de reçu qui vous a été montré.",
         "malformed": "Ceci ne ressemble pas à un code de reçu : il compte 16 lettres et chiffres.",
         "unknown": "Aucun enregistrement n'a ce code de reçu. Vérifiez-le et réessayez.",
@@ -115,9 +135,11 @@ def _page(
     status: int = 200,
     held: Holdings | None = None,
     done: bool = False,
+    erased_at: datetime | None = None,
 ) -> HTMLResponse:
     context: dict[str, object] = {"lang": lang, "t": TEXT[lang], "code": code, "error": error}
     context.update(other="fr" if lang == "en" else "en", held=held, done=done)
+    context.update(erased_at=erased_at, when=_when)
     return render(request, "erasure/erase.html", context, status_code=status)
 
 
@@ -149,16 +171,20 @@ async def erase(
     # Codes are 16 letters and digits in groups of four; spaces and dashes do not count.
     if len(code) > MAX_CODE or sum(c.isalnum() for c in code) != RECEIPT_LENGTH:
         return _page(request, lang, code=code[:MAX_CODE], error=text["malformed"], status=400)
+    erased_at = None
     try:
         if erase_it:
-            await run_in_threadpool(
+            erased_at = await run_in_threadpool(
                 erase_by_receipt, session=session, settings=settings, receipt_code=code
             )
         held = await run_in_threadpool(
             holdings, session=session, settings=settings, receipt_code=code
         )
-    except PanelError as exc:
-        if exc.status_code != 404:
-            raise
+    except NotFound:
         return _page(request, lang, code=code, error=text["unknown"], status=404)
-    return _page(request, lang, code=code, held=held, done=erase_it)
+    return _page(request, lang, code=code, held=held, done=erase_it, erased_at=erased_at)
+
+
+def _when(moment: datetime) -> str:
+    """A time as the page shows it: UTC to the second."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -9,12 +9,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from web.errors import NotFound
 from web.pages import render
 
 # In a checkout the pages are read from docs/; a wheel carries them under web/docs/.
@@ -59,5 +60,5 @@ def help_page(request: Request, name: str) -> HTMLResponse:
     try:
         title, body = page_html(name)
     except LookupError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found") from None
+        raise NotFound("Not found") from None
     return render(request, "help/page.html", {"title": title, "body": body})

@@ -1,26 +1,21 @@
 """Import every model so Base.metadata (Alembic, create_all) sees all tables."""
 
+from candor.metrics import CURVE_METRICS
+from candor.statuses import ClipStatus, ConsentDecision, PlaybackEventKind, SessionStatus
 from web.accounts.models import Invite, Membership, Organisation, Role, User
-from web.panel.models import (
+from web.clips.models import (
+    AdAggregate,
+    AnalysisProvenance,
     Chunk,
     Clip,
-    ClipStatus,
-    ConsentDecision,
+    ClipEmotionSecond,
+    ClipSecond,
     ConsentRecord,
     DeletionAudit,
     PanelSession,
     PlaybackEvent,
-    PlaybackEventKind,
-    SessionStatus,
 )
 from web.reports.models import ReportLink
-from web.results.models import (
-    CURVE_METRICS,
-    AdAggregate,
-    AnalysisProvenance,
-    ClipEmotionSecond,
-    ClipSecond,
-)
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationKind, Study
 
 __all__ = [

@@ -19,7 +19,17 @@ from web.edge import INT_MAX, INT_MIN, dependants
 ERROR_SCHEMA = {
     "title": "Error",
     "type": "object",
-    "properties": {"detail": {"type": "string", "title": "Detail"}},
+    "properties": {
+        "detail": {"type": "string", "title": "Detail"},
+        "code": {
+            "type": "string",
+            "title": "Code",
+            "description": "What kind of refusal (web/errors.py: not_found, conflict, refused, "
+            "invalid, too_large, rate_limited, unauthorized, forbidden, unsupported), or a "
+            "narrower reason where one is named (study_closed, session_conflict, "
+            "signature_required, ...)",
+        },
+    },
     "required": ["detail"],
 }
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}

@@ -1,4 +1,5 @@
-"""Rendering pages: one Jinja2 environment, the CSRF token in every page, HTML error pages."""
+"""Rendering pages: one Jinja2 environment, the CSRF token in every page, form errors said
+plainly."""
 
 from __future__ import annotations
 
@@ -7,16 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import inspect
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from web.accounts.auth import COOKIE_NAME, user_from_cookie
 from web.csrf import CSRF_FIELD, csrf_token, set_csrf_cookie
 from web.settings import Settings
 
@@ -80,35 +75,6 @@ def safe_next(url: str | None, default: str = "/") -> str:
     return default
 
 
-async def html_error_page(request: Request, exc: Exception) -> Response:
-    """Browsers get a readable error page; API clients keep FastAPI's JSON errors."""
-    assert isinstance(exc, StarletteHTTPException)
-    if not wants_html(request):
-        return await http_exception_handler(request, exc)
-    return await run_in_threadpool(_error_page, request, exc)
-
-
-def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
-    def page() -> Response:
-        return render(
-            request,
-            "error.html",
-            {"status_code": exc.status_code, "detail": exc.detail},
-            status_code=exc.status_code,
-            headers=dict(exc.headers or {}),
-        )
-
-    user = getattr(request.state, "user", None)
-    if user is not None and not inspect(user).detached:
-        return page()
-    # The request's database session was closed when the error left its dependencies (or no
-    # route ran): the header's user, memberships and organisation names need a live one.
-    settings: Settings = request.app.state.settings
-    with request.app.state.session_factory() as session:
-        request.state.user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
-        return page()
-
-
 async def read_form(request: Request) -> dict[str, str]:
     """The submitted form's text fields (the CSRF token removed)."""
     form = await request.form()
@@ -163,27 +129,3 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
         field = str(error["loc"][0]) if error["loc"] else "form"
         errors.setdefault(field, plain_message(error))
     return errors
-
-
-async def html_validation_page(request: Request, exc: Exception) -> Response:
-    """A browser's malformed address (/results/ads/abc, ?ad=x) gets a page that says what is
-    wrong in a sentence; API clients keep FastAPI's JSON errors."""
-    assert isinstance(exc, RequestValidationError)
-    if not wants_html(request):
-        return await request_validation_exception_handler(request, exc)
-    parts = []
-    for error in exc.errors():
-        # ("query", "ad", 1): the parameter's name, not the position in its list.
-        loc = [part for part in error.get("loc", ()) if isinstance(part, str)]
-        name = loc[1] if len(loc) > 1 else "the address"
-        given = error.get("input")
-        got = f" (it is “{given}”)" if isinstance(given, str | int) and given != "" else ""
-        parts.append(f"“{name}”{got}: {plain_message(error)}")
-    detail = "This address is not right. " + " ".join(parts)
-    http = StarletteHTTPException(status_code=404 if _in_path(exc) else 400, detail=detail)
-    return await run_in_threadpool(_error_page, request, http)
-
-
-def _in_path(exc: RequestValidationError) -> bool:
-    """A malformed id in the path names no page at all: that is a 404, not a bad form."""
-    return any(error.get("loc", ("",))[0] == "path" for error in exc.errors())

@@ -32,6 +32,7 @@ from limits import RateLimitItemPerSecond
 from limits.storage import MovingWindowSupport, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from web.errors import DomainError
 from web.settings import Settings
 
 # Logins: this many wrong passwords for an account from one client are free; each one after
@@ -45,13 +46,15 @@ LOGIN_FAILURE_MEMORY_S = 60 * 60
 LONGEST_WINDOW_S = 3600
 
 
-class RateLimited(Exception):
-    """Too many attempts; retry after `retry_after` seconds (mapped to 429 + Retry-After)."""
+class RateLimited(DomainError):
+    """Too many attempts; retry after `retry_after` seconds (answered with Retry-After)."""
+
+    kind = "rate_limited"
 
     def __init__(self, retry_after: int, what: str) -> None:
-        super().__init__(f"Too many {what}: try again in {retry_after} s")
-        self.retry_after = max(1, retry_after)
-        self.detail = str(self)
+        retry_after = max(1, retry_after)
+        super().__init__(f"Too many {what}: try again in {retry_after} s", retry_after=retry_after)
+        self.retry_after = retry_after
 
 
 class CounterStore(Protocol):

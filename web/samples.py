@@ -8,8 +8,10 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, erase_panel_session, remove_videos
-from web.panel.models import PanelSession
+from candor.statuses import DeletionReason
+from web.clips.deletion import remove_videos
+from web.clips.lifecycle import withdraw
+from web.clips.models import PanelSession
 from web.settings import Settings
 
 # In the data directory once the demo got its sample panelists: they are added at the first
@@ -50,9 +52,7 @@ def remove_samples(*, session: Session, settings: Settings, study_id: int) -> in
     ).all()
     removals = []
     for panel_session in sessions:
-        removals += erase_panel_session(
-            session, settings, panel_session, DeletionReason.SAMPLE_REMOVED
-        )
+        removals += withdraw(session, settings, panel_session, DeletionReason.SAMPLE_REMOVED)
         session.delete(panel_session)
     session.commit()
     remove_videos(settings, removals)

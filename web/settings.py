@@ -53,6 +53,13 @@ class Settings(BaseSettings):
 
     # Panel uploads and the pipeline.
     max_chunks_per_clip: int = Field(default=3600, ge=1)
+    # A clip is bounded by its ad (web/clips/bounds.py): at most the ad's duration plus this
+    # margin of recording, in chunks of at least 1/clip_max_chunks_per_s s (the recorder's
+    # chunkMs is 1000, at least 250), at most clip_max_bitrate_bps on average (the recorder
+    # asks for 1 Mbit/s). Beyond it chunks and events are 413 and the worker decodes nothing.
+    clip_margin_s: float = Field(default=10.0, ge=0)
+    clip_max_chunks_per_s: float = Field(default=4.0, gt=0)
+    clip_max_bitrate_bps: int = Field(default=4_000_000, ge=1)
     task_queue: str = "candor"
     # Redis redelivers an unacknowledged task after this; it must exceed the longest analysis.
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=1)

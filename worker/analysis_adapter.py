@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS
-from candor.quality import MIN_AD_COVERAGE, MIN_FRAME_SHARE
+from candor.quality import MIN_AD_COVERAGE, MIN_FRAME_SHARE, ExclusionReason, SecondFlag
 from worker.analysis import ANALYSIS_VERSION, AnalysisError, AnalysisResult, analyze, per_second
 from worker.analysis.constants import second_columns
 from worker.analysis.ondevice import analyze_records, is_records
@@ -49,7 +49,7 @@ class ClipAnalysis:
     """What the pipeline stores: curves on ad time and data-quality fields.
 
     Each row of `seconds` holds `second`, `n_frames` and every name in CURVE_METRICS (None where
-    unreadable), plus every name in EMOTION_METRICS if and only if emotions were asked for.
+    unreadable), plus every name in EMOTION_METRICS if and only if the session is in emotion mode.
     `provenance` records the model files (sha256), versions and settings that made the curves.
     """
 
@@ -86,7 +86,7 @@ def expected_frames(second: int, rate: float, ad_duration_s: float) -> float:
     return rate * max(0.0, min(1.0, ad_duration_s - second))
 
 
-def _mark(second: int, n_frames: int, flag: str, names: Sequence[str]) -> dict[str, Any]:
+def _mark(second: int, n_frames: int, flag: SecondFlag, names: Sequence[str]) -> dict[str, Any]:
     """A second kept as a mark only: no values, so nothing of it is aggregated."""
     row: dict[str, Any] = dict.fromkeys(names)
     row.update(second=second, n_frames=n_frames, flag=flag)
@@ -94,15 +94,15 @@ def _mark(second: int, n_frames: int, flag: str, names: Sequence[str]) -> dict[s
 
 
 def rebin(
-    frames: Any, events: Sequence[Event], ad_duration_s: float, *, emotions: bool = False
+    frames: Any, events: Sequence[Event], ad_duration_s: float, *, emotion_mode: bool = False
 ) -> tuple[list[dict[str, Any]], int]:
     """Per-second rows on ad time, and how many of them are observations.
 
     A second with fewer than MIN_FRAME_SHARE of its expected frames is kept as a "sparse" mark
     without values; a second whose frames all came while the tab was hidden is a "hidden" mark.
-    Rows hold every CURVE_METRICS name, plus every EMOTION_METRICS name iff `emotions`.
+    Rows hold every CURVE_METRICS name, plus every EMOTION_METRICS name iff `emotion_mode`.
     """
-    names = (*CURVE_METRICS, *(EMOTION_METRICS if emotions else ()))
+    names = (*CURVE_METRICS, *(EMOTION_METRICS if emotion_mode else ()))
     times = np.asarray(frames["t"], dtype=np.float64)
     rate = frame_rate(times)
     hidden_map = build_time_map(events, ad_duration_s, hidden=True)
@@ -111,7 +111,7 @@ def rebin(
     rows: dict[int, dict[str, Any]] = {}
     observed = 0
     table = per_second(frames, build_time_map(events, ad_duration_s))
-    for row in records(table, second_columns(emotions)):
+    for row in records(table, second_columns(emotion_mode)):
         n_frames = int(row["n_frames"] or 0)
         second = int(row["second"] or 0)
         if n_frames == 0:
@@ -121,10 +121,15 @@ def rebin(
             clean.update(second=second, n_frames=n_frames, flag=None)
             observed += 1
         else:
-            clean = _mark(second, n_frames, "hidden" if second in hidden else "sparse", names)
+            clean = _mark(
+                second,
+                n_frames,
+                SecondFlag.HIDDEN if second in hidden else SecondFlag.SPARSE,
+                names,
+            )
         rows[second] = clean
     for second in sorted(hidden - rows.keys()):
-        rows[second] = _mark(second, 0, "hidden", names)
+        rows[second] = _mark(second, 0, SecondFlag.HIDDEN, names)
     return [rows[second] for second in sorted(rows)], observed
 
 
@@ -133,7 +138,7 @@ def exclusion(analysis_reason: str | None, observed: int, ad_seconds: int) -> st
     if analysis_reason is not None:
         return analysis_reason
     if ad_seconds and observed < MIN_AD_COVERAGE * ad_seconds:
-        return "incomplete"
+        return ExclusionReason.INCOMPLETE
     return None
 
 
@@ -147,25 +152,27 @@ def run(
     events: Sequence[Event],
     ad_duration_s: float,
     *,
-    emotions: bool = False,
+    emotion_mode: bool = False,
     rest_levels: Mapping[str, float] | None = None,
     mime_type: str = "",
+    until_s: float | None = None,
 ) -> ClipAnalysis:
     """Analyse one clip, re-bin its frames onto ad seconds, and judge its coverage of the ad.
 
     Emotions are computed only when asked for (a study in emotion mode when the panelist agreed).
     ``rest_levels`` are the panelist's pooled (lowest) rest levels from their earlier clips of
-    the session, so a clip expressive throughout keeps its expressions.
+    the session, so a clip expressive throughout keeps its expressions. ``until_s``: decode no
+    further (the clip's bound, web/clips/bounds.py).
     A clip of on-device face records (``mime_type``, worker.analysis.ondevice) goes through the
     same signal path from its records instead of a video.
     """
     if is_records(mime_type):
         result = analyze_records(
-            path, mime_type, emotions=emotions, rest_levels=dict(rest_levels or {})
+            path, mime_type, emotions=emotion_mode, rest_levels=dict(rest_levels or {})
         )
     else:
-        result = analyze(path, emotions=emotions, rest_levels=rest_levels)
-    seconds, observed = rebin(result.frames, events, ad_duration_s, emotions=emotions)
+        result = analyze(path, emotions=emotion_mode, rest_levels=rest_levels, until_s=until_s)
+    seconds, observed = rebin(result.frames, events, ad_duration_s, emotion_mode=emotion_mode)
     frame_times = np.asarray(result.frames["t"], dtype=np.float64)
     quality = result.quality
     ad_seconds = math.ceil(ad_duration_s) if math.isfinite(ad_duration_s) else 0

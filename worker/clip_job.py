@@ -13,35 +13,27 @@ import math
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy.exc
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
-from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import keys, storage
-from web.clips.aggregates import apply_clip
-from web.clips.deletion import (
-    DeletionReason,
-    keyed_fingerprint,
-    record_video_deletion,
-    remove_videos,
-)
-from web.db import utcnow
-from web.panel.models import Clip, ClipStatus, PanelSession, PlaybackEvent
-from web.results.models import (
-    CURVE_METRICS,
-    EMOTION_METRICS,
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
+from candor.statuses import ClipStatus, WorkerOutcome
+from web.clips import keys, lifecycle, storage
+from web.clips.bounds import clip_bound
+from web.clips.deletion import remove_videos
+from web.clips.models import (
+    Clip,
     ClipEmotionSecond,
     ClipRestLevel,
     ClipSecond,
+    PanelSession,
+    PlaybackEvent,
 )
-from web.results.provenance import provenance_id
+from web.db import utcnow
 from web.settings import Settings
-from web.studies.models import Ad
 from worker import analysis_adapter
 from worker.analysis_adapter import ClipAnalysis
 from worker.timemap import Event
@@ -63,10 +55,18 @@ ASSEMBLED_NAME = re.compile(r"\S*candor-clip-\w+\.\w+")
 
 @dataclass
 class Outcome:
-    """What happened to the clip; retry_in is set when another worker holds a live claim."""
+    """What happened to the clip; retry_in is set when another worker holds a live claim, and
+    clip_status is the state a skipped clip was found in."""
 
-    status: str
+    status: WorkerOutcome
     retry_in: float | None = None
+    clip_status: ClipStatus | None = None
+
+    def __str__(self) -> str:
+        """The task's result: "done", or "skipped (failed)" with the state it was found in."""
+        if self.clip_status is None:
+            return self.status.value
+        return f"{self.status.value} ({self.clip_status.value})"
 
 
 class ClipRejected(Exception):
@@ -83,7 +83,7 @@ class Claimed:
     data_key: str | None = None
     auto_finished: bool = False
     # The session's emotion mode as it was when the panelist consented (never the study's now).
-    emotions: bool = False
+    emotion_mode: bool = False
     # The panelist's calmest rest levels over their clips of this session analysed so far.
     rest_levels: dict[str, float] = field(default_factory=dict)
     # The uploaded type: a video, or on-device face records (worker.analysis.ondevice).
@@ -109,37 +109,18 @@ def one_line(exc: BaseException) -> str:
 
 def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed | Outcome:
     """Take the clip for analysis if it is queued, ours already, or its claim has expired."""
-    now = utcnow()
-    taken = session.execute(
-        update(Clip)
-        .where(
-            Clip.id == clip_id,
-            or_(
-                Clip.status == ClipStatus.QUEUED,
-                and_(
-                    Clip.status == ClipStatus.PROCESSING,
-                    or_(
-                        Clip.processing_token == token,
-                        Clip.processing_started_at < now - timedelta(seconds=lease_s),
-                    ),
-                ),
-            ),
-        )
-        .values(status=ClipStatus.PROCESSING, processing_token=token, processing_started_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    taken = lifecycle.claim(session, clip_id, token, lease_s)
     clip = session.get(Clip, clip_id, populate_existing=True)
     if clip is None:
         log.warning("clip %s does not exist (erased or never created); nothing to do", clip_id)
-        return Outcome("missing")
-    if taken.rowcount == 0:  # type: ignore[attr-defined]
+        return Outcome(WorkerOutcome.MISSING)
+    if not taken:
         if clip.status == ClipStatus.PROCESSING and clip.processing_started_at is not None:
-            held_for = (now - clip.processing_started_at).total_seconds()
-            return Outcome("busy", retry_in=max(1.0, lease_s - held_for + 1))
+            held_for = (utcnow() - clip.processing_started_at).total_seconds()
+            return Outcome(WorkerOutcome.BUSY, retry_in=max(1.0, lease_s - held_for + 1))
         log.info("clip %s is %s; skipped", clip_id, clip.status.value)
-        return Outcome(f"skipped ({clip.status.value})")
-    ad = session.get(Ad, clip.ad_id)
-    emotions = session.scalar(
+        return Outcome(WorkerOutcome.SKIPPED, clip_status=clip.status)
+    emotion_mode = session.scalar(
         select(PanelSession.emotion_mode).where(PanelSession.id == clip.session_id)
     )
     events = session.scalars(
@@ -160,11 +141,11 @@ def claim(session: Session, clip_id: int, token: str, lease_s: int) -> Claimed |
         public_id=clip.public_id,
         chunk_count=clip.expected_chunks or clip.chunks_received,
         suffix=storage.suffix_for(clip.mime_type),
-        ad_duration_s=ad.duration_s if ad else float("inf"),
+        ad_duration_s=lifecycle.ad_duration_s(session, clip),
         events=[Event(e.seq, e.kind, e.clip_ms, e.ad_ms) for e in events],
         data_key=clip.data_key,
         auto_finished=clip.auto_finished,
-        emotions=bool(emotions),
+        emotion_mode=bool(emotion_mode),
         rest_levels={metric: float(level) for metric, level in earlier},
         mime_type=clip.mime_type,
     )
@@ -183,9 +164,12 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
             path,
             claimed.events,
             claimed.ad_duration_s,
-            emotions=claimed.emotions,
+            emotion_mode=claimed.emotion_mode,
             rest_levels=claimed.rest_levels,
             mime_type=claimed.mime_type,
+            # Nothing past the ad's length plus the margin is decoded (chunks past it were
+            # refused, but one chunk can claim any length).
+            until_s=clip_bound(settings, claimed.ad_duration_s).seconds,
         )
     finally:
         path.unlink(missing_ok=True)
@@ -196,13 +180,6 @@ def analyse(settings: Settings, claimed: Claimed) -> tuple[ClipAnalysis, str, in
             f"run to {recorded_s:.1f} s"
         )
     return result, sha256, size
-
-
-def _lock_if_ours(session: Session, clip_id: int, token: str) -> Clip | None:
-    clip = session.scalar(select(Clip).where(Clip.id == clip_id).with_for_update())
-    if clip is None or clip.status != ClipStatus.PROCESSING or clip.processing_token != token:
-        return None
-    return clip
 
 
 def stored_value(name: str, value: Any) -> float | None:
@@ -224,13 +201,13 @@ def curve_rows(
     """The clip's stored seconds: curves always, emotion rows only if the analysis made them."""
     rows: list[ClipSecond | ClipEmotionSecond] = []
     # Emotion values are present only when the study's emotion mode asked the engine for them.
-    emotional = any(name in row for row in result.seconds for name in EMOTION_METRICS)
+    has_emotions = any(name in row for row in result.seconds for name in EMOTION_METRICS)
     for row in result.seconds:
         where = {"clip_id": clip_id, "ad_id": ad_id, "second": row["second"]}
         curves = {name: stored_value(name, row.get(name)) for name in CURVE_METRICS}
         flag = row.get("flag")  # a mark ("hidden", "sparse") holds no values
         rows.append(ClipSecond(**where, n_frames=row["n_frames"], flag=flag, **curves))
-        if emotional and flag is None:
+        if has_emotions and flag is None:
             emotion_values = {m: stored_value(m, row.get(m)) for m in EMOTION_METRICS}
             rows.append(ClipEmotionSecond(**where, **emotion_values))
     return rows
@@ -246,39 +223,32 @@ def save(
     """Store curves and quality, add to the aggregates, audit and delete the video: one commit."""
     result, sha256, size = analysed
     with factory() as session:
-        clip = _lock_if_ours(session, clip_id, token)
+        clip = lifecycle.lock_if_claimed(session, clip_id, token)
         if clip is None:
             return _superseded(session, settings, clip_id)
-        if clip.aggregated:  # a re-run replaces the clip's share, never adds it twice
-            apply_clip(session, clip.id, -1)
-        session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
-        session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
-        session.execute(delete(ClipRestLevel).where(ClipRestLevel.clip_id == clip.id))
-        session.add_all(curve_rows(clip.id, clip.ad_id, result))
-        session.add_all(
-            ClipRestLevel(clip_id=clip.id, metric=metric, level=level)
-            for metric, level in result.rest_levels.items()
-            if metric in EXPRESSION_NAMES and stored_value(metric, level) is not None
-        )
-        clip.status = ClipStatus.DONE
-        clip.sha256 = keyed_fingerprint(settings, sha256)  # never a plain, lasting fingerprint
-        clip.usable = result.exclusion_reason is None
-        clip.exclusion_reason = result.exclusion_reason
-        clip.face_found_share = result.face_found_share
-        clip.n_frames = result.n_frames
-        clip.duration_s = result.duration_s
-        clip.analysis_version = result.version[:200]
-        clip.provenance_id = provenance_id(session, result.provenance)
-        clip.analysed_at = utcnow()
-        clip.failure_reason = None
-        session.flush()
-        clip.aggregated = bool(clip.usable) and apply_clip(session, clip.id, +1) > 0
-        stored = record_video_deletion(
-            session, settings, clip, DeletionReason.ANALYSED, (sha256, size)
-        )
+        stored = lifecycle.save(session, settings, clip, as_rows(clip, result), (sha256, size))
         session.commit()
     remove_videos(settings, [stored] if stored else [])
-    return Outcome("done")
+    return Outcome(WorkerOutcome.DONE)
+
+
+def as_rows(clip: Clip, result: ClipAnalysis) -> lifecycle.Analysed:
+    """The analysis as the clip's rows: curves, rest levels (finite, of known expressions) and
+    quality."""
+    return lifecycle.Analysed(
+        seconds=curve_rows(clip.id, clip.ad_id, result),
+        rest_levels={
+            metric: level
+            for metric, level in result.rest_levels.items()
+            if metric in EXPRESSION_NAMES and stored_value(metric, level) is not None
+        },
+        exclusion_reason=result.exclusion_reason,
+        face_found_share=result.face_found_share,
+        n_frames=result.n_frames,
+        duration_s=result.duration_s,
+        version=result.version,
+        provenance=result.provenance,
+    )
 
 
 def fail(
@@ -286,18 +256,14 @@ def fail(
 ) -> Outcome:
     """Fail for good: reason recorded, video deleted and audited."""
     with factory() as session:
-        clip = _lock_if_ours(session, clip_id, token)
+        clip = lifecycle.lock_if_claimed(session, clip_id, token)
         if clip is None:
             return _superseded(session, settings, clip_id)
-        clip.status = ClipStatus.FAILED
-        clip.failure_reason = reason
-        clip.usable = False
-        clip.analysed_at = utcnow()
-        stored = record_video_deletion(session, settings, clip, DeletionReason.FAILED)
+        stored = lifecycle.fail(session, settings, clip, reason)
         session.commit()
     remove_videos(settings, [stored] if stored else [])
     log.info("clip %s failed for good: %s", clip_id, reason)
-    return Outcome("failed")
+    return Outcome(WorkerOutcome.FAILED)
 
 
 def _superseded(session: Session, settings: Settings, clip_id: int) -> Outcome:
@@ -306,9 +272,9 @@ def _superseded(session: Session, settings: Settings, clip_id: int) -> Outcome:
     session.rollback()
     if clip is None:
         log.info("clip %s was withdrawn during analysis; results discarded", clip_id)
-        return Outcome("withdrawn")
+        return Outcome(WorkerOutcome.WITHDRAWN)
     log.info("clip %s was taken over by another worker; results discarded", clip_id)
-    return Outcome("superseded")
+    return Outcome(WorkerOutcome.SUPERSEDED)
 
 
 def process_clip(

@@ -5,21 +5,26 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from web import models  # noqa: F401  (every table: the clip tables' foreign keys name the studies')
 from web.db import make_engine, make_session_factory
 from web.settings import Settings
 
+_default: Settings | None = None
 _settings: Settings | None = None
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
 
 
-def settings() -> Settings:
-    if _settings is None:
-        from worker.celery_app import app
+def default_settings() -> Settings:
+    """The process's own settings, from the environment, read once (the Celery app's too)."""
+    global _default
+    if _default is None:
+        _default = Settings()
+    return _default
 
-        configured: Settings = app.candor_settings
-        return configured
-    return _settings
+
+def settings() -> Settings:
+    return _settings if _settings is not None else default_settings()
 
 
 def session_factory() -> sessionmaker[Session]:

@@ -8,6 +8,8 @@ from typing import Any
 import kombu.exceptions
 import sqlalchemy.exc
 
+from web.clips import idle
+from web.clips import sweep as sweeper
 from web.clips.queue import (
     ANALYZE_CLIP,
     FINISH_IDLE_CLIPS,
@@ -15,7 +17,7 @@ from web.clips.queue import (
     SWEEP,
     enqueue_analysis,
 )
-from worker import clip_job, context, idle, sweeper
+from worker import clip_job, context
 from worker.celery_app import app
 
 # Worth retrying: the database or broker was briefly unreachable. Anything else is final.
@@ -44,7 +46,7 @@ def analyze_clip(self: Any, clip_id: int) -> str:
     )
     if outcome.retry_in is not None:  # another worker holds a live claim: look again later
         raise self.retry(countdown=outcome.retry_in)
-    return outcome.status
+    return str(outcome)
 
 
 @app.task(name=SWEEP, autoretry_for=TRANSIENT, retry_backoff=True, max_retries=3)  # type: ignore[untyped-decorator]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from web.panel.models import PlaybackEventKind
+from candor.statuses import PlaybackEventKind
 
 TimeMap = Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]]
 PLAYING_ON = {PlaybackEventKind.START, PlaybackEventKind.RESUME}

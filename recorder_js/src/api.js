@@ -169,9 +169,11 @@ export class PanelApi {
   }
 
   /** POST clips once: idempotent per (session, ad), retried by the uploader with the chunks. */
-  createClip(sessionId, { adId, mimeType }, signal) {
+  createClip(sessionId, { adId, mimeType, restart = false }, signal) {
+    const json = { ad_id: adId, mime_type: mimeType };
+    if (restart) json.restart = true; // the ad offered again: its cut-off take is deleted
     return this.call("POST", `/sessions/${sessionId}/clips`, {
-      json: { ad_id: adId, mime_type: mimeType },
+      json,
       signal,
     }).then((r) => r.body);
   }

@@ -44,6 +44,7 @@ export class RecorderCore {
     this.consent = null;
     this.ads = [];
     this.adIndex = 0;
+    this.restartAds = new Set(); // ads a reload cut off, offered again from the start (once)
     this.receiptCode = null;
     this.cameraError = null;
     this.preflight = { tries: 0, last: null, passed: false, canSkip: false };
@@ -124,9 +125,16 @@ export class RecorderCore {
     const id = this.session && this.session.session_id;
     if (!this.leftSent || !id || this.ended) return;
     this.leftSent = false;
-    this.api.back(id, this.nextPresenceSeq()).catch((error) => {
-      this.reportError("presence_failed", error);
-    });
+    const seq = this.nextPresenceSeq();
+    // Sent until it arrives (or the page is hidden again, or the session ends): while the server
+    // believes the page hidden, a clip of ours that goes quiet for half a minute is finished.
+    const send = () =>
+      this.api.back(id, seq).catch(async (error) => {
+        this.reportError("presence_failed", error);
+        await this.connectivity.wait();
+        if (this.presenceSeq === seq && !this.ended) await send();
+      });
+    send();
   }
 
   // ---- the flow -----------------------------------------------------------------------------
@@ -239,7 +247,9 @@ export class RecorderCore {
     };
     this.ended = true;
     this.status = "closed";
-    this.transition(State.CLOSED, { intake: body.intake });
+    // The server's sentence (say, a consent text that does not yet disclose emotion reading)
+    // is for the designer's preview; panelists see the polite closed screen only.
+    this.transition(State.CLOSED, { intake: body.intake, reason: body.detail || null });
     if (!this.returnUrl) this.returnToSurvey();
   }
 

@@ -41,6 +41,9 @@ const STRINGS = {
     startButton: "Start",
     playButton: "Play",
     autoplayBlocked: "Press Play to start the next ad.",
+    replayNote:
+      "This ad was interrupted (the page was reloaded), so it plays again from the start. " +
+      "The part recorded before is deleted.",
     playingLabel: (i, n) => `Ad ${i} of ${n}`,
     recording: "Recording",
     nextAd: "Next ad…",
@@ -49,6 +52,10 @@ const STRINGS = {
     offline: "You are offline. The upload will continue when the connection is back.",
     unreachable: "Candor cannot be reached just now. The upload will continue by itself.",
     doneTitle: "Thank you",
+    doneIncomplete:
+      "Part of the ad was not recorded (the page was reloaded, closed or hidden while it " +
+      "played), so this recording will probably not count. The survey is told so; nothing " +
+      "more is needed from you.",
     receiptExplain: "Your receipt code. Keep it if you may want your data deleted later:",
     eraseAt: "To have your data deleted later, enter this code at",
     continueSurvey: "Continue the survey",
@@ -63,7 +70,8 @@ const STRINGS = {
       other: "Another reason",
     },
     declineContinue: "Continue",
-    withdrawnReceipt: "Your receipt code, to ask about your data later:",
+    withdrawnReceipt: "Your receipt code. It shows that you stopped and deleted this recording:",
+    checkAt: "To see at any time what is kept under this code, enter it at",
     previewReturn: (status) =>
       `Preview: a panelist would now go back to the survey with the status “${status}”, to:`,
     previewNoReturn: (status) =>
@@ -78,14 +86,18 @@ const STRINGS = {
     closedExplain:
       "Thank you for your interest. This study is not taking new participants at the moment. " +
       "Nothing was recorded, and your camera was not used.",
+    closedPreviewReason: (reason) => `Preview: panelists see this screen because: ${reason}`,
     declinedTitle: "No problem",
     declinedExplain: "Your camera was not used.",
     returning: "Returning you to the survey…",
     withdrawButton: "Stop and delete my recording",
+    withdrawConsentButton: "Withdraw my consent",
+    deleteButton: "Delete my recording",
     previewBadge: "Preview — not counted in results",
     withdrawing: "Stopping and deleting…",
     withdrawnTitle: "Recording deleted",
     withdrawnExplain: "The camera is off and everything recorded has been deleted.",
+    withdrawnNothing: "Your consent is withdrawn. Nothing was recorded and the camera is off.",
     withdrawnPending:
       "The camera is off and the recording has stopped. This device cannot reach the server " +
       "right now: what was already sent will be deleted as soon as the connection returns, " +
@@ -174,6 +186,9 @@ const STRINGS = {
     startButton: "Commencer",
     playButton: "Lire",
     autoplayBlocked: "Appuyez sur Lire pour lancer la publicité suivante.",
+    replayNote:
+      "Cette publicité a été interrompue (la page a été rechargée) : elle repart du début. " +
+      "La partie enregistrée avant est supprimée.",
     playingLabel: (i, n) => `Publicité ${i} sur ${n}`,
     recording: "Enregistrement",
     nextAd: "Publicité suivante…",
@@ -182,6 +197,10 @@ const STRINGS = {
     offline: "Vous êtes hors ligne. L'envoi reprendra au retour de la connexion.",
     unreachable: "Candor est injoignable pour l'instant. L'envoi reprendra de lui-même.",
     doneTitle: "Merci",
+    doneIncomplete:
+      "Une partie de la publicité n'a pas été enregistrée (la page a été rechargée, fermée ou " +
+      "masquée pendant la lecture) : cet enregistrement ne comptera sans doute pas. Le " +
+      "questionnaire en est informé ; vous n'avez rien d'autre à faire.",
     receiptExplain:
       "Votre code de reçu. Gardez-le si vous souhaitez faire effacer vos données plus tard :",
     eraseAt: "Pour faire effacer vos données plus tard, saisissez ce code sur",
@@ -198,7 +217,9 @@ const STRINGS = {
       other: "Une autre raison",
     },
     declineContinue: "Continuer",
-    withdrawnReceipt: "Votre code de reçu, pour vous renseigner plus tard sur vos données :",
+    withdrawnReceipt:
+      "Votre code de reçu. Il montre que vous avez arrêté et supprimé cet enregistrement :",
+    checkAt: "Pour voir à tout moment ce qui est conservé sous ce code, saisissez-le sur",
     previewReturn: (status) =>
       `Aperçu : un panéliste retournerait maintenant au questionnaire avec le statut « ${status} », à l'adresse :`,
     previewNoReturn: (status) =>
@@ -213,14 +234,20 @@ const STRINGS = {
     closedExplain:
       "Merci de votre intérêt. Cette étude n'accepte pas de nouveaux participants pour le " +
       "moment. Rien n'a été enregistré et votre caméra n'a pas été utilisée.",
+    closedPreviewReason: (reason) =>
+      `Aperçu : les panélistes voient cet écran pour la raison suivante : ${reason}`,
     declinedTitle: "Pas de problème",
     declinedExplain: "Votre caméra n'a pas été utilisée.",
     returning: "Retour au questionnaire…",
     withdrawButton: "Arrêter et supprimer mon enregistrement",
+    withdrawConsentButton: "Retirer mon consentement",
+    deleteButton: "Supprimer mon enregistrement",
     previewBadge: "Aperçu — non compté dans les résultats",
     withdrawing: "Arrêt et suppression…",
     withdrawnTitle: "Enregistrement supprimé",
     withdrawnExplain: "La caméra est éteinte et tout ce qui a été enregistré a été supprimé.",
+    withdrawnNothing:
+      "Votre consentement est retiré. Rien n'a été enregistré et la caméra est éteinte.",
     withdrawnPending:
       "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
       "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
@@ -306,6 +333,7 @@ const ARGUMENTS = {
   playingLabel: ["i", "n"],
   previewReturn: ["status"],
   previewNoReturn: ["status"],
+  closedPreviewReason: ["reason"],
 };
 
 /**

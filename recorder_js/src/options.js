@@ -5,6 +5,8 @@ import { MIME_CANDIDATES } from "./media.js";
 import { PREFLIGHT_DEFAULTS, canvasFrameAnalyzer } from "./preflight.js";
 import { goBack, parentOriginOf } from "./return-url.js";
 
+export const MIN_CHUNK_MS = 250;
+
 export const DEFAULTS = Object.freeze({
   baseUrl: "", // Candor's origin; "" means the page's own origin
   integration: null, // the integration's public key (required)
@@ -19,7 +21,7 @@ export const DEFAULTS = Object.freeze({
   probeDelays: [1000, 2000, 3000],
   offlineRetryMs: 15000, // the longest pause between two probes
   parallelUploads: 2,
-  chunkMs: 1000, // MediaRecorder timeslice: one chunk per second
+  chunkMs: 1000, // MediaRecorder timeslice: one chunk per second (at least MIN_CHUNK_MS)
   videoBitsPerSecond: 1000000,
   mimeCandidates: MIME_CANDIDATES,
   preflightMaxTries: 3, // failed checks before "continue without camera" is offered
@@ -57,6 +59,7 @@ export function browserEnv(overrides = {}) {
     digest: sha256Hex,
     indexedDB: g.indexedDB || null, // keeps unacknowledged chunks across a reload
     locks: (nav && nav.locks) || null, // Web Locks: one tab of this browser owns a session
+    localStorage: pageStorage(g), // else a heartbeat there does (tab-hold.js)
     wallNow: () => Date.now(), // the wall clock, for the sequence of "left the page" messages
     // A request that outlives the page: the beacon, else a keepalive fetch; true if queued.
     sendBeacon: (url, text) => {
@@ -103,8 +106,20 @@ export function resolveOptions(options) {
   if (!Array.isArray(merged.retryDelays) || merged.retryDelays.some((d) => !(d >= 0))) {
     throw new TypeError("CandorRecorder: `retryDelays` must be an array of delays in ms");
   }
-  if (!(merged.chunkMs > 0)) throw new TypeError("CandorRecorder: `chunkMs` must be positive");
+  // The server takes at most 4 chunks per second of the ad (settings.clip_max_chunks_per_s).
+  if (!(merged.chunkMs >= MIN_CHUNK_MS)) {
+    throw new TypeError(`CandorRecorder: \`chunkMs\` must be at least ${MIN_CHUNK_MS}`);
+  }
   merged.preflight = { ...PREFLIGHT_DEFAULTS, ...(options.preflight || {}) };
   merged.transport = merged.transport || fetchTransport();
   return merged;
+}
+
+/** The page's localStorage, or null where reading it throws (storage blocked for the frame). */
+function pageStorage(g) {
+  try {
+    return g.localStorage || null;
+  } catch {
+    return null;
+  }
 }

@@ -21,10 +21,15 @@ import {
   stopStream,
 } from "./media.js";
 import { State, TERMINAL, canTransition } from "./states.js";
+import { holdTab } from "./tab-hold.js";
 import { ClipUpload } from "./uploader.js";
 import { Sent, sendKeptWithdrawals, sendWithdrawal } from "./withdrawals.js";
 import { OnDeviceAnalyser, OnDeviceUnavailable, faceRecorderClass } from "./ondevice/analyser.js";
 import { MIME_TYPE as FACE_RECORDS } from "./ondevice/records.js";
+
+// A clip covering less than this share of its ad is excluded as "incomplete"
+// (candor/quality.py MIN_AD_COVERAGE): an ad cut off that short is worth offering again.
+const MIN_AD_COVERAGE = 0.8;
 
 export class CandorRecorder extends RecorderCore {
   /** Let the recorder drive these elements: the ad player and the mirrored preview. */
@@ -88,26 +93,14 @@ export class CandorRecorder extends RecorderCore {
 
   /**
    * Hold this respondent's session for this tab, for as long as the tab lives or until the
-   * session ends (a Web Lock, which the browser releases when the tab closes or crashes).
-   * False if another tab holds it. Browsers without Web Locks are not kept apart.
+   * session ends: a Web Lock (the browser frees it when the tab closes or crashes), else a
+   * heartbeat in localStorage (tab-hold.js). False if another tab holds it.
    */
-  holdTab(key) {
-    const locks = this.env.locks;
-    if (!locks || typeof locks.request !== "function") return Promise.resolve(true);
-    return new Promise((resolve) => {
-      locks
-        .request(`candor-recorder:${key}`, { ifAvailable: true }, (lock) => {
-          if (!lock) {
-            resolve(false);
-            return null;
-          }
-          resolve(true);
-          return new Promise((release) => {
-            this.releaseTab = release;
-          });
-        })
-        .catch(() => resolve(true));
-    });
+  async holdTab(key) {
+    const release = await holdTab(key, this.env);
+    if (!release) return false;
+    this.releaseTab = release;
+    return true;
   }
 
   get withdrawalOptions() {
@@ -163,24 +156,46 @@ export class CandorRecorder extends RecorderCore {
     await this.openStore();
     const saved = await this.store.load(session.session_id);
     const recorded = new Set(session.recorded_ads || []);
+    // An ad a reload cut off (the server lists those it lets us restart, once) is offered again
+    // from the start if too little of it was recorded to count; its first take is deleted.
+    const cutOff = new Map((session.reoffer_ads || []).map((r) => [r.ad_id, r.chunks]));
+    const tooShort = (ad, chunks) =>
+      chunks * this.options.chunkMs < MIN_AD_COVERAGE * ad.duration_s * 1000;
+    this.restartAds = new Set();
     for (const clip of saved) {
       const ad = this.ads.find((a) => a.id === clip.adId);
-      if (!ad) {
+      const kept = clip.chunks.size ? Math.max(...clip.chunks.keys()) + 1 : 0;
+      if (ad && cutOff.has(ad.id) && tooShort(ad, Math.max(kept, cutOff.get(ad.id)))) {
+        this.restartAds.add(ad.id);
+      }
+      if (!ad || this.restartAds.has(ad.id)) {
         this.store.dropClip(session.session_id, clip.adId);
         continue;
       }
       recorded.add(ad.id);
       this.uploadFor(ad, clip.mimeType).restore(clip.chunks);
     }
+    for (const [adId, chunks] of cutOff) {
+      const ad = this.ads.find((a) => a.id === adId);
+      const restoring = this.uploads.items.some((u) => u.adId === adId);
+      if (ad && !restoring && tooShort(ad, chunks)) this.restartAds.add(adId);
+    }
+    for (const adId of this.restartAds) recorded.delete(adId);
     const next = this.ads.findIndex((ad) => !recorded.has(ad.id));
     this.adIndex = next < 0 ? this.ads.length : next;
   }
 
   /** consent → camera: record the agreement to exactly the text shown. */
   agree() {
-    return this.step("agree", [State.CONSENT], async () => {
+    return this.step("agree", [State.CONSENT], async (stale) => {
       const answer = await this.api.consent(this.session.session_id, this.consentBody("agree"));
       this.receiptCode = answer.receipt_code || null;
+      if (this.ads.length && this.adIndex >= this.ads.length) {
+        // Resumed with every ad recorded (a reload while the last chunks were sent): nothing
+        // left to film, so no camera; send what this browser kept and end.
+        await this.drain("complete", stale);
+        return;
+      }
       if (this.onDevice) this.startFaceReader();
       this.transition(State.CAMERA, { asking: false });
     });
@@ -487,7 +502,12 @@ export class CandorRecorder extends RecorderCore {
     const sessionId = this.session.session_id;
     const upload = new ClipUpload({
       api: this.api,
-      createClip: (signal) => this.api.createClip(sessionId, { adId: ad.id, mimeType }, signal),
+      createClip: (signal) =>
+        this.api.createClip(
+          sessionId,
+          { adId: ad.id, mimeType, restart: this.restartAds.has(ad.id) },
+          signal,
+        ),
       store: this.store,
       storeKey: { session: sessionId, ad: ad.id, mimeType },
       connectivity: this.connectivity,
@@ -513,6 +533,13 @@ export class CandorRecorder extends RecorderCore {
       },
     );
     return this.uploads.add(upload);
+  }
+
+  /** Anything of this session was recorded (here, or before a reload): what withdrawing
+   * deletes is a recording, not only a consent. */
+  get hasRecorded() {
+    const before = this.session && this.session.recorded_ads;
+    return this.recording || this.uploads.length > 0 || Boolean(before && before.length);
   }
 
   /** Chunks acknowledged and queued over every clip of the session. */
@@ -555,7 +582,10 @@ export class CandorRecorder extends RecorderCore {
     const answer = await this.api.end(this.session.session_id, status);
     if (answer && answer.receipt_code) this.receiptCode = answer.receipt_code;
     this.ended = true;
-    this.status = status;
+    // The server says what the data is: "complete" only if a clip is usable, else "incomplete"
+    // (a reload, a closed or hidden tab cut the only recording short). The survey hears that.
+    const honest = status === "complete" && answer && answer.status === "incomplete";
+    this.status = honest ? "incomplete" : status;
     this.clearStore();
   }
 
@@ -584,6 +614,7 @@ export class CandorRecorder extends RecorderCore {
       return false;
     }
     this.epoch += 1; // every step under way drops its late answers (and says nothing more)
+    const recorded = this.hasRecorded;
     this.cameraOff();
     this.busy = "withdraw";
     this.uploads.abortAll();
@@ -614,7 +645,7 @@ export class CandorRecorder extends RecorderCore {
     this.ended = true;
     this.status = "withdrawn";
     this.busy = null;
-    this.transition(State.WITHDRAWN, { erased });
+    this.transition(State.WITHDRAWN, { erased, recorded });
     if (!erased) {
       this.pendingWithdrawal = record;
       this.keepWithdrawing(record);

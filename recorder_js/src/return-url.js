@@ -34,14 +34,25 @@ export function erasureUrl(baseUrl, locale, pageOrigin) {
  * Go back to the survey. In a top-level page: navigate. Inside an iframe: tell the parent with
  * postMessage ({type: "candor:return", status, url, receipt}) so a host page can act on it, then
  * try to navigate the top window, which browsers allow only after a click in the frame (and not
- * at all in a sandbox without allow-top-navigation). Returns "navigated", "top" or "blocked";
- * on "blocked" the page shows a link instead.
+ * at all in a sandbox without allow-top-navigation). In a top-level page with no URL (a script
+ * tag in a survey page, return URL empty) the page itself gets the same message. Returns
+ * "navigated", "top" or "blocked"; on "blocked" the page shows a link instead.
  */
 export function goBack(win, { url, status, receipt, parentOrigin = "*" }) {
   const framed = isFramed(win);
   if (!framed) {
-    if (url) win.location.assign(url);
-    return url ? "navigated" : "blocked";
+    if (url) {
+      win.location.assign(url);
+      return "navigated";
+    }
+    // Loaded into the survey page by a script tag, with nowhere to navigate: the page gets the
+    // same message an iframe's parent gets, from itself (its own origin), and goes on.
+    try {
+      win.postMessage({ type: "candor:return", status, url, receipt }, win.location.origin);
+    } catch {
+      // An opaque origin ("null") cannot be targeted: nothing to tell.
+    }
+    return "blocked";
   }
   try {
     win.parent.postMessage({ type: "candor:return", status, url, receipt }, parentOrigin);

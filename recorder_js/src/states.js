@@ -22,7 +22,8 @@ export const State = Object.freeze({
 // Withdrawal and failure can happen from any live state, so they are added below.
 const FORWARD = {
   idle: ["consent", "closed", "elsewhere"],
-  consent: ["camera", "declined"],
+  // → draining when a resumed session has every ad recorded already (no camera needed).
+  consent: ["camera", "declined", "draining"],
   camera: ["preflight", "no_camera"],
   preflight: ["ready", "no_camera"],
   ready: ["playing", "draining"], // → draining directly only for a study without ads

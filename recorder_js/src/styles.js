@@ -42,7 +42,9 @@ export const STYLES = `
 .cr progress { width: 100%; height: 1.25rem; }
 .cr-receipt { font: 700 1.8rem/1.2 ui-monospace, "SF Mono", Menlo, monospace; letter-spacing: .08em;
   background: #f5f5f7; border-radius: .5rem; padding: .75rem 1rem; display: inline-block;
-  user-select: all; margin: 0 0 1rem; }
+  user-select: all; margin: 0 0 1rem; white-space: nowrap; max-width: 100%; }
+@media (max-width: 30rem) { .cr-receipt { font-size: min(1.8rem, 5.6vw); padding: .6rem .6rem;
+  letter-spacing: .04em; } }
 .cr-sr { position: absolute; width: 1px; height: 1px; margin: -1px; overflow: hidden;
   clip: rect(0 0 0 0); white-space: nowrap; }
 .cr-preview-end { border: 2px dashed #b45309; background: #fffbeb; padding: .75rem 1rem; margin: 1rem 0; }

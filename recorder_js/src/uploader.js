@@ -169,13 +169,15 @@ export class ClipUpload {
   }
 
   /**
-   * Every chunk recorded so far is on the server and the clip is not finished yet: if the page
-   * goes away now, the server can finish it at once from what it has, since nothing more can
-   * come for it from here. The events not sent yet (the tab's "hidden" as it closes) go along.
-   * Null otherwise.
+   * The recording is over (the ad ended, the camera stopped), every chunk of it is on the
+   * server and the clip is not finished yet: if the page goes away now, the server can finish
+   * it at once from what it has, since nothing more can come for it from here. The events not
+   * sent yet go along. Null otherwise: chunks still held (a reload sends them), or the ad cut
+   * off mid-way (a reload may offer it again; the server's left rule finishes it otherwise).
    */
   get settledClip() {
     if (this.clipId === null || this.finished || this.error || this.closedByServer) return null;
+    if (!this.closed) return null;
     if (this.chunks.some((chunk) => !chunk.acked)) return null;
     const events = this.events
       .filter((e) => !e.sent)

@@ -129,7 +129,7 @@ export class RecorderView {
     this.ad.hidden = state !== State.PLAYING || detail.phase === "between";
     this.showOffline(r.connectivity.offline || r.progress.waiting);
     this.footer.hidden = !WITHDRAWABLE.has(state) || r.status === "withdrawn";
-    this.withdrawButton.textContent = detail.withdrawing ? t.withdrawing : t.withdrawButton;
+    this.withdrawButton.textContent = detail.withdrawing ? t.withdrawing : this.withdrawLabel();
     this.withdrawButton.disabled = Boolean(detail.withdrawing);
     if (state === State.PLAYING) {
       this.say(
@@ -143,6 +143,17 @@ export class RecorderView {
       const title = this.screen.querySelector("h1");
       if (title) title.focus({ preventScroll: false });
     }
+  }
+
+  /** What the footer's button does here, in words: "stop" only while ads are recorded or sent,
+   * "delete" where something is held but nothing records, and before any recording only the
+   * consent is taken back. */
+  withdrawLabel() {
+    const r = this.recorder;
+    const t = this.t;
+    const live = !r.ended && [State.PLAYING, State.DRAINING].includes(r.state);
+    if (live) return t.withdrawButton;
+    return r.hasRecorded ? t.deleteButton : t.withdrawConsentButton;
   }
 
   renderProgress() {
@@ -189,8 +200,9 @@ export class RecorderView {
           : h("p", {}, this.t.previewNoReturn(r.status)),
       );
     }
-    // No return URL: a host page that frames us goes on by itself (it got our postMessage).
-    if (!url) return h("p", {}, isFramed(window) ? this.t.continueInSurvey : this.t.closeWindow);
+    // No return URL: a host page that frames us, or that loaded us with a script tag, goes on
+    // by itself (it got our postMessage); only Candor's own page has a window to close.
+    if (!url) return h("p", {}, insideSurvey(r) ? this.t.continueInSurvey : this.t.closeWindow);
     const link = h(
       "a",
       {
@@ -236,7 +248,7 @@ export class RecorderView {
     ];
   }
 
-  receipt({ explain = true } = {}) {
+  receipt({ explain = true, note = this.t.eraseAt } = {}) {
     const r = this.recorder;
     const code = r.receiptCode;
     if (!code) return null;
@@ -250,7 +262,7 @@ export class RecorderView {
         ? h(
             "p",
             { class: "cr-note" },
-            this.t.eraseAt,
+            note,
             " ",
             h(
               "a",
@@ -344,13 +356,16 @@ RecorderView.prototype.screens = {
   },
 
   ready(r, d, t) {
-    const first = r.adIndex === 0 && !d.autoplayBlocked;
+    const ad = r.ads[r.adIndex];
+    const again = Boolean(ad && r.restartAds.has(ad.id));
+    const first = r.adIndex === 0 && !d.autoplayBlocked && !again;
     return [
       this.title(t.readyTitle),
       first ? h("p", {}, t.preflightPassed, " ", t.readyExplain) : null,
       first ? h("p", {}, t.adsCount(r.ads.length)) : null,
       d.autoplayBlocked ? h("p", {}, t.autoplayBlocked) : null,
       !first && !d.autoplayBlocked ? h("p", {}, t.playingLabel(r.adIndex + 1, r.ads.length)) : null,
+      again ? h("p", { "data-note": "replay" }, t.replayNote) : null,
       h(
         "div",
         { class: "cr-row" },
@@ -393,7 +408,12 @@ RecorderView.prototype.screens = {
   },
 
   done(r, d, t) {
-    return [this.title(t.doneTitle), this.receipt(), this.continueLink()];
+    return [
+      this.title(t.doneTitle),
+      r.status === "incomplete" ? h("p", { "data-note": "incomplete" }, t.doneIncomplete) : null,
+      this.receipt(),
+      this.continueLink(),
+    ];
   },
 
   declined(r, d, t) {
@@ -442,9 +462,14 @@ RecorderView.prototype.screens = {
     // the code that shows it later.
     return [
       this.title(t.withdrawnTitle),
-      h("p", {}, d.erased ? t.withdrawnExplain : t.withdrawnPending),
+      h(
+        "p",
+        {},
+        d.erased ? (d.recorded ? t.withdrawnExplain : t.withdrawnNothing) : t.withdrawnPending,
+      ),
       d.erased && r.receiptCode ? h("p", {}, t.withdrawnReceipt) : null,
-      this.receipt({ explain: false }),
+      // Erased: the code shows what is kept (nothing); not yet: it has everything erased.
+      this.receipt({ explain: false, note: d.erased ? t.checkAt : t.eraseAt }),
       this.continueLink(),
     ];
   },
@@ -455,7 +480,16 @@ RecorderView.prototype.screens = {
   },
 
   closed(r, d, t) {
-    return [this.title(t.closedTitle), h("p", {}, t.closedExplain), this.continueLink()];
+    // The designer previewing sees the real reason (a consent text to fix, no ads yet).
+    const why =
+      r.options.preview && d.reason
+        ? h(
+            "p",
+            { class: "cr-preview-end", "data-closed-reason": "" },
+            t.closedPreviewReason(d.reason),
+          )
+        : null;
+    return [this.title(t.closedTitle), h("p", {}, t.closedExplain), why, this.continueLink()];
   },
 
   failed(r, d, t) {
@@ -467,3 +501,14 @@ RecorderView.prototype.screens = {
     ];
   },
 };
+
+/** The recorder is part of a survey page: framed by it, or loaded into it by a script tag
+ * (a page on another origin than Candor's). */
+function insideSurvey(r) {
+  if (isFramed(window)) return true;
+  try {
+    return new URL(r.options.baseUrl).origin !== location.origin;
+  } catch {
+    return false;
+  }
+}

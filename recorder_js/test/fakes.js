@@ -330,6 +330,25 @@ export class FakeDocument extends EventTarget {
   }
 }
 
+/** localStorage of one browser, shared by its tabs (synchronous, strings only). */
+export class FakeStorage {
+  constructor() {
+    this.items = new Map();
+  }
+
+  getItem(name) {
+    return this.items.has(name) ? this.items.get(name) : null;
+  }
+
+  setItem(name, value) {
+    this.items.set(name, String(value));
+  }
+
+  removeItem(name) {
+    this.items.delete(name);
+  }
+}
+
 /** navigator.locks of one browser, shared by its tabs: exclusive locks, `ifAvailable` only. */
 export class FakeLocks {
   constructor() {
@@ -514,8 +533,10 @@ export class FakeServer {
     if ((m = path.match(/^\/sessions\/(\w+)\/clips$/)) && method === "POST")
       return this.createClip(json);
     if ((m = path.match(/^\/sessions\/(\w+)\/end$/)) && method === "POST") {
-      this.session.status = json.status;
-      return { status: 200, body: { status: json.status, receipt_code: this.session.receipt } };
+      // Like the server: "complete" only with a usable clip (tests set endsIncomplete).
+      const status = json.status === "complete" && this.endsIncomplete ? "incomplete" : json.status;
+      this.session.status = status;
+      return { status: 200, body: { status, receipt_code: this.session.receipt } };
     }
     if ((m = path.match(/^\/sessions\/(\w+)\/withdraw$/)) && method === "POST") {
       this.erase("withdrawn");
@@ -648,6 +669,16 @@ export class FakeServer {
         ads: this.ads,
         return_url_template: this.returnUrlTemplate,
         recorded_ads: recorded,
+        // Cut off by the reload (no "end" event), not restarted before: may be offered again.
+        reoffer_ads: [...this.clips.values()]
+          .filter(
+            (clip) =>
+              clip.status === "uploading" &&
+              clip.chunks.size > 0 &&
+              !clip.restarted &&
+              ![...clip.events.values()].some((e) => e.kind === "end"),
+          )
+          .map((clip) => ({ ad_id: clip.adId, chunks: clip.chunks.size })),
       },
     };
   }
@@ -668,6 +699,17 @@ export class FakeServer {
   createClip(json) {
     if (this.session.consent !== "agree") return { status: 403, body: { detail: "no consent" } };
     let clip = this.clipFor(json.ad_id);
+    if (clip && json.restart && clip.chunks.size > 0) {
+      const ended = [...clip.events.values()].some((e) => e.kind === "end");
+      if (clip.restarted || ended || clip.status !== "uploading") {
+        return { status: 409, body: { detail: "cannot restart", code: "no_restart" } };
+      }
+      // The first take is deleted; the clip starts afresh under a new id.
+      this.clips.delete(clip.id);
+      this.restartedTakes = (this.restartedTakes || 0) + 1;
+      clip = null;
+      this.restartedAd = json.ad_id;
+    }
     if (!clip) {
       clip = {
         id: this.nextClip++,
@@ -677,6 +719,7 @@ export class FakeServer {
         events: new Map(),
         status: "uploading",
         replays: 0,
+        restarted: this.restartedAd === json.ad_id,
       };
       this.clips.set(clip.id, clip);
     }
@@ -760,6 +803,7 @@ export function setup({
       randomId: () => "random-id",
       wallNow: () => 1_700_000_000_000 + clock.now(),
       sendBeacon: (url, text) => server.beacon(url, text),
+      localStorage: null, // no tab hold unless a test gives locks or a storage
       // Web Crypto digests finish on a thread pool, outside the virtual clock: hash in-line.
       digest: async (blob) =>
         createHash("sha256")

@@ -1,6 +1,7 @@
 // Leaving the page: a beacon tells the server the panelist left, so a closed tab's clip is
-// finished at once (every chunk acknowledged) or by the server's idle rules soon after, instead
-// of after its long idle wait; a hidden tab shown again says it is back.
+// finished at once (its recording over, every chunk acknowledged) or by the server's left rule
+// soon after (cut off mid-ad, chunks held back), instead of after its long idle wait; a hidden
+// tab shown again says it is back, until that arrives.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -22,11 +23,10 @@ async function midAd(t, chunks = 2) {
   await t.clock.until(() => t.recorder.uploads.items[0].pendingChunks().length === 0);
 }
 
-test("closing the tab mid-ad with every chunk acknowledged: one beacon, the clip finished at once", async () => {
+test("closing the tab mid-ad: the cut-off clip is not listed (a reload may offer the ad again)", async () => {
   const t = setup({ server: longAdServer() });
   await midAd(t);
   const clip = t.server.clipFor(101);
-  const recorded = t.recorder.uploads.items[0].chunkCount;
 
   t.doc.setHidden(true); // a closing tab is hidden first...
   t.win.pageHide(); // ...then unloaded
@@ -39,6 +39,25 @@ test("closing the tab mid-ad with every chunk acknowledged: one beacon, the clip
     present: false,
     clips: [],
   });
+  assert.deepEqual(leaving.message.clips, [], "still recording: the server's left rule decides");
+  assert.equal(leaving.message.token, "tok-s1", "authenticated by the session's bearer token");
+  assert.ok(leaving.message.seq > hidden.message.seq, "each message newer than the last");
+  assert.equal(t.server.session.left, true);
+  assert.equal(clip.status, "uploading");
+});
+
+test("closing the tab once the recording is over, every chunk acknowledged: finished at once", async () => {
+  const t = setup({ server: longAdServer() });
+  await midAd(t);
+  const clip = t.server.clipFor(101);
+  const upload = t.recorder.uploads.items[0];
+  const recorded = upload.chunkCount;
+
+  t.doc.setHidden(true);
+  upload.close(); // the recording ended (the ad, or the camera) and "finish" is not sent yet
+  t.win.pageHide();
+
+  const leaving = t.server.beacons.at(-1);
   const [listed] = leaving.message.clips;
   assert.deepEqual(
     { ...listed, events: undefined },
@@ -50,8 +69,6 @@ test("closing the tab mid-ad with every chunk acknowledged: one beacon, the clip
     ["hidden"],
   );
   assert.equal(clip.events.get(listed.events[0].seq).kind, "hidden");
-  assert.equal(leaving.message.token, "tok-s1", "authenticated by the session's bearer token");
-  assert.ok(leaving.message.seq > hidden.message.seq, "each message newer than the last");
   assert.equal(clip.status, "queued");
   assert.equal(clip.chunkCount, recorded);
 });
@@ -59,6 +76,7 @@ test("closing the tab mid-ad with every chunk acknowledged: one beacon, the clip
 test("Chromium's order (pagehide, then hidden): the final beacon is the last one sent", async () => {
   const t = setup({ server: longAdServer() });
   await midAd(t);
+  t.recorder.uploads.items[0].close();
   t.win.pageHide();
   t.doc.setHidden(true);
   assert.equal(t.server.beacons.length, 1, "nothing after the page began to unload");
@@ -171,4 +189,22 @@ test("sequence numbers keep rising across a reload even if the clock stands stil
   );
   assert.equal(replay, true);
   assert.equal(server.beacons.at(-1).answer.body.taken, false);
+});
+
+test("a 'back' that cannot get through is sent again when the network returns", async () => {
+  const server = longAdServer();
+  const t = setup({ server, env: { chunkStore: new MemoryChunkStore() } });
+  await midAd(t);
+  t.doc.setHidden(true);
+  await t.clock.tick(500);
+  server.offline = true;
+  t.win.goOffline();
+  t.doc.setHidden(false); // shown again while offline: the server still believes it hidden
+  await t.clock.tick(3000);
+  assert.equal(server.session.left, true);
+  server.offline = false;
+  t.win.goOnline();
+  await t.clock.until(() => server.session.left === false);
+  await t.clock.until(() => t.recorder.state === "done");
+  assert.equal(server.clipFor(101).status, "queued");
 });

@@ -44,19 +44,21 @@ test("unacknowledged chunks are kept in the store, and leave it once the server 
   assert.deepEqual(await store.load("s1"), [], "nothing is left once every clip is finished");
 });
 
-test("a reload mid-ad: the same respondent resumes, the kept chunks are sent, that ad is not shown again", async () => {
-  const server = longAdServer();
+test("a reload late in an ad: the same respondent resumes, the kept chunks are sent, that ad is not shown again", async () => {
+  const server = new FakeServer();
+  server.ads[0].duration_s = 10;
   const store = new MemoryChunkStore();
   const first = setup({ server, env: { chunkStore: store } });
   await driveTo(first, "ready");
   first.recorder.play();
-  await first.clock.until(() => server.clipFor(101)?.chunks.size >= 2);
+  await first.clock.until(() => server.clipFor(101)?.chunks.size >= 6);
   server.offline = true; // the last chunks before the reload never reach the server
   first.win.goOffline();
-  await first.clock.tick(3000);
+  await first.clock.tick(2500);
   const recorded = first.MediaRecorder.instances[0].emitted;
   const onServer = server.clipFor(101).chunks.size;
   assert.ok(recorded > onServer + 1, `${recorded} recorded, ${onServer} on the server`);
+  assert.ok(recorded >= 8, "enough of the ad to count (80 %)");
   closeTab(first);
   server.offline = false;
 
@@ -74,8 +76,59 @@ test("a reload mid-ad: the same respondent resumes, the kept chunks are sent, th
   await playing;
   assert.deepEqual(second.video.played, ["/ads/102.webm"]);
   assert.equal(server.clipFor(102).status, "queued");
+  assert.equal(server.restartedTakes || 0, 0);
   assert.equal(second.recorder.receiptCode, "RC-7Q2X", "the same receipt as before the reload");
   assert.deepEqual(await store.load("s1"), []);
+});
+
+test("a reload early in an ad: it is offered again from the start, once, its first take deleted", async () => {
+  const server = longAdServer();
+  const store = new MemoryChunkStore();
+  const first = setup({ server, env: { chunkStore: store } });
+  await driveTo(first, "ready");
+  first.recorder.play();
+  await first.clock.until(() => server.clipFor(101)?.chunks.size >= 2);
+  server.offline = true;
+  first.win.goOffline();
+  await first.clock.tick(1500);
+  assert.ok((await store.load("s1")).length === 1, "chunks kept for the reload");
+  closeTab(first);
+  server.offline = false;
+
+  const second = setup({ server, env: { chunkStore: store } });
+  await driveTo(second, "ready");
+  assert.equal(second.recorder.adIndex, 0, "the cut-off ad comes again");
+  assert.deepEqual([...second.recorder.restartAds], [101]);
+  assert.deepEqual(await store.load("s1"), [], "the first take's kept chunks are not sent");
+  const playing = second.recorder.play();
+  await second.clock.until(() => second.recorder.state === "done");
+  await playing;
+  assert.deepEqual(second.video.played, ["/ads/101.webm", "/ads/102.webm"]);
+  assert.equal(server.restartedTakes, 1);
+  const retaken = server.clipFor(101);
+  assert.equal(retaken.status, "queued");
+  assert.equal(retaken.chunkCount, second.MediaRecorder.instances[0].emitted, "the second take");
+  assert.equal(server.session.status, "complete");
+
+  // Cut off again in the second take (a third page): not offered a third time.
+  const again = new FakeServer();
+  again.ads[0].duration_s = 8;
+  const store2 = new MemoryChunkStore();
+  const a = setup({ server: again, env: { chunkStore: store2 } });
+  await driveTo(a, "ready");
+  a.recorder.play();
+  await a.clock.until(() => again.clipFor(101)?.chunks.size >= 2);
+  closeTab(a);
+  const b = setup({ server: again, env: { chunkStore: store2 } });
+  await driveTo(b, "ready");
+  assert.equal(b.recorder.adIndex, 0);
+  b.recorder.play();
+  await b.clock.until(() => again.clipFor(101)?.chunks.size >= 2 && again.clipFor(101).restarted);
+  closeTab(b);
+  const c = setup({ server: again, env: { chunkStore: store2 } });
+  await driveTo(c, "ready");
+  assert.equal(c.recorder.adIndex, 1, "offered once only: the second take is kept as it is");
+  assert.equal(again.restartedTakes, 1);
 });
 
 test("a clip the server closed while chunks were held: reported as lost, not dropped quietly", async () => {

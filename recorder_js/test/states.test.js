@@ -147,6 +147,14 @@ test("options are checked where they enter", () => {
     () => new CandorRecorder({ integration: "k", retryDelays: "fast", env: { document: null } }),
     /retryDelays/,
   );
+  // The server bounds a clip at 4 chunks per second of its ad: a faster slice would be refused.
+  assert.throws(
+    () => new CandorRecorder({ integration: "k", chunkMs: 100, env: { document: null } }),
+    /`chunkMs` must be at least 250/,
+  );
+  assert.doesNotThrow(
+    () => new CandorRecorder({ integration: "k", chunkMs: 250, env: { document: null } }),
+  );
 });
 
 test("the preflight must pass; after a few failed tries the panelist may continue without camera", async () => {
@@ -243,4 +251,30 @@ test("a language the recorder does not speak still reaches the server for the co
     "I agree",
     "the recorder's own words fall back to English",
   );
+});
+
+test("the server's honest status wins: no usable clip ends 'incomplete', and the survey hears it", async () => {
+  const t = setup();
+  t.server.returnUrlTemplate = "https://survey.example/back?s={status}&r={receipt}";
+  t.server.endsIncomplete = true;
+  await driveTo(t, "ready");
+  const played = t.recorder.play();
+  await t.clock.until(() => t.recorder.state === "done");
+  assert.equal(await played, true);
+  assert.equal(t.recorder.status, "incomplete");
+  assert.equal(t.recorder.returnUrl, "https://survey.example/back?s=incomplete&r=RC-7Q2X");
+  t.recorder.returnToSurvey();
+  assert.equal(t.seen.returns.at(-1).status, "incomplete");
+});
+
+test("what the footer's words rest on: nothing held before the first ad, something after", async () => {
+  const t = setup();
+  await driveTo(t, "ready");
+  assert.equal(t.recorder.hasRecorded, false, "camera checked, nothing recorded");
+  const played = t.recorder.play();
+  await t.clock.until(() => t.recorder.recording);
+  assert.equal(t.recorder.hasRecorded, true);
+  await t.clock.until(() => t.recorder.state === "done");
+  await played;
+  assert.equal(t.recorder.hasRecorded, true, "ended: something is held, nothing records");
 });

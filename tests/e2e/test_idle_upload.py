@@ -14,15 +14,14 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, DeletionReason
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.support import panel, stack
 from tests.support.clips import split
 from tests.support.committed import Committed
 from tests.support.factories import make_ad, make_integration, make_study
 from web.accounts.models import Organisation
-from web.clips.deletion import DeletionReason
-from web.panel.models import Clip, ClipStatus, DeletionAudit
-from web.results.models import ClipSecond
+from web.clips.models import Clip, ClipSecond, DeletionAudit
 
 pytestmark = pytest.mark.slow
 CLIP_SECONDS = 6

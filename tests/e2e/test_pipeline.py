@@ -19,15 +19,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from candor.migrations import upgrade_to_head
+from candor.statuses import ClipStatus, DeletionReason
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.support import panel, stack
 from tests.support.clips import make_webm, split
 from tests.support.committed import Committed
 from tests.support.factories import make_ad, make_integration, make_study
-from web.clips.deletion import DeletionReason
+from web.clips.models import AdAggregate, Clip, ClipSecond, DeletionAudit
 from web.db import make_engine
-from web.panel.models import Clip, ClipStatus, DeletionAudit
-from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 
 pytestmark = pytest.mark.slow

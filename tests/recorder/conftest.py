@@ -14,12 +14,13 @@ import pytest
 import redis
 from sqlalchemy import Engine, delete, func, select
 
+from candor.statuses import ClipStatus
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.recorder.helpers import Fielded, HostServer, LiveCandor
 from tests.support import stack
 from tests.support.committed import Committed
 from tests.support.factories import make_integration, make_study
-from web.panel.models import Clip, ClipStatus, DeletionAudit
+from web.clips.models import Clip, DeletionAudit
 from web.studies.models import Ad, Study
 
 CHROMIUM = Path(os.environ.get("CANDOR_CHROMIUM", "/usr/bin/chromium"))
@@ -55,7 +56,9 @@ def live_candor(
     worker = stack.start_worker(env, logs / "worker.log", pool="solo")
     try:
         with stack.web_server(env, logs / "web.log") as base_url:
-            yield LiveCandor(base_url=base_url, data_dir=data_dir, engine=pg_engine, logs=logs)
+            yield LiveCandor(
+                base_url=base_url, data_dir=data_dir, engine=pg_engine, logs=logs, task_queue=queue
+            )
     finally:
         stack.stop(worker)
         redis.Redis.from_url(TEST_REDIS_URL).delete(queue)

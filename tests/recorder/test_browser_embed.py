@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from candor.statuses import SessionStatus
 from tests.recorder.helpers import (
     Fielded,
     HostServer,
@@ -19,7 +20,6 @@ from tests.recorder.helpers import (
     recorder_url,
     wait_for,
 )
-from web.panel.models import SessionStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

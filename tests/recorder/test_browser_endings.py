@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from candor.statuses import SessionStatus
 from tests.recorder.helpers import (
     CAMERA_PROBE,
     Fielded,
@@ -21,8 +22,7 @@ from tests.recorder.helpers import (
     wait_analysed,
 )
 from tests.support.factories import add_consent_text
-from web.panel.models import PanelSession, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.models import ClipSecond, PanelSession
 from web.studies.models import Integration, IntegrationStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
     CAMERA_PROBE,
@@ -27,8 +28,7 @@ from tests.recorder.helpers import (
     video_files,
     wait_analysed,
 )
-from web.panel.models import ClipStatus, DeletionAudit, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.models import ClipSecond, DeletionAudit
 from web.settings import Settings
 from web.studies.signing import preview_token
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from candor.ondevice import MIME_TYPE, RECORD_BYTES
+from candor.statuses import ClipStatus, SessionStatus
 from tests.recorder.helpers import (
     Fielded,
     LiveCandor,
@@ -32,8 +33,7 @@ from tests.recorder.helpers import (
     wait_analysed,
 )
 from tests.worker.analysis import real_faces as rf
-from web.panel.models import ClipStatus, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.models import ClipSecond
 from web.studies.consent_defaults import default_consent
 from web.studies.integrations import consent_sha256
 from web.studies.models import ConsentText, Integration, Study

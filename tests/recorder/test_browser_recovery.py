@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.recorder.conftest import SECRET
 from tests.recorder.helpers import (
@@ -25,10 +26,9 @@ from tests.recorder.helpers import (
     wait_analysed,
     wait_for,
 )
-from web.panel.models import ClipStatus, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.idle import finish_idle_clips
+from web.clips.models import ClipSecond
 from web.settings import Settings
-from worker.idle import finish_idle_clips
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -162,14 +162,18 @@ def stored_chunks(page: Any) -> int:
 def test_reload_mid_ad_resumes_the_session_and_counts_the_respondent_once(
     launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
 ) -> None:
-    """Chunks not yet sent when the tab reloads come back from IndexedDB; one session, one count."""
-    fielded = fielded_study(durations=(8.0, 2.0))
+    """Chunks not yet sent when the tab reloads come back from IndexedDB; one session, one count.
+    The reload comes late in the ad (80 % of it recorded): the take counts, so the ad is not
+    offered again (tests/recorder/test_browser_honest.py has the early reload)."""
+    fielded = fielded_study(durations=(10.0, 2.0))
     page = launch().new_context().new_page()
     url = recorder_url(live_candor, fielded)
     start_recording(page, url)
     wait_for(lambda: acked(page) >= 2, timeout=15, what="two chunks acknowledged")
     page.route("**/chunks/**", lambda route: route.abort("connectionrefused"))
     wait_for(lambda: stored_chunks(page) >= 2, timeout=10, what="chunks kept in IndexedDB")
+    total = "r.progress.chunksTotal"
+    wait_for(lambda: recorder_value(page, total) >= 8, timeout=30, what="80 % of the ad")
     receipt_before = recorder_value(page, "r.receiptCode")
     recorded_before = recorder_value(page, "r.progress.chunksTotal")
     arrived_before = acked(page)
@@ -196,7 +200,7 @@ def test_reload_mid_ad_resumes_the_session_and_counts_the_respondent_once(
     seconds = curve_seconds(live_candor, first.id)
     print(
         f"\nreload: ad 1 {recorded_before}+ chunks recorded ({arrived_before} arrived before the "
-        f"reload), {first.chunks_received} arrived in all; {seconds} s of curve for an 8 s ad; "
+        f"reload), {first.chunks_received} arrived in all; {seconds} s of curve for a 10 s ad; "
         f"session {session.status.value}; receipt {receipt_before} -> {receipt_after}; "
         f"uploads after reload {played}; kept in IndexedDB at the end {stored_chunks(page)}"
     )

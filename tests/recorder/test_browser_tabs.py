@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.recorder.helpers import Fielded, LiveCandor, recorder_url
-from web.panel.models import PanelSession
+from web.clips.models import PanelSession
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

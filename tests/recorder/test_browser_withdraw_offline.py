@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from candor.statuses import DeletionReason, SessionStatus
 from tests.recorder.helpers import (
     Fielded,
     LiveCandor,
@@ -21,9 +22,7 @@ from tests.recorder.helpers import (
     wait_for,
 )
 from tests.recorder.test_browser_recovery import screen_text, start_recording
-from web.clips.deletion import DeletionReason
-from web.panel.models import Clip, DeletionAudit, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.models import Clip, ClipSecond, DeletionAudit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,8 +53,14 @@ def withdraw_offline(page: Any, context: Any, live: LiveCandor, fielded: Fielded
     with live.session() as db:
         clip_id = db.scalar(select(Clip.id).where(Clip.session_id == session.id))
     assert clip_id is not None
+    recorded = recorder_value(page, "r.progress.chunksTotal")
     context.set_offline(True)
-    time.sleep(1.5)  # a chunk or two recorded offline, held in IndexedDB
+    # A chunk recorded offline, held in IndexedDB (awaited, not slept on).
+    wait_for(
+        lambda: recorder_value(page, "r.progress.chunksTotal") > recorded,
+        15,
+        "a chunk recorded offline",
+    )
     page.get_by_role("button", name="Stop and delete my recording").click()
     page.get_by_role("heading", name="Recording deleted").wait_for(timeout=30000)
     text = screen_text(page)
@@ -139,7 +144,7 @@ def test_a_withdrawal_made_offline_in_a_closed_tab_is_sent_by_the_next_recorder_
 
 def panel_session_of(live: LiveCandor, fielded: Fielded, clip_id: int) -> SessionStatus | None:
     """The status of the first session of this integration (the one that recorded clip_id)."""
-    from web.panel.models import PanelSession
+    from web.clips.models import PanelSession
 
     with live.session() as db:
         first = db.scalars(

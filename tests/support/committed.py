@@ -10,7 +10,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from web.accounts.models import Organisation
-from web.panel.models import Clip, DeletionAudit, PanelSession
+from web.clips.models import Clip, DeletionAudit, PanelSession
 from web.studies.models import Study
 
 

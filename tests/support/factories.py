@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from web.accounts.models import Organisation
 from web.clips import keys
-from web.panel.models import Clip, PanelSession
+from web.clips.models import Clip, PanelSession
 from web.studies.models import Ad, ConsentText, Integration, IntegrationKind, Study
 
 # The server secret of the tests' settings (clips made here get data keys wrapped with it).

@@ -58,7 +58,9 @@ def web_server(env: dict[str, str], log: Path) -> Iterator[str]:
     process = _spawn(command, env, log)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _healthy(base), 30, f"web server (log: {log.read_text()[-2000:]})")
+        # Awaited, not slept on: 120 s only bounds a start on a machine busy with parallel
+        # test workers (30 s was not always enough there).
+        wait_until(lambda: _healthy(base), 120, f"web server (log: {log.read_text()[-2000:]})")
         yield base
     finally:
         stop(process)

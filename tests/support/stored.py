@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.clips import keys, objects, storage
-from web.panel.models import Clip
+from web.clips.models import Clip
 from web.settings import Settings
 
 

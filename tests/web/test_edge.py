@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.support import panel
 from tests.support.auth import csrf_headers, login, make_user
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.models import PanelSession
+from web.clips.models import PanelSession
 from web.settings import Settings
 
 TOO_BIG = 2**31

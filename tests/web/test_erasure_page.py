@@ -5,17 +5,24 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support import panel, stored
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.models import Clip, ClipStatus, PanelSession, SessionStatus
-from web.results.models import ClipSecond
+from web.clips.models import (
+    Clip,
+    ClipEmotionSecond,
+    ClipSecond,
+    DeletionAudit,
+    PanelSession,
+)
 from web.settings import Settings
 from worker import context
 from worker.tasks import analyze_clip
@@ -188,8 +195,61 @@ def test_the_receipt_page_shows_what_is_held_and_when_the_video_was_deleted(
     assert f"Vidéo supprimée le {deleted_at:%Y-%m-%d %H:%M:%S}." in erased.text
     assert "Sa clé de chiffrement a été détruite" in erased.text
     assert "secondes de courbes" not in erased.text
-    assert "Tout ce qui a été tiré de ces enregistrements a été supprimé." in erased.text
+    # The time of the erasure, at the top and under what is held (issue 24.4).
+    erased_at = db_session.scalar(
+        select(func.max(DeletionAudit.deleted_at)).where(DeletionAudit.reason == "erased")
+    )
+    assert erased_at is not None
+    told = re.search(r"Supprimé le (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \(UTC\)\.", erased.text)
+    assert told, "the erasure's time is given"
+    moment = datetime.strptime(told.group(1), "%Y-%m-%d %H:%M:%S")
+    assert abs((moment - erased_at.replace(tzinfo=None, microsecond=0)).total_seconds()) <= 1
+    assert (
+        "Tout ce qui a été tiré de ces enregistrements a été supprimé le "
+        f"{erased_at:%Y-%m-%d %H:%M:%S} (UTC)." in erased.text
+    )
     assert db_session.scalars(select(ClipSecond)).all() == []
     status, again = _show(client, code)
     assert status == 200 and "Delete the rest too" not in again
     assert f"Video deleted on {deleted_at:%Y-%m-%d %H:%M:%S}." in again
+
+
+def test_a_withdrawn_recording_reads_as_stopped_by_the_panelist(
+    client: TestClient, recorded: tuple[panel.Started, str, str]
+) -> None:
+    started, _clip_id, code = recorded
+    withdrawn = client.post(
+        f"{panel.API}/sessions/{started.session_id}/withdraw", headers=started.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    status, html = _show(client, code)
+    assert status == 200
+    assert "You stopped this recording and had it deleted" in html
+    assert "could not be" not in html
+    assert re.search(r"was deleted on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC\)", html)
+    assert "Delete the rest too" not in html
+
+
+def test_an_emotion_mode_panelist_is_told_their_emotion_curves_are_held(
+    client: TestClient, db_session: Session, analysed: tuple[str, str]
+) -> None:
+    code, _respondent = analysed
+    clip = db_session.scalar(select(Clip).where(Clip.status == ClipStatus.DONE))
+    assert clip is not None
+    row = db_session.scalar(select(PanelSession).where(PanelSession.id == clip.session_id))
+    assert row is not None
+    _status, plain = _show(client, code)
+    assert "emotion" not in plain.lower(), "outside emotion mode no emotion words"
+    row.emotion_mode = True
+    for second in range(3):
+        db_session.add(ClipEmotionSecond(clip_id=clip.id, ad_id=clip.ad_id, second=second))
+    db_session.commit()
+    status, html = _show(client, code)
+    assert status == 200
+    assert "Analysed into attention, expression and emotion curves." in html
+    assert "Kept: 3 seconds of emotion curves" in html
+    for name in ("joy", "contempt", "valence", "engagement"):
+        assert name in html
+    status, erased = _post(client, code)
+    assert status == 200 and "seconds of emotion curves" not in erased
+    assert db_session.scalars(select(ClipEmotionSecond)).all() == []

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import TEST_REDIS_URL
 from tests.support.auth import csrf_headers, make_user
 from tests.support.factories import make_ad, make_integration, make_study
-from web.panel.models import PanelSession
+from web.clips.models import PanelSession
 from web.ratelimit import LOGIN_FREE_FAILURES, Limiter, RateLimited, RedisStore, SQLiteStore
 from web.settings import Settings
 from web.studies.models import Integration

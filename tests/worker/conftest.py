@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, PlaybackEventKind
 from tests.support import stored
 from tests.support.factories import ClipRows, make_clip
-from web.panel.models import Chunk, ClipStatus, PlaybackEvent, PlaybackEventKind
+from web.clips.models import Chunk, PlaybackEvent
 from web.settings import Settings
 from worker import context
 

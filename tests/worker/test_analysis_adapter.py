@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import PlaybackEventKind
 from tests.worker.analysis import real_faces as rf
-from web.panel.models import PlaybackEventKind
 from worker import analysis_adapter
 from worker.analysis import trained
 from worker.timemap import Event
@@ -19,7 +19,7 @@ AD_STARTED = [Event(0, PlaybackEventKind.START, 500.0, 0.0)]
 @pytest.mark.parametrize("emotions", [False, True])
 def test_rows_carry_every_curve_and_emotions_only_when_asked(emotions: bool) -> None:
     result = analysis_adapter.run(
-        rf.media_path("single_face.mp4"), AD_STARTED, float("inf"), emotions=emotions
+        rf.media_path("single_face.mp4"), AD_STARTED, float("inf"), emotion_mode=emotions
     )
     expected = {
         "second",

@@ -13,14 +13,24 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, DeletionReason
 from tests.support import stored
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad
 from tests.worker.conftest import uploaded_clip
 from web.clips import keys, storage
-from web.clips.deletion import DeletionReason, erase_panel_session, keyed_fingerprint
-from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
-from web.results.models import AdAggregate, AnalysisProvenance, ClipRestLevel, ClipSecond
+from web.clips.deletion import keyed_fingerprint
+from web.clips.lifecycle import withdraw
+from web.clips.models import (
+    AdAggregate,
+    AnalysisProvenance,
+    Chunk,
+    Clip,
+    ClipRestLevel,
+    ClipSecond,
+    DeletionAudit,
+    PanelSession,
+)
 from web.settings import Settings
 from worker import analysis_adapter, clip_job, context
 from worker.analysis import ANALYSIS_VERSION
@@ -192,7 +202,7 @@ def test_a_panelist_s_later_clip_is_read_against_their_calmest_rest_and_the_rest
     shared = db_session.get(AnalysisProvenance, clip.provenance_id)
     assert shared is not None and "rest_levels" not in shared.provenance
     # ...and erased with the panelist's session.
-    erase_panel_session(db_session, settings, first.rows.panel_session, DeletionReason.ERASED)
+    withdraw(db_session, settings, first.rows.panel_session, DeletionReason.ERASED)
     db_session.flush()
     db_session.expire_all()
     assert levels(first.rows.clip.id) == {} and levels(second.id) == {}
@@ -284,7 +294,7 @@ def test_withdrawal_during_analysis_discards_the_results(
         with worker_factory() as session:  # the panelist presses "stop and delete" meanwhile
             panel_session = session.get(PanelSession, up.rows.panel_session.id)
             assert panel_session is not None
-            erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+            withdraw(session, settings, panel_session, DeletionReason.WITHDRAWN)
             session.commit()
         return result
 

@@ -11,24 +11,17 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, ConsentDecision, DeletionReason, SessionStatus
 from tests.support import stored
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import Uploaded, uploaded_clip
-from web.clips import objects
-from web.clips.deletion import DeletionReason
+from web.clips import idle, objects
+from web.clips import sweep as sweeper
+from web.clips.models import Chunk, Clip, ConsentRecord, DeletionAudit
 from web.db import utcnow
 from web.panel import service, tokens
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    DeletionAudit,
-    SessionStatus,
-)
 from web.settings import Settings
-from worker import context, idle, sweeper
+from worker import context
 from worker.tasks import analyze_clip
 
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from candor import samples
 from candor.console import LineFilter
+from candor.statuses import ClipStatus
 from tests.support.auth import csrf_token, login
 from web.accounts.models import User
+from web.clips.models import AdAggregate, Clip, PanelSession
 from web.demo import DEMO_EMAIL, seed_demo
-from web.panel.models import Clip, ClipStatus, PanelSession
-from web.results.models import AdAggregate
 from web.samples import mark_sample, sample_count
 from web.settings import Settings
 from web.studies.models import Ad

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from candor.metrics import EMOTION_METRICS
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import ClipStatus
 from tests.support.clips import make_webm, split
 from tests.worker.conftest import uploaded_clip
+from web.clips.models import AdAggregate
 from web.db import Base
-from web.panel.models import ClipStatus
-from web.results.models import CURVE_METRICS, AdAggregate
 from web.settings import Settings
 from worker import analysis_adapter
 from worker.tasks import analyze_clip
@@ -60,7 +60,7 @@ class Spy:
         self.call_real = call_real
 
     def __call__(self, path: Path, events: list[Event], ad_duration_s: float, **kwargs: Any) -> Any:
-        self.calls.append({"emotions": kwargs.get("emotions")})
+        self.calls.append({"emotion_mode": kwargs.get("emotion_mode")})
         # The stand-in returns curves only: storing emotion rows is the results store's part.
         if self.call_real:
             result = self.real(path, events, ad_duration_s, **kwargs)
@@ -98,7 +98,7 @@ def test_a_clip_of_a_study_without_emotion_mode_is_analysed_without_emotions(
 
     assert analyze_clip(up.rows.clip.id) == "done"
 
-    assert spy.calls == [{"emotions": False}]
+    assert spy.calls == [{"emotion_mode": False}]
     assert spy.rows and not any(set(EMOTION_METRICS) & set(row) for row in spy.rows)
     assert emotion_values_stored(db_session) == 0
 
@@ -114,7 +114,7 @@ def test_a_later_switch_to_emotion_mode_does_not_reach_clips_consented_before(
 
     assert analyze_clip(up.rows.clip.id) == "done"
 
-    assert spy.calls == [{"emotions": False}]
+    assert spy.calls == [{"emotion_mode": False}]
     assert emotion_values_stored(db_session) == 0
 
 
@@ -130,6 +130,6 @@ def test_a_clip_of_a_session_consented_in_emotion_mode_asks_for_emotions(
 
     assert analyze_clip(up.rows.clip.id) == "done"
 
-    assert spy.calls == [{"emotions": True}]
+    assert spy.calls == [{"emotion_mode": True}]
     db_session.expire_all()
     assert up.rows.clip.status == ClipStatus.DONE

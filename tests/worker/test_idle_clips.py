@@ -19,29 +19,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from candor.migrations import alembic_config
+from candor.statuses import ClipStatus, ConsentDecision, DeletionReason, SessionStatus
 from tests.conftest import TEST_REDIS_URL
 from tests.support import stored
 from tests.support.clips import split
 from tests.support.factories import TEST_SECRET_KEY
 from tests.support.stack import forget_queue
 from tests.worker.conftest import Uploaded, uploaded_clip
-from web.clips import storage
-from web.clips.deletion import DeletionReason, erase_panel_session, keyed_fingerprint, remove_videos
+from web.clips import idle, storage
+from web.clips.deletion import keyed_fingerprint, remove_videos
+from web.clips.lifecycle import withdraw
+from web.clips.models import Chunk, Clip, ClipSecond, ConsentRecord, DeletionAudit, PanelSession
 from web.clips.queue import enqueue_analysis
 from web.db import make_engine, utcnow
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    DeletionAudit,
-    PanelSession,
-    SessionStatus,
-)
-from web.results.models import ClipSecond
 from web.settings import Settings
-from worker import context, idle
+from worker import context
 from worker.tasks import analyze_clip, finish_idle_clips
 
 CLIP_SECONDS = 6
@@ -294,7 +286,7 @@ def test_a_withdrawn_sessions_clip_is_never_analysed(
     assert _sent(settings) == [late.rows.clip.id]
     panel_session = db_session.get(PanelSession, late.rows.panel_session.id)
     assert panel_session is not None
-    removals = erase_panel_session(db_session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = withdraw(db_session, settings, panel_session, DeletionReason.WITHDRAWN)
     db_session.flush()
     remove_videos(settings, removals)
 

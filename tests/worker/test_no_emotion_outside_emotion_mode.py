@@ -37,6 +37,7 @@ from sqlalchemy import MetaData, select
 from sqlalchemy.orm import Session
 
 from candor.metrics import EMOTION_METRICS
+from candor.statuses import ClipStatus
 from tests.conftest import TEST_REDIS_URL
 from tests.support import panel
 from tests.support.auth import login, make_user
@@ -45,7 +46,7 @@ from tests.support.factories import add_consent_text, make_ad, make_integration,
 from tests.support.stack import forget_queue
 from tests.worker.analysis import real_faces
 from web.accounts.models import Organisation, Role
-from web.panel.models import Clip, ClipStatus
+from web.clips.models import Clip
 from web.reports import render
 from web.settings import Settings
 from worker.analysis import trained

@@ -11,7 +11,7 @@ import pytest
 
 from candor.metrics import NOT_MEASURED
 from candor.quality import EXCLUSION_REASONS, MIN_AD_COVERAGE, SECOND_FLAGS
-from web.panel.models import PlaybackEventKind as Kind
+from candor.statuses import PlaybackEventKind as Kind
 from worker.analysis.constants import FRAME_COLUMNS
 from worker.analysis_adapter import exclusion, expected_frames, frame_rate, rebin
 from worker.timemap import Event

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES, NOT_MEASURED
+from candor.statuses import DeletionReason
 from tests.worker.conftest import uploaded_clip
-from web.clips.deletion import DeletionReason, erase_panel_session
-from web.panel.models import Clip
-from web.results.models import AdAggregate, AnalysisProvenance, ClipEmotionSecond, ClipSecond
+from web.clips.lifecycle import withdraw
+from web.clips.models import AdAggregate, AnalysisProvenance, Clip, ClipEmotionSecond, ClipSecond
 from web.settings import Settings
 from worker import analysis_adapter
 from worker.tasks import analyze_clip
@@ -118,7 +118,7 @@ def test_emotion_values_get_their_own_rows_and_aggregates_and_erasure_removes_th
     # At most one new row for the two clips (an earlier test of the run may have made it).
     assert db_session.scalar(count_provenance) - provenance_before <= 1
     for panel_session in (clip.session, again.session):
-        erase_panel_session(db_session, settings, panel_session, DeletionReason.ERASED)
+        withdraw(db_session, settings, panel_session, DeletionReason.ERASED)
     db_session.flush()
     after = _cells(db_session, up.rows.ad.id)
     assert all(n == 0 and total == pytest.approx(0.0) for n, total in after.values())

@@ -16,17 +16,17 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, DeletionReason
 from tests.conftest import TEST_REDIS_URL
 from tests.support import stored
 from tests.support.stack import forget_queue
 from tests.worker.conftest import uploaded_clip
 from web.clips import storage
-from web.clips.deletion import DeletionReason
+from web.clips import sweep as sweeper
+from web.clips.models import Clip, DeletionAudit
 from web.clips.queue import enqueue_analysis
 from web.db import utcnow
-from web.panel.models import Clip, ClipStatus, DeletionAudit
 from web.settings import Settings
-from worker import sweeper
 
 
 def _age(db_session: Session, clip: Clip, seconds: float) -> None:

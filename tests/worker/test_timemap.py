@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from web.panel.models import PlaybackEventKind as K
+from candor.statuses import PlaybackEventKind as K
 from worker.timemap import Event, build_time_map
 
 

@@ -18,17 +18,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from candor.migrations import upgrade_to_head
+from candor.statuses import ClipStatus, DeletionReason
 from tests.conftest import TEST_DATABASE_URL, TEST_REDIS_URL
 from tests.support import stack, stored
 from tests.support.clips import make_webm, split
 from tests.support.committed import Committed
 from tests.support.factories import TEST_SECRET_KEY, make_clip
 from web.accounts.models import Organisation
-from web.clips.deletion import DeletionReason
+from web.clips.models import AdAggregate, Chunk, Clip, ClipSecond, DeletionAudit
 from web.clips.queue import enqueue_analysis
 from web.db import make_engine
-from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit
-from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 
 pytestmark = pytest.mark.slow

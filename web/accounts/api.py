@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from web.accounts import service
 from web.accounts.auth import (
-    COOKIE_NAME,
     CurrentUserDep,
     clear_login_cookie,
     end_login,
@@ -31,6 +30,7 @@ from web.accounts.schemas import (
     RoleChangeIn,
     SignupIn,
 )
+from web.cookies import COOKIE_NAME
 from web.csrf import CsrfDep, csrf_token, set_csrf_cookie
 from web.deps import SessionDep, SettingsDep
 from web.openapi import documented

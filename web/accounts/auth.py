@@ -9,18 +9,18 @@ from typing import Annotated
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, Request, Response
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from web.accounts.models import LoginSession, Membership, Role, User
+from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.db import utcnow
 from web.deps import SessionDep, SettingsDep
+from web.errors import Forbidden, NotFound
 from web.settings import Settings
 
-COOKIE_NAME = "candor_session"
-COOKIE_MAX_AGE_SECONDS = 14 * 24 * 3600
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a login takes as long either way.
 _DUMMY_HASH = _hasher.hash("candor-no-such-user")
@@ -102,11 +102,6 @@ def end_login(settings: Settings, session: Session, value: str | None) -> None:
         session.commit()
 
 
-def cookie_is_secure(settings: Settings) -> bool:
-    """Cookies are `Secure` whenever Candor is served over https."""
-    return settings.base_url.lower().startswith("https://")
-
-
 def set_login_cookie(response: Response, settings: Settings, session: Session, user: User) -> str:
     """Log the browser in as the user; returns the cookie value (the CSRF token binds to it)."""
     value = login_cookie_value(settings, session, user)
@@ -160,7 +155,7 @@ def membership_for(
         )
     )
     if membership is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     if membership.role not in roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "Your role does not allow this")
+        raise Forbidden("Your role does not allow this")
     return membership

@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 from web.accounts import service
 from web.accounts.api import router as api_router
 from web.accounts.auth import (
-    COOKIE_NAME,
     CurrentUserDep,
     OptionalUserDep,
     clear_login_cookie,
@@ -21,6 +20,7 @@ from web.accounts.deps import LoggedInGuard, OrgMemberDep, OrgOwnerDep
 from web.accounts.login_limits import authenticate_limited
 from web.accounts.models import Invite, Membership, Role
 from web.accounts.schemas import InviteIn, LoginIn, NewAccountIn, OrganisationIn, SignupIn
+from web.cookies import COOKIE_NAME
 from web.csrf import CsrfDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render, safe_next

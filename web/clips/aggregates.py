@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 from collections import defaultdict
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, column, delete, exists, func, select, table, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from web.panel.models import Clip, PanelSession
-from web.results.models import (
-    CURVE_METRICS,
-    EMOTION_METRICS,
-    AdAggregate,
-    ClipEmotionSecond,
-    ClipSecond,
-)
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from web.clips.models import AdAggregate, Clip, ClipEmotionSecond, ClipSecond, PanelSession
 
+# The studies' ad table, named here without importing web.studies (web.clips sits below it).
+_AD = table("ad", column("id"), column("aggregate_version"))
 ALL_PANELISTS = ("", "")
 
 
@@ -151,4 +148,81 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     )
     # Sorted keys keep lock order stable across workers, so concurrent upserts cannot deadlock.
     session.execute(statement, values)
+    bump_aggregate_version(session, clip.ad_id)
     return len(values)
+
+
+def bump_aggregate_version(session: Session, ad_id: int) -> None:
+    """Say the ad's aggregates changed (in the writer's transaction): figures cached from them
+    (web.results.service.summaries) are recomputed on their next read, in every web process.
+
+    The version is a fresh random token, not a counter: a rolled-back change followed by
+    another can never bring back a version some reader cached for other aggregates."""
+    session.execute(
+        update(_AD)
+        .where(_AD.c.id == ad_id)
+        .values(aggregate_version=secrets.randbits(62) + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _rebuild_statement(model: type[ClipSecond] | type[ClipEmotionSecond]) -> str:
+    table = model.__tablename__
+    metrics = CURVE_METRICS if model is ClipSecond else EMOTION_METRICS
+    # Empty (NULL) and non-finite values are no observation, as in apply_clip.
+    clean = ", ".join(
+        f"CASE WHEN s.{m} IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE s.{m} END AS v{i}"
+        for i, m in enumerate(metrics)
+    )
+    sums = ", ".join(
+        f"count(v.v{i}) AS n{i}, sum(v.v{i}) AS s{i}, sum(v.v{i} * v.v{i}) AS q{i}"
+        for i in range(len(metrics))
+    )
+    cells = ", ".join(f"('{m}', r.n{i}, r.s{i}, r.q{i})" for i, m in enumerate(metrics))
+    # One pass over the seconds, summed per second and set of pass-through values (few sets);
+    # those sums are then spread over segment_keys in SQL: the whole sample, then one segment
+    # per pass-through variable whose value is neither missing nor empty, names and values cut
+    # as segment_keys cuts them. Table and column names are the models' own (candor.metrics).
+    return f"""
+        WITH readings AS (
+            SELECT s.second, p.passthrough::text AS pt, {sums}
+            FROM {table} s
+            JOIN clip c ON c.id = s.clip_id
+            JOIN panel_session p ON p.id = c.session_id
+            CROSS JOIN LATERAL (SELECT {clean}) v
+            WHERE c.ad_id = :ad_id AND c.aggregated
+            GROUP BY s.second, p.passthrough::text
+        )
+        INSERT INTO ad_aggregate (ad_id, segment_var, segment_value, metric, second, n, sum, sumsq)
+        SELECT :ad_id, seg.var, seg.val, m.metric, r.second, sum(m.n), sum(m.s), sum(m.q)
+        FROM readings r
+        CROSS JOIN LATERAL (
+            SELECT '' AS var, '' AS val
+            UNION ALL
+            SELECT left(e.key, 64), left(e.value, 200)
+            FROM json_each_text(
+                CASE WHEN json_typeof(r.pt::json) = 'object' THEN r.pt::json ELSE '{{}}'::json END
+            ) e
+            WHERE e.value IS NOT NULL AND e.value <> ''
+        ) seg
+        CROSS JOIN LATERAL (VALUES {cells}) AS m(metric, n, s, q)
+        WHERE m.n > 0
+        GROUP BY seg.var, seg.val, m.metric, r.second
+    """  # noqa: S608
+
+
+def rebuild_aggregates(session: Session, ad_id: int) -> int:
+    """Rebuild one ad's aggregates from scratch, in two statements, from its clips marked
+    `aggregated` (those apply_clip counted): the same cells apply_clip's running sums hold, up
+    to the order floating-point sums were taken in. For loading many clips at once (the
+    results benchmark seeds 10,000 panelists this way) and for checking the running sums.
+    PostgreSQL only. The caller owns the commit. Returns the number of cells written."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise RuntimeError("rebuild_aggregates needs PostgreSQL")
+    session.execute(delete(AdAggregate).where(AdAggregate.ad_id == ad_id))
+    written = 0
+    for model in (ClipSecond, ClipEmotionSecond):
+        result = session.execute(text(_rebuild_statement(model)), {"ad_id": ad_id})
+        written += result.rowcount  # type: ignore[attr-defined]
+    bump_aggregate_version(session, ad_id)
+    return written

@@ -3,36 +3,25 @@ destroyed in the same transaction, the stored chunks removed after the commit th
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from candor.statuses import DeletionReason
 from web.clips import storage
-from web.clips.aggregates import apply_clip
+from web.clips.models import (
+    Chunk,
+    Clip,
+    DeletionAudit,
+)
 from web.db import utcnow
-from web.panel.models import Chunk, Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipEmotionSecond, ClipRestLevel, ClipSecond
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class DeletionReason(enum.StrEnum):
-    ANALYSED = "analysed"  # curves stored, video no longer needed
-    FAILED = "failed"  # analysis failed for good
-    WITHDRAWN = "withdrawn"  # the panelist pressed "stop and delete"
-    ERASED = "erased"  # erasure later, by receipt code
-    SUPERSEDED = "superseded"  # the same respondent agreed again in a new session
-    ABANDONED = "abandoned"  # never finished uploading (or nothing decodable: no chunk 0)
-    GAP = "gap"  # chunks after a missing one, dropped when an idle upload was finished
-    EXPIRED = "expired"  # older than the TTL, whatever its state
-    SWEPT = "swept"  # leftover found by the sweeper (stray file, or a deletion that was cut short)
-    SAMPLE_REMOVED = "sample_removed"  # the demo's generated panelists, removed by a designer
 
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -118,37 +107,3 @@ def remove_videos(settings: Settings, clips: list[str]) -> None:
         except Exception:
             # The sweeper retries: the clip is in a terminal state, so its chunks go next run.
             log.exception("could not remove a clip's chunks; the sweeper will retry")
-
-
-def erase_panel_session(
-    session: Session, settings: Settings, panel_session: PanelSession, reason: DeletionReason
-) -> list[str]:
-    """Delete every clip, chunk, event and curve of a session, subtract it from the aggregates,
-    and drop what links the session to a person. Returns clips to remove after commit."""
-    clips = session.scalars(
-        select(Clip).where(Clip.session_id == panel_session.id).order_by(Clip.id).with_for_update()
-    ).all()
-    removals = []
-    for clip in clips:
-        if clip.aggregated:
-            apply_clip(session, clip.id, -1)
-        stored = record_video_deletion(session, settings, clip, reason)
-        if stored is not None:
-            removals.append(stored)
-        session.execute(delete(ClipSecond).where(ClipSecond.clip_id == clip.id))
-        session.execute(delete(ClipEmotionSecond).where(ClipEmotionSecond.clip_id == clip.id))
-        session.execute(delete(ClipRestLevel).where(ClipRestLevel.clip_id == clip.id))
-        session.delete(clip)
-    if panel_session.status != SessionStatus.WITHDRAWN:
-        # Counted apart from "stop and delete" in data quality: later by receipt, or restarted.
-        if reason == DeletionReason.ERASED:
-            panel_session.erased_by_receipt = True
-        elif reason == DeletionReason.SUPERSEDED:
-            panel_session.superseded = True
-    panel_session.status = SessionStatus.WITHDRAWN
-    panel_session.respondent_hash = ""
-    panel_session.resume_hash = None
-    panel_session.passthrough = {}
-    if panel_session.ended_at is None:
-        panel_session.ended_at = utcnow()
-    return removals

@@ -73,7 +73,6 @@ def make_celery(settings: Settings, include: Sequence[str] = ()) -> Celery:
             },
         },
     )
-    app.candor_settings = settings
     return app
 
 

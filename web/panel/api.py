@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from web.clips import storage
 from web.clips.lifecycle import mark_enqueued
 from web.clips.queue import enqueue_analysis
+from web.errors import Invalid, TooLarge, Unauthorized
 from web.openapi import documented, optional_header
 from web.panel import presence, service, tokens, uploads
 from web.panel.deps import (
@@ -22,7 +23,6 @@ from web.panel.deps import (
     same_session,
     verified_session,
 )
-from web.panel.errors import PanelError
 from web.panel.locales import LANGUAGE_TAG_MAX_CHARS, LANGUAGE_TAG_PATTERN
 from web.panel.schemas import (
     ChunkOut,
@@ -158,14 +158,14 @@ async def put_chunk(
     (clip, index)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_chunk_bytes:
-        raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes")
+        raise TooLarge(f"A chunk is at most {settings.max_chunk_bytes} bytes")
     try:
         received = await storage.receive(request.stream(), settings.max_chunk_bytes)
     except storage.ChunkTooLarge as exc:
-        raise PanelError(413, f"A chunk is at most {settings.max_chunk_bytes} bytes") from exc
+        raise TooLarge(f"A chunk is at most {settings.max_chunk_bytes} bytes") from exc
     x_chunk_sha256 = request.headers.get("x-chunk-sha256")  # read here: see optional_header
     if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
-        raise PanelError(400, "X-Chunk-Sha256 does not match the bytes received")
+        raise Invalid("X-Chunk-Sha256 does not match the bytes received")
     created, out = await call_blocking(
         uploads.store_chunk,
         session=session,
@@ -179,13 +179,18 @@ async def put_chunk(
     return out
 
 
-@router.post("/clips/{clip_id}/events", response_model=EventsOut)
+@router.post("/clips/{clip_id}/events", response_model=EventsOut, responses=documented(413))
 async def post_events(
-    clip_id: uuid.UUID, body: EventsIn, sid: TokenSession, session: SessionDep
+    clip_id: uuid.UUID,
+    body: EventsIn,
+    sid: TokenSession,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> EventsOut:
     stored = await call_blocking(
         uploads.store_events,
         session=session,
+        settings=settings,
         session_public_id=sid,
         clip_public_id=clip_id,
         body=body,
@@ -218,7 +223,7 @@ async def finish(
         enqueue_analysis, settings=settings, clip_id=finished.clip_id
     ):
         await call_blocking(mark_enqueued, session=session, clip_id=finished.clip_id)
-    return StatusOut(status=finished.status.value)
+    return StatusOut(status=finished.status)
 
 
 @router.post(
@@ -268,7 +273,7 @@ async def presence_update(
     try:
         received = await storage.receive(request.stream(), MAX_PRESENCE_BYTES)
     except storage.ChunkTooLarge as exc:
-        raise PanelError(413, f"A presence message is at most {MAX_PRESENCE_BYTES} bytes") from exc
+        raise TooLarge(f"A presence message is at most {MAX_PRESENCE_BYTES} bytes") from exc
     try:
         body = PresenceIn.model_validate_json(received.data)
     except ValidationError as exc:
@@ -281,7 +286,7 @@ async def presence_update(
     elif authorization and authorization.lower().startswith("bearer "):
         sid = verified_session(settings, authorization[7:].strip())
     else:
-        raise PanelError(401, "Missing session token (in the body, or Authorization: Bearer)")
+        raise Unauthorized("Missing session token (in the body, or Authorization: Bearer)")
     if body.withdraw:  # a withdrawal the page could not send before it went away
         await call_blocking(
             service.withdraw,
@@ -323,7 +328,7 @@ async def erase(
     body: EraseIn, request: Request, session: SessionDep, settings: SettingsDep
 ) -> ErasedOut:
     await call_blocking(limit_erase_attempts, request=request)
-    erased = await call_blocking(
+    erased_at = await call_blocking(
         service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
     )
-    return ErasedOut(erased=erased)
+    return ErasedOut(erased=True, erased_at=erased_at)

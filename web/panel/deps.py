@@ -9,21 +9,15 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from web.deps import get_session
+from web.errors import Conflict, Forbidden, Unauthorized
 from web.panel import tokens
-from web.panel.errors import PanelError
 from web.settings import Settings
 
 T = TypeVar("T")
-
-
-def error_response(exc: PanelError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-    return JSONResponse({"detail": exc.detail, **exc.extra}, exc.status_code, headers=headers)
 
 
 async def call_blocking(fn: Callable[..., T], **kwargs: Any) -> T:
@@ -41,11 +35,9 @@ def _losing_races_politely(fn: Callable[..., T], kwargs: dict[str, Any]) -> T:
         session = kwargs.get("session")
         if isinstance(session, Session):
             session.rollback()
-        raise PanelError(
-            409,
+        raise Conflict(
             "This session or clip was changed by another request meanwhile (ended, erased or "
-            "withdrawn); ask for its state again",
-            code="conflict",
+            "withdrawn); ask for its state again"
         ) from exc
 
 
@@ -89,7 +81,7 @@ async def token_session(request: Request, settings: SettingsDep) -> uuid.UUID:
     The header is read here, not declared (web.openapi documents it): see `optional_header`."""
     authorization = request.headers.get("authorization")
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise PanelError(401, "Missing session token (Authorization: Bearer <token>)")
+        raise Unauthorized("Missing session token (Authorization: Bearer <token>)")
     return verified_session(settings, authorization[7:].strip())
 
 
@@ -98,7 +90,7 @@ def verified_session(settings: Settings, token: str) -> uuid.UUID:
     try:
         return tokens.session_from_token(settings, token)
     except tokens.InvalidToken as exc:
-        raise PanelError(401, str(exc)) from exc
+        raise Unauthorized(str(exc)) from exc
 
 
 TokenSession = Annotated[uuid.UUID, Depends(token_session)]
@@ -106,5 +98,5 @@ TokenSession = Annotated[uuid.UUID, Depends(token_session)]
 
 def same_session(token_sid: uuid.UUID, path_sid: uuid.UUID) -> uuid.UUID:
     if token_sid != path_sid:
-        raise PanelError(403, "This token is for another session")
+        raise Forbidden("This token is for another session")
     return token_sid

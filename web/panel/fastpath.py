@@ -12,28 +12,31 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, SessionStatus
 from web.clips import storage
+from web.clips.lifecycle import consented_sql
 from web.db import utcnow
-from web.panel.models import ClipStatus, ConsentDecision, SessionStatus
 from web.settings import Settings
 
 # The common case in one round trip: the clip is this session's, consented, still uploading,
 # under its cap, and the index is new. Anything else (0 rows) takes the careful path below,
 # which says exactly what was wrong. Enum columns hold member names. The consent test is
-# web.clips.lifecycle.consented spelled in SQL: change both together.
-_FAST_INSERT = """
+# web.clips.lifecycle.consented itself, compiled to SQL once.
+_FAST_INSERT = f"""
     WITH target AS (
         SELECT clip.id AS clip_id FROM clip
         JOIN panel_session ON panel_session.id = clip.session_id
+        JOIN ad ON ad.id = clip.ad_id
         WHERE clip.public_id = %(clip_public_id)s
           AND panel_session.public_id = %(session_public_id)s
           AND panel_session.status = %(consented)s
           AND clip.status = %(uploading)s
           AND clip.bytes_received + %(bytes)s <= %(max_clip_bytes)s
-          AND EXISTS (
-              SELECT 1 FROM consent_record
-              WHERE consent_record.session_id = panel_session.id
-                AND consent_record.decision = %(agree)s)
+          -- The clip's bound (web.clips.bounds.clip_bound in SQL: change both together).
+          AND %(index)s < CEIL((ad.duration_s + %(margin_s)s) * %(chunks_per_s)s)
+          AND clip.bytes_received + %(bytes)s
+              <= CEIL((ad.duration_s + %(margin_s)s) * %(bitrate_bps)s / 8.0)
+          AND {consented_sql("panel_session.id")}
         FOR UPDATE OF clip
     ), inserted AS (
         INSERT INTO chunk (clip_id, index, bytes, sha256, received_at)
@@ -47,12 +50,11 @@ _FAST_INSERT = """
         RETURNING id, data_key
     )
     SELECT data_key FROM counted
-"""
+"""  # noqa: S608 (fixed text: the consent test is compiled from code, never input)
 
 _STATES = {
     "consented": SessionStatus.CONSENTED.name,
     "uploading": ClipStatus.UPLOADING.name,
-    "agree": ConsentDecision.AGREE.name,
 }
 
 
@@ -79,6 +81,9 @@ def store_chunk_fast(
                 "session_public_id": session_public_id,
                 "bytes": received.size,
                 "max_clip_bytes": settings.max_clip_bytes,
+                "margin_s": settings.clip_margin_s,
+                "chunks_per_s": settings.clip_max_chunks_per_s,
+                "bitrate_bps": settings.clip_max_bitrate_bps,
                 "index": index,
                 "sha256": received.sha256,
                 "now": utcnow(),

@@ -1,5 +1,7 @@
-"""What Candor holds for a receipt code: per recording, whether it was analysed, when its video
-was deleted (and its key destroyed), and what derived data remains. Nothing identifying."""
+"""What Candor holds for a receipt code: per recording, whether it was analysed (or why not: the
+panelist stopped it, started again), when its video was deleted (and its key destroyed), and what
+derived data remains: attention and expression curves, and emotion curves for a panelist who
+agreed to a study in emotion mode. Nothing identifying."""
 
 from __future__ import annotations
 
@@ -9,14 +11,22 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, DeletionReason, SessionStatus
+from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, DeletionAudit, PanelSession
+from web.errors import NotFound
 from web.panel import tokens
-from web.panel.errors import PanelError
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipSecond
 from web.settings import Settings
 
 # Audit reasons that end a clip's video (a "gap" deletes only chunks past a missing one).
-ENDING_REASONS = ("analysed", "failed", "withdrawn", "erased", "abandoned", "expired", "swept")
+ENDING_REASONS = (
+    DeletionReason.ANALYSED,
+    DeletionReason.FAILED,
+    DeletionReason.WITHDRAWN,
+    DeletionReason.ERASED,
+    DeletionReason.ABANDONED,
+    DeletionReason.EXPIRED,
+    DeletionReason.SWEPT,
+)
 
 
 @dataclass(frozen=True)
@@ -29,12 +39,17 @@ class RecordingHeld:
     video_deleted_at: datetime | None
     key_destroyed: bool
     curve_seconds: int  # seconds of pseudonymous attention and expression curves kept
+    emotion_seconds: int = 0  # seconds of emotion curves kept (emotion mode only)
+    withdrawn: bool = False  # the panelist stopped it ("Stop and delete my recording")
+    superseded: bool = False  # deleted when the same panelist started the survey again
 
 
 @dataclass(frozen=True)
 class Holdings:
     recordings: list[RecordingHeld]
     erased: bool  # withdrawn or erased: derived data is gone too
+    emotion_mode: bool = False  # the panelist agreed to emotion inference: emotion curves too
+    erased_at: datetime | None = None  # when it was withdrawn or erased (the last deletion)
 
 
 def session_for_receipt(session: Session, settings: Settings, receipt_code: str) -> PanelSession:
@@ -45,7 +60,7 @@ def session_for_receipt(session: Session, settings: Settings, receipt_code: str)
         )
     )
     if panel_session is None:
-        raise PanelError(404, "No session has this receipt code; check it and try again")
+        raise NotFound("No session has this receipt code; check it and try again")
     return panel_session
 
 
@@ -63,12 +78,16 @@ def holdings(*, session: Session, settings: Settings, receipt_code: str) -> Hold
         .order_by(DeletionAudit.deleted_at)
     ):
         audits.setdefault(audit.ad_id, []).append(audit)
-    seconds = dict(
-        session.execute(
-            select(ClipSecond.clip_id, func.count())
-            .where(ClipSecond.clip_id.in_([clip.id for clip in clips.values()]))
-            .group_by(ClipSecond.clip_id)
-        ).all()
+    clip_ids = [clip.id for clip in clips.values()]
+    seconds, emotion_seconds = (
+        dict(
+            session.execute(
+                select(table.clip_id, func.count())
+                .where(table.clip_id.in_(clip_ids))
+                .group_by(table.clip_id)
+            ).all()
+        )
+        for table in (ClipSecond, ClipEmotionSecond)
     )
     recordings = []
     for number, ad_id in enumerate(panel_session.ad_order, start=1):
@@ -83,12 +102,27 @@ def holdings(*, session: Session, settings: Settings, receipt_code: str) -> Hold
             RecordingHeld(
                 number=number,
                 analysed=(clip is not None and clip.status == ClipStatus.DONE)
-                or any(a.reason == "analysed" for a in ended),
+                or any(a.reason == DeletionReason.ANALYSED for a in ended),
                 in_progress=clip is not None and deleted_at is None,
                 video_deleted_at=deleted_at,
                 # Said only where an audit row records it (clips from before sealing have none).
                 key_destroyed=any(a.key_destroyed for a in ended),
                 curve_seconds=int(seconds.get(clip.id, 0)) if clip is not None else 0,
+                emotion_seconds=int(emotion_seconds.get(clip.id, 0)) if clip is not None else 0,
+                withdrawn=any(a.reason == "withdrawn" for a in ended),
+                superseded=any(a.reason == "superseded" for a in ended),
             )
         )
-    return Holdings(recordings, erased=panel_session.status == SessionStatus.WITHDRAWN)
+    erased = panel_session.status == SessionStatus.WITHDRAWN
+    erasures = [
+        a.deleted_at
+        for found in audits.values()
+        for a in found
+        if a.reason in ("withdrawn", "erased", "superseded")
+    ]
+    return Holdings(
+        recordings,
+        erased=erased,
+        emotion_mode=panel_session.emotion_mode,
+        erased_at=(max(erasures) if erasures else panel_session.ended_at) if erased else None,
+    )

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
+from web.errors import NotFound, Unauthorized
 from web.openapi import documented
 from web.panel import tokens
 from web.panel.deps import SessionDep, SettingsDep, call_blocking
-from web.panel.errors import PanelError
 from web.settings import Settings
 from web.studies.models import Ad
 
@@ -22,15 +22,15 @@ def _ad_file(session: Any, settings: Settings, ad_id: int, token: str, kind: str
     try:
         tokens.check_media_token(settings, token, ad_id)
     except tokens.InvalidToken as exc:
-        raise PanelError(401, str(exc)) from exc
+        raise Unauthorized(str(exc)) from exc
     ad = session.get(Ad, ad_id)
     key = None if ad is None else (ad.storage_key if kind == "video" else ad.poster_key)
     if ad is None or key is None:
-        raise PanelError(404, f"This ad has no {kind}")
+        raise NotFound(f"This ad has no {kind}")
     root = settings.ads_dir.resolve()
     path = (root / key).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise PanelError(404, f"The ad's {kind} file is missing")
+        raise NotFound(f"The ad's {kind} file is missing")
     media_type = ad.content_type if kind == "video" else None
     # Range requests are answered by FileResponse, so <video> can seek.
     return FileResponse(

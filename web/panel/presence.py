@@ -3,18 +3,21 @@
 A closed tab used to leave its clip uploading until the idle job's `session_idle_seconds`
 (15 minutes) had passed. Now the recorder sends a beacon when its page is hidden or goes away:
 
-- every leave marks the session as left (`left_at`); from then on the idle job finishes its
-  uploading clips by the idle rules (chunks 0..n-1 kept, the rest deleted as a gap, no chunk 0:
-  abandoned) once they have had no chunk for `left_idle_seconds`, instead of waiting for the
-  whole session to be idle for `session_idle_seconds`. A chunk that was in flight as the page
-  went away commits a few ms after the beacon: it extends the clip, it does not cancel the
-  leave (the mark is set IN_FLIGHT_SECONDS ahead). A later chunk (a hidden tab that kept
-  recording), a "back" (the tab shown again) or a resume (a reload) undoes it;
-- a final leave (the page is being unloaded) also lists the clips whose every recorded chunk
-  the server acknowledged, with their playback events not yet sent (the tab's "hidden" as it
-  closed): nothing more can come for them from that page, so the events are stored and each
-  clip is finished at once, exactly as the recorder's own finish would (or abandoned with no
-  chunk at all). A clip whose chunks the recorder still holds is not listed: a reload sends them.
+- every leave (the page hidden, or going away) marks the session as left (`left_at`); from then
+  on the idle job finishes its uploading clips by the idle rules (chunks 0..n-1 kept, the rest
+  deleted as a gap, no chunk 0: abandoned) once they have had no chunk for `left_idle_seconds`,
+  instead of waiting for the whole session to be idle for `session_idle_seconds`. Chunks after
+  the mark (one in flight as the page went away, a hidden tab recording on) keep a clip open
+  only while they come: they extend it, they do not cancel the leave, so a hidden tab closed
+  later while offline (no beacon of its own) is finished `left_idle_seconds` after its last
+  chunk. A "back" (the tab shown again) or a resume (a reload) undoes the mark;
+- a final leave (the page is being unloaded) also lists the clips whose recording is over (the
+  ad ended, or the camera stopped) and whose every chunk the server acknowledged, with their
+  playback events not yet sent: nothing more can come for them from that page, so the events
+  are stored and each clip is finished at once, exactly as the recorder's own finish would (or
+  abandoned with no chunk at all). A clip whose chunks the recorder still holds is not listed
+  (a reload sends them), nor one cut off mid-ad (a reload may offer that ad again,
+  web/panel/reoffer.py): the left rule finishes those.
 
 Messages carry the client's sequence number: the left mark follows the newest one only, so a
 replayed or overtaken message does not move it; a listed clip is finished only while it is still
@@ -33,11 +36,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.clips.deletion import DeletionReason, record_video_deletion, remove_videos
-from web.clips.lifecycle import mark_queued
+from candor.statuses import LIVE_SESSION, ClipStatus
+from web.clips import lifecycle
+from web.clips.bounds import clip_bound
+from web.clips.deletion import remove_videos
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
-from web.panel.errors import PanelError
-from web.panel.models import LIVE, Chunk, Clip, ClipStatus, PanelSession
+from web.errors import DomainError, NotFound
 from web.panel.schemas import PlaybackEventIn, PresenceIn
 from web.panel.uploads import add_events
 from web.settings import Settings
@@ -68,8 +73,8 @@ def update(
         select(PanelSession).where(PanelSession.public_id == session_public_id).with_for_update()
     )
     if panel_session is None:
-        raise PanelError(404, "No such session")
-    if panel_session.status not in LIVE:
+        raise NotFound("No such session")
+    if panel_session.status not in LIVE_SESSION:
         session.rollback()
         return Left(taken=False)
     listed: list[tuple[Clip, int, list[PlaybackEventIn]]] = []
@@ -81,7 +86,7 @@ def update(
         )
         if clip is None:  # another session's clip is reported exactly like a missing one
             session.rollback()
-            raise PanelError(404, "No such clip in this session")
+            raise NotFound("No such clip in this session")
         listed.append((clip, item.chunk_count, item.events))
     outcome = Left(taken=body.seq > panel_session.presence_seq)
     if outcome.taken:
@@ -93,8 +98,10 @@ def update(
         if clip.status != ClipStatus.UPLOADING:
             continue  # finished meanwhile (the recorder's finish, the idle job): nothing to do
         try:
-            add_events(session, clip, events)
-        except PanelError:
+            add_events(
+                session, clip, events, clip_bound(settings, lifecycle.ad_duration_s(session, clip))
+            )
+        except DomainError:
             session.rollback()
             raise
         received = list(
@@ -105,12 +112,11 @@ def update(
         if received != list(range(chunk_count)):
             continue  # the server and the page disagree: the idle rules decide, soon
         if chunk_count == 0:  # opened, nothing recorded: nothing to analyse
-            clip.status = ClipStatus.ABANDONED
-            stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+            stored = lifecycle.abandon(session, settings, clip)
             removals += [stored] if stored is not None else []
             outcome.abandoned += 1
         else:
-            mark_queued(clip, chunk_count)
+            lifecycle.finish(clip, chunk_count)
             outcome.queued.append(clip.id)
     session.commit()
     remove_videos(settings, removals)

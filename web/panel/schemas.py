@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from candor.statuses import ConsentDecision, PlaybackEventKind
 from web.panel.locales import LanguageTag
-from web.panel.models import PlaybackEventKind
 from web.studies.signing import SIG_PATTERN
 
 # The locale of a consent text, echoed back exactly as the API gave it (`fr`, `pt-BR`).
@@ -99,6 +99,11 @@ class OnDeviceOut(BaseModel):
     mime_type: str = Field(description="The type to create this session's clips with")
 
 
+class ReofferOut(BaseModel):
+    ad_id: int
+    chunks: int
+
+
 class SessionOut(BaseModel):
     session_id: uuid.UUID
     token: str
@@ -110,6 +115,11 @@ class SessionOut(BaseModel):
     preview: bool = False
     # Resumed session: ads already recorded (in part), which the recorder does not show again.
     recorded_ads: list[int] = []
+    # Resumed session: of those, the ads whose recording was cut off (a reload mid-ad) and may
+    # be offered once more from the start (open the clip with `restart: true`), with the chunks
+    # the server holds of each; the recorder offers one again if what was recorded of it is too
+    # little to count (docs/panelist-api.md, "Resuming").
+    reoffer_ads: list[ReofferOut] = []
     # Keep it (the browser alone has it) and send it with the next start of this respondent:
     # only it resumes this session. A resumed session answers the token it was resumed with.
     resume_token: str
@@ -125,18 +135,21 @@ class ConsentIn(Strict):
     consent_text_id: int
     text_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
     locale: Locale
-    decision: Literal["agree", "decline"]
+    decision: ConsentDecision
     reason: str | None = Field(default=None, max_length=200)
 
 
 class StatusOut(BaseModel):
-    status: str
+    status: str  # a SessionStatus, or the ClipStatus of a finished clip
     receipt_code: str | None = None
 
 
 class ClipCreate(Strict):
     ad_id: int
     mime_type: str = Field(min_length=1, max_length=100)
+    # Record this ad again from the start: its cut-off take is deleted (audit "restarted").
+    # Allowed once per ad, for an ad the resumed session listed in `reoffer_ads`.
+    restart: bool = False
 
 
 class ClipOut(BaseModel):
@@ -177,6 +190,7 @@ class FinishIn(Strict):
 
 
 class SessionEnd(Strict):
+    # The endings a recorder reports: SessionStatus values (the service converts).
     status: Literal["complete", "no_camera", "failed"]
 
 
@@ -225,3 +239,4 @@ class EraseIn(Strict):
 
 class ErasedOut(BaseModel):
     erased: bool
+    erased_at: datetime = Field(description="When the session's data was erased (UTC)")

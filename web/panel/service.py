@@ -5,34 +5,25 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from candor import ondevice
+from candor.statuses import LIVE_SESSION, ClipStatus, ConsentDecision, DeletionReason, SessionStatus
 from web import ondevice as ondevice_assets
-from web.clips.deletion import (
-    DeletionReason,
-    erase_panel_session,
-    record_video_deletion,
-    remove_videos,
-)
+from web.clips import lifecycle
+from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
+from web.errors import Conflict, Invalid, NotFound
 from web.panel import tokens
-from web.panel.errors import PanelError
+from web.panel.coverage import any_usable
 from web.panel.locales import locale_candidates
-from web.panel.models import (
-    LIVE,
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    PanelSession,
-    SessionStatus,
-)
+from web.panel.reoffer import reoffer_ads
 from web.panel.schemas import (
     AdOut,
     ConsentIn,
@@ -59,6 +50,7 @@ from web.studies.signing import check_preview_token, verify_respondent
 RESUMABLE = (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.DECLINED)
 ENDED = (
     SessionStatus.COMPLETE,
+    SessionStatus.INCOMPLETE,
     SessionStatus.NO_CAMERA,
     SessionStatus.FAILED,
     SessionStatus.WITHDRAWN,
@@ -72,7 +64,7 @@ MediaUrl = Callable[[Ad, str], str]
 def _integration(session: Session, public_key: str) -> Integration:
     integration = session.scalar(select(Integration).where(Integration.public_key == public_key))
     if integration is None:
-        raise PanelError(404, "No integration has this key; check the link or embed snippet")
+        raise NotFound("No integration has this key; check the link or embed snippet")
     return integration
 
 
@@ -89,7 +81,7 @@ def latest_consent_texts(session: Session, integration_id: int) -> dict[str, Con
 def choose_locale(available: dict[str, ConsentText], wanted: str | None, default: str) -> str:
     """The tag ('PT-BR' finds 'pt-BR'), else its language ('ZH-S' → 'zh'), else the default."""
     if not available:
-        raise PanelError(409, "This integration has no consent text yet")
+        raise Conflict("This integration has no consent text yet")
     for candidate in [*locale_candidates(wanted, default), "en"]:
         if candidate in available:
             return candidate
@@ -137,12 +129,12 @@ def _proof(body: SessionStart) -> tuple[int | None, str | None, str | None]:
     if exp is not None and not isinstance(exp, int):
         text = str(exp)
         if not text.isdigit() or len(text) > 10:
-            raise PanelError(400, "exp must be a whole number of seconds since 1970 (Unix time)")
+            raise Invalid("exp must be a whole number of seconds since 1970 (Unix time)")
         exp = int(text)
     if sig is not None and not (isinstance(sig, str) and len(sig) == 64):
-        raise PanelError(400, "sig must be 64 hexadecimal characters (HMAC-SHA256)")
+        raise Invalid("sig must be 64 hexadecimal characters (HMAC-SHA256)")
     if sig is not None and any(c not in "0123456789abcdefABCDEF" for c in str(sig)):
-        raise PanelError(400, "sig must be 64 hexadecimal characters (HMAC-SHA256)")
+        raise Invalid("sig must be 64 hexadecimal characters (HMAC-SHA256)")
     return (
         exp if isinstance(exp, int) else None,
         str(sig) if sig is not None else None,
@@ -203,14 +195,14 @@ def _supersede_live(
             PanelSession.integration_id == integration_id,
             PanelSession.respondent_hash == respondent,
             PanelSession.is_preview.is_(preview),
-            PanelSession.status.in_(LIVE),
+            PanelSession.status.in_(LIVE_SESSION),
         )
         .order_by(PanelSession.id)
         .with_for_update()
     ).all()
     removals: list[str] = []
     for old in live:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # the old one leaves the live set before the new one joins it
     return removals
 
@@ -232,8 +224,7 @@ def _refuse_unless_open(session: Session, integration: Integration) -> None:
     screen and returns to the survey with status `closed` (hence the return URL template)."""
     status = intake(session, integration)
     if status != IntegrationStatus.OPEN.value:
-        raise PanelError(
-            409,
+        raise Conflict(
             "This study is not taking new panelists at the moment",
             code="study_closed",
             intake=status,
@@ -262,11 +253,21 @@ def start_session(
     if body.preview:
         check_preview_token(settings, integration, preview_token)
     _refuse_unless_open(session, integration)
-    if not study.ads:
-        raise PanelError(409, "This study has no ads yet")
-    refusal = fielding_refusal(session=session, study=study, integration=integration)
+    refusal = (
+        "This study has no ads yet"
+        if not study.ads
+        else fielding_refusal(session=session, study=study, integration=integration)
+    )
     if refusal is not None:
-        raise PanelError(409, refusal)
+        # Not the panelist's doing and nothing they can fix: the same polite "closed" screen
+        # and `closed` status as a paused study; the sentence (shown in the designer's
+        # preview) says what the study team must do.
+        raise Conflict(
+            refusal,
+            code="study_closed",
+            intake="not_ready",
+            return_url_template=integration.return_url_template,
+        )
     texts = latest_consent_texts(session, integration.id)
     locale = choose_locale(texts, body.locale, integration.default_locale)
     respondent = tokens.respondent_hash(settings, body.respondent_id)
@@ -280,6 +281,7 @@ def start_session(
         panel_session.locale = locale
         panel_session.left_at = None  # back (a reload): the leave beacon it sent no longer holds
         recorded = _recorded_ads(session, panel_session.id)
+        again = reoffer_ads(session, panel_session.id)
     else:
         if signed:
             removals = _supersede_live(session, settings, integration.id, respondent, body.preview)
@@ -299,15 +301,14 @@ def start_session(
             signed=signed,
         )
         session.add(panel_session)
-        recorded = []
+        recorded, again = [], []
     try:
         session.commit()
     except IntegrityError as exc:
         # Only the one-live-session index can refuse this row (public ids are random): another
         # start of this respondent won the race. Its session stays theirs; nothing is revealed.
         session.rollback()
-        raise PanelError(
-            409,
+        raise Conflict(
             "Another session of this respondent was started at the same moment; try again",
             code="session_conflict",
         ) from exc
@@ -334,6 +335,7 @@ def start_session(
         return_url_template=integration.return_url_template,
         preview=panel_session.is_preview,
         recorded_ads=recorded,
+        reoffer_ads=again,
         resume_token=resume_token,
         strings=strings_for(integration, locale),
         on_device=on_device_out(
@@ -363,7 +365,7 @@ def panel_session_for(session: Session, session_public_id: uuid.UUID) -> PanelSe
         select(PanelSession).where(PanelSession.public_id == session_public_id)
     )
     if panel_session is None:
-        raise PanelError(404, "No such session")
+        raise NotFound("No such session")
     return panel_session
 
 
@@ -400,31 +402,32 @@ def record_consent(
     panel_session = _locked_with_respondent(session, session_public_id)
     text = session.get(ConsentText, body.consent_text_id)
     if text is None or text.integration_id != panel_session.integration_id:
-        raise PanelError(400, "consent_text_id is not a consent text of this integration")
+        raise Invalid("consent_text_id is not a consent text of this integration")
     if body.text_sha256.lower() != text.sha256:
-        raise PanelError(400, "text_sha256 does not match the consent text version shown")
+        raise Invalid("text_sha256 does not match the consent text version shown")
     if body.locale != text.locale:
-        raise PanelError(400, f"locale {body.locale!r} is not the locale of this consent text")
+        raise Invalid(f"locale {body.locale!r} is not the locale of this consent text")
     decision = ConsentDecision(body.decision)
     status = panel_session.status
     if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
         pass  # a first decision, or agreeing after a mistaken "no thanks"
     elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
-        return StatusOut(status="consented", receipt_code=_receipt(settings, panel_session))
+        return StatusOut(
+            status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session)
+        )
     elif status == SessionStatus.CONSENTED:
-        raise PanelError(409, "Consent was already given; use withdraw to stop and delete")
+        raise Conflict("Consent was already given; use withdraw to stop and delete")
     else:
-        raise PanelError(409, f"This session has ended ({status.value})")
+        raise Conflict(f"This session has ended ({status.value})")
     if status == SessionStatus.DECLINED and decision == ConsentDecision.DECLINE:
-        return StatusOut(status="declined")
+        return StatusOut(status=SessionStatus.DECLINED)
     # A shared lock: consents run side by side, but not beside a switch of emotion mode
     # (which takes the row for update), so a consent never misses a switch or slips past it.
     study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
     assert study is not None
     if decision == ConsentDecision.AGREE and study.emotion_mode and not text.discloses_emotion:
         # The study switched to emotion mode after this panelist was shown the text.
-        raise PanelError(
-            409,
+        raise Conflict(
             "This study now infers emotions, which the consent text shown does not say; "
             "reload the page to read the current text",
         )
@@ -432,8 +435,7 @@ def record_consent(
         # The text shown says the video stays on the device and the study uploads it, or the
         # other way round: the panelist would agree to something that is not what happens.
         where = "on your device" if study.on_device else "on our server"
-        raise PanelError(
-            409,
+        raise Conflict(
             f"This study analyses the face {where}, which the consent text shown does not "
             "describe; reload the page to read the current text",
         )
@@ -461,17 +463,16 @@ def record_consent(
             session.commit()
         except IntegrityError as exc:  # a new live session of this respondent committed first
             session.rollback()
-            raise PanelError(
-                409,
+            raise Conflict(
                 "Another session of this respondent was started at the same moment; try again",
                 code="session_conflict",
             ) from exc
         remove_videos(settings, removals)
-        return StatusOut(status="consented", receipt_code=code)
+        return StatusOut(status=SessionStatus.CONSENTED, receipt_code=code)
     panel_session.status = SessionStatus.DECLINED
     panel_session.ended_at = utcnow()
     session.commit()
-    return StatusOut(status="declined")
+    return StatusOut(status=SessionStatus.DECLINED)
 
 
 def _same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:
@@ -494,7 +495,7 @@ def _supersede(session: Session, settings: Settings, panel_session: PanelSession
     ).all()
     removals: list[str] = []
     for old in earlier:
-        removals += erase_panel_session(session, settings, old, DeletionReason.SUPERSEDED)
+        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
     session.flush()  # written before this session's own change (updates go in id order)
     return removals
 
@@ -508,53 +509,50 @@ def _receipt(settings: Settings, panel_session: PanelSession) -> str | None:
 def end_session(
     *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: SessionEnd
 ) -> StatusOut:
-    """Close the session with the recorder's status; clips never finished are deleted now."""
+    """Close the session with the recorder's status; clips never finished are deleted now.
+
+    `complete` is kept only when a clip of the session is usable or promises to be (coverage.py);
+    otherwise the session ends `incomplete`, and the answer says so: the recorder returns to the
+    survey with the status the server stored, so the survey learns what the data is."""
     panel_session = panel_session_for(session, session_public_id)
     if panel_session.status in ENDED:
         return StatusOut(
-            status=panel_session.status.value, receipt_code=_receipt(settings, panel_session)
+            status=panel_session.status, receipt_code=_receipt(settings, panel_session)
         )
     wanted = SessionStatus(body.status)
     if wanted != SessionStatus.FAILED and panel_session.status != SessionStatus.CONSENTED:
-        raise PanelError(409, f"A session without consent cannot end as {wanted.value}")
-    unfinished = session.scalars(
-        select(Clip)
-        .where(Clip.session_id == panel_session.id, Clip.status == ClipStatus.UPLOADING)
-        .with_for_update()
-    ).all()
-    removals: list[str] = []
-    for clip in unfinished:
-        clip.status = ClipStatus.ABANDONED
-        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
-        if stored is not None:
-            removals.append(stored)
-    panel_session.status = wanted
-    panel_session.ended_at = utcnow()
+        raise Conflict(f"A session without consent cannot end as {wanted.value}")
+    removals = lifecycle.end_session(session, settings, panel_session, wanted)
+    # Honest status: `complete` only with a clip that is (or promises to be) usable.
+    if wanted == SessionStatus.COMPLETE and not any_usable(session, panel_session.id):
+        wanted = SessionStatus.INCOMPLETE
+        panel_session.status = wanted
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status=wanted.value, receipt_code=_receipt(settings, panel_session))
+    return StatusOut(status=wanted, receipt_code=_receipt(settings, panel_session))
 
 
 def withdraw(*, session: Session, settings: Settings, session_public_id: uuid.UUID) -> StatusOut:
     """Stop and delete: every clip, chunk and curve of the session, and its share of aggregates."""
     panel_session = panel_session_for(session, session_public_id)
-    removals = erase_panel_session(session, settings, panel_session, DeletionReason.WITHDRAWN)
+    removals = lifecycle.withdraw(session, settings, panel_session, DeletionReason.WITHDRAWN)
     session.commit()
     remove_videos(settings, removals)
-    return StatusOut(status="withdrawn")
+    return StatusOut(status=SessionStatus.WITHDRAWN)
 
 
-def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> bool:
+def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str) -> datetime:
     """Erasure later, by the receipt code: that session, and if it was signed (its respondent
     id proved) everything else of that respondent in the study. An unsigned session's receipt
-    erases that session alone: whoever started it may not have been that respondent."""
+    erases that session alone: whoever started it may not have been that respondent. Returns
+    when it was erased (UTC), which the erasure page tells the panelist."""
     panel_session = session.scalar(
         select(PanelSession).where(
             PanelSession.receipt_hash == tokens.receipt_hash(settings, receipt_code)
         )
     )
     if panel_session is None:
-        raise PanelError(404, "No session has this receipt code; check it and try again")
+        raise NotFound("No session has this receipt code; check it and try again")
     others = (
         session.scalars(
             select(PanelSession).where(_same_respondent(panel_session)).order_by(PanelSession.id)
@@ -564,8 +562,9 @@ def erase_by_receipt(*, session: Session, settings: Settings, receipt_code: str)
     )
     removals: list[str] = []
     for other in others:  # sessions from before one-session-per-respondent, or a preview's
-        removals += erase_panel_session(session, settings, other, DeletionReason.ERASED)
-    removals += erase_panel_session(session, settings, panel_session, DeletionReason.ERASED)
+        removals += lifecycle.withdraw(session, settings, other, DeletionReason.ERASED)
+    removals += lifecycle.withdraw(session, settings, panel_session, DeletionReason.ERASED)
+    erased_at = utcnow()
     session.commit()
     remove_videos(settings, removals)
-    return True
+    return erased_at

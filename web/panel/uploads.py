@@ -11,31 +11,28 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from candor import ondevice
-from web.clips import keys, storage
-from web.clips.lifecycle import consented, mark_queued
-from web.panel.errors import PanelError
+from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
+from web.clips import keys, lifecycle, storage
+from web.clips.bounds import ClipBound, clip_bound
+from web.clips.deletion import remove_videos
+from web.clips.lifecycle import consented
+from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
+from web.errors import Conflict, Invalid, NotFound, Refused, TooLarge, Unsupported
+from web.panel import reoffer
 from web.panel.fastpath import store_chunk_fast
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    PanelSession,
-    PlaybackEvent,
-    PlaybackEventKind,
-    SessionStatus,
-)
 from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
+from web.studies.models import Ad
 
 NO_CONSENT = "No agree record for this session: uploads need consent first"
 
 
 def _refuse_unless_consented(status: SessionStatus, agreed: bool) -> None:
     if status == SessionStatus.WITHDRAWN:
-        raise PanelError(403, "This session was withdrawn; nothing more is accepted")
+        raise Refused("This session was withdrawn; nothing more is accepted")
     if status != SessionStatus.CONSENTED or not agreed:
-        raise PanelError(403, NO_CONSENT)
+        raise Refused(NO_CONSENT)
 
 
 def _received(session: Session, clip_id: int) -> list[int]:
@@ -58,26 +55,28 @@ def open_clip(
     panel_session = panel_session_for(session, session_public_id)
     _refuse_unless_consented(panel_session.status, has_agreed(session, panel_session.id))
     if body.ad_id not in panel_session.ad_order:
-        raise PanelError(404, "This ad is not part of the session")
+        raise NotFound("This ad is not part of the session")
     if panel_session.on_device:
         # The privacy promise of on-device mode, kept by the server too: this session's clips
         # are face records of the pinned format, never video.
         if body.mime_type.replace(" ", "").lower() != ondevice.MIME_TYPE:
-            raise PanelError(
-                415,
+            raise Unsupported(
                 "This session is analysed on the panelist's device: only face records "
-                f"({ondevice.MIME_TYPE}) are accepted, never video",
+                f"({ondevice.MIME_TYPE}) are accepted, never video"
             )
     elif ondevice.is_records(body.mime_type):
-        raise PanelError(415, "This session records video: face records are not accepted")
+        raise Unsupported("This session records video: face records are not accepted")
     else:
         base_type = body.mime_type.split(";", 1)[0].strip().lower()
         if base_type not in storage.VIDEO_MIME_TYPES:
-            raise PanelError(415, f"mime_type must be one of {', '.join(storage.VIDEO_MIME_TYPES)}")
+            raise Unsupported(f"mime_type must be one of {', '.join(storage.VIDEO_MIME_TYPES)}")
     for _attempt in range(2):
-        clip = session.scalar(
-            select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)
-        )
+        of_ad = select(Clip).where(Clip.session_id == panel_session.id, Clip.ad_id == body.ad_id)
+        # Restarting: locked, and read afresh (chunks may have come by the fast path's SQL).
+        locked = of_ad.with_for_update().execution_options(populate_existing=True)
+        clip = session.scalar(locked if body.restart else of_ad)
+        if clip is not None and body.restart and clip.chunks_received > 0:
+            return _restart(session, settings, clip)
         if clip is not None:
             return _clip_out(session, clip)
         public_id = uuid.uuid4()
@@ -95,7 +94,22 @@ def open_clip(
             session.rollback()
             continue
         return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
-    raise PanelError(409, "The clip is being created by another request; retry")
+    raise Conflict("The clip is being created by another request; retry")
+
+
+def _restart(session: Session, settings: Settings, clip: Clip) -> ClipOut:
+    """The ad offered again after a reload cut it off: its first take goes (reoffer.py)."""
+    removal = reoffer.restart(session, settings, clip)
+    if removal is None:
+        session.rollback()
+        raise Conflict(
+            "This ad's recording cannot be started again (it reached its end, or was "
+            "restarted once already)",
+            code="no_restart",
+        )
+    session.commit()
+    remove_videos(settings, [removal])
+    return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
 
 
 @dataclass
@@ -104,6 +118,10 @@ class LockedClip:
     session_public_id: uuid.UUID
     session_status: SessionStatus
     agreed: bool
+    ad_duration_s: float | None = None
+
+    def bound(self, settings: Settings) -> ClipBound:
+        return clip_bound(settings, self.ad_duration_s)
 
 
 def _lock_clip(
@@ -112,15 +130,16 @@ def _lock_clip(
     """The clip, locked for update, if it belongs to this session; otherwise 404."""
     agreed = consented(PanelSession.id)
     row = session.execute(
-        select(Clip, PanelSession.public_id, PanelSession.status, agreed)
+        select(Clip, PanelSession.public_id, PanelSession.status, agreed, Ad.duration_s)
         .join(PanelSession, Clip.session_id == PanelSession.id)
+        .outerjoin(Ad, Ad.id == Clip.ad_id)
         .where(Clip.public_id == clip_public_id)
         .with_for_update(of=Clip)
     ).first()
     # Another session's clip is reported exactly like a missing one.
     if row is None or row[1] != session_public_id:
-        raise PanelError(404, "No such clip in this session")
-    return LockedClip(row[0], row[1], row[2], bool(row[3]))
+        raise NotFound("No such clip in this session")
+    return LockedClip(row[0], row[1], row[2], bool(row[3]), row[4])
 
 
 def clip_state(
@@ -154,7 +173,7 @@ def store_chunk(
             return True, ChunkOut(index=index, bytes=received.size)
         return _store_chunk(session, settings, session_public_id, clip_public_id, index, received)
     except keys.KeyDestroyed as exc:  # a clip opened before chunks were sealed (an upgrade)
-        raise PanelError(409, "This clip has no data key and takes no chunks") from exc
+        raise Conflict("This clip has no data key and takes no chunks") from exc
 
 
 def _store_chunk(
@@ -166,9 +185,9 @@ def _store_chunk(
     received: storage.ReceivedChunk,
 ) -> tuple[bool, ChunkOut]:
     if index >= settings.max_chunks_per_clip:
-        raise PanelError(413, f"A clip has at most {settings.max_chunks_per_clip} chunks")
+        raise TooLarge(f"A clip has at most {settings.max_chunks_per_clip} chunks")
     if received.size == 0:
-        raise PanelError(400, "Empty chunk: the body must hold the chunk's bytes")
+        raise Invalid("Empty chunk: the body must hold the chunk's bytes")
     for _attempt in range(2):
         locked = _lock_clip(session, session_public_id, clip_public_id)
         _refuse_unless_consented(locked.session_status, locked.agreed)
@@ -179,12 +198,16 @@ def _store_chunk(
         if stored is not None:
             session.rollback()
             if stored != received.sha256:
-                raise PanelError(409, f"Chunk {index} was already stored with different bytes")
+                raise Conflict(f"Chunk {index} was already stored with different bytes")
             return False, ChunkOut(index=index, bytes=received.size)
         if clip.status != ClipStatus.UPLOADING:
-            raise PanelError(409, f"This clip is {clip.status.value}; it takes no more chunks")
-        if clip.bytes_received + received.size > settings.max_clip_bytes:
-            raise PanelError(413, f"The clip would exceed {settings.max_clip_bytes} bytes")
+            raise Conflict(f"This clip is {clip.status.value}; it takes no more chunks")
+        bound = locked.bound(settings)
+        refused = bound.too_many_chunks(index) or bound.too_many_bytes(
+            clip.bytes_received + received.size
+        )
+        if refused:
+            raise TooLarge(refused)
         session.add(
             Chunk(clip_id=clip.id, index=index, bytes=received.size, sha256=received.sha256)
         )
@@ -203,23 +226,29 @@ def _store_chunk(
             raise
         session.commit()
         return True, ChunkOut(index=index, bytes=received.size)
-    raise PanelError(409, f"Chunk {index} is being stored by another request; retry")
+    raise Conflict(f"Chunk {index} is being stored by another request; retry")
 
 
-def add_events(session: Session, clip: Clip, events: Sequence[PlaybackEventIn]) -> None:
+def add_events(
+    session: Session, clip: Clip, events: Sequence[PlaybackEventIn], bound: ClipBound
+) -> None:
     """Add playback events to an uploading clip (locked by the caller), idempotent by seq: an
-    event stored already is skipped, one stored with other content is a 409."""
+    event stored already is skipped, one stored with other content is a 409, one past the
+    clip's bound (its ad's length plus the margin) a 413."""
     wanted: dict[int, tuple[PlaybackEventKind, float, float]] = {}
     for event in events:
+        refused = bound.too_long(event.clip_ms) or bound.too_long(event.ad_ms)
+        if refused:
+            raise TooLarge(refused)
         item = (event.kind, event.clip_ms, event.ad_ms)
         if wanted.setdefault(event.seq, item) != item:
-            raise PanelError(400, f"Event seq {event.seq} appears twice with different content")
+            raise Invalid(f"Event seq {event.seq} appears twice with different content")
     existing = session.scalars(
         select(PlaybackEvent).where(PlaybackEvent.clip_id == clip.id, PlaybackEvent.seq.in_(wanted))
     ).all()
     for row in existing:
         if (row.kind, row.clip_ms, row.ad_ms) != wanted.pop(row.seq):
-            raise PanelError(409, f"Event seq {row.seq} was stored with different content")
+            raise Conflict(f"Event seq {row.seq} was stored with different content")
     for seq, (kind, clip_ms, ad_ms) in wanted.items():
         session.add(
             PlaybackEvent(clip_id=clip.id, seq=seq, kind=kind, clip_ms=clip_ms, ad_ms=ad_ms)
@@ -227,20 +256,26 @@ def add_events(session: Session, clip: Clip, events: Sequence[PlaybackEventIn]) 
 
 
 def store_events(
-    *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, body: EventsIn
+    *,
+    session: Session,
+    settings: Settings,
+    session_public_id: uuid.UUID,
+    clip_public_id: uuid.UUID,
+    body: EventsIn,
 ) -> int:
-    """Store playback events, idempotent by seq; returns how many of the sent events are stored."""
+    """Store playback events, idempotent by seq; returns how many of the sent events are stored.
+    An event past the clip's bound (its ad's length plus the margin) is a 413."""
     locked = _lock_clip(session, session_public_id, clip_public_id)
     _refuse_unless_consented(locked.session_status, locked.agreed)
     clip = locked.clip
     if clip.status != ClipStatus.UPLOADING:
-        raise PanelError(409, "This clip is finished; events must be sent before finish")
-    add_events(session, clip, body.events)
+        raise Conflict("This clip is finished; events must be sent before finish")
+    add_events(session, clip, body.events, locked.bound(settings))
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise PanelError(409, "These events are being stored by another request; retry") from exc
+        raise Conflict("These events are being stored by another request; retry") from exc
     return len(body.events)
 
 
@@ -266,16 +301,15 @@ def finish_clip(
     received = _received(session, clip.id)
     beyond = [i for i in received if i >= chunk_count]
     if beyond:
-        raise PanelError(400, f"chunk_count is {chunk_count} but chunk {beyond[0]} was received")
+        raise Invalid(f"chunk_count is {chunk_count} but chunk {beyond[0]} was received")
     have = set(received)
     missing = [i for i in range(chunk_count) if i not in have]
     if missing:
         session.rollback()
-        raise PanelError(
-            409,
+        raise Conflict(
             f"{len(missing)} chunk(s) missing; send them and finish again",
             missing=missing[:1000],
         )
-    mark_queued(clip, chunk_count)
+    lifecycle.finish(clip, chunk_count)
     session.commit()
     return Finished(clip.id, ClipStatus.QUEUED, True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,11 +13,16 @@ from sqlalchemy.orm import Session
 from candor.metrics import EMOTIONS, EXPRESSION_NAMES
 from web.accounts.models import Organisation
 from web.db import utcnow
+from web.reports.compare_content import CompareReport, study_comparison
 from web.results import catalogue, quality, service
 from web.results.schemas import AdCurves, AdSummaryOut, KeyMoments, Quality
 from web.settings import Settings
+from web.studies import thumbnails
 from web.studies.models import Ad, Study
+from web.studies.thumbnails import Thumbnail
 
+# Pictures of the ad under its curves.
+REPORT_FRAMES = 8
 # Always shown: what a client asks first (did they watch, did they smile).
 BASE_METRICS = ("attention", "smile")
 # Shown in emotion mode, when the results store has them: valence on its own -1..1 axis.
@@ -36,6 +42,8 @@ class AdReport:
     emotion_help: str = catalogue.EMOTION_DOCS_PATH
     # Expressions no model here measures: listed as "not measured", never drawn.
     not_measured: tuple[str, ...] = ()
+    # Pictures of the ad along its timeline (never of a panelist), with their files.
+    frames: tuple[tuple[Thumbnail, Path], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,8 @@ class StudyReport:
     generated_at: datetime
     ads: list[AdReport]
     quality: Quality
+    # The ads compared, with the difference tests (two or more ads with data).
+    comparison: CompareReport | None = None
 
 
 def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdReport:
@@ -63,7 +73,14 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
         emotion_metrics=emotion_metrics,
         emotion_help=settings.base_url.rstrip("/") + catalogue.EMOTION_DOCS_PATH,
         not_measured=tuple(m for m in EXPRESSION_NAMES if not catalogue.measured(m)),
+        frames=report_frames(settings, ad),
     )
+
+
+def report_frames(settings: Settings, ad: Ad) -> tuple[tuple[Thumbnail, Path], ...]:
+    """REPORT_FRAMES pictures evenly along the ad, with their files."""
+    picked = thumbnails.spread(thumbnails.thumbnails(settings, ad), REPORT_FRAMES)
+    return tuple((t, path) for t in picked if (path := thumbnails.picture(settings, ad, t.index)))
 
 
 def study_ads(session: Session, study: Study) -> list[Ad]:
@@ -76,10 +93,12 @@ def study_ads(session: Session, study: Study) -> list[Ad]:
 def study_report(session: Session, settings: Settings, study: Study) -> StudyReport:
     """Every ad of the study in its set order, and the study's data quality."""
     organisation = session.get(Organisation, study.organisation_id)
+    ads = study_ads(session, study)
     return StudyReport(
         study=study,
         organisation=organisation.name if organisation else "",
         generated_at=utcnow(),
-        ads=[ad_report(session, settings, study, ad) for ad in study_ads(session, study)],
+        ads=[ad_report(session, settings, study, ad) for ad in ads],
         quality=quality.quality(session, study.id),
+        comparison=study_comparison(session, settings, ads, study.organisation_id, study.name),
     )

@@ -13,7 +13,6 @@ import numpy as np
 from bidi import get_display
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 from numpy.typing import NDArray
@@ -180,8 +179,12 @@ def ad_figure(report: AdReport, study_name: str, size: tuple[float, float]) -> F
     valence = [m for m in report.emotion_metrics if m == "valence"]
     others = [m for m in report.emotion_metrics if m != "valence"]
     emotion_rows = int(bool(valence)) + int(bool(others))
+    strip = int(bool(report.frames))
     grid = figure.add_gridspec(
-        1 + emotion_rows, 2, width_ratios=(3.2, 1.3), height_ratios=(2.0, *[1.2] * emotion_rows)
+        1 + strip + emotion_rows,
+        2,
+        width_ratios=(3.2, 1.3),
+        height_ratios=(2.0, *[0.55] * strip, *[1.2] * emotion_rows),
     )
     n = report.summary.n
     figure.suptitle(
@@ -194,6 +197,9 @@ def ad_figure(report: AdReport, study_name: str, size: tuple[float, float]) -> F
     main = figure.add_subplot(grid[0, 0])
     _curves_axes(main, report, report.metrics, label_moments=True, title="Attention and smile")
     row = 1
+    if strip:
+        _frames_axes(figure.add_subplot(grid[row, 0], sharex=main), report, size)
+        row += 1
     if valence:
         ax = figure.add_subplot(grid[row, 0], sharex=main)
         _curves_axes(ax, report, valence, label_moments=False, title="Valence (inferred), -1 to 1")
@@ -211,6 +217,40 @@ def ad_figure(report: AdReport, study_name: str, size: tuple[float, float]) -> F
     lines += ["", *_wrap(FOOTER, TEXT_WIDTH)]
     text.text(0, 1, "\n".join(lines), va="top", ha="left", fontsize=9)
     return figure
+
+
+def _frames_axes(ax: Axes, report: AdReport, size: tuple[float, float]) -> None:
+    """What the ad showed along its timeline: each picture centred on the time it shows."""
+    from matplotlib.image import imread
+    from matplotlib.offsetbox import AnnotationBbox, OffsetImage
+
+    ax.set_ylim(0, 1)
+    ax.set_yticks([])
+    for side in ("left", "right", "top", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="x", labelbottom=False, length=0)
+    ax.set_title("What was on screen (pictures of the ad)", loc="left", fontsize=9)
+    # The curves' axes take about 3.2/4.5 of the page's width, the pictures share it out, and
+    # the strip is about a tenth of its height. OffsetImage sizes in points (1/72 in).
+    width_pt = size[0] * 72 * 3.2 / 4.5 * 0.92 / max(len(report.frames), 1)
+    height_pt = size[1] * 72 * 0.1
+    for thumbnail, path in report.frames:
+        image = imread(path)
+        zoom = min(width_pt / image.shape[1], height_pt / image.shape[0])
+        box = AnnotationBbox(
+            OffsetImage(image, zoom=zoom), (thumbnail.time_s, 0.55), frameon=False, pad=0
+        )
+        ax.add_artist(box)
+        ax.annotate(
+            f"{thumbnail.start_s:.0f} s",
+            (thumbnail.time_s, 0.55),
+            xytext=(0, -zoom * image.shape[0] / 2 - 1),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=7,
+            color="#333333",
+        )
 
 
 def _wrap(text: str, width: int) -> list[str]:
@@ -288,21 +328,3 @@ def ad_png(report: AdReport, study_name: str) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=PNG_DPI)
     return buffer.getvalue()
-
-
-def study_pdf(report: StudyReport) -> bytes:
-    """A4 landscape: one page per ad in the study's order, then the data-quality page."""
-    buffer = io.BytesIO()
-    with PdfPages(buffer, metadata=_pdf_metadata(report)) as pdf:
-        for ad in report.ads:
-            pdf.savefig(as_plain_text(ad_figure(ad, report.study.name, A4_LANDSCAPE_IN)))
-        pdf.savefig(as_plain_text(quality_figure(report, A4_LANDSCAPE_IN)))
-    return buffer.getvalue()
-
-
-def _pdf_metadata(report: StudyReport) -> dict[str, str]:
-    return {
-        "Title": f"{report.study.name}: Candor report",
-        "Author": report.organisation,
-        "Creator": "Candor",
-    }

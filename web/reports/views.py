@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from sqlalchemy.orm import Session
@@ -15,9 +15,12 @@ from web.accounts.deps import LoggedInGuard
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
 from web.reports import links
+from web.reports.compare_content import compare_report, segments_report
 from web.reports.content import ad_report, study_ads, study_report
 from web.reports.models import ReportLink
-from web.results.deps import AdDep, StudyDep
+from web.results import catalogue
+from web.results.api import check_compare_count, curves_or_400
+from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.export import file_stem
 from web.settings import Settings
 from web.studies.models import Ad, Study
@@ -74,9 +77,9 @@ def _png(
 
 
 def _pdf(settings: Settings, session: Session, study: Study, headers: dict[str, str]) -> Response:
-    from web.reports import render as draw  # matplotlib: loaded on the first report, not at start
+    from web.reports.study_pdf import study_pdf  # matplotlib: loaded on the first report
 
-    content = draw.study_pdf(study_report(session, settings, study))
+    content = study_pdf(study_report(session, settings, study))
     disposition = f'inline; filename="{_filename(study.name, "pdf")}"'
     return Response(
         content,
@@ -95,6 +98,64 @@ def ad_report_png(access: AdDep, session: SessionDep, settings: SettingsDep) -> 
 def study_report_pdf(study: StudyDep, session: SessionDep, settings: SettingsDep) -> Response:
     """The study's report: one page per ad, then data quality."""
     return _pdf(settings, session, study, PRIVATE_HEADERS)
+
+
+@members.get("/results/compare/report.png")
+def compare_report_png(
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    ad_ids: Annotated[list[int], Query(alias="ad")] = [],  # noqa: B006  (FastAPI copies it)
+) -> Response:
+    """The ads compared as a PNG: attention and smile (valence in emotion mode) side by side,
+    the seconds where they differ for real hatched, and what holds in words."""
+    from web.reports import compare_render  # matplotlib: loaded on the first report
+
+    accesses = readable_ads(ad_ids, user, session)
+    check_compare_count(len(accesses))
+    ads = [a.ad for a in accesses]
+    title = " vs ".join(ad.title for ad in ads)
+    report = compare_report(
+        session, settings, ads, accesses[0].study.organisation_id, f"Compared: {title}"
+    )
+    disposition = f'inline; filename="{_filename("compare-" + title, "png")}"'
+    return Response(
+        compare_render.compare_png(report),
+        media_type="image/png",
+        headers={**PRIVATE_HEADERS, "Content-Disposition": disposition},
+    )
+
+
+@members.get("/results/ads/{ad_id}/segments/report.png")
+def segments_report_png(
+    access: AdDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    var: Annotated[str, Query(min_length=1, max_length=64)],
+    metric: Annotated[str, Query(max_length=32)] = "attention",
+) -> Response:
+    """One metric of the ad split by a pass-through variable as a PNG: the groups shown on the
+    segments page, the seconds where they differ for real hatched, what holds in words."""
+    from web.reports import compare_render  # matplotlib: loaded on the first report
+
+    offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+    if metric not in offered or not catalogue.measured(metric):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"no curve {metric!r} for this ad")
+    curves = curves_or_400(session, settings, access, var)
+    if len(curves.segments) < 2:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{var!r} has fewer than two groups shown (groups under {curves.min_cell_size} "
+            "panelists are hidden): nothing to compare",
+        )
+    title = f"{access.ad.title}: {catalogue.full_label(metric)} by {var}"
+    report = segments_report(session, curves, metric, title)
+    disposition = f'inline; filename="{_filename(f"{access.ad.title}-by-{var}", "png")}"'
+    return Response(
+        compare_render.compare_png(report),
+        media_type="image/png",
+        headers={**PRIVATE_HEADERS, "Content-Disposition": disposition},
+    )
 
 
 def _link_out(link: ReportLink) -> ReportLinkOut:

@@ -12,15 +12,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
-from web.panel.models import Clip, ClipStatus, PanelSession
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import ClipStatus
+from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession
 from web.results import catalogue
-from web.results.models import CURVE_METRICS, EMOTION_METRICS, ClipEmotionSecond, ClipSecond
 from web.results.quality import counted_sessions
 from web.results.schemas import AdCurves
 from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
 
 PSEUDONYM_HEX_CHARS = 16
+# Rows of the per-panelist CSV read from the database at a time.
+STREAM_ROWS = 2000
 
 
 def file_stem(title: str, fallback: str) -> str:
@@ -186,26 +189,34 @@ def panelist_csv(
                 ClipEmotionSecond.second == ClipSecond.second,
             ),
         )
-    # Read everything now: the response streams after the request's session is closed.
-    seconds = session.execute(
-        query.where(ClipSecond.clip_id.in_(included_clips(ad_id))).order_by(
-            ClipSecond.clip_id, ClipSecond.second
-        )
-    ).all()
+    query = query.where(ClipSecond.clip_id.in_(included_clips(ad_id))).order_by(
+        ClipSecond.clip_id, ClipSecond.second
+    )
     header = [catalogue.export_header(m) for m in metrics]
     measured = [catalogue.measured(m) for m in metrics]
 
     def rows() -> Iterator[list[str]]:
         yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", "flag", *header]
-        for clip_id, second, n_frames, flag, *values in seconds:
-            name, values_of = by_clip[clip_id]
-            yield [
-                name,
-                *(_text(values_of.get(v, "")) for v in variables),
-                str(second),
-                str(n_frames),
-                _text(flag or ""),
-                *(_number(v) if ok else "" for v, ok in zip(values, measured, strict=True)),
-            ]
+        # Streamed: read as it is sent, STREAM_ROWS at a time from a server-side cursor, on the
+        # request's session (FastAPI closes it after the response), so memory stays flat
+        # however many panelists the ad has. Only the panelists' ids and coarsened variables
+        # (above) are held whole.
+        result = session.execute(query, execution_options={"yield_per": STREAM_ROWS})
+        try:
+            for clip_id, second, n_frames, flag, *values in result:
+                found = by_clip.get(clip_id)
+                if found is None:  # analysed or erased after the list above was read
+                    continue
+                name, values_of = found
+                yield [
+                    name,
+                    *(_text(values_of.get(v, "")) for v in variables),
+                    str(second),
+                    str(n_frames),
+                    _text(flag or ""),
+                    *(_number(v) if ok else "" for v, ok in zip(values, measured, strict=True)),
+                ]
+        finally:
+            result.close()
 
     return _csv_lines(rows())

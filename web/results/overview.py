@@ -10,7 +10,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from web.accounts.models import Membership, Organisation
-from web.panel.models import Clip, PanelSession
+from web.clips.models import Clip, PanelSession
 from web.studies.fieldwork import intake_of
 from web.studies.models import Ad, Integration, IntegrationStatus, Study
 

@@ -8,15 +8,9 @@ from sqlalchemy import ColumnElement, and_, distinct, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from candor.quality import EXCLUSION_REASONS
+from candor.statuses import ClipStatus, ConsentDecision, SessionStatus
 from web.clips.aggregates import duplicate_of_counted
-from web.panel.models import (
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    PanelSession,
-    SessionStatus,
-)
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.results.schemas import DeclineReason, Progress, Quality
 
 NO_REASON = "(no reason given)"

@@ -3,7 +3,8 @@ here, so no route or export can skip it), summaries, key moments, norms and comp
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 
@@ -11,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from candor.metrics import EMOTIONS, EXPRESSION_NAMES, NOT_MEASURED
+from web.clips.models import AdAggregate
 from web.results import catalogue, maths
 from web.results.maths import METRIC_BOUNDS, Cell
-from web.results.models import AdAggregate
 from web.results.moments import (
     KEY_MOMENT_MIN_ATTENTION,
     KEY_MOMENT_MIN_LIFT,
@@ -265,9 +266,16 @@ def _emotion_summary_out(summary: maths.EmotionSummary) -> EmotionSummaryOut:
     return EmotionSummaryOut(**figures, derivation=catalogue.EMOTION_DOCS_PATH)
 
 
-def summary_out(ad: Ad, cells: dict[str, dict[int, Cell]], emotions: bool) -> AdSummaryOut:
-    """One ad's summary; emotion figures only if its study shows emotions."""
-    summary = maths.summarise(cells, emotions)
+def summary_out(
+    ad: Ad,
+    cells: dict[str, dict[int, Cell]],
+    emotions: bool,
+    summary: maths.Summary | None = None,
+) -> AdSummaryOut:
+    """One ad's summary; emotion figures only if its study shows emotions. ``summary``: the
+    figures already computed from ``cells`` (the cache's)."""
+    if summary is None:
+        summary = maths.summarise(cells, emotions)
     figures = asdict(summary)
     figures.pop("emotions")
     return AdSummaryOut(
@@ -280,11 +288,70 @@ def summary_out(ad: Ad, cells: dict[str, dict[int, Cell]], emotions: bool) -> Ad
     )
 
 
+class SummaryCache:
+    """Each ad's summary figures under (ad id, aggregate version, emotions), so the
+    organisation norm over many ads reads only the aggregates of ads that changed since.
+
+    The version (Ad.aggregate_version) is a fresh random token each time apply_clip changes the
+    ad's aggregates, read in the reader's own transaction: a figure is never served for other
+    aggregates than it was computed from, in any web process. Version 0 (never changed by the
+    pipeline: no clip counted, or cells written by hand) is not cached. Bounded: the oldest
+    entries go first."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[int, int, bool], maths.Summary] = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0  # figures computed (misses), for tests and the bench
+
+    def get(self, key: tuple[int, int, bool]) -> maths.Summary | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int, bool], summary: maths.Summary) -> None:
+        if key[1] == 0:
+            return
+        with self._lock:
+            self._entries[key] = summary
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+SUMMARY_CACHE = SummaryCache()
+
+
 def summaries(session: Session, ads: Sequence[Ad]) -> list[AdSummaryOut]:
-    """Each ad's summary from its whole-sample aggregate, in one query."""
+    """Each ad's summary from its whole-sample aggregate: cached figures for ads whose
+    aggregates did not change (SummaryCache), the others' cells in one query."""
+    if not ads:
+        return []
     with_emotions = emotion_studies(session, {ad.study_id for ad in ads})
-    cells = read_cells(session, [ad.id for ad in ads])
-    return [summary_out(ad, cells[ad.id].get("", {}), ad.study_id in with_emotions) for ad in ads]
+    ids = [ad.id for ad in ads]
+    # Read now, not from the ads' loaded state: apply_clip may have changed it since.
+    versions: dict[int, int] = {
+        ad_id: version
+        for ad_id, version in session.execute(
+            select(Ad.id, Ad.aggregate_version).where(Ad.id.in_(ids))
+        )
+    }
+    keys = {ad.id: (ad.id, versions.get(ad.id, 0), ad.study_id in with_emotions) for ad in ads}
+    figures = {ad_id: SUMMARY_CACHE.get(key) for ad_id, key in keys.items() if key[1]}
+    missing = [ad_id for ad_id in ids if figures.get(ad_id) is None]
+    cells = read_cells(session, missing)
+    for ad_id in missing:
+        key = keys[ad_id]
+        figures[ad_id] = maths.summarise(cells[ad_id].get("", {}), key[2])
+        SUMMARY_CACHE.computed += 1
+        SUMMARY_CACHE.put(key, figures[ad_id])  # type: ignore[arg-type]
+    return [summary_out(ad, {}, keys[ad.id][2], figures[ad.id]) for ad in ads]
 
 
 def moment_metrics(curves: AdCurves) -> tuple[str, ...]:

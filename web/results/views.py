@@ -13,7 +13,7 @@ from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
-from web.results import catalogue, compare, maths, overview, quality, service
+from web.results import catalogue, compare, differences, maths, overview, quality, service
 from web.results.api import (
     MetricsQuery,
     check_compare_count,
@@ -21,9 +21,14 @@ from web.results.api import (
 )
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
+from web.results.differences_api import TestChoiceDep
+from web.results.differences_api import router as differences_router
+from web.results.frames import frames_out
+from web.results.frames import router as frames_router
 from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
 from web.samples import sample_count
+from web.studies import thumbnails
 
 WEB_DIR = Path(__file__).resolve().parent.parent
 # The charting library (uPlot) comes from npm: `scripts/setup` runs `npm ci`, and it is served
@@ -49,8 +54,13 @@ PICKER_GROUPS = (
     ("engagement", "Engagement"),
 )
 
+# Pictures of each ad in a row on the compare page.
+COMPARE_FRAMES = 8
+
 router = APIRouter()
 router.include_router(api_router)
+router.include_router(differences_router)
+router.include_router(frames_router)
 # The site's one template environment, so results pages get the same header (who is logged in,
 # the log-out form's CSRF token) and the same no-store caching as every other page.
 templates.env.globals.update(
@@ -155,6 +165,7 @@ def ad_page(
     view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
+    pictures = frames_out(access.ad, thumbnails.thumbnails(settings, access.ad))
     chart = {
         "duration": access.ad.duration_s,
         "seconds": curves.seconds,
@@ -164,6 +175,8 @@ def ad_page(
         "info": {m.name: m.model_dump() for m in offered},
         "curves": {m.name: curves.overall.curves[m.name].model_dump() for m in offered},
         "moments": [m.model_dump() for m in moments.moments],
+        # Pictures of the ad along the time axis, drawn under the chart (results.js).
+        "frames": [f.model_dump() for f in pictures.frames],
     }
     return _render(
         request,
@@ -190,10 +203,12 @@ def segments_page(
     access: AdDep,
     session: SessionDep,
     settings: SettingsDep,
+    testing: TestChoiceDep,
     var: Annotated[str | None, Query(max_length=64)] = None,
     metric: Annotated[str, Query(max_length=32)] = "attention",
 ) -> HTMLResponse:
-    """One metric split by a pass-through variable; small groups are hidden with a note."""
+    """One metric split by a pass-through variable; small groups are hidden with a note; where
+    the groups shown differ for real (docs/results.md), the seconds are shaded and said."""
     offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
     # A shared address naming a metric this ad doesn't have, or one not measured, shows
     # attention, with a note.
@@ -204,6 +219,13 @@ def segments_page(
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
     curves = curves_or_400(session, settings, access, chosen)
+    tested = (
+        differences.between_segments(
+            session, curves, [metric],
+            test=testing.test, alpha=testing.alpha, correction=testing.correction,
+        )
+        if len(curves.segments) >= 2 else None
+    )  # fmt: skip
     chart = {
         "duration": access.ad.duration_s,
         "seconds": curves.seconds,
@@ -215,10 +237,12 @@ def segments_page(
             {"value": s.segment_value, "n": s.n, "curve": s.curves[metric].model_dump()}
             for s in curves.segments
         ],
+        "significant": tested.metrics[metric].significant_seconds if tested else [],
     }
     return _render(
         request,
         "segments.html",
+        tested=tested,
         ad=access.ad,
         study=access.study,
         curves=curves,
@@ -237,6 +261,7 @@ def compare_page(
     user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
+    testing: TestChoiceDep,
     ad_ids: Annotated[list[int], Query(alias="ad")] = [],  # noqa: B006  (FastAPI copies it)
     metrics: MetricsQuery = None,
 ) -> HTMLResponse:
@@ -260,10 +285,18 @@ def compare_page(
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
     )
+    strips = {ad.id: frames_out(ad, thumbnails.spread(thumbnails.thumbnails(settings, ad),
+                                                      COMPARE_FRAMES)) for ad in ads}  # fmt: skip
+    tested = differences.between_ads(
+        session, ads, [m for m in view if catalogue.measured(m)],
+        test=testing.test, alpha=testing.alpha, correction=testing.correction,
+    )  # fmt: skip
     return _render(
         request,
         "compare.html",
         comparison=comparison,
+        tested=tested,
+        strips=strips,
         studies={a.ad.id: a.study for a in accesses},
         view=view,
         offered=offered,
@@ -285,6 +318,8 @@ def compare_page(
                 for c in comparison.ads
             ],
             "norms": {m: b.model_dump() for m, b in comparison.norms_band.items()},
+            # Seconds where a difference between ads holds (none on the percent axis).
+            "significant": {m: d.significant_seconds for m, d in tested.metrics.items()},
         },
     )
 

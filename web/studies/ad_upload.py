@@ -3,6 +3,7 @@ page and the API so both refuse the same things in the same words."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import PurePath
 
 from fastapi import Request
@@ -11,13 +12,14 @@ from starlette.concurrency import run_in_threadpool
 
 from web.csrf import CSRF_FIELD, CSRF_HEADER, check_token
 from web.settings import Settings
-from web.studies import service
+from web.studies import service, thumbnails
 from web.studies.files import incoming_dir
 from web.studies.media import NotAVideo, probe_video
 from web.studies.models import Ad, Study
 from web.studies.upload import UploadRefused, receive_file
 
 MAX_TITLE = 200
+log = logging.getLogger(__name__)
 
 
 async def upload_ad(request: Request, *, settings: Settings, session: Session, study: Study) -> Ad:
@@ -45,9 +47,16 @@ async def upload_ad(request: Request, *, settings: Settings, session: Session, s
         # Decoding takes CPU time; keep the event loop free for other requests meanwhile.
         info = await run_in_threadpool(probe_video, received.path)
         title = _title(received.fields.get("title", ""), received.filename, len(study.ads))
-        return service.add_ad(
+        ad = service.add_ad(
             session=session, settings=settings, study=study, title=title, upload=received, info=info
         )
+        # The ad's pictures along its timeline, once, now (the results pages and reports show
+        # them); one that fails is tried again on first use, the upload stands.
+        try:
+            await run_in_threadpool(thumbnails.extract, settings, ad)
+        except thumbnails.NoFrames as exc:
+            log.warning("ad %s uploaded without pictures: %s", ad.id, exc)
+        return ad
     except NotAVideo as exc:
         raise UploadRefused(str(exc)) from exc
     finally:

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
-from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession
+from candor.statuses import ConsentDecision
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.studies.models import Integration, IntegrationStatus, Study
 
 SERIES = ("sessions", "consents", "usable")

@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.db import Base, utcnow
@@ -86,6 +96,10 @@ class Ad(Base):
     width: Mapped[int]
     height: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A fresh random token each time web.clips.aggregates.apply_clip changes the ad's
+    # aggregates (0: never): figures computed from them are cached under (ad, version)
+    # (web/results/service.py).
+    aggregate_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
     study: Mapped[Study] = relationship(back_populates="ads")
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ConsentDecision
 from web.accounts.models import User
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
-from web.panel.models import Clip, ConsentDecision, ConsentRecord, PanelSession
 from web.settings import Settings
+from web.studies import thumbnails
 from web.studies.files import ad_file_path, ad_poster_path
 from web.studies.media import VideoInfo
 from web.studies.models import Ad, Study
@@ -175,6 +178,7 @@ def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:
             409,
         )
     paths = [ad_file_path(settings, ad), ad_poster_path(settings, ad)]
+    pictures = thumbnails.frames_dir(settings, ad)
     study = ad.study
     session.delete(ad)
     session.commit()
@@ -182,6 +186,7 @@ def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:
     for path in paths:
         if path is not None:
             path.unlink(missing_ok=True)
+    shutil.rmtree(pictures, ignore_errors=True)
     session.refresh(study)
     remaining = list(study.ads)
     for position, remaining_ad in enumerate(remaining):

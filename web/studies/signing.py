@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from web.errors import Refused
 from web.settings import Settings
 from web.studies.models import Integration
 
@@ -42,15 +43,12 @@ PREVIEW_SALT = "candor-preview"
 SIG_PATTERN = r"^[0-9a-fA-F]{64}$"
 
 
-class ProofRefused(Exception):
-    """A start whose proof (respondent signature or preview token) does not hold.
-
-    `code` names the reason for clients; mapped once to 403 in the app factory."""
+class ProofRefused(Refused):
+    """A start whose proof (respondent signature or preview token) does not hold; `code`
+    names the reason for clients (signature_required, signature_invalid, ...)."""
 
     def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+        super().__init__(detail, code=code)
 
 
 class SecretUnreadable(Exception):

@@ -4,6 +4,7 @@ emotions)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ import cv2
 import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from candor.quality import ExclusionReason
 from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
@@ -35,6 +37,8 @@ from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
 from worker.analysis.trained import FER_CLASSES, AppearanceClassifier, Blendshapes
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float], None]
 
@@ -204,17 +208,18 @@ def _quality(frames: Table, duration: float, settings: Settings) -> Quality:
     present = frames["face_present"].astype(bool)
     hidden = frames["mouth_occluded"].astype(bool) | frames["eyes_occluded"].astype(bool)
     occluded_share = float(np.mean(hidden[present])) if present.any() else 0.0
-    reason: str | None = None
+    reason: ExclusionReason | None = None
     if duration < settings.min_duration_s:
-        reason = "too_short"
+        reason = ExclusionReason.TOO_SHORT
     elif brightness < settings.min_brightness:
-        reason = "too_dark"  # checked before faces: in the dark, face counts are guesses
+        # Checked before faces: in the dark, face counts are guesses.
+        reason = ExclusionReason.TOO_DARK
     elif bystander_share > settings.max_bystander_share:
-        reason = "bystander"
+        reason = ExclusionReason.BYSTANDER
     elif face_share < settings.min_face_share:
-        reason = "no_face"
+        reason = ExclusionReason.NO_FACE
     elif occluded_share > settings.max_occluded_share:
-        reason = "occluded"
+        reason = ExclusionReason.OCCLUDED
     return Quality(
         face_found_share=round(face_share, 4),
         bystander_share=round(bystander_share, 4),
@@ -234,6 +239,7 @@ def analyze(
     settings: Settings | None = None,
     emotions: bool = False,
     rest_levels: Mapping[str, float] | None = None,
+    until_s: float | None = None,
 ) -> AnalysisResult:
     """Analyse one webcam clip: per-frame signals, per-second curves, quality, provenance.
 
@@ -245,6 +251,9 @@ def analyze(
     session (``provenance["rest_levels"]`` of those results); each expression's rest is the lower
     of this clip's and theirs, so a clip expressive throughout keeps its expressions when the
     panelist was calm in another.
+    ``until_s`` stops decoding there (VideoReader.frames): the worker passes the clip's bound,
+    its ad's length plus a margin (web/clips/bounds.py), so no clip costs more than its ad is
+    worth (the log says where it stopped; the shared provenance does not vary by clip).
     ``on_progress`` receives the share of the file read, 0..1, about every 1%.
     Raises AnalysisError (a subclass naming the problem) for anything that is not a usable video.
     """
@@ -263,7 +272,7 @@ def analyze(
                 emotions=emotions,
                 min_turn_deg=settings.frontal_min_yaw,
             )
-            for index, frame in enumerate(reader.frames(settings.fps)):
+            for index, frame in enumerate(reader.frames(settings.fps, until_s=until_s)):
                 landmarks = models.landmarks(frame.rgb)
                 collector.add(frame, landmarks)
                 hands.add(frame.t, frame.rgb, landmarks)
@@ -275,6 +284,13 @@ def analyze(
         finally:
             models.close()
         info = reader.info
+        if reader.stopped_at_s is not None:
+            log.warning(
+                "%s: decoding stopped at its bound (%.1f s, %d frames decoded)",
+                reader.path.name,
+                reader.stopped_at_s,
+                reader.decoded,
+            )
 
     raw = {**collector.table(), **hands.table()}
     n_faces = np.maximum(np.array(counter.counts, dtype=np.int64), raw.pop("found").astype(int))

@@ -31,6 +31,10 @@ _ISO_BOX_TYPES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip")
 # (encoders round, and audio can outlast video by a few hundred milliseconds).
 _TRUNCATION_TOLERANCE_S = 1.0
 _TRUNCATION_TOLERANCE_SHARE = 0.05
+# A clip bounded to ``until_s`` seconds is decoded to at most this many frames per bounded
+# second, whatever its timestamps claim (a file can stamp thousands of tiny frames per second,
+# or the same time on all of them). Webcams record at 30 fps, a few at 60.
+MAX_DECODE_FPS = 60.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,8 @@ class VideoReader:
                     f"{self.path.name} is a truncated or damaged video (its index is missing)"
                 ) from error
             raise NotAVideo(f"{self.path.name} is not a video file") from error
+        self.decoded = 0  # frames decoded so far by frames(): the work done on this clip
+        self.stopped_at_s: float | None = None  # where frames() stopped at its bound, if it did
         try:
             self.info = self._inspect(size)
         except Exception:
@@ -155,13 +161,20 @@ class VideoReader:
         """Release the container."""
         self._container.close()
 
-    def frames(self, fps: float | None = None) -> Iterator[Frame]:
+    def frames(self, fps: float | None = None, until_s: float | None = None) -> Iterator[Frame]:
         """Yield frames in presentation order; with ``fps``, the first frame of each 1/fps slot.
 
+        ``until_s`` bounds the work: decoding stops at the first frame later than ``until_s``
+        seconds, or after ``until_s x MAX_DECODE_FPS`` frames, whichever comes first
+        (``stopped_at_s`` then says where); nothing past it is read.
         Raises TruncatedVideo if the data breaks off, or ends well before the declared duration.
         """
         if fps is not None and not (fps > 0 and math.isfinite(fps)):
             raise ValueError(f"fps must be a positive number, not {fps}")
+        if until_s is not None and not until_s > 0:
+            raise ValueError(f"until_s must be a positive number of seconds, not {until_s}")
+        bounded = until_s is not None and math.isfinite(until_s)
+        max_frames = math.ceil(until_s * MAX_DECODE_FPS) if bounded and until_s else 0
         stream = self._container.streams.video[0]
         rate = float(stream.average_rate or stream.guessed_rate or 30)
         size = max(self.info.size_bytes, 1)
@@ -172,9 +185,15 @@ class VideoReader:
         n = 0
         try:
             for packet in self._container.demux(stream):
+                if self.stopped_at_s is not None:
+                    break
                 if packet.pos is not None and packet.pos >= 0:
                     progress = min(1.0, packet.pos / size)
                 for frame in packet.decode():
+                    self.decoded += 1
+                    if bounded and n >= max_frames:
+                        self.stopped_at_s = max(last_t, 0.0)
+                        break
                     time = frame.time
                     if time is None:  # no timestamp: one nominal interval after the last frame
                         time = (first or 0.0) + (last_t + 1 / rate if n else 0.0)
@@ -183,6 +202,9 @@ class VideoReader:
                     t = float(time) - first
                     if t <= last_t:  # a repeated or out-of-order timestamp: keep time monotonic
                         t = last_t + 1e-3
+                    if bounded and until_s is not None and t > until_s:
+                        self.stopped_at_s = until_s
+                        break
                     last_t = t
                     n += 1
                     if fps is not None:
@@ -197,7 +219,7 @@ class VideoReader:
         if n == 0:
             raise NoFrames(f"{self.path.name} has a video track but no frames")
         declared = self.info.declared_duration_s
-        if declared is not None and first is not None:
+        if declared is not None and first is not None and self.stopped_at_s is None:
             end = last_t + 1 / rate
             tolerance = max(_TRUNCATION_TOLERANCE_S, _TRUNCATION_TOLERANCE_SHARE * declared)
             if end < declared - tolerance:

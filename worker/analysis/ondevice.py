@@ -48,7 +48,7 @@ from candor.ondevice import (
     RECORD_BYTES,
 )
 from candor.ondevice import is_records as is_records  # the clip job reads it here
-from worker.analysis.arrays import Table
+from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings
 from worker.analysis.errors import AnalysisError, NoFrames
 from worker.analysis.expressions import KEPT_BLENDSHAPES
@@ -156,7 +156,7 @@ def encode(rows: Table) -> bytes:
     return out.tobytes()
 
 
-def decode(data: bytes) -> tuple[Table, np.ndarray]:
+def decode(data: bytes) -> tuple[Table, Array]:
     """The raw per-frame table ``signals.finalise`` reads, and the records themselves.
 
     Refuses (NotFaceRecords) a body that is not whole records of this format, holds a value no
@@ -200,7 +200,7 @@ def decode(data: bytes) -> tuple[Table, np.ndarray]:
     return raw, records
 
 
-def plausibility(raw: Table, records: np.ndarray, settings: Settings) -> list[str]:
+def plausibility(raw: Table, records: Array, settings: Settings) -> list[str]:
     """The PLAUSIBILITY_RULES a stream breaks (empty when none)."""
     flags: list[str] = []
     t = raw["t"]
@@ -224,7 +224,7 @@ def plausibility(raw: Table, records: np.ndarray, settings: Settings) -> list[st
     return flags
 
 
-def _frozen(raw: Table, present: np.ndarray, window_s: float = 5.0) -> bool:
+def _frozen(raw: Table, present: Array, window_s: float = 5.0) -> bool:
     t = raw["t"]
     shapes = np.stack([raw[name] for name in KEPT_BLENDSHAPES], axis=1)
     start = 0
@@ -313,7 +313,7 @@ def _with(quality: Any, **changes: Any) -> Any:
     return replace(quality, **changes)
 
 
-def measured_rate(t: np.ndarray) -> float:
+def measured_rate(t: Array) -> float:
     """Frames per second of a record stream (median spacing)."""
     gaps = np.diff(t)
     gaps = gaps[gaps > 0]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from worker.analysis.analyze_video import _brightness
-from worker.analysis.arrays import Table
+from worker.analysis.arrays import Array, Table
 from worker.analysis.decode import VideoReader
 from worker.analysis.expressions import KEPT_BLENDSHAPES
 from worker.analysis.mesh import _quiet_native_logs
@@ -40,7 +40,7 @@ def _landmarker() -> Any:
     return vision.FaceLandmarker.create_from_options(options)
 
 
-def frame_row(rgb: np.ndarray, result: Any) -> dict[str, Any]:
+def frame_row(rgb: Array, result: Any) -> dict[str, Any]:
     """One frame's record fields from a FaceLandmarker result on its RGB pixels."""
     height, width = rgb.shape[:2]
     row: dict[str, Any] = {"n_faces": len(result.face_landmarks), "brightness": _brightness(rgb)}
@@ -63,7 +63,7 @@ def frame_row(rgb: np.ndarray, result: Any) -> dict[str, Any]:
     return row
 
 
-def rows_for_frames(frames: Iterable[tuple[float, np.ndarray]]) -> Table:
+def rows_for_frames(frames: Iterable[tuple[float, Array]]) -> Table:
     """Per-frame record fields for (seconds, RGB) frames, in order, as the browser would send."""
     import mediapipe as mp
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from tests.support.factories import make_clip
 from web.clips.aggregates import apply_clip
-from web.results.models import AdAggregate, ClipSecond
+from web.clips.models import AdAggregate, ClipSecond
 
 
 def _cells(session: Session, ad_id: int) -> dict[tuple[str, str, str, int], tuple[int, float]]:

@@ -15,8 +15,8 @@ from tests.support import panel, stored
 from tests.support.clips import make_webm, split
 from tests.support.factories import make_ad, make_integration, make_study
 from web.app import create_app
+from web.clips.models import Clip
 from web.deps import get_session
-from web.panel.models import Clip
 from web.settings import Settings
 
 EBML_MAGIC = b"\x1a\x45\xdf\xa3"  # how every WebM file starts

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support.committed import Committed, committed  # noqa: F401  (fixture)
 from tests.support.factories import make_ad, make_integration, make_study
 from web.clips.aggregates import apply_clip
-from web.panel.models import Clip, ClipStatus, PanelSession, SessionStatus
-from web.results.models import AdAggregate, ClipSecond
+from web.clips.models import AdAggregate, Clip, ClipSecond, PanelSession
 
 
 def test_concurrent_saves_of_one_respondent_count_one_clip(

@@ -9,16 +9,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus
 from tests.support import panel, stored
 from tests.support.committed import Committed, committed  # noqa: F401  (fixture)
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
 from web.app import create_app
+from web.clips import sweep as sweeper
+from web.clips.models import Clip
 from web.clips.queue import enqueue_analysis
 from web.panel import api
-from web.panel.models import Clip, ClipStatus
 from web.settings import Settings
-from worker import sweeper
 
 API = panel.API
 

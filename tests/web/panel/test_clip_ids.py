@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from candor.migrations import alembic_config
 from tests.support.factories import make_ad, make_integration, make_study
+from web.clips.models import Clip, DeletionAudit, PanelSession
 from web.db import make_engine
-from web.panel.models import Clip, DeletionAudit, PanelSession
 
 
 def test_an_erased_clips_id_is_never_given_again_on_sqlite(tmp_path: Path) -> None:

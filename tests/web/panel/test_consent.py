@@ -6,9 +6,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ConsentDecision, SessionStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_clip, make_integration, make_study
-from web.panel.models import Chunk, ConsentDecision, ConsentRecord, PanelSession, SessionStatus
+from web.clips.models import Chunk, ConsentRecord, PanelSession
 from web.settings import Settings
 from web.studies.models import Integration
 

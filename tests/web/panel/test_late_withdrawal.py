@@ -12,12 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from candor.statuses import DeletionReason, SessionStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
-from web.clips.deletion import DeletionReason
+from web.clips.models import Clip, ClipSecond, DeletionAudit, PanelSession
 from web.panel import tokens, uploads
-from web.panel.models import Clip, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import ClipSecond
 from web.settings import Settings
 
 API = panel.API
@@ -87,7 +86,7 @@ def test_a_kept_withdrawal_whose_token_expired_erases_by_its_receipt_code(
     )
     assert refused.status_code == 401  # what the recorder answers by erasing with the receipt
     erased = client.post(f"{API}/erase", json={"receipt_code": receipt})
-    assert (erased.status_code, erased.json()) == (200, {"erased": True})
+    assert (erased.status_code, erased.json()["erased"]) == (200, True)
     db_session.expire_all()
     assert db_session.scalar(select(Clip).where(Clip.id == row_id)) is None
     assert db_session.get(PanelSession, session_row.id).status == SessionStatus.WITHDRAWN  # type: ignore[union-attr]

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.factories import add_consent_text, make_ad, make_integration, make_study
+from web.clips.models import PanelSession
 from web.panel.locales import canonical_tag, is_language_tag, primary_language
-from web.panel.models import PanelSession
 from web.studies.models import Integration
 
 API = panel.API

@@ -6,9 +6,8 @@ from __future__ import annotations
 from sqlalchemy import ARRAY, JSON, LargeBinary, PickleType
 
 from candor.quality import SECOND_FLAGS
+from web.clips.models import Clip, ClipEmotionSecond, ClipRestLevel, ClipSecond, PanelSession
 from web.db import Base
-from web.panel.models import Clip, PanelSession
-from web.results.models import ClipEmotionSecond, ClipRestLevel, ClipSecond
 
 # Tables that hold something about a panelist, and the only JSON columns they may have.
 PANELIST_TABLES = {

@@ -10,12 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support import panel
 from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
 from web.clips.aggregates import apply_clip
+from web.clips.models import AdAggregate, Clip, ClipSecond, PanelSession
 from web.panel import tokens
-from web.panel.models import Clip, ClipStatus, PanelSession, SessionStatus
-from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 from web.studies.models import Integration
 

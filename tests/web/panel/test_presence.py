@@ -15,14 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
+from web.clips import idle
+from web.clips.models import Chunk, Clip, DeletionAudit, PanelSession
 from web.db import utcnow
-from web.panel.models import Chunk, Clip, ClipStatus, DeletionAudit, PanelSession
 from web.settings import Settings
 from web.studies.models import Integration
-from worker import idle
 
 API = panel.API
 BEACON = {"Content-Type": "text/plain;charset=UTF-8"}  # what navigator.sendBeacon sends
@@ -233,7 +234,7 @@ def test_a_leave_with_chunks_held_back_lets_the_idle_rules_finish_the_clip_witho
     assert list(gap) == ["gap"]
 
 
-@pytest.mark.parametrize("sign_of_life", ["back", "chunk", "resume"])
+@pytest.mark.parametrize("sign_of_life", ["back", "resume"])
 def test_a_panelist_who_came_back_is_not_taken_for_gone(
     client: TestClient, db_session: Session, settings: Settings, sign_of_life: str
 ) -> None:
@@ -247,16 +248,6 @@ def test_a_panelist_who_came_back_is_not_taken_for_gone(
             json={"seq": 8, "present": True},
         )
         assert back.json()["taken"] is True
-    elif sign_of_life == "chunk":  # the hidden tab kept recording
-        session_row = _session(db_session, started)
-        session_row.left_at = utcnow() - timedelta(seconds=150)
-        db_session.flush()
-        chunk = db_session.scalar(
-            select(Chunk).where(Chunk.clip_id == _clip(db_session, clip_id).id, Chunk.index == 1)
-        )
-        assert chunk is not None
-        chunk.received_at = utcnow() - timedelta(seconds=130)
-        db_session.flush()
     else:  # a reload: the same browser resumes with its token
         integration = _integration_of(db_session, started)
         panel.start(client, integration, "R_42", resume_token=started.resume_token)
@@ -375,15 +366,34 @@ def test_a_chunk_in_flight_as_the_page_left_extends_the_clip_and_the_leave_holds
     assert (clip.status, clip.expected_chunks) == (ClipStatus.QUEUED, 3), "with the late chunk"
 
 
-def test_a_chunk_well_after_the_leave_still_says_the_tab_is_alive(
+def test_a_hidden_tab_recording_on_keeps_its_clip_open_until_its_chunks_stop(
     client: TestClient, db_session: Session, settings: Settings
 ) -> None:
+    """Issue 20, item 4: a tab that reported `hidden` and was then closed offline sends no
+    beacon of its own. Its chunks after the mark keep the clip open only while they come; once
+    they stop for left_idle_seconds the clip is finished, not after the session's 15 minutes."""
     started, clip_id = _recording(client, db_session, chunks=2)
-    assert _beacon(client, started, 7, []).json()["taken"] is True
-    _shift_back(db_session, started, clip_id, 10)  # the leave was 10 s ago
+    assert _beacon(client, started, 7, []).json()["taken"] is True  # hidden, not closed
+    _shift_back(db_session, started, clip_id, 20)  # the mark was 20 s ago
     assert panel.put_chunk(client, started, clip_id, 2, b"chunk 2").status_code == 201
-    _shift_back(db_session, started, clip_id, settings.left_idle_seconds + 1)
     assert _idle_job(db_session, settings).finished == 0, "a hidden tab still recording"
+    _shift_back(db_session, started, clip_id, settings.left_idle_seconds - 5)
+    assert _idle_job(db_session, settings).finished == 0, "quiet for less than the left rule"
+    _shift_back(db_session, started, clip_id, 6)
+    report = _idle_job(db_session, settings)
+    assert (report.finished, report.gaps) == (1, 0)
+    clip = _clip(db_session, clip_id)
+    assert (clip.status, clip.expected_chunks, clip.auto_finished) == (ClipStatus.QUEUED, 3, True)
+
+
+def test_without_any_beacon_an_offline_recorder_keeps_its_clip_open(
+    client: TestClient, db_session: Session, settings: Settings
+) -> None:
+    """No mark (a tab closed offline that never reported hidden, or a recorder merely offline):
+    the server cannot tell them apart, so the clip waits the session rule (15 minutes)."""
+    _started, clip_id = _recording(client, db_session, chunks=2)
+    _quiet_for(db_session, clip_id, settings.upload_idle_seconds + 60)
+    assert _idle_job(db_session, settings).finished == 0
 
 
 def test_a_left_session_ends_abandoned_at_the_idle_rule_not_the_token_lifetime(

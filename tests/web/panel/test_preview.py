@@ -13,13 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from candor.statuses import ClipStatus, DeletionReason
 from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study, preview_token_for
 from tests.web.panel.conftest import QueuedIds
-from web.clips.deletion import DeletionReason
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession
+from web.clips.models import AdAggregate, Clip, ClipSecond, DeletionAudit, PanelSession
 from web.results import quality
-from web.results.models import AdAggregate, ClipSecond
 from web.settings import Settings
 from web.studies.models import Ad, Integration, Study
 from worker import analysis_adapter, context

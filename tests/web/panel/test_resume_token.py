@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from candor.statuses import SessionStatus
 from tests.support import panel
 from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
+from web.clips.models import Clip, DeletionAudit, PanelSession
 from web.panel import tokens
-from web.panel.models import Clip, DeletionAudit, PanelSession, SessionStatus
 from web.settings import Settings
 from web.studies.models import Integration
 

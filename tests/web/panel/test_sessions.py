@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
+from web.clips.models import PanelSession
 from web.panel import tokens
-from web.panel.models import PanelSession
 from web.settings import Settings
 from web.studies.models import AdOrder
 

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, SessionStatus
 from tests.support import panel
 from tests.support.factories import (
     give_signing_secret,
@@ -21,8 +22,7 @@ from tests.support.factories import (
     preview_token_for,
 )
 from web.clips.aggregates import apply_clip
-from web.panel.models import Clip, ClipStatus, DeletionAudit, PanelSession, SessionStatus
-from web.results.models import AdAggregate, ClipSecond
+from web.clips.models import AdAggregate, Clip, ClipSecond, DeletionAudit, PanelSession
 from web.results.quality import quality
 from web.settings import Settings
 from web.studies.models import Integration
@@ -124,7 +124,7 @@ def test_a_start_without_proof_never_erases_replaces_or_hides_another_session(
         assert _snapshot(db_session, victim.session_id) == before
 
     # The victim's own receipt still works, and says nothing of anyone else.
-    assert client.post(f"{API}/erase", json={"receipt_code": receipt}).json() == {"erased": True}
+    assert client.post(f"{API}/erase", json={"receipt_code": receipt}).json()["erased"] is True
     assert _snapshot(db_session, victim.session_id)[5] == 0
 
 

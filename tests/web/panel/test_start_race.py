@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import LIVE_SESSION
 from tests.support import panel
 from tests.support.committed import Committed, committed  # noqa: F401  (fixture)
 from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
 from web.app import create_app
+from web.clips.models import PanelSession
 from web.panel import service
-from web.panel.models import LIVE, PanelSession
 from web.settings import Settings
 from web.studies.models import Integration
 
@@ -73,7 +74,8 @@ def _live(committed: tuple[Committed, Session], integration: Integration) -> lis
         return list(
             session.scalars(
                 select(PanelSession).where(
-                    PanelSession.integration_id == integration.id, PanelSession.status.in_(LIVE)
+                    PanelSession.integration_id == integration.id,
+                    PanelSession.status.in_(LIVE_SESSION),
                 )
             )
         )

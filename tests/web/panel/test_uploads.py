@@ -9,11 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus
 from tests.support import panel, stored
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.panel.conftest import QueuedIds
 from web.clips import storage
-from web.panel.models import Chunk, Clip, ClipStatus, PlaybackEvent
+from web.clips.models import Chunk, Clip, PlaybackEvent
 from web.settings import Settings
 
 API = panel.API

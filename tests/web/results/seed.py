@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from candor.metrics import EMOTION_METRICS
+from candor.statuses import ClipStatus
 from tests.support.factories import ClipRows, make_clip
 from web.clips.aggregates import apply_clip
-from web.panel.models import ClipStatus
-from web.results.models import EMOTION_METRICS, ClipEmotionSecond, ClipSecond
+from web.clips.models import ClipEmotionSecond, ClipSecond
 from web.studies.models import Ad
 
 
@@ -43,7 +44,9 @@ def add_panelist(
             session.add(ClipEmotionSecond(**where, **emotions))
     session.flush()
     if rows.clip.status == ClipStatus.DONE and rows.clip.usable is not False:
-        apply_clip(session, rows.clip.id, +1)
+        # As the worker records it (worker/clip_job.py): counted iff apply_clip added cells.
+        rows.clip.aggregated = apply_clip(session, rows.clip.id, +1) > 0
+        session.flush()
     return rows
 
 

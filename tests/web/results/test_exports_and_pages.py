@@ -17,10 +17,9 @@ from tests.support.auth import login
 from tests.support.factories import make_ad
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
-from web.panel.models import PanelSession
+from web.clips.models import ClipSecond, PanelSession
 from web.results.catalogue import au_text
 from web.results.export import pseudonym
-from web.results.models import ClipSecond
 from web.settings import Settings
 
 

@@ -25,9 +25,9 @@ from candor.metrics import EXPRESSION_BY_NAME, NOT_MEASURED
 from tests.support.auth import login
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
+from web.clips.models import AdAggregate
 from web.reports import content, render
 from web.results import catalogue, maths, service
-from web.results.models import AdAggregate
 from web.settings import Settings
 
 SECONDS = 8

@@ -22,6 +22,7 @@ from web.db import utcnow
 from web.reports import render
 from web.reports.content import AdReport, StudyReport
 from web.reports.models import ReportLink
+from web.reports.study_pdf import study_pdf
 from web.results.schemas import (
     AdCurves,
     AdSummaryOut,
@@ -66,11 +67,12 @@ def test_the_study_pdf_has_a_page_per_ad_then_quality(
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["cache-control"] == "private, no-store"
     pages = _pages(response.content)
-    assert len(pages) == 3  # two ads in their set order, then data quality
+    assert len(pages) == 4  # two ads in their set order, the two compared, data quality
     assert "Sunny day" in pages[0] and "n = 12 panelists" in pages[0]
     assert "Rainy day" in pages[1] and "n = 12 panelists" in pages[1]
     assert "Key moments" in pages[0] and "#1" in pages[0]  # the smile peak at 5 s
-    assert "data quality" in pages[2] and "Consent rate" in pages[2]
+    assert "the ads compared" in pages[2] and "Welch t test" in pages[2]
+    assert "data quality" in pages[3] and "Consent rate" in pages[3]
     # Emotion mode is off: nothing emotion-shaped is drawn or named.
     assert not any("inferred" in page.lower() for page in pages)
 
@@ -125,7 +127,7 @@ def test_a_share_link_opens_the_report_without_an_account_until_revoked(
     png = client.get(f"/report/{token}/ads/{world.ad.id}.png")
     assert png.status_code == 200 and Image.open(io.BytesIO(png.content)).size == (1200, 800)
     pdf = client.get(f"/report/{token}/report.pdf")
-    assert pdf.status_code == 200 and len(_pages(pdf.content)) == 3
+    assert pdf.status_code == 200 and len(_pages(pdf.content)) == 4  # 2 ads, compared, quality
     # An ad of another study is not reachable through this link.
     other = make_ad(db_session, make_study(db_session, world.organisation), title="Secret")
     assert client.get(f"/report/{token}/ads/{other.id}.png").status_code == 404
@@ -240,7 +242,7 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
         usable_sessions=20, clips=Progress(done=20), usable_clips=20, face_found_share=0.97,
         exclusions={"no_face": 0},
     )  # fmt: skip
-    pdf = render.study_pdf(StudyReport(study, "Acme", utcnow(), [report], quality))
+    pdf = study_pdf(StudyReport(study, "Acme", utcnow(), [report], quality))
     pages = _pages(pdf)
     assert len(pages) == 2
     assert "Puppy" in pages[0] and "n = 20 panelists" in pages[0]

@@ -8,20 +8,13 @@ from scipy import stats
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import ClipStatus, ConsentDecision, SessionStatus
 from tests.support.factories import make_ad, make_clip, make_study
 from tests.web.results.seed import add_panelist, flat
 from web.accounts.models import Organisation
 from web.clips.aggregates import apply_clip
-from web.panel.models import (
-    Clip,
-    ClipStatus,
-    ConsentDecision,
-    ConsentRecord,
-    PanelSession,
-    SessionStatus,
-)
+from web.clips.models import AdAggregate, Clip, ConsentRecord, PanelSession
 from web.results import compare, quality, service
-from web.results.models import AdAggregate
 from web.results.moments import KEY_MOMENT_MIN_LIFT
 from web.settings import Settings
 from web.studies.models import ConsentText

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from candor.migrations import alembic_config
 from tests.support.factories import make_ad, make_study
 from tests.web.results.seed import add_panelist, flat
+from web.clips.provenance import provenance_id
 from web.db import make_engine
 from web.results import compare, export, quality, service
-from web.results.provenance import provenance_id
 from web.settings import Settings
 
 

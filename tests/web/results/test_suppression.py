@@ -15,7 +15,7 @@ from tests.support.factories import make_ad
 from tests.web.results.conftest import World
 from tests.web.results.seed import add_panelist, flat
 from web.clips.aggregates import apply_clip
-from web.results.models import ClipSecond
+from web.clips.models import ClipSecond
 from web.results.suppression import SUPPRESSED_VALUE, coarsen_passthrough, hidden_cells
 from web.settings import Settings
 from web.studies.models import Ad

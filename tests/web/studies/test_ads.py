@@ -252,7 +252,10 @@ def test_the_same_file_twice_is_refused(
     status, body = _upload(client, study, content)
     assert status == 409 and "already in the study" in str(body["detail"])
     _is_plain_sentences(str(body["detail"]))
-    assert len(_files_on_disk(settings)) == 2  # the first ad's video and poster only
+    files = _files_on_disk(settings)
+    pictures = [p for p in files if "frames" in p.relative_to(settings.ads_dir).parts]
+    assert len(files) - len(pictures) == 2  # the first ad's video and poster only
+    assert len({p.parent for p in pictures}) == 1  # and its pictures along the timeline
 
 
 def test_reorder_move_and_delete(

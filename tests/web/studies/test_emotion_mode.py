@@ -16,7 +16,7 @@ from tests.support.factories import (
     preview_token_for,
 )
 from web.accounts.models import Organisation, Role, User
-from web.panel.models import PanelSession
+from web.clips.models import PanelSession
 from web.settings import Settings
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.models import ConsentText, Integration, Study
@@ -92,6 +92,11 @@ def test_a_study_in_emotion_mode_is_not_fielded_until_every_text_discloses_it(
     assert refused.status_code == 409
     detail = refused.json()["detail"]
     assert "infers emotions" in detail and "en (version 1)" in detail and "fr (version 1)" in detail
+    # Not the panelist's doing: the recorder's polite "closed" screen and status (issue 24.1),
+    # with the integration's return URL so it offers Continue.
+    body = refused.json()
+    assert body["code"] == "study_closed" and body["intake"] == "not_ready"
+    assert body["return_url_template"] == integration.return_url_template
     assert db_session.scalar(select(PanelSession)) is None
 
     state = client.get(f"/api/v1/studies/{study.id}/emotion-mode").json()

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from tests.support import panel
 from tests.support.auth import csrf_token
 from tests.support.factories import make_clip
+from web.clips.models import PanelSession
 from web.db import utcnow
-from web.panel.models import PanelSession
 from web.studies.fieldwork import fieldwork, usable_panelists
 from web.studies.models import Ad, Integration, IntegrationStatus, Study
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.statuses import SessionStatus
 from tests.support.auth import csrf_headers, csrf_token
 from web.studies.models import ConsentText, Integration, IntegrationKind, Study
 from web.studies.schemas import IntegrationIn
@@ -299,5 +300,10 @@ def test_integration_kinds_are_all_offered(client: TestClient, study: Study) -> 
 
 def test_the_return_url_help_lists_every_status(client: TestClient, study: Study) -> None:
     form = " ".join(client.get(f"/studies/{study.id}/integrations/new", headers=HTML).text.split())
-    for status in ("complete", "declined", "no_camera", "withdrawn", "failed", "closed"):
+    statuses = ("complete", "incomplete", "declined", "no_camera", "withdrawn", "failed", "closed")
+    for status in statuses:
         assert status in form.split("Placeholders:")[1].split("Example:")[0], status
+    # Every status the recorder may return is one the help names (the server's own list).
+    for status in SessionStatus:
+        if status not in (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.ABANDONED):
+            assert status.value in statuses, status

@@ -16,8 +16,8 @@ from tests.support import panel
 from tests.support.auth import csrf_headers
 from tests.support.factories import add_consent_text, make_ad, make_integration
 from web.accounts.models import Organisation
+from web.clips.models import PanelSession
 from web.ondevice import ASSETS, ASSETS_PREFIX, MODEL_NAME
-from web.panel.models import PanelSession
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.models import ConsentText, Integration, Study
 

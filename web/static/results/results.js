@@ -277,6 +277,26 @@
             u.valToPos(v, "y", true), 4.5 * dpr);
         }
       });
+      // Seconds where a difference between the groups holds (docs/results.md): hatched, so
+      // the shading is told from a key moment's without colour, and said in words under the
+      // chart. Second s covers [s, s + 1) of ad time.
+      (opts.significant || []).forEach(function (second) {
+        var left = u.valToPos(second, "x", true);
+        var right = u.valToPos(second + 1, "x", true);
+        var top = u.bbox.top, bottom = u.bbox.top + u.bbox.height;
+        ctx.save();
+        ctx.fillStyle = "rgba(230,159,0,0.13)";
+        ctx.fillRect(left, top, right - left, bottom - top);
+        ctx.beginPath(); ctx.rect(left, top, right - left, bottom - top); ctx.clip();
+        ctx.strokeStyle = "rgba(160,100,0,0.35)"; ctx.lineWidth = 1 * dpr;
+        var step = 8 * dpr;
+        for (var hx = left - (bottom - top); hx < right; hx += step) {
+          ctx.beginPath(); ctx.moveTo(hx, bottom); ctx.lineTo(hx + (bottom - top), top); ctx.stroke();
+        }
+        ctx.restore();
+        ctx.fillStyle = "rgba(160,100,0,0.9)";
+        ctx.fillRect(left, bottom - 4 * dpr, right - left, 4 * dpr);
+      });
       placeLabels(u, ctx, dpr, n);
       // Key moments: the second they name ("6 s" is 6.0-7.0 s of ad time), shaded, with a
       // dashed line and a numbered tag at its start, where the key moment's button seeks to.
@@ -440,6 +460,50 @@
     };
   }
 
+  /* Pictures of the ad under the chart, each centred on the time it shows, as many as fit at
+   * FRAME_MIN_PX or wider; choosing one seeks the ad to its second. */
+  var FRAME_MIN_PX = 72;
+  function filmstrip(el, frames, chart, onSeek) {
+    if (!el || !frames.length) return;
+    var u = chart.u;
+    var dpr = uPlot.pxRatio;
+    var left = u.bbox.left / dpr;
+    var width = u.bbox.width / dpr;
+    var count = Math.max(1, Math.min(frames.length, Math.floor(width / FRAME_MIN_PX)));
+    var picked = [];
+    for (var i = 0; i < count; i++) {
+      picked.push(frames[count === 1 ? 0 : Math.round(i * (frames.length - 1) / (count - 1))]);
+    }
+    var each = width / count - 4;
+    el.textContent = "";
+    var tallest = 0;
+    picked.forEach(function (f) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "frame";
+      b.dataset.time = f.time_s;
+      b.setAttribute("aria-label", "Jump to " + f.start_s.toFixed(0) + " s");
+      var x = left + u.valToPos(f.time_s, "x") - each / 2;
+      b.style.left = Math.max(0, Math.min(x, left + width - each)) + "px";
+      b.style.width = each + "px";
+      var img = document.createElement("img");
+      img.src = f.url;
+      img.alt = "";
+      img.addEventListener("load", function () {
+        tallest = Math.max(tallest, b.getBoundingClientRect().height);
+        el.style.height = tallest + "px";
+      });
+      var label = document.createElement("span");
+      label.textContent = f.start_s.toFixed(0) + " s";
+      b.appendChild(img);
+      b.appendChild(label);
+      b.addEventListener("click", function () { onSeek(f.start_s); });
+      el.appendChild(b);
+    });
+    el.style.height = Math.round(each * 9 / 16) + "px";
+    el.dataset.count = String(count);
+  }
+
   /* Ad page: video with the curves, playhead follows, click/keys seek; the picker chooses the
    * curves drawn and the columns of the numbers table. */
   function adPage(root) {
@@ -524,6 +588,10 @@
     var gutterLabels = d.metrics.map(function (m) { return d.labels[m]; });
     draw(d.view);
     var chosen = picker(draw);
+    var framesEl = document.getElementById("frames");
+    var placeFrames = function () { filmstrip(framesEl, d.frames || [], chart, seek); };
+    placeFrames();
+    if (window.ResizeObserver && framesEl) new ResizeObserver(placeFrames).observe(chartEl);
     var nMax = Math.max.apply(null, [1].concat(d.curves.attention.n.filter(function (v) {
       return v !== null;
     })));
@@ -598,7 +666,9 @@
       x: x, xMin: 0, xMax: Math.max(d.duration, x.length), xLabel: "Ad time (s)",
       yLabel: d.label + " (" + d.range[0] + "–" + (d.range[1] === null ? "" : d.range[1]) + ")",
       groups: groups, height: 340, yRange: d.range[1] === null ? undefined : d.range,
+      significant: d.significant || [],
     });
+    root.dataset.significant = (d.significant || []).join(",");
     toggleButtons(document.getElementById("toggles"), chart.groups, [chart]);
     root.dataset.ready = "true";
   }
@@ -624,6 +694,8 @@
         yRange: rangeOf(d.info, [m]),
         groups: groupsFor(m), normBands: d.norms[m] && d.norms[m].n_ads ? [d.norms[m]] : [],
         height: 230, syncKey: "compare",
+        // On the percent axis no second is tested (the ads differ in length).
+        significant: percent ? [] : (d.significant && d.significant[m]) || [],
       }));
     });
     if (charts.length) toggleButtons(document.getElementById("toggles"), charts[0].groups, charts);

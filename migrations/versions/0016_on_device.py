@@ -2,8 +2,8 @@
 (issue 22); a panel session keeps the study's choice as it was when the panelist agreed, and a
 consent version says whether it is the text for that mode (the video never leaves the device).
 
-Revision ID: 0015_on_device
-Revises: 0014_signed_respondents
+Revision ID: 0016_on_device
+Revises: 0015_ad_aggregate_version
 Create Date: 2026-12-07 18:00:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0015_on_device'
-down_revision: Union[str, Sequence[str], None] = '0014_signed_respondents'
+revision: str = '0016_on_device'
+down_revision: Union[str, Sequence[str], None] = '0015_ad_aggregate_version'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,8 +1,19 @@
-"""Panelist sessions, consent records, clips and their chunks, playback events, deletion audit."""
+"""The clip's tables: panelist sessions and their consent records, clips with their chunks and
+playback events, the deletion audit, and what the analysis stores (per-second curves on ad time,
+rest levels, provenance) with the per-ad aggregates maintained as clips finish.
+
+Curve columns are made from `candor.metrics`, the one list of metric names: `clip_second` holds
+every name in CURVE_METRICS, and `clip_emotion_second` every name in EMOTION_METRICS. Emotion
+values live in their own table so that a clip of a study not in emotion mode has no
+emotion-shaped row or column anywhere.
+
+The foreign keys name the studies' tables (`ad`, `study`, `integration`, `consent_text`) by
+name only: web.clips sits below web.studies and never imports it. A process that writes these
+rows loads every table first (`web.models`), so the names resolve.
+"""
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import Any
@@ -10,9 +21,12 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Double,
     Enum,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -21,51 +35,24 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from candor.metrics import CURVE_METRICS, EMOTION_METRICS
+from candor.statuses import (
+    LIVE_SESSION,
+    ClipStatus,
+    ConsentDecision,
+    PlaybackEventKind,
+    SessionStatus,
+)
 from web.db import Base, utcnow
-
-
-class SessionStatus(enum.StrEnum):
-    STARTED = "started"
-    CONSENTED = "consented"
-    COMPLETE = "complete"
-    DECLINED = "declined"
-    NO_CAMERA = "no_camera"
-    WITHDRAWN = "withdrawn"
-    FAILED = "failed"
-    # Ended by the idle job: no sign of life for session_idle_seconds (the tab was closed).
-    ABANDONED = "abandoned"
-
-
-class ConsentDecision(enum.StrEnum):
-    AGREE = "agree"
-    DECLINE = "decline"
-
-
-class ClipStatus(enum.StrEnum):
-    UPLOADING = "uploading"  # chunks arriving
-    QUEUED = "queued"  # finished by the recorder, analysis not yet enqueued or not yet started
-    PROCESSING = "processing"
-    DONE = "done"  # curves stored, video deleted
-    FAILED = "failed"  # failed for good, video deleted, reason recorded
-    ABANDONED = "abandoned"  # never finished; swept
-
-
-class PlaybackEventKind(enum.StrEnum):
-    START = "start"
-    STALL = "stall"
-    RESUME = "resume"
-    END = "end"
-    HIDDEN = "hidden"
-    VISIBLE = "visible"
-
 
 # A respondent's session is "live" while it can still record: started or consented. At most one
 # live *signed* session per respondent of an integration (the database refuses a second: two
 # signed starts at once cannot both win). Unsigned starts prove nothing about who they are, so
 # they never displace anyone: several may be live under one respondent id, each its own.
 # Enum columns hold member names.
-LIVE = (SessionStatus.STARTED, SessionStatus.CONSENTED)
-_LIVE_SQL = text(f"status IN ({', '.join(repr(status.name) for status in LIVE)}) AND signed")
+_LIVE_SQL = text(
+    f"status IN ({', '.join(repr(status.name) for status in LIVE_SESSION)}) AND signed"
+)
 LIVE_RESPONDENT_INDEX = "uq_panel_session_live_respondent"
 
 
@@ -279,3 +266,92 @@ class DeletionAudit(Base):
     bytes: Mapped[int]
     reason: Mapped[str] = mapped_column(String(40))
     deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClipSecond(Base):
+    """One second of one panelist's curves, on ad time: a column per name in CURVE_METRICS.
+
+    Expressions are None where the panelist was not attentive or the part of the face was
+    hidden (unreadable), never zero.
+    """
+
+    __tablename__ = "clip_second"
+    __table_args__ = (UniqueConstraint("clip_id", "second"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
+    second: Mapped[int]
+    n_frames: Mapped[int] = mapped_column(default=0)
+    # A second kept only as a mark (candor.quality.SECOND_FLAGS: "hidden", "sparse"): it holds
+    # no values, so it is never aggregated, but the gap in the curve is explained.
+    flag: Mapped[str | None] = mapped_column(String(10))
+
+
+class ClipEmotionSecond(Base):
+    """One second of one panelist's emotion curves (emotion mode only): EMOTION_METRICS."""
+
+    __tablename__ = "clip_emotion_second"
+    __table_args__ = (UniqueConstraint("clip_id", "second"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
+    second: Mapped[int]
+
+
+class ClipRestLevel(Base):
+    """A panelist's rest level of one expression in one clip (the least expressive level the
+    analysis read the expression against, see worker.analysis.signals.finalise): one number,
+    pooled (lowest) over the panelist's clips of a session, erased with the clip."""
+
+    __tablename__ = "clip_rest_level"
+    __table_args__ = (UniqueConstraint("clip_id", "metric"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clip.id", ondelete="CASCADE"), index=True)
+    metric: Mapped[str] = mapped_column(String(40))  # a name in candor.metrics.EXPRESSION_NAMES
+    level: Mapped[float] = mapped_column(Double)
+
+
+# One nullable float column per metric, added through the declarative class (SQLAlchemy appends
+# it to the table and the mapper), so the names are written once, in candor/metrics.py.
+for _metric in CURVE_METRICS:
+    setattr(ClipSecond, _metric, mapped_column(_metric, Double, nullable=True))
+for _metric in EMOTION_METRICS:
+    setattr(ClipEmotionSecond, _metric, mapped_column(_metric, Double, nullable=True))
+del _metric
+
+
+class AnalysisProvenance(Base):
+    """What made a clip's curves: each model file's sha256 and package version, the code
+    version and the analysis settings. One row per distinct provenance, shared by every clip
+    analysed alike (clip.provenance_id); nothing in it is about a panelist."""
+
+    __tablename__ = "analysis_provenance"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the canonical JSON
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AdAggregate(Base):
+    """Running sums per ad, segment, metric and second: mean and CI come from n, sum, sumsq.
+
+    segment_var/segment_value are "" for the whole sample. Withdrawal subtracts a clip's share.
+    """
+
+    __tablename__ = "ad_aggregate"
+    __table_args__ = (
+        UniqueConstraint("ad_id", "segment_var", "segment_value", "metric", "second"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ad_id: Mapped[int] = mapped_column(ForeignKey("ad.id", ondelete="CASCADE"), index=True)
+    segment_var: Mapped[str] = mapped_column(String(64), default="")
+    segment_value: Mapped[str] = mapped_column(String(200), default="")
+    metric: Mapped[str] = mapped_column(String(32))
+    second: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(default=0)
+    sum: Mapped[float] = mapped_column(Float, default=0.0)
+    sumsq: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,4 +1,5 @@
-"""Uploads that went idle: a tab closed before the recorder said "finish" keeps what arrived.
+"""The idle policy. An upload that went idle (a tab closed before the recorder said "finish")
+keeps what arrived.
 
 A clip still uploading whose last chunk came more than `upload_idle_seconds` ago, in a session
 that was not withdrawn and has shown no sign of life for `session_idle_seconds` (a recorder that
@@ -8,10 +9,13 @@ recorder's finish does. A recording decodes only up to its first
 missing chunk, so it keeps chunks 0..n-1 and the rest are deleted (audit reason "gap"); with no
 chunk 0 there is nothing to decode and the clip is abandoned.
 
-A session whose recorder said the panelist left the page (its beacon, `web/panel/presence.py`)
-and that showed no life since does not wait for `session_idle_seconds`: its clips are finished
-as soon as they have been idle for `left_idle_seconds` (time enough for a reload to resume and
-send what the browser kept). A chunk in flight as the page went away is not a sign of life.
+A session whose recorder said the page was hidden or went away (its beacon,
+`web/panel/presence.py`) and not that it is back does not wait for `session_idle_seconds`: its
+clips are finished as soon as they have been idle for `left_idle_seconds` (time enough for a
+reload to resume and send what the browser kept). Chunks after the mark (one in flight as the
+page went away, a hidden tab recording on) keep the clip open only while they come: a hidden tab
+then closed offline, which can send no beacon, is finished `left_idle_seconds` after its last
+chunk rather than after the session's 15 minutes.
 
 A session that was started or consented and then left with nothing uploading any more is ended
 as "abandoned": at once after `session_idle_seconds` of silence when its page said it left
@@ -29,23 +33,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, sessionmaker
 
-from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import storage
-from web.clips.deletion import (
-    DeletionReason,
-    audit_row,
-    record_video_deletion,
-    remove_videos,
-)
-from web.clips.lifecycle import consented, mark_enqueued, mark_queued
+from candor.statuses import ClipStatus, DeletionReason, SessionStatus
+from web.clips import lifecycle, storage
+from web.clips.deletion import audit_row, remove_videos
+from web.clips.lifecycle import consented
+from web.clips.models import Chunk, Clip, PanelSession
 from web.db import utcnow
-from web.panel.models import (
-    Chunk,
-    Clip,
-    ClipStatus,
-    PanelSession,
-    SessionStatus,
-)
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,21 +99,20 @@ class Cutoffs:
         )
 
 
-def _left_quietly(session_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
-    """The session's page said it left (beacon) and the session showed no life since. For a
-    query on another table (Clip.session_id): on PanelSession itself it would not correlate."""
-    return exists().where(
-        PanelSession.id == session_id,
-        PanelSession.left_at.is_not(None),
-        PanelSession.left_at >= _session_activity(session_id),
-    )
+def _left(session_id: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+    """The session's page said it was hidden or went away (beacon) and has not said it is back
+    (a "back" message or a resume clears the mark). Chunks after the mark do not clear it: a
+    hidden tab may record on, and its clip stays open while they come; once they stop for
+    `left_idle_seconds` (the tab was closed offline, with no beacon of its own) the clip is
+    finished. For a query on another table (Clip.session_id)."""
+    return exists().where(PanelSession.id == session_id, PanelSession.left_at.is_not(None))
 
 
 def _eligible(cutoffs: Cutoffs) -> list[ColumnElement[bool]]:
     """Uploading, in a consented session that is not withdrawn, and either idle since before
     the upload cutoff in a session idle as a whole since before the session cutoff, or idle
-    since before the (shorter) left cutoff in a session whose page left (the recorder's beacon,
-    web/panel/presence.py) with no sign of life since."""
+    since before the (shorter) left cutoff in a session whose page said it was hidden or left
+    (the recorder's beacon, web/panel/presence.py) and not that it is back."""
     not_withdrawn = exists().where(
         PanelSession.id == Clip.session_id, PanelSession.status != SessionStatus.WITHDRAWN
     )
@@ -131,7 +123,7 @@ def _eligible(cutoffs: Cutoffs) -> list[ColumnElement[bool]]:
         not_withdrawn,
         or_(
             and_(idle_since < cutoffs.upload, _session_activity(Clip.session_id) < cutoffs.session),
-            and_(idle_since < cutoffs.left, _left_quietly(Clip.session_id)),
+            and_(idle_since < cutoffs.left, _left(Clip.session_id)),
         ),
     ]
 
@@ -173,9 +165,8 @@ def _finish_one(
     ).all()
     kept = _contiguous([index for index, _size in rows])
     if kept == 0:
-        clip.status = ClipStatus.ABANDONED
         report.abandoned += 1
-        stored = record_video_deletion(session, settings, clip, DeletionReason.ABANDONED)
+        stored = lifecycle.abandon(session, settings, clip)
         return Finishing(queued=False, clip=str(clip.public_id), remove_clip=stored is not None)
     # The store, not the rows, says what is kept: an orphan chunk past the gap goes too.
     tail = [index for index in storage.stored_indices(settings, clip.public_id) if index >= kept]
@@ -187,8 +178,7 @@ def _finish_one(
         session.execute(delete(Chunk).where(Chunk.clip_id == clip.id, Chunk.index >= kept))
     clip.chunks_received = kept
     clip.bytes_received = sum(size for _index, size in rows[:kept])
-    clip.auto_finished = True
-    mark_queued(clip, kept)
+    lifecycle.finish(clip, kept, auto=True)
     report.finished += 1
     return Finishing(queued=True, clip=str(clip.public_id), remove_tail=tail)
 
@@ -225,7 +215,7 @@ def finish_idle_clips(
             # After the commit, as the recorder's finish does; a failed send stays queued with
             # no enqueued_at, and the requeue job sends it once the broker is back.
             if outcome.queued and send(clip_id):
-                mark_enqueued(session, clip_id)
+                lifecycle.mark_enqueued(session, clip_id)
                 report.sent += 1
     if ids:
         log.info("idle uploads: %s", report)
@@ -262,8 +252,7 @@ def end_idle_sessions(*, settings: Settings, factory: sessionmaker[Session]) -> 
         ).all()
         now = utcnow()
         for panel_session in left:
-            panel_session.status = SessionStatus.ABANDONED
-            panel_session.ended_at = now
+            lifecycle.close_idle_session(panel_session, now)
         session.commit()
     if left:
         log.info("idle sessions: %d ended as abandoned", len(left))

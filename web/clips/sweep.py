@@ -1,4 +1,4 @@
-"""The sweeper: no panelist video outlives the TTL, whatever its state; strays go too, from the
+"""The sweep policy: no panelist video outlives the TTL, whatever its state; strays go too, from the
 local directory or the object store alike. And the requeue job: queued clips the broker never got
 (or lost) are handed over again."""
 
@@ -15,17 +15,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from web import models  # noqa: F401  (every table, so foreign keys resolve)
-from web.clips import objects, storage
-from web.clips.deletion import (
-    DeletionReason,
-    audit_row,
-    record_video_deletion,
-    remove_videos,
-)
-from web.clips.lifecycle import TERMINAL, mark_enqueued
+from candor.statuses import TERMINAL_CLIP, ClipStatus, DeletionReason
+from web.clips import lifecycle, objects, storage
+from web.clips.deletion import audit_row, remove_videos
+from web.clips.models import Clip
 from web.db import utcnow
-from web.panel.models import Clip, ClipStatus
 from web.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,16 +53,7 @@ def _expire_old_clips(session: Session, settings: Settings, now: datetime) -> tu
     ).all()
     removals = []
     for clip in clips:
-        if clip.status == ClipStatus.UPLOADING:
-            clip.status = ClipStatus.ABANDONED
-            reason = DeletionReason.ABANDONED
-        elif clip.status in (ClipStatus.QUEUED, ClipStatus.PROCESSING):
-            clip.status = ClipStatus.FAILED
-            clip.failure_reason = "not analysed within the clip TTL; video deleted"
-            reason = DeletionReason.EXPIRED
-        else:
-            reason = DeletionReason.EXPIRED
-        stored = record_video_deletion(session, settings, clip, reason)
+        stored = lifecycle.expire(session, settings, clip)
         if stored is not None:
             removals.append(stored)
     return len(clips), removals
@@ -125,7 +110,7 @@ def _sweep_store(
         if clip is None:
             _audit_stray(session, settings, public_id, None)
             report.strays += 1
-        elif clip.status in TERMINAL and (
+        elif clip.status in TERMINAL_CLIP and (
             clip.video_deleted_at is None
             or clip.video_deleted_at < now - timedelta(seconds=LEFTOVER_GRACE_S)
         ):
@@ -207,7 +192,7 @@ def requeue_clips(
         if not send(clip_id):
             break  # the broker is still down; the next run tries again
         with factory() as session:
-            mark_enqueued(session, clip_id)
+            lifecycle.mark_enqueued(session, clip_id)
         sent += 1
     if ids:
         log.info("requeue: %d of %d clip(s) handed to the broker", sent, len(ids))

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from web.results.models import AnalysisProvenance
+from web.clips.models import AnalysisProvenance
 
 
 def _json_safe(value: Any) -> Any:

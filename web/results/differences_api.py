@@ -1,0 +1,106 @@
+"""JSON API of the difference tests: between ads (compare) and between segments of one ad."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from web.accounts.auth import CurrentUserDep
+from web.deps import SessionDep, SettingsDep
+from web.results import catalogue, compare, differences
+from web.results.api import (
+    AdIdsQuery,
+    MetricsQuery,
+    check_compare_count,
+    curves_or_400,
+    metrics_or_400,
+)
+from web.results.deps import AdDep, readable_ads
+from web.results.differences import Differences
+from web.results.significance import ALPHA_RANGE, DEFAULT_ALPHA, Correction, Kind
+
+router = APIRouter(prefix="/api/v1", tags=["results"])
+
+
+@dataclass(frozen=True)
+class TestChoice:
+    """Which test, correction and alpha: from the query, defaults as docs/results.md says."""
+
+    test: Kind
+    correction: Correction
+    alpha: float
+
+
+def test_choice(
+    test: Annotated[
+        Kind,
+        Query(description="welch: Welch's t test of the means, with an interval of the "
+              "difference; mannwhitney: Mann-Whitney U, on ranks"),
+    ] = Kind.WELCH,
+    correction: Annotated[
+        Correction,
+        Query(description="fdr_bh: Benjamini-Hochberg (false discovery rate); holm-sidak or "
+              "bonferroni: family-wise error"),
+    ] = Correction.BENJAMINI_HOCHBERG,
+    alpha: Annotated[
+        float,
+        Query(ge=ALPHA_RANGE[0], le=ALPHA_RANGE[1], description="Significance level"),
+    ] = DEFAULT_ALPHA,
+) -> TestChoice:  # fmt: skip
+    return TestChoice(test, correction, alpha)
+
+
+TestChoiceDep = Annotated[TestChoice, Depends(test_choice)]
+
+
+@router.get("/compare/differences", response_model=Differences)
+def compare_differences(
+    ad_ids: AdIdsQuery,
+    user: CurrentUserDep,
+    session: SessionDep,
+    choice: TestChoiceDep,
+    metrics: MetricsQuery = None,
+) -> Differences:
+    """Is the difference between the ads real? Every pair, per second (ads of equal length) and
+    over the whole ad, on each panelist's values; p-values corrected over the seconds and pairs
+    of each metric (docs/results.md, "Is the difference real?")."""
+    accesses = readable_ads(ad_ids, user, session)
+    check_compare_count(len(accesses))
+    ads = [a.ad for a in accesses]
+    allowed = tuple(m for m in compare.compare_metrics(session, ads) if catalogue.measured(m))
+    chosen = metrics_or_400(metrics or [], allowed) if metrics else allowed
+    return differences.between_ads(
+        session, ads, chosen, test=choice.test, alpha=choice.alpha, correction=choice.correction
+    )
+
+
+@router.get("/ads/{ad_id}/segments/differences", response_model=Differences)
+def segment_differences(
+    access: AdDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    choice: TestChoiceDep,
+    segment: Annotated[
+        str, Query(min_length=1, max_length=64, description="The pass-through variable")
+    ],
+    metrics: MetricsQuery = None,
+) -> Differences:
+    """Is the difference between the segments real? Every pair of the groups shown (small
+    groups and blanked seconds are never tested), per second and over the whole ad."""
+    curves = curves_or_400(session, settings, access, segment)
+    allowed = tuple(
+        m for m in catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+        if catalogue.measured(m)
+    )  # fmt: skip
+    chosen = metrics_or_400(metrics or [], allowed) if metrics else allowed
+    if len(curves.segments) < 2:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            f"{segment!r} has fewer than two groups shown (groups under "
+            f"{curves.min_cell_size} panelists are hidden): nothing to compare",
+        )
+    return differences.between_segments(
+        session, curves, chosen, test=choice.test, alpha=choice.alpha, correction=choice.correction
+    )
