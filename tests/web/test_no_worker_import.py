@@ -17,7 +17,7 @@ ROOT = Path(web.__file__).parent.parent
 TOP = ("web", "worker", "candor")
 # candor/ holds two things: the contracts every part imports (pure data, like candor.metrics)
 # and the `candor` command that ties the web app, the worker and the analysis together.
-CONTRACTS = frozenset({"metrics", "quality", "statuses", "columns"})
+CONTRACTS = frozenset({"metrics", "quality", "statuses", "columns", "ondevice"})
 # What the worker may use of web/: the clip's package, the database, the settings, and the
 # table registry (loaded once per process so the clip tables' foreign keys resolve).
 WORKER_MAY_USE = frozenset({"web.clips", "web.db", "web.settings", "web.models"})
