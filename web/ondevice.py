@@ -17,10 +17,11 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from candor.ondevice import LIBRARY_VERSION, MODEL_PACKAGE, MODEL_PATH, MODEL_SHA256
+from web.errors import NotFound
 
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 PACKAGE_DIR = NODE_MODULES / "@mediapipe" / "tasks-vision"
@@ -86,11 +87,17 @@ router = APIRouter(include_in_schema=False)
 def ondevice_asset(name: str) -> Response:
     """One pinned on-device asset, cacheable for a year (its URL names its version)."""
     if name not in ASSETS:
-        raise HTTPException(404, "No such on-device asset")
+        raise NotFound("No such on-device asset")
     try:
         data = asset_bytes(name)
-    except AssetMissing as exc:
-        raise HTTPException(503, "On-device analysis is not installed on this server") from exc
+    except AssetMissing:
+        # The server's own installation is short, not the request: a plain 503, not a domain
+        # error (those are the client's).
+        return Response(
+            "On-device analysis is not installed on this server",
+            status_code=503,
+            media_type="text/plain",
+        )
     return Response(
         data,
         media_type=ASSETS[name].media_type,
