@@ -70,8 +70,11 @@ def frames() -> list[tuple[float, np.ndarray]]:
 
 
 @pytest.fixture(scope="module")
-def browser_records(frames: list[tuple[float, np.ndarray]]) -> Iterator[bytes]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+def browser_records(
+    frames: list[tuple[float, np.ndarray]], playwright_driver: Any
+) -> Iterator[bytes]:
+    # The session's one Playwright driver (tests/recorder/conftest.py): a second sync_playwright
+    # in the same process refuses to start inside the first one's event loop.
     from tests.recorder.conftest import CHROMIUM, CHROMIUM_ARGS
 
     if not CHROMIUM.exists():
@@ -83,14 +86,15 @@ def browser_records(frames: list[tuple[float, np.ndarray]]) -> Iterator[bytes]:
         files[f"/frames/{index}.png"] = (png.tobytes(), "image/png")
     server = serve(PAGE_JS % json.dumps(CONFIG), files)
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-            )
+        browser = playwright_driver.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
             page = browser.new_page()
             page.goto(server.base_url + "/")
             page.wait_for_function("() => typeof window.readFrames === 'function'")
             encoded = page.evaluate("(times) => window.readFrames(times)", [t for t, _ in frames])
+        finally:
             browser.close()
     finally:
         server.shutdown()
