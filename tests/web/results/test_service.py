@@ -188,6 +188,7 @@ def test_progress_and_quality(db_session: Session) -> None:
         "too_dark": 1,
         "too_short": 0,
         "occluded": 0,
+        "implausible": 0,
         "incomplete": 0,
         "shaky": 1,
     }
