@@ -220,39 +220,44 @@ def check_modes(*, emotion_mode: bool, on_device: bool) -> None:
         )
 
 
+def _check_fixed_switch(
+    *, session: Session, study: Study, field: str, wanted: bool, refusal: str
+) -> None:
+    """Refuse to switch a mode (``field``) the panelists consented under: ``refusal`` says why,
+    with ``{state}`` the mode's current state."""
+    if wanted == getattr(study, field):
+        return
+    # Waits for consents in progress (they hold the row shared) and holds off new ones.
+    session.refresh(study, with_for_update=True)
+    if wanted == getattr(study, field):
+        return
+    if has_consented_panelists(session=session, study=study):
+        state = "on" if getattr(study, field) else "off"
+        raise StudyError(refusal.format(state=state), 409, field=field)
+
+
 def check_on_device_switch(*, session: Session, study: Study, on_device: bool) -> None:
     """Refuse to switch on-device mode once panelists have consented under the current one: they
     were told where their video goes."""
-    if on_device == study.on_device:
-        return
-    session.refresh(study, with_for_update=True)
-    if on_device == study.on_device:
-        return
-    if has_consented_panelists(session=session, study=study):
-        state = "on" if study.on_device else "off"
-        raise StudyError(
-            f"on-device analysis stays {state}: panelists have already agreed to take part "
-            "under it, and were told where their video goes; create a new study to field it "
-            "the other way",
-            409,
-            field="on_device",
-        )
+    _check_fixed_switch(
+        session=session,
+        study=study,
+        field="on_device",
+        wanted=on_device,
+        refusal="on-device analysis stays {state}: panelists have already agreed to take part "
+        "under it, and were told where their video goes; create a new study to field it "
+        "the other way",
+    )
 
 
 def check_emotion_switch(*, session: Session, study: Study, emotion_mode: bool) -> None:
     """Refuse to switch emotion mode once panelists have consented under the current one."""
-    if emotion_mode == study.emotion_mode:
-        return
-    # Waits for consents in progress (they hold the row shared) and holds off new ones.
-    session.refresh(study, with_for_update=True)
-    if emotion_mode == study.emotion_mode:
-        return
-    if has_consented_panelists(session=session, study=study):
-        state = "on" if study.emotion_mode else "off"
-        raise StudyError(
-            f"emotion mode stays {state}: panelists have already agreed to take part under it, "
-            "and changing it would mix panelists who were told different things; "
-            "create a new study to field it the other way",
-            409,
-            field="emotion_mode",
-        )
+    _check_fixed_switch(
+        session=session,
+        study=study,
+        field="emotion_mode",
+        wanted=emotion_mode,
+        refusal="emotion mode stays {state}: panelists have already agreed to take part under "
+        "it, and changing it would mix panelists who were told different things; "
+        "create a new study to field it the other way",
+    )
