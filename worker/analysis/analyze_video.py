@@ -35,7 +35,13 @@ from worker.analysis.hands import HandCover
 from worker.analysis.mesh import FaceModels, model_provenance
 from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.result import AnalysisResult, Quality
-from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, finalise, measure
+from worker.analysis.signals import (
+    RAW_MEASURES,
+    SERVER_MEASURES,
+    USED_LANDMARKS,
+    finalise,
+    measure,
+)
 from worker.analysis.trained import FER_CLASSES, AppearanceClassifier, Blendshapes
 
 log = logging.getLogger(__name__)
@@ -183,9 +189,10 @@ class _Collector:
     def table(self) -> Table:
         self.flush()
         n = len(self.t)
-        raw: Table = {name: np.full(n, np.nan) for name in RAW_MEASURES}
+        measures = (*RAW_MEASURES, *SERVER_MEASURES)
+        raw: Table = {name: np.full(n, np.nan) for name in measures}
         for rows, part in self._parts:
-            for name in RAW_MEASURES:
+            for name in measures:
                 raw[name][rows] = part[name]
         scores = np.array(self.scores, dtype=np.float64).reshape(n, len(KEPT_INDEX))
         for column, name in enumerate(KEPT_BLENDSHAPES):

@@ -67,6 +67,13 @@ APERTURE_FULL = 0.20
 # development set's wrinkled noses read 1.5-3.2x, its other faces up to 1.9x.
 NOSE_CREASE_START = 1.8
 NOSE_CREASE_FULL = 1.5
+# AU4 also lowers the brows' inner ends towards the eyes, which the mesh follows where the
+# blendshapes do not: with the mouth wide open (a shout), browDown reads 0.03-0.28 on brows a
+# person codes as strongly knit. Measured against the panelist's own median height (brows move
+# with speech): up to BROW_LOWERED_START_CM below it is speech and noise; on the development
+# set the knit brows sit 0.1-0.45 cm below it, laughs up to 0.4 (discounted by the smile).
+BROW_LOWERED_START_CM = 0.1
+BROW_LOWERED_FULL_CM = 0.3
 # Lips 2 cm apart read as a full mouth open: a broad toothy grin parts them ~1.5 cm, a
 # surprised "oh" ~2 cm; 0 is lips touching, a physical zero that needs no baseline.
 MOUTH_OPEN_CM = 2.0
@@ -124,6 +131,15 @@ def expressions(scores: Table, lip_gap_cm: Array) -> Table:
         else:
             raise ValueError(f"no source for expression {name!r}")
     return out
+
+
+def brows_lowered(lowered_cm: Array, scores: Table) -> Array:
+    """AU4 from the mesh, 0..1: the brows' inner ends lowered ``lowered_cm`` below the
+    panelist's own median, discounted by the smile the appearance model supports like the
+    blendshapes' furrow (a laugh's cheeks push the brows down too). NaN where not measured."""
+    pull = np.mean([scores[source] for source in SOURCES["smile"]], axis=0)
+    knit = np.clip((lowered_cm - BROW_LOWERED_START_CM) / BROW_LOWERED_FULL_CM, 0.0, 1.0)
+    return np.asarray(knit * (1.0 - pull * scores["smile_support"]))
 
 
 def one_sided_smile(scores: Table) -> Array:

@@ -18,7 +18,7 @@ from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from worker.analysis.arrays import Array, Table
 from worker.analysis.canonical import RIGID_IDS
 from worker.analysis.constants import Settings
-from worker.analysis.expressions import expressions, eye_turn
+from worker.analysis.expressions import brows_lowered, expressions, eye_turn
 from worker.analysis.geometry import fit_pose, to_canonical_axes
 from worker.analysis.hands import EYE_REGIONS, MOUTH_REGIONS, REGION_EXPRESSIONS, REGION_NAMES
 from worker.analysis.occlusion import EYE_EXPRESSIONS, MOUTH_EXPRESSIONS
@@ -30,12 +30,15 @@ _IRIS_CENTRES = (468, 473)
 _LIP_INNER = (13, 14)  # upper, lower
 # The middle of each eye's upper and lower lid (subject's right eye, left eye).
 _LID_MIDDLES = ((159, 145), (386, 374))
+# The brows' inner ends (subject's right, left), over the eyes' inner corners (_EYE_CORNERS).
+_INNER_BROWS = (55, 285)
 _NEEDED = sorted(
     {i for pair in _EYE_CORNERS for i in pair}
     | {i for eye in _EYE_LIDS for pair in eye for i in pair}
     | {i for pair in _LID_MIDDLES for i in pair}
     | set(_IRIS_CENTRES)
     | set(_LIP_INNER)
+    | set(_INNER_BROWS)
 )
 # The only landmarks the signals read: the pipeline keeps these ~60 of the 478 per frame.
 USED_LANDMARKS = np.union1d(RIGID_IDS, _NEEDED)
@@ -54,6 +57,9 @@ RAW_MEASURES = (
     "lower_lid",
     "eye_aperture",
 )
+# Measures the server's mesh path reads and on-device records do not carry (on device, the
+# expressions that need them are not measured: worker.analysis.ondevice.NOT_ON_DEVICE).
+SERVER_MEASURES = ("brow_height",)
 # Changes smaller than this share of a full expression read as 0, so a still face gives flat
 # curves: the blendshape model's frame-to-frame jitter on a still face stays under ~0.03.
 EXPRESSION_DEADZONE = 0.05
@@ -97,6 +103,9 @@ def measure(landmarks: Array) -> Table:
         gaze_y += offset[:, 1] / 2
 
     lip_gap = face[:, _COL[_LIP_INNER[0]], 1] - face[:, _COL[_LIP_INNER[1]], 1]
+    # AU4 lowers the brows' inner ends towards the eyes (canonical cm above the inner corners).
+    inner_corners = _y(face, tuple(inner for _, inner in _EYE_CORNERS))
+    brow_height = _y(face, _INNER_BROWS) - inner_corners
     return {
         "yaw": yaw,
         "pitch": pitch,
@@ -111,6 +120,7 @@ def measure(landmarks: Array) -> Table:
         # middles apart as a share of the eye's width.
         "lower_lid": lower_lid,
         "eye_aperture": aperture,
+        "brow_height": brow_height,
     }
 
 
@@ -267,6 +277,13 @@ def finalise(
         crease = raw["nose_texture"] / smooth if smooth > 0 else np.full(len(t), np.nan)
     baselines["nose_texture"] = smooth
     model_scale = expressions({**raw, "nose_crease": crease}, raw["lip_gap"])
+    # The brows' inner ends against the panelist's own median height (server mode's mesh only:
+    # on-device records do not carry it, and there the blendshapes' furrow stands alone).
+    heights = raw.get("brow_height", np.full(len(t), np.nan))
+    usual = heights[reference & np.isfinite(heights)]
+    usual_height = float(np.median(usual)) if usual.size else float("nan")
+    baselines["brow_height"] = usual_height
+    knit = brows_lowered(usual_height - heights, raw)
     earlier = rest_levels or {}
     for name in EXPRESSION_NAMES:
         if name in NOT_MEASURED or name in not_measured:  # empty, never a flat zero
@@ -290,6 +307,8 @@ def finalise(
         rest = min(rest, cap)
         baselines[name] = rest
         scaled = (values - rest) / (1 - rest)
+        if name == "brow_furrow":  # whichever sees the brows knit: blendshapes or mesh
+            scaled = np.fmax(scaled, knit)
         scaled = (scaled - EXPRESSION_DEADZONE) / (1 - EXPRESSION_DEADZONE)
         frames[name] = np.where(readable, np.clip(scaled, 0.0, 1.0), np.nan)
     frames["mouth_occluded"] = mouth_hidden

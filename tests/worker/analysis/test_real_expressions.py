@@ -138,6 +138,9 @@ def test_the_furrow_follows_the_brows_over_anger_disgust_and_a_sob(read: Read) -
     assert rho >= FURROW_BAR, (round(rho, 3), list(zip(codes, values.round(2), strict=True)))
     # Not erased by a misread smile: the sob's furrow is read.
     assert read.values["ft3_r1c1_scream_eyes_shut"]["brow_furrow"] >= 0.3
+    # Nor lost over a wide-open mouth: the disgusted shout's knit brows (browDown 0.20-0.25
+    # there; the mesh sees the brows lowered).
+    assert read.values["ft3_r2c0_disgust_shout"]["brow_furrow"] >= 0.3
 
 
 @pytest.mark.slow
