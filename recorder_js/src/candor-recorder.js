@@ -70,9 +70,9 @@ export function optionsFromDataset(dataset) {
 }
 
 /**
- * What every page that loads the recorder does, recorder shown or not: open the chunk store
- * (which removes chunks older than its bound) and send the withdrawals kept in this browser,
- * again on each `online` event while any is left. A mounted recorder does the same as it starts.
+ * What every page that loads the recorder does, recorder shown or not: open the browser's store
+ * (which deletes any video an older recorder kept there, and stale tokens) and send the
+ * withdrawals kept in this browser, again on each `online` event while any is left. A mounted recorder does the same as it starts.
  */
 export async function sweepBrowserStorage({
   indexedDB = globalThis.indexedDB,

@@ -1,31 +1,28 @@
-// Chunks the server has not acknowledged yet, kept in the browser's IndexedDB (the way Uppy's
-// Golden Retriever keeps files), so a reload or a crashed tab resumes the upload instead of
-// losing it. A chunk is deleted here once the server has it, its clip was closed, or the
-// session ended in any way (complete, failed, no_camera, withdrawn, declined); anything older
-// than MAX_AGE_MS is deleted whenever a page that loads the recorder opens on this origin
-// (sweepBrowserStorage), recorder started or not: by then the server has finished the clip
-// from what it had (session_idle_seconds, 15 min), so the rest could go nowhere anyway. A tab
-// closed offline or with a chunk in flight therefore leaves video on this device for at most
-// MAX_AGE_MS, and only until a Candor page is opened again; the consent screen says so.
+// What the recorder keeps, and where. No video outlives the page: the chunks the server has not
+// acknowledged yet live in this page's memory only (`PageChunks`), and are gone with the page. A
+// chunk leaves even that memory once the server has it, its clip was closed, or the session ended
+// in any way (complete, failed, no_camera, withdrawn, declined). A reload or a crashed tab loses
+// the chunks still unsent; the server keeps what arrived and finishes the clip with it (the
+// resumed recorder asks it to, and the left rule does it without one: web/panel/presence.py).
 //
-// Withdrawals that did not reach the server (offline, server down) are kept here too, before
-// the panelist is told anything, and sent again until acknowledged (withdrawals.js).
-//
-// Next to them, the resume token of each respondent's session (one per integration and
-// respondent id): the secret the server asks for before it resumes a session, which only this
-// browser holds. Kept while the session can be resumed, dropped when it ends or is withdrawn,
-// and after RESUME_MAX_AGE_MS in any case.
+// In the browser's IndexedDB, which outlives the page, only two things, neither of them video:
+// withdrawals that did not reach the server (offline, server down), kept before the panelist is
+// told anything and sent again until acknowledged (withdrawals.js); and the resume token of each
+// respondent's session (one per integration and respondent id): the secret the server asks for
+// before it resumes a session, which only this browser holds. Kept while the session can be
+// resumed, dropped when it ends or is withdrawn, and after RESUME_MAX_AGE_MS in any case. Older
+// recorders kept unsent chunks there too (up to 15 minutes): opening the database at version 4
+// deletes that store, whatever it still holds.
 //
 // Every method resolves (never rejects): a browser without IndexedDB, a private window or a
-// full quota only costs the resume, not the recording. The first failure goes to `onError`.
+// full quota only costs the resume and the kept withdrawals, not the recording. The first
+// failure goes to `onError`.
 
 const DB_NAME = "candor-recorder";
-const DB_VERSION = 3;
-const STORE = "chunks";
+const DB_VERSION = 4;
+const LEGACY_CHUNKS = "chunks"; // video kept by recorders before version 4: deleted on upgrade
 const RESUME = "resume";
 const WITHDRAWALS = "withdrawals";
-/** How long unsent video may stay in this browser: the server's idle close (15 min). */
-export const MAX_AGE_MS = 15 * 60 * 1000;
 const RESUME_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 // A withdrawal is sent again for this long; its token expires after 4 h, then the receipt
 // code erases (POST /erase), which works for as long as the server keeps the session.
@@ -42,10 +39,7 @@ export async function openChunkStore(indexedDB, { onError = () => {}, now = Date
         onblocked: (event) => event.target.onerror(new Error("IndexedDB is held by another tab")),
         onupgradeneeded: (event) => {
           const db = event.target.result;
-          if (event.oldVersion < 1) {
-            const store = db.createObjectStore(STORE, { keyPath: ["session", "ad", "index"] });
-            store.createIndex("savedAt", "savedAt");
-          }
+          if (db.objectStoreNames.contains(LEGACY_CHUNKS)) db.deleteObjectStore(LEGACY_CHUNKS);
           if (event.oldVersion < 2) {
             db.createObjectStore(RESUME, { keyPath: "key" }).createIndex("savedAt", "savedAt");
           }
@@ -66,9 +60,8 @@ export async function openChunkStore(indexedDB, { onError = () => {}, now = Date
   }
 }
 
-/** What a page load removes: chunks older than MAX_AGE_MS, stale tokens and withdrawals. */
+/** What a page load removes: stale resume tokens and withdrawals (no video is ever kept). */
 export async function sweepStore(store, now) {
-  await store.dropOlderThan(now - MAX_AGE_MS);
   await store.dropOlderThan(now - RESUME_MAX_AGE_MS, RESUME);
   await store.dropOlderThan(now - WITHDRAWAL_MAX_AGE_MS, WITHDRAWALS);
 }
@@ -80,17 +73,59 @@ function request(req) {
   });
 }
 
-class IdbChunkStore {
+/**
+ * The chunks not acknowledged yet, in this page's memory: gone with the page, never written to
+ * the browser's storage. (session, ad, index) → {blob, mimeType}.
+ */
+class PageChunks {
+  constructor() {
+    this.rows = new Map();
+  }
+
+  key(session, ad, index) {
+    return `${session}|${ad}|${index}`;
+  }
+
+  async save(session, ad, index, blob, mimeType) {
+    this.rows.set(this.key(session, ad, index), { session, ad, index, blob, mimeType });
+  }
+
+  async drop(session, ad, index) {
+    this.rows.delete(this.key(session, ad, index));
+  }
+
+  async dropClip(session, ad) {
+    for (const [key, row] of this.rows) {
+      if (row.session === session && row.ad === ad) this.rows.delete(key);
+    }
+  }
+
+  async dropSession(session) {
+    for (const [key, row] of this.rows) if (row.session === session) this.rows.delete(key);
+  }
+
+  /** How many chunks this page holds, over all sessions (for tests). */
+  async countChunks() {
+    return this.rows.size;
+  }
+
+  /** This session's clips held by this page: [{adId, mimeType, chunks: Map(index → Blob)}]. */
+  async load(session) {
+    return groupByClip([...this.rows.values()].filter((row) => row.session === session));
+  }
+}
+
+class IdbChunkStore extends PageChunks {
   constructor(db, onError, now) {
+    super();
     this.db = db;
     this.onError = onError;
     this.now = now;
     this.failed = false;
-    this.persistent = true;
   }
 
   /** One readwrite transaction; resolves when it commits (or failed, once reported). */
-  write(work, name = STORE) {
+  write(work, name) {
     return new Promise((resolve) => {
       let tx;
       try {
@@ -115,29 +150,7 @@ class IdbChunkStore {
     this.onError(error || new Error("IndexedDB failed"));
   }
 
-  save(session, ad, index, blob, mimeType) {
-    return this.write((store) =>
-      store.put({ session, ad, index, blob, mimeType, savedAt: this.now() }),
-    );
-  }
-
-  drop(session, ad, index) {
-    return this.write((store) => store.delete([session, ad, index]));
-  }
-
-  dropClip(session, ad) {
-    return this.write((store) =>
-      store.delete(IDBKeyRange.bound([session, ad, 0], [session, ad, Infinity])),
-    );
-  }
-
-  dropSession(session) {
-    return this.write((store) =>
-      store.delete(IDBKeyRange.bound([session, -Infinity, 0], [session, Infinity, Infinity])),
-    );
-  }
-
-  dropOlderThan(time, name = STORE) {
+  dropOlderThan(time, name) {
     return this.write((store) => {
       const cursor = store.index("savedAt").openCursor(IDBKeyRange.upperBound(time));
       cursor.onsuccess = () => {
@@ -190,41 +203,21 @@ class IdbChunkStore {
       return [];
     }
   }
-
-  /** How many chunks are kept, over all sessions (for tests and the sweep's report). */
-  async countChunks() {
-    try {
-      const tx = this.db.transaction(STORE, "readonly");
-      return await request(tx.objectStore(STORE).count());
-    } catch (error) {
-      this.report(error);
-      return 0;
-    }
-  }
-
-  /** This session's saved clips: [{adId, mimeType, chunks: Map(index → Blob)}]. */
-  async load(session) {
-    try {
-      const tx = this.db.transaction(STORE, "readonly");
-      const range = IDBKeyRange.bound([session, -Infinity, 0], [session, Infinity, Infinity]);
-      const rows = await request(tx.objectStore(STORE).getAll(range));
-      return groupByClip(rows);
-    } catch (error) {
-      this.report(error);
-      return [];
-    }
-  }
 }
 
-/** The same interface in memory: for browsers without IndexedDB, and for tests (a shared one
- * stands for the browser's storage across a reload). */
-export class MemoryChunkStore {
-  constructor({ now = Date.now } = {}) {
-    this.rows = new Map();
-    this.resumes = new Map();
-    this.withdrawals = new Map();
-    this.persistent = false;
-    this.now = now;
+/** The same interface with nothing in the browser's storage: for browsers without IndexedDB
+ * (no resume), and for tests, where `reloaded()` stands for the same browser after a reload: its
+ * tokens and withdrawals are still there, the page's chunks are not. */
+export class MemoryChunkStore extends PageChunks {
+  constructor({ resumes = new Map(), withdrawals = new Map() } = {}) {
+    super();
+    this.resumes = resumes;
+    this.withdrawals = withdrawals;
+  }
+
+  /** The same browser after a reload: what outlives a page, and no chunk. */
+  reloaded() {
+    return new MemoryChunkStore({ resumes: this.resumes, withdrawals: this.withdrawals });
   }
 
   async saveWithdrawal(record) {
@@ -239,15 +232,8 @@ export class MemoryChunkStore {
     return [...this.withdrawals.values()].map((record) => ({ ...record }));
   }
 
-  async countChunks() {
-    return this.rows.size;
-  }
-
-  /** Like a page load's sweep: chunks saved before `time` go (tokens and withdrawals stay). */
-  async dropOlderThan(time, name = STORE) {
-    if (name !== STORE) return;
-    for (const [key, row] of this.rows) if (row.savedAt <= time) this.rows.delete(key);
-  }
+  /** Tokens and withdrawals in memory have no age to sweep by. */
+  async dropOlderThan() {}
 
   async saveResume(key, token, session) {
     this.resumes.set(key, { token, session });
@@ -259,33 +245,6 @@ export class MemoryChunkStore {
 
   async dropResume(key) {
     this.resumes.delete(key);
-  }
-
-  key(session, ad, index) {
-    return `${session}|${ad}|${index}`;
-  }
-
-  async save(session, ad, index, blob, mimeType) {
-    const savedAt = this.now();
-    this.rows.set(this.key(session, ad, index), { session, ad, index, blob, mimeType, savedAt });
-  }
-
-  async drop(session, ad, index) {
-    this.rows.delete(this.key(session, ad, index));
-  }
-
-  async dropClip(session, ad) {
-    for (const [key, row] of this.rows) {
-      if (row.session === session && row.ad === ad) this.rows.delete(key);
-    }
-  }
-
-  async dropSession(session) {
-    for (const [key, row] of this.rows) if (row.session === session) this.rows.delete(key);
-  }
-
-  async load(session) {
-    return groupByClip([...this.rows.values()].filter((row) => row.session === session));
   }
 }
 

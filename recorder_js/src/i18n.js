@@ -9,8 +9,8 @@ const STRINGS = {
     decline: "No thanks",
     declineNote: "Saying no will not affect the rest of the survey.",
     storageNote:
-      "Parts of the video not yet sent are kept on this device only until they are sent, " +
-      "for at most 15 minutes.",
+      "The video is never stored on this device: what is not sent yet is held only while this " +
+      "page is open, and goes with it.",
     cameraTitle: "Your camera",
     cameraExplain:
       "Your browser will now ask to use your camera. It is switched on only while each ad plays, " +
@@ -153,8 +153,8 @@ const STRINGS = {
     decline: "Non merci",
     declineNote: "Refuser n'a aucune conséquence sur la suite du questionnaire.",
     storageNote:
-      "Les parties de la vidéo pas encore envoyées restent sur cet appareil seulement jusqu'à " +
-      "leur envoi, 15 minutes au plus.",
+      "La vidéo n'est jamais enregistrée sur cet appareil : ce qui n'est pas encore envoyé n'est " +
+      "gardé que tant que cette page est ouverte, et disparaît avec elle.",
     cameraTitle: "Votre caméra",
     cameraExplain:
       "Votre navigateur va vous demander l'accès à la caméra. Elle n'est allumée que pendant " +

@@ -78,7 +78,7 @@ export class CandorRecorder extends RecorderCore {
     });
   }
 
-  /** The chunk store, opened once; opening it removes what is too old to send (a page load). */
+  /** The chunk store, opened once; opening it removes stale tokens and withdrawals. */
   async openStore() {
     if (this.store) return;
     const injected = this.env.chunkStore;
@@ -149,12 +149,13 @@ export class CandorRecorder extends RecorderCore {
 
   /**
    * The same respondent came back (a reload, a crash) with the token this browser kept: the
-   * server resumed their session. Send what the browser kept of its clips, and go on at the
-   * first ad not recorded yet; an ad is never shown twice in one session.
+   * server resumed their session. The chunks the old page had not sent went with it (no video
+   * outlives the page, chunk-store.js): each clip the server holds is finished with what
+   * arrived, and the recorder goes on at the first ad not recorded yet; an ad is never shown
+   * twice in one session, except one cut off too early to count, offered again once.
    */
   async resumeUploads(session) {
     await this.openStore();
-    const saved = await this.store.load(session.session_id);
     const recorded = new Set(session.recorded_ads || []);
     // An ad a reload cut off (the server lists those it lets us restart, once) is offered again
     // from the start if too little of it was recorded to count; its first take is deleted.
@@ -162,23 +163,21 @@ export class CandorRecorder extends RecorderCore {
     const tooShort = (ad, chunks) =>
       chunks * this.options.chunkMs < MIN_AD_COVERAGE * ad.duration_s * 1000;
     this.restartAds = new Set();
-    for (const clip of saved) {
-      const ad = this.ads.find((a) => a.id === clip.adId);
-      const kept = clip.chunks.size ? Math.max(...clip.chunks.keys()) + 1 : 0;
-      if (ad && cutOff.has(ad.id) && tooShort(ad, Math.max(kept, cutOff.get(ad.id)))) {
-        this.restartAds.add(ad.id);
-      }
-      if (!ad || this.restartAds.has(ad.id)) {
-        this.store.dropClip(session.session_id, clip.adId);
-        continue;
-      }
-      recorded.add(ad.id);
-      this.uploadFor(ad, clip.mimeType).restore(clip.chunks);
-    }
     for (const [adId, chunks] of cutOff) {
       const ad = this.ads.find((a) => a.id === adId);
-      const restoring = this.uploads.items.some((u) => u.adId === adId);
-      if (ad && !restoring && tooShort(ad, chunks)) this.restartAds.add(adId);
+      if (ad && tooShort(ad, chunks)) this.restartAds.add(adId);
+    }
+    const kept = new Map(
+      (await this.store.load(session.session_id)).map((clip) => [clip.adId, clip]),
+    );
+    const mimeType = this.onDevice ? FACE_RECORDS : "video/webm";
+    for (const adId of recorded) {
+      const ad = this.ads.find((a) => a.id === adId);
+      if (!ad || this.restartAds.has(adId)) continue;
+      // A clip still uploading ends at its first missing chunk; one already finished, or
+      // closed by the server meanwhile, is left as it is (the server's answer says which).
+      const clip = kept.get(adId);
+      this.uploadFor(ad, clip ? clip.mimeType : mimeType).restore(clip ? clip.chunks : new Map());
     }
     for (const adId of this.restartAds) recorded.delete(adId);
     const next = this.ads.findIndex((ad) => !recorded.has(ad.id));

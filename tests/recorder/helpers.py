@@ -93,6 +93,45 @@ def recorder_url(live: LiveCandor, fielded: Fielded, **params: str) -> str:
     return f"{live.base_url}/r/{fielded.public_key}?{query}"
 
 
+# Every object store of the recorder's IndexedDB database: its rows, and the rows holding media
+# bytes anywhere in them (a Blob, an ArrayBuffer or a typed array).
+_BROWSER_STORAGE = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("candor-recorder");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const names = [...db.objectStoreNames];
+    const found = {};
+    if (!names.length) { db.close(); resolve(found); return; }
+    const isMedia = (v) => v instanceof Blob || v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+    const holds = (v) =>
+      isMedia(v) || (v !== null && typeof v === "object" && Object.values(v).some(holds));
+    const tx = db.transaction(names);
+    for (const name of names) {
+      const all = tx.objectStore(name).getAll();
+      all.onsuccess = () => {
+        found[name] = { rows: all.result.length, media: all.result.filter(holds).length };
+      };
+    }
+    tx.oncomplete = () => { db.close(); resolve(found); };
+  };
+})"""
+
+
+def browser_storage(page: Any) -> dict[str, dict[str, int]]:
+    """What the recorder keeps in the browser's storage (IndexedDB), per object store: how many
+    rows, and how many of them hold media bytes. No video outlives the page: that is never any."""
+    return dict(page.evaluate(_BROWSER_STORAGE))
+
+
+def no_video_stored(page: Any) -> dict[str, dict[str, int]]:
+    """The browser's storage, checked to hold no video (no chunk store, no media bytes)."""
+    stored = browser_storage(page)
+    assert "chunks" not in stored, stored
+    assert all(store["media"] == 0 for store in stored.values()), stored
+    return stored
+
+
 def recorder_value(page: Any, expression: str) -> Any:
     """Evaluate an expression on the mounted recorder, named `r`."""
     script = (

@@ -32,9 +32,9 @@ def test_a_second_tab_is_told_the_recording_is_open_elsewhere(
     context = launch().new_context()
     first = context.new_page()
     first.goto(recorder_url(live_candor, fielded))
-    # The consent screen says what stays on this device, and for how long (issue 20, item 3).
+    # The consent screen says no video is stored on this device (it goes with the page).
     note = first.locator("[data-note=storage]").inner_text()
-    assert "kept on this device only until they are sent" in note and "15 minutes" in note
+    assert "never stored on this device" in note and "goes with it" in note, note
     first.get_by_role("button", name="I agree").click()
     first.get_by_role("button", name="Turn on my camera").wait_for()
     assert sessions(live_candor, fielded) == ["consented"]

@@ -16,6 +16,7 @@ from candor.statuses import DeletionReason, SessionStatus
 from tests.recorder.helpers import (
     Fielded,
     LiveCandor,
+    no_video_stored,
     panel_session,
     recorder_url,
     recorder_value,
@@ -26,23 +27,10 @@ from web.clips.models import Clip, ClipSecond, DeletionAudit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# What the recorder keeps in IndexedDB: [chunks, withdrawals not yet acknowledged].
-KEPT = """() => new Promise((resolve, reject) => {
-  const open = indexedDB.open("candor-recorder");
-  open.onerror = () => reject(open.error);
-  open.onsuccess = () => {
-    const db = open.result;
-    const names = ["chunks", "withdrawals"].filter((n) => db.objectStoreNames.contains(n));
-    if (names.length < 2) { db.close(); resolve([-1, -1]); return; }
-    const tx = db.transaction(names);
-    const counts = names.map((n) => tx.objectStore(n).count());
-    tx.oncomplete = () => { db.close(); resolve(counts.map((c) => c.result)); };
-  };
-})"""
 
-
-def kept(page: Any) -> list[int]:
-    return list(page.evaluate(KEPT))
+def kept_withdrawals(page: Any) -> int:
+    """Withdrawals the browser keeps until the server acknowledges them (and no video at all)."""
+    return no_video_stored(page).get("withdrawals", {"rows": 0})["rows"]
 
 
 def withdraw_offline(page: Any, context: Any, live: LiveCandor, fielded: Fielded) -> int:
@@ -55,7 +43,7 @@ def withdraw_offline(page: Any, context: Any, live: LiveCandor, fielded: Fielded
     assert clip_id is not None
     recorded = recorder_value(page, "r.progress.chunksTotal")
     context.set_offline(True)
-    # A chunk recorded offline, held in IndexedDB (awaited, not slept on).
+    # A chunk recorded offline, held by the page (awaited, not slept on).
     wait_for(
         lambda: recorder_value(page, "r.progress.chunksTotal") > recorded,
         15,
@@ -67,7 +55,7 @@ def withdraw_offline(page: Any, context: Any, live: LiveCandor, fielded: Fielded
     assert "as soon as the connection returns" in text, text
     assert recorder_value(page, "r.receiptCode") in text
     assert recorder_value(page, "r.state") == "withdrawn"
-    assert kept(page) == [0, 1], "no video kept; the withdrawal kept until it is sent"
+    assert kept_withdrawals(page) == 1, "no video kept; the withdrawal kept until it is sent"
     assert panel_session(live, fielded).status == SessionStatus.CONSENTED, "nothing arrived yet"
     return int(clip_id)
 
@@ -103,7 +91,7 @@ def test_a_withdrawal_made_offline_arrives_when_the_network_returns(
     arrived = time.monotonic() - back
     page.get_by_text("everything recorded has been deleted").wait_for(timeout=10000)
     assert_withdrawn(live_candor, fielded, clip_id)
-    assert kept(page) == [0, 0]
+    assert kept_withdrawals(page) == 0
     print(f"\nwithdrawn offline 5 s: arrived {arrived:.2f} s after the network came back")
     context.close()
 
@@ -138,7 +126,7 @@ def test_a_withdrawal_made_offline_in_a_closed_tab_is_sent_by_the_next_recorder_
         ).all()
         assert list(reasons) == [DeletionReason.WITHDRAWN]
         assert db.scalars(select(ClipSecond).where(ClipSecond.clip_id == clip_id)).all() == []
-    assert kept(reopened) == [0, 0]
+    assert kept_withdrawals(reopened) == 0
     context.close()
 
 

@@ -15,8 +15,9 @@ A closed tab used to leave its clip uploading until the idle job's `session_idle
   ad ended, or the camera stopped) and whose every chunk the server acknowledged, with their
   playback events not yet sent: nothing more can come for them from that page, so the events
   are stored and each clip is finished at once, exactly as the recorder's own finish would (or
-  abandoned with no chunk at all). A clip whose chunks the recorder still holds is not listed
-  (a reload sends them), nor one cut off mid-ad (a reload may offer that ad again,
+  abandoned with no chunk at all). A clip with chunks the page had not sent is not listed
+  (they go with the page: the left rule, or the reloaded recorder, has it finished with what
+  arrived), nor one cut off mid-ad (a reload may offer that ad again,
   web/panel/reoffer.py): the left rule finishes those.
 
 Messages carry the client's sequence number: the left mark follows the newest one only, so a
