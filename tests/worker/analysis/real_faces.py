@@ -94,8 +94,14 @@ def _archive(filename: str) -> bytes:
 
 @cache
 def archived_medium(name: str) -> bytes:
-    """A coded photo's bytes, read from its pinned archive and checked by sha256."""
+    """A coded photo's bytes, read from its pinned archive (or its npm package in
+    package-lock.json, installed by ./scripts/setup) and checked by sha256."""
     entry = EXPRESSION_LABELS["media"][name]
+    if "npm" in entry:
+        data = (NODE_MODULES / entry["npm"] / entry["path"]).read_bytes()
+        if _sha256(data) != entry["sha256"]:
+            raise AssertionError(f"{name} has sha256 {_sha256(data)}, coded on {entry['sha256']}")
+        return data
     archive = _archive(entry["archive"])
     if entry["archive"].endswith(".whl"):
         with zipfile.ZipFile(io.BytesIO(archive)) as wheel:
