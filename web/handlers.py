@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import inspect
@@ -28,10 +29,28 @@ STATUS = {
     "forbidden": 403,
     "refused": 403,
     "not_found": 404,
+    "gone": 410,
     "conflict": 409,
     "too_large": 413,
     "unsupported": 415,
     "rate_limited": 429,
+}
+
+
+# The code an error the framework raises (an unknown address, a wrong method, a malformed
+# request) carries, so that every JSON error has the same two keys.
+CODE_OF_STATUS = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported",
+    422: "invalid",
+    429: "rate_limited",
 }
 
 
@@ -66,7 +85,11 @@ async def html_error_page(request: Request, exc: Exception) -> Response:
     """Browsers get a readable error page; API clients keep FastAPI's JSON errors."""
     assert isinstance(exc, StarletteHTTPException)
     if not wants_html(request):
-        return await http_exception_handler(request, exc)
+        response = await http_exception_handler(request, exc)
+        if isinstance(response, JSONResponse):
+            body = {"detail": exc.detail, "code": CODE_OF_STATUS.get(exc.status_code, "error")}
+            return JSONResponse(body, exc.status_code, headers=dict(exc.headers or {}))
+        return response  # 204/304 carry no body
     return await run_in_threadpool(_error_page, request, exc)
 
 
@@ -96,7 +119,9 @@ async def html_validation_page(request: Request, exc: Exception) -> Response:
     wrong in a sentence; API clients keep FastAPI's JSON errors."""
     assert isinstance(exc, RequestValidationError)
     if not wants_html(request):
-        return await request_validation_exception_handler(request, exc)
+        # FastAPI's list of problems, each with where (`loc`) and what (`msg`), as `detail`.
+        body = {"detail": jsonable_encoder(exc.errors()), "code": "invalid"}
+        return JSONResponse(body, 422)
     parts = []
     for error in exc.errors():
         # ("query", "ad", 1): the parameter's name, not the position in its list.

@@ -6,18 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
+from web.errors import NotFound
 from web.pages import render, templates
 from web.results import catalogue, compare, differences, maths, overview, quality, service
 from web.results.api import (
     MetricsQuery,
     check_compare_count,
-    curves_or_400,
+    segment_curves,
 )
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
@@ -218,7 +219,7 @@ def segments_page(
         metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
-    curves = curves_or_400(session, settings, access, chosen)
+    curves = segment_curves(session, settings, access, chosen)
     tested = (
         differences.between_segments(
             session, curves, [metric],
@@ -327,11 +328,11 @@ def compare_page(
 def _ad_file(ads_dir: Path, key: str | None) -> Path:
     """A stored ad file, refusing anything that would resolve outside the ads directory."""
     if not key:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     root = ads_dir.resolve()
     path = (root / key).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     return path
 
 
@@ -352,7 +353,5 @@ def vendor_asset(name: str) -> FileResponse:
     """A whitelisted file of an npm package (run scripts/setup to install them)."""
     path = VENDOR_FILES.get(name)
     if path is None or not path.is_file():
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"{name} not installed: run scripts/setup (npm ci)"
-        )
+        raise NotFound(f"{name} not installed: run scripts/setup (npm ci)")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})

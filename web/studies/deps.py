@@ -5,7 +5,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,11 +13,8 @@ from web.accounts.auth import CurrentUserDep, membership_for
 from web.accounts.deps import EDIT_ROLES, READ_ROLES
 from web.accounts.models import Membership, Role, User
 from web.deps import SessionDep
+from web.errors import NotFound
 from web.studies.models import Ad, Integration, Study
-
-
-def _not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
 
 
 @cache
@@ -27,7 +24,7 @@ def require_study_role(*roles: Role) -> Callable[..., Study]:
     def dependency(study_id: int, user: CurrentUserDep, session: SessionDep) -> Study:
         study = session.get(Study, study_id)
         if study is None:
-            raise _not_found()
+            raise NotFound("Not found")
         membership_for(session, user, study.organisation_id, roles)
         return study
 
@@ -45,7 +42,7 @@ def require_ad_role(*roles: Role) -> Callable[..., Ad]:
     ) -> Ad:
         ad = session.get(Ad, ad_id)
         if ad is None or ad.study_id != study.id:
-            raise _not_found()
+            raise NotFound("Not found")
         return ad
 
     return dependency
@@ -62,7 +59,7 @@ def require_integration_role(*roles: Role) -> Callable[..., Integration]:
     ) -> Integration:
         integration = session.get(Integration, integration_id)
         if integration is None or integration.study_id != study.id:
-            raise _not_found()
+            raise NotFound("Not found")
         return integration
 
     return dependency

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
 from web.deps import SessionDep
+from web.errors import NotFound
+from web.forms import submit
 from web.pages import read_form, redirect, render
 from web.studies import recorder_strings
 from web.studies.deps import IntegrationEditDep
@@ -21,7 +23,7 @@ def _locale(locale: str) -> str:
     try:
         return check_locale(locale)
     except ValueError as exc:
-        raise HTTPException(404, "No such language code") from exc
+        raise NotFound("No such language code") from exc
 
 
 def _page(
@@ -60,8 +62,12 @@ async def save_strings(
     texts = {
         k.removeprefix(FIELD_PREFIX): v for k, v in values.items() if k.startswith(FIELD_PREFIX)
     }
-    try:
-        recorder_strings.save(session=session, integration=integration, locale=locale, texts=texts)
-    except recorder_strings.StringsError as exc:
-        return _page(request, session, integration, locale, str(exc), 400)
+    refused = submit(
+        lambda: recorder_strings.save(
+            session=session, integration=integration, locale=locale, texts=texts
+        ),
+        lambda errors, status: _page(request, session, integration, locale, errors["form"], status),
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}#consent")
