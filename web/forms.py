@@ -11,8 +11,8 @@ from fastapi import Response
 from pydantic import ValidationError
 
 from web.errors import DomainError
-from web.handlers import status_of
 from web.pages import field_errors
+from web.refusals import status_of
 
 T = TypeVar("T")
 

@@ -24,14 +24,17 @@ ERROR_SCHEMA = {
         "code": {
             "type": "string",
             "title": "Code",
-            "description": "What kind of refusal (web/errors.py: not_found, conflict, refused, "
-            "invalid, too_large, rate_limited, unauthorized, forbidden, unsupported), or a "
-            "narrower reason where one is named (study_closed, session_conflict, "
-            "signature_required, ...)",
+            "description": "What kind of refusal (web/errors.py: not_found, gone, conflict, "
+            "refused, invalid, too_large, rate_limited, unauthorized, forbidden, unsupported), "
+            "or a narrower reason where one is named (study_closed, session_conflict, "
+            "signature_required, unknown_metric, not_a_video, csrf, ...)",
         },
     },
-    "required": ["detail"],
+    "required": ["detail", "code"],
 }
+# A malformed request (FastAPI's 422) has the same two keys; its `detail` is the list of
+# problems, each with where (`loc`) and what (`msg`).
+_VALIDATION_CODE = {"type": "string", "title": "Code", "enum": ["invalid"]}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _UNSAFE = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
@@ -40,6 +43,7 @@ DESCRIPTIONS = {
     403: "Not allowed: role too low, CSRF token missing or wrong, another session's token, or a "
     "start whose respondent signature or preview token does not hold (`code` says which)",
     404: "Not found, or not yours to see",
+    410: "No longer usable (an invitation already used or expired)",
     409: "Conflicts with the current state (e.g. a clip already finished, a name in use)",
     413: "Body too large",
     429: "Too many attempts: wait the number of seconds in Retry-After",
@@ -113,7 +117,10 @@ def install(app: FastAPI) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, routes=app.routes, description=app.description
         )
-        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"] = ERROR_SCHEMA
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"]["properties"]["code"] = _VALIDATION_CODE
         for route in iter_route_contexts(app.routes):
             if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
                 continue

@@ -126,6 +126,11 @@ def forbidden(source: str, target: str) -> str | None:
         and target not in ("web.db", "web.settings", "web.errors")
     ):
         return "the clip's package stands below every other part of web/"
+    ground = ("web.errors", "web.refusals")
+    if source in ground and target.startswith("web") and target != "web.errors":
+        return "the domain errors and how they are answered stand on nothing else of web/"
+    if source == "web.forms" and target not in ("web.errors", "web.refusals", "web.pages"):
+        return "the form helper knows forms and refusals, no domain"
     if {source, target} == {"web.panel", "web.results"}:
         return "the panel and the results meet only in web.clips"
     if source in ("candor.contracts", "candor.synthetic") and target != "candor.contracts":
@@ -184,6 +189,10 @@ def test_the_cycle_finder_finds_a_loop_and_nothing_else() -> None:
         ("web.panel", "web.results"),
         ("web.results", "web.panel"),
         ("candor.contracts", "web.settings"),
+        ("web.errors", "web.settings"),
+        ("web.refusals", "web.accounts"),
+        ("web.forms", "web.handlers"),
+        ("web.forms", "web.studies"),
     ],
 )
 def test_the_rules_refuse_the_arrows_the_house_forbids(source: str, target: str) -> None:

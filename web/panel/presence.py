@@ -17,7 +17,7 @@ A closed tab used to leave its clip uploading until the idle job's `session_idle
   are stored and each clip is finished at once, exactly as the recorder's own finish would (or
   abandoned with no chunk at all). A clip whose chunks the recorder still holds is not listed
   (a reload sends them), nor one cut off mid-ad (a reload may offer that ad again,
-  web/panel/reoffer.py): the left rule finishes those.
+  web/clips/reoffer.py): the left rule finishes those.
 
 Messages carry the client's sequence number: the left mark follows the newest one only, so a
 replayed or overtaken message does not move it; a listed clip is finished only while it is still

@@ -162,7 +162,7 @@ def segments_report_png(
     segments page, the seconds where they differ for real hatched, what holds in words."""
     from web.reports import compare_render  # matplotlib: loaded on the first report
 
-    offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+    offered = catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
     if metric not in offered or not catalogue.measured(metric):
         raise Invalid(f"no curve {metric!r} for this ad")
     curves = segment_curves(session, settings, access, var)

@@ -101,7 +101,7 @@ def study_summaries(study: StudyDep, session: SessionDep, settings: SettingsDep)
             study.organisation_id,
             org_summaries,
             settings.min_norm_ads,
-            catalogue.shows_emotions(study),
+            catalogue.shows_emotions(session, study),
         ),
     )
 
@@ -194,7 +194,7 @@ def ad_panelists_csv(
         access.ad.id,
         access.study.id,
         service.min_cell_size(access.study, settings),
-        emotions=catalogue.shows_emotions(access.study),
+        emotions=catalogue.shows_emotions(session, access.study),
     )
     stem = export.file_stem(access.ad.title, f"ad-{access.ad.id}")
     return _csv_response(lines, f"{stem}-panelists.csv")

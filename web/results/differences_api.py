@@ -91,7 +91,7 @@ def segment_differences(
     groups and blanked seconds are never tested), per second and over the whole ad."""
     curves = segment_curves(session, settings, access, segment)
     allowed = tuple(
-        m for m in catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+        m for m in catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
         if catalogue.measured(m)
     )  # fmt: skip
     chosen = service.check_metrics(metrics or [], allowed) if metrics else allowed

@@ -52,13 +52,7 @@ def check_metrics(asked: Sequence[str], allowed: Sequence[str]) -> tuple[str, ..
     return tuple(dict.fromkeys(asked))
 
 
-def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
-    """Which of the studies show emotion metrics, in one query."""
-    ids = set(study_ids)
-    if not ids:
-        return set()
-    rows = session.scalars(select(Study).where(Study.id.in_(ids))).all()
-    return {study.id for study in rows if catalogue.shows_emotions(study)}
+emotion_studies = catalogue.emotion_studies
 
 
 def min_cell_size(study: Study, settings: Settings) -> int:
@@ -202,7 +196,7 @@ def ad_curves(
     the same rule is applied again at every metric and second, blanking cells that fail it.
     """
     k = min_cell_size(study, settings)
-    metrics = catalogue.stored_metrics(catalogue.shows_emotions(study))
+    metrics = catalogue.stored_metrics(catalogue.shows_emotions(session, study))
     everyone = read_cells(session, [ad.id], metrics=metrics)[ad.id].get("", {})
     variables = segment_variables(session, ad.id)
     by_value: SegmentCells = {}

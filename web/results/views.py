@@ -102,7 +102,7 @@ def study_page(
         session, compare.organisation_ads(session, study.organisation_id)
     )
     ads = [s for s in org_summaries if s.study_id == study.id]
-    emotions = catalogue.shows_emotions(study)
+    emotions = catalogue.shows_emotions(session, study)
     return _render(
         request,
         "study.html",
@@ -161,7 +161,7 @@ def ad_page(
 ) -> HTMLResponse:
     """The ad playing above its curves, with the metric picker (the chosen set lives in the
     URL as ?metric=…), key moments, summary and exports."""
-    emotions = catalogue.shows_emotions(access.study)
+    emotions = catalogue.shows_emotions(session, access.study)
     choice = picked(metrics, emotions)
     view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
@@ -210,7 +210,7 @@ def segments_page(
 ) -> HTMLResponse:
     """One metric split by a pass-through variable; small groups are hidden with a note; where
     the groups shown differ for real (docs/results.md), the seconds are shaded and said."""
-    offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+    offered = catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
     # A shared address naming a metric this ad doesn't have, or one not measured, shows
     # attention, with a note.
     unavailable = int(metric not in offered)
@@ -280,7 +280,9 @@ def compare_page(
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
-    emotions = all(catalogue.shows_emotions(a.study) for a in accesses)
+    emotions = catalogue.emotion_studies(session, {a.study.id for a in accesses}) == {
+        a.study.id for a in accesses
+    }
     choice = picked(metrics, emotions)
     view, offered = choice.view, choice.offered
     comparison = compare.compare(
