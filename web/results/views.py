@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
+from web.clips.samples import sample_count
 from web.deps import SessionDep, SettingsDep
 from web.errors import NotFound
 from web.pages import render, templates
@@ -28,7 +29,6 @@ from web.results.frames import frames_out
 from web.results.frames import router as frames_router
 from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
-from web.samples import sample_count
 from web.studies import thumbnails
 
 WEB_DIR = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMemberDep
 from web.accounts.models import Organisation, User
+from web.clips.samples import remove_samples, sample_count
 from web.deps import SessionDep, SettingsDep
 from web.errors import Invalid, NotFound
 from web.forms import submit, submit_async
 from web.pages import read_form, redirect, render
-from web.samples import remove_samples, sample_count
 from web.studies import emotion, fieldwork, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
