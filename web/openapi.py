@@ -67,7 +67,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": DESCRIPTIONS[status],
-        "content": {"application/json": {"schema": schema or ERROR_SCHEMA}},
+        "content": {"application/json": {"schema": schema or _ERROR_REF}},
     }
     if status == 429:
         response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
@@ -77,6 +77,14 @@ def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[s
 def _calls(route: Any) -> set[str]:
     """Names of the functions a route depends on, directly or not."""
     return {getattr(node.call, "__name__", "") for node in dependants(route.dependant)}
+
+
+# Refusals a service gives that nothing in its route's signature shows, by path: an invitation's
+# token may name no invitation (404), or one already used or expired (410).
+KNOWN_REFUSALS = {
+    "/api/v1/invites/accept": {404, 410},
+    "/api/v1/invites/accept-new": {404, 410},
+}
 
 
 def _statuses(route: Any, method: str) -> set[int]:
@@ -92,7 +100,7 @@ def _statuses(route: Any, method: str) -> set[int]:
         statuses.add(403)
     if method in _UNSAFE:
         statuses.add(409)
-    return statuses
+    return statuses | KNOWN_REFUSALS.get(route.path_format, set())
 
 
 def _bound_integers(node: Any) -> None:
@@ -134,6 +142,11 @@ def install(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 for status in sorted(_statuses(route, method.lower())):
                     responses.setdefault(str(status), _error_response(status, _ERROR_REF))
+                for status, answer in responses.items():
+                    # A route's own words for a refusal ({413: {"description": ...}}) keep
+                    # the one body shape.
+                    if status.startswith("4") and "content" not in answer:
+                        answer["content"] = {"application/json": {"schema": _ERROR_REF}}
         for operation in (op for p in schema["paths"].values() for op in p.values()):
             for parameter in operation.get("parameters", []):
                 _bound_integers(parameter.get("schema"))

@@ -132,3 +132,21 @@ def test_every_operation_refuses_in_one_shape(
     assert not problems, f"{len(problems)} answer(s) out of shape:\n" + "\n".join(problems)
     # The walk refused something in each way, or it proved nothing.
     assert all(count > 10 for count in refusals.values()), refusals
+
+
+def test_every_documented_refusal_has_the_one_shape(app: FastAPI) -> None:
+    """Each operation's listed 4xx answers point at the Error schema (422: FastAPI's list, with
+    the same `code`), and refusals no signature shows are listed too (web/openapi.py)."""
+    document = app.openapi()
+    schemas = document["components"]["schemas"]
+    assert set(schemas["Error"]["required"]) == {"detail", "code"}
+    assert "code" in schemas["HTTPValidationError"]["properties"]
+    for path, method, op in _operations(app):
+        for status, answer in op["responses"].items():
+            if not status.startswith("4"):
+                continue
+            schema = answer["content"]["application/json"]["schema"]
+            wanted = "HTTPValidationError" if status == "422" else "Error"
+            assert schema == {"$ref": f"#/components/schemas/{wanted}"}, (method, path, status)
+    accept = document["paths"]["/api/v1/invites/accept"]["post"]["responses"]
+    assert {"404", "410"} <= accept.keys()

@@ -59,7 +59,9 @@ def test_sample_panelists_are_analysed_for_real_shown_as_samples_and_removed_in_
     def mark(session_id: uuid.UUID) -> None:
         mark_sample(db_session, session_id)
 
-    sent = panelists.seed(client_transport(client), demo.integration_key, first=0, count=2, mark=mark)
+    sent = panelists.seed(
+        client_transport(client), demo.integration_key, first=0, count=2, mark=mark
+    )
     assert [s.respondent_id for s in sent] == ["sample-1", "sample-2"]
     assert sample_count(db_session, demo.study_id) == 2
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from candor.metrics import (
@@ -60,9 +60,11 @@ def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
     ids = set(study_ids)
     if not ids:
         return set()
-    agreed: dict[int, bool] = dict(
+    # max over 0/1 rather than bool_or: the results also run on SQLite.
+    any_emotions = func.max(case((PanelSession.emotion_mode.is_(True), 1), else_=0))
+    agreed: dict[int, int] = dict(
         session.execute(
-            select(PanelSession.study_id, func.bool_or(PanelSession.emotion_mode))
+            select(PanelSession.study_id, any_emotions)
             .where(
                 PanelSession.study_id.in_(ids),
                 PanelSession.is_preview.is_(False),
@@ -77,7 +79,7 @@ def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
         if unasked
         else set()
     )
-    return {study_id for study_id, emotions in agreed.items() if emotions} | by_setting
+    return {study_id for study_id, emotions in agreed.items() if emotions == 1} | by_setting
 
 
 def shows_emotions(session: Session, study: Study) -> bool:
