@@ -10,6 +10,7 @@ from typing import TypeVar
 from fastapi import Response
 from pydantic import ValidationError
 
+from web.csrf import CsrfRefused
 from web.errors import DomainError
 from web.pages import field_errors
 from web.refusals import status_of
@@ -35,7 +36,7 @@ def submit(action: Callable[[], T], again: Again, *, field: str = "form") -> T |
     except ValidationError as exc:
         return again(field_errors(exc), 400)
     except DomainError as exc:
-        return again({exc.fields.get("field", field): exc.message}, status_of(exc))
+        return _again(exc, again, field)
 
 
 async def submit_async(
@@ -47,4 +48,12 @@ async def submit_async(
     except ValidationError as exc:
         return again(field_errors(exc), 400)
     except DomainError as exc:
-        return again({exc.fields.get("field", field): exc.message}, status_of(exc))
+        return _again(exc, again, field)
+
+
+def _again(exc: DomainError, again: Again, field: str) -> Response:
+    if isinstance(exc, CsrfRefused):
+        # Not the form's content but the page it came from (an upload checks its token as it
+        # reads the body): the error page, as for any other form.
+        raise exc
+    return again({exc.fields.get("field", field): exc.message}, status_of(exc))

@@ -130,7 +130,8 @@ def forbidden(source: str, target: str) -> str | None:
     ground = ("web.errors", "web.refusals")
     if source in ground and target.startswith("web") and target != "web.errors":
         return "the domain errors and how they are answered stand on nothing else of web/"
-    if source == "web.forms" and target not in ("web.errors", "web.refusals", "web.pages"):
+    form_may_use = ("web.csrf", "web.errors", "web.refusals", "web.pages")
+    if source == "web.forms" and target not in form_may_use:
         return "the form helper knows forms and refusals, no domain"
     if target == "web.demo" and source != "candor":
         return "the demo room is run by the candor command alone; the app never imports it"

@@ -15,6 +15,7 @@ from web.accounts.models import Membership, Role, User
 from web.deps import SessionDep
 from web.errors import NotFound
 from web.studies.models import Ad, Integration, Study
+from web.studies.schemas import check_locale
 
 
 @cache
@@ -81,3 +82,11 @@ def can_edit(session: Session, user: User, organisation_id: int) -> bool:
         )
     )
     return role in EDIT_ROLES
+
+
+def page_locale(locale: str) -> str:
+    """A page's language code from its address: one that is not a language code names no page."""
+    try:
+        return check_locale(locale)
+    except ValueError as exc:
+        raise NotFound("No such language code") from exc

@@ -17,7 +17,13 @@ from web.pages import read_form, redirect, render
 from web.studies import emotion, fieldwork, recorder_strings, signing
 from web.studies import integrations as integration_service
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
-from web.studies.deps import IntegrationEditDep, IntegrationReadDep, StudyEditDep, can_edit
+from web.studies.deps import (
+    IntegrationEditDep,
+    IntegrationReadDep,
+    StudyEditDep,
+    can_edit,
+    page_locale,
+)
 from web.studies.models import Integration, IntegrationKind, Study
 from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate, check_locale
 from web.studies.snippets import embed_snippets
@@ -163,13 +169,6 @@ async def edit_integration(
     return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}")
 
 
-def _locale_or_404(locale: str) -> str:
-    try:
-        return check_locale(locale)
-    except ValueError as exc:
-        raise NotFound("No such language code") from exc
-
-
 @members.get("/studies/{study_id}/integrations/{integration_id}/consent")
 def add_language(integration: IntegrationEditDep, locale: str = "") -> Response:
     """The 'add a language' form: go to the editor for the code typed in."""
@@ -227,7 +226,7 @@ def consent_form(
 ) -> Response:
     """The editor, prefilled with the current version, or (?template=emotion) with Candor's
     default text that discloses emotion inference."""
-    locale = _locale_or_404(locale)
+    locale = page_locale(locale)
     if template == "emotion" and locale in DEFAULT_LOCALES:
         organisation = session.get(Organisation, integration.study.organisation_id)
         texts = default_consent(
@@ -268,7 +267,7 @@ async def save_consent(
     user: CurrentUserDep,
     session: SessionDep,
 ) -> Response:
-    locale = _locale_or_404(locale)
+    locale = page_locale(locale)
     values = await read_form(request)
     values.setdefault("discloses_emotion", "")  # an unticked checkbox sends nothing
     values.setdefault("on_device", "")
@@ -295,7 +294,7 @@ async def save_consent(
 def consent_versions(
     request: Request, integration: IntegrationReadDep, locale: str, session: SessionDep
 ) -> Response:
-    locale = _locale_or_404(locale)
+    locale = page_locale(locale)
     versions = integration_service.consent_versions(
         session=session, integration=integration, locale=locale
     )
