@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
+from tests.support import panel
 from tests.support.auth import csrf_token, login, make_user
 from tests.support.factories import make_ad, make_integration, make_study
 from web.csrf import CSRF_HEADER
@@ -38,10 +39,14 @@ def owner(app: FastAPI, settings: Settings, db_session: Session) -> Iterator[dic
         ad = make_ad(db_session, study)
         integration = make_integration(db_session, study)
         db_session.commit()
+        db_session.expire_all()  # study.ads was read before the ad existed
         login(client, settings, user)
         client.headers[CSRF_HEADER] = csrf_token(client)
+        started = panel.start(client, integration)
         yield {
             "client": client,
+            # The panelist API's bearer token, so its bodies are read too.
+            "panel_headers": started.headers,
             "known": {
                 "org_id": organisation.id,
                 "organisation_id": organisation.id,
@@ -49,6 +54,8 @@ def owner(app: FastAPI, settings: Settings, db_session: Session) -> Iterator[dic
                 "ad_id": ad.id,
                 "integration_id": integration.id,
                 "locale": "en",
+                "public_key": integration.public_key,
+                "session_id": started.session_id,
             },
         }
 
@@ -117,9 +124,10 @@ def test_every_operation_refuses_in_one_shape(
             # 3. Logged in, real ids, a body of the wrong kind (a list where one is expected).
             if "requestBody" in op:
                 filled = _fill(path, owner["known"])
-                response = client.request(
-                    method, filled, content=b"[1]", headers={"content-type": "application/json"}
-                )
+                headers = {"content-type": "application/json"}
+                if path.startswith("/api/v1/panel/"):
+                    headers |= owner["panel_headers"]
+                response = client.request(method, filled, content=b"[1]", headers=headers)
                 asked.append(("bad body", response))
             for case, response in asked:
                 assert response.status_code < 500, f"{case}: {method} {path}: {response.text}"
