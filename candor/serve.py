@@ -16,7 +16,7 @@ from types import FrameType
 import click
 
 from candor.console import relay
-from web.samples import DONE_FILE
+from web.clips.samples import DONE_FILE
 from web.settings import PLACEHOLDER_SECRET, Settings
 
 STOP_TIMEOUT_S = 20
@@ -137,7 +137,7 @@ def print_demo(settings: Settings, base: str) -> list[str] | None:
     """Seed the demo (idempotent) and say how to try it. Returns the command that adds its sample
     panelists in the background, at its first start only (None after, even once removed)."""
     from web.db import make_engine, make_session_factory
-    from web.demo import seed_demo
+    from web.demo.seed import seed_demo
 
     engine = make_engine(settings.resolved_database_url)
     with make_session_factory(engine)() as session:
@@ -153,7 +153,7 @@ def print_demo(settings: Settings, base: str) -> list[str] | None:
     if (settings.data_dir / DONE_FILE).exists():
         return None
     return [
-        sys.executable, "-m", "candor.samples", "--base", base,
+        sys.executable, "-m", "web.demo.panelists", "--base", base,
         "--integration", demo.integration_key, "--study", str(demo.study_id),
     ]  # fmt: skip
 

@@ -14,7 +14,7 @@ class SessionStatus(enum.StrEnum):
     CONSENTED = "consented"
     COMPLETE = "complete"
     # The panelist went through every ad but no clip is (or promises to be) usable: a reload,
-    # a closed tab or a hidden tab cut the recording short (web/panel/coverage.py).
+    # a closed tab or a hidden tab cut the recording short (web/clips/coverage.py).
     INCOMPLETE = "incomplete"
     DECLINED = "declined"
     NO_CAMERA = "no_camera"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -85,8 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def _login_required(request: Request, _exc: Exception) -> Response:
+async def _login_required(request: Request, exc: Exception) -> Response:
     """API callers get 401; a browser asking for a page is sent to the login page."""
     if not wants_html(request):
-        return JSONResponse({"detail": "Login required"}, status_code=401)
+        return await domain_error(request, exc)
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)

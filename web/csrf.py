@@ -13,10 +13,11 @@ import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import Depends, Request, Response
 
 from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.deps import SettingsDep
+from web.errors import Forbidden
 from web.settings import Settings
 
 CSRF_COOKIE = "candor_csrf"
@@ -26,11 +27,11 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class CsrfRefused(HTTPException):
-    """403 for a state-changing request without a valid token."""
+class CsrfRefused(Forbidden):
+    """A state-changing request without a valid token."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(status.HTTP_403_FORBIDDEN, detail)
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="csrf")
 
 
 def _browser_secret(request: Request) -> str:

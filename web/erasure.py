@@ -15,8 +15,8 @@ from web.csrf import CsrfDep
 from web.deps import SessionDep, SettingsDep
 from web.errors import NotFound
 from web.pages import read_form, render
+from web.panel.endings import erase_by_receipt
 from web.panel.holdings import Holdings, holdings
-from web.panel.service import erase_by_receipt
 from web.panel.tokens import RECEIPT_LENGTH
 from web.ratelimit import limit_erase_attempts
 

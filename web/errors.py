@@ -1,9 +1,10 @@
 """The one error shape: what a service refuses, said as a domain error that knows nothing of
-HTTP. Each carries a kind (`code`: not_found, conflict, refused, invalid, too_large,
+HTTP. Each carries a kind (`code`: not_found, gone, conflict, refused, invalid, too_large,
 rate_limited, unauthorized, forbidden, unsupported), which the app's one handler maps to a
 status (`web/handlers.py`); a sentence for the person who made the request; and optional fields
-(`missing` chunk indices, `retry_after`...). A raise may narrow the code a client reads
-(`Conflict("...", code="study_closed")`); its kind still decides the status.
+(`missing` chunk indices, `retry_after`, the form `field` a message belongs beside...). A raise
+may narrow the code a client reads (`Conflict("...", code="study_closed")`); its kind still
+decides the status.
 `web.ratelimit.RateLimited` and `web.studies.signing.ProofRefused` are two of them.
 """
 
@@ -52,6 +53,12 @@ class NotFound(DomainError):
     """No such thing, or not the asker's to see (never confirmed either way)."""
 
     kind = "not_found"
+
+
+class Gone(DomainError):
+    """It existed and no longer can be used: an invitation already used or expired."""
+
+    kind = "gone"
 
 
 class Conflict(DomainError):

@@ -5,10 +5,9 @@ clients keep JSON."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import Request
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import inspect
@@ -19,37 +18,8 @@ from web.accounts.auth import user_from_cookie
 from web.cookies import COOKIE_NAME
 from web.errors import DomainError
 from web.pages import plain_message, render, wants_html
+from web.refusals import CODE_OF_STATUS, error_body, error_headers, status_of
 from web.settings import Settings
-
-# Each kind of refusal answered with one status, here and nowhere else.
-STATUS = {
-    "invalid": 400,
-    "unauthorized": 401,
-    "forbidden": 403,
-    "refused": 403,
-    "not_found": 404,
-    "conflict": 409,
-    "too_large": 413,
-    "unsupported": 415,
-    "rate_limited": 429,
-}
-
-
-def status_of(exc: DomainError) -> int:
-    return STATUS[exc.kind]
-
-
-def error_body(exc: DomainError) -> dict[str, Any]:
-    """The one JSON error shape: `detail` (a sentence), `code`, then any fields."""
-    return {"detail": exc.message, "code": exc.code, **exc.fields}
-
-
-def error_headers(exc: DomainError) -> dict[str, str] | None:
-    if exc.kind == "unauthorized":
-        return {"WWW-Authenticate": "Bearer"}
-    if exc.kind == "rate_limited":
-        return {"Retry-After": str(exc.fields["retry_after"])}
-    return None
 
 
 async def domain_error(request: Request, exc: Exception) -> Response:
@@ -66,7 +36,11 @@ async def html_error_page(request: Request, exc: Exception) -> Response:
     """Browsers get a readable error page; API clients keep FastAPI's JSON errors."""
     assert isinstance(exc, StarletteHTTPException)
     if not wants_html(request):
-        return await http_exception_handler(request, exc)
+        response = await http_exception_handler(request, exc)
+        if isinstance(response, JSONResponse):
+            body = {"detail": exc.detail, "code": CODE_OF_STATUS.get(exc.status_code, "error")}
+            return JSONResponse(body, exc.status_code, headers=dict(exc.headers or {}))
+        return response  # 204/304 carry no body
     return await run_in_threadpool(_error_page, request, exc)
 
 
@@ -96,7 +70,9 @@ async def html_validation_page(request: Request, exc: Exception) -> Response:
     wrong in a sentence; API clients keep FastAPI's JSON errors."""
     assert isinstance(exc, RequestValidationError)
     if not wants_html(request):
-        return await request_validation_exception_handler(request, exc)
+        # FastAPI's list of problems, each with where (`loc`) and what (`msg`), as `detail`.
+        body = {"detail": jsonable_encoder(exc.errors()), "code": "invalid"}
+        return JSONResponse(body, 422)
     parts = []
     for error in exc.errors():
         # ("query", "ad", 1): the parameter's name, not the position in its list.

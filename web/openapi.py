@@ -24,14 +24,17 @@ ERROR_SCHEMA = {
         "code": {
             "type": "string",
             "title": "Code",
-            "description": "What kind of refusal (web/errors.py: not_found, conflict, refused, "
-            "invalid, too_large, rate_limited, unauthorized, forbidden, unsupported), or a "
-            "narrower reason where one is named (study_closed, session_conflict, "
-            "signature_required, ...)",
+            "description": "What kind of refusal (web/errors.py: not_found, gone, conflict, "
+            "refused, invalid, too_large, rate_limited, unauthorized, forbidden, unsupported), "
+            "or a narrower reason where one is named (study_closed, session_conflict, "
+            "signature_required, unknown_metric, not_a_video, csrf, ...)",
         },
     },
-    "required": ["detail"],
+    "required": ["detail", "code"],
 }
+# A malformed request (FastAPI's 422) has the same two keys; its `detail` is the list of
+# problems, each with where (`loc`) and what (`msg`).
+_VALIDATION_CODE = {"type": "string", "title": "Code", "enum": ["invalid"]}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 _UNSAFE = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
@@ -40,6 +43,7 @@ DESCRIPTIONS = {
     403: "Not allowed: role too low, CSRF token missing or wrong, another session's token, or a "
     "start whose respondent signature or preview token does not hold (`code` says which)",
     404: "Not found, or not yours to see",
+    410: "No longer usable (an invitation already used or expired)",
     409: "Conflicts with the current state (e.g. a clip already finished, a name in use)",
     413: "Body too large",
     429: "Too many attempts: wait the number of seconds in Retry-After",
@@ -63,7 +67,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {
         "description": DESCRIPTIONS[status],
-        "content": {"application/json": {"schema": schema or ERROR_SCHEMA}},
+        "content": {"application/json": {"schema": schema or _ERROR_REF}},
     }
     if status == 429:
         response["headers"] = {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}
@@ -73,6 +77,14 @@ def _error_response(status: int, schema: dict[str, Any] | None = None) -> dict[s
 def _calls(route: Any) -> set[str]:
     """Names of the functions a route depends on, directly or not."""
     return {getattr(node.call, "__name__", "") for node in dependants(route.dependant)}
+
+
+# Refusals a service gives that nothing in its route's signature shows, by path: an invitation's
+# token may name no invitation (404), or one already used or expired (410).
+KNOWN_REFUSALS = {
+    "/api/v1/invites/accept": {404, 410},
+    "/api/v1/invites/accept-new": {404, 410},
+}
 
 
 def _statuses(route: Any, method: str) -> set[int]:
@@ -88,7 +100,7 @@ def _statuses(route: Any, method: str) -> set[int]:
         statuses.add(403)
     if method in _UNSAFE:
         statuses.add(409)
-    return statuses
+    return statuses | KNOWN_REFUSALS.get(route.path_format, set())
 
 
 def _bound_integers(node: Any) -> None:
@@ -113,7 +125,10 @@ def install(app: FastAPI) -> None:
         schema = get_openapi(
             title=app.title, version=app.version, routes=app.routes, description=app.description
         )
-        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Error"] = ERROR_SCHEMA
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"]["properties"]["code"] = _VALIDATION_CODE
         for route in iter_route_contexts(app.routes):
             if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
                 continue
@@ -127,6 +142,11 @@ def install(app: FastAPI) -> None:
                 responses = operation.setdefault("responses", {})
                 for status in sorted(_statuses(route, method.lower())):
                     responses.setdefault(str(status), _error_response(status, _ERROR_REF))
+                for status, answer in responses.items():
+                    # A route's own words for a refusal ({413: {"description": ...}}) keep
+                    # the one body shape.
+                    if status.startswith("4") and "content" not in answer:
+                        answer["content"] = {"application/json": {"schema": _ERROR_REF}}
         for operation in (op for p in schema["paths"].values() for op in p.values()):
             for parameter in operation.get("parameters", []):
                 _bound_integers(parameter.get("schema"))

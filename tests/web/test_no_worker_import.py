@@ -66,9 +66,10 @@ def arrows() -> dict[tuple[str, str], set[str]]:
         source_unit = unit(name)
         for target in imported(path.read_text(encoding="utf-8")):
             target_unit = unit(target)
-            # `from web import models` also names web.models; a name that is not a module
+            # `from web import models` also names web.models (`from candor import ondevice`,
+            # candor.ondevice: a contract, not the command); a name that is not a module
             # (`from web.clips.models import Clip` -> web.clips.models.Clip) maps to its unit.
-            if target_unit is None or target_unit == source_unit or target == "web":
+            if target_unit is None or target_unit == source_unit or target in TOP:
                 continue
             assert source_unit is not None
             found.setdefault((source_unit, target_unit), set()).add(name)
@@ -126,6 +127,14 @@ def forbidden(source: str, target: str) -> str | None:
         and target not in ("web.db", "web.settings", "web.errors")
     ):
         return "the clip's package stands below every other part of web/"
+    ground = ("web.errors", "web.refusals")
+    if source in ground and target.startswith("web") and target != "web.errors":
+        return "the domain errors and how they are answered stand on nothing else of web/"
+    form_may_use = ("web.csrf", "web.errors", "web.refusals", "web.pages")
+    if source == "web.forms" and target not in form_may_use:
+        return "the form helper knows forms and refusals, no domain"
+    if target == "web.demo" and source != "candor":
+        return "the demo room is run by the candor command alone; the app never imports it"
     if {source, target} == {"web.panel", "web.results"}:
         return "the panel and the results meet only in web.clips"
     if source in ("candor.contracts", "candor.synthetic") and target != "candor.contracts":
@@ -184,6 +193,12 @@ def test_the_cycle_finder_finds_a_loop_and_nothing_else() -> None:
         ("web.panel", "web.results"),
         ("web.results", "web.panel"),
         ("candor.contracts", "web.settings"),
+        ("web.errors", "web.settings"),
+        ("web.refusals", "web.accounts"),
+        ("web.forms", "web.handlers"),
+        ("web.forms", "web.studies"),
+        ("web.studies", "web.demo"),
+        ("web.app", "web.demo"),
     ],
 )
 def test_the_rules_refuse_the_arrows_the_house_forbids(source: str, target: str) -> None:

@@ -19,7 +19,7 @@ from web.clips import idle, objects
 from web.clips import sweep as sweeper
 from web.clips.models import Chunk, Clip, ConsentRecord, DeletionAudit
 from web.db import utcnow
-from web.panel import service, tokens
+from web.panel import endings, tokens
 from web.settings import Settings
 from worker import context
 from worker.tasks import analyze_clip
@@ -72,7 +72,7 @@ def _abandoned(db: Session, settings: Settings, factory: sessionmaker[Session]) 
 
 def _withdrawn(db: Session, settings: Settings, factory: sessionmaker[Session]) -> Uploaded:
     up = uploaded_clip(db, settings, [b"zero", b"one"], status=ClipStatus.UPLOADING)
-    service.withdraw(
+    endings.withdraw(
         session=db, settings=settings, session_public_id=up.rows.panel_session.public_id
     )
     return up
@@ -83,7 +83,7 @@ def _erased(db: Session, settings: Settings, factory: sessionmaker[Session]) -> 
     code = tokens.receipt_code(settings, up.rows.panel_session.public_id)
     up.rows.panel_session.receipt_hash = tokens.receipt_hash(settings, code)
     db.flush()
-    service.erase_by_receipt(session=db, settings=settings, receipt_code=code)
+    endings.erase_by_receipt(session=db, settings=settings, receipt_code=code)
     return up
 
 

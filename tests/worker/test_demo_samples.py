@@ -11,14 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from candor import samples
 from candor.console import LineFilter
 from candor.statuses import ClipStatus
 from tests.support.auth import csrf_token, login
 from web.accounts.models import User
 from web.clips.models import AdAggregate, Clip, PanelSession
-from web.demo import DEMO_EMAIL, seed_demo
-from web.samples import mark_sample, sample_count
+from web.clips.samples import mark_sample, sample_count
+from web.demo import panelists
+from web.demo.seed import DEMO_EMAIL, seed_demo
 from web.settings import Settings
 from web.studies.models import Ad
 from worker.tasks import analyze_clip
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures("configured")
 HTML = {"accept": "text/html"}
 
 
-def client_transport(client: TestClient) -> samples.Transport:
+def client_transport(client: TestClient) -> panelists.Transport:
     """The seeder's HTTP calls, made on the test's app instead of a socket."""
 
     def call(
@@ -59,7 +59,9 @@ def test_sample_panelists_are_analysed_for_real_shown_as_samples_and_removed_in_
     def mark(session_id: uuid.UUID) -> None:
         mark_sample(db_session, session_id)
 
-    sent = samples.seed(client_transport(client), demo.integration_key, first=0, count=2, mark=mark)
+    sent = panelists.seed(
+        client_transport(client), demo.integration_key, first=0, count=2, mark=mark
+    )
     assert [s.respondent_id for s in sent] == ["sample-1", "sample-2"]
     assert sample_count(db_session, demo.study_id) == 2
 

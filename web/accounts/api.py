@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from sqlalchemy.orm import Session
 
 from web.accounts import service
@@ -33,15 +33,12 @@ from web.accounts.schemas import (
 from web.cookies import COOKIE_NAME
 from web.csrf import CsrfDep, csrf_token, set_csrf_cookie
 from web.deps import SessionDep, SettingsDep
+from web.errors import NotFound, Unauthorized
 from web.openapi import documented
 from web.settings import Settings
 
 public = APIRouter(prefix="/api/v1", tags=["accounts"])
 members = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[LoggedInGuard])
-
-
-def _refuse(exc: service.AccountError) -> HTTPException:
-    return HTTPException(exc.status_code, exc.message)
 
 
 def _me(
@@ -87,10 +84,7 @@ def signup(
     session: SessionDep,
 ) -> MeOut:
     """Create a user and their organisation (role owner), and log in."""
-    try:
-        user, _organisation = service.sign_up(session=session, data=data)
-    except service.AccountError as exc:
-        raise _refuse(exc) from exc
+    user, _organisation = service.sign_up(session=session, data=data)
     return _logged_in(request, response, settings, session, user)
 
 
@@ -105,7 +99,7 @@ def login(
 ) -> MeOut:
     user = authenticate_limited(request, session=session, email=data.email, password=data.password)
     if user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Email or password is wrong")
+        raise Unauthorized("Email or password is wrong")
     return _logged_in(request, response, settings, session, user)
 
 
@@ -131,12 +125,7 @@ def accept_invite_new_user(
 ) -> MeOut:
     """Sign up through an invitation: a new user joins with the invited role, and logs in."""
     invite = service.find_invite(session=session, token=data.token, lock=True)
-    try:
-        user, _membership = service.accept_invite_new_user(
-            session=session, invite=invite, data=data
-        )
-    except service.AccountError as exc:
-        raise _refuse(exc) from exc
+    user, _membership = service.accept_invite_new_user(session=session, invite=invite, data=data)
     return _logged_in(request, response, settings, session, user)
 
 
@@ -167,7 +156,7 @@ def _member_out(membership: Membership) -> MemberOut:
 def _member_in(session: Session, me: Membership, membership_id: int) -> Membership:
     member = session.get(Membership, membership_id)
     if member is None or member.organisation_id != me.organisation_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     return member
 
 
@@ -185,20 +174,14 @@ def change_role(
 ) -> MemberOut:
     """Owners only; an organisation always keeps one owner."""
     member = _member_in(session, me, membership_id)
-    try:
-        service.change_role(session=session, membership=member, role=data.role)
-    except service.AccountError as exc:
-        raise _refuse(exc) from exc
+    service.change_role(session=session, membership=member, role=data.role)
     return _member_out(member)
 
 
 @members.delete("/orgs/{org_id}/members/{membership_id}", status_code=204)
 def remove_member(membership_id: int, me: OrgOwnerDep, session: SessionDep) -> Response:
     member = _member_in(session, me, membership_id)
-    try:
-        service.remove_member(session=session, membership=member)
-    except service.AccountError as exc:
-        raise _refuse(exc) from exc
+    service.remove_member(session=session, membership=member)
     return Response(status_code=204)
 
 
@@ -232,7 +215,7 @@ def create_invite(
 def revoke_invite(invite_id: int, me: OrgOwnerDep, session: SessionDep) -> Response:
     invite = session.get(Invite, invite_id)
     if invite is None or invite.organisation_id != me.organisation_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     service.revoke_invite(session=session, invite=invite)
     return Response(status_code=204)
 
@@ -243,10 +226,7 @@ def accept_invite(
 ) -> OrganisationOut:
     """The logged-in user joins the inviting organisation with the invited role."""
     invite = service.find_invite(session=session, token=data.token, lock=True)
-    try:
-        membership = service.accept_invite(session=session, invite=invite, user=user)
-    except service.AccountError as exc:
-        raise _refuse(exc) from exc
+    membership = service.accept_invite(session=session, invite=invite, user=user)
     return OrganisationOut(
         id=membership.organisation_id, name=membership.organisation.name, role=membership.role
     )

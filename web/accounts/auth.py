@@ -18,7 +18,7 @@ from web.accounts.models import LoginSession, Membership, Role, User
 from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.db import utcnow
 from web.deps import SessionDep, SettingsDep
-from web.errors import Forbidden, NotFound
+from web.errors import Forbidden, NotFound, Unauthorized
 from web.settings import Settings
 
 _hasher = PasswordHasher()
@@ -122,8 +122,11 @@ def clear_login_cookie(response: Response, settings: Settings) -> None:
     )
 
 
-class LoginRequired(Exception):
+class LoginRequired(Unauthorized):
     """Raised for a page without a logged-in user; HTML gets a redirect, the API a 401."""
+
+    def __init__(self) -> None:
+        super().__init__("Login required")
 
 
 def current_user(request: Request, settings: SettingsDep, session: SessionDep) -> User:

@@ -14,20 +14,16 @@ from web.accounts.auth import hash_password, verify_password_or_dummy
 from web.accounts.models import Invite, Membership, Organisation, Role, User
 from web.accounts.schemas import InviteIn, NewAccountIn, SignupIn
 from web.db import utcnow
-
-
-class AccountError(Exception):
-    """A request the accounts domain refuses, with a message for the user and an HTTP status."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
+from web.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 
 
 def _add_user(session: Session, data: NewAccountIn | SignupIn) -> User:
     if session.scalar(select(User.id).where(User.email == data.email)) is not None:
-        raise AccountError("An account with this email already exists; log in instead", 409)
+        raise Conflict(
+            "An account with this email already exists; log in instead",
+            code="email_taken",
+            field="email",
+        )
     user = User(email=data.email, name=data.name, password_hash=hash_password(data.password))
     session.add(user)
     session.flush()
@@ -40,8 +36,8 @@ def _commit(session: Session) -> None:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise AccountError(
-            "That conflicts with a change made at the same time; retry", 409
+        raise Conflict(
+            "That conflicts with a change made at the same time; retry", code="edit_race"
         ) from exc
 
 
@@ -111,9 +107,7 @@ def change_role(*, session: Session, membership: Membership, role: Role) -> Memb
         and role != Role.OWNER
         and _owner_count(session, membership.organisation_id) <= 1
     ):
-        raise AccountError(
-            "The organisation needs at least one owner; make someone else owner first"
-        )
+        raise Invalid("The organisation needs at least one owner; make someone else owner first")
     membership.role = role
     _commit(session)
     return membership
@@ -121,7 +115,7 @@ def change_role(*, session: Session, membership: Membership, role: Role) -> Memb
 
 def remove_member(*, session: Session, membership: Membership) -> None:
     if membership.role == Role.OWNER and _owner_count(session, membership.organisation_id) <= 1:
-        raise AccountError("The last owner cannot be removed; make someone else owner first")
+        raise Invalid("The last owner cannot be removed; make someone else owner first")
     session.delete(membership)
     _commit(session)
 
@@ -182,10 +176,12 @@ def invite_problem(invite: Invite | None) -> str | None:
 
 def _check_usable(invite: Invite | None, email: str | None) -> Invite:
     problem = invite_problem(invite)
-    if problem is not None or invite is None:
-        raise AccountError(problem or "invalid invitation", 404 if invite is None else 410)
+    if invite is None:
+        raise NotFound(problem or "invalid invitation")
+    if problem is not None:
+        raise Gone(problem)
     if invite.email is not None and email is not None and invite.email != email:
-        raise AccountError(f"This invitation is for {invite.email}; log in with that address", 403)
+        raise Forbidden(f"This invitation is for {invite.email}; log in with that address")
     return invite
 
 
@@ -198,7 +194,7 @@ def accept_invite(*, session: Session, invite: Invite | None, user: User) -> Mem
         )
     )
     if already is not None:
-        raise AccountError("You are already a member of this organisation", 409)
+        raise Conflict("You are already a member of this organisation")
     membership = Membership(
         user_id=user.id, organisation_id=invite.organisation_id, role=invite.role
     )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -23,7 +22,9 @@ from web.accounts.schemas import InviteIn, LoginIn, NewAccountIn, OrganisationIn
 from web.cookies import COOKIE_NAME
 from web.csrf import CsrfDep
 from web.deps import SessionDep, SettingsDep
-from web.pages import field_errors, read_form, redirect, render, safe_next
+from web.errors import NotFound
+from web.forms import submit
+from web.pages import read_form, redirect, render, safe_next
 
 # Pages anyone may open; their POSTs still need the CSRF token (login CSRF is an attack too).
 public = APIRouter(include_in_schema=False)
@@ -51,13 +52,14 @@ async def signup(
     request: Request, _csrf: CsrfDep, settings: SettingsDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
-    try:
-        data = SignupIn.model_validate(values)
-        user, organisation = service.sign_up(session=session, data=data)
-    except ValidationError as exc:
-        return _form_again(request, "accounts/signup.html", values, field_errors(exc))
-    except service.AccountError as exc:
-        return _form_again(request, "accounts/signup.html", values, {"email": exc.message})
+    signed_up = submit(
+        lambda: service.sign_up(session=session, data=SignupIn.model_validate(values)),
+        lambda errors, status: _form_again(request, "accounts/signup.html", values, errors, status),
+        field="email",
+    )
+    if isinstance(signed_up, Response):
+        return signed_up
+    user, organisation = signed_up
     response = redirect(f"/orgs/{organisation.id}")
     set_login_cookie(response, settings, session, user)
     return response
@@ -73,10 +75,12 @@ async def login(
     request: Request, _csrf: CsrfDep, settings: SettingsDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
-    try:
-        data = LoginIn.model_validate(values)
-    except ValidationError as exc:
-        return _form_again(request, "accounts/login.html", values, field_errors(exc))
+    data = submit(
+        lambda: LoginIn.model_validate(values),
+        lambda errors, status: _form_again(request, "accounts/login.html", values, errors, status),
+    )
+    if isinstance(data, Response):
+        return data
     user = await run_in_threadpool(
         authenticate_limited, request, session=session, email=data.email, password=data.password
     )
@@ -113,11 +117,16 @@ def new_organisation_form(request: Request) -> Response:
 @members.post("/orgs/new")
 async def new_organisation(request: Request, user: CurrentUserDep, session: SessionDep) -> Response:
     values = await read_form(request)
-    try:
-        data = OrganisationIn.model_validate(values)
-    except ValidationError as exc:
-        return _form_again(request, "accounts/new_organisation.html", values, field_errors(exc))
-    organisation = service.create_organisation(session=session, user=user, name=data.name)
+    organisation = submit(
+        lambda: service.create_organisation(
+            session=session, user=user, name=OrganisationIn.model_validate(values).name
+        ),
+        lambda errors, status: _form_again(
+            request, "accounts/new_organisation.html", values, errors, status
+        ),
+    )
+    if isinstance(organisation, Response):
+        return organisation
     return redirect(f"/orgs/{organisation.id}")
 
 
@@ -161,7 +170,7 @@ def members_page(request: Request, me: OrgMemberDep, session: SessionDep) -> Res
 def _member_in(session: Session, me: Membership, membership_id: int) -> Membership:
     member = session.get(Membership, membership_id)
     if member is None or member.organisation_id != me.organisation_id:
-        raise HTTPException(404, "Not found")
+        raise NotFound("Not found")
     return member
 
 
@@ -175,12 +184,15 @@ async def change_role(
         return _members_page(
             request, session, me, errors={"members": "Choose a role"}, status_code=400
         )
-    try:
-        service.change_role(session=session, membership=member, role=Role(role))
-    except service.AccountError as exc:
-        return _members_page(
-            request, session, me, errors={"members": exc.message}, status_code=exc.status_code
-        )
+    refused = submit(
+        lambda: service.change_role(session=session, membership=member, role=Role(role)),
+        lambda errors, status: _members_page(
+            request, session, me, errors=errors, status_code=status
+        ),
+        field="members",
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/orgs/{me.organisation_id}/members")
 
 
@@ -190,12 +202,15 @@ def remove_member(
 ) -> Response:
     member = _member_in(session, me, membership_id)
     leaving = member.id == me.id
-    try:
-        service.remove_member(session=session, membership=member)
-    except service.AccountError as exc:
-        return _members_page(
-            request, session, me, errors={"members": exc.message}, status_code=exc.status_code
-        )
+    refused = submit(
+        lambda: service.remove_member(session=session, membership=member),
+        lambda errors, status: _members_page(
+            request, session, me, errors=errors, status_code=status
+        ),
+        field="members",
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect("/" if leaving else f"/orgs/{me.organisation_id}/members")
 
 
@@ -204,13 +219,19 @@ async def create_invite(
     request: Request, me: OrgOwnerDep, user: CurrentUserDep, session: SessionDep
 ) -> Response:
     values = {k: v for k, v in (await read_form(request)).items() if v != ""}
-    try:
-        data = InviteIn.model_validate(values)
-    except ValidationError as exc:
-        return _members_page(request, session, me, errors=field_errors(exc), status_code=400)
-    created = service.create_invite(
-        session=session, organisation_id=me.organisation_id, created_by=user, data=data
+    created = submit(
+        lambda: service.create_invite(
+            session=session,
+            organisation_id=me.organisation_id,
+            created_by=user,
+            data=InviteIn.model_validate(values),
+        ),
+        lambda errors, status: _members_page(
+            request, session, me, errors=errors, status_code=status
+        ),
     )
+    if isinstance(created, Response):
+        return created
     # Rendered, not redirected: the token exists only in this response.
     return _members_page(request, session, me, created=created, status_code=201)
 
@@ -219,7 +240,7 @@ async def create_invite(
 def revoke_invite(invite_id: int, me: OrgOwnerDep, session: SessionDep) -> Response:
     invite = session.get(Invite, invite_id)
     if invite is None or invite.organisation_id != me.organisation_id:
-        raise HTTPException(404, "Not found")
+        raise NotFound("Not found")
     service.revoke_invite(session=session, invite=invite)
     return redirect(f"/orgs/{me.organisation_id}/members")
 
@@ -261,12 +282,14 @@ def accept_invite(
     request: Request, token: str, user: CurrentUserDep, session: SessionDep
 ) -> Response:
     invite = service.find_invite(session=session, token=token, lock=True)
-    try:
-        membership = service.accept_invite(session=session, invite=invite, user=user)
-    except service.AccountError as exc:
-        return _invite_page(
-            request, token, invite, errors={"form": exc.message}, status_code=exc.status_code
-        )
+    membership = submit(
+        lambda: service.accept_invite(session=session, invite=invite, user=user),
+        lambda errors, status: _invite_page(
+            request, token, invite, errors=errors, status_code=status
+        ),
+    )
+    if isinstance(membership, Response):
+        return membership
     return redirect(f"/orgs/{membership.organisation_id}")
 
 
@@ -276,22 +299,17 @@ async def accept_invite_new_user(
 ) -> Response:
     values = await read_form(request)
     invite = service.find_invite(session=session, token=token, lock=True)
-    try:
-        data = NewAccountIn.model_validate(values)
-        user, membership = service.accept_invite_new_user(session=session, invite=invite, data=data)
-    except ValidationError as exc:
-        return _invite_page(
-            request, token, invite, values=values, errors=field_errors(exc), status_code=400
-        )
-    except service.AccountError as exc:
-        return _invite_page(
-            request,
-            token,
-            invite,
-            values=values,
-            errors={"form": exc.message},
-            status_code=exc.status_code,
-        )
+    joined = submit(
+        lambda: service.accept_invite_new_user(
+            session=session, invite=invite, data=NewAccountIn.model_validate(values)
+        ),
+        lambda errors, status: _invite_page(
+            request, token, invite, values=values, errors=errors, status_code=status
+        ),
+    )
+    if isinstance(joined, Response):
+        return joined
+    user, membership = joined
     response = redirect(f"/orgs/{membership.organisation_id}")
     set_login_cookie(response, settings, session, user)
     return response

@@ -104,7 +104,7 @@ class PanelSession(Base):
     # The study's on-device mode when this panelist agreed (set with the consent, never after):
     # its clips are accepted as face records only, never as video.
     on_device: Mapped[bool] = mapped_column(default=False, server_default=false())
-    # A generated panelist of the demo (candor/samples.py): analysed and counted like any other,
+    # A generated panelist of the demo (web/demo/panelists.py): analysed and counted like any other,
     # labelled as sample data wherever results are shown, and removable in one click.
     is_sample: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Withdrawn later with the receipt code (/erase) rather than with "stop and delete" in the

@@ -14,7 +14,7 @@ from web.clips.lifecycle import mark_enqueued
 from web.clips.queue import enqueue_analysis
 from web.errors import Invalid, TooLarge, Unauthorized
 from web.openapi import documented, optional_header
-from web.panel import presence, service, tokens, uploads
+from web.panel import endings, entry, presence, service, starts, tokens, uploads
 from web.panel.deps import (
     SessionDep,
     SettingsDep,
@@ -51,12 +51,16 @@ router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
 MAX_PRESENCE_BYTES = 64 * 1024
 
 
-def _media_url(request: Request, settings: Settings) -> service.MediaUrl:
+def _media_url(request: Request, settings: Settings) -> starts.MediaUrl:
     def build(ad: Ad, kind: str) -> str:
         url = request.url_for(f"ad_{kind}", ad_id=ad.id)
         return str(url.include_query_params(token=tokens.media_token(settings, ad.id)))
 
     return build
+
+
+def _status_out(state: service.SessionState) -> StatusOut:
+    return StatusOut(status=state.status, receipt_code=state.receipt_code)
 
 
 @router.get("/ping", status_code=204)
@@ -75,7 +79,7 @@ async def get_integration(
     ] = None,
 ) -> IntegrationOut:
     return await call_blocking(
-        service.integration_info, session=session, public_key=public_key, locale=locale
+        entry.integration_info, session=session, public_key=public_key, locale=locale
     )
 
 
@@ -87,7 +91,7 @@ async def start_session(
 ) -> SessionOut:
     await call_blocking(limit_session_starts, request=request, integration_key=body.integration)
     return await call_blocking(
-        service.start_session,
+        starts.start_session,
         session=session,
         settings=settings,
         body=body,
@@ -105,13 +109,14 @@ async def consent(
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
-    return await call_blocking(
+    state = await call_blocking(
         service.record_consent,
         session=session,
         settings=settings,
         session_public_id=same_session(sid, session_id),
         body=body,
     )
+    return _status_out(state)
 
 
 @router.post("/sessions/{session_id}/clips", response_model=ClipOut)
@@ -236,13 +241,14 @@ async def end_session(
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
-    return await call_blocking(
-        service.end_session,
+    state = await call_blocking(
+        endings.end_session,
         session=session,
         settings=settings,
         session_public_id=same_session(sid, session_id),
         body=body,
     )
+    return _status_out(state)
 
 
 @router.post(
@@ -289,7 +295,7 @@ async def presence_update(
         raise Unauthorized("Missing session token (in the body, or Authorization: Bearer)")
     if body.withdraw:  # a withdrawal the page could not send before it went away
         await call_blocking(
-            service.withdraw,
+            endings.withdraw,
             session=session,
             settings=settings,
             session_public_id=same_session(sid, session_id),
@@ -315,12 +321,13 @@ async def presence_update(
 async def withdraw(
     session_id: uuid.UUID, sid: TokenSession, session: SessionDep, settings: SettingsDep
 ) -> StatusOut:
-    return await call_blocking(
-        service.withdraw,
+    state = await call_blocking(
+        endings.withdraw,
         session=session,
         settings=settings,
         session_public_id=same_session(sid, session_id),
     )
+    return _status_out(state)
 
 
 @router.post("/erase", response_model=ErasedOut, responses=documented(404, 429))
@@ -329,6 +336,6 @@ async def erase(
 ) -> ErasedOut:
     await call_blocking(limit_erase_attempts, request=request)
     erased_at = await call_blocking(
-        service.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
+        endings.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code
     )
     return ErasedOut(erased=True, erased_at=erased_at)

@@ -18,7 +18,7 @@ A closed tab used to leave its clip uploading until the idle job's `session_idle
   abandoned with no chunk at all). A clip with chunks the page had not sent is not listed
   (they go with the page: the left rule, or the reloaded recorder, has it finished with what
   arrived), nor one cut off mid-ad (a reload may offer that ad again,
-  web/panel/reoffer.py): the left rule finishes those.
+  web/clips/reoffer.py): the left rule finishes those.
 
 Messages carry the client's sequence number: the left mark follows the newest one only, so a
 replayed or overtaken message does not move it; a listed clip is finished only while it is still

@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 
 from candor import ondevice
 from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
-from web.clips import keys, lifecycle, storage
+from web.clips import keys, lifecycle, reoffer, storage
 from web.clips.bounds import ClipBound, clip_bound
 from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
 from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.errors import Conflict, Invalid, NotFound, Refused, TooLarge, Unsupported
-from web.panel import reoffer
 from web.panel.fastpath import store_chunk_fast
 from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for

@@ -53,6 +53,8 @@ class StudyReport:
     generated_at: datetime
     ads: list[AdReport]
     quality: Quality
+    # Whether its results carry emotions: from what its panelists agreed to (results/catalogue).
+    emotions: bool = False
     # The ads compared, with the difference tests (two or more ads with data).
     comparison: CompareReport | None = None
 
@@ -62,7 +64,7 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
     curves = service.ad_curves(session, ad, study, settings)
     present = curves.overall.curves
     emotion_metrics: tuple[str, ...] = ()
-    if study.emotion_mode:
+    if catalogue.shows_emotions(session, study):
         emotion_metrics = tuple(m for m in (*EMOTION_SUMMARY_METRICS, *EMOTIONS) if m in present)
     return AdReport(
         ad=ad,
@@ -100,5 +102,6 @@ def study_report(session: Session, settings: Settings, study: Study) -> StudyRep
         generated_at=utcnow(),
         ads=[ad_report(session, settings, study, ad) for ad in ads],
         quality=quality.quality(session, study.id),
+        emotions=catalogue.shows_emotions(session, study),
         comparison=study_comparison(session, settings, ads, study.organisation_id, study.name),
     )

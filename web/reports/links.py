@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from web.accounts.models import User
 from web.db import utcnow
+from web.errors import Invalid, NotFound
 from web.reports.models import ReportLink
 from web.studies.models import Study
 
@@ -19,15 +20,6 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 365
 # URL-safe base64 of 32 random bytes.
 TOKEN_CHARS = 43
-
-
-class ReportLinkError(Exception):
-    """A link that does not open: unknown, expired or revoked (one message, so nothing leaks)."""
-
-    def __init__(self, message: str, status_code: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
 
 
 @dataclass(frozen=True)
@@ -46,7 +38,7 @@ def create_link(
 ) -> NewLink:
     """A new link to the study's report, valid for `days` (1..MAX_DAYS)."""
     if not 1 <= days <= MAX_DAYS:
-        raise ReportLinkError(f"a link lasts from 1 to {MAX_DAYS} days", 400)
+        raise Invalid(f"a link lasts from 1 to {MAX_DAYS} days")
     token = secrets.token_urlsafe(32)
     link = ReportLink(
         study_id=study.id,
@@ -74,7 +66,7 @@ def study_links(*, session: Session, study: Study) -> list[ReportLink]:
 def study_link(*, session: Session, study: Study, link_id: int) -> ReportLink:
     link = session.get(ReportLink, link_id)
     if link is None or link.study_id != study.id:
-        raise ReportLinkError("No such link in this study", 404)
+        raise NotFound("No such link in this study")
     return link
 
 
@@ -100,10 +92,10 @@ def open_link(*, session: Session, token: str) -> Study:
     if len(token) == TOKEN_CHARS:
         link = session.scalar(select(ReportLink).where(ReportLink.token_hash == token_hash(token)))
     if link is None or link_state(link) != "active":
-        raise ReportLinkError(
+        # Unknown, expired or revoked: one message, so nothing leaks.
+        raise NotFound(
             "This report link does not work: it may have expired or been revoked. "
-            "Ask the person who sent it for a new one.",
-            404,
+            "Ask the person who sent it for a new one."
         )
     link.last_opened_at = utcnow()
     session.commit()

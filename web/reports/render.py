@@ -294,7 +294,7 @@ def quality_figure(report: StudyReport, size: tuple[float, float]) -> Figure:
     table.auto_set_font_size(False)
     table.set_fontsize(10)
     table.scale(1, 1.4)
-    mode = "on" if report.study.emotion_mode else "off"
+    mode = "on" if report.emotions else "off"
     figure.text(
         0.01,
         0.02,

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field, StringConstraints, ValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import LoggedInGuard
 from web.deps import SessionDep, SettingsDep
-from web.pages import field_errors, read_form, redirect, render
+from web.errors import DomainError, Invalid, NotFound
+from web.forms import submit
+from web.handlers import domain_error
+from web.pages import read_form, redirect, render
 from web.reports import links
 from web.reports.compare_content import compare_report, segments_report
 from web.reports.content import ad_report, study_ads, study_report
 from web.reports.models import ReportLink
 from web.results import catalogue
-from web.results.api import check_compare_count, curves_or_400
+from web.results.api import check_compare_count, segment_curves
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.export import file_stem
 from web.settings import Settings
@@ -27,7 +32,6 @@ from web.studies.models import Ad, Study
 
 members = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
 api = APIRouter(prefix="/api/v1", tags=["reports"], dependencies=[LoggedInGuard])
-public = APIRouter(include_in_schema=False)
 
 # A shared report is for its recipient only: not cached, not indexed, its URL never sent on.
 PUBLIC_HEADERS = {
@@ -35,6 +39,26 @@ PUBLIC_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
+
+
+class _PublicRoute(APIRoute):
+    """A shared report's route: every answer, a refusal's included, has PUBLIC_HEADERS."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answer(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except DomainError as exc:
+                response = await domain_error(request, exc)
+            response.headers.update(PUBLIC_HEADERS)
+            return response
+
+        return answer
+
+
+public = APIRouter(include_in_schema=False, route_class=_PublicRoute)
 PRIVATE_HEADERS = {"Cache-Control": "private, no-store"}
 
 
@@ -138,15 +162,15 @@ def segments_report_png(
     segments page, the seconds where they differ for real hatched, what holds in words."""
     from web.reports import compare_render  # matplotlib: loaded on the first report
 
-    offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+    offered = catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
     if metric not in offered or not catalogue.measured(metric):
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"no curve {metric!r} for this ad")
-    curves = curves_or_400(session, settings, access, var)
+        raise Invalid(f"no curve {metric!r} for this ad")
+    curves = segment_curves(session, settings, access, var)
     if len(curves.segments) < 2:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
+        raise Invalid(
             f"{var!r} has fewer than two groups shown (groups under {curves.min_cell_size} "
             "panelists are hidden): nothing to compare",
+            code="too_few_groups",
         )
     title = f"{access.ad.title}: {catalogue.full_label(metric)} by {var}"
     report = segments_report(session, curves, metric, title)
@@ -208,17 +232,23 @@ async def create_share_link(
     user: CurrentUserDep,
     session: SessionDep,
     settings: SettingsDep,
-) -> HTMLResponse:
+) -> Response:
     values = await read_form(request)
-    try:
+
+    def create() -> links.NewLink:
         data = ReportLinkIn.model_validate(values)
-    except ValidationError as exc:
-        return _share_page(
-            request, session, study, values=values, errors=field_errors(exc), status_code=400
+        return links.create_link(
+            session=session, study=study, user=user, label=data.label, days=data.days
         )
-    new = links.create_link(
-        session=session, study=study, user=user, label=data.label, days=data.days
+
+    new = submit(
+        create,
+        lambda errors, status: _share_page(
+            request, session, study, values=values, errors=errors, status_code=status
+        ),
     )
+    if isinstance(new, Response):
+        return new
     return _share_page(
         request, session, study, new_url=share_url(settings, new.token), status_code=201
     )
@@ -226,10 +256,7 @@ async def create_share_link(
 
 @members.post("/results/studies/{study_id}/share/{link_id}/revoke")
 def revoke_share_link(study: StudyDep, link_id: int, session: SessionDep) -> Response:
-    try:
-        link = links.study_link(session=session, study=study, link_id=link_id)
-    except links.ReportLinkError as exc:
-        raise HTTPException(exc.status_code, exc.message) from exc
+    link = links.study_link(session=session, study=study, link_id=link_id)
     links.revoke_link(session=session, link=link)
     return redirect(f"/results/studies/{study.id}/share")
 
@@ -258,39 +285,29 @@ def create_report_link(
 @api.delete("/studies/{study_id}/report-links/{link_id}")
 def revoke_report_link(study: StudyDep, link_id: int, session: SessionDep) -> ReportLinkOut:
     """Revoke a link: it stops working at once, everywhere."""
-    try:
-        link = links.study_link(session=session, study=study, link_id=link_id)
-    except links.ReportLinkError as exc:
-        raise HTTPException(exc.status_code, exc.message) from exc
+    link = links.study_link(session=session, study=study, link_id=link_id)
     return _link_out(links.revoke_link(session=session, link=link))
-
-
-def _shared_study(session: Session, token: str) -> Study:
-    try:
-        return links.open_link(session=session, token=token)
-    except links.ReportLinkError as exc:
-        raise HTTPException(exc.status_code, exc.message, headers=PUBLIC_HEADERS) from exc
 
 
 @public.get("/report/{token}", response_class=HTMLResponse)
 def shared_report(request: Request, token: str, session: SessionDep) -> HTMLResponse:
     """What the recipient of a link sees: each ad's picture and the PDF, no login."""
-    study = _shared_study(session, token)
+    study = links.open_link(session=session, token=token)
     context = {"study": study, "ads": study_ads(session, study), "token": token}
     return render(request, "reports/shared.html", context, headers=PUBLIC_HEADERS)
 
 
 @public.get("/report/{token}/report.pdf")
 def shared_pdf(token: str, session: SessionDep, settings: SettingsDep) -> Response:
-    return _pdf(settings, session, _shared_study(session, token), PUBLIC_HEADERS)
+    return _pdf(settings, session, links.open_link(session=session, token=token), PUBLIC_HEADERS)
 
 
 @public.get("/report/{token}/ads/{ad_id}.png")
 def shared_png(token: str, ad_id: int, session: SessionDep, settings: SettingsDep) -> Response:
-    study = _shared_study(session, token)
+    study = links.open_link(session=session, token=token)
     ad = session.get(Ad, ad_id)
     if ad is None or ad.study_id != study.id:
-        raise HTTPException(404, "No such ad in this report", headers=PUBLIC_HEADERS)
+        raise NotFound("No such ad in this report")
     return _png(settings, session, study, ad, PUBLIC_HEADERS)
 
 

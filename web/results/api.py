@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from web.accounts.auth import CurrentUserDep, membership_for
 from web.deps import SessionDep, SettingsDep
+from web.errors import Invalid
 from web.results import catalogue, compare, export, quality, service
 from web.results.deps import AdDep, StudyDep, readable_ads
 from web.results.schemas import (
@@ -46,20 +47,11 @@ MetricsQuery = Annotated[
 ]
 
 
-def metrics_or_400(asked: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        return service.check_metrics(asked, allowed)
-    except service.UnknownMetric as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-
-
-def curves_or_400(
+def segment_curves(
     session: SessionDep, settings: SettingsDep, access: AdDep, segment: str | None
 ) -> AdCurves:
-    try:
-        return service.ad_curves(session, access.ad, access.study, settings, segment or None)
-    except service.UnknownSegmentVariable as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    """The ad's curves, split by `segment` if one is asked for (an unknown one is Invalid)."""
+    return service.ad_curves(session, access.ad, access.study, settings, segment or None)
 
 
 @router.get("/ads/{ad_id}/curves", response_model=AdCurves)
@@ -67,7 +59,7 @@ def ad_curves(
     access: AdDep, session: SessionDep, settings: SettingsDep, segment: SegmentQuery = None
 ) -> AdCurves:
     """Mean, 95% CI and n per second for every metric, for everyone or split by a variable."""
-    return curves_or_400(session, settings, access, segment)
+    return segment_curves(session, settings, access, segment)
 
 
 @router.get("/ads/{ad_id}/summary", response_model=AdSummaryOut)
@@ -84,10 +76,7 @@ def ad_key_moments(
     emotion, in emotion mode) by default, or of the metrics asked for (one that is not measured
     is a 400)."""
     curves = service.ad_curves(session, access.ad, access.study, settings)
-    try:
-        return service.moments_for(curves, metrics or [])
-    except service.UnknownMetric as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
+    return service.moments_for(curves, metrics or [])
 
 
 @router.get("/ads/{ad_id}/progress", response_model=Progress)
@@ -112,7 +101,7 @@ def study_summaries(study: StudyDep, session: SessionDep, settings: SettingsDep)
             study.organisation_id,
             org_summaries,
             settings.min_norm_ads,
-            catalogue.shows_emotions(study),
+            catalogue.shows_emotions(session, study),
         ),
     )
 
@@ -144,7 +133,7 @@ def compare_ads(
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
-    chosen = metrics_or_400(metrics or [], compare.compare_metrics(session, ads))
+    chosen = service.check_metrics(metrics or [], compare.compare_metrics(session, ads))
     return compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, chosen
     )
@@ -152,10 +141,7 @@ def compare_ads(
 
 def check_compare_count(count: int) -> None:
     if not 2 <= count <= MAX_COMPARED_ADS:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
-            f"compare needs 2 to {MAX_COMPARED_ADS} different ads, got {count}",
-        )
+        raise Invalid(f"compare needs 2 to {MAX_COMPARED_ADS} different ads, got {count}")
 
 
 def _csv_response(lines: object, filename: str) -> StreamingResponse:
@@ -179,7 +165,7 @@ def ad_curves_csv(
 ) -> StreamingResponse:
     """CSV of the aggregated curves (long format, every metric with its label, AU and, for an
     emotion, the link to its derivation), with the same suppression as the API."""
-    curves = curves_or_400(session, settings, access, segment)
+    curves = segment_curves(session, settings, access, segment)
     suffix = "-by-" + export.file_stem(segment, "segment") if segment else ""
     lines = export.curves_csv(curves, public_address(settings))
     stem = export.file_stem(access.ad.title, f"ad-{access.ad.id}")
@@ -208,7 +194,7 @@ def ad_panelists_csv(
         access.ad.id,
         access.study.id,
         service.min_cell_size(access.study, settings),
-        emotions=catalogue.shows_emotions(access.study),
+        emotions=catalogue.shows_emotions(session, access.study),
     )
     stem = export.file_stem(access.ad.title, f"ad-{access.ad.id}")
     return _csv_response(lines, f"{stem}-panelists.csv")

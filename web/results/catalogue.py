@@ -3,7 +3,11 @@ ad's study shows: the web side of `candor.metrics`, read by the API, pages and e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from candor.metrics import (
     CURVE_METRICS,
@@ -16,6 +20,8 @@ from candor.metrics import (
     QUALITY_METRICS,
     Expression,
 )
+from web.clips.lifecycle import consented
+from web.clips.models import PanelSession
 from web.results.schemas import MetricInfo
 from web.studies.models import Study
 
@@ -45,9 +51,40 @@ NOT_MEASURED_WHY = (
 )
 
 
-def shows_emotions(study: Study) -> bool:
-    """Whether the study's results carry emotion metrics: only a study in emotion mode."""
-    return bool(study.emotion_mode)
+def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
+    """Which of the studies' results carry emotion metrics, in two queries, read from what their
+    panelists agreed to: a study someone has consented to shows them iff one of its panelists
+    agreed under emotion mode (the flag their consent fixed on their session,
+    `PanelSession.emotion_mode`), whatever the study's setting says now; a study no panelist has
+    consented to yet, by its setting (what the next panelist will agree to)."""
+    ids = set(study_ids)
+    if not ids:
+        return set()
+    # max over 0/1 rather than bool_or: the results also run on SQLite.
+    any_emotions = func.max(case((PanelSession.emotion_mode.is_(True), 1), else_=0))
+    agreed: dict[int, int] = dict(
+        session.execute(
+            select(PanelSession.study_id, any_emotions)
+            .where(
+                PanelSession.study_id.in_(ids),
+                PanelSession.is_preview.is_(False),
+                consented(PanelSession.id),
+            )
+            .group_by(PanelSession.study_id)
+        ).all()
+    )
+    unasked = ids - agreed.keys()
+    by_setting = (
+        set(session.scalars(select(Study.id).where(Study.id.in_(unasked), Study.emotion_mode)))
+        if unasked
+        else set()
+    )
+    return {study_id for study_id, emotions in agreed.items() if emotions == 1} | by_setting
+
+
+def shows_emotions(session: Session, study: Study) -> bool:
+    """Whether the study's results carry emotion metrics (see `emotion_studies`)."""
+    return study.id in emotion_studies(session, [study.id])
 
 
 def stored_metrics(emotions: bool) -> tuple[str, ...]:

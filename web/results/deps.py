@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 
 from web.accounts.auth import CurrentUserDep, membership_for
 from web.deps import SessionDep
+from web.errors import Invalid, NotFound
 from web.studies.models import Ad, Study
 
 
@@ -19,14 +20,10 @@ class AdAccess:
     study: Study
 
 
-def _not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
-
-
 def readable_study(study_id: int, user: CurrentUserDep, session: SessionDep) -> Study:
     study = session.get(Study, study_id)
     if study is None:
-        raise _not_found()
+        raise NotFound("Not found")
     membership_for(session, user, study.organisation_id)
     return study
 
@@ -35,7 +32,7 @@ def readable_ad(ad_id: int, user: CurrentUserDep, session: SessionDep) -> AdAcce
     ad = session.get(Ad, ad_id)
     study = session.get(Study, ad.study_id) if ad else None
     if ad is None or study is None:
-        raise _not_found()
+        raise NotFound("Not found")
     membership_for(session, user, study.organisation_id)
     return AdAccess(ad, study)
 
@@ -44,7 +41,7 @@ def readable_ads(ad_ids: list[int], user: CurrentUserDep, session: SessionDep) -
     """Several ads of one organisation, in the order asked, duplicates dropped."""
     accesses = [readable_ad(ad_id, user, session) for ad_id in dict.fromkeys(ad_ids)]
     if len({a.study.organisation_id for a in accesses}) > 1:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, "Ads must belong to one organisation")
+        raise Invalid("Ads must belong to one organisation")
     return accesses
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 
 from web.accounts.auth import CurrentUserDep
 from web.deps import SessionDep, SettingsDep
-from web.results import catalogue, compare, differences
+from web.errors import Invalid
+from web.results import catalogue, compare, differences, service
 from web.results.api import (
     AdIdsQuery,
     MetricsQuery,
     check_compare_count,
-    curves_or_400,
-    metrics_or_400,
+    segment_curves,
 )
 from web.results.deps import AdDep, readable_ads
 from web.results.differences import Differences
@@ -70,7 +70,7 @@ def compare_differences(
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
     allowed = tuple(m for m in compare.compare_metrics(session, ads) if catalogue.measured(m))
-    chosen = metrics_or_400(metrics or [], allowed) if metrics else allowed
+    chosen = service.check_metrics(metrics or [], allowed) if metrics else allowed
     return differences.between_ads(
         session, ads, chosen, test=choice.test, alpha=choice.alpha, correction=choice.correction
     )
@@ -89,17 +89,17 @@ def segment_differences(
 ) -> Differences:
     """Is the difference between the segments real? Every pair of the groups shown (small
     groups and blanked seconds are never tested), per second and over the whole ad."""
-    curves = curves_or_400(session, settings, access, segment)
+    curves = segment_curves(session, settings, access, segment)
     allowed = tuple(
-        m for m in catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+        m for m in catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
         if catalogue.measured(m)
     )  # fmt: skip
-    chosen = metrics_or_400(metrics or [], allowed) if metrics else allowed
+    chosen = service.check_metrics(metrics or [], allowed) if metrics else allowed
     if len(curves.segments) < 2:
-        raise HTTPException(
-            status.HTTP_400_BAD_REQUEST,
+        raise Invalid(
             f"{segment!r} has fewer than two groups shown (groups under "
             f"{curves.min_cell_size} panelists are hidden): nothing to compare",
+            code="too_few_groups",
         )
     return differences.between_segments(
         session, curves, chosen, test=choice.test, alpha=choice.alpha, correction=choice.correction

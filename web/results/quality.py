@@ -14,7 +14,7 @@ from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.results.schemas import DeclineReason, Progress, Quality
 
 NO_REASON = "(no reason given)"
-# A session superseded by a new start of the same panelist (web/panel/service.py).
+# A session superseded by a new start of the same panelist (web/panel/starts.py).
 RESTARTED = "restarted"
 # A session erased after it ended, with its receipt code (/erase).
 ERASED_BY_RECEIPT = "erased_by_receipt"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from candor.metrics import EMOTIONS, EXPRESSION_NAMES, NOT_MEASURED
 from web.clips.models import AdAggregate
+from web.errors import Invalid
 from web.results import catalogue, maths
 from web.results.maths import METRIC_BOUNDS, Cell
 from web.results.moments import (
@@ -39,32 +40,19 @@ from web.studies.models import Ad, Study
 SegmentCells = dict[str, dict[str, dict[int, Cell]]]
 
 
-class UnknownSegmentVariable(ValueError):
-    """The ad has no panelist carrying this pass-through variable."""
-
-
-class UnknownMetric(ValueError):
-    """A metric that does not exist, or an emotion metric of a study not in emotion mode."""
-
-
 def check_metrics(asked: Sequence[str], allowed: Sequence[str]) -> tuple[str, ...]:
     """The asked metrics, deduplicated in order, refused if one is not allowed here."""
     unknown = [m for m in asked if m not in allowed]
     if unknown:
-        raise UnknownMetric(
+        raise Invalid(
             f"unknown metric(s) {', '.join(map(repr, unknown))} for this ad; "
-            f"one of: {', '.join(allowed)}"
+            f"one of: {', '.join(allowed)}",
+            code="unknown_metric",
         )
     return tuple(dict.fromkeys(asked))
 
 
-def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
-    """Which of the studies show emotion metrics, in one query."""
-    ids = set(study_ids)
-    if not ids:
-        return set()
-    rows = session.scalars(select(Study).where(Study.id.in_(ids))).all()
-    return {study.id for study in rows if catalogue.shows_emotions(study)}
+emotion_studies = catalogue.emotion_studies
 
 
 def min_cell_size(study: Study, settings: Settings) -> int:
@@ -208,15 +196,16 @@ def ad_curves(
     the same rule is applied again at every metric and second, blanking cells that fail it.
     """
     k = min_cell_size(study, settings)
-    metrics = catalogue.stored_metrics(catalogue.shows_emotions(study))
+    metrics = catalogue.stored_metrics(catalogue.shows_emotions(session, study))
     everyone = read_cells(session, [ad.id], metrics=metrics)[ad.id].get("", {})
     variables = segment_variables(session, ad.id)
     by_value: SegmentCells = {}
     if segment_var:
         if segment_var not in variables:
             known = ", ".join(variables) or "none"
-            raise UnknownSegmentVariable(
-                f"no panelist of this ad carries {segment_var!r}; variables: {known}"
+            raise Invalid(
+                f"no panelist of this ad carries {segment_var!r}; variables: {known}",
+                code="unknown_segment_variable",
             )
         by_value = read_cells(session, [ad.id], segment_var, metrics)[ad.id]
     length = max(
@@ -366,8 +355,9 @@ def moments_for(curves: AdCurves, metrics: Sequence[str] = ()) -> KeyMoments:
     means = {m: c.mean for m, c in curves.overall.curves.items()}
     unmeasured = [m for m in metrics if m in means and not catalogue.measured(m)]
     if unmeasured:
-        raise UnknownMetric(
-            f"{', '.join(map(repr, unmeasured))} not measured: {catalogue.NOT_MEASURED_WHY}"
+        raise Invalid(
+            f"{', '.join(map(repr, unmeasured))} not measured: {catalogue.NOT_MEASURED_WHY}",
+            code="not_measured",
         )
     allowed = [m for m in means if m != "attention"]
     chosen = check_metrics(metrics, allowed) if metrics else moment_metrics(curves)

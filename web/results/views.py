@@ -6,18 +6,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
+from web.clips.samples import sample_count
 from web.deps import SessionDep, SettingsDep
+from web.errors import NotFound
 from web.pages import render, templates
 from web.results import catalogue, compare, differences, maths, overview, quality, service
 from web.results.api import (
     MetricsQuery,
     check_compare_count,
-    curves_or_400,
+    segment_curves,
 )
 from web.results.api import router as api_router
 from web.results.deps import AdDep, StudyDep, readable_ads
@@ -27,7 +29,6 @@ from web.results.frames import frames_out
 from web.results.frames import router as frames_router
 from web.results.quality import DECLINE_REASONS
 from web.results.schemas import MetricInfo
-from web.samples import sample_count
 from web.studies import thumbnails
 
 WEB_DIR = Path(__file__).resolve().parent.parent
@@ -101,7 +102,7 @@ def study_page(
         session, compare.organisation_ads(session, study.organisation_id)
     )
     ads = [s for s in org_summaries if s.study_id == study.id]
-    emotions = catalogue.shows_emotions(study)
+    emotions = catalogue.shows_emotions(session, study)
     return _render(
         request,
         "study.html",
@@ -160,7 +161,7 @@ def ad_page(
 ) -> HTMLResponse:
     """The ad playing above its curves, with the metric picker (the chosen set lives in the
     URL as ?metric=…), key moments, summary and exports."""
-    emotions = catalogue.shows_emotions(access.study)
+    emotions = catalogue.shows_emotions(session, access.study)
     choice = picked(metrics, emotions)
     view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
@@ -209,7 +210,7 @@ def segments_page(
 ) -> HTMLResponse:
     """One metric split by a pass-through variable; small groups are hidden with a note; where
     the groups shown differ for real (docs/results.md), the seconds are shaded and said."""
-    offered = catalogue.chart_metrics(catalogue.shows_emotions(access.study))
+    offered = catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
     # A shared address naming a metric this ad doesn't have, or one not measured, shows
     # attention, with a note.
     unavailable = int(metric not in offered)
@@ -218,7 +219,7 @@ def segments_page(
         metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
     chosen = var or (variables[0] if variables else None)
-    curves = curves_or_400(session, settings, access, chosen)
+    curves = segment_curves(session, settings, access, chosen)
     tested = (
         differences.between_segments(
             session, curves, [metric],
@@ -279,7 +280,9 @@ def compare_page(
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
-    emotions = all(catalogue.shows_emotions(a.study) for a in accesses)
+    emotions = catalogue.emotion_studies(session, {a.study.id for a in accesses}) == {
+        a.study.id for a in accesses
+    }
     choice = picked(metrics, emotions)
     view, offered = choice.view, choice.offered
     comparison = compare.compare(
@@ -327,11 +330,11 @@ def compare_page(
 def _ad_file(ads_dir: Path, key: str | None) -> Path:
     """A stored ad file, refusing anything that would resolve outside the ads directory."""
     if not key:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     root = ads_dir.resolve()
     path = (root / key).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+        raise NotFound("Not found")
     return path
 
 
@@ -352,7 +355,5 @@ def vendor_asset(name: str) -> FileResponse:
     """A whitelisted file of an npm package (run scripts/setup to install them)."""
     path = VENDOR_FILES.get(name)
     if path is None or not path.is_file():
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"{name} not installed: run scripts/setup (npm ci)"
-        )
+        raise NotFound(f"{name} not installed: run scripts/setup (npm ci)")
     return FileResponse(path, headers={"Cache-Control": "public, max-age=86400"})

@@ -14,9 +14,9 @@ from web.csrf import CSRF_FIELD, CSRF_HEADER, check_token
 from web.settings import Settings
 from web.studies import service, thumbnails
 from web.studies.files import incoming_dir
-from web.studies.media import NotAVideo, probe_video
+from web.studies.media import probe_video
 from web.studies.models import Ad, Study
-from web.studies.upload import UploadRefused, receive_file
+from web.studies.upload import receive_file
 
 MAX_TITLE = 200
 log = logging.getLogger(__name__)
@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 async def upload_ad(request: Request, *, settings: Settings, session: Session, study: Study) -> Ad:
     """Store the `file` part of a multipart request as a new ad of the study.
 
-    Raises UploadRefused (400/413), service.StudyError (409) or CsrfRefused (403); on any of
-    them nothing is left on disk.
+    Raises Invalid (NotAVideo among them), TooLarge, Conflict (the same file twice) or
+    CsrfRefused; on any of them nothing is left on disk.
     """
     header_token = request.headers.get(CSRF_HEADER)
     if header_token is not None:
@@ -57,8 +57,6 @@ async def upload_ad(request: Request, *, settings: Settings, session: Session, s
         except thumbnails.NoFrames as exc:
             log.warning("ad %s uploaded without pictures: %s", ad.id, exc)
         return ad
-    except NotAVideo as exc:
-        raise UploadRefused(str(exc)) from exc
     finally:
         # After add_ad the file has moved; on any failure it is still here and must go.
         received.path.unlink(missing_ok=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from web.accounts.auth import CurrentUserDep
@@ -43,15 +43,10 @@ from web.studies.schemas import (
     check_locale,
 )
 from web.studies.snippets import embed_snippets
-from web.studies.upload import UploadRefused
 
 members = APIRouter(prefix="/api/v1", tags=["studies"], dependencies=[LoggedInGuard])
 # The upload streams its body, so it checks the CSRF header itself.
 uploads = APIRouter(prefix="/api/v1", tags=["studies"])
-
-
-def _refuse(exc: service.StudyError | UploadRefused) -> HTTPException:
-    return HTTPException(exc.status_code, exc.message)
 
 
 def study_out(study: Study) -> StudyOut:
@@ -110,10 +105,7 @@ def get_study(study: StudyReadDep) -> StudyOut:
 def update_study(
     data: StudyUpdate, study: StudyEditDep, settings: SettingsDep, session: SessionDep
 ) -> StudyOut:
-    try:
-        service.update_study(session=session, settings=settings, study=study, data=data)
-    except service.StudyError as exc:
-        raise _refuse(exc) from exc
+    service.update_study(session=session, settings=settings, study=study, data=data)
     return study_out(study)
 
 
@@ -171,19 +163,13 @@ async def upload_ad_api(
     request: Request, study: StudyEditDep, settings: SettingsDep, session: SessionDep
 ) -> AdOut:
     """Upload an ad (streamed; size-capped by settings.max_ad_bytes)."""
-    try:
-        ad = await upload_ad(request, settings=settings, session=session, study=study)
-    except (UploadRefused, service.StudyError) as exc:
-        raise _refuse(exc) from exc
+    ad = await upload_ad(request, settings=settings, session=session, study=study)
     return ad_out(ad)
 
 
 @members.put("/studies/{study_id}/ads/order")
 def reorder_ads(data: AdOrderIn, study: StudyEditDep, session: SessionDep) -> list[AdOut]:
-    try:
-        ads = service.reorder_ads(session=session, study=study, ad_ids=data.ad_ids)
-    except service.StudyError as exc:
-        raise _refuse(exc) from exc
+    ads = service.reorder_ads(session=session, study=study, ad_ids=data.ad_ids)
     return [ad_out(ad) for ad in ads]
 
 
@@ -200,10 +186,7 @@ def rename_ad(data: AdUpdate, ad: AdEditDep, session: SessionDep) -> AdOut:
 @members.delete("/studies/{study_id}/ads/{ad_id}", status_code=204)
 def delete_ad(ad: AdEditDep, settings: SettingsDep, session: SessionDep) -> Response:
     """Deletes the ad and its files; 409 once panelists have been recorded watching it."""
-    try:
-        service.delete_ad(session=session, settings=settings, ad=ad)
-    except service.StudyError as exc:
-        raise _refuse(exc) from exc
+    service.delete_ad(session=session, settings=settings, ad=ad)
     return Response(status_code=204)
 
 
@@ -222,12 +205,9 @@ def create_integration(
     data: IntegrationIn, study: StudyEditDep, user: CurrentUserDep, session: SessionDep
 ) -> IntegrationOut:
     """Starts with default consent texts in English and French (version 1 of each)."""
-    try:
-        integration = integration_service.create_integration(
-            session=session, study=study, user=user, data=data
-        )
-    except service.StudyError as exc:
-        raise _refuse(exc) from exc
+    integration = integration_service.create_integration(
+        session=session, study=study, user=user, data=data
+    )
     return _integration_out(session, integration)
 
 
@@ -240,10 +220,7 @@ def get_integration(integration: IntegrationReadDep, session: SessionDep) -> Int
 def update_integration(
     data: IntegrationUpdate, integration: IntegrationEditDep, session: SessionDep
 ) -> IntegrationOut:
-    try:
-        integration_service.update_integration(session=session, integration=integration, data=data)
-    except service.StudyError as exc:
-        raise _refuse(exc) from exc
+    integration_service.update_integration(session=session, integration=integration, data=data)
     return _integration_out(session, integration)
 
 
@@ -325,12 +302,9 @@ def new_consent_version(
     before = integration_service.latest_consent(
         session=session, integration=integration, locale=_locale(locale)
     )
-    try:
-        text = integration_service.new_consent_version(
-            session=session, integration=integration, locale=locale, data=data, user=user
-        )
-    except service.StudyError as exc:
-        raise _refuse(exc) from exc
+    text = integration_service.new_consent_version(
+        session=session, integration=integration, locale=locale, data=data, user=user
+    )
     if before is not None and text.id == before.id:
         response.status_code = status.HTTP_200_OK
     return ConsentOut.model_validate(text)

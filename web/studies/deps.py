@@ -5,7 +5,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,11 +13,9 @@ from web.accounts.auth import CurrentUserDep, membership_for
 from web.accounts.deps import EDIT_ROLES, READ_ROLES
 from web.accounts.models import Membership, Role, User
 from web.deps import SessionDep
+from web.errors import NotFound
 from web.studies.models import Ad, Integration, Study
-
-
-def _not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "Not found")
+from web.studies.schemas import check_locale
 
 
 @cache
@@ -27,7 +25,7 @@ def require_study_role(*roles: Role) -> Callable[..., Study]:
     def dependency(study_id: int, user: CurrentUserDep, session: SessionDep) -> Study:
         study = session.get(Study, study_id)
         if study is None:
-            raise _not_found()
+            raise NotFound("Not found")
         membership_for(session, user, study.organisation_id, roles)
         return study
 
@@ -45,7 +43,7 @@ def require_ad_role(*roles: Role) -> Callable[..., Ad]:
     ) -> Ad:
         ad = session.get(Ad, ad_id)
         if ad is None or ad.study_id != study.id:
-            raise _not_found()
+            raise NotFound("Not found")
         return ad
 
     return dependency
@@ -62,7 +60,7 @@ def require_integration_role(*roles: Role) -> Callable[..., Integration]:
     ) -> Integration:
         integration = session.get(Integration, integration_id)
         if integration is None or integration.study_id != study.id:
-            raise _not_found()
+            raise NotFound("Not found")
         return integration
 
     return dependency
@@ -84,3 +82,11 @@ def can_edit(session: Session, user: User, organisation_id: int) -> bool:
         )
     )
     return role in EDIT_ROLES
+
+
+def page_locale(locale: str) -> str:
+    """A page's language code from its address: one that is not a language code names no page."""
+    try:
+        return check_locale(locale)
+    except ValueError as exc:
+        raise NotFound("No such language code") from exc

@@ -12,16 +12,13 @@ from sqlalchemy.orm import Session
 
 from candor.statuses import ConsentDecision
 from web.clips.models import Clip, ConsentRecord, PanelSession
+from web.errors import Invalid
 from web.studies.models import Integration, IntegrationStatus, Study
 
 SERIES = ("sessions", "consents", "usable")
 # Below this span the chart counts per hour, above it per day.
 HOURLY_SPAN = timedelta(days=3)
 MAX_TARGET = 1_000_000
-
-
-class FieldworkError(ValueError):
-    """A fieldwork setting that cannot be applied; the message says why."""
 
 
 def usable_panelists(session: Session, study_id: int) -> int:
@@ -76,9 +73,9 @@ def set_target(
 ) -> None:
     """The study's target of usable panelists (None: no target) and whether it closes intake."""
     if target is not None and not 1 <= target <= MAX_TARGET:
-        raise FieldworkError(f"The target must be a whole number from 1 to {MAX_TARGET:,}.")
+        raise Invalid(f"The target must be a whole number from 1 to {MAX_TARGET:,}.")
     if close_at_target and target is None:
-        raise FieldworkError("Set a target to close the study automatically when it is reached.")
+        raise Invalid("Set a target to close the study automatically when it is reached.")
     study.target_usable = target
     study.close_at_target = close_at_target
     session.commit()
@@ -89,7 +86,7 @@ def set_status(*, session: Session, integration: Integration, status: str) -> No
     try:
         integration.status = IntegrationStatus(status)
     except ValueError:
-        raise FieldworkError("The status must be open, paused or closed.") from None
+        raise Invalid("The status must be open, paused or closed.") from None
     session.commit()
 
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
 from web.deps import SessionDep, SettingsDep
-from web.pages import field_errors, read_form, redirect, render
-from web.studies import emotion, fieldwork, recorder_strings, service, signing
+from web.errors import NotFound
+from web.forms import submit
+from web.pages import read_form, redirect, render
+from web.studies import emotion, fieldwork, recorder_strings, signing
 from web.studies import integrations as integration_service
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
-from web.studies.deps import IntegrationEditDep, IntegrationReadDep, StudyEditDep, can_edit
+from web.studies.deps import (
+    IntegrationEditDep,
+    IntegrationReadDep,
+    StudyEditDep,
+    can_edit,
+    page_locale,
+)
 from web.studies.models import Integration, IntegrationKind, Study
 from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate, check_locale
 from web.studies.snippets import embed_snippets
@@ -70,17 +77,15 @@ async def create_integration(
     request: Request, study: StudyEditDep, user: CurrentUserDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
-    try:
-        data = IntegrationIn.model_validate(values)
-        integration = integration_service.create_integration(
-            session=session, study=study, user=user, data=data
-        )
-    except ValidationError as exc:
-        return _integration_form(request, session, study, values, field_errors(exc), 400)
-    except service.StudyError as exc:
-        return _integration_form(
-            request, session, study, values, {"default_locale": exc.message}, exc.status_code
-        )
+    integration = submit(
+        lambda: integration_service.create_integration(
+            session=session, study=study, user=user, data=IntegrationIn.model_validate(values)
+        ),
+        lambda errors, status: _integration_form(request, session, study, values, errors, status),
+        field="default_locale",
+    )
+    if isinstance(integration, Response):
+        return integration
     return redirect(f"/studies/{study.id}/integrations/{integration.id}")
 
 
@@ -125,10 +130,7 @@ async def set_integration_status(
 ) -> Response:
     """Open, pause or close the integration to new panelists."""
     status = (await read_form(request)).get("status", "")
-    try:
-        fieldwork.set_status(session=session, integration=integration, status=status)
-    except fieldwork.FieldworkError as exc:
-        raise HTTPException(400, str(exc)) from None
+    fieldwork.set_status(session=session, integration=integration, status=status)
     return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}")
 
 
@@ -153,31 +155,18 @@ async def edit_integration(
     request: Request, integration: IntegrationEditDep, session: SessionDep
 ) -> Response:
     values = await read_form(request)
-    try:
-        data = IntegrationUpdate.model_validate(values)
-        integration_service.update_integration(session=session, integration=integration, data=data)
-    except ValidationError as exc:
-        return _integration_form(
-            request, session, integration.study, values, field_errors(exc), 400, integration
-        )
-    except service.StudyError as exc:
-        return _integration_form(
-            request,
-            session,
-            integration.study,
-            values,
-            {"default_locale": exc.message},
-            exc.status_code,
-            integration,
-        )
+    refused = submit(
+        lambda: integration_service.update_integration(
+            session=session, integration=integration, data=IntegrationUpdate.model_validate(values)
+        ),
+        lambda errors, status: _integration_form(
+            request, session, integration.study, values, errors, status, integration
+        ),
+        field="default_locale",
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}")
-
-
-def _locale_or_404(locale: str) -> str:
-    try:
-        return check_locale(locale)
-    except ValueError as exc:
-        raise HTTPException(404, "No such language code") from exc
 
 
 @members.get("/studies/{study_id}/integrations/{integration_id}/consent")
@@ -237,7 +226,7 @@ def consent_form(
 ) -> Response:
     """The editor, prefilled with the current version, or (?template=emotion) with Candor's
     default text that discloses emotion inference."""
-    locale = _locale_or_404(locale)
+    locale = page_locale(locale)
     if template == "emotion" and locale in DEFAULT_LOCALES:
         organisation = session.get(Organisation, integration.study.organisation_id)
         texts = default_consent(
@@ -253,7 +242,7 @@ def consent_form(
         }
         return _consent_form(request, session, integration, locale, values, {}, from_template=True)
     if template:
-        raise HTTPException(404, f"No template {template!r} in {locale!r}")
+        raise NotFound(f"No template {template!r} in {locale!r}")
     current = integration_service.latest_consent(
         session=session, integration=integration, locale=locale
     )
@@ -278,21 +267,24 @@ async def save_consent(
     user: CurrentUserDep,
     session: SessionDep,
 ) -> Response:
-    locale = _locale_or_404(locale)
+    locale = page_locale(locale)
     values = await read_form(request)
     values.setdefault("discloses_emotion", "")  # an unticked checkbox sends nothing
     values.setdefault("on_device", "")
-    try:
-        data = ConsentIn.model_validate(values)
-        integration_service.new_consent_version(
-            session=session, integration=integration, locale=locale, data=data, user=user
-        )
-    except ValidationError as exc:
-        return _consent_form(request, session, integration, locale, values, field_errors(exc), 400)
-    except service.StudyError as exc:
-        return _consent_form(
-            request, session, integration, locale, values, {"form": exc.message}, exc.status_code
-        )
+    refused = submit(
+        lambda: integration_service.new_consent_version(
+            session=session,
+            integration=integration,
+            locale=locale,
+            data=ConsentIn.model_validate(values),
+            user=user,
+        ),
+        lambda errors, status: _consent_form(
+            request, session, integration, locale, values, errors, status
+        ),
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(
         f"/studies/{integration.study_id}/integrations/{integration.id}/consent/{locale}/versions"
     )
@@ -302,12 +294,12 @@ async def save_consent(
 def consent_versions(
     request: Request, integration: IntegrationReadDep, locale: str, session: SessionDep
 ) -> Response:
-    locale = _locale_or_404(locale)
+    locale = page_locale(locale)
     versions = integration_service.consent_versions(
         session=session, integration=integration, locale=locale
     )
     if not versions:
-        raise HTTPException(404, f"No consent text in {locale!r} yet")
+        raise NotFound(f"No consent text in {locale!r} yet")
     study = integration.study
     context = {
         "study": study,

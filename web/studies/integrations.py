@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from web.accounts.models import Organisation, User
+from web.errors import Conflict, Invalid
 from web.settings import Settings
 from web.studies import signing
 from web.studies.consent_defaults import DEFAULT_LOCALES, default_consent
 from web.studies.models import ConsentText, Integration, Study
 from web.studies.schemas import ConsentIn, IntegrationIn, IntegrationUpdate
-from web.studies.service import StudyError
 
 
 def consent_sha256(text: str) -> str:
@@ -28,9 +28,10 @@ def create_integration(
 ) -> Integration:
     """A new integration with default consent texts in English and French (version 1 each)."""
     if data.default_locale not in DEFAULT_LOCALES:
-        raise StudyError(
+        raise Invalid(
             f"a new integration starts in {' or '.join(DEFAULT_LOCALES)}; "
-            "add other languages after creating it"
+            "add other languages after creating it",
+            field="default_locale",
         )
     integration = Integration(
         study_id=study.id,
@@ -79,10 +80,15 @@ def update_integration(
     if locale is not None and locale not in current_consents(
         session=session, integration=integration
     ):
-        raise StudyError(f"write a consent text in {locale!r} before making it the default")
+        raise Invalid(
+            f"write a consent text in {locale!r} before making it the default",
+            field="default_locale",
+        )
     if changes.get("require_signature") and integration.signing_secret is None:
-        raise StudyError(
-            "make a signing secret before requiring signed respondent ids", 409, "require_signature"
+        raise Conflict(
+            "make a signing secret before requiring signed respondent ids",
+            code="no_signing_secret",
+            field="require_signature",
         )
     for name, value in changes.items():
         setattr(integration, name, value)
@@ -183,7 +189,7 @@ def new_consent_version(
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise StudyError(
-            "someone saved this text at the same moment; reload and retry", 409
+        raise Conflict(
+            "someone saved this text at the same moment; reload and retry", code="edit_race"
         ) from exc
     return text

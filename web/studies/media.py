@@ -12,6 +12,8 @@ import av
 import cv2
 import numpy.typing as npt
 
+from web.errors import Invalid
+
 # Containers PyAV reports for the formats we accept; the name of the file is never trusted.
 _MOV_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
 _MATROSKA_FAMILY = "matroska,webm"
@@ -26,9 +28,12 @@ _EXPORT = "Export the ad again as an mp4, webm or mov video and upload that."
 log = logging.getLogger(__name__)
 
 
-class NotAVideo(ValueError):
+class NotAVideo(Invalid):
     """The upload is not a complete video in one of the accepted formats; the message says why,
     as whole sentences for a designer (FFmpeg's own words go to the log, not to them)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="not_a_video")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import re
 
 from sqlalchemy.orm import Session
 
+from web.errors import Invalid
 from web.studies.models import Integration
 
 # The languages recorder_js/src/i18n.js ships (its LOCALES); tests/web/studies/
@@ -15,10 +16,6 @@ from web.studies.models import Integration
 BUILT_IN = ("en", "fr")
 KEY = re.compile(r"^[A-Za-z]+(\.[A-Za-z0-9_]+){0,2}$")
 MAX_KEYS, MAX_TEXT = 300, 2000
-
-
-class StringsError(ValueError):
-    """Translations that cannot be stored; the message says why."""
 
 
 def built_in(locale: str) -> bool:
@@ -44,12 +41,12 @@ def save(*, session: Session, integration: Integration, locale: str, texts: dict
     """Replace a locale's translation (empty texts dropped); returns how many were kept."""
     kept = {key: text.strip() for key, text in texts.items() if text.strip()}
     if len(kept) > MAX_KEYS:
-        raise StringsError(f"At most {MAX_KEYS} strings can be saved for one language.")
+        raise Invalid(f"At most {MAX_KEYS} strings can be saved for one language.")
     for key, text in kept.items():
         if not KEY.match(key):
-            raise StringsError(f"“{key[:40]}” is not one of the recorder's strings.")
+            raise Invalid(f"“{key[:40]}” is not one of the recorder's strings.")
         if len(text) > MAX_TEXT:
-            raise StringsError(f"The text for {key} is longer than {MAX_TEXT} characters.")
+            raise Invalid(f"The text for {key} is longer than {MAX_TEXT} characters.")
     integration.recorder_strings = {**(integration.recorder_strings or {}), locale: kept}
     if not kept:
         integration.recorder_strings.pop(locale)

@@ -14,6 +14,7 @@ from candor.statuses import ConsentDecision
 from web.accounts.models import User
 from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
+from web.errors import Conflict, Invalid
 from web.settings import Settings
 from web.studies import thumbnails
 from web.studies.files import ad_file_path, ad_poster_path
@@ -21,17 +22,6 @@ from web.studies.media import VideoInfo
 from web.studies.models import Ad, Study
 from web.studies.schemas import StudyIn, StudyUpdate
 from web.studies.upload import ReceivedFile
-
-
-class StudyError(Exception):
-    """A request the studies domain refuses, with a message for the user and an HTTP status."""
-
-    def __init__(self, message: str, status_code: int = 400, field: str = "form") -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        # The form field the message belongs beside on a page.
-        self.field = field
 
 
 def create_study(*, session: Session, organisation_id: int, user: User, data: StudyIn) -> Study:
@@ -63,7 +53,7 @@ def list_studies(*, session: Session, organisation_id: int) -> list[Study]:
 
 def update_study(*, session: Session, settings: Settings, study: Study, data: StudyUpdate) -> Study:
     if data.min_cell_size is not None and data.min_cell_size < settings.min_cell_size:
-        raise StudyError(
+        raise Invalid(
             f"the smallest segment shown cannot go below {settings.min_cell_size} panelists",
             field="min_cell_size",
         )
@@ -95,7 +85,9 @@ def add_ad(
         select(Ad).where(Ad.study_id == study.id, Ad.sha256 == upload.sha256)
     )
     if duplicate is not None:
-        raise StudyError(f"This file is already in the study as “{duplicate.title}”.", 409)
+        raise Conflict(
+            f"This file is already in the study as “{duplicate.title}”.", code="duplicate_ad"
+        )
     key = secrets.token_hex(16)
     ad = Ad(
         study_id=study.id,
@@ -141,7 +133,7 @@ def reorder_ads(*, session: Session, study: Study, ad_ids: list[int]) -> list[Ad
     """Put the study's ads in the given order; every ad must be named exactly once."""
     by_id = {ad.id: ad for ad in study.ads}
     if sorted(ad_ids) != sorted(by_id):
-        raise StudyError("list every ad of the study exactly once")
+        raise Invalid("list every ad of the study exactly once")
     for position, ad_id in enumerate(ad_ids):
         by_id[ad_id].position = position
     session.commit()
@@ -173,9 +165,9 @@ def recordings_by_ad(session: Session, study: Study) -> dict[int, int]:
 def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:
     """Delete an ad and its files; refused once panelists have been recorded watching it."""
     if session.scalar(select(exists().where(Clip.ad_id == ad.id))):
-        raise StudyError(
+        raise Conflict(
             "panelists have already watched this ad; it stays so that its results stay whole",
-            409,
+            code="ad_watched",
         )
     paths = [ad_file_path(settings, ad), ad_poster_path(settings, ad)]
     pictures = thumbnails.frames_dir(settings, ad)
@@ -213,7 +205,7 @@ def has_consented_panelists(*, session: Session, study: Study) -> bool:
 def check_modes(*, emotion_mode: bool, on_device: bool) -> None:
     """Emotion mode reads the face's pixels on the server: it cannot run on the device."""
     if emotion_mode and on_device:
-        raise StudyError(
+        raise Invalid(
             "emotion mode needs the video on the server; a study analysed on the panelist's "
             "device cannot infer emotions",
             field="on_device",
@@ -233,7 +225,7 @@ def _check_fixed_switch(
         return
     if has_consented_panelists(session=session, study=study):
         state = "on" if getattr(study, field) else "off"
-        raise StudyError(refusal.format(state=state), 409, field=field)
+        raise Conflict(refusal.format(state=state), code="mode_fixed", field=field)
 
 
 def check_on_device_switch(*, session: Session, study: Study, on_device: bool) -> None:

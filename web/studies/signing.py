@@ -4,7 +4,7 @@ Each integration has a signing secret of its own, apart from its public key (whi
 embed). The survey or panel signs `public_key|rid|exp` with HMAC-SHA256 under that secret and
 passes `rid`, `exp` (Unix seconds) and `sig` (hex) to the recorder; Candor checks it in constant
 time. Only a signed start may supersede or erase a respondent's earlier sessions
-(web/panel/service.py); an unsigned one only ever adds a session of its own.
+(web/panel/starts.py, web/panel/service.py); an unsigned one only ever adds a session of its own.
 
 The secret is shown to the designer once, when made; the row keeps it wrapped (AES-GCM) by a
 key derived from the server secret, because checking an HMAC needs the secret itself. Rotation

@@ -3,7 +3,7 @@ once), retire the previous one, require signatures (web/studies/signing.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
@@ -12,7 +12,6 @@ from web.pages import read_form, redirect, render
 from web.studies import integrations as integration_service
 from web.studies.deps import IntegrationEditDep
 from web.studies.schemas import IntegrationUpdate
-from web.studies.service import StudyError
 
 router = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
 BASE = "/studies/{study_id}/integrations/{integration_id}"
@@ -51,12 +50,7 @@ async def require_signature(
     request: Request, integration: IntegrationEditDep, session: SessionDep
 ) -> Response:
     required = (await read_form(request)).get("required", "") == "1"
-    try:
-        integration_service.update_integration(
-            session=session,
-            integration=integration,
-            data=IntegrationUpdate(require_signature=required),
-        )
-    except StudyError as exc:
-        raise HTTPException(exc.status_code, exc.message) from None
+    integration_service.update_integration(
+        session=session, integration=integration, data=IntegrationUpdate(require_signature=required)
+    )
     return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}#signing")

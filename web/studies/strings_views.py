@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from web.accounts.deps import LoggedInGuard
 from web.accounts.models import Organisation
 from web.deps import SessionDep
+from web.forms import submit
 from web.pages import read_form, redirect, render
 from web.studies import recorder_strings
-from web.studies.deps import IntegrationEditDep
-from web.studies.schemas import check_locale
+from web.studies.deps import IntegrationEditDep, page_locale
 
 router = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
 FIELD_PREFIX = "s:"
 PATH = "/studies/{study_id}/integrations/{integration_id}/recorder-text/{locale}"
-
-
-def _locale(locale: str) -> str:
-    try:
-        return check_locale(locale)
-    except ValueError as exc:
-        raise HTTPException(404, "No such language code") from exc
 
 
 def _page(
@@ -48,20 +41,24 @@ def _page(
 def strings_form(
     request: Request, integration: IntegrationEditDep, session: SessionDep, locale: str
 ) -> Response:
-    return _page(request, session, integration, _locale(locale))
+    return _page(request, session, integration, page_locale(locale))
 
 
 @router.post(PATH)
 async def save_strings(
     request: Request, integration: IntegrationEditDep, session: SessionDep, locale: str
 ) -> Response:
-    locale = _locale(locale)
+    locale = page_locale(locale)
     values = await read_form(request)
     texts = {
         k.removeprefix(FIELD_PREFIX): v for k, v in values.items() if k.startswith(FIELD_PREFIX)
     }
-    try:
-        recorder_strings.save(session=session, integration=integration, locale=locale, texts=texts)
-    except recorder_strings.StringsError as exc:
-        return _page(request, session, integration, locale, str(exc), 400)
+    refused = submit(
+        lambda: recorder_strings.save(
+            session=session, integration=integration, locale=locale, texts=texts
+        ),
+        lambda errors, status: _page(request, session, integration, locale, errors["form"], status),
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}#consent")

@@ -13,21 +13,13 @@ from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from web.errors import Invalid, TooLarge
 from web.pages import filesize
 
 MAX_FIELDS = 10
 MAX_FIELD_BYTES = 10_000
 # Room for the multipart framing and the small text fields around the file.
 FRAMING_ALLOWANCE = 64 * 1024
-
-
-class UploadRefused(Exception):
-    """The upload is refused; `status_code` is 400 or 413 and the message says why."""
-
-    def __init__(self, message: str, status_code: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
 
 
 @dataclass
@@ -73,10 +65,10 @@ async def receive_file(
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
-        raise UploadRefused("Send the file as multipart/form-data.")
+        raise Invalid("Send the file as multipart/form-data.")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes + FRAMING_ALLOWANCE:
-        raise UploadRefused(_too_large(max_bytes), 413)
+        raise TooLarge(_too_large(max_bytes))
 
     path = directory / f"{secrets.token_hex(16)}.part"
     state = _State()
@@ -98,10 +90,10 @@ async def receive_file(
         state.in_file = b"filename" in options
         if not state.in_file:
             if len(state.fields) >= MAX_FIELDS:
-                raise UploadRefused("The form has too many fields.")
+                raise Invalid("The form has too many fields.")
             return
         if state.part_name != file_field or state.files_seen:
-            raise UploadRefused(f"Send exactly one file, in the field \u201c{file_field}\u201d.")
+            raise Invalid(f"Send exactly one file, in the field \u201c{file_field}\u201d.")
         state.files_seen += 1
         state.filename = options[b"filename"].decode("utf-8", "replace")
         if before_file is not None:
@@ -112,12 +104,12 @@ async def receive_file(
         chunk = data[start:end]
         if not state.in_file:
             if len(state.part_data) + len(chunk) > MAX_FIELD_BYTES:
-                raise UploadRefused(f"The form field \u201c{state.part_name}\u201d is too long.")
+                raise Invalid(f"The form field \u201c{state.part_name}\u201d is too long.")
             state.part_data.extend(chunk)
             return
         state.bytes += len(chunk)
         if state.bytes > max_bytes:
-            raise UploadRefused(_too_large(max_bytes), 413)
+            raise TooLarge(_too_large(max_bytes))
         assert state.file is not None
         # A local-disk write of one network chunk is quick; no thread hop needed.
         state.file.write(chunk)
@@ -146,12 +138,12 @@ async def receive_file(
         if state.file is None:
             if before_file is not None:
                 before_file(dict(state.fields))
-            raise UploadRefused("Choose a video file to upload.")
+            raise Invalid("Choose a video file to upload.")
         if state.bytes == 0:
-            raise UploadRefused("The file is empty.")
+            raise Invalid("The file is empty.")
     except FormParserError as exc:
         _discard(state, path)
-        raise UploadRefused("The upload is not valid multipart/form-data.") from exc
+        raise Invalid("The upload is not valid multipart/form-data.") from exc
     except BaseException:
         _discard(state, path)
         raise

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMemberDep
 from web.accounts.models import Organisation, User
+from web.clips.samples import remove_samples, sample_count
 from web.deps import SessionDep, SettingsDep
-from web.pages import field_errors, read_form, redirect, render
-from web.samples import remove_samples, sample_count
+from web.errors import Invalid, NotFound
+from web.forms import submit, submit_async
+from web.pages import read_form, redirect, render
 from web.studies import emotion, fieldwork, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
@@ -28,7 +29,6 @@ from web.studies.models import AdOrder, Study
 from web.studies.schemas import StudyIn, StudyUpdate
 from web.studies.signing_views import router as signing_router
 from web.studies.strings_views import router as strings_router
-from web.studies.upload import UploadRefused
 
 members = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
 # The upload streams its body, so it checks the CSRF token itself, field by field.
@@ -80,13 +80,17 @@ async def create_study(
     values.setdefault("attest_not_employees_or_students", "")
     values.setdefault("emotion_mode", "")
     values.setdefault("on_device", "")
-    try:
-        data = StudyIn.model_validate(values)
-    except ValidationError as exc:
-        return _study_form(request, me.organisation, values, field_errors(exc), 400)
-    study = service.create_study(
-        session=session, organisation_id=me.organisation_id, user=user, data=data
+    study = submit(
+        lambda: service.create_study(
+            session=session,
+            organisation_id=me.organisation_id,
+            user=user,
+            data=StudyIn.model_validate(values),
+        ),
+        lambda errors, status: _study_form(request, me.organisation, values, errors, status),
     )
+    if isinstance(study, Response):
+        return study
     return redirect(f"/studies/{study.id}")
 
 
@@ -171,17 +175,15 @@ async def edit_study(
     values = await read_form(request)
     values.setdefault("emotion_mode", "")  # an unticked checkbox sends nothing
     values.setdefault("on_device", "")
-    try:
-        data = StudyUpdate.model_validate(
-            {k: v for k, v in values.items() if v != "" or k != "min_cell_size"}
-        )
-        service.update_study(session=session, settings=settings, study=study, data=data)
-    except ValidationError as exc:
-        return _edit_form(request, session, study, values, field_errors(exc), 400)
-    except service.StudyError as exc:
-        return _edit_form(
-            request, session, study, values, {exc.field: exc.message}, exc.status_code
-        )
+    given = {k: v for k, v in values.items() if v != "" or k != "min_cell_size"}
+    refused = submit(
+        lambda: service.update_study(
+            session=session, settings=settings, study=study, data=StudyUpdate.model_validate(given)
+        ),
+        lambda errors, status: _edit_form(request, session, study, values, errors, status),
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{study.id}")
 
 
@@ -193,10 +195,13 @@ async def upload_ad_page(
     settings: SettingsDep,
     session: SessionDep,
 ) -> Response:
-    try:
-        await upload_ad(request, settings=settings, session=session, study=study)
-    except (UploadRefused, service.StudyError) as exc:
-        return _study_page(request, session, user, study, {"upload": exc.message}, exc.status_code)
+    refused = await submit_async(
+        lambda: upload_ad(request, settings=settings, session=session, study=study),
+        lambda errors, status: _study_page(request, session, user, study, errors, status),
+        field="upload",
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{study.id}#ads")
 
 
@@ -204,7 +209,7 @@ async def upload_ad_page(
 async def move_ad(request: Request, ad: AdEditDep, session: SessionDep) -> Response:
     direction = (await read_form(request)).get("direction")
     if direction not in ("up", "down"):
-        raise HTTPException(400, "direction must be up or down")
+        raise Invalid("direction must be up or down")
     service.move_ad(session=session, study=ad.study, ad=ad, offset=-1 if direction == "up" else 1)
     return redirect(f"/studies/{ad.study_id}#ads")
 
@@ -218,10 +223,13 @@ def delete_ad(
     session: SessionDep,
 ) -> Response:
     study = ad.study
-    try:
-        service.delete_ad(session=session, settings=settings, ad=ad)
-    except service.StudyError as exc:
-        return _study_page(request, session, user, study, {"ads": exc.message}, exc.status_code)
+    refused = submit(
+        lambda: service.delete_ad(session=session, settings=settings, ad=ad),
+        lambda errors, status: _study_page(request, session, user, study, errors, status),
+        field="ads",
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{study.id}#ads")
 
 
@@ -231,19 +239,26 @@ async def set_fieldwork(
 ) -> Response:
     """The target of usable panelists, and whether reaching it closes the study."""
     values = await read_form(request)
-    raw = values.get("target_usable", "").strip()
-    try:
-        if raw and not raw.isdigit():
-            raise fieldwork.FieldworkError("The target must be a whole number, such as 200.")
-        fieldwork.set_target(
+    refused = submit(
+        lambda: fieldwork.set_target(
             session=session,
             study=study,
-            target=int(raw) if raw else None,
+            target=_whole_number(values.get("target_usable", "")),
             close_at_target=values.get("close_at_target") == "on",
-        )
-    except fieldwork.FieldworkError as exc:
-        return _study_page(request, session, user, study, {"fieldwork": str(exc)}, 400)
+        ),
+        lambda errors, status: _study_page(request, session, user, study, errors, status),
+        field="fieldwork",
+    )
+    if isinstance(refused, Response):
+        return refused
     return redirect(f"/studies/{study.id}#fieldwork")
+
+
+def _whole_number(raw: str) -> int | None:
+    raw = raw.strip()
+    if raw and not raw.isdigit():
+        raise Invalid("The target must be a whole number, such as 200.")
+    return int(raw) if raw else None
 
 
 @members.post("/studies/{study_id}/samples/delete")
@@ -263,13 +278,13 @@ def ad_video(ad: AdReadDep, settings: SettingsDep) -> Response:
 def ad_poster(ad: AdReadDep, settings: SettingsDep) -> Response:
     path = ad_poster_path(settings, ad)
     if path is None:
-        raise HTTPException(404, "This ad has no poster")
+        raise NotFound("This ad has no poster")
     return _file(path, "image/jpeg")
 
 
 def _file(path: Path, media_type: str) -> Response:
     if not path.is_file():
-        raise HTTPException(404, "The file is missing from storage")
+        raise NotFound("The file is missing from storage")
     return FileResponse(
         path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
     )

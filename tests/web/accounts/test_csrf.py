@@ -154,3 +154,16 @@ def test_login_form_needs_the_token(client: TestClient, db_session: Session) -> 
         "/login", data={"email": "dana@example.org", "password": "correct horse battery"}
     )
     assert response.status_code == 403
+
+
+def test_an_upload_without_the_token_is_refused_as_such_not_as_a_bad_file(
+    client: TestClient, db_session: Session, owner: User
+) -> None:
+    """The upload page checks its token as it reads the body: the refusal is the CSRF one
+    (the error answer), not the study page shown again with a message about the file."""
+    study = make_study(db_session, organisation=owner.memberships[0].organisation)
+    csrf_token(client)
+    files = {"file": ("a.mp4", b"\x00" * 10, "video/mp4")}
+    response = client.post(f"/studies/{study.id}/ads", files=files, data={"title": "x"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf"

@@ -193,7 +193,7 @@ def test_pages_without_login_redirect_to_login(client: TestClient, path: str) ->
 def test_api_without_login_is_401(client: TestClient, method: str, path: str) -> None:
     response = client.request(method, path)
     assert response.status_code == 401
-    assert response.json() == {"detail": "Login required"}
+    assert response.json() == {"detail": "Login required", "code": "unauthorized"}
 
 
 def test_home_sends_a_single_org_member_to_their_org(

@@ -20,7 +20,7 @@ from tests.support.committed import Committed, committed  # noqa: F401  (fixture
 from tests.support.factories import give_signing_secret, make_ad, make_integration, make_study
 from web.app import create_app
 from web.clips.models import PanelSession
-from web.panel import service
+from web.panel import starts
 from web.settings import Settings
 from web.studies.models import Integration
 
@@ -90,14 +90,14 @@ def test_starts_that_all_found_no_session_make_one_and_the_others_answer_409(
     """Every start has looked for a live session (none yet) before any of them writes: the
     window a check in code alone cannot close. Only the database's index can."""
     looked = threading.Barrier(STARTS)
-    real: Callable[..., list[str]] = service._supersede_live
+    real: Callable[..., list[str]] = starts._supersede_live
 
     def after_everyone_looked(*args: Any, **kwargs: Any) -> list[str]:
         removals = real(*args, **kwargs)
         looked.wait(timeout=20)
         return removals
 
-    monkeypatch.setattr(service, "_supersede_live", after_everyone_looked)
+    monkeypatch.setattr(starts, "_supersede_live", after_everyone_looked)
     answers = _at_once(live_client, fielded)
 
     statuses = sorted(answer.status_code for answer in answers)

@@ -242,7 +242,7 @@ def test_in_emotion_mode_the_report_draws_valence_and_emotions_labelled_as_infer
         usable_sessions=20, clips=Progress(done=20), usable_clips=20, face_found_share=0.97,
         exclusions={"no_face": 0},
     )  # fmt: skip
-    pdf = study_pdf(StudyReport(study, "Acme", utcnow(), [report], quality))
+    pdf = study_pdf(StudyReport(study, "Acme", utcnow(), [report], quality, emotions=True))
     pages = _pages(pdf)
     assert len(pages) == 2
     assert "Puppy" in pages[0] and "n = 20 panelists" in pages[0]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.support import panel
 from web.accounts.auth import verify_password
 from web.accounts.models import Membership, Organisation, Role, User
-from web.demo import AD_SECONDS, DEMO_EMAIL, seed_demo
+from web.demo.seed import AD_SECONDS, DEMO_EMAIL, seed_demo
 from web.settings import Settings
 from web.studies.models import Ad, ConsentText, Integration, Study
 

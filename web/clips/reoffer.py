@@ -19,6 +19,7 @@ cut-off one is never used (it is deleted, not analysed).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
@@ -27,7 +28,6 @@ from candor.statuses import ClipStatus, DeletionReason, PlaybackEventKind
 from web.clips import keys
 from web.clips.deletion import record_video_deletion
 from web.clips.models import Chunk, Clip, DeletionAudit, PlaybackEvent
-from web.panel.schemas import ReofferOut
 from web.settings import Settings
 
 
@@ -42,7 +42,15 @@ def _cut_off() -> list[ColumnElement[bool]]:
     return [Clip.status == ClipStatus.UPLOADING, ~ended, ~restarted]
 
 
-def reoffer_ads(session: Session, panel_session_id: int) -> list[ReofferOut]:
+@dataclass(frozen=True)
+class CutOff:
+    """An ad that may be recorded again from the start, and how many chunks of it are held."""
+
+    ad_id: int
+    chunks: int
+
+
+def reoffer_ads(session: Session, panel_session_id: int) -> list[CutOff]:
     """The resumed session's ads that may be recorded again from the start, with the chunks
     the server holds of each (only those it holds some of: an empty clip is simply reused)."""
     rows = session.execute(
@@ -50,7 +58,7 @@ def reoffer_ads(session: Session, panel_session_id: int) -> list[ReofferOut]:
         .where(Clip.session_id == panel_session_id, Clip.chunks_received > 0, *_cut_off())
         .order_by(Clip.id)
     ).all()
-    return [ReofferOut(ad_id=ad_id, chunks=chunks) for ad_id, chunks in rows]
+    return [CutOff(ad_id=ad_id, chunks=chunks) for ad_id, chunks in rows]
 
 
 def restart(session: Session, settings: Settings, clip: Clip) -> str | None:

@@ -1,6 +1,6 @@
 """The status a session ends with says what the data is (issue 20, item 5): `complete` only when
 a clip of the session is usable or promises to be; otherwise `incomplete`, which the survey can
-act on. Judged from the playback events of clips not yet analysed (web/panel/coverage.py)."""
+act on. Judged from the playback events of clips not yet analysed (web/clips/coverage.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from candor.statuses import ClipStatus, PlaybackEventKind, SessionStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
+from web.clips.coverage import seen_seconds
 from web.clips.models import Clip, PanelSession
-from web.panel.coverage import seen_seconds
 
 API = panel.API
 AD_S = 10.0

@@ -1,9 +1,9 @@
 """The demo's sample panelists: generated face clips sent through the panelist API of a running
 server, exactly as a recorder sends them, so the real queue, analysis and aggregates make their
-curves. Each session is flagged as sample data (web/samples.py) as soon as it exists.
+curves. Each session is flagged as sample data (web/clips/samples.py) as soon as it exists.
 
 `candor serve` runs this once, in the background, at the first start of a fresh demo:
-`python -m candor.samples --base URL --integration KEY`.
+`python -m web.demo.panelists --base URL --integration KEY`.
 """
 
 from __future__ import annotations
@@ -257,8 +257,8 @@ def wait_for(base: str, timeout: float = 120.0) -> None:
 def main(base: str, integration_key: str, study_id: int, count: int) -> None:
     """Top the demo study up to `count` sample panelists, then leave a note never to again."""
     import web.models  # noqa: F401  (every table, so the session's foreign keys resolve)
+    from web.clips.samples import DONE_FILE, mark_sample, sample_count
     from web.db import make_engine, make_session_factory
-    from web.samples import DONE_FILE, mark_sample, sample_count
     from web.settings import Settings
 
     settings = Settings()

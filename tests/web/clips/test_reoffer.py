@@ -1,4 +1,4 @@
-"""An ad cut off by a reload is offered again once (issue 20, item 5; web/panel/reoffer.py):
+"""An ad cut off by a reload is offered again once (issue 20, item 5; web/clips/reoffer.py):
 the resumed session lists it, `restart: true` deletes the first take (audited, key destroyed)
 and starts the clip afresh under a new id; a second restart, or one of an ad that played to its
 end, is refused with 409."""
