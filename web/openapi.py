@@ -51,7 +51,7 @@ SECURITY_SCHEMES = {
         "(GET /api/v1/auth/csrf)",
     },
 }
-_USER_SECURITY = [{"apiToken": []}, {"loginCookie": []}]
+_USER_SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}, {"loginCookie": []}]
 _UNSAFE = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
     400: "Bad request: the body could not be read, or breaks a rule stated in the message",
