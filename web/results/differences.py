@@ -393,6 +393,17 @@ def between_ads(
     )  # fmt: skip
 
 
+def segments_test(test: Kind | None) -> Kind:
+    """The test between segments: Welch's unless another is asked; never a paired one."""
+    if test in PAIRED_KINDS:
+        raise Invalid(
+            f"A {TEST_NAMES[test]} compares each panelist with themselves; the segments of a "
+            "variable are different panelists: use welch or mannwhitney",
+            code="paired_test_not_applicable",
+        )
+    return test or Kind.WELCH
+
+
 def between_segments(
     session: Session,
     curves: AdCurves,
@@ -406,13 +417,7 @@ def between_segments(
     each metric, per second and over the whole ad; seconds a group's curve blanks are not
     tested for it. Segments are different panelists: Welch's test unless another is asked."""
     significance.check_alpha(alpha)
-    if test in PAIRED_KINDS:
-        raise Invalid(
-            f"A {TEST_NAMES[test]} compares each panelist with themselves; the segments of a "
-            "variable are different panelists: use welch or mannwhitney",
-            code="paired_test_not_applicable",
-        )
-    test = test or Kind.WELCH
+    test = segments_test(test)
     var = curves.segment_var or ""
     shown = [s.segment_value for s in curves.segments]
     read = counted_values(session, [curves.ad_id], metrics)

@@ -91,7 +91,9 @@ def segment_differences(
     metrics: MetricsQuery = None,
 ) -> Differences:
     """Is the difference between the segments real? Every pair of the groups shown (small
-    groups and blanked seconds are never tested), per second and over the whole ad."""
+    groups and blanked seconds are never tested), per second and over the whole ad. Segments
+    are different panelists: a paired test is refused (400)."""
+    differences.segments_test(choice.test)  # refused before any work
     curves = curves_or_400(session, settings, access, segment)
     allowed = tuple(
         m for m in catalogue.chart_metrics(catalogue.shows_emotions(access.study))

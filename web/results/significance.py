@@ -171,9 +171,11 @@ def paired_groups(
     n = len(pairs)
     mean_a, mean_b = sum(xs) / n, sum(ys) / n
     differences = [y - x for x, y in pairs]
-    if max(differences) == min(differences):
-        moved = differences[0]
-        return TwoGroups(n, n, mean_a, mean_b, None, 1.0 if moved == 0 else 0.0, moved, moved)
+    # Equal up to rounding (b = a + 0.1 in floats differs in the last bits): no spread.
+    if math.isclose(max(differences), min(differences), rel_tol=1e-9, abs_tol=1e-12):
+        moved = sum(differences) / n
+        still = math.isclose(moved, 0.0, abs_tol=1e-12)
+        return TwoGroups(n, n, mean_a, mean_b, None, 1.0 if still else 0.0, moved, moved)
     low: float | None
     high: float | None
     with warnings.catch_warnings():
