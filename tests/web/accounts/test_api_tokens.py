@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 from tests.support.auth import csrf_token, login, make_user
 from tests.support.factories import make_study
 from web.accounts.models import Membership, Organisation, Role, User
-from web.accounts.tokens import PREFIX, ApiToken, new_token, token_hash
+from web.accounts.tokens import (
+    MAX_ACTIVE_PER_USER,
+    PREFIX,
+    ApiToken,
+    authenticate,
+    new_token,
+    revoke,
+    token_hash,
+)
+from web.errors import Forbidden
 from web.settings import Settings
 from web.studies.models import Study
 
@@ -306,3 +315,40 @@ def test_someone_elses_token_cannot_be_revoked(
     assert response.status_code == 404
     db_session.refresh(row)
     assert row.revoked_at is None
+
+
+def test_a_user_holds_a_bounded_number_of_live_tokens(
+    client: TestClient, db_session: Session, settings: Settings, owner: User
+) -> None:
+    for i in range(MAX_ACTIVE_PER_USER):
+        _token(db_session, settings, owner, name=f"t{i}")
+    login(client, settings, owner)
+    data = {"organisation_id": str(owner.memberships[0].organisation_id), "name": "one more"}
+    refused = client.post(
+        "/account/tokens", data={"csrf_token": csrf_token(client), **data}, headers=HTML
+    )
+    assert refused.status_code == 409 and "revoke one first" in refused.text
+    # A revoked token frees its place.
+    first = db_session.scalar(select(ApiToken).where(ApiToken.name == "t0"))
+    assert first is not None
+    client.post(f"/account/tokens/{first.id}/revoke", data={"csrf_token": csrf_token(client)})
+    again = client.post(
+        "/account/tokens", data={"csrf_token": csrf_token(client), **data}, headers=HTML
+    )
+    assert again.status_code == 201
+
+
+def test_a_token_cannot_mint_or_revoke_tokens(
+    db_session: Session, settings: Settings, owner: User
+) -> None:
+    """Defence in depth (pages never take a token): the service refuses a token's session."""
+    secret = _token(db_session, settings, owner)
+    row = db_session.scalar(select(ApiToken))
+    assert row is not None
+    assert authenticate(session=db_session, settings=settings, secret=secret).id == owner.id
+    org_id = owner.memberships[0].organisation_id
+    with pytest.raises(Forbidden):
+        new_token(session=db_session, settings=settings, user=owner, organisation_id=org_id,
+                  name="escalate")  # fmt: skip
+    with pytest.raises(Forbidden):
+        revoke(session=db_session, user=owner, token_id=row.id)
