@@ -16,6 +16,7 @@ from web import (
 )
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
+from web.api_docs import api_description
 from web.api_docs import router as api_docs_router
 from web.db import make_engine, make_session_factory
 from web.edge import edge_guard
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Candor",
         version="0.1.0",
+        description=api_description(settings.base_url),
         docs_url=None,
         redoc_url=None,
         dependencies=[Depends(edge_guard)],

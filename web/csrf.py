@@ -87,8 +87,10 @@ def check_token(request: Request, settings: Settings, submitted: str | None) -> 
 
 
 async def csrf_protect(request: Request, settings: SettingsDep) -> None:
-    """Dependency: every unsafe request carries the token in the header or the form."""
-    if request.method in SAFE_METHODS:
+    """Dependency: every unsafe request carries the token in the header or the form, unless an
+    API token authenticated it (set by the login dependency, which runs first): no cookie
+    speaks for that request, so there is no cookie for another site to ride on."""
+    if request.method in SAFE_METHODS or getattr(request.state, "api_token", False):
         return
     submitted = request.headers.get(CSRF_HEADER)
     content_type = request.headers.get("content-type", "")

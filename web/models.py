@@ -3,6 +3,7 @@
 from candor.metrics import CURVE_METRICS
 from candor.statuses import ClipStatus, ConsentDecision, PlaybackEventKind, SessionStatus
 from web.accounts.models import Invite, Membership, Organisation, Role, User
+from web.accounts.tokens import ApiToken
 from web.clips.models import (
     AdAggregate,
     AnalysisProvenance,
@@ -24,6 +25,7 @@ __all__ = [
     "AdAggregate",
     "AdOrder",
     "AnalysisProvenance",
+    "ApiToken",
     "Chunk",
     "Clip",
     "ClipEmotionSecond",

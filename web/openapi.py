@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from web.cookies import COOKIE_NAME
 from web.edge import INT_MAX, INT_MIN, dependants
 
 ERROR_SCHEMA = {
@@ -36,10 +37,29 @@ ERROR_SCHEMA = {
 # problems, each with where (`loc`) and what (`msg`).
 _VALIDATION_CODE = {"type": "string", "title": "Code", "enum": ["invalid"]}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+# How a designer or analyst authenticates (web/accounts/tokens.py; the login cookie).
+SECURITY_SCHEMES = {
+    "apiToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "cnd_…",
+        "description": "An API token made on /account: acts as its user in one organisation, "
+        "with the user's role there; no CSRF token needed",
+    },
+    "loginCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": COOKIE_NAME,
+        "description": "A browser's login; writes also need the X-CSRF-Token header "
+        "(GET /api/v1/auth/csrf)",
+    },
+}
+_USER_SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}, {"loginCookie": []}]
 _UNSAFE = {"post", "put", "patch", "delete"}
 DESCRIPTIONS = {
     400: "Bad request: the body could not be read, or breaks a rule stated in the message",
-    401: "Login required (cookie session), or a missing or expired panelist session token",
+    401: "Login required (cookie session or API token: an unknown or revoked token too), or a "
+    "missing or expired panelist session token",
     403: "Not allowed: role too low, CSRF token missing or wrong, another session's token, or a "
     "start whose respondent signature or preview token does not hold (`code` says which)",
     404: "Not found, or not yours to see",
@@ -129,6 +149,7 @@ def install(app: FastAPI) -> None:
         schemas["Error"] = ERROR_SCHEMA
         if "HTTPValidationError" in schemas:
             schemas["HTTPValidationError"]["properties"]["code"] = _VALIDATION_CODE
+        schema["components"]["securitySchemes"] = SECURITY_SCHEMES
         for route in iter_route_contexts(app.routes):
             if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
                 continue
@@ -139,6 +160,8 @@ def install(app: FastAPI) -> None:
                     continue
                 if "token_session" in _calls(route):  # it reads the bearer token itself
                     operation.setdefault("parameters", []).append(optional_header("authorization"))
+                if {"current_user", "optional_user"} & _calls(route):  # token or login
+                    operation["security"] = _USER_SECURITY
                 responses = operation.setdefault("responses", {})
                 for status in sorted(_statuses(route, method.lower())):
                     responses.setdefault(str(status), _error_response(status, _ERROR_REF))

@@ -97,6 +97,8 @@ def login(
     settings: SettingsDep,
     session: SessionDep,
 ) -> MeOut:
+    """Log in with email and password: sets the login cookie and answers the user with the CSRF
+    token for later writes (scripts use an API token instead: see the top of this page)."""
     user = authenticate_limited(request, session=session, email=data.email, password=data.password)
     if user is None:
         raise Unauthorized("Email or password is wrong")
@@ -131,6 +133,8 @@ def accept_invite_new_user(
 
 @members.get("/me")
 def me(request: Request, user: CurrentUserDep, settings: SettingsDep, session: SessionDep) -> MeOut:
+    """Who is asking: the user, their organisations with their role in each (only the token's
+    organisation with an API token), and a CSRF token for a cookie login's writes."""
     return _me(request, settings, session, user, None)
 
 
@@ -138,6 +142,7 @@ def me(request: Request, user: CurrentUserDep, settings: SettingsDep, session: S
 def create_organisation(
     data: OrganisationIn, user: CurrentUserDep, session: SessionDep
 ) -> OrganisationOut:
+    """A new organisation, its creator its owner (a login only: an API token is refused)."""
     organisation = service.create_organisation(session=session, user=user, name=data.name)
     return OrganisationOut(id=organisation.id, name=organisation.name, role="owner")
 
@@ -162,6 +167,7 @@ def _member_in(session: Session, me: Membership, membership_id: int) -> Membersh
 
 @members.get("/orgs/{org_id}/members")
 def list_members(me: OrgMemberDep, session: SessionDep) -> list[MemberOut]:
+    """The organisation's members with their roles (any member may read)."""
     return [
         _member_out(m)
         for m in service.list_members(session=session, organisation_id=me.organisation_id)
@@ -180,6 +186,7 @@ def change_role(
 
 @members.delete("/orgs/{org_id}/members/{membership_id}", status_code=204)
 def remove_member(membership_id: int, me: OrgOwnerDep, session: SessionDep) -> Response:
+    """Owners only: remove a member (or leave); an organisation always keeps one owner."""
     member = _member_in(session, me, membership_id)
     service.remove_member(session=session, membership=member)
     return Response(status_code=204)
@@ -213,6 +220,7 @@ def create_invite(
 
 @members.delete("/orgs/{org_id}/invites/{invite_id}", status_code=204)
 def revoke_invite(invite_id: int, me: OrgOwnerDep, session: SessionDep) -> Response:
+    """Owners only: a pending invitation link stops working."""
     invite = session.get(Invite, invite_id)
     if invite is None or invite.organisation_id != me.organisation_id:
         raise NotFound("Not found")

@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from web.accounts import tokens
 from web.accounts.models import LoginSession, Membership, Role, User
 from web.cookies import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, cookie_is_secure
 from web.db import utcnow
@@ -137,8 +138,16 @@ def current_user(request: Request, settings: SettingsDep, session: SessionDep) -
 
 
 def optional_user(request: Request, settings: SettingsDep, session: SessionDep) -> User | None:
-    """The logged-in user or None; kept on request.state so page templates can show it."""
-    user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
+    """The logged-in user or None; kept on request.state so page templates can show it.
+
+    A JSON API request with an API token is authenticated by the token alone (web/accounts/
+    tokens.py), and marked so the CSRF check, which guards the cookie, lets it through."""
+    secret = tokens.bearer_secret(request)
+    if secret is not None:
+        user: User | None = tokens.authenticate(session=session, settings=settings, secret=secret)
+        request.state.api_token = True
+    else:
+        user = user_from_cookie(settings, session, request.cookies.get(COOKIE_NAME))
     request.state.user = user
     return user
 
@@ -151,7 +160,9 @@ def membership_for(
     session: Session, user: User, organisation_id: int, roles: tuple[Role, ...] = tuple(Role)
 ) -> Membership:
     """The user's membership of an organisation with one of the roles, else 404 (not 403:
-    another organisation's objects must not even be confirmed to exist)."""
+    another organisation's objects must not even be confirmed to exist). A request made with
+    an API token sees its token's organisation only."""
+    tokens.refuse_outside_scope(session, organisation_id)
     membership = session.scalar(
         select(Membership).where(
             Membership.user_id == user.id, Membership.organisation_id == organisation_id

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from web.accounts import tokens
 from web.accounts.auth import hash_password, verify_password_or_dummy
 from web.accounts.models import Invite, Membership, Organisation, Role, User
 from web.accounts.schemas import InviteIn, NewAccountIn, SignupIn
@@ -59,6 +60,7 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
 
 
 def create_organisation(*, session: Session, user: User, name: str) -> Organisation:
+    tokens.refuse_token(session, "creating an organisation")
     organisation = Organisation(name=name)
     session.add(organisation)
     session.flush()
@@ -68,14 +70,12 @@ def create_organisation(*, session: Session, user: User, name: str) -> Organisat
 
 
 def memberships_of(*, session: Session, user: User) -> list[Membership]:
-    return list(
-        session.scalars(
-            select(Membership)
-            .join(Organisation)
-            .where(Membership.user_id == user.id)
-            .order_by(Organisation.name, Organisation.id)
-        )
-    )
+    """The user's memberships (only the token's organisation for a request with an API token)."""
+    query = select(Membership).join(Organisation).where(Membership.user_id == user.id)
+    scope = tokens.token_organisation(session)
+    if scope is not None:
+        query = query.where(Membership.organisation_id == scope)
+    return list(session.scalars(query.order_by(Organisation.name, Organisation.id)))
 
 
 def list_members(*, session: Session, organisation_id: int) -> list[Membership]:
@@ -187,6 +187,7 @@ def _check_usable(invite: Invite | None, email: str | None) -> Invite:
 
 def accept_invite(*, session: Session, invite: Invite | None, user: User) -> Membership:
     """An existing user joins the organisation with the invited role."""
+    tokens.refuse_token(session, "accepting an invitation")
     invite = _check_usable(invite, user.email)
     already = session.scalar(
         select(Membership).where(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from web.accounts import service
+from web.accounts import service, token_views
 from web.accounts.api import router as api_router
 from web.accounts.auth import (
     CurrentUserDep,
@@ -331,3 +331,4 @@ router = APIRouter()
 router.include_router(public)
 router.include_router(members)
 router.include_router(api_router)
+router.include_router(token_views.router)

@@ -78,6 +78,9 @@ async def get_integration(
         Query(min_length=2, max_length=LANGUAGE_TAG_MAX_CHARS, pattern=LANGUAGE_TAG_PATTERN),
     ] = None,
 ) -> IntegrationOut:
+    """What the recorder shows before the camera is touched: the study's name, whether it takes
+    panelists (`intake`), and the integration's consent text in the best of its locales for
+    `locale` (a language tag), with the locales it has."""
     return await call_blocking(
         entry.integration_info, session=session, public_key=public_key, locale=locale
     )
@@ -89,6 +92,9 @@ async def get_integration(
 async def start_session(
     body: SessionStart, request: Request, session: SessionDep, settings: SettingsDep
 ) -> SessionOut:
+    """Start (or resume) a panelist's session in an integration: answers its bearer token, the
+    consent text, and the ads to show in order. 409 `study_closed` when the integration is
+    paused or closed; 403 when a signed respondent id's signature does not hold."""
     await call_blocking(limit_session_starts, request=request, integration_key=body.integration)
     return await call_blocking(
         starts.start_session,
@@ -109,6 +115,8 @@ async def consent(
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
+    """The panelist's decision (agree or decline) on the exact consent text version shown,
+    named by its id and sha256; agreeing answers the receipt code that erases the data later."""
     state = await call_blocking(
         service.record_consent,
         session=session,
@@ -127,6 +135,8 @@ async def open_clip(
     session: SessionDep,
     settings: SettingsDep,
 ) -> ClipOut:
+    """Open the clip of one ad of the session (idempotent per session and ad; consent first),
+    with the chunk indices already received; `restart` records the ad again once."""
     return await call_blocking(
         uploads.open_clip,
         session=session,
@@ -138,6 +148,8 @@ async def open_clip(
 
 @router.get("/clips/{clip_id}", response_model=ClipOut)
 async def get_clip(clip_id: uuid.UUID, sid: TokenSession, session: SessionDep) -> ClipOut:
+    """A clip of the token's session: its status and the chunk indices received (a recorder
+    resuming an upload sends only the others)."""
     return await call_blocking(
         uploads.clip_state, session=session, session_public_id=sid, clip_public_id=clip_id
     )
@@ -192,6 +204,8 @@ async def post_events(
     session: SessionDep,
     settings: SettingsDep,
 ) -> EventsOut:
+    """Playback events of the ad while it was recorded (start, pause, stall, hidden, end...),
+    from which the server judges how much of the ad was seen; at most 1000 per call."""
     stored = await call_blocking(
         uploads.store_events,
         session=session,
@@ -241,6 +255,8 @@ async def end_session(
     session: SessionDep,
     settings: SettingsDep,
 ) -> StatusOut:
+    """End the session with the recorder's outcome (`complete`, `no_camera`, `failed`); the
+    answer is the status stored (a `complete` with no usable clip is stored `incomplete`)."""
     state = await call_blocking(
         endings.end_session,
         session=session,
@@ -321,6 +337,8 @@ async def presence_update(
 async def withdraw(
     session_id: uuid.UUID, sid: TokenSession, session: SessionDep, settings: SettingsDep
 ) -> StatusOut:
+    """The panelist stops and withdraws: every clip, chunk and curve of the session, and its
+    share of the aggregates, are deleted now."""
     state = await call_blocking(
         endings.withdraw,
         session=session,
@@ -334,6 +352,9 @@ async def withdraw(
 async def erase(
     body: EraseIn, request: Request, session: SessionDep, settings: SettingsDep
 ) -> ErasedOut:
+    """Erase a past session's data by its receipt code (the panelist's right, no login needed),
+    and for a signed respondent their other sessions in the study; 404 for an unknown code,
+    attempts rate-limited."""
     await call_blocking(limit_erase_attempts, request=request)
     erased_at = await call_blocking(
         endings.erase_by_receipt, session=session, settings=settings, receipt_code=body.receipt_code

@@ -53,6 +53,7 @@ async def ad_video(
 async def ad_poster(
     ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
 ) -> FileResponse:
+    """The ad's poster frame for the panelist's page, under the same signed token as the video."""
     return await call_blocking(
         _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="poster"
     )

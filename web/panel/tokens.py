@@ -23,14 +23,16 @@ class InvalidToken(Exception):
     """A token that is forged, expired or for something else; the message says which."""
 
 
-def _keyed_hash(settings: Settings, purpose: str, value: str) -> str:
+def keyed_hash(settings: Settings, purpose: str, value: str) -> str:
+    """HMAC-SHA256 of `value` under a key derived from the secret for one `purpose`: the only
+    form a secret we must recognise again is stored in (a copied table opens nothing)."""
     key = hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def respondent_hash(settings: Settings, respondent_id: str) -> str:
     """HMAC-SHA256 of the survey's respondent id, keyed from the secret; the raw id is not kept."""
-    return _keyed_hash(settings, "respondent", respondent_id)
+    return keyed_hash(settings, "respondent", respondent_id)
 
 
 def receipt_code(settings: Settings, session_public_id: uuid.UUID) -> str:
@@ -56,7 +58,7 @@ def normalise_receipt(code: str) -> str:
 
 def receipt_hash(settings: Settings, code: str) -> str:
     """Keyed hash of a receipt code, the only form stored."""
-    return _keyed_hash(settings, "receipt", normalise_receipt(code))
+    return keyed_hash(settings, "receipt", normalise_receipt(code))
 
 
 def new_resume_token() -> str:
@@ -66,7 +68,7 @@ def new_resume_token() -> str:
 
 def resume_hash(settings: Settings, token: str) -> str:
     """Keyed hash of a resume token, the only form stored: a leaked table resumes nothing."""
-    return _keyed_hash(settings, "resume", token)
+    return keyed_hash(settings, "resume", token)
 
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:

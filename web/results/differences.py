@@ -3,6 +3,10 @@ variable) are real: reads each counted panelist's own values, tests them with
 web/results/significance.py, and says what holds in a sentence a reader (and a screen reader)
 can follow.
 
+Between ads watched by the same panelists (one session, several ads), each panelist is compared
+with themselves (a paired test): chosen by itself when every ad's panelists are the same people,
+or when asked for (then only the panelists who saw both ads of a pair are tested).
+
 Only panelists in the aggregates are tested (clip.aggregated: analysed, usable, not a
 designer's preview, not a duplicate respondent), so the tests are about the curves on screen.
 Between segments only the groups the page shows are tested, and never at a second the page
@@ -13,7 +17,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -23,11 +28,13 @@ from sqlalchemy.orm import Session
 from candor.metrics import EMOTION_METRICS
 from web.clips.aggregates import segment_keys
 from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession
+from web.errors import Invalid
 from web.results import catalogue, significance
 from web.results.schemas import AdCurves
 from web.results.significance import (
     DEFAULT_ALPHA,
     MIN_TEST_N,
+    PAIRED_KINDS,
     Correction,
     Kind,
     Tested,
@@ -36,15 +43,32 @@ from web.studies.models import Ad
 
 # Where docs/results.md explains the tests (served at /help/results).
 DOCS_ANCHOR = "/help/results#is-the-difference-real"
-TEST_NAMES = {Kind.WELCH: "Welch t test", Kind.MANN_WHITNEY: "Mann-Whitney U test"}
+TEST_NAMES = {
+    Kind.WELCH: "Welch t test",
+    Kind.MANN_WHITNEY: "Mann-Whitney U test",
+    Kind.PAIRED_T: "Paired t test",
+    Kind.WILCOXON: "Wilcoxon signed-rank test",
+}
 CORRECTION_NAMES = {
     Correction.BENJAMINI_HOCHBERG: "Benjamini-Hochberg",
     Correction.HOLM_SIDAK: "Holm-Sidak",
     Correction.BONFERRONI: "Bonferroni",
 }
 
-# clip id -> metric -> second -> value
-PanelistValues = dict[int, dict[str, dict[int, float]]]
+# metric -> second -> value: one panelist's values for one ad
+Values = dict[str, dict[int, float]]
+# panelist (their panel session's id) -> values, for one ad or group
+PanelistValues = dict[int, Values]
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One counted clip: its ad, its panelist (panel session), pass-through variables, values."""
+
+    ad_id: int
+    panelist: int
+    passthrough: dict[str, object]
+    values: Values
 
 
 class DifferenceTest(BaseModel):
@@ -57,10 +81,12 @@ class DifferenceTest(BaseModel):
     mean_b: float
     difference: float = Field(description="mean_b - mean_a")
     ci_low: float | None = Field(
-        description="Interval of the difference at 1 - alpha (Welch t only)"
+        description="Interval of the difference at 1 - alpha (Welch or paired t only)"
     )
     ci_high: float | None
-    statistic: float | None = Field(description="t (Welch) or U (Mann-Whitney)")
+    statistic: float | None = Field(
+        description="t (Welch, paired t), U (Mann-Whitney) or W (Wilcoxon)"
+    )
     p: float = Field(description="p-value of this test alone")
     p_adjusted: float = Field(description="p-value corrected over the family of tests")
     significant: bool = Field(description="p_adjusted <= alpha: the difference holds")
@@ -98,6 +124,14 @@ class Differences(BaseModel):
     alpha: float
     min_n: int = Field(description="Panelists needed in each group for a test")
     unit: Literal["panelist"] = "panelist"
+    paired: bool = Field(
+        default=False,
+        description="Each panelist compared with themselves (a paired test): the ads were "
+        "watched by the same panelists, or a paired test was asked for",
+    )
+    same_panelists: bool = Field(
+        default=False, description="Every ad's counted panelists are the same people"
+    )
     per_second: bool = Field(
         description="False when ads differ in length: only whole-ad tests are made"
     )
@@ -111,16 +145,16 @@ class Differences(BaseModel):
 
 def counted_values(
     session: Session, ad_ids: Sequence[int], metrics: Sequence[str]
-) -> dict[int, tuple[int, dict[str, object], dict[str, dict[int, float]]]]:
-    """Per counted clip: (ad id, pass-through variables, metric -> second -> value)."""
+) -> dict[int, Counted]:
+    """Per counted clip (by id): its ad, panelist, pass-through variables and values."""
     clips = session.execute(
-        select(Clip.id, Clip.ad_id, PanelSession.passthrough)
+        select(Clip.id, Clip.ad_id, Clip.session_id, PanelSession.passthrough)
         .join(PanelSession, PanelSession.id == Clip.session_id)
         .where(Clip.ad_id.in_(list(ad_ids)), Clip.aggregated.is_(True))
     ).all()
-    out: dict[int, tuple[int, dict[str, object], dict[str, dict[int, float]]]] = {
-        clip_id: (ad_id, dict(passthrough or {}), defaultdict(dict))
-        for clip_id, ad_id, passthrough in clips
+    out: dict[int, Counted] = {
+        clip_id: Counted(ad_id, session_id, dict(passthrough or {}), defaultdict(dict))
+        for clip_id, ad_id, session_id, passthrough in clips
     }
     if not out:
         return out
@@ -135,15 +169,30 @@ def counted_values(
             select(model.clip_id, model.second, *columns).where(model.clip_id.in_(list(out)))
         )
         for clip_id, second, *values in rows:
-            per_metric = out[clip_id][2]
+            per_metric = out[clip_id].values
             for metric, value in zip(names, values, strict=True):
                 if value is not None and math.isfinite(value):
                     per_metric[metric][second] = float(value)
     return out
 
 
+def _paired_samples(
+    panelists: Mapping[int, Values], metric: str
+) -> tuple[dict[int, dict[int, float]], dict[int, float]]:
+    """One group's values of a metric keyed by panelist: per second, and each one's mean."""
+    by_second: dict[int, dict[int, float]] = defaultdict(dict)
+    wholes = {}
+    for panelist, values in panelists.items():
+        seconds = values.get(metric, {})
+        for second, value in seconds.items():
+            by_second[second][panelist] = value
+        if seconds:
+            wholes[panelist] = sum(seconds.values()) / len(seconds)
+    return by_second, wholes
+
+
 def _samples(
-    panelists: Sequence[dict[str, dict[int, float]]], metric: str
+    panelists: Sequence[Values], metric: str
 ) -> tuple[dict[int, list[float]], list[float]]:
     """One group's per-second values and per-panelist whole-ad means of a metric."""
     by_second: dict[int, list[float]] = defaultdict(list)
@@ -220,15 +269,29 @@ def pair_sentence(pair: PairDifferences, alpha: float, per_second: bool) -> str:
 
 
 def method_text(
-    test: Kind, correction: Correction, alpha: float, tests: int, per_second: bool
+    test: Kind,
+    correction: Correction,
+    alpha: float,
+    tests: int,
+    per_second: bool,
+    same_panelists: bool = False,
 ) -> str:
     what = "each panelist's value per second and each panelist's mean over the ad"
     if not per_second:
         what = "each panelist's mean over the ad (the ads differ in length: no per-second test)"
+    if test in PAIRED_KINDS:
+        who = (
+            "the same panelists watched every ad, each compared with themselves"
+            if same_panelists
+            else "only panelists who watched both ads of a pair, each compared with themselves"
+        )
+        what = f"{what} ({who})"
+        needs = f"a pair needs {MIN_TEST_N} panelists who watched both"
+    else:
+        needs = f"a group needs {MIN_TEST_N} panelists"
     return (
         f"{TEST_NAMES[test]} on {what}; {CORRECTION_NAMES[correction]} correction over "
-        f"{tests} per-second test{'s' if tests != 1 else ''}, alpha = {alpha:g}; a group needs "
-        f"{MIN_TEST_N} panelists."
+        f"{tests} per-second test{'s' if tests != 1 else ''}, alpha = {alpha:g}; {needs}."
     )
 
 
@@ -236,7 +299,7 @@ def _metric(
     metric: str,
     names: Sequence[str],
     ad_ids: Sequence[int | None],
-    groups: Sequence[Sequence[dict[str, dict[int, float]]]],
+    groups: Sequence[PanelistValues],
     length: int,
     per_second: bool,
     test: Kind,
@@ -244,11 +307,18 @@ def _metric(
     correction: Correction,
     skip: Sequence[set[int]] = (),
 ) -> MetricDifferences:
-    samples = [_samples(g, metric) for g in groups]
-    results = significance.compare_groups(
-        [s[0] for s in samples], [s[1] for s in samples], length,
-        kind=test, alpha=alpha, method=correction, per_second=per_second, skip=skip,
-    )  # fmt: skip
+    if test in PAIRED_KINDS:
+        paired = [_paired_samples(g, metric) for g in groups]
+        results = significance.compare_paired(
+            [p[0] for p in paired], [p[1] for p in paired], length,
+            kind=test, alpha=alpha, method=correction, per_second=per_second,
+        )  # fmt: skip
+    else:
+        samples = [_samples(list(g.values()), metric) for g in groups]
+        results = significance.compare_groups(
+            [s[0] for s in samples], [s[1] for s in samples], length,
+            kind=test, alpha=alpha, method=correction, per_second=per_second, skip=skip,
+        )  # fmt: skip
     pairs = []
     for r in results:
         seconds = [_out(t) for t in r.seconds] if per_second else [None] * length
@@ -288,22 +358,27 @@ def between_ads(
     ads: Sequence[Ad],
     metrics: Sequence[str],
     *,
-    test: Kind = Kind.WELCH,
+    test: Kind | None = None,
     alpha: float = DEFAULT_ALPHA,
     correction: Correction = Correction.BENJAMINI_HOCHBERG,
 ) -> Differences:
     """Every pair of the ads on each metric: per second if they are equally long (as compare
-    draws them on seconds), and over the whole ad."""
+    draws them on seconds), and over the whole ad. With no `test` given: the paired t test when
+    every ad's counted panelists are the same people, else Welch's."""
     significance.check_alpha(alpha)
     read = counted_values(session, [ad.id for ad in ads], metrics)
     values: dict[int, PanelistValues] = {ad.id: {} for ad in ads}
-    for clip_id, (ad_id, _, per_metric) in read.items():
-        values[ad_id][clip_id] = per_metric
+    for counted in read.values():
+        values[counted.ad_id][counted.panelist] = counted.values
+    who = [set(values[ad.id]) for ad in ads]
+    same_panelists = bool(who[0]) and all(w == who[0] for w in who)
+    if test is None:
+        test = Kind.PAIRED_T if same_panelists else Kind.WELCH
     lengths = axis_length(ads, values)
     per_second = len(set(lengths.values())) == 1
     length = lengths[ads[0].id] if per_second else 0
     names = [ad.title for ad in ads]
-    groups = [list(values[ad.id].values()) for ad in ads]
+    groups = [values[ad.id] for ad in ads]
     ids: list[int | None] = [ad.id for ad in ads]
     by_metric = {
         m: _metric(m, names, ids, groups, length, per_second, test, alpha, correction)
@@ -312,9 +387,21 @@ def between_ads(
     tests = max((d.tests for d in by_metric.values()), default=0)
     return Differences(
         kind="ads", test=test, correction=correction, alpha=alpha, min_n=MIN_TEST_N,
+        paired=test in PAIRED_KINDS, same_panelists=same_panelists,
         per_second=per_second, seconds=list(range(length)), groups=names, metrics=by_metric,
-        method=method_text(test, correction, alpha, tests, per_second),
+        method=method_text(test, correction, alpha, tests, per_second, same_panelists),
     )  # fmt: skip
+
+
+def segments_test(test: Kind | None) -> Kind:
+    """The test between segments: Welch's unless another is asked; never a paired one."""
+    if test in PAIRED_KINDS:
+        raise Invalid(
+            f"A {TEST_NAMES[test]} compares each panelist with themselves; the segments of a "
+            "variable are different panelists: use welch or mannwhitney",
+            code="paired_test_not_applicable",
+        )
+    return test or Kind.WELCH
 
 
 def between_segments(
@@ -322,22 +409,23 @@ def between_segments(
     curves: AdCurves,
     metrics: Sequence[str],
     *,
-    test: Kind = Kind.WELCH,
+    test: Kind | None = None,
     alpha: float = DEFAULT_ALPHA,
     correction: Correction = Correction.BENJAMINI_HOCHBERG,
 ) -> Differences:
     """Every pair of the segments `curves` shows (service.ad_curves split by a variable), on
     each metric, per second and over the whole ad; seconds a group's curve blanks are not
-    tested for it."""
+    tested for it. Segments are different panelists: Welch's test unless another is asked."""
     significance.check_alpha(alpha)
+    test = segments_test(test)
     var = curves.segment_var or ""
     shown = [s.segment_value for s in curves.segments]
     read = counted_values(session, [curves.ad_id], metrics)
-    members: dict[str, list[dict[str, dict[int, float]]]] = {value: [] for value in shown}
-    for _, passthrough, per_metric in read.values():
-        for key_var, key_value in segment_keys(passthrough):
+    members: dict[str, PanelistValues] = {value: {} for value in shown}
+    for counted in read.values():
+        for key_var, key_value in segment_keys(counted.passthrough):
             if key_var == var and key_value in members:
-                members[key_value].append(per_metric)
+                members[key_value][counted.panelist] = counted.values
     length = len(curves.seconds)
     groups = [members[v] for v in shown]
     by_metric = {}

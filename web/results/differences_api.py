@@ -28,17 +28,20 @@ router = APIRouter(prefix="/api/v1", tags=["results"])
 class TestChoice:
     """Which test, correction and alpha: from the query, defaults as docs/results.md says."""
 
-    test: Kind
+    test: Kind | None  # None: chosen from the data (paired when the panelists are the same)
     correction: Correction
     alpha: float
 
 
 def test_choice(
     test: Annotated[
-        Kind,
+        Kind | None,
         Query(description="welch: Welch's t test of the means, with an interval of the "
-              "difference; mannwhitney: Mann-Whitney U, on ranks"),
-    ] = Kind.WELCH,
+              "difference; mannwhitney: Mann-Whitney U, on ranks; paired: the paired t test, "
+              "each panelist against themselves (between ads the same panelists watched), with "
+              "an interval; wilcoxon: Wilcoxon's signed-rank test, its counterpart on ranks. "
+              "Default: paired when every ad's panelists are the same people, else welch"),
+    ] = None,
     correction: Annotated[
         Correction,
         Query(description="fdr_bh: Benjamini-Hochberg (false discovery rate); holm-sidak or "
@@ -88,7 +91,9 @@ def segment_differences(
     metrics: MetricsQuery = None,
 ) -> Differences:
     """Is the difference between the segments real? Every pair of the groups shown (small
-    groups and blanked seconds are never tested), per second and over the whole ad."""
+    groups and blanked seconds are never tested), per second and over the whole ad. Segments
+    are different panelists: a paired test is refused (400)."""
+    differences.segments_test(choice.test)  # refused before any work
     curves = segment_curves(session, settings, access, segment)
     allowed = tuple(
         m for m in catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))

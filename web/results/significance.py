@@ -5,9 +5,11 @@ The unit is the panelist, never the frame: each group's sample at a second is on
 panelist (that panelist's value of the metric at that second), and over the whole ad one value
 per panelist (the mean of that panelist's seconds). The tests are the field's own: scipy's
 Welch t (`ttest_ind(equal_var=False)`, with its confidence interval of the difference) or
-Mann-Whitney U (`mannwhitneyu`), and statsmodels' `multipletests` corrects the p-values over
-every test of one family (all seconds times all pairs of one chart). docs/results.md explains
-it for readers.
+Mann-Whitney U (`mannwhitneyu`); and when the two groups are the same panelists (each watched
+both ads), their paired counterparts on each panelist's own two values: the paired t test
+(`ttest_rel`, with its confidence interval of the mean difference) or Wilcoxon's signed-rank test
+(`wilcoxon`). statsmodels' `multipletests` corrects the p-values over every test of one family
+(all seconds times all pairs of one chart). docs/results.md explains it for readers.
 
 scipy and statsmodels are imported on first use: statsmodels pulls in pandas, seconds of start
 time a page that tests nothing should not pay.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import enum
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -29,6 +31,13 @@ class Kind(enum.StrEnum):
 
     WELCH = "welch"  # Welch's t test of the means (unequal variances), with a CI of the difference
     MANN_WHITNEY = "mannwhitney"  # Mann-Whitney U: ranks, no assumption on the distribution
+    # Paired: the same panelists in both groups, each compared with themselves.
+    PAIRED_T = "paired"  # paired t test of the mean difference, with its CI
+    WILCOXON = "wilcoxon"  # Wilcoxon signed-rank test of the differences: ranks, no CI
+
+
+PAIRED_KINDS = frozenset({Kind.PAIRED_T, Kind.WILCOXON})
+UNPAIRED_KINDS = frozenset({Kind.WELCH, Kind.MANN_WHITNEY})
 
 
 class Correction(enum.StrEnum):
@@ -53,13 +62,14 @@ MIN_TEST_N = 5
 class TwoGroups:
     """One test of group a against group b, before the correction."""
 
-    n_a: int
+    n_a: int  # paired: both are the number of panelists with a value in each group
     n_b: int
     mean_a: float
     mean_b: float
-    statistic: float | None  # t (Welch) or U (Mann-Whitney); None if both groups are constant
+    # t (Welch, paired t), U (Mann-Whitney) or W (Wilcoxon); None if there is no spread
+    statistic: float | None
     p: float
-    # The difference mean_b - mean_a with its confidence interval at 1 - alpha (Welch only).
+    # The difference mean_b - mean_a with its confidence interval at 1 - alpha (t tests only).
     ci_low: float | None
     ci_high: float | None
 
@@ -132,6 +142,64 @@ def two_groups(
     )  # fmt: skip
 
 
+def paired_groups(
+    a: Mapping[Any, float | None],
+    b: Mapping[Any, float | None],
+    kind: Kind = Kind.PAIRED_T,
+    alpha: float = DEFAULT_ALPHA,
+    min_n: int = MIN_TEST_N,
+) -> TwoGroups | None:
+    """Test b against a on the same panelists (keys): each panelist's b - a. Panelists with a
+    value in one group only are left out; None if fewer than `min_n` have both.
+
+    Every panelist moving by the same amount leaves no spread to test against: no move, p = 1;
+    a move, p = 0 (as for two constant groups in `two_groups`).
+    """
+    from scipy import stats
+
+    if kind not in PAIRED_KINDS:
+        raise ValueError(f"{kind!r} is not a paired test")
+    pairs = [
+        (float(x), float(y))
+        for key, x in a.items()
+        if (y := b.get(key)) is not None and x is not None and math.isfinite(x)
+        and math.isfinite(y)
+    ]  # fmt: skip
+    if len(pairs) < max(min_n, 2):
+        return None
+    xs, ys = [x for x, _ in pairs], [y for _, y in pairs]
+    n = len(pairs)
+    mean_a, mean_b = sum(xs) / n, sum(ys) / n
+    differences = [y - x for x, y in pairs]
+    # Equal up to rounding (b = a + 0.1 in floats differs in the last bits): no spread.
+    if math.isclose(max(differences), min(differences), rel_tol=1e-9, abs_tol=1e-12):
+        moved = sum(differences) / n
+        still = math.isclose(moved, 0.0, abs_tol=1e-12)
+        return TwoGroups(n, n, mean_a, mean_b, None, 1.0 if still else 0.0, moved, moved)
+    low: float | None
+    high: float | None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if kind == Kind.PAIRED_T:
+            result: Any = stats.ttest_rel(ys, xs)
+            interval = result.confidence_interval(1 - alpha)
+            low, high = float(interval.low), float(interval.high)
+        elif kind == Kind.WILCOXON:
+            # Panelists with no difference are dropped (Wilcoxon's own rule, scipy's default).
+            result = stats.wilcoxon(ys, xs, alternative="two-sided")
+            low = high = None
+        else:
+            raise ValueError(f"unknown paired test {kind!r}")
+    p = float(result.pvalue)
+    statistic = float(result.statistic)
+    return TwoGroups(
+        n, n, mean_a, mean_b,
+        statistic if math.isfinite(statistic) else None, p if math.isfinite(p) else 1.0,
+        low if low is not None and math.isfinite(low) else None,
+        high if high is not None and math.isfinite(high) else None,
+    )  # fmt: skip
+
+
 def correct(
     tests: Sequence[TwoGroups | None],
     alpha: float = DEFAULT_ALPHA,
@@ -165,6 +233,8 @@ def check_alpha(alpha: float) -> None:
 
 # Per group: second -> one value per panelist.
 PerSecond = Mapping[int, Sequence[float | None]]
+# Per group, for paired tests: second -> panelist -> value.
+PerSecondByPanelist = Mapping[int, Mapping[Any, float | None]]
 
 
 @dataclass(frozen=True)
@@ -206,6 +276,49 @@ def compare_groups(
     per-second tests of all pairs are one family, corrected together; the whole-ad tests of all
     pairs are another.
     """
+    if kind not in UNPAIRED_KINDS:
+        raise ValueError(f"{kind!r} is a paired test: use compare_paired")
+
+    def test(a: Any, b: Any) -> TwoGroups | None:
+        return two_groups(a, b, kind, alpha, min_n)
+
+    return _compare(test, seconds, wholes, length, (), alpha, method, per_second, skip)
+
+
+def compare_paired(
+    seconds: Sequence[PerSecondByPanelist],
+    wholes: Sequence[Mapping[Any, float]],
+    length: int,
+    *,
+    kind: Kind = Kind.PAIRED_T,
+    alpha: float = DEFAULT_ALPHA,
+    method: Correction = Correction.BENJAMINI_HOCHBERG,
+    min_n: int = MIN_TEST_N,
+    per_second: bool = True,
+) -> list[PairResult]:
+    """As `compare_groups`, for groups of the same panelists: values keyed by panelist, each
+    panelist's value in one group tested against their own in the other (`paired_groups`)."""
+    if kind not in PAIRED_KINDS:
+        raise ValueError(f"{kind!r} is not a paired test: use compare_groups")
+
+    def test(a: Any, b: Any) -> TwoGroups | None:
+        return paired_groups(a, b, kind, alpha, min_n)
+
+    return _compare(test, seconds, wholes, length, {}, alpha, method, per_second, ())
+
+
+def _compare(
+    test: Callable[[Any, Any], TwoGroups | None],
+    seconds: Sequence[Mapping[int, Any]],
+    wholes: Sequence[Any],
+    length: int,
+    empty: Any,
+    alpha: float,
+    method: Correction,
+    per_second: bool,
+    skip: Sequence[set[int]],
+) -> list[PairResult]:
+    """Every pair of groups with `test`, the per-second tests one family, the whole-ad another."""
     if len(seconds) != len(wholes):
         raise ValueError("one per-second and one whole-ad sample per group")
     check_alpha(alpha)
@@ -217,14 +330,9 @@ def compare_groups(
             if second in skipped[a] or second in skipped[b]:
                 raw.append(None)
                 continue
-            raw.append(
-                two_groups(
-                    seconds[a].get(second, ()), seconds[b].get(second, ()), kind, alpha, min_n
-                )
-            )
+            raw.append(test(seconds[a].get(second, empty), seconds[b].get(second, empty)))
     by_second = correct(raw, alpha, method)
-    whole = correct([two_groups(wholes[a], wholes[b], kind, alpha, min_n) for a, b in pairs],
-                    alpha, method)  # fmt: skip
+    whole = correct([test(wholes[a], wholes[b]) for a, b in pairs], alpha, method)
     out = []
     step = length if per_second else 0
     for i, (a, b) in enumerate(pairs):

@@ -79,6 +79,7 @@ def _columns(row: Any) -> dict[str, Any]:
 
 @members.get("/orgs/{org_id}/studies")
 def list_studies(me: OrgMemberDep, session: SessionDep) -> list[StudyOut]:
+    """The organisation's studies (any member may read)."""
     return [
         study_out(s)
         for s in service.list_studies(session=session, organisation_id=me.organisation_id)
@@ -98,6 +99,7 @@ def create_study(
 
 @members.get("/studies/{study_id}")
 def get_study(study: StudyReadDep) -> StudyOut:
+    """One study: its name, ad order, modes and attestation."""
     return study_out(study)
 
 
@@ -105,6 +107,8 @@ def get_study(study: StudyReadDep) -> StudyOut:
 def update_study(
     data: StudyUpdate, study: StudyEditDep, settings: SettingsDep, session: SessionDep
 ) -> StudyOut:
+    """Change the fields given (designers and owners); emotion mode and on-device mode cannot
+    be switched once panelists have consented under them (409)."""
     service.update_study(session=session, settings=settings, study=study, data=data)
     return study_out(study)
 
@@ -127,6 +131,7 @@ def emotion_mode(study: StudyReadDep, session: SessionDep) -> EmotionModeOut:
 
 @members.get("/studies/{study_id}/ads")
 def list_ads(study: StudyReadDep) -> list[AdOut]:
+    """The study's ads in their order, with duration, size and poster."""
     return [ad_out(ad) for ad in study.ads]
 
 
@@ -169,17 +174,20 @@ async def upload_ad_api(
 
 @members.put("/studies/{study_id}/ads/order")
 def reorder_ads(data: AdOrderIn, study: StudyEditDep, session: SessionDep) -> list[AdOut]:
+    """Put the ads in a new order (for a fixed order): every ad of the study exactly once."""
     ads = service.reorder_ads(session=session, study=study, ad_ids=data.ad_ids)
     return [ad_out(ad) for ad in ads]
 
 
 @members.get("/studies/{study_id}/ads/{ad_id}")
 def get_ad(ad: AdReadDep) -> AdOut:
+    """One ad of the study."""
     return ad_out(ad)
 
 
 @members.patch("/studies/{study_id}/ads/{ad_id}")
 def rename_ad(data: AdUpdate, ad: AdEditDep, session: SessionDep) -> AdOut:
+    """Change the ad's title (the file stays)."""
     return ad_out(service.rename_ad(session=session, ad=ad, title=data.title))
 
 
@@ -197,6 +205,7 @@ def _integration_out(session: SessionDep, integration: Integration) -> Integrati
 
 @members.get("/studies/{study_id}/integrations")
 def list_integrations(study: StudyReadDep, session: SessionDep) -> list[IntegrationOut]:
+    """The ways the study is fielded (survey links, embeds), with their locales."""
     return [_integration_out(session, i) for i in study.integrations]
 
 
@@ -213,6 +222,7 @@ def create_integration(
 
 @members.get("/studies/{study_id}/integrations/{integration_id}")
 def get_integration(integration: IntegrationReadDep, session: SessionDep) -> IntegrationOut:
+    """One integration: its kind, return-URL template, pass-through variables and locale."""
     return _integration_out(session, integration)
 
 
@@ -220,6 +230,8 @@ def get_integration(integration: IntegrationReadDep, session: SessionDep) -> Int
 def update_integration(
     data: IntegrationUpdate, integration: IntegrationEditDep, session: SessionDep
 ) -> IntegrationOut:
+    """Change the fields given: a default locale needs a consent text in it (400), and
+    `require_signature` a signing secret first (409)."""
     integration_service.update_integration(session=session, integration=integration, data=data)
     return _integration_out(session, integration)
 
