@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     # finished by the periodic job from the chunks that arrived; below clip_ttl_seconds.
     upload_idle_seconds: int = Field(default=120, ge=1)
     # ...and only once its whole session has shown no sign of life for this long: a recorder
-    # offline for a while still holds the rest (in its page's memory) and sends it when back. (A session idle for session_token_ttl_seconds, nothing uploading, is "abandoned".)
+    # offline for a while still holds the rest (in its page's memory) and sends it when back.
+    # (A session idle for session_token_ttl_seconds, nothing uploading, is "abandoned".)
     session_idle_seconds: int = Field(default=15 * 60, ge=1)
     # A clip in a session whose page said it left (its beacon) waits only this long for a
     # chunk: time enough for a reload to resume and offer a cut-off ad again.

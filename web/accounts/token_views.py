@@ -11,8 +11,8 @@ from web.accounts.deps import LoggedInGuard
 from web.accounts.models import User
 from web.deps import SessionDep, SettingsDep
 from web.errors import Conflict, Invalid
-from web.handlers import status_of
 from web.pages import read_form, redirect, render
+from web.refusals import status_of
 
 router = APIRouter(include_in_schema=False, dependencies=[LoggedInGuard])
 

@@ -4,7 +4,7 @@
 - A token acts as its user within its one organisation, with the user's role there as it is at
   each call: demote the user and the token can do less; remove them and it stops working.
 - It is 256 random bits, shown once at creation; only its keyed hash is stored
-  (`web.panel.tokens.keyed_hash`, keyed from the server secret, purpose "api-token"), so a copied
+  (`web.keyed.keyed_hash`, keyed from the server secret, purpose "api-token"), so a copied
   table authenticates nothing.
 - It needs no CSRF token: a browser never attaches it by itself, as it does the login cookie, so
   another site cannot make a browser send it. A request that carries one is authenticated by it
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from web.accounts.models import Membership, Organisation, User
 from web.db import Base, utcnow
 from web.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from web.panel.tokens import keyed_hash
+from web.keyed import keyed_hash
 from web.settings import Settings
 
 PREFIX = "cnd_"  # tells a Candor API token from any other bearer value (a proxy's, a panelist's)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from web.keyed import keyed_hash
 from web.settings import Settings
 
 SESSION_SALT = "candor-panel-session"
@@ -21,13 +22,6 @@ RECEIPT_LENGTH = 16  # 80 bits
 
 class InvalidToken(Exception):
     """A token that is forged, expired or for something else; the message says which."""
-
-
-def keyed_hash(settings: Settings, purpose: str, value: str) -> str:
-    """HMAC-SHA256 of `value` under a key derived from the secret for one `purpose`: the only
-    form a secret we must recognise again is stored in (a copied table opens nothing)."""
-    key = hashlib.sha256(f"{purpose}:{settings.secret_key}".encode()).digest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
 def respondent_hash(settings: Settings, respondent_id: str) -> str:
