@@ -7,11 +7,12 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from candor import ondevice
+from candor.ondevice import Fallback
 from candor.statuses import LIVE_SESSION, ClipStatus, ConsentDecision, DeletionReason, SessionStatus
 from web import ondevice as ondevice_assets
 from web.clips import lifecycle
@@ -72,10 +73,30 @@ def latest_consent_texts(session: Session, integration_id: int) -> dict[str, Con
     """The newest version of the consent text in each locale."""
     texts = session.scalars(
         select(ConsentText)
-        .where(ConsentText.integration_id == integration_id)
+        .where(ConsentText.integration_id == integration_id, ConsentText.fallback.is_(False))
         .order_by(ConsentText.locale, ConsentText.version)
     ).all()
     return {text.locale: text for text in texts}
+
+
+def fallback_text(
+    session: Session, study: Study, integration_id: int, locale: str
+) -> ConsentText | None:
+    """The server-mode text this panelist is asked again with when their browser cannot read
+    the face: only in an on-device study whose fallback is server mode, and only where the
+    integration has one in this locale (otherwise the polite exit, said as such)."""
+    if not study.on_device or study.on_device_fallback != Fallback.SERVER:
+        return None
+    return session.scalar(
+        select(ConsentText)
+        .where(
+            ConsentText.integration_id == integration_id,
+            ConsentText.locale == locale,
+            ConsentText.fallback.is_(True),
+        )
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    )
 
 
 def choose_locale(available: dict[str, ConsentText], wanted: str | None, default: str) -> str:
@@ -314,12 +335,20 @@ def start_session(
         ) from exc
     remove_videos(settings, removals)
     token, expires_at = tokens.session_token(settings, panel_session.public_id)
+    consented_here = panel_session.status == SessionStatus.CONSENTED
+    on_device = panel_session.on_device if consented_here else study.on_device
+    fallback = fallback_text(session, study, integration.id, locale)
+    shown = texts[locale]
+    if consented_here and study.on_device and not panel_session.on_device:
+        # Resumed after agreeing to the server-mode fallback: that is the text in force.
+        shown = _agreed_fallback(session, panel_session.id) or shown
+        fallback = None
     return SessionOut(
         session_id=panel_session.public_id,
         token=token,
         expires_at=expires_at,
         locale=locale,
-        consent=_consent_out(texts[locale]),
+        consent=_consent_out(shown),
         ads=[
             AdOut(
                 id=ad.id,
@@ -338,19 +367,33 @@ def start_session(
         reoffer_ads=again,
         resume_token=resume_token,
         strings=strings_for(integration, locale),
-        on_device=on_device_out(
-            panel_session.on_device
-            if panel_session.status == SessionStatus.CONSENTED
-            else study.on_device
-        ),
+        on_device=on_device_out(on_device, fallback=Fallback.SERVER if fallback else Fallback.EXIT),
+        fallback_consent=_consent_out(fallback) if fallback and on_device else None,
     )
 
 
-def on_device_out(on_device: bool) -> OnDeviceOut | None:
-    """What the recorder needs to read the face itself, when the session is on-device."""
+def _agreed_fallback(session: Session, panel_session_id: int) -> ConsentText | None:
+    """The server-mode fallback text this session agreed to, if it did."""
+    return session.scalar(
+        select(ConsentText)
+        .join(ConsentRecord, ConsentRecord.consent_text_id == ConsentText.id)
+        .where(
+            ConsentRecord.session_id == panel_session_id,
+            ConsentRecord.decision == ConsentDecision.AGREE,
+            ConsentText.fallback.is_(True),
+        )
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+
+
+def on_device_out(on_device: bool, *, fallback: Fallback = Fallback.EXIT) -> OnDeviceOut | None:
+    """What the recorder needs to read the face itself, when the session is on-device, and what
+    it offers when this browser cannot (`fallback`: server mode only with its consent text)."""
     if not on_device:
         return None
     return OnDeviceOut(
+        fallback=fallback.value,
         assets=ondevice_assets.ASSETS_PREFIX,
         model=f"{ondevice_assets.ASSETS_PREFIX}/{ondevice_assets.MODEL_NAME}",
         model_sha256=ondevice.MODEL_SHA256,
@@ -409,6 +452,8 @@ def record_consent(
         raise Invalid(f"locale {body.locale!r} is not the locale of this consent text")
     decision = ConsentDecision(body.decision)
     status = panel_session.status
+    if text.fallback:
+        return _consent_to_fallback(session, settings, panel_session, text, decision, body.reason)
     if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
         pass  # a first decision, or agreeing after a mistaken "no thanks"
     elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
@@ -473,6 +518,77 @@ def record_consent(
     panel_session.ended_at = utcnow()
     session.commit()
     return StatusOut(status=SessionStatus.DECLINED)
+
+
+def _consent_to_fallback(
+    session: Session,
+    settings: Settings,
+    panel_session: PanelSession,
+    text: ConsentText,
+    decision: ConsentDecision,
+    reason: str | None,
+) -> StatusOut:
+    """The panelist's answer to the server-mode fallback text of an on-device study (their
+    browser cannot read the face). Agreeing switches this session to server mode, so its clips
+    may be video from now on; it comes only after the on-device agreement, before anything was
+    recorded, and only while the study offers it. Declining changes nothing: the recorder ends
+    the session with status no_camera (the polite exit), and no video is ever taken."""
+    status = panel_session.status
+    if status != SessionStatus.CONSENTED:
+        if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
+            raise Invalid(
+                "This text is asked only after agreeing to the on-device consent text, when "
+                "this browser cannot read the face itself"
+            )
+        raise Conflict(f"This session has ended ({status.value})")
+    if not panel_session.on_device:
+        if _agreed_fallback(session, panel_session.id) is not None:
+            return StatusOut(
+                status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session)
+            )
+        raise Invalid("This session is not analysed on the device: it has no fallback")
+    if decision == ConsentDecision.DECLINE:
+        # Kept as asked and refused; the recorder then ends the session no_camera.
+        session.add(
+            ConsentRecord(
+                session_id=panel_session.id,
+                consent_text_id=text.id,
+                text_sha256=text.sha256,
+                locale=text.locale,
+                decision=decision,
+                decline_reason=reason,
+            )
+        )
+        session.commit()
+        return StatusOut(status=SessionStatus.CONSENTED)
+    # Shared lock, as for any consent: a switch of the study's setting waits for this one.
+    study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
+    assert study is not None
+    if not study.on_device or study.on_device_fallback != Fallback.SERVER:
+        raise Conflict(
+            "This study no longer offers analysis on the server to a browser that cannot read "
+            "the face; the session ends without the camera",
+            code="no_fallback",
+        )
+    if session.scalar(select(exists().where(Clip.session_id == panel_session.id))):
+        # One session is one mode: face records already sent are never joined by video.
+        raise Conflict(
+            "This session has already sent face records from this device; it cannot switch to "
+            "sending video",
+            code="no_fallback",
+        )
+    session.add(
+        ConsentRecord(
+            session_id=panel_session.id,
+            consent_text_id=text.id,
+            text_sha256=text.sha256,
+            locale=text.locale,
+            decision=decision,
+        )
+    )
+    panel_session.on_device = False
+    session.commit()
+    return StatusOut(status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session))
 
 
 def _same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:

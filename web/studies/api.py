@@ -108,12 +108,17 @@ def get_study(study: StudyReadDep) -> StudyOut:
 
 @members.patch("/studies/{study_id}")
 def update_study(
-    data: StudyUpdate, study: StudyEditDep, settings: SettingsDep, session: SessionDep
+    data: StudyUpdate,
+    study: StudyEditDep,
+    user: CurrentUserDep,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> StudyOut:
     try:
         service.update_study(session=session, settings=settings, study=study, data=data)
     except service.StudyError as exc:
         raise _refuse(exc) from exc
+    integration_service.add_study_fallback_texts(session=session, study=study, user=user)
     return study_out(study)
 
 
