@@ -23,9 +23,7 @@ from web.studies.models import ConsentText, Integration, Study
 
 
 def _patch(client: TestClient, study: Study, **changes: Any) -> Any:
-    return client.patch(
-        f"/api/v1/studies/{study.id}", json=changes, headers=csrf_headers(client)
-    )
+    return client.patch(f"/api/v1/studies/{study.id}", json=changes, headers=csrf_headers(client))
 
 
 def _on_device(
