@@ -211,3 +211,16 @@ def test_a_server_mode_study_never_takes_a_fallback_text(
     refused = _answer(client, started, shown)
     assert refused.status_code == 400 and "no fallback" in refused.json()["detail"]
     assert Fallback("server") is Fallback.SERVER
+
+
+def test_the_study_page_and_forms_show_the_fallback(
+    client: TestClient, db_session: Session, study: Study
+) -> None:
+    _on_device(client, db_session, study, fallback="exit")
+    page = client.get(f"/studies/{study.id}").text
+    assert "ends politely without recording" in page
+    form = client.get(f"/studies/{study.id}/edit").text
+    assert 'name="on_device_fallback"' in form and '<option value="exit" selected' in form
+    assert _patch(client, study, on_device_fallback="server").status_code == 200
+    page = client.get(f"/studies/{study.id}").text
+    assert "is asked again whether its video may be analysed on the server" in page
