@@ -224,3 +224,13 @@ def test_the_study_page_and_forms_show_the_fallback(
     assert _patch(client, study, on_device_fallback="server").status_code == 200
     page = client.get(f"/studies/{study.id}").text
     assert "is asked again whether its video may be analysed on the server" in page
+
+
+def test_the_integration_page_shows_the_fallback_texts(
+    client: TestClient, db_session: Session, study: Study
+) -> None:
+    integration = _on_device(client, db_session, study)
+    page = client.get(f"/studies/{study.id}/integrations/{integration.id}").text
+    assert 'data-fallback-text="en"' in page and 'data-fallback-text="fr"' in page
+    assert "Your browser cannot read your face on this device" in page
+    assert "asks them again" in page
