@@ -543,6 +543,8 @@ def _consent_to_fallback(
         raise Conflict(f"This session has ended ({status.value})")
     if not panel_session.on_device:
         if _agreed_fallback(session, panel_session.id) is not None:
+            if decision == ConsentDecision.DECLINE:
+                raise Conflict("Consent was already given; use withdraw to stop and delete")
             return StatusOut(
                 status=SessionStatus.CONSENTED, receipt_code=_receipt(settings, panel_session)
             )

@@ -138,8 +138,10 @@ def test_agreeing_to_the_server_text_switches_the_session_to_video(
     # Server mode now: video in, face records out.
     assert _open(client, started, MIME_TYPE).status_code == 415
     assert _open(client, started, "video/webm").status_code == 200
-    # Idempotent; and a reload resumes it in server mode with the text agreed to.
+    # Idempotent, and never taken back by a "no" (withdraw is the way out); a reload resumes
+    # it in server mode with the text agreed to.
     assert _answer(client, started, fallback).status_code == 200
+    assert _answer(client, started, fallback, "decline").status_code == 409
     resumed = panel.start(client, integration, locale="fr", resume_token=started.resume_token)
     assert resumed.session_id == started.session_id
     assert resumed.body["on_device"] is None and resumed.body["fallback_consent"] is None
