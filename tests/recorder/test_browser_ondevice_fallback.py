@@ -16,10 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from candor.ondevice import Fallback
-from candor.statuses import SessionStatus
+from candor.statuses import ClipStatus, SessionStatus
 from tests.recorder.helpers import (
     Fielded,
     LiveCandor,
@@ -29,10 +29,11 @@ from tests.recorder.helpers import (
     pass_preflight,
     recorder_url,
     recorder_value,
+    wait_analysed,
     wait_for,
 )
 from tests.recorder.test_browser_ondevice import make_on_device
-from web.clips.models import ConsentRecord
+from web.clips.models import AdAggregate, ConsentRecord
 from web.studies.consent_defaults import default_consent
 from web.studies.integrations import consent_sha256
 from web.studies.models import ConsentText, Integration, Study
@@ -165,6 +166,14 @@ def test_server_fallback_asks_again_and_records_video_only_after_agreeing(
     first_chunk = min(i for i, r in enumerate(sent) if "/chunks/" in r["url"])
     assert consents[1] < first_chunk
     assert errors == []
+    # Analysed on the server like any video, and not pooled into the on-device study's curves.
+    for clip in wait_analysed(live_candor, session.id, expected=1):
+        assert clip.status == ClipStatus.DONE, clip.failure_reason
+        # Usable (a face read throughout), so only the mode keeps it out of the aggregates.
+        assert clip.usable is True, clip.exclusion_reason
+        assert clip.aggregated is False
+    with live_candor.session() as db:
+        assert db.scalar(select(func.count()).where(AdAggregate.ad_id == clips[0].ad_id)) == 0
 
 
 def test_declining_the_server_text_is_the_polite_exit(
