@@ -8,7 +8,9 @@ CSP, opens a page that runs `OnDeviceAnalyser` + `FaceRecorder` exactly as a ses
 prints: model load time, time from "consent" (page asks for the reader) to the first record,
 frames read per second and skipped, median ms per frame in the worker, Chromium's CPU share
 (all its processes, from /proc, over the recording) and bytes per second of records, plus the
-first-visit download size (raw and gzip). No figure is asserted: the machine is shared; the
+first-visit download size (raw and gzip). The bare baseline, in the same browser and run: server
+mode's recorder (MediaRecorder on the same camera at the recorder's bitrate, no model), with the
+ratios of CPU share and bytes per second to it. No figure is asserted: the machine is shared; the
 load average is printed with them.
 """
 
@@ -64,7 +66,28 @@ window.run = async (seconds, fps) => {
     frameMsP90: costs[Math.floor(costs.length * 0.9)], bytes, bytesPerSecond: bytes / elapsed,
     chunks };
 };
+// The bare baseline, in the same browser and run: server mode's recorder, the same camera
+// recorded by MediaRecorder at the recorder's bitrate (recorder_js/src/options.js), no model.
+window.baseline = async (seconds, bitsPerSecond) => {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 } });
+  const type = ["video/webm;codecs=vp8", "video/webm"]
+    .find((t) => MediaRecorder.isTypeSupported(t));
+  const recorder = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: bitsPerSecond });
+  let bytes = 0;
+  recorder.ondataavailable = (e) => { bytes += e.data.size; };
+  const started = performance.now();
+  const stopped = new Promise((r) => { recorder.onstop = r; });
+  recorder.start(1000);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  recorder.stop();
+  await stopped;
+  stream.getTracks().forEach((t) => t.stop());
+  const elapsed = (performance.now() - started) / 1000;
+  return { seconds: elapsed, bytes, bytesPerSecond: bytes / elapsed, mimeType: type };
+};
 """
+# recorder_js/src/options.js videoBitsPerSecond: what server mode records at.
+VIDEO_BITS_PER_SECOND = 1_000_000
 
 
 def chromium_cpu_seconds(pid: int) -> float:
@@ -143,11 +166,21 @@ def main() -> None:
         figures = page.evaluate(f"() => window.run({args.seconds}, {args.fps})")
         cpu = chromium_cpu_seconds(pid) - cpu_before
         wall = time.monotonic() - wall_before
+        cpu_before, wall_before = chromium_cpu_seconds(pid), time.monotonic()
+        video = page.evaluate(f"() => window.baseline({args.seconds}, {VIDEO_BITS_PER_SECOND})")
+        base_cpu = chromium_cpu_seconds(pid) - cpu_before
+        base_wall = time.monotonic() - wall_before
         browser.close()
     server.shutdown()
     figures.update(
         chromium_cpu_share_of_one_core=round(cpu / wall, 3),
         note_cpu="whole run incl. model load; Chromium's fake camera decoding the y4m included",
+        server_mode_baseline_cpu_share=round(base_cpu / base_wall, 3),
+        server_mode_baseline_video_bytes_per_second=round(video["bytesPerSecond"]),
+        ratio_cpu_on_device_to_server_mode=round((cpu / wall) / max(base_cpu / base_wall, 1e-9), 2),
+        ratio_bytes_on_device_to_server_mode=round(
+            figures["bytesPerSecond"] / max(video["bytesPerSecond"], 1e-9), 4
+        ),
         first_visit_bytes_raw=raw,
         first_visit_bytes_gzip=gzipped,
         load_average=os.getloadavg(),

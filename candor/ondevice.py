@@ -7,6 +7,8 @@ records made by anything else (worker/analysis/ondevice.py).
 
 from __future__ import annotations
 
+import enum
+
 # npm @mediapipe/tasks-vision, pinned in package.json: from 1.0 it posts usage metrics to a
 # Google endpoint every 60 s with no switch to turn it off; 0.10.34 sends nothing.
 LIBRARY = "@mediapipe/tasks-vision"
@@ -26,3 +28,13 @@ MIME_TYPE = f"{MIME_BASE};v={FORMAT_VERSION};lib={LIBRARY_VERSION};model={MODEL_
 def is_records(mime_type: str) -> bool:
     """True for a clip of on-device face records (whatever its parameters)."""
     return mime_type.split(";", 1)[0].strip().lower() == MIME_BASE
+
+
+class Fallback(enum.StrEnum):
+    """What a study offers a panelist whose browser cannot read the face itself (no WebAssembly
+    SIMD, or too slow to keep the analysis rate in the preflight). Never silent: either the
+    panelist is asked again, with the server-mode consent text, whether their video may be sent
+    (SERVER), or they are thanked and return to the survey with status no_camera (EXIT)."""
+
+    EXIT = "exit"
+    SERVER = "server"

@@ -6,6 +6,11 @@ const STRINGS = {
     loading: "Loading…",
     consentTitle: "Before we start",
     agree: "I agree",
+    fallbackTitle: "Your video would have to be sent",
+    fallbackAgree: "I agree to send my video",
+    fallbackDecline: "No thanks, continue without camera",
+    fallbackNote:
+      "Nothing has been recorded or sent so far. If you say no, the survey simply continues.",
     decline: "No thanks",
     declineNote: "Saying no will not affect the rest of the survey.",
     storageNote:
@@ -150,6 +155,11 @@ const STRINGS = {
     loading: "Chargement…",
     consentTitle: "Avant de commencer",
     agree: "J'accepte",
+    fallbackTitle: "Votre vidéo devrait être envoyée",
+    fallbackAgree: "J'accepte d'envoyer ma vidéo",
+    fallbackDecline: "Non merci, continuer sans caméra",
+    fallbackNote:
+      "Rien n'a été enregistré ni envoyé jusqu'ici. Si vous refusez, l'enquête continue simplement.",
     decline: "Non merci",
     declineNote: "Refuser n'a aucune conséquence sur la suite du questionnaire.",
     storageNote:

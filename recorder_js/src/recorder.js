@@ -62,6 +62,9 @@ export class CandorRecorder extends RecorderCore {
       this.session = session;
       // On-device mode: the face is read in this browser and only numbers are sent.
       this.onDevice = session.on_device || null;
+      // ...and if this browser cannot, the server-mode text the study asks again with (or none:
+      // then the polite exit).
+      this.fallbackConsent = (this.onDevice && session.fallback_consent) || null;
       this.consent = session.consent;
       this.ads = session.ads || [];
       this.locale = resolveLocale(session.locale || this.locale);
@@ -238,11 +241,11 @@ export class CandorRecorder extends RecorderCore {
     };
   }
 
-  consentBody(decision, reason) {
+  consentBody(decision, reason, text = this.consent) {
     return {
-      consentTextId: this.consent.consent_text_id,
-      textSha256: this.consent.sha256,
-      locale: this.consent.locale,
+      consentTextId: text.consent_text_id,
+      textSha256: text.sha256,
+      locale: text.locale,
       decision,
       reason,
     };
@@ -292,8 +295,9 @@ export class CandorRecorder extends RecorderCore {
   }
 
   /**
-   * On-device mode cannot run in this browser: camera off, and the study's fallback. Candor
-   * offers the polite exit (status no_camera, nothing recorded); never video instead.
+   * On-device mode cannot run in this browser: camera off, and the study's fallback, said
+   * plainly: the server-mode consent text asked again (state fallback) when the study offers
+   * it, else the polite exit (status no_camera, nothing recorded). Never video without asking.
    */
   onDeviceUnavailable(error) {
     stopStream(this.previewStream);
@@ -303,7 +307,53 @@ export class CandorRecorder extends RecorderCore {
     this.onDeviceFailure = error.reason || "load";
     this.onDeviceMessage = String(error.message || "");
     this.preflight = { ...this.preflight, canSkip: true };
+    if (this.fallbackConsent) {
+      this.reportError(`camera_${CameraError.ON_DEVICE}`, error);
+      this.transition(State.FALLBACK, { reason: this.onDeviceFailure });
+      return;
+    }
     this.toNoCamera(CameraError.ON_DEVICE, error);
+  }
+
+  /**
+   * fallback → camera: the panelist agreed to the server-mode text; from now on this session
+   * records video, like any server-mode session. The server refuses it (409) if the study
+   * stopped offering it or this session already sent face records: then the polite exit.
+   */
+  agreeFallback() {
+    return this.step("agreeFallback", [State.FALLBACK], async (stale) => {
+      const text = this.fallbackConsent;
+      try {
+        await this.api.consent(this.session.session_id, this.consentBody("agree", undefined, text));
+      } catch (error) {
+        if (stale() || !(error instanceof HttpError) || error.status !== 409) throw error;
+        this.fallbackConsent = null;
+        this.toNoCamera(CameraError.ON_DEVICE, error);
+        return;
+      }
+      if (stale()) return;
+      this.consent = text;
+      this.fallbackConsent = null;
+      this.onDevice = null;
+      this.analyser = null;
+      this.mode = "server";
+      this.transition(State.CAMERA, { asking: false });
+    });
+  }
+
+  /** fallback → no_camera: the panelist said no to sending video; nothing is recorded, and
+   * they continue the survey from the polite exit (status no_camera). */
+  declineFallback(reason) {
+    return this.step("declineFallback", [State.FALLBACK], async (stale) => {
+      const text = this.fallbackConsent;
+      await this.api.consent(
+        this.session.session_id,
+        this.consentBody("decline", reason, text),
+      );
+      if (stale()) return;
+      this.fallbackConsent = null;
+      this.toNoCamera(CameraError.ON_DEVICE);
+    });
   }
 
   toNoCamera(kind, error) {

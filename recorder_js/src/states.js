@@ -11,6 +11,9 @@ export const State = Object.freeze({
   DONE: "done",
   DECLINED: "declined",
   NO_CAMERA: "no_camera",
+  // On-device mode cannot run in this browser and the study falls back to server mode: the
+  // panelist is asked again, with the server-mode consent text, before any video is taken.
+  FALLBACK: "fallback",
   WITHDRAWN: "withdrawn",
   FAILED: "failed",
   CLOSED: "closed", // the study takes no new panelists: nothing started, nothing recorded
@@ -25,7 +28,9 @@ const FORWARD = {
   // → draining when a resumed session has every ad recorded already (no camera needed).
   consent: ["camera", "declined", "draining"],
   camera: ["preflight", "no_camera"],
-  preflight: ["ready", "no_camera"],
+  preflight: ["ready", "no_camera", "fallback"],
+  // Agreeing to the server-mode text turns the camera on for video; declining is the polite exit.
+  fallback: ["camera", "no_camera"],
   ready: ["playing", "draining"], // → draining directly only for a study without ads
   // One "playing" state for all the ads (its detail says which); → ready when autoplay needs a
   // click; → no_camera when the camera cannot start or is lost mid-ad.
@@ -57,6 +62,7 @@ export const TERMINAL = new Set([
 export const WITHDRAWABLE = new Set([
   "camera",
   "preflight",
+  "fallback",
   "ready",
   "playing",
   "draining",

@@ -306,6 +306,24 @@ RecorderView.prototype.screens = {
     ];
   },
 
+  // On-device mode cannot run here and the study asks again with its server-mode text: the
+  // same two equal buttons as the first consent; nothing is sent unless they agree.
+  fallback(r, d, t) {
+    const c = r.fallbackConsent;
+    return [
+      this.title(t.fallbackTitle),
+      h("div", { class: "cr-consent", lang: c.locale }, c.text),
+      c.instructions ? h("p", { class: "cr-instructions", lang: c.locale }, c.instructions) : null,
+      h(
+        "div",
+        { class: "cr-row" },
+        this.button(t.fallbackAgree, () => r.agreeFallback(), { name: "fallback-agree" }),
+        this.button(t.fallbackDecline, () => r.declineFallback(), { name: "fallback-decline" }),
+      ),
+      h("p", { class: "cr-note" }, t.fallbackNote),
+    ];
+  },
+
   camera(r, d, t) {
     return [
       this.title(t.cameraTitle),

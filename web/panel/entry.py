@@ -6,6 +6,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from candor.ondevice import Fallback
+from candor.statuses import ConsentDecision
+from web.clips.models import ConsentRecord
 from web.errors import Conflict, NotFound
 from web.panel.locales import locale_candidates
 from web.panel.schemas import ConsentTextOut, IntegrationOut
@@ -24,10 +27,45 @@ def latest_consent_texts(session: Session, integration_id: int) -> dict[str, Con
     """The newest version of the consent text in each locale."""
     texts = session.scalars(
         select(ConsentText)
-        .where(ConsentText.integration_id == integration_id)
+        .where(ConsentText.integration_id == integration_id, ConsentText.fallback.is_(False))
         .order_by(ConsentText.locale, ConsentText.version)
     ).all()
     return {text.locale: text for text in texts}
+
+
+def fallback_text(
+    session: Session, study: Study, integration_id: int, locale: str
+) -> ConsentText | None:
+    """The server-mode text this panelist is asked again with when their browser cannot read
+    the face: only in an on-device study whose fallback is server mode, and only where the
+    integration has one in this locale (otherwise the polite exit, said as such)."""
+    if not study.on_device or study.on_device_fallback != Fallback.SERVER:
+        return None
+    return session.scalar(
+        select(ConsentText)
+        .where(
+            ConsentText.integration_id == integration_id,
+            ConsentText.locale == locale,
+            ConsentText.fallback.is_(True),
+        )
+        .order_by(ConsentText.version.desc())
+        .limit(1)
+    )
+
+
+def agreed_fallback(session: Session, panel_session_id: int) -> ConsentText | None:
+    """The server-mode fallback text this session agreed to, if it did."""
+    return session.scalar(
+        select(ConsentText)
+        .join(ConsentRecord, ConsentRecord.consent_text_id == ConsentText.id)
+        .where(
+            ConsentRecord.session_id == panel_session_id,
+            ConsentRecord.decision == ConsentDecision.AGREE,
+            ConsentText.fallback.is_(True),
+        )
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
 
 
 def choose_locale(available: dict[str, ConsentText], wanted: str | None, default: str) -> str:

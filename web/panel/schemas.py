@@ -97,6 +97,13 @@ class OnDeviceOut(BaseModel):
     library_version: str
     fps: float = Field(description="Frames read per second of ad")
     mime_type: str = Field(description="The type to create this session's clips with")
+    fallback: Literal["exit", "server"] = Field(
+        default="exit",
+        description="When this browser cannot read the face (no WebAssembly SIMD, or too slow "
+        "in the preflight): 'exit' ends the session with status no_camera; 'server' asks the "
+        "panelist again with `fallback_consent`, and only their agreement to it lets video be "
+        "sent",
+    )
 
 
 class ReofferOut(BaseModel):
@@ -129,6 +136,10 @@ class SessionOut(BaseModel):
     # Present when the study is analysed on the panelist's device: the recorder sends face
     # records instead of video (and the server accepts nothing else from this session).
     on_device: OnDeviceOut | None = None
+    # On-device session whose study falls back to server mode: the server-mode consent text the
+    # panelist is asked again with if this browser cannot read the face (consent to it with the
+    # ordinary consent call; agreeing switches the session to video).
+    fallback_consent: ConsentTextOut | None = None
 
 
 class ConsentIn(Strict):

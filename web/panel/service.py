@@ -7,18 +7,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from candor.ondevice import Fallback
 from candor.statuses import ConsentDecision, DeletionReason, SessionStatus
 from web.clips import lifecycle
 from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
-from web.clips.models import ConsentRecord, PanelSession
+from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
 from web.errors import Conflict, Invalid, NotFound
 from web.panel import tokens
+from web.panel.entry import agreed_fallback
 from web.panel.schemas import ConsentIn
 from web.settings import Settings
 from web.studies.models import ConsentText, Study
@@ -82,6 +84,8 @@ def record_consent(
         raise Invalid(f"locale {body.locale!r} is not the locale of this consent text")
     decision = ConsentDecision(body.decision)
     status = panel_session.status
+    if text.fallback:
+        return _consent_to_fallback(session, settings, panel_session, text, decision, body.reason)
     if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
         pass  # a first decision, or agreeing after a mistaken "no thanks"
     elif status == SessionStatus.CONSENTED and decision == ConsentDecision.AGREE:
@@ -146,6 +150,72 @@ def record_consent(
     panel_session.ended_at = utcnow()
     session.commit()
     return SessionState(status=SessionStatus.DECLINED)
+
+
+def _consent_to_fallback(
+    session: Session,
+    settings: Settings,
+    panel_session: PanelSession,
+    text: ConsentText,
+    decision: ConsentDecision,
+    reason: str | None,
+) -> SessionState:
+    """The panelist's answer to the server-mode fallback text of an on-device study (their
+    browser cannot read the face). Agreeing switches this session to server mode, so its clips
+    may be video from now on; it comes only after the on-device agreement, before anything was
+    recorded, and only while the study offers it. Declining changes nothing: the recorder ends
+    the session with status no_camera (the polite exit), and no video is ever taken."""
+    status = panel_session.status
+    if status != SessionStatus.CONSENTED:
+        if status in (SessionStatus.STARTED, SessionStatus.DECLINED):
+            raise Invalid(
+                "This text is asked only after agreeing to the on-device consent text, when "
+                "this browser cannot read the face itself"
+            )
+        raise Conflict(f"This session has ended ({status.value})")
+    if not panel_session.on_device:
+        if agreed_fallback(session, panel_session.id) is not None:
+            if decision == ConsentDecision.DECLINE:
+                raise Conflict("Consent was already given; use withdraw to stop and delete")
+            return SessionState(
+                status=SessionStatus.CONSENTED, receipt_code=receipt_of(settings, panel_session)
+            )
+        raise Invalid("This session is not analysed on the device: it has no fallback")
+    record = ConsentRecord(
+        session_id=panel_session.id,
+        consent_text_id=text.id,
+        text_sha256=text.sha256,
+        locale=text.locale,
+        decision=decision,
+    )
+    if decision == ConsentDecision.DECLINE:
+        # Kept as asked and refused; the recorder then ends the session no_camera.
+        record.decline_reason = reason
+        session.add(record)
+        session.commit()
+        return SessionState(status=SessionStatus.CONSENTED)
+    # Shared lock, as for any consent: a switch of the study's setting waits for this one.
+    study = session.get(Study, panel_session.study_id, with_for_update={"read": True})
+    assert study is not None
+    if not study.on_device or study.on_device_fallback != Fallback.SERVER:
+        raise Conflict(
+            "This study no longer offers analysis on the server to a browser that cannot read "
+            "the face; the session ends without the camera",
+            code="no_fallback",
+        )
+    if session.scalar(select(exists().where(Clip.session_id == panel_session.id))):
+        # One session is one mode: face records already sent are never joined by video.
+        raise Conflict(
+            "This session has already sent face records from this device; it cannot switch to "
+            "sending video",
+            code="no_fallback",
+        )
+    session.add(record)
+    panel_session.on_device = False
+    session.commit()
+    return SessionState(
+        status=SessionStatus.CONSENTED, receipt_code=receipt_of(settings, panel_session)
+    )
 
 
 def same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:

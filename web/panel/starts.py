@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from candor import ondevice
+from candor.ondevice import Fallback
 from candor.statuses import LIVE_SESSION, ClipStatus, DeletionReason, SessionStatus
 from web import ondevice as ondevice_assets
 from web.clips import lifecycle
@@ -21,7 +22,14 @@ from web.clips.reoffer import reoffer_ads
 from web.db import utcnow
 from web.errors import Conflict, Invalid
 from web.panel import tokens
-from web.panel.entry import choose_locale, consent_out, integration_by_key, latest_consent_texts
+from web.panel.entry import (
+    agreed_fallback,
+    choose_locale,
+    consent_out,
+    fallback_text,
+    integration_by_key,
+    latest_consent_texts,
+)
 from web.panel.schemas import (
     AdOut,
     OnDeviceOut,
@@ -245,12 +253,20 @@ def start_session(
         ) from exc
     remove_videos(settings, removals)
     token, expires_at = tokens.session_token(settings, panel_session.public_id)
+    consented_here = panel_session.status == SessionStatus.CONSENTED
+    on_device = panel_session.on_device if consented_here else study.on_device
+    fallback = fallback_text(session, study, integration.id, locale)
+    shown = texts[locale]
+    if consented_here and study.on_device and not panel_session.on_device:
+        # Resumed after agreeing to the server-mode fallback: that is the text in force.
+        shown = agreed_fallback(session, panel_session.id) or shown
+        fallback = None
     return SessionOut(
         session_id=panel_session.public_id,
         token=token,
         expires_at=expires_at,
         locale=locale,
-        consent=consent_out(texts[locale]),
+        consent=consent_out(shown),
         ads=[
             AdOut(
                 id=ad.id,
@@ -269,19 +285,18 @@ def start_session(
         reoffer_ads=[ReofferOut(ad_id=cut.ad_id, chunks=cut.chunks) for cut in again],
         resume_token=resume_token,
         strings=strings_for(integration, locale),
-        on_device=on_device_out(
-            panel_session.on_device
-            if panel_session.status == SessionStatus.CONSENTED
-            else study.on_device
-        ),
+        on_device=on_device_out(on_device, fallback=Fallback.SERVER if fallback else Fallback.EXIT),
+        fallback_consent=consent_out(fallback) if fallback and on_device else None,
     )
 
 
-def on_device_out(on_device: bool) -> OnDeviceOut | None:
-    """What the recorder needs to read the face itself, when the session is on-device."""
+def on_device_out(on_device: bool, *, fallback: Fallback = Fallback.EXIT) -> OnDeviceOut | None:
+    """What the recorder needs to read the face itself, when the session is on-device, and what
+    it offers when this browser cannot (`fallback`: server mode only with its consent text)."""
     if not on_device:
         return None
     return OnDeviceOut(
+        fallback=fallback.value,
         assets=ondevice_assets.ASSETS_PREFIX,
         model=f"{ondevice_assets.ASSETS_PREFIX}/{ondevice_assets.MODEL_NAME}",
         model_sha256=ondevice.MODEL_SHA256,

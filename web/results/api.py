@@ -99,7 +99,7 @@ def study_summaries(study: StudyDep, session: SessionDep, settings: SettingsDep)
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
         norms=compare.norms_from(
             study.organisation_id,
-            org_summaries,
+            compare.same_mode(session, org_summaries, study.on_device),
             settings.min_norm_ads,
             catalogue.shows_emotions(session, study),
         ),
@@ -114,11 +114,17 @@ def study_quality(study: StudyDep, session: SessionDep) -> Quality:
 
 @router.get("/organisations/{organisation_id}/norms", response_model=Norms)
 def organisation_norms(
-    organisation_id: int, user: CurrentUserDep, session: SessionDep, settings: SettingsDep
+    organisation_id: int,
+    user: CurrentUserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    on_device: bool = False,
 ) -> Norms:
-    """Median and quartiles of each summary figure over all the organisation's ads."""
+    """Median and quartiles of each summary figure over the organisation's ads of one analysis
+    mode: server mode, or with `on_device=true` the studies analysed on the panelists' devices
+    (the two are not pooled: no calibration between them has been measured)."""
     membership_for(session, user, organisation_id)
-    return compare.norms(session, organisation_id, settings.min_norm_ads)
+    return compare.norms(session, organisation_id, settings.min_norm_ads, on_device)
 
 
 @router.get("/compare", response_model=Comparison)

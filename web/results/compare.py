@@ -8,6 +8,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from web.errors import Invalid
 from web.results import catalogue, maths
 from web.results.schemas import (
     AdSummaryOut,
@@ -28,21 +29,46 @@ from web.results.service import (
 )
 from web.studies.models import Ad, Study
 
+# On-device and server-mode curves come from different landmark models (docs/signals.md,
+# "On-device mode"); no calibration between them has been measured, so they are never pooled:
+# a norm is over ads of one mode, and ads of both modes are not compared on one axis.
+NOT_CALIBRATED = (
+    "ads analysed on the panelists' devices and ads analysed on the server are not compared: "
+    "the two modes' curves are not calibrated against each other"
+)
 
-def organisation_ads(session: Session, organisation_id: int) -> list[Ad]:
+
+def organisation_ads(
+    session: Session, organisation_id: int, *, on_device: bool | None = None
+) -> list[Ad]:
+    """The organisation's ads; with `on_device`, only those of studies analysed in that mode."""
     query = (
         select(Ad)
         .join(Study, Study.id == Ad.study_id)
         .where(Study.organisation_id == organisation_id)
         .order_by(Ad.id)
     )
+    if on_device is not None:
+        query = query.where(Study.on_device.is_(on_device))
     return list(session.scalars(query))
 
 
-def norms(session: Session, organisation_id: int, min_ads: int) -> Norms:
-    """Quartiles of every summary figure over the organisation's ads that have data; emotion
-    figures too if any of its ads is in an emotion-mode study."""
-    ads = organisation_ads(session, organisation_id)
+def same_mode(
+    session: Session, all_summaries: Sequence[AdSummaryOut], on_device: bool
+) -> list[AdSummaryOut]:
+    """The summaries of ads whose study is analysed in the given mode (a norm's pool)."""
+    ids = {s.study_id for s in all_summaries}
+    if not ids:
+        return []
+    on = set(session.scalars(select(Study.id).where(Study.id.in_(ids), Study.on_device)))
+    return [s for s in all_summaries if (s.study_id in on) == on_device]
+
+
+def norms(session: Session, organisation_id: int, min_ads: int, on_device: bool = False) -> Norms:
+    """Quartiles of every summary figure over the organisation's ads that have data, of one
+    analysis mode (server by default); emotion figures too if any of its ads is in an
+    emotion-mode study."""
+    ads = organisation_ads(session, organisation_id, on_device=on_device)
     emotions = bool(emotion_studies(session, {ad.study_id for ad in ads}))
     return norms_from(organisation_id, summaries(session, ads), min_ads, emotions)
 
@@ -106,9 +132,14 @@ def compare(
     """
     if len(ads) < 2:
         raise ValueError("compare needs two or more ads")
+    modes = set(
+        session.scalars(select(Study.on_device).where(Study.id.in_({a.study_id for a in ads})))
+    )
+    if len(modes) > 1:
+        raise Invalid(NOT_CALIBRATED)
     allowed = compare_metrics(session, ads)
     chosen = check_metrics(metrics, allowed) if metrics else allowed
-    org_ads = organisation_ads(session, organisation_id)
+    org_ads = organisation_ads(session, organisation_id, on_device=modes.pop())
     emotions = any(catalogue.group_of(m) in ("emotions", "engagement") for m in allowed)
     cells = read_cells(
         session,

@@ -20,6 +20,7 @@ from web.results.quality import counted_sessions
 from web.results.schemas import AdCurves
 from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
+from web.studies.models import Study
 
 PSEUDONYM_HEX_CHARS = 16
 # Rows of the per-panelist CSV read from the database at a time.
@@ -124,15 +125,19 @@ def pseudonym(settings: Settings, study_id: int, session_public_id: str) -> str:
 
 
 def included_clips(ad_id: int) -> Select[int]:
-    """Clips whose curves are in the aggregates: analysed, not excluded, not a preview's."""
+    """Clips whose curves are in the aggregates: analysed, not excluded, not a preview's, and
+    analysed in their study's mode (an on-device study's server-fallback panelists are not
+    pooled with its on-device ones: web/clips/aggregates.py _other_mode)."""
     return (
         select(Clip.id)
         .join(PanelSession, PanelSession.id == Clip.session_id)
+        .join(Study, Study.id == PanelSession.study_id)
         .where(
             Clip.ad_id == ad_id,
             Clip.status == ClipStatus.DONE,
             Clip.usable.is_not(False),
             counted_sessions(),
+            PanelSession.on_device == Study.on_device,
         )
     )
 

@@ -12,6 +12,7 @@ from candor.statuses import ClipStatus, ConsentDecision, SessionStatus
 from web.clips.aggregates import duplicate_of_counted
 from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.results.schemas import DeclineReason, Progress, Quality
+from web.studies.models import ConsentText
 
 NO_REASON = "(no reason given)"
 # A session superseded by a new start of the same panelist (web/panel/starts.py).
@@ -77,21 +78,35 @@ def quality(session: Session, study_id: int) -> Quality:
     ).one()
     # A restarted panelist's earlier session is not a decision of its own: their last counts.
     decided = and_(of_study, PanelSession.superseded.is_(False))
+    # The answer to the integration's consent text; the server-mode fallback text an on-device
+    # study asks again with (issue 22) is counted apart, never as a second decision.
+    first_text = ~exists().where(
+        ConsentText.id == ConsentRecord.consent_text_id, ConsentText.fallback.is_(True)
+    )
     decisions = {
         str(decision): count
         for decision, count in session.execute(
             select(ConsentRecord.decision, func.count(distinct(ConsentRecord.session_id)))
             .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-            .where(decided)
+            .where(decided, first_text)
             .group_by(ConsentRecord.decision)
         )
     }
     reasons = session.execute(
         select(ConsentRecord.decline_reason, func.count())
         .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
-        .where(decided, ConsentRecord.decision == ConsentDecision.DECLINE)
+        .where(decided, first_text, ConsentRecord.decision == ConsentDecision.DECLINE)
         .group_by(ConsentRecord.decline_reason)
     ).all()
+    fallback = {
+        str(decision): count
+        for decision, count in session.execute(
+            select(ConsentRecord.decision, func.count(distinct(ConsentRecord.session_id)))
+            .join(PanelSession, PanelSession.id == ConsentRecord.session_id)
+            .where(decided, ~first_text)
+            .group_by(ConsentRecord.decision)
+        )
+    }
     clips_of_study = and_(Clip.session_id == PanelSession.id, of_study)
     clip_states = Progress()
     for status, count in session.execute(
@@ -150,6 +165,8 @@ def quality(session: Session, study_id: int) -> Quality:
         restarted=restarted,
         duplicate_sessions=int(duplicate_sessions or 0),
         duplicate_clips_left_out=int(duplicate_clips or 0),
+        on_device_fallback_agreed=fallback.get(ConsentDecision.AGREE.value, 0),
+        on_device_fallback_declined=fallback.get(ConsentDecision.DECLINE.value, 0),
         decline_reasons=sorted(
             (DeclineReason(reason=r or NO_REASON, count=c) for r, c in reasons),
             key=lambda d: (-d.count, d.reason),

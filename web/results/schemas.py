@@ -220,6 +220,17 @@ class Quality(BaseModel):
         description="Usable clips left out of the aggregates: another clip of the same ad under "
         "the same respondent id was counted first",
     )
+    # On-device studies (issue 22): panelists whose browser could not read the face, asked
+    # again with the server-mode text. Those who agreed were analysed on the server: their clips
+    # are analysed and kept but never pooled into this study's curves (no measured calibration).
+    on_device_fallback_agreed: int = Field(
+        default=0,
+        description="Sessions of an on-device study analysed on the server instead (their "
+        "browser could not read the face; they agreed to the server-mode text); not pooled",
+    )
+    on_device_fallback_declined: int = Field(
+        default=0, description="Sessions that declined the server-mode fallback text"
+    )
     decline_reasons: list[DeclineReason]
     usable_sessions: int
     clips: Progress

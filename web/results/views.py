@@ -111,7 +111,10 @@ def study_page(
         emotions=emotions,
         progress=quality.progress_by_ad(session, [s.ad_id for s in ads]),
         norms=compare.norms_from(
-            study.organisation_id, org_summaries, settings.min_norm_ads, emotions
+            study.organisation_id,
+            compare.same_mode(session, org_summaries, study.on_device),
+            settings.min_norm_ads,
+            emotions,
         ),
         quality=quality.quality(session, study.id),
         samples=sample_count(session, study.id),

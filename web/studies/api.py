@@ -105,11 +105,16 @@ def get_study(study: StudyReadDep) -> StudyOut:
 
 @members.patch("/studies/{study_id}")
 def update_study(
-    data: StudyUpdate, study: StudyEditDep, settings: SettingsDep, session: SessionDep
+    data: StudyUpdate,
+    study: StudyEditDep,
+    user: CurrentUserDep,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> StudyOut:
     """Change the fields given (designers and owners); emotion mode and on-device mode cannot
     be switched once panelists have consented under them (409)."""
     service.update_study(session=session, settings=settings, study=study, data=data)
+    integration_service.add_study_fallback_texts(session=session, study=study, user=user)
     return study_out(study)
 
 

@@ -181,6 +181,23 @@ bouge, pas à quoi il ressemble. Seules ces mesures sont conservées.""",
 )
 _ON_DEVICE = {"en": _EN_ON_DEVICE, "fr": _FR_ON_DEVICE}
 
+# The server-mode fallback of an on-device study (candor.ondevice.Fallback.SERVER): said first,
+# before the ordinary server-mode text, because the panelist agreed to something else a moment ago.
+_FALLBACK_PREFACE = {
+    "en": (
+        "Your browser cannot read your face on this device, so the video cannot stay on it. "
+        "You can still take part if you agree that the video is sent to our server instead, "
+        "as described below. If you say no, nothing is sent and the survey simply continues."
+        "\n\n"
+    ),
+    "fr": (
+        "Votre navigateur ne peut pas lire votre visage sur cet appareil : la vidéo ne peut donc "
+        "pas y rester. Vous pouvez tout de même participer si vous acceptez que la vidéo soit "
+        "envoyée à notre serveur, comme décrit ci-dessous. Si vous refusez, rien n'est envoyé et "
+        "l'enquête continue.\n\n"
+    ),
+}
+
 
 def default_consent(
     locale: str,
@@ -189,18 +206,25 @@ def default_consent(
     contact: str,
     emotions: bool = False,
     on_device: bool = False,
+    fallback: bool = False,
 ) -> DefaultConsent:
     """The default texts in `locale`, naming the organisation and a contact address; with
     `emotions`, the variant that discloses emotion inference; with `on_device`, the variant that
-    says the video never leaves the panelist's device, and what is sent instead."""
+    says the video never leaves the panelist's device, and what is sent instead; with
+    `fallback`, the server-mode text an on-device study asks again with when the panelist's
+    browser cannot read the face (it says so first)."""
     try:
         consent, instructions, measured, measured_emotions = _TEMPLATES[locale]
     except KeyError:
         raise ValueError(f"no default consent text in {locale!r}") from None
     if emotions and on_device:
         raise ValueError("emotion mode cannot run on the device")
+    if fallback and on_device:
+        raise ValueError("the fallback text is the server-mode text: the video is sent")
     if emotions:
         consent = consent.replace(measured, measured_emotions)
+    if fallback:
+        consent = _FALLBACK_PREFACE[locale] + consent
     if on_device:
         for old, new in _ON_DEVICE[locale]:
             if old not in consent:  # the template changed under this variant

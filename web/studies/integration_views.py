@@ -108,6 +108,10 @@ def integration_page(
             settings.base_url, integration, signing.preview_token(settings, integration.public_key)
         ),
         "consents": consents,
+        # On-device studies: the server-mode text asked again with (read-only: Candor's default).
+        "fallbacks": integration_service.fallback_consents(session=session, integration=integration)
+        if study.on_device
+        else {},
         "can_edit": can_edit(session, user, study.organisation_id),
         "has_ads": bool(study.ads),
         "gaps": emotion.integration_gaps(session=session, integration=integration)

@@ -68,8 +68,65 @@ def create_integration(
                 user,
             )
         )
+    session.flush()
+    if study.on_device:
+        add_fallback_texts(session=session, integration=integration, user=user)
     session.commit()
     return integration
+
+
+def add_fallback_texts(*, session: Session, integration: Integration, user: User) -> None:
+    """Give the integration the default server-mode fallback text (consent_defaults, `fallback`)
+    in each default locale it has a consent text in and no fallback text yet. The caller commits.
+
+    An on-device study whose fallback is server mode asks a panelist whose browser cannot read
+    the face again with this text; a locale without one offers the polite exit instead."""
+    have = set(fallback_consents(session=session, integration=integration))
+    mains = current_consents(session=session, integration=integration)
+    study = integration.study
+    organisation = session.get(Organisation, study.organisation_id)
+    organisation_name = organisation.name if organisation else "the study team"
+    for locale in DEFAULT_LOCALES:
+        if locale in have or locale not in mains:
+            continue
+        texts = default_consent(
+            locale, organisation=organisation_name, contact=user.email, fallback=True
+        )
+        data = ConsentIn(consent_text=texts.consent_text, instructions=texts.instructions)
+        version = _next_version(session, integration, locale)
+        text = _version(integration, locale, version, data, user)
+        text.fallback = True
+        session.add(text)
+    session.flush()
+
+
+def add_study_fallback_texts(*, session: Session, study: Study, user: User) -> None:
+    """After a study is switched to on-device mode: every integration has its fallback texts."""
+    if not study.on_device:
+        return
+    for integration in study.integrations:
+        add_fallback_texts(session=session, integration=integration, user=user)
+    session.commit()
+
+
+def fallback_consents(*, session: Session, integration: Integration) -> dict[str, ConsentText]:
+    """The latest server-mode fallback text in each locale (add_fallback_texts)."""
+    rows = session.scalars(
+        select(ConsentText)
+        .where(ConsentText.integration_id == integration.id, ConsentText.fallback.is_(True))
+        .order_by(ConsentText.locale, ConsentText.version)
+    )
+    return {text.locale: text for text in rows}
+
+
+def _next_version(session: Session, integration: Integration, locale: str) -> int:
+    """Versions are numbered per locale over the integration's texts and fallback texts alike."""
+    latest = session.scalar(
+        select(func.max(ConsentText.version)).where(
+            ConsentText.integration_id == integration.id, ConsentText.locale == locale
+        )
+    )
+    return (latest or 0) + 1
 
 
 def update_integration(
@@ -128,7 +185,7 @@ def current_consents(*, session: Session, integration: Integration) -> dict[str,
     """The latest version in each locale, default locale first."""
     latest = (
         select(ConsentText.locale, func.max(ConsentText.version).label("version"))
-        .where(ConsentText.integration_id == integration.id)
+        .where(ConsentText.integration_id == integration.id, ConsentText.fallback.is_(False))
         .group_by(ConsentText.locale)
         .subquery()
     )
@@ -138,7 +195,7 @@ def current_consents(*, session: Session, integration: Integration) -> dict[str,
             latest,
             (ConsentText.locale == latest.c.locale) & (ConsentText.version == latest.c.version),
         )
-        .where(ConsentText.integration_id == integration.id)
+        .where(ConsentText.integration_id == integration.id, ConsentText.fallback.is_(False))
     )
     texts = sorted(rows, key=lambda t: (t.locale != integration.default_locale, t.locale))
     return {text.locale: text for text in texts}
@@ -150,7 +207,11 @@ def latest_consent(
     """The version a panelist sees in `locale` now, or None if there is no text in it."""
     return session.scalar(
         select(ConsentText)
-        .where(ConsentText.integration_id == integration.id, ConsentText.locale == locale)
+        .where(
+            ConsentText.integration_id == integration.id,
+            ConsentText.locale == locale,
+            ConsentText.fallback.is_(False),
+        )
         .order_by(ConsentText.version.desc())
         .limit(1)
     )
@@ -163,7 +224,11 @@ def consent_versions(
     return list(
         session.scalars(
             select(ConsentText)
-            .where(ConsentText.integration_id == integration.id, ConsentText.locale == locale)
+            .where(
+                ConsentText.integration_id == integration.id,
+                ConsentText.locale == locale,
+                ConsentText.fallback.is_(False),
+            )
             .order_by(ConsentText.version.desc())
         )
     )
@@ -182,8 +247,7 @@ def new_consent_version(
         and current.on_device == data.on_device
     ):
         return current
-    version = (current.version if current else 0) + 1
-    text = _version(integration, locale, version, data, user)
+    text = _version(integration, locale, _next_version(session, integration, locale), data, user)
     session.add(text)
     try:
         session.commit()

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from candor.ondevice import Fallback
 from web.db import Base, utcnow
 
 
@@ -63,6 +64,14 @@ class Study(Base):
     # On-device mode (issue 22): the panelist's browser reads the face and sends numbers only,
     # never video (candor/ondevice.py). Changed only before any panelist has consented.
     on_device: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What an on-device study offers a browser that cannot read the face (candor.ondevice.
+    # Fallback): a polite exit, or server mode after the panelist agrees to its own consent text.
+    # May change at any time: a panelist is asked again before any video is sent.
+    on_device_fallback: Mapped[Fallback] = mapped_column(
+        Enum(Fallback, native_enum=False, length=10),
+        default=Fallback.EXIT,
+        server_default=Fallback.EXIT.name,
+    )
     min_cell_size: Mapped[int] = mapped_column(default=10)
     # Fieldwork: how many usable panelists the designer wants, and whether reaching that number
     # closes every integration of the study to new panelists (sessions under way still finish).
@@ -170,6 +179,10 @@ class ConsentText(Base):
     # leaves the panelist's device, and what is sent instead): only such a text is agreed to in a
     # study analysed on the device, and never in one that uploads video.
     on_device: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The server-mode text an on-device study shows a panelist whose browser cannot read the
+    # face, when the study's fallback is server mode: agreed to *after* the on-device text, it
+    # alone lets that session send video. Never shown as the integration's consent text.
+    fallback: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )

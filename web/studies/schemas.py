@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from candor.ondevice import Fallback
 from web.studies.models import AdOrder, IntegrationKind
 
 RETURN_URL_PLACEHOLDERS = ("respondent_id", "status", "receipt")
@@ -138,6 +139,15 @@ ON_DEVICE_HELP = (
 )
 
 
+ON_DEVICE_FALLBACK_HELP = (
+    "What an on-device study offers a panelist whose browser cannot read the face (no "
+    "WebAssembly SIMD, or too slow in the preflight): 'exit' thanks them and returns to the "
+    "survey with status no_camera, nothing recorded; 'server' asks them again, with the "
+    "server-mode consent text, whether their video may be sent to the server instead. Never "
+    "silent; may be changed at any time"
+)
+
+
 class StudyIn(BaseModel):
     name: Name
     ad_order: AdOrder = AdOrder.FIXED
@@ -147,6 +157,7 @@ class StudyIn(BaseModel):
     )
     emotion_mode: Checkbox = Field(default=False, description=EMOTION_MODE_HELP)
     on_device: Checkbox = Field(default=False, description=ON_DEVICE_HELP)
+    on_device_fallback: Fallback = Field(default=Fallback.EXIT, description=ON_DEVICE_FALLBACK_HELP)
 
     @field_validator("on_device")
     @classmethod
@@ -174,6 +185,7 @@ class StudyUpdate(BaseModel):
     min_cell_size: int | None = Field(default=None, ge=1, le=10_000)
     emotion_mode: Checkbox | None = Field(default=None, description=EMOTION_MODE_HELP)
     on_device: Checkbox | None = Field(default=None, description=ON_DEVICE_HELP)
+    on_device_fallback: Fallback | None = Field(default=None, description=ON_DEVICE_FALLBACK_HELP)
 
 
 class AdOut(BaseModel):
@@ -213,6 +225,7 @@ class StudyOut(BaseModel):
     attested_at: datetime | None
     emotion_mode: bool
     on_device: bool
+    on_device_fallback: Fallback
     min_cell_size: int
     created_at: datetime
     results_url: str

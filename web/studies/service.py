@@ -35,6 +35,7 @@ def create_study(*, session: Session, organisation_id: int, user: User, data: St
         attested_at=utcnow(),
         emotion_mode=data.emotion_mode,
         on_device=data.on_device,
+        on_device_fallback=data.on_device_fallback,
     )
     session.add(study)
     session.commit()

@@ -17,7 +17,7 @@ from web.deps import SessionDep, SettingsDep
 from web.errors import Invalid, NotFound
 from web.forms import submit, submit_async
 from web.pages import read_form, redirect, render
-from web.studies import emotion, fieldwork, service
+from web.studies import emotion, fieldwork, integrations, service
 from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
 from web.studies.consent_defaults import DEFAULT_LOCALES
@@ -164,13 +164,18 @@ def edit_study_form(request: Request, study: StudyEditDep, session: SessionDep) 
         "min_cell_size": study.min_cell_size,
         "emotion_mode": study.emotion_mode,
         "on_device": study.on_device,
+        "on_device_fallback": study.on_device_fallback.value,
     }
     return _edit_form(request, session, study, values, {})
 
 
 @members.post("/studies/{study_id}/edit")
 async def edit_study(
-    request: Request, study: StudyEditDep, settings: SettingsDep, session: SessionDep
+    request: Request,
+    study: StudyEditDep,
+    user: CurrentUserDep,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> Response:
     values = await read_form(request)
     values.setdefault("emotion_mode", "")  # an unticked checkbox sends nothing
@@ -184,6 +189,7 @@ async def edit_study(
     )
     if isinstance(refused, Response):
         return refused
+    integrations.add_study_fallback_texts(session=session, study=study, user=user)
     return redirect(f"/studies/{study.id}")
 
 

@@ -110,6 +110,11 @@ class Settings:
     # 0..1), fitted by least squares on those faces (26.6° sideways, 23.2° up; rounded).
     eye_yaw_deg: float = 30.0
     eye_pitch_deg: float = 30.0
+    # Degrees added to the eyes' gaze after the turn above: 0 for the server's landmarks, where
+    # the factors were fitted. On-device mode (worker/analysis/ondevice.py ON_DEVICE_GAZE) reads
+    # FaceLandmarker v2's own blendshapes, whose eyeLook scores sit elsewhere, and sets its own.
+    eye_yaw_offset_deg: float = 0.0
+    eye_pitch_offset_deg: float = 0.0
     # The screen seen from the panelist, in gaze degrees from the camera: ±20° sideways holds a
     # laptop or desktop screen at arm's length; the camera sits on the screen's top edge, so
     # the screen lies below it (down to -25°) and anything above +12° is above the screen.

