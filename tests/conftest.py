@@ -121,6 +121,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[object]:
+    """The session's one Playwright driver, for every browser test (the recorder's and the
+    results pages'): a second sync_playwright refuses to start inside the first one's loop."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A real S3-compatible server (SeaweedFS) on loopback, started once, only if asked for."""
     with seaweed_s3(tmp_path_factory.mktemp("seaweed")) as server:

@@ -9,6 +9,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -180,28 +181,25 @@ COUNT_PIXELS = """([selector, colours]) => {
 
 
 @pytest.fixture
-def browser_page(server: str, seeded: tuple[Seeded, Settings]) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def browser_page(
+    server: str, seeded: tuple[Seeded, Settings], playwright_driver: Any
+) -> Iterator[object]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} missing: run scripts/setup --dev as root (apt-get install chromium)"
         )
     data, settings = seeded
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1200, "height": 1400})
-        cookie = login_cookie_value(settings, _session_of(data.user), data.user)
-        context.add_cookies([{"name": COOKIE_NAME, "value": cookie, "url": server}])
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None
-        )
-        page.errors = errors  # type: ignore[attr-defined]
-        yield page
-        browser.close()
+    browser = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    context = browser.new_context(viewport={"width": 1200, "height": 1400})
+    cookie = login_cookie_value(settings, _session_of(data.user), data.user)
+    context.add_cookies([{"name": COOKIE_NAME, "value": cookie, "url": server}])
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.errors = errors  # type: ignore[attr-defined]
+    yield page
+    browser.close()
 
 
 def _artefact(tmp_path: Path, name: str) -> Path:

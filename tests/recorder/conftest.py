@@ -189,13 +189,6 @@ def fielded_study(
     Committed(live_candor.engine).cleanup(made)
 
 
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        yield playwright
-
-
 @pytest.fixture
 def launch(playwright_driver: Any, face_y4m: Path) -> Iterator[Callable[..., Any]]:
     """Start headless Chromium with a fake webcam; camera=False leaves the permission unanswered."""

@@ -73,7 +73,7 @@ def frames() -> list[tuple[float, np.ndarray]]:
 def browser_records(
     frames: list[tuple[float, np.ndarray]], playwright_driver: Any
 ) -> Iterator[bytes]:
-    # The session's one Playwright driver (tests/recorder/conftest.py): a second sync_playwright
+    # The session's one Playwright driver (tests/conftest.py): a second sync_playwright
     # in the same process refuses to start inside the first one's event loop.
     from tests.recorder.conftest import CHROMIUM, CHROMIUM_ARGS
 
