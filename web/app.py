@@ -17,6 +17,7 @@ from web import (
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.api_docs import router as api_docs_router
+from web.clips.chunk_route import ChunkRoute
 from web.db import make_engine, make_session_factory
 from web.edge import edge_guard
 from web.erasure import router as erasure_router
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoFramingMiddleware, https=settings.base_url.startswith("https://"))
     # Outermost: everything after it sees the client as the trusted proxy saw it.
     app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
+    # Ahead of all of them: well-formed chunk uploads, the hot path, answered on their own.
+    app.add_middleware(ChunkRoute)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     # The panelist API first: routes are matched in order and chunk uploads are the hot path
     # (no other router serves paths under its prefix, so the order changes no answer).
