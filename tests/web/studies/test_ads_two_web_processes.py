@@ -19,7 +19,8 @@ from tests.support.committed import Committed, committed  # noqa: F401  (fixture
 from tests.support.factories import TEST_SECRET_KEY, make_integration, make_study
 from tests.support.seaweed import S3Server
 from tests.web.studies.test_thumbnails import grey_video, level
-from web.accounts.auth import COOKIE_NAME, login_cookie_value
+from web.accounts.auth import login_cookie_value
+from web.cookies import COOKIE_NAME
 from web.settings import Settings
 
 
