@@ -17,7 +17,6 @@ from web import (
 from web.accounts.auth import LoginRequired
 from web.accounts.views import router as accounts_router
 from web.api_docs import router as api_docs_router
-from web.clips.chunk_route import ChunkRoute
 from web.db import make_engine, make_session_factory
 from web.edge import edge_guard
 from web.erasure import router as erasure_router
@@ -28,6 +27,7 @@ from web.health import healthz
 from web.help import router as help_router
 from web.ondevice import router as ondevice_assets_router
 from web.pages import wants_html
+from web.panel.chunk_route import ChunkRoute
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router

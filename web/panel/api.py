@@ -156,7 +156,7 @@ async def put_chunk(
 ) -> ChunkOut:
     """Receive the body (in memory, sealed before it is stored), then store it idempotently by
     (clip, index). A well-formed request is answered before it gets here, by the same checks
-    and services outside the generic stack (web/clips/chunk_route.py); this route documents the
+    and services outside the generic stack (web/panel/chunk_route.py); this route documents the
     endpoint and answers what that one passes on (a malformed path or query, SQLite)."""
     received = await uploads.receive_chunk(
         request.stream(),

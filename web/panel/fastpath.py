@@ -1,7 +1,7 @@
 """The chunk upload's hot path on PostgreSQL: one statement checks, inserts and counts.
 
 It runs on the driver's cursor, inside the session's transaction (a test's savepoint too) or
-on a raw pooled connection (web/clips/chunk_route.py):
+on a raw pooled connection (web/panel/chunk_route.py):
 the statement is fixed, so SQLAlchemy's statement and result machinery would only add CPU to
 every chunk. psycopg prepares it on the server after a few uses per connection.
 """

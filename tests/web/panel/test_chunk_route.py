@@ -1,4 +1,4 @@
-"""The chunk route outside the generic stack (web/clips/chunk_route.py): it answers well-formed
+"""The chunk route outside the generic stack (web/panel/chunk_route.py): it answers well-formed
 uploads alone, on a raw pooled connection with committed rows, exactly as the FastAPI route
 answers them; what it does not take reaches that route."""
 
@@ -20,9 +20,9 @@ from tests.support.committed import Committed, committed  # noqa: F401  (fixture
 from tests.support.factories import make_ad, make_integration, make_study
 from web.app import create_app
 from web.clips import storage
-from web.clips.chunk_route import ChunkRoute
 from web.clips.models import Chunk, Clip
 from web.panel import uploads
+from web.panel.chunk_route import ChunkRoute
 from web.settings import Settings
 
 API = panel.API
