@@ -79,6 +79,11 @@ def test_an_ad_uploaded_to_one_web_process_plays_from_both(
         ad_id = uploaded.json()["id"]
         # Neither web process keeps the ad on its own disk: it is in the bucket.
         assert [p for d in dirs for p in _files(d / "ads") if ".incoming" not in p.parts] == []
+        names = [key.rsplit("/", 1)[-1] for key in _objects(s3_server, f"{prefix}ads/")]
+        # The video, its poster, and its four pictures with their index (made at upload).
+        assert sorted(name.rsplit(".", 1)[-1] for name in names) == [
+            "jpg", "jpg", "jpg", "jpg", "jpg", "json", "mp4",
+        ]  # fmt: skip
 
         for client in (at_a, at_b):
             _plays(client, f"/results/ads/{ad_id}/video", content)
@@ -96,6 +101,29 @@ def test_an_ad_uploaded_to_one_web_process_plays_from_both(
         for base in (a, b):
             with httpx.Client(base_url=base, timeout=60) as player:
                 _plays(player, f"{video_url.path}?{video_url.query.decode()}", content)
+
+        # Deleted through B: gone for A too, pictures included, and from the bucket.
+        csrf = at_b.get("/api/v1/auth/csrf").json()["csrf_token"]
+        deleted = at_b.delete(
+            f"/api/v1/studies/{study.id}/ads/{ad_id}", headers={"X-CSRF-Token": csrf}
+        )
+        assert deleted.status_code in (200, 204), deleted.text
+        assert at_a.get(f"/results/ads/{ad_id}/video").status_code == 404
+    assert _objects(s3_server, f"{prefix}ads/") == []
+
+
+def _objects(server: S3Server, prefix: str) -> list[str]:
+    import boto3
+
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=server.region,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+    )
+    listed = client.list_objects_v2(Bucket="candor-test", Prefix=prefix)
+    return [item["Key"] for item in listed.get("Contents", [])]
 
 
 def _plays(client: httpx.Client, url: str, content: bytes) -> None:
