@@ -5,17 +5,16 @@ directory (`data_dir/ads`, one web host) or the clips' S3-compatible bucket unde
 `CANDOR_S3_ADS_PREFIX`, so every web process behind a load balancer serves the same ads.
 Keys are Candor's own (`{study_id}/{hex}.mp4`, `frames/...`), never a user's text.
 
-Served through Candor (`serve`): whoever may see the ad is checked by the route first; the
-answer takes Range requests, so a <video> element can seek, from either store. An install that
-moves from the local store to S3 keeps serving the files still on its own disk (`legacy`)
-until they are copied into the bucket (docs/deploy.md).
+Served through Candor (web/ad_serving.py): whoever may see the ad is checked by the route
+first; the answer takes Range requests, so a <video> element can seek, from either store.
+An install that moves from the local store to S3 keeps serving the files still on its own
+disk (`legacy`) until they are copied into the bucket (docs/deploy.md).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -23,13 +22,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from starlette.responses import FileResponse, Response, StreamingResponse
-
 from web.errors import NotFound
 from web.settings import Settings
 
 READ_PIECE = 256 * 1024  # bytes per read of a streamed answer
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class AdStore(Protocol):
@@ -259,57 +255,3 @@ def local_copy(settings: Settings, key: str) -> Iterator[Path | None]:
             temp.write(piece)
         temp.flush()
         yield Path(temp.name)
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """(start, end) of a single satisfiable `Range: bytes=` header; None to send it all.
-    Several ranges are answered whole (RFC 9110 lets a server ignore Range)."""
-    matched = _RANGE.match(header.strip()) if header else None
-    if matched is None or size == 0:
-        return None
-    first, last = matched.groups()
-    if not first and not last:
-        return None
-    if not first:  # the last N bytes
-        return max(0, size - int(last)), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start > end:
-        return (start, -1)  # unsatisfiable: the caller answers 416
-    return start, end
-
-
-def serve(
-    settings: Settings,
-    key: str | None,
-    media_type: str | None,
-    range_header: str | None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    """The file under `key` for a route that has already checked who may see it: the whole
-    file (200) or the one range asked for (206, or 416 past its end); NotFound if missing."""
-    if not key:
-        raise NotFound("This ad has no such file")
-    store = ad_store(settings)
-    path = store.local_path(key)
-    if path is not None:  # Starlette answers Range requests for a file itself
-        return FileResponse(path, media_type=media_type, headers=headers)
-    size = store.size(key)
-    if size is None:
-        raise NotFound("The ad's file is missing from storage")
-    answer_headers = {"Accept-Ranges": "bytes", **(headers or {})}
-    wanted = _byte_range(range_header, size)
-    if wanted is not None and wanted[1] < wanted[0]:
-        answer_headers["Content-Range"] = f"bytes */{size}"
-        return Response(status_code=416, headers=answer_headers)
-    start, end = wanted if wanted is not None else (0, size - 1)
-    answer_headers["Content-Length"] = str(end - start + 1)
-    if wanted is not None:
-        answer_headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    pieces: Iterator[bytes] = iter(()) if size == 0 else store.read(key, start, end)
-    return StreamingResponse(
-        pieces,
-        status_code=206 if wanted is not None else 200,
-        media_type=media_type,
-        headers=answer_headers,
-    )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from web.ad_store import serve
+from web.ad_serving import serve
 from web.errors import NotFound, Unauthorized
 from web.openapi import documented
 from web.panel import tokens

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from web.ad_store import serve
+from web.ad_serving import serve
 from web.deps import SettingsDep
 from web.errors import NotFound
 from web.results.deps import AdDep

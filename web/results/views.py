@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
-from web.ad_store import serve
+from web.ad_serving import serve
 from web.deps import SessionDep, SettingsDep
 from web.pages import render, templates
 from web.results import catalogue, compare, differences, maths, overview, quality, service

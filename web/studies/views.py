@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMemberDep
 from web.accounts.models import Organisation, User
-from web.ad_store import serve
+from web.ad_serving import serve
 from web.deps import SessionDep, SettingsDep
 from web.pages import field_errors, read_form, redirect, render
 from web.samples import remove_samples, sample_count
