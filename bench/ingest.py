@@ -4,6 +4,11 @@ Starts a server on 127.0.0.1 backed by PostgreSQL and Redis (or targets a runnin
 --target), prints throughput, chunk acknowledgement latency (p50/p99) and lost chunks, checked
 on the server side (rows and files). Loopback only; bounded in panelists, chunks and time.
 
+Then (unless --no-baseline) the same load against a bare server in the same run: uvicorn with
+the same workers and an ASGI app that reads and hashes each body and answers 201, nothing
+else (`bare_app`). Its CPU per chunk is the floor no chunk route can go under on this machine
+at this moment; the ratio to it is steadier than either figure on a shared, noisy machine.
+
     .venv/bin/python bench/ingest.py --panelists 200
 """
 
@@ -23,6 +28,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import httpx
@@ -118,6 +124,27 @@ def refuse_non_loopback(parser: argparse.ArgumentParser, *urls: str | None) -> N
             parser.error(f"loopback only: {url}")
 
 
+async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The baseline server: read and hash the body, answer 201 (and /healthz 200)."""
+    if scope["type"] != "http":
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+        return
+    digest = hashlib.sha256()
+    more = True
+    while more:
+        message = await receive()
+        digest.update(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = b'{"index":0,"bytes":0}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"21")]
+    status = 201 if scope["method"] == "PUT" else 200
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panelists", type=int, default=200)
@@ -127,6 +154,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn processes")
     parser.add_argument("--db-pool", type=int, default=8, help="pool size per web process")
     parser.add_argument("--target", help="base URL of a running server on 127.0.0.1 instead")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip the bare server's run (see above)"
+    )
     add_service_args(parser)
     args = parser.parse_args()
     if not 1 <= args.panelists <= MAX_PANELISTS or not 1 <= args.chunks <= MAX_CHUNKS:
@@ -148,14 +178,17 @@ def ensure_database(url: str) -> None:
     admin.dispose()
 
 
-def start_server(settings_env: dict[str, str], workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    settings_env: dict[str, str], workers: int, app: str = "web.app:create_app"
+) -> tuple[subprocess.Popen[bytes], str]:
     with __import__("socket").socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
     env.update(settings_env, PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "uvicorn", "web.app:create_app", "--factory", "--host"]
-    command += ["127.0.0.1", "--port", str(port), "--workers", str(workers), "--no-access-log"]
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command += [*(["--factory"] if app.endswith("create_app") else []), "--no-access-log"]
+    command += ["--workers", str(workers)]
     command += ["--log-level", "warning"]
     process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -340,9 +373,10 @@ class Phase:
 
 
 async def run_load(
-    base: str, key: str, args: argparse.Namespace, stats: Stats, server_pid: int | None
+    base: str, key: str | None, args: argparse.Namespace, stats: Stats, server_pid: int | None
 ) -> Phase:
-    """Set every panelist up, then measure the recording phase alone, then finish the clips."""
+    """Set every panelist up, then measure the recording phase alone, then finish the clips.
+    No integration key: the bare server, whose panelists need no set-up and finish nothing."""
     pool = os.urandom(4 * 1024 * 1024)
     limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30.0) as http:
@@ -352,7 +386,13 @@ async def run_load(
             async with gate:
                 return await set_up(http, key, number)
 
-        panelists = await asyncio.gather(*(arrive(n) for n in range(args.panelists)))
+        if key is None:
+            panelists = [
+                Panelist(n, str(uuid.uuid4()), {"Authorization": "Bearer x"}, str(uuid.uuid4()))
+                for n in range(args.panelists)
+            ]
+        else:
+            panelists = await asyncio.gather(*(arrive(n) for n in range(args.panelists)))
         server_before = tree_cpu_seconds(server_pid) if server_pid else (0.0, 0.0)
         client_before = time.process_time()
         began = time.monotonic()
@@ -381,7 +421,8 @@ async def run_load(
                 if answer.status_code != 202:
                     stats.failed.append(f"finish {answer.status_code}: {answer.text[:200]}")
 
-        await asyncio.gather(*(finish(p) for p in panelists))
+        if key is not None:
+            await asyncio.gather(*(finish(p) for p in panelists))
         return phase
 
 
@@ -437,6 +478,18 @@ def main() -> None:
             server.wait(timeout=30)
         cleanup(args, organisation_id, queue)
         shutil.rmtree(data_dir, ignore_errors=True)
+    bare: tuple[Stats, Phase] | None = None
+    if server is not None and not args.no_baseline:
+        bare_server, bare_base = start_server({}, args.web_workers, "bench.ingest:bare_app")
+        try:
+            bare_stats = Stats()
+            bare = (
+                bare_stats,
+                asyncio.run(run_load(bare_base, None, args, bare_stats, bare_server.pid)),
+            )
+        finally:
+            bare_server.terminate()
+            bare_server.wait(timeout=30)
 
     total, wall = args.panelists * args.chunks, phase.wall
     megabytes = stats.acked * args.chunk_kb / 1024
@@ -462,6 +515,18 @@ def main() -> None:
             f"CPU while recording: server {user + system:.1f} s ({per_chunk:.2f} ms per chunk; "
             f"user {user:.1f} s, system {system:.1f} s), load generator {phase.client_cpu:.1f} s; "
             f"machine load average {os.getloadavg()[0]:.1f} (other processes included)"
+        )
+    if bare is not None and bare[1].server_cpu is not None and phase.server_cpu is not None:
+        bare_stats, bare_phase = bare
+        assert bare_phase.server_cpu is not None
+        floor = 1000 * sum(bare_phase.server_cpu) / max(1, bare_stats.acked)
+        candor = 1000 * sum(phase.server_cpu) / max(1, stats.acked)
+        bare_ms = [x * 1000 for x in bare_stats.latencies]
+        print(
+            f"bare server, same load: {floor:.2f} ms CPU per chunk, ack p50 "
+            f"{percentile(bare_ms, 0.50):.1f} p99 {percentile(bare_ms, 0.99):.1f} ms; "
+            f"Candor/bare CPU per chunk {candor / floor:.2f}x, Candor above bare "
+            f"{candor - floor:.2f} ms per chunk"
         )
     for line in stats.failed[:10]:
         print(f"  {line}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-SECRETS = ("CANDOR_SECRET_KEY", "POSTGRES_PASSWORD", "CANDOR_S3_SECRET_KEY")
+SECRETS = ("CANDOR_SECRET_KEY", "POSTGRES_PASSWORD", "CANDOR_S3_SECRET_KEY", "CANDOR_DOMAIN")
 ALL_SET = {
+    "CANDOR_DOMAIN": "candor.example.org",
     "CANDOR_SECRET_KEY": "k" * 48,
     "POSTGRES_PASSWORD": "p4ssw0rd",
     "CANDOR_S3_SECRET_KEY": "s3s3cr3t",
@@ -46,7 +48,7 @@ def test_compose_config_is_valid_with_the_secrets_set() -> None:
     assert result.returncode == 0, result.stderr
     config = yaml.safe_load(result.stdout)
     services = config["services"]
-    assert set(services) == {"db", "redis", "objects", "web", "worker", "beat"}
+    assert set(services) == {"proxy", "migrate", "db", "redis", "objects", "web", "worker", "beat"}
     for name in ("db", "redis", "objects", "web", "worker"):
         assert "healthcheck" in services[name], f"{name} has no health check"
     # Workers scale (`--scale worker=N`): no fixed name, no published port.
@@ -56,9 +58,10 @@ def test_compose_config_is_valid_with_the_secrets_set() -> None:
     assert env["CANDOR_BROKER_URL"].startswith("redis://redis")
     # Web and workers share no volume: chunks go to the object store, so they can be on any host.
     assert "volumes" not in services["worker"] and "volumes" not in services["beat"]
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["CANDOR_CLIP_STORE"] == "s3"
+        assert env.get("CANDOR_AD_STORE", "") in ("", "s3")  # ads beside the clips
         assert env["CANDOR_S3_ENDPOINT_URL"] == "http://objects:8333"
         assert env["CANDOR_S3_SECRET_ACCESS_KEY"] == "s3s3cr3t"
         assert services[name]["depends_on"]["objects"]["condition"] == "service_healthy"
@@ -68,6 +71,39 @@ def test_compose_config_is_valid_with_the_secrets_set() -> None:
     assert "-master.telemetry=false" in " ".join(objects["command"])
     command = services["web"]["command"]
     assert "--no-access-log" in (command if isinstance(command, str) else " ".join(command))
+    assert "--no-proxy-headers" in (command if isinstance(command, str) else " ".join(command))
+
+
+def test_a_tls_proxy_is_the_only_door_and_the_only_trusted_forwarder() -> None:
+    """N web processes behind one TLS-terminating proxy: they publish nothing, scale freely,
+    and believe forwarded headers from the proxy's fixed address alone."""
+    config = yaml.safe_load(_config(**ALL_SET).stdout)
+    services = config["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert {port["target"] for port in services["proxy"]["ports"]} == {80, 443}
+    proxy_address = services["proxy"]["networks"]["candor"]["ipv4_address"]
+    subnet = config["networks"]["candor"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["CANDOR_TRUSTED_PROXIES"] == proxy_address  # one address, not a network
+        assert env["CANDOR_BASE_URL"] == "https://candor.example.org"
+        assert "container_name" not in services[name]
+        # Migrations run once, before any of them starts.
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert services["migrate"]["command"] == ["candor", "migrate"]
+    assert "migrate" not in str(services["web"]["command"])
+    # The proxy's configuration: TLS for the domain, every web container behind it.
+    mounts = [str(volume) for volume in services["proxy"]["volumes"]]
+    assert any("deploy/Caddyfile:/etc/caddy/Caddyfile" in mount for mount in mounts)
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert "{$CANDOR_DOMAIN} {" in caddyfile
+    assert "dynamic a web 8000" in caddyfile and "health_uri /healthz" in caddyfile
+    # The database takes every web process's pool and the workers' connections.
+    assert "max_connections=200" in " ".join(services["db"]["command"])
 
 
 @pytest.mark.parametrize("missing", SECRETS)

@@ -28,6 +28,7 @@ from web.health import healthz
 from web.help import router as help_router
 from web.ondevice import router as ondevice_assets_router
 from web.pages import wants_html
+from web.panel.chunk_route import ChunkRoute
 from web.panel.cors import PanelCORSMiddleware
 from web.panel.pages import recorder_module_files
 from web.panel.pages import router as recorder_pages_router
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(NoFramingMiddleware, https=settings.base_url.startswith("https://"))
     # Outermost: everything after it sees the client as the trusted proxy saw it.
     app.add_middleware(TrustedProxyMiddleware, trusted_proxies=settings.trusted_proxies)
+    # Ahead of all of them: well-formed chunk uploads, the hot path, answered on their own.
+    app.add_middleware(ChunkRoute)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     # The panelist API first: routes are matched in order and chunk uploads are the hot path
     # (no other router serves paths under its prefix, so the order changes no answer).

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     s3_path_style: bool = True
     # Create the bucket on first use if it is missing (never with versioning).
     s3_create_bucket: bool = False
+    # Where ad files (videos, posters, pictures) are kept (web/ad_store.py): empty follows
+    # clip_store, so with "s3" every web process serves the same ads from the clips' bucket.
+    ad_store: Literal["", "local", "s3"] = ""
+    s3_ads_prefix: str = "ads/"
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -139,6 +143,8 @@ class Settings(BaseSettings):
     def _s3_needs_a_bucket(self) -> Settings:
         if self.clip_store == "s3" and not self.s3_bucket:
             raise ValueError("CANDOR_S3_BUCKET must name a bucket when CANDOR_CLIP_STORE=s3")
+        if self.ad_store == "s3" and not self.s3_bucket:
+            raise ValueError("CANDOR_S3_BUCKET must name a bucket when CANDOR_AD_STORE=s3")
         return self
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ import hashlib
 import math
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from web.accounts.auth import hash_password
 from web.accounts.models import Membership, Organisation, Role, User
+from web.ad_store import ad_store
 from web.db import utcnow
 from web.settings import Settings
+from web.studies.files import incoming_dir
 from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationKind, Study
 
 DEMO_EMAIL = "demo@candor.local"
@@ -145,11 +148,15 @@ def seed_demo(session: Session, settings: Settings) -> Demo:
 
 
 def _ensure_ad(session: Session, settings: Settings, study: Study) -> None:
-    video, poster = settings.ads_dir / AD_KEY, settings.ads_dir / POSTER_KEY
+    store = ad_store(settings)
     ad = session.scalar(select(Ad).where(Ad.storage_key == AD_KEY))
-    if ad is not None and video.is_file() and poster.is_file():
+    if ad is not None and store.size(AD_KEY) is not None and store.size(POSTER_KEY) is not None:
         return
-    size, sha256 = render_demo_ad(video, poster)
+    with tempfile.TemporaryDirectory(dir=incoming_dir(settings)) as work:
+        video, poster = Path(work) / AD_KEY, Path(work) / POSTER_KEY
+        size, sha256 = render_demo_ad(video, poster)
+        store.put_file(AD_KEY, video)
+        store.put_file(POSTER_KEY, poster)
     if ad is None:
         ad = Ad(study_id=study.id, title="Candor demo ad (15 s)", position=0, storage_key=AD_KEY)
         session.add(ad)

@@ -1,6 +1,7 @@
 """The chunk upload's hot path on PostgreSQL: one statement checks, inserts and counts.
 
-It runs on the driver's cursor inside the session's transaction (a test's savepoint too):
+It runs on the driver's cursor, inside the session's transaction (a test's savepoint too) or
+on a raw pooled connection (web/panel/chunk_route.py):
 the statement is fixed, so SQLAlchemy's statement and result machinery would only add CPU to
 every chunk. psycopg prepares it on the server after a few uses per connection.
 """
@@ -67,11 +68,36 @@ def store_chunk_fast(
     received: storage.ReceivedChunk,
 ) -> bool:
     """PostgreSQL: insert the chunk row and count it in one statement, then seal and store the
-    chunk before committing; False to fall back."""
-    if index >= settings.max_chunks_per_clip or received.size == 0:
-        return False
+    chunk before committing; False to fall back (the careful path continues in this
+    transaction)."""
     # The session's connection and transaction (begun here if none is open yet).
     driver: Any = session.connection().connection.driver_connection
+    try:
+        stored = store_on_connection(
+            driver, settings, session_public_id, clip_public_id, index, received
+        )
+    except BaseException:
+        session.rollback()
+        raise
+    if stored:
+        session.commit()
+    return stored
+
+
+def store_on_connection(
+    driver: Any,
+    settings: Settings,
+    session_public_id: uuid.UUID,
+    clip_public_id: uuid.UUID,
+    index: int,
+    received: storage.ReceivedChunk,
+) -> bool:
+    """The hot path on a psycopg connection in a transaction: the one statement, then the
+    chunk sealed and stored. True: the caller commits. False: nothing was written and the
+    caller falls back to the careful path (web.panel.uploads). On an exception the caller
+    rolls back."""
+    if index >= settings.max_chunks_per_clip or received.size == 0:
+        return False
     with driver.cursor() as cursor:
         cursor.execute(
             _FAST_INSERT,
@@ -90,13 +116,8 @@ def store_chunk_fast(
             },
         )
         counted = cursor.fetchone()
-    if counted is None:  # nothing was written; the careful path continues in this transaction
+    if counted is None:  # nothing was written
         return False
-    try:
-        # The row is not visible to anyone until the chunk is stored (same transaction).
-        storage.put_chunk(settings, clip_public_id, counted[0], index, received.data)
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
+    # The row is not visible to anyone until the chunk is stored (same transaction).
+    storage.put_chunk(settings, clip_public_id, counted[0], index, received.data)
     return True

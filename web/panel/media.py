@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Request, Response
 
+from web.ad_serving import serve
 from web.errors import NotFound, Unauthorized
 from web.openapi import documented
 from web.panel import tokens
@@ -18,7 +18,9 @@ from web.studies.models import Ad
 router = APIRouter(prefix="/api/v1/panel", tags=["panel"], responses=documented(401))
 
 
-def _ad_file(session: Any, settings: Settings, ad_id: int, token: str, kind: str) -> FileResponse:
+def _ad_file(
+    session: Any, settings: Settings, ad_id: int, token: str, kind: str, range_header: str | None
+) -> Response:
     try:
         tokens.check_media_token(settings, token, ad_id)
     except tokens.InvalidToken as exc:
@@ -27,33 +29,49 @@ def _ad_file(session: Any, settings: Settings, ad_id: int, token: str, kind: str
     key = None if ad is None else (ad.storage_key if kind == "video" else ad.poster_key)
     if ad is None or key is None:
         raise NotFound(f"This ad has no {kind}")
-    root = settings.ads_dir.resolve()
-    path = (root / key).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound(f"The ad's {kind} file is missing")
-    media_type = ad.content_type if kind == "video" else None
-    # Range requests are answered by FileResponse, so <video> can seek.
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    media_type = ad.content_type if kind == "video" else "image/jpeg"
+    # Range requests are answered from either ad store, so <video> can seek.
+    return serve(
+        settings, key, media_type, range_header, {"Cache-Control": "private, max-age=3600"}
     )
 
 
 @router.get("/ads/{ad_id}/video", name="ad_video")
 async def ad_video(
-    ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
-) -> FileResponse:
+    ad_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str, Query()],
+) -> Response:
     """The ad for a panelist's <video> tag; the signed token in the query string stands in for
     the bearer header a media element cannot send."""
     return await call_blocking(
-        _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="video"
+        _ad_file,
+        session=session,
+        settings=settings,
+        ad_id=ad_id,
+        token=token,
+        kind="video",
+        range_header=request.headers.get("range"),
     )
 
 
 @router.get("/ads/{ad_id}/poster", name="ad_poster")
 async def ad_poster(
-    ad_id: int, session: SessionDep, settings: SettingsDep, token: Annotated[str, Query()]
-) -> FileResponse:
+    ad_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str, Query()],
+) -> Response:
     """The ad's poster frame for the panelist's page, under the same signed token as the video."""
     return await call_blocking(
-        _ad_file, session=session, settings=settings, ad_id=ad_id, token=token, kind="poster"
+        _ad_file,
+        session=session,
+        settings=settings,
+        ad_id=ad_id,
+        token=token,
+        kind="poster",
+        range_header=request.headers.get("range"),
     )

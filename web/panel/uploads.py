@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,7 @@ from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
 from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.errors import Conflict, Invalid, NotFound, Refused, TooLarge, Unsupported
-from web.panel.fastpath import store_chunk_fast
+from web.panel.fastpath import store_chunk_fast, store_on_connection
 from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
@@ -150,6 +151,67 @@ def clip_state(
     return out
 
 
+async def receive_chunk(
+    stream: AsyncIterator[bytes],
+    settings: Settings,
+    content_length: str | None,
+    x_chunk_sha256: str | None,
+) -> storage.ReceivedChunk:
+    """A chunk's body, in memory (sealed before it is stored): 413 past max_chunk_bytes,
+    announced or streamed; 400 if an X-Chunk-Sha256 header disagrees with the bytes."""
+    too_large = f"A chunk is at most {settings.max_chunk_bytes} bytes"
+    if (
+        content_length
+        and content_length.isdigit()
+        and int(content_length) > settings.max_chunk_bytes
+    ):
+        raise TooLarge(too_large)
+    try:
+        received = await storage.receive(stream, settings.max_chunk_bytes)
+    except storage.ChunkTooLarge as exc:
+        raise TooLarge(too_large) from exc
+    if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
+        raise Invalid("X-Chunk-Sha256 does not match the bytes received")
+    return received
+
+
+@contextmanager
+def _data_key_required() -> Iterator[None]:
+    try:
+        yield
+    except keys.KeyDestroyed as exc:  # a clip opened before chunks were sealed (an upgrade)
+        raise Conflict("This clip has no data key and takes no chunks") from exc
+
+
+def store_chunk_pooled(
+    engine: Engine,
+    settings: Settings,
+    session_public_id: uuid.UUID,
+    clip_public_id: uuid.UUID,
+    index: int,
+    received: storage.ReceivedChunk,
+) -> bool:
+    """The hot path on a raw pooled PostgreSQL connection, no ORM session: True once the new
+    chunk is stored and committed; False when nothing was written and `store_chunk` must say
+    what the chunk is (a replay, a refusal)."""
+    raw = engine.raw_connection()
+    try:
+        with _data_key_required():
+            stored = store_on_connection(
+                raw.driver_connection, settings, session_public_id, clip_public_id, index, received
+            )
+        if stored:
+            raw.commit()
+        else:
+            raw.rollback()
+        return stored
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()  # back to the pool
+
+
 def store_chunk(
     *,
     session: Session,
@@ -165,14 +227,12 @@ def store_chunk(
     are refused. The chunk is stored only after its row is flushed, so a refused chunk can never
     overwrite a stored one.
     """
-    try:
+    with _data_key_required():
         if session.get_bind().dialect.name == "postgresql" and store_chunk_fast(
             session, settings, session_public_id, clip_public_id, index, received
         ):
             return True, ChunkOut(index=index, bytes=received.size)
         return _store_chunk(session, settings, session_public_id, clip_public_id, index, received)
-    except keys.KeyDestroyed as exc:  # a clip opened before chunks were sealed (an upgrade)
-        raise Conflict("This clip has no data key and takes no chunks") from exc
 
 
 def _store_chunk(

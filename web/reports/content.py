@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,7 +42,7 @@ class AdReport:
     # Expressions no model here measures: listed as "not measured", never drawn.
     not_measured: tuple[str, ...] = ()
     # Pictures of the ad along its timeline (never of a panelist), with their files.
-    frames: tuple[tuple[Thumbnail, Path], ...] = ()
+    frames: tuple[tuple[Thumbnail, bytes], ...] = ()  # each picture's JPEG
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,10 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
     )
 
 
-def report_frames(settings: Settings, ad: Ad) -> tuple[tuple[Thumbnail, Path], ...]:
-    """REPORT_FRAMES pictures evenly along the ad, with their files."""
+def report_frames(settings: Settings, ad: Ad) -> tuple[tuple[Thumbnail, bytes], ...]:
+    """REPORT_FRAMES pictures evenly along the ad, with their JPEGs."""
     picked = thumbnails.spread(thumbnails.thumbnails(settings, ad), REPORT_FRAMES)
-    return tuple((t, path) for t in picked if (path := thumbnails.picture(settings, ad, t.index)))
+    return tuple((t, jpeg) for t in picked if (jpeg := thumbnails.picture(settings, ad, t.index)))
 
 
 def study_ads(session: Session, study: Study) -> list[Ad]:

@@ -234,8 +234,8 @@ def _frames_axes(ax: Axes, report: AdReport, size: tuple[float, float]) -> None:
     # the strip is about a tenth of its height. OffsetImage sizes in points (1/72 in).
     width_pt = size[0] * 72 * 3.2 / 4.5 * 0.92 / max(len(report.frames), 1)
     height_pt = size[1] * 72 * 0.1
-    for thumbnail, path in report.frames:
-        image = imread(path)
+    for thumbnail, jpeg in report.frames:
+        image = imread(io.BytesIO(jpeg), format="jpeg")
         zoom = min(width_pt / image.shape[1], height_pt / image.shape[0])
         box = AnnotationBbox(
             OffsetImage(image, zoom=zoom), (thumbnail.time_s, 0.55), frameon=False, pad=0

@@ -3,11 +3,11 @@ list and each picture. Pictures of the ad itself only: nothing here is about a p
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from web.ad_serving import serve
 from web.deps import SettingsDep
 from web.errors import NotFound
 from web.results.deps import AdDep
@@ -58,10 +58,11 @@ async def ad_frames(access: AdDep, settings: SettingsDep) -> AdFrames:
 
 
 @router.get("/results/ads/{ad_id}/frames/{index}.jpg", include_in_schema=False)
-def ad_frame(access: AdDep, settings: SettingsDep, index: int) -> FileResponse:
-    path = thumbnails.picture(settings, access.ad, index)
-    if path is None:
+def ad_frame(access: AdDep, settings: SettingsDep, index: int, request: Request) -> Response:
+    key = thumbnails.picture_key(settings, access.ad, index)
+    if key is None:
         raise NotFound("No such picture of this ad")
-    return FileResponse(
-        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
-    )
+    return serve(
+        settings, key, "image/jpeg", request.headers.get("range"),
+        {"Cache-Control": "private, max-age=3600"},
+    )  # fmt: skip

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from candor.quality import EXCLUSION_REASONS
 from web.accounts.auth import CurrentUserDep
+from web.ad_serving import serve
 from web.clips.samples import sample_count
 from web.deps import SessionDep, SettingsDep
 from web.errors import NotFound
@@ -330,27 +331,16 @@ def compare_page(
     )
 
 
-def _ad_file(ads_dir: Path, key: str | None) -> Path:
-    """A stored ad file, refusing anything that would resolve outside the ads directory."""
-    if not key:
-        raise NotFound("Not found")
-    root = ads_dir.resolve()
-    path = (root / key).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound("Not found")
-    return path
-
-
 @router.get("/results/ads/{ad_id}/video", include_in_schema=False)
-def ad_video(access: AdDep, settings: SettingsDep) -> FileResponse:
+def ad_video(access: AdDep, settings: SettingsDep, request: Request) -> Response:
     """The ad's video for its members, with Range requests so the player can seek."""
-    path = _ad_file(settings.ads_dir, access.ad.storage_key)
-    return FileResponse(path, media_type=access.ad.content_type)
+    ad = access.ad
+    return serve(settings, ad.storage_key, ad.content_type, request.headers.get("range"))
 
 
 @router.get("/results/ads/{ad_id}/poster", include_in_schema=False)
-def ad_poster(access: AdDep, settings: SettingsDep) -> FileResponse:
-    return FileResponse(_ad_file(settings.ads_dir, access.ad.poster_key))
+def ad_poster(access: AdDep, settings: SettingsDep, request: Request) -> Response:
+    return serve(settings, access.ad.poster_key, "image/jpeg", request.headers.get("range"))
 
 
 @router.get("/vendor/{name:path}", include_in_schema=False)

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
-from pathlib import Path
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from candor.statuses import ConsentDecision
 from web.accounts.models import User
+from web.ad_store import ad_store
 from web.clips.models import Clip, ConsentRecord, PanelSession
 from web.db import utcnow
 from web.errors import Conflict, Invalid
 from web.settings import Settings
 from web.studies import thumbnails
-from web.studies.files import ad_file_path, ad_poster_path
 from web.studies.media import VideoInfo
 from web.studies.models import Ad, Study
 from web.studies.schemas import StudyIn, StudyUpdate
@@ -103,22 +100,19 @@ def add_ad(
         width=info.width,
         height=info.height,
     )
-    video_path = ad_file_path(settings, ad)
-    poster_path = ad_poster_path(settings, ad)
-    assert poster_path is not None
-    video_path.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(upload.path, video_path)
-    written: list[Path] = [video_path]
+    store = ad_store(settings)
+    store.put_file(ad.storage_key, upload.path)
+    written = [ad.storage_key]
     try:
-        poster_path.write_bytes(info.poster_jpeg)
-        written.append(poster_path)
+        assert ad.poster_key is not None
+        store.put_bytes(ad.poster_key, info.poster_jpeg)
+        written.append(ad.poster_key)
         session.add(ad)
         session.commit()
     except BaseException:
         # No row, no file: a failed save leaves nothing behind.
         session.rollback()
-        for path in written:
-            path.unlink(missing_ok=True)
+        store.remove(written, [])
         raise
     session.refresh(study)
     return ad
@@ -170,16 +164,13 @@ def delete_ad(*, session: Session, settings: Settings, ad: Ad) -> None:
             "panelists have already watched this ad; it stays so that its results stay whole",
             code="ad_watched",
         )
-    paths = [ad_file_path(settings, ad), ad_poster_path(settings, ad)]
-    pictures = thumbnails.frames_dir(settings, ad)
+    files = [key for key in (ad.storage_key, ad.poster_key) if key]
+    pictures = thumbnails.frames_prefix(ad)
     study = ad.study
     session.delete(ad)
     session.commit()
     # Files go after the commit: a stray file is harmless, a row without its file is not.
-    for path in paths:
-        if path is not None:
-            path.unlink(missing_ok=True)
-    shutil.rmtree(pictures, ignore_errors=True)
+    ad_store(settings).remove(files, [pictures])
     session.refresh(study)
     remaining = list(study.ads)
     for position, remaining_ad in enumerate(remaining):

@@ -4,9 +4,10 @@ so a reader sees what was on screen at a peak.
 Decoded with PyAV, as the upload check (web/studies/media.py) does, from the ad's stored file:
 one picture per step of ad time (a second, or more for a long ad, at most MAX_FRAMES), each the
 frame on screen at the middle of its step, the moment the charts draw that second at. Extracted
-once when the ad is uploaded, or on first use for an ad uploaded before (then kept): files
-under ads_dir/frames/<the ad's storage key>/, with an index naming the ad file's sha256, so a
-changed file is never shown with another's pictures. Deleted with the ad.
+once when the ad is uploaded, or on first use for an ad uploaded before (then kept): kept in
+the ad store (web/ad_store.py) under frames/<the ad's storage key>/, with an index naming the
+ad file's sha256, so a changed file is never shown with another's pictures; the index is
+written last, so a reader who finds it finds every picture. Deleted with the ad.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path, PurePosixPath
@@ -24,6 +22,7 @@ from pathlib import Path, PurePosixPath
 import av
 import cv2
 
+from web.ad_store import ad_store, local_copy
 from web.settings import Settings
 from web.studies.media import _rotate
 from web.studies.models import Ad
@@ -111,51 +110,42 @@ def decode(video: Path, wanted: list[Thumbnail]) -> list[bytes]:
     return pictures
 
 
-def frames_dir(settings: Settings, ad: Ad) -> Path:
+def frames_prefix(ad: Ad) -> str:
+    """The ad's pictures' key prefix in the ad store: frames/<storage key without suffix>."""
     key = PurePosixPath(ad.storage_key)
-    root = (settings.ads_dir / "frames").resolve()
-    path = (root / key.parent / key.stem).resolve()
-    if not path.is_relative_to(root):
-        raise NoFrames("bad storage key")
-    return path
+    return "/".join(("frames", *key.parent.parts, key.stem))
+
+
+def frames_dir(settings: Settings, ad: Ad) -> Path:
+    """Where the local ad store keeps the ad's pictures."""
+    return settings.ads_dir / frames_prefix(ad)
 
 
 def cached(settings: Settings, ad: Ad) -> list[Thumbnail] | None:
     """The pictures already extracted for this very file, if any."""
-    index = frames_dir(settings, ad) / INDEX
     try:
-        data = json.loads(index.read_text())
+        stored = ad_store(settings).get_bytes(f"{frames_prefix(ad)}/{INDEX}")
+        data = json.loads(stored) if stored is not None else None
     except (OSError, ValueError):
         return None
-    if data.get("sha256") != ad.sha256:
+    if data is None or data.get("sha256") != ad.sha256:
         return None
     return [Thumbnail(**t) for t in data["frames"]]
 
 
 def extract(settings: Settings, ad: Ad) -> list[Thumbnail]:
-    """Extract the ad's pictures (again), written beside one another and put in place at once,
-    so a reader never sees half a set and two extractions at once do no harm."""
-    video = (settings.ads_dir / ad.storage_key).resolve()
-    if not video.is_file():
-        raise NoFrames("the ad's file is missing")
+    """Extract the ad's pictures (again): every picture first, then the index, so a reader
+    never sees half a set, and two extractions at once do no harm (they write the same)."""
     wanted = plan(ad.duration_s)
-    pictures = decode(video, wanted)
-    target = frames_dir(settings, ad)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".frames-", dir=target.parent))
-    try:
-        for thumbnail, jpeg in zip(wanted, pictures, strict=True):
-            (work / f"{thumbnail.index:04d}.jpg").write_bytes(jpeg)
-        _write_index(work, ad, wanted)
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)
-        os.replace(work, target)
-    except OSError:
-        if not target.exists():
-            raise
-        # Another extraction put its (identical) set in place first.
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with local_copy(settings, ad.storage_key) as video:
+        if video is None:
+            raise NoFrames("the ad's file is missing")
+        pictures = decode(video, wanted)
+    store = ad_store(settings)
+    prefix = frames_prefix(ad)
+    for thumbnail, jpeg in zip(wanted, pictures, strict=True):
+        store.put_bytes(f"{prefix}/{thumbnail.index:04d}.jpg", jpeg)
+    _write_index(settings, ad, wanted)
     return wanted
 
 
@@ -169,25 +159,29 @@ def thumbnails(settings: Settings, ad: Ad) -> list[Thumbnail]:
         return extract(settings, ad)
     except NoFrames as exc:
         log.warning("no pictures for ad %s: %s", ad.id, exc)
-        if (settings.ads_dir / ad.storage_key).is_file():
+        if ad_store(settings).size(ad.storage_key) is not None:
             # A file that cannot be decoded stays so: said once, not tried at every page view.
-            _write_index(frames_dir(settings, ad), ad, [])
+            _write_index(settings, ad, [])
         return []
 
 
-def _write_index(directory: Path, ad: Ad, found: list[Thumbnail]) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
+def _write_index(settings: Settings, ad: Ad, found: list[Thumbnail]) -> None:
     index = {"sha256": ad.sha256, "frames": [asdict(t) for t in found]}
-    (directory / INDEX).write_text(json.dumps(index))
+    ad_store(settings).put_bytes(f"{frames_prefix(ad)}/{INDEX}", json.dumps(index).encode())
 
 
-def picture(settings: Settings, ad: Ad, index: int) -> Path | None:
-    """The file of picture `index`, if extracted."""
+def picture_key(settings: Settings, ad: Ad, index: int) -> str | None:
+    """The ad store's key of picture `index`, if extracted."""
     found = cached(settings, ad)
     if found is None or not 0 <= index < len(found):
         return None
-    path = frames_dir(settings, ad) / f"{index:04d}.jpg"
-    return path if path.is_file() else None
+    return f"{frames_prefix(ad)}/{index:04d}.jpg"
+
+
+def picture(settings: Settings, ad: Ad, index: int) -> bytes | None:
+    """The JPEG of picture `index`, if extracted."""
+    key = picture_key(settings, ad, index)
+    return ad_store(settings).get_bytes(key) if key is not None else None
 
 
 def spread(found: list[Thumbnail], count: int) -> list[Thumbnail]:

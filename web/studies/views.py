@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from web.accounts.auth import CurrentUserDep
 from web.accounts.deps import EDIT_ROLES, LoggedInGuard, OrgEditorDep, OrgMemberDep
 from web.accounts.models import Organisation, User
+from web.ad_serving import serve
 from web.clips.samples import remove_samples, sample_count
 from web.deps import SessionDep, SettingsDep
-from web.errors import Invalid, NotFound
+from web.errors import Invalid
 from web.forms import submit, submit_async
 from web.pages import read_form, redirect, render
 from web.studies import emotion, fieldwork, integrations, service
@@ -22,7 +21,7 @@ from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
 from web.studies.consent_defaults import DEFAULT_LOCALES
 from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
-from web.studies.files import ad_file_path, ad_poster_path, ad_poster_url, ad_video_url
+from web.studies.files import ad_poster_url, ad_video_url
 from web.studies.integration_views import KIND_LABELS
 from web.studies.integration_views import router as integration_router
 from web.studies.models import AdOrder, Study
@@ -275,25 +274,17 @@ def delete_samples(study: StudyEditDep, settings: SettingsDep, session: SessionD
 
 
 @members.get("/studies/{study_id}/ads/{ad_id}/video")
-def ad_video(ad: AdReadDep, settings: SettingsDep) -> Response:
+def ad_video(ad: AdReadDep, settings: SettingsDep, request: Request) -> Response:
     """The ad itself, with range requests so the player can seek."""
-    return _file(ad_file_path(settings, ad), ad.content_type)
+    return serve(settings, ad.storage_key, ad.content_type, request.headers.get("range"), _CACHE)
 
 
 @members.get("/studies/{study_id}/ads/{ad_id}/poster")
-def ad_poster(ad: AdReadDep, settings: SettingsDep) -> Response:
-    path = ad_poster_path(settings, ad)
-    if path is None:
-        raise NotFound("This ad has no poster")
-    return _file(path, "image/jpeg")
+def ad_poster(ad: AdReadDep, settings: SettingsDep, request: Request) -> Response:
+    return serve(settings, ad.poster_key, "image/jpeg", request.headers.get("range"), _CACHE)
 
 
-def _file(path: Path, media_type: str) -> Response:
-    if not path.is_file():
-        raise NotFound("The file is missing from storage")
-    return FileResponse(
-        path, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
-    )
+_CACHE = {"Cache-Control": "private, max-age=3600"}
 
 
 router = APIRouter()
