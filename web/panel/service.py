@@ -230,16 +230,26 @@ def same_respondent(panel_session: PanelSession) -> ColumnElement[bool]:
 
 def _supersede(session: Session, settings: Settings, panel_session: PanelSession) -> list[str]:
     """The respondent agreed again in a new session: their earlier sessions' data goes."""
-    earlier = session.scalars(
-        select(PanelSession)
-        .where(same_respondent(panel_session), PanelSession.is_preview == panel_session.is_preview)
-        .order_by(PanelSession.id)
-        .with_for_update()
+    return supersede(
+        session,
+        settings,
+        same_respondent(panel_session),
+        PanelSession.is_preview == panel_session.is_preview,
+    )
+
+
+def supersede(session: Session, settings: Settings, *which: ColumnElement[bool]) -> list[str]:
+    """Erase the sessions `which` selects, as superseded by a *signed* respondent's own newer
+    one (callers prove the signature first: nothing else may erase a panelist's data). Locked
+    in id order and flushed before the caller's own change; the stored videos to remove after
+    the commit."""
+    sessions = session.scalars(
+        select(PanelSession).where(*which).order_by(PanelSession.id).with_for_update()
     ).all()
     removals: list[str] = []
-    for old in earlier:
+    for old in sessions:
         removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
-    session.flush()  # written before this session's own change (updates go in id order)
+    session.flush()
     return removals
 
 

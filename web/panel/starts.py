@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session
 
 from candor import ondevice
 from candor.ondevice import Fallback
-from candor.statuses import LIVE_SESSION, ClipStatus, DeletionReason, SessionStatus
+from candor.statuses import LIVE_SESSION, ClipStatus, SessionStatus
 from web import ondevice as ondevice_assets
-from web.clips import lifecycle
 from web.clips.deletion import remove_videos
 from web.clips.models import Clip, PanelSession
 from web.clips.reoffer import reoffer_ads
@@ -37,6 +36,7 @@ from web.panel.schemas import (
     SessionOut,
     SessionStart,
 )
+from web.panel.service import supersede
 from web.settings import Settings
 from web.studies.emotion import fielding_refusal
 from web.studies.fieldwork import intake
@@ -128,22 +128,15 @@ def _supersede_live(
     """A fresh *signed* start of a respondent: their live sessions (signed or not) are erased
     now, so only one live signed session of theirs ever exists. Never called for an unsigned
     start: that would let anyone with the public key and an id erase a panelist."""
-    live = session.scalars(
-        select(PanelSession)
-        .where(
-            PanelSession.integration_id == integration_id,
-            PanelSession.respondent_hash == respondent,
-            PanelSession.is_preview.is_(preview),
-            PanelSession.status.in_(LIVE_SESSION),
-        )
-        .order_by(PanelSession.id)
-        .with_for_update()
-    ).all()
-    removals: list[str] = []
-    for old in live:
-        removals += lifecycle.withdraw(session, settings, old, DeletionReason.SUPERSEDED)
-    session.flush()  # the old one leaves the live set before the new one joins it
-    return removals
+    # Flushed inside: the old one leaves the live set before the new one joins it.
+    return supersede(
+        session,
+        settings,
+        PanelSession.integration_id == integration_id,
+        PanelSession.respondent_hash == respondent,
+        PanelSession.is_preview.is_(preview),
+        PanelSession.status.in_(LIVE_SESSION),
+    )
 
 
 def _recorded_ads(session: Session, panel_session_id: int) -> list[int]:
