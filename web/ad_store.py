@@ -17,11 +17,11 @@ import contextlib
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from web.clips.objects import per_process
 from web.errors import NotFound
 from web.settings import Settings
 
@@ -205,15 +205,11 @@ class S3AdStore:
         self.legacy.remove(keys, prefixes)
 
 
-_stores: dict[tuple[Any, ...], AdStore] = {}
-_lock = threading.Lock()
-
-
 def ad_store(settings: Settings) -> AdStore:
     """The store the settings name, built once per process (a client is not fork-safe)."""
     kind = settings.ad_store or settings.clip_store
     identity = (
-        os.getpid(),
+        "ads",
         kind,
         str(settings.ads_dir),
         settings.s3_endpoint_url,
@@ -221,20 +217,15 @@ def ad_store(settings: Settings) -> AdStore:
         settings.s3_ads_prefix,
         settings.s3_access_key_id,
     )
-    store = _stores.get(identity)
-    if store is not None:
-        return store
-    with _lock:
-        store = _stores.get(identity)
-        if store is None:
-            if kind == "local":
-                store = LocalAdStore(settings.ads_dir)
-            elif kind == "s3":
-                store = S3AdStore(settings)
-            else:
-                raise ValueError(f"unknown CANDOR_AD_STORE {kind!r}")
-            _stores[identity] = store
-    return store
+
+    def build() -> AdStore:
+        if kind == "local":
+            return LocalAdStore(settings.ads_dir)
+        if kind == "s3":
+            return S3AdStore(settings)
+        raise ValueError(f"unknown CANDOR_AD_STORE {kind!r}")
+
+    return per_process(identity, build)
 
 
 @contextlib.contextmanager

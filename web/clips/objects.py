@@ -14,13 +14,15 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 from web.settings import Settings
+
+T = TypeVar("T")
 
 CHUNK_NAME = re.compile(r"^(\d{6,})\.part$")
 DELETE_BATCH = 1000  # the most keys one S3 DeleteObjects call takes
@@ -280,8 +282,22 @@ class S3Store:
             )
 
 
-_stores: dict[tuple[Any, ...], ClipStore] = {}
+_stores: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
+
+
+def per_process(identity: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """The object built for ``identity`` in this process, built once (under a lock) and kept:
+    stores hold clients that are not fork-safe, so the process id is part of every identity."""
+    key = (os.getpid(), *identity)
+    found = _stores.get(key)
+    if found is not None:
+        return cast(T, found)
+    with _lock:
+        found = _stores.get(key)
+        if found is None:
+            found = _stores[key] = build()
+    return cast(T, found)
 
 
 @functools.lru_cache(maxsize=64)
@@ -293,7 +309,7 @@ def _resolved(path: str) -> str:
 def clip_store(settings: Settings) -> ClipStore:
     """The store the settings name, built once per process (a client is not fork-safe)."""
     identity = (
-        os.getpid(),
+        "clips",
         settings.clip_store,
         _resolved(str(settings.clips_dir)),
         settings.s3_endpoint_url,
@@ -301,17 +317,12 @@ def clip_store(settings: Settings) -> ClipStore:
         settings.s3_prefix,
         settings.s3_access_key_id,
     )
-    store = _stores.get(identity)
-    if store is not None:
-        return store
-    with _lock:
-        store = _stores.get(identity)
-        if store is None:
-            if settings.clip_store == "local":
-                store = LocalStore(settings.clips_dir)
-            elif settings.clip_store == "s3":
-                store = S3Store(settings)
-            else:
-                raise StoreMisconfigured(f"unknown CANDOR_CLIP_STORE {settings.clip_store!r}")
-            _stores[identity] = store
-    return store
+
+    def build() -> ClipStore:
+        if settings.clip_store == "local":
+            return LocalStore(settings.clips_dir)
+        if settings.clip_store == "s3":
+            return S3Store(settings)
+        raise StoreMisconfigured(f"unknown CANDOR_CLIP_STORE {settings.clip_store!r}")
+
+    return per_process(identity, build)
