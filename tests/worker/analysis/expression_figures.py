@@ -20,14 +20,14 @@ from tests.worker.analysis import real_faces as rf
 from tests.worker.analysis import test_real_expressions as tre
 
 
-def figures(read: tre.Read) -> dict[str, dict[str, float | int]]:
+def figures(read: tre.Read, only: str | None = None) -> dict[str, dict[str, float | int]]:
     """Per measured expression: faces coded, shown (2+), absent (0), Spearman, moves p95,
-    stays-low mean (NaN where there is nothing to compute)."""
+    stays-low mean (NaN where there is nothing to compute). ``only``: "faces" or "clip rows"."""
     out: dict[str, dict[str, float | int]] = {}
     for expression in EXPRESSION_NAMES:
         if expression in NOT_MEASURED:
             continue
-        codes, values = tre._coded(read, expression)
+        codes, values = tre._coded(read, expression, only)
         shown, absent = values[codes >= 2], values[codes == 0]
         varied = len(set(codes.tolist())) > 1 and len(set(values.tolist())) > 1
         out[expression] = {
@@ -48,13 +48,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         read = tre.read_all(Path(folder))
     table = figures(read)
-    print(f"{len(tre.FACES)} faces in {len(tre.clips())} clips")
-    print(f"{'expression':22} {'coded':>5} {'shown':>5} {'rho':>6} {'p95':>6} {'low':>6}")
-    for name, f in table.items():
-        print(
-            f"{name:22} {f['coded']:5d} {f['shown']:5d} {f['spearman']:6.2f} "
-            f"{f['moves_p95']:6.2f} {f['stays_low_mean']:6.2f}"
-        )
+    print(
+        f"{len(tre.FACES)} faces in {len(tre.clips())} clips, "
+        f"{len(tre.CLIP_ROWS)} coded half-seconds of {len(rf.CODED_CLIPS)} real clips"
+    )
+    for title, only in (("all", None), ("faces", "faces"), ("clip rows", "clip rows")):
+        print(f"\n{title}")
+        print(f"{'expression':22} {'coded':>5} {'shown':>5} {'rho':>6} {'p95':>6} {'low':>6}")
+        for name, f in figures(read, only).items():
+            print(
+                f"{name:22} {f['coded']:5d} {f['shown']:5d} {f['spearman']:6.2f} "
+                f"{f['moves_p95']:6.2f} {f['stays_low_mean']:6.2f}"
+            )
     print(f"bars: moves p95 >= {tre.MOVES} (shown on 2+ faces), stays-low mean <= {tre.STAYS_LOW}")
     if args.json:
         values = {

@@ -116,6 +116,60 @@ def archived_medium(name: str) -> bytes:
     return data
 
 
+def archived_file(name: str) -> Path:
+    """A coded medium (a clip the analysis reads from a path) as a file in the cache folder,
+    written from its pinned archive once and checked by sha256 on every call."""
+    entry = EXPRESSION_LABELS["media"][name]
+    path = ARCHIVE_DIR / "media" / name
+    if not (path.is_file() and _sha256(path.read_bytes()) == entry["sha256"]):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(archived_medium(name))
+        partial.replace(path)
+    return path
+
+
+# Clips coded every half second with FACS codes per row (real/<file>.labels.json, media in
+# expressions.labels.json): analysed whole, each row scored on its window's mean.
+CODED_CLIPS: dict[str, dict[str, Any]] = {
+    labels["source"]["medium"]: labels
+    for labels in (
+        json.loads((Path(__file__).parent / "real" / file).read_text())
+        for file in ("syncnet_python_video.labels.json",)
+    )
+}
+
+
+def clip_row_name(medium: str, t: float) -> str:
+    """The name a coded clip row goes by among the coded faces."""
+    return f"{medium}@{t:.1f}"
+
+
+def coded_clip_rows() -> dict[str, dict[str, Any]]:
+    """Every coded clip row with a visible face, by clip_row_name: its 0.5 s window and codes."""
+    rows: dict[str, dict[str, Any]] = {}
+    for medium, labels in CODED_CLIPS.items():
+        step = labels["step_s"]
+        for row in labels["rows"]:
+            if row["face"] == 1 and "codes" in row:
+                rows[clip_row_name(medium, row["t"])] = {
+                    "medium": medium,
+                    "window": (row["t"], row["t"] + step),
+                    "codes": row["codes"],
+                }
+    return rows
+
+
+def window_values(frames: dict[str, np.ndarray], start: float, end: float) -> dict[str, float]:
+    """Each float column's mean over [start, end); NaN where nothing was read there."""
+    inside = (frames["t"] >= start) & (frames["t"] < end)
+    return {
+        column: float(np.nanmean(values[inside])) if np.isfinite(values[inside]).any() else np.nan
+        for column, values in frames.items()
+        if values.dtype.kind == "f"
+    }
+
+
 def coded_face(name: str) -> np.ndarray:
     """One coded face (BGR), cut from its photo by its box."""
     face = EXPRESSION_LABELS["faces"][name]
