@@ -20,7 +20,8 @@ from tests.support.factories import make_ad, make_integration, make_study
 from web.app import create_app
 from web.deps import get_session
 from web.proxy import client_address, parse_networks
-from web.ratelimit import LOGIN_FREE_FAILURES, Limiter, RateLimited, RedisStore, SQLiteStore
+from web.ratelimit import LOGIN_FREE_FAILURES, Limiter, RateLimited
+from web.ratelimit_stores import RedisStore, SQLiteStore
 from web.settings import Settings
 from web.studies.models import Integration
 

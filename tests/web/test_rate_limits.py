@@ -16,7 +16,8 @@ from tests.conftest import TEST_REDIS_URL
 from tests.support.auth import csrf_headers, make_user
 from tests.support.factories import make_ad, make_integration, make_study
 from web.clips.models import PanelSession
-from web.ratelimit import LOGIN_FREE_FAILURES, Limiter, RateLimited, RedisStore, SQLiteStore
+from web.ratelimit import LOGIN_FREE_FAILURES, Limiter, RateLimited
+from web.ratelimit_stores import RedisStore, SQLiteStore
 from web.settings import Settings
 from web.studies.models import Integration
 

@@ -1,11 +1,13 @@
-"""The panelist API (docs/panelist-api.md): JSON under /api/v1/panel, bearer session tokens."""
+"""The panelist API (docs/panelist-api.md): JSON under /api/v1/panel, bearer session tokens.
+Here a session's routes (integration, start, consent, end, presence, withdraw, erase); a
+clip's (open, chunks, events, finish) are web/panel/clip_api.py."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -13,8 +15,8 @@ from web.clips import storage
 from web.clips.lifecycle import mark_enqueued
 from web.clips.queue import enqueue_analysis
 from web.errors import TooLarge, Unauthorized
-from web.openapi import documented, optional_header
-from web.panel import endings, entry, presence, service, starts, tokens, uploads
+from web.openapi import documented
+from web.panel import answers, endings, entry, presence, service, starts, tokens
 from web.panel.deps import (
     SessionDep,
     SettingsDep,
@@ -25,15 +27,9 @@ from web.panel.deps import (
 )
 from web.panel.locales import LANGUAGE_TAG_MAX_CHARS, LANGUAGE_TAG_PATTERN
 from web.panel.schemas import (
-    ChunkOut,
-    ClipCreate,
-    ClipOut,
     ConsentIn,
     ErasedOut,
     EraseIn,
-    EventsIn,
-    EventsOut,
-    FinishIn,
     IntegrationOut,
     PresenceIn,
     PresenceOut,
@@ -51,7 +47,7 @@ router = APIRouter(prefix="/api/v1/panel", tags=["panel"])
 MAX_PRESENCE_BYTES = 64 * 1024
 
 
-def _media_url(request: Request, settings: Settings) -> starts.MediaUrl:
+def _media_url(request: Request, settings: Settings) -> answers.MediaUrl:
     def build(ad: Ad, kind: str) -> str:
         url = request.url_for(f"ad_{kind}", ad_id=ad.id)
         return str(url.include_query_params(token=tokens.media_token(settings, ad.id)))
@@ -81,9 +77,10 @@ async def get_integration(
     """What the recorder shows before the camera is touched: the study's name, whether it takes
     panelists (`intake`), and the integration's consent text in the best of its locales for
     `locale` (a language tag), with the locales it has."""
-    return await call_blocking(
+    info = await call_blocking(
         entry.integration_info, session=session, public_key=public_key, locale=locale
     )
+    return answers.integration_out(info)
 
 
 @router.post(
@@ -96,13 +93,10 @@ async def start_session(
     consent text, and the ads to show in order. 409 `study_closed` when the integration is
     paused or closed; 403 when a signed respondent id's signature does not hold."""
     await call_blocking(limit_session_starts, request=request, integration_key=body.integration)
-    return await call_blocking(
-        starts.start_session,
-        session=session,
-        settings=settings,
-        body=body,
-        media_url=_media_url(request, settings),
+    started = await call_blocking(
+        starts.start_session, session=session, settings=settings, body=body
     )
+    return answers.session_out(started, _media_url(request, settings))
 
 
 @router.post(
@@ -125,122 +119,6 @@ async def consent(
         body=body,
     )
     return _status_out(state)
-
-
-@router.post("/sessions/{session_id}/clips", response_model=ClipOut)
-async def open_clip(
-    session_id: uuid.UUID,
-    body: ClipCreate,
-    sid: TokenSession,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> ClipOut:
-    """Open the clip of one ad of the session (idempotent per session and ad; consent first),
-    with the chunk indices already received; `restart` records the ad again once."""
-    return await call_blocking(
-        uploads.open_clip,
-        session=session,
-        settings=settings,
-        session_public_id=same_session(sid, session_id),
-        body=body,
-    )
-
-
-@router.get("/clips/{clip_id}", response_model=ClipOut)
-async def get_clip(clip_id: uuid.UUID, sid: TokenSession, session: SessionDep) -> ClipOut:
-    """A clip of the token's session: its status and the chunk indices received (a recorder
-    resuming an upload sends only the others)."""
-    return await call_blocking(
-        uploads.clip_state, session=session, session_public_id=sid, clip_public_id=clip_id
-    )
-
-
-@router.put(
-    "/clips/{clip_id}/chunks/{index}",
-    response_model=ChunkOut,
-    status_code=201,
-    responses=documented(413),
-    openapi_extra={"parameters": [optional_header("x-chunk-sha256")]},
-)
-async def put_chunk(
-    clip_id: uuid.UUID,
-    index: Annotated[int, Path(ge=0)],
-    request: Request,
-    response: Response,
-    sid: TokenSession,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> ChunkOut:
-    """Receive the body (in memory, sealed before it is stored), then store it idempotently by
-    (clip, index). A well-formed request is answered before it gets here, by the same checks
-    and services outside the generic stack (web/panel/chunk_route.py); this route documents the
-    endpoint and answers what that one passes on (a malformed path or query, SQLite)."""
-    received = await uploads.receive_chunk(
-        request.stream(),
-        settings,
-        request.headers.get("content-length"),
-        request.headers.get("x-chunk-sha256"),  # read here: see optional_header
-    )
-    created, out = await call_blocking(
-        uploads.store_chunk,
-        session=session,
-        settings=settings,
-        session_public_id=sid,
-        clip_public_id=clip_id,
-        index=index,
-        received=received,
-    )
-    response.status_code = 201 if created else 200
-    return out
-
-
-@router.post("/clips/{clip_id}/events", response_model=EventsOut, responses=documented(413))
-async def post_events(
-    clip_id: uuid.UUID,
-    body: EventsIn,
-    sid: TokenSession,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> EventsOut:
-    """Playback events of the ad while it was recorded (start, pause, stall, hidden, end...),
-    from which the server judges how much of the ad was seen; at most 1000 per call."""
-    stored = await call_blocking(
-        uploads.store_events,
-        session=session,
-        settings=settings,
-        session_public_id=sid,
-        clip_public_id=clip_id,
-        body=body,
-    )
-    return EventsOut(stored=stored)
-
-
-@router.post(
-    "/clips/{clip_id}/finish",
-    status_code=202,
-    response_model=StatusOut,
-    response_model_exclude_none=True,
-)
-async def finish(
-    clip_id: uuid.UUID,
-    body: FinishIn,
-    sid: TokenSession,
-    session: SessionDep,
-    settings: SettingsDep,
-) -> StatusOut:
-    """Queue the clip; the task is sent only after the commit, and a broker outage loses nothing."""
-    finished = await call_blocking(
-        uploads.finish_clip,
-        session=session,
-        session_public_id=sid,
-        clip_public_id=clip_id,
-        chunk_count=body.chunk_count,
-    )
-    if finished.needs_enqueue and await call_blocking(
-        enqueue_analysis, settings=settings, clip_id=finished.clip_id
-    ):
-        await call_blocking(mark_enqueued, session=session, clip_id=finished.clip_id)
-    return StatusOut(status=finished.status)
 
 
 @router.post(

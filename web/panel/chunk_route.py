@@ -4,15 +4,15 @@ Chunk uploads are most of the requests a fielded study makes (one a second per r
 panelist), and each crossed every middleware layer, FastAPI's dependency solving and an ORM
 session before one fixed statement did the work. This plain ASGI handler sits in front of all
 of that (`create_app` adds it outermost) and does only what a chunk needs: the bearer token,
-the size and checksum checks (`uploads.receive_chunk`), then, in a worker thread, the one
+the size and checksum checks (`chunks.receive_chunk`), then, in a worker thread, the one
 statement on a raw pooled connection with the chunk sealed and stored before the commit
-(`uploads.store_chunk_pooled`). Everything else goes where it always went:
+(`chunks.store_chunk_pooled`). Everything else goes where it always went:
 
 - a new chunk the statement does not take (a replay, a refusal, another session's clip): the
-  careful path, `uploads.store_chunk` on an ORM session, which says exactly what is wrong;
+  careful path, `chunks.store_chunk` on an ORM session, which says exactly what is wrong;
 - a request that is not well formed (a clip id that is not a canonical UUID, an index that is
   not a 32-bit non-negative integer, a query string, another method) and every request on
-  SQLite: the FastAPI route in web/panel/api.py, which also keeps the OpenAPI entry, so its
+  SQLite: the FastAPI route in web/panel/clip_api.py, which also keeps the OpenAPI entry, so its
   422 answers are FastAPI's own.
 
 Answers are the route's: `{"index", "bytes"}` with 201 (stored) or 200 (a replay), a refusal in
@@ -39,13 +39,12 @@ from web.clips.storage import ReceivedChunk
 from web.deps import get_session
 from web.edge import INT_MAX
 from web.errors import DomainError, Unauthorized
-from web.panel import uploads
+from web.panel import chunks
 from web.panel.deps import call_blocking, verified_session
-from web.panel.schemas import ChunkOut
 from web.refusals import error_body, error_headers, status_of
 from web.settings import Settings
 
-# The path as web/panel/api.py declares it, narrowed to what needs no FastAPI validation: a
+# The path as web/panel/clip_api.py declares it, narrowed to what needs no FastAPI validation: a
 # canonical UUID and a decimal index (checked against 32 bits below, as web/edge.py does).
 CHUNK_PATH = re.compile(
     r"/api/v1/panel/clips/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
@@ -123,20 +122,20 @@ async def _put_chunk(
     clip_id: uuid.UUID,
     index: int,
 ) -> tuple[int, dict[str, Any]]:
-    """The route of web/panel/api.py in the same order: token, body, then the store."""
+    """The route of web/panel/clip_api.py in the same order: token, body, then the store."""
     authorization = headers.get(b"authorization", b"").decode("latin-1")
     if not authorization.lower().startswith("bearer "):
         raise Unauthorized("Missing session token (Authorization: Bearer <token>)")
     session_id = verified_session(settings, authorization[7:].strip())
     declared = headers.get(b"content-length")
     checksum = headers.get(b"x-chunk-sha256")
-    received = await uploads.receive_chunk(
+    received = await chunks.receive_chunk(
         _body(receive),
         settings,
         declared.decode("latin-1") if declared is not None else None,
         checksum.decode("latin-1") if checksum is not None else None,
     )
-    created, out = await call_blocking(
+    created = await call_blocking(
         _store,
         application=application,
         settings=settings,
@@ -145,7 +144,8 @@ async def _put_chunk(
         index=index,
         received=received,
     )
-    return (201 if created else 200), out.model_dump()
+    # web/panel/clip_api.py's ChunkOut, written out: the hot path builds no model.
+    return (201 if created else 200), {"index": index, "bytes": received.size}
 
 
 def _store(
@@ -156,15 +156,16 @@ def _store(
     clip_id: uuid.UUID,
     index: int,
     received: ReceivedChunk,
-) -> tuple[bool, ChunkOut]:
-    """The one statement on a raw pooled connection; the careful path when it takes nothing."""
+) -> bool:
+    """The one statement on a raw pooled connection; the careful path when it takes nothing.
+    True when the chunk is new, False for a replay."""
     testing = application.dependency_overrides.get(get_session) is not None
-    if not testing and uploads.store_chunk_pooled(
+    if not testing and chunks.store_chunk_pooled(
         application.state.engine, settings, session_id, clip_id, index, received
     ):
-        return True, ChunkOut(index=index, bytes=received.size)
+        return True
     with _session(application) as session:
-        return uploads.store_chunk(
+        return chunks.store_chunk(
             session=session,
             settings=settings,
             session_public_id=session_id,

@@ -3,6 +3,8 @@ its newest consent text in the panelist's language, and the study's name and int
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,7 +13,6 @@ from candor.statuses import ConsentDecision
 from web.clips.models import ConsentRecord
 from web.errors import Conflict, NotFound
 from web.panel.locales import locale_candidates
-from web.panel.schemas import ConsentTextOut, IntegrationOut
 from web.studies.fieldwork import intake
 from web.studies.models import ConsentText, Integration, Study
 
@@ -78,28 +79,28 @@ def choose_locale(available: dict[str, ConsentText], wanted: str | None, default
     return sorted(available)[0]
 
 
-def consent_out(text: ConsentText) -> ConsentTextOut:
-    return ConsentTextOut(
-        consent_text_id=text.id,
-        version=text.version,
-        locale=text.locale,
-        text=text.consent_text,
-        instructions=text.instructions,
-        sha256=text.sha256,
-    )
+@dataclass(frozen=True)
+class IntegrationInfo:
+    """What the recorder shows before the camera is touched (its answer: web/panel/answers.py)."""
+
+    study_name: str
+    intake: str  # "open", "paused" or "closed"
+    locale: str
+    locales: list[str]
+    consent: ConsentText
 
 
-def integration_info(*, session: Session, public_key: str, locale: str | None) -> IntegrationOut:
+def integration_info(*, session: Session, public_key: str, locale: str | None) -> IntegrationInfo:
     """What a panelist sees before the camera is touched: the study name and the consent text."""
     integration = integration_by_key(session, public_key)
     texts = latest_consent_texts(session, integration.id)
     chosen = choose_locale(texts, locale, integration.default_locale)
     study = session.get(Study, integration.study_id)
     assert study is not None
-    return IntegrationOut(
+    return IntegrationInfo(
         study_name=study.name,
         intake=intake(session, integration),
         locale=chosen,
         locales=sorted(texts),
-        consent=consent_out(texts[chosen]),
+        consent=texts[chosen],
     )

@@ -109,8 +109,8 @@ def holdings(*, session: Session, settings: Settings, receipt_code: str) -> Hold
                 key_destroyed=any(a.key_destroyed for a in ended),
                 curve_seconds=int(seconds.get(clip.id, 0)) if clip is not None else 0,
                 emotion_seconds=int(emotion_seconds.get(clip.id, 0)) if clip is not None else 0,
-                withdrawn=any(a.reason == "withdrawn" for a in ended),
-                superseded=any(a.reason == "superseded" for a in ended),
+                withdrawn=any(a.reason == DeletionReason.WITHDRAWN for a in ended),
+                superseded=any(a.reason == DeletionReason.SUPERSEDED for a in ended),
             )
         )
     erased = panel_session.status == SessionStatus.WITHDRAWN
@@ -118,7 +118,7 @@ def holdings(*, session: Session, settings: Settings, receipt_code: str) -> Hold
         a.deleted_at
         for found in audits.values()
         for a in found
-        if a.reason in ("withdrawn", "erased", "superseded")
+        if a.reason in (DeletionReason.WITHDRAWN, DeletionReason.ERASED, DeletionReason.SUPERSEDED)
     ]
     return Holdings(
         recordings,

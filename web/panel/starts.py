@@ -4,43 +4,33 @@ token), their ad order, a signed token, and the ads a reload cut off (web/clips/
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from candor import ondevice
-from candor.ondevice import Fallback
 from candor.statuses import LIVE_SESSION, ClipStatus, SessionStatus
-from web import ondevice as ondevice_assets
 from web.clips.deletion import remove_videos
 from web.clips.models import Clip, PanelSession
-from web.clips.reoffer import reoffer_ads
+from web.clips.reoffer import CutOff, reoffer_ads
 from web.db import utcnow
 from web.errors import Conflict, Invalid
 from web.panel import tokens
 from web.panel.entry import (
     agreed_fallback,
     choose_locale,
-    consent_out,
     fallback_text,
     integration_by_key,
     latest_consent_texts,
 )
-from web.panel.schemas import (
-    AdOut,
-    OnDeviceOut,
-    ReofferOut,
-    SessionOut,
-    SessionStart,
-)
+from web.panel.schemas import SessionStart
 from web.panel.service import supersede
 from web.settings import Settings
 from web.studies.emotion import fielding_refusal
 from web.studies.fieldwork import intake
-from web.studies.models import Ad, AdOrder, Integration, IntegrationStatus, Study
+from web.studies.models import Ad, AdOrder, ConsentText, Integration, IntegrationStatus, Study
 from web.studies.recorder_strings import strings_for
 from web.studies.signing import check_preview_token, verify_respondent
 
@@ -50,8 +40,6 @@ from web.studies.signing import check_preview_token, verify_respondent
 # they agree. An unsigned start proves nothing about who it is, so it never touches another
 # session: it is a session of its own, and a duplicate id is flagged in data quality.
 RESUMABLE = (SessionStatus.STARTED, SessionStatus.CONSENTED, SessionStatus.DECLINED)
-# Builds the URL of an ad's video or poster ("video" / "poster") for a <video> tag.
-MediaUrl = Callable[[Ad, str], str]
 
 
 # Pass-through names the recorder may carry a signature and a preview token in (a link's query,
@@ -164,9 +152,29 @@ def _refuse_unless_open(session: Session, integration: Integration) -> None:
         )
 
 
-def start_session(
-    *, session: Session, settings: Settings, body: SessionStart, media_url: MediaUrl
-) -> SessionOut:
+@dataclass(frozen=True)
+class Started:
+    """A session started or resumed, with what the recorder is told of it (its answer is made
+    in web/panel/answers.py)."""
+
+    panel_session: PanelSession
+    integration: Integration
+    token: str
+    expires_at: datetime
+    # Kept by the browser alone; sent again, it resumes this session.
+    resume_token: str
+    locale: str
+    consent: ConsentText  # the text in force: the agreed fallback's, once agreed to
+    ads: list[Ad]
+    recorded: list[int]  # resumed: the ads recorded (in part), not shown again
+    reoffer: list[CutOff]  # resumed: of those, the ads a reload cut off, offered once more
+    strings: dict[str, str] | None
+    on_device: bool
+    # The server-mode text asked again with when this browser cannot read the face, if any.
+    fallback: ConsentText | None
+
+
+def start_session(*, session: Session, settings: Settings, body: SessionStart) -> Started:
     """A panel session: keyed respondent hash, this panelist's ad order, a signed token.
 
     The same respondent id again with the resume token their browser was given (a reload, a
@@ -254,46 +262,18 @@ def start_session(
         # Resumed after agreeing to the server-mode fallback: that is the text in force.
         shown = agreed_fallback(session, panel_session.id) or shown
         fallback = None
-    return SessionOut(
-        session_id=panel_session.public_id,
+    return Started(
+        panel_session=panel_session,
+        integration=integration,
         token=token,
         expires_at=expires_at,
-        locale=locale,
-        consent=consent_out(shown),
-        ads=[
-            AdOut(
-                id=ad.id,
-                title=ad.title,
-                duration_s=ad.duration_s,
-                width=ad.width,
-                height=ad.height,
-                video_url=media_url(ad, "video"),
-                poster_url=media_url(ad, "poster") if ad.poster_key else None,
-            )
-            for ad in ads
-        ],
-        return_url_template=integration.return_url_template,
-        preview=panel_session.is_preview,
-        recorded_ads=recorded,
-        reoffer_ads=[ReofferOut(ad_id=cut.ad_id, chunks=cut.chunks) for cut in again],
         resume_token=resume_token,
+        locale=locale,
+        consent=shown,
+        ads=ads,
+        recorded=recorded,
+        reoffer=again,
         strings=strings_for(integration, locale),
-        on_device=on_device_out(on_device, fallback=Fallback.SERVER if fallback else Fallback.EXIT),
-        fallback_consent=consent_out(fallback) if fallback and on_device else None,
-    )
-
-
-def on_device_out(on_device: bool, *, fallback: Fallback = Fallback.EXIT) -> OnDeviceOut | None:
-    """What the recorder needs to read the face itself, when the session is on-device, and what
-    it offers when this browser cannot (`fallback`: server mode only with its consent text)."""
-    if not on_device:
-        return None
-    return OnDeviceOut(
-        fallback=fallback.value,
-        assets=ondevice_assets.ASSETS_PREFIX,
-        model=f"{ondevice_assets.ASSETS_PREFIX}/{ondevice_assets.MODEL_NAME}",
-        model_sha256=ondevice.MODEL_SHA256,
-        library_version=ondevice.LIBRARY_VERSION,
-        fps=ondevice.FPS,
-        mime_type=ondevice.MIME_TYPE,
+        on_device=on_device,
+        fallback=fallback,
     )

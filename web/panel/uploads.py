@@ -1,13 +1,14 @@
-"""Clips, chunks, playback events and finishing: the upload half of the panelist API."""
+"""Clips, playback events and finishing: the upload half of the panelist API (a clip's chunks
+are web/panel/chunks.py). The services answer domain objects; web/panel/clip_api.py makes the
+JSON of them."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,8 +20,7 @@ from web.clips.deletion import remove_videos
 from web.clips.lifecycle import consented
 from web.clips.models import Chunk, Clip, PanelSession, PlaybackEvent
 from web.errors import Conflict, Invalid, NotFound, Refused, TooLarge, Unsupported
-from web.panel.fastpath import store_chunk_fast, store_on_connection
-from web.panel.schemas import ChunkOut, ClipCreate, ClipOut, EventsIn, PlaybackEventIn
+from web.panel.schemas import ClipCreate, EventsIn, PlaybackEventIn
 from web.panel.service import has_agreed, panel_session_for
 from web.settings import Settings
 from web.studies.models import Ad
@@ -28,7 +28,7 @@ from web.studies.models import Ad
 NO_CONSENT = "No agree record for this session: uploads need consent first"
 
 
-def _refuse_unless_consented(status: SessionStatus, agreed: bool) -> None:
+def refuse_unless_consented(status: SessionStatus, agreed: bool) -> None:
     if status == SessionStatus.WITHDRAWN:
         raise Refused("This session was withdrawn; nothing more is accepted")
     if status != SessionStatus.CONSENTED or not agreed:
@@ -41,19 +41,26 @@ def _received(session: Session, clip_id: int) -> list[int]:
     )
 
 
-def _clip_out(session: Session, clip: Clip) -> ClipOut:
-    return ClipOut(
-        clip_id=clip.public_id, status=clip.status.value, received=_received(session, clip.id)
-    )
+@dataclass(frozen=True)
+class ClipState:
+    """A clip as the recorder sees it: its status and the chunk indices the server holds."""
+
+    clip_id: uuid.UUID
+    status: ClipStatus
+    received: list[int]
+
+
+def _state(session: Session, clip: Clip) -> ClipState:
+    return ClipState(clip.public_id, clip.status, _received(session, clip.id))
 
 
 def open_clip(
     *, session: Session, settings: Settings, session_public_id: uuid.UUID, body: ClipCreate
-) -> ClipOut:
+) -> ClipState:
     """The clip of one ad in this session, created on first call (idempotent per session and ad)
     with a fresh data key that will seal its chunks."""
     panel_session = panel_session_for(session, session_public_id)
-    _refuse_unless_consented(panel_session.status, has_agreed(session, panel_session.id))
+    refuse_unless_consented(panel_session.status, has_agreed(session, panel_session.id))
     if body.ad_id not in panel_session.ad_order:
         raise NotFound("This ad is not part of the session")
     if panel_session.on_device:
@@ -78,7 +85,7 @@ def open_clip(
         if clip is not None and body.restart and clip.chunks_received > 0:
             return _restart(session, settings, clip)
         if clip is not None:
-            return _clip_out(session, clip)
+            return _state(session, clip)
         public_id = uuid.uuid4()
         clip = Clip(
             public_id=public_id,
@@ -93,11 +100,11 @@ def open_clip(
         except IntegrityError:  # a concurrent call created it first
             session.rollback()
             continue
-        return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
+        return ClipState(clip.public_id, clip.status, [])
     raise Conflict("The clip is being created by another request; retry")
 
 
-def _restart(session: Session, settings: Settings, clip: Clip) -> ClipOut:
+def _restart(session: Session, settings: Settings, clip: Clip) -> ClipState:
     """The ad offered again after a reload cut it off: its first take goes (reoffer.py)."""
     removal = reoffer.restart(session, settings, clip)
     if removal is None:
@@ -109,7 +116,7 @@ def _restart(session: Session, settings: Settings, clip: Clip) -> ClipOut:
         )
     session.commit()
     remove_videos(settings, [removal])
-    return ClipOut(clip_id=clip.public_id, status=clip.status.value, received=[])
+    return ClipState(clip.public_id, clip.status, [])
 
 
 @dataclass
@@ -124,7 +131,7 @@ class LockedClip:
         return clip_bound(settings, self.ad_duration_s)
 
 
-def _lock_clip(
+def lock_clip(
     session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID
 ) -> LockedClip:
     """The clip, locked for update, if it belongs to this session; otherwise 404."""
@@ -144,148 +151,11 @@ def _lock_clip(
 
 def clip_state(
     *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID
-) -> ClipOut:
-    locked = _lock_clip(session, session_public_id, clip_public_id)
-    out = _clip_out(session, locked.clip)
+) -> ClipState:
+    locked = lock_clip(session, session_public_id, clip_public_id)
+    out = _state(session, locked.clip)
     session.rollback()  # release the lock
     return out
-
-
-async def receive_chunk(
-    stream: AsyncIterator[bytes],
-    settings: Settings,
-    content_length: str | None,
-    x_chunk_sha256: str | None,
-) -> storage.ReceivedChunk:
-    """A chunk's body, in memory (sealed before it is stored): 413 past max_chunk_bytes,
-    announced or streamed; 400 if an X-Chunk-Sha256 header disagrees with the bytes."""
-    too_large = f"A chunk is at most {settings.max_chunk_bytes} bytes"
-    if (
-        content_length
-        and content_length.isdigit()
-        and int(content_length) > settings.max_chunk_bytes
-    ):
-        raise TooLarge(too_large)
-    try:
-        received = await storage.receive(stream, settings.max_chunk_bytes)
-    except storage.ChunkTooLarge as exc:
-        raise TooLarge(too_large) from exc
-    if x_chunk_sha256 and x_chunk_sha256.lower() != received.sha256:
-        raise Invalid("X-Chunk-Sha256 does not match the bytes received")
-    return received
-
-
-@contextmanager
-def _data_key_required() -> Iterator[None]:
-    try:
-        yield
-    except keys.KeyDestroyed as exc:  # a clip opened before chunks were sealed (an upgrade)
-        raise Conflict("This clip has no data key and takes no chunks") from exc
-
-
-def store_chunk_pooled(
-    engine: Engine,
-    settings: Settings,
-    session_public_id: uuid.UUID,
-    clip_public_id: uuid.UUID,
-    index: int,
-    received: storage.ReceivedChunk,
-) -> bool:
-    """The hot path on a raw pooled PostgreSQL connection, no ORM session: True once the new
-    chunk is stored and committed; False when nothing was written and `store_chunk` must say
-    what the chunk is (a replay, a refusal)."""
-    raw = engine.raw_connection()
-    try:
-        with _data_key_required():
-            stored = store_on_connection(
-                raw.driver_connection, settings, session_public_id, clip_public_id, index, received
-            )
-        if stored:
-            raw.commit()
-        else:
-            raw.rollback()
-        return stored
-    except BaseException:
-        raw.rollback()
-        raise
-    finally:
-        raw.close()  # back to the pool
-
-
-def store_chunk(
-    *,
-    session: Session,
-    settings: Settings,
-    session_public_id: uuid.UUID,
-    clip_public_id: uuid.UUID,
-    index: int,
-    received: storage.ReceivedChunk,
-) -> tuple[bool, ChunkOut]:
-    """Seal and keep an uploaded chunk. Returns (created, answer).
-
-    Idempotent by (clip, index): the same bytes again are accepted without change, other bytes
-    are refused. The chunk is stored only after its row is flushed, so a refused chunk can never
-    overwrite a stored one.
-    """
-    with _data_key_required():
-        if session.get_bind().dialect.name == "postgresql" and store_chunk_fast(
-            session, settings, session_public_id, clip_public_id, index, received
-        ):
-            return True, ChunkOut(index=index, bytes=received.size)
-        return _store_chunk(session, settings, session_public_id, clip_public_id, index, received)
-
-
-def _store_chunk(
-    session: Session,
-    settings: Settings,
-    session_public_id: uuid.UUID,
-    clip_public_id: uuid.UUID,
-    index: int,
-    received: storage.ReceivedChunk,
-) -> tuple[bool, ChunkOut]:
-    if index >= settings.max_chunks_per_clip:
-        raise TooLarge(f"A clip has at most {settings.max_chunks_per_clip} chunks")
-    if received.size == 0:
-        raise Invalid("Empty chunk: the body must hold the chunk's bytes")
-    for _attempt in range(2):
-        locked = _lock_clip(session, session_public_id, clip_public_id)
-        _refuse_unless_consented(locked.session_status, locked.agreed)
-        clip = locked.clip
-        stored = session.scalar(
-            select(Chunk.sha256).where(Chunk.clip_id == clip.id, Chunk.index == index)
-        )
-        if stored is not None:
-            session.rollback()
-            if stored != received.sha256:
-                raise Conflict(f"Chunk {index} was already stored with different bytes")
-            return False, ChunkOut(index=index, bytes=received.size)
-        if clip.status != ClipStatus.UPLOADING:
-            raise Conflict(f"This clip is {clip.status.value}; it takes no more chunks")
-        bound = locked.bound(settings)
-        refused = bound.too_many_chunks(index) or bound.too_many_bytes(
-            clip.bytes_received + received.size
-        )
-        if refused:
-            raise TooLarge(refused)
-        session.add(
-            Chunk(clip_id=clip.id, index=index, bytes=received.size, sha256=received.sha256)
-        )
-        # SQL-side increments: exact even where the row lock is not available (SQLite).
-        clip.bytes_received = Clip.bytes_received + received.size
-        clip.chunks_received = Clip.chunks_received + 1
-        try:
-            session.flush()
-        except IntegrityError:  # the same index arrived concurrently: compare with that one
-            session.rollback()
-            continue
-        try:
-            storage.put_chunk(settings, clip.public_id, clip.data_key, index, received.data)
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
-        return True, ChunkOut(index=index, bytes=received.size)
-    raise Conflict(f"Chunk {index} is being stored by another request; retry")
 
 
 def add_events(
@@ -324,8 +194,8 @@ def store_events(
 ) -> int:
     """Store playback events, idempotent by seq; returns how many of the sent events are stored.
     An event past the clip's bound (its ad's length plus the margin) is a 413."""
-    locked = _lock_clip(session, session_public_id, clip_public_id)
-    _refuse_unless_consented(locked.session_status, locked.agreed)
+    locked = lock_clip(session, session_public_id, clip_public_id)
+    refuse_unless_consented(locked.session_status, locked.agreed)
     clip = locked.clip
     if clip.status != ClipStatus.UPLOADING:
         raise Conflict("This clip is finished; events must be sent before finish")
@@ -349,8 +219,8 @@ def finish_clip(
     *, session: Session, session_public_id: uuid.UUID, clip_public_id: uuid.UUID, chunk_count: int
 ) -> Finished:
     """Mark the clip queued once every chunk 0..chunk_count-1 is here; 409 lists the missing."""
-    locked = _lock_clip(session, session_public_id, clip_public_id)
-    _refuse_unless_consented(locked.session_status, locked.agreed)
+    locked = lock_clip(session, session_public_id, clip_public_id)
+    refuse_unless_consented(locked.session_status, locked.agreed)
     clip = locked.clip
     if clip.status != ClipStatus.UPLOADING:
         session.rollback()

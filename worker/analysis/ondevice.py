@@ -48,6 +48,7 @@ from candor.ondevice import (
     RECORD_BYTES,
 )
 from candor.ondevice import is_records as is_records  # the clip job reads it here
+from candor.quality import ExclusionReason
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings
 from worker.analysis.errors import AnalysisError, NoFrames
@@ -314,7 +315,7 @@ def analyze_records(
     )
     quality = result.quality
     if flags and quality.exclusion_reason is None:
-        quality = _with(quality, exclusion_reason="implausible")
+        quality = _with(quality, exclusion_reason=ExclusionReason.IMPLAUSIBLE)
     quality = _with(quality, stream_flags=tuple(flags))
     return AnalysisResult(result.frames, result.seconds, quality, result.provenance)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from candor.quality import ExclusionReason
 from worker.analysis.arrays import Table
 from worker.analysis.constants import EMOTION_COLUMNS, frame_columns, second_columns
 
@@ -25,7 +26,7 @@ class Quality:
     mean_brightness: float  # mean luma 0..255
     duration_s: float
     n_frames: int  # frames analysed
-    exclusion_reason: str | None  # None or one of EXCLUSION_REASONS
+    exclusion_reason: ExclusionReason | None  # the contract the producers import (candor.quality)
     occluded_share: float = 0.0  # face frames whose mouth or eyes are hidden (hand, sunglasses)
     # On-device mode: the plausibility rules the record stream broke (ondevice.PLAUSIBILITY_RULES)
     stream_flags: tuple[str, ...] = ()

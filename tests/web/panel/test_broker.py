@@ -18,7 +18,7 @@ from web.app import create_app
 from web.clips import sweep as sweeper
 from web.clips.models import Clip
 from web.clips.queue import enqueue_analysis
-from web.panel import api
+from web.panel import clip_api
 from web.settings import Settings
 
 API = panel.API
@@ -108,7 +108,7 @@ def test_the_task_is_sent_only_after_the_commit(
             seen.append(clip.status if clip else None)  # type: ignore[arg-type]
         return True
 
-    monkeypatch.setattr(api, "enqueue_analysis", broker)
+    monkeypatch.setattr(clip_api, "enqueue_analysis", broker)
     with TestClient(create_app(settings)) as client:
         started = panel.start(client, integration)
         panel.consent(client, started)

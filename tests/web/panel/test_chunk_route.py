@@ -21,7 +21,7 @@ from tests.support.factories import make_ad, make_integration, make_study
 from web.app import create_app
 from web.clips import storage
 from web.clips.models import Chunk, Clip
-from web.panel import uploads
+from web.panel import chunks
 from web.panel.chunk_route import ChunkRoute
 from web.settings import Settings
 
@@ -79,13 +79,13 @@ def test_committed_chunks_go_through_the_pooled_connection_alone(
     started, clip_id = _started(client, session)
     alone = _alone(app)
     careful: list[int] = []
-    real_store_chunk = uploads.store_chunk
+    real_store_chunk = chunks.store_chunk
 
     def counted_store_chunk(**kwargs: Any) -> Any:
         careful.append(kwargs["index"])
         return real_store_chunk(**kwargs)
 
-    monkeypatch.setattr(uploads, "store_chunk", counted_store_chunk)
+    monkeypatch.setattr(chunks, "store_chunk", counted_store_chunk)
     body = b"\x1a\x45\xdf\xa3 first second"
     first = alone.put(
         f"{API}/clips/{clip_id}/chunks/0",

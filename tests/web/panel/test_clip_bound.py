@@ -116,7 +116,7 @@ def test_the_bound_also_holds_on_the_careful_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The one-statement fast path and the careful path agree (each spells the bound)."""
-    monkeypatch.setattr("web.panel.uploads.store_chunk_fast", lambda *args: False)
+    monkeypatch.setattr("web.panel.chunks.store_chunk_fast", lambda *args: False)
     started, clip_id = fifteen_s
     bound = clip_bound(settings, AD_SECONDS)
     assert panel.put_chunk(client, started, clip_id, bound.chunks - 1, b"x").status_code == 201

@@ -16,7 +16,7 @@ from candor.statuses import DeletionReason, SessionStatus
 from tests.support import panel
 from tests.support.factories import make_ad, make_integration, make_study
 from web.clips.models import Clip, ClipSecond, DeletionAudit, PanelSession
-from web.panel import tokens, uploads
+from web.panel import chunks, tokens
 from web.settings import Settings
 
 API = panel.API
@@ -101,7 +101,7 @@ def test_a_request_that_loses_a_race_with_an_erasure_is_409_not_500(
         # What SQLAlchemy raises when the clip row it updates was deleted by another request.
         raise StaleDataError("UPDATE statement on table 'clip' expected to update 1 row(s)")
 
-    monkeypatch.setattr(uploads, "store_chunk", erased_meanwhile)
+    monkeypatch.setattr(chunks, "store_chunk", erased_meanwhile)
     raced = panel.put_chunk(client, started, clip_id, len(CHUNKS), b"y" * 3000)
     assert raced.status_code == 409, raced.text
     assert raced.json()["code"] == "conflict"

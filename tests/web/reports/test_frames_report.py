@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.offsetbox import AnnotationBbox
 from PIL import Image
 
-from tests.web.results.test_reports import _plain_report
+from tests.web.reports.test_reports import _plain_report
 from tests.web.studies.test_thumbnails import grey_video
 from web.reports import render
 from web.reports.content import AdReport

@@ -354,3 +354,26 @@ def test_every_title_is_printed_as_typed_in_png_and_pdf_also_through_a_share_lin
         assert "תירבע" in pages[0] and "עברית" not in pages[0]
         meta = PdfReader(io.BytesIO(pdf.content)).metadata
         assert meta is not None and meta.title == f"Study: {NASTY}: Candor report"
+
+
+def test_a_report_route_s_headers_hold_for_its_refusals_and_the_login_redirect_stays(
+    client: TestClient, db_session: Session, settings: Settings, world: World
+) -> None:
+    # Logged out, a browser is still sent to the login page (the app's own handler answers
+    # inside the route class), and an API caller gets the 401 in the one error shape.
+    client.cookies.clear()
+    page = client.get(
+        f"/results/studies/{world.study.id}/report.pdf", headers=HTML, follow_redirects=False
+    )
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
+    assert page.headers["cache-control"] == "private, no-store"
+    api = client.get(f"/results/studies/{world.study.id}/report.pdf")
+    assert api.status_code == 401 and set(api.json()) >= {"detail", "code"}
+    # A member's refusal carries the members' headers, a link's refusal the public ones.
+    login(client, settings, world.analyst)
+    missing = client.get("/results/ads/999999/report.png")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "private, no-store"
+    unknown = client.get("/report/not-a-token", headers=HTML)
+    assert unknown.status_code == 404
+    assert unknown.headers["referrer-policy"] == "no-referrer"
+    assert unknown.headers["cache-control"] == "no-store"
