@@ -25,6 +25,7 @@ The seeded rows are deleted at the end (the organisation cascades).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import re
@@ -47,15 +48,21 @@ sys.path.insert(0, str(ROOT))
 
 from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES  # noqa: E402
 from candor.migrations import alembic_config  # noqa: E402
-from candor.statuses import ClipStatus  # noqa: E402
+from candor.statuses import ClipStatus, ConsentDecision, SessionStatus  # noqa: E402
 from tests.support import stack  # noqa: E402
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
 from web.accounts.models import Membership, Organisation, Role, User  # noqa: E402
 from web.clips.aggregates import apply_clip, rebuild_aggregates  # noqa: E402
-from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession  # noqa: E402
+from web.clips.models import (  # noqa: E402
+    Clip,
+    ClipEmotionSecond,
+    ClipSecond,
+    ConsentRecord,
+    PanelSession,
+)
 from web.db import make_engine  # noqa: E402
 from web.settings import Settings  # noqa: E402
-from web.studies.models import Ad, Integration, IntegrationKind, Study  # noqa: E402
+from web.studies.models import Ad, ConsentText, Integration, IntegrationKind, Study  # noqa: E402
 
 SECRET = "bench-results-secret-key-0123456789-abcdefgh"
 ORG_NAME = "Results benchmark org"
@@ -88,6 +95,12 @@ def _emotion_second(rng: random.Random, clip_id: int, ad_id: int, s: int) -> dic
         row[name] = _unit(rng.gauss(0.15, 0.1))
     row["valence"] = max(-1.0, min(1.0, rng.gauss(0.4 if 18 <= s <= 21 else 0.0, 0.2)))
     return row
+
+
+# Seconds spent in each step of the bulk seed of the measured ad.
+PHASES: dict[str, float] = dict.fromkeys(
+    ["sessions and consents", "clips", "seconds (COPY)", "aggregates rebuilt"], 0.0
+)
 
 
 @dataclass
@@ -131,6 +144,15 @@ def _integration(session: Session, study: Study) -> Integration:
         public_key=f"bench-{study.id}", passthrough_vars=["age", "country"],
     )  # fmt: skip
     session.add(integration)
+    session.flush()
+    text = "Bench consent text."
+    session.add(
+        ConsentText(
+            integration_id=integration.id, locale="en", version=1, consent_text=text,
+            instructions="", sha256=hashlib.sha256(text.encode()).hexdigest(),
+            discloses_emotion=study.emotion_mode,
+        )
+    )  # fmt: skip
     session.flush()
     return integration
 
@@ -201,12 +223,32 @@ def bulk_panelists(
             "respondent_hash": secrets.token_hex(32),
             "passthrough": {"age": pick.choice(AGES), "country": pick.choice(COUNTRIES)},
             "ad_order": [ad.id],
+            "status": SessionStatus.COMPLETE,
+            "emotion_mode": emotions,
         }
         for _ in range(panelists)
     ]
+    phase = time.perf_counter()
     session_ids = session.scalars(
         insert(PanelSession).returning(PanelSession.id, sort_by_parameter_order=True), sessions
     ).all()
+    # Each panelist agreed, as the consent step records it: the results read these rows
+    # (which studies show emotions, consent counts, data quality).
+    consent = session.execute(
+        select(ConsentText.id, ConsentText.sha256).where(
+            ConsentText.integration_id == integration.id
+        )
+    ).one()
+    session.execute(
+        insert(ConsentRecord),
+        [
+            {"session_id": session_id, "consent_text_id": consent.id,
+             "text_sha256": consent.sha256, "locale": "en", "decision": ConsentDecision.AGREE}
+            for session_id in session_ids
+        ],
+    )  # fmt: skip
+    PHASES["sessions and consents"] += time.perf_counter() - phase
+    phase = time.perf_counter()
     clips = [
         {
             "session_id": session_id,
@@ -222,11 +264,16 @@ def bulk_panelists(
     clip_ids = list(
         session.scalars(insert(Clip).returning(Clip.id, sort_by_parameter_order=True), clips)
     )
+    PHASES["clips"] += time.perf_counter() - phase
+    phase = time.perf_counter()
     _copy(session, "clip_second", clip_ids, ad.id, _curve_block(rng, panelists))
     if emotions:
         _copy(session, "clip_emotion_second", clip_ids, ad.id, _emotion_block(rng, panelists))
+    PHASES["seconds (COPY)"] += time.perf_counter() - phase
     if rebuild:
+        phase = time.perf_counter()
         rebuild_aggregates(session, ad.id)
+        PHASES["aggregates rebuilt"] += time.perf_counter() - phase
 
 
 def seed(session: Session, panelists: int, emotions: bool, norm_ads: int) -> Seeded:
@@ -244,9 +291,12 @@ def seed(session: Session, panelists: int, emotions: bool, norm_ads: int) -> See
         session.commit()
         elapsed = time.perf_counter() - started
         print(f"  seeded {min(panelists, done + 5000)} panelists ({elapsed:.1f} s)")
+    phase = time.perf_counter()
     rebuild_aggregates(session, ad.id)
     session.commit()
+    PHASES["aggregates rebuilt"] += time.perf_counter() - phase
     elapsed = time.perf_counter() - started
+    print("  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in PHASES.items()))
     for i in range(norm_ads):
         other = _ad(session, study, f"Norm ad {i + 1}")
         bulk_panelists(session, study, integration, other, 20, emotions, seed=10_000_000 + i)
