@@ -3,11 +3,14 @@
 Seeds an organisation, a study and a 30 s ad with N analysed panelists (30 seconds of every
 curve metric each: attention, the 20 expressions, blinks and quality; with --emotions the study
 is in emotion mode and each second also has the 9 emotion metrics; two pass-through variables)
-into PostgreSQL in bulk: sessions and clips by multi-row inserts, the seconds by COPY, then the
-ad's aggregates in one statement (web.clips.aggregates.rebuild_aggregates, the same cells the
+into PostgreSQL in bulk, through the tables the product writes: sessions, each with its consent
+record (agree), and clips by multi-row inserts, the seconds by binary COPY (built by numpy; a
+metric no model measures left empty, as the pipeline stores it), then the ad's aggregates in
+one statement (web.clips.aggregates.rebuild_aggregates, the same cells the
 pipeline's apply_clip keeps; tests/web/clips/test_rebuild.py checks they agree). --apply-clip
 seeds the old way instead, through apply_clip one panelist at a time (~170 ms each).
 The organisation also gets --norm-ads more ads (20 panelists each) so its norm is over many ads.
+Then ANALYZE, as autovacuum would after a load this size.
 
 Then it starts the web app under uvicorn and times over HTTP, with a logged-in analyst: the
 aggregated curves JSON, the same split by a variable, the ad page, the exports (the per-panelist
