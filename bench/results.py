@@ -3,11 +3,14 @@
 Seeds an organisation, a study and a 30 s ad with N analysed panelists (30 seconds of every
 curve metric each: attention, the 20 expressions, blinks and quality; with --emotions the study
 is in emotion mode and each second also has the 9 emotion metrics; two pass-through variables)
-into PostgreSQL in bulk: sessions and clips by multi-row inserts, the seconds by COPY, then the
-ad's aggregates in one statement (web.clips.aggregates.rebuild_aggregates, the same cells the
+into PostgreSQL in bulk, through the tables the product writes: sessions, each with its consent
+record (agree), and clips by multi-row inserts, the seconds by binary COPY (built by numpy; a
+metric no model measures left empty, as the pipeline stores it), then the ad's aggregates in
+one statement (web.clips.aggregates.rebuild_aggregates, the same cells the
 pipeline's apply_clip keeps; tests/web/clips/test_rebuild.py checks they agree). --apply-clip
 seeds the old way instead, through apply_clip one panelist at a time (~170 ms each).
 The organisation also gets --norm-ads more ads (20 panelists each) so its norm is over many ads.
+Then ANALYZE, as autovacuum would after a load this size.
 
 Then it starts the web app under uvicorn and times over HTTP, with a logged-in analyst: the
 aggregated curves JSON, the same split by a variable, the ad page, the exports (the per-panelist
@@ -25,6 +28,7 @@ The seeded rows are deleted at the end (the organisation cascades).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import random
 import re
@@ -39,23 +43,34 @@ from typing import Any
 
 import httpx
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from candor.metrics import CURVE_METRICS, EMOTION_METRICS, EXPRESSION_NAMES  # noqa: E402
+from candor.metrics import (  # noqa: E402
+    CURVE_METRICS,
+    EMOTION_METRICS,
+    EXPRESSION_NAMES,
+    NOT_MEASURED,
+)
 from candor.migrations import alembic_config  # noqa: E402
-from candor.statuses import ClipStatus  # noqa: E402
+from candor.statuses import ClipStatus, ConsentDecision, SessionStatus  # noqa: E402
 from tests.support import stack  # noqa: E402
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value  # noqa: E402
 from web.accounts.models import Membership, Organisation, Role, User  # noqa: E402
 from web.clips.aggregates import apply_clip, rebuild_aggregates  # noqa: E402
-from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession  # noqa: E402
+from web.clips.models import (  # noqa: E402
+    Clip,
+    ClipEmotionSecond,
+    ClipSecond,
+    ConsentRecord,
+    PanelSession,
+)
 from web.db import make_engine  # noqa: E402
 from web.settings import Settings  # noqa: E402
-from web.studies.models import Ad, Integration, IntegrationKind, Study  # noqa: E402
+from web.studies.models import Ad, ConsentText, Integration, IntegrationKind, Study  # noqa: E402
 
 SECRET = "bench-results-secret-key-0123456789-abcdefgh"
 ORG_NAME = "Results benchmark org"
@@ -88,6 +103,12 @@ def _emotion_second(rng: random.Random, clip_id: int, ad_id: int, s: int) -> dic
         row[name] = _unit(rng.gauss(0.15, 0.1))
     row["valence"] = max(-1.0, min(1.0, rng.gauss(0.4 if 18 <= s <= 21 else 0.0, 0.2)))
     return row
+
+
+# Seconds spent in each step of the bulk seed of the measured ad.
+PHASES: dict[str, float] = dict.fromkeys(
+    ["sessions and consents", "clips", "seconds (COPY)", "aggregates rebuilt"], 0.0
+)
 
 
 @dataclass
@@ -132,6 +153,15 @@ def _integration(session: Session, study: Study) -> Integration:
     )  # fmt: skip
     session.add(integration)
     session.flush()
+    text = "Bench consent text."
+    session.add(
+        ConsentText(
+            integration_id=integration.id, locale="en", version=1, consent_text=text,
+            instructions="", sha256=hashlib.sha256(text.encode()).hexdigest(),
+            discloses_emotion=study.emotion_mode,
+        )
+    )  # fmt: skip
+    session.flush()
     return integration
 
 
@@ -162,22 +192,46 @@ def _emotion_block(rng: np.random.Generator, panelists: int) -> dict[str, Array]
     return block
 
 
+# PostgreSQL's binary COPY: signature, flags, header extension length; -1 fields ends it.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_COPY_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
 def _copy(
     session: Session, table: str, clip_ids: list[int], ad_id: int, block: dict[str, Array]
 ) -> None:
-    """COPY one row per clip and second into `table`."""
-    metrics = list(block)
-    columns = ["clip_id", "ad_id", "second", *(["n_frames"] if table == "clip_second" else [])]
-    values = np.column_stack([block[m] for m in metrics]).tolist()
+    """COPY one row per clip and second into `table`, in PostgreSQL's binary format, built in
+    one go by numpy (no Python work per row). A metric no model measures is left empty (NULL),
+    as the pipeline stores it."""
+    metrics = [m for m in block if m not in NOT_MEASURED]
+    integers = ["clip_id", "ad_id", "second", *(["n_frames"] if table == "clip_second" else [])]
+    rows = len(clip_ids) * SECONDS
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for i, _ in enumerate(integers):
+        fields += [(f"il{i}", ">i4"), (f"i{i}", ">i4")]
+    for i, _ in enumerate(metrics):
+        fields += [(f"fl{i}", ">i4"), (f"f{i}", ">f8")]
+    data = np.empty(rows, dtype=np.dtype(fields))
+    data["count"] = len(integers) + len(metrics)
+    values = {
+        "clip_id": np.repeat(np.asarray(clip_ids), SECONDS),
+        "ad_id": np.full(rows, ad_id),
+        "second": np.tile(np.arange(SECONDS), len(clip_ids)),
+        "n_frames": np.full(rows, 30),
+    }
+    for i, name in enumerate(integers):
+        data[f"il{i}"], data[f"i{i}"] = 4, values[name]
+    for i, name in enumerate(metrics):
+        data[f"fl{i}"], data[f"f{i}"] = 8, block[name]
     driver = session.connection().connection.driver_connection
-    sql = f"COPY {table} ({', '.join(columns + metrics)}) FROM STDIN"
+    sql = f"COPY {table} ({', '.join(integers + metrics)}) FROM STDIN (FORMAT BINARY)"
     with driver.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
-        row = 0
-        for clip_id in clip_ids:
-            for s in range(SECONDS):
-                head = [clip_id, ad_id, s, 30] if table == "clip_second" else [clip_id, ad_id, s]
-                copy.write_row(head + values[row])
-                row += 1
+        copy.write(_COPY_HEADER)
+        view = memoryview(data.tobytes())
+        step = 1 << 20
+        for start in range(0, len(view), step):
+            copy.write(view[start : start + step])
+        copy.write(_COPY_TRAILER)
 
 
 def bulk_panelists(
@@ -201,12 +255,32 @@ def bulk_panelists(
             "respondent_hash": secrets.token_hex(32),
             "passthrough": {"age": pick.choice(AGES), "country": pick.choice(COUNTRIES)},
             "ad_order": [ad.id],
+            "status": SessionStatus.COMPLETE,
+            "emotion_mode": emotions,
         }
         for _ in range(panelists)
     ]
+    phase = time.perf_counter()
     session_ids = session.scalars(
         insert(PanelSession).returning(PanelSession.id, sort_by_parameter_order=True), sessions
     ).all()
+    # Each panelist agreed, as the consent step records it: the results read these rows
+    # (which studies show emotions, consent counts, data quality).
+    consent = session.execute(
+        select(ConsentText.id, ConsentText.sha256).where(
+            ConsentText.integration_id == integration.id
+        )
+    ).one()
+    session.execute(
+        insert(ConsentRecord),
+        [
+            {"session_id": session_id, "consent_text_id": consent.id,
+             "text_sha256": consent.sha256, "locale": "en", "decision": ConsentDecision.AGREE}
+            for session_id in session_ids
+        ],
+    )  # fmt: skip
+    PHASES["sessions and consents"] += time.perf_counter() - phase
+    phase = time.perf_counter()
     clips = [
         {
             "session_id": session_id,
@@ -222,11 +296,16 @@ def bulk_panelists(
     clip_ids = list(
         session.scalars(insert(Clip).returning(Clip.id, sort_by_parameter_order=True), clips)
     )
+    PHASES["clips"] += time.perf_counter() - phase
+    phase = time.perf_counter()
     _copy(session, "clip_second", clip_ids, ad.id, _curve_block(rng, panelists))
     if emotions:
         _copy(session, "clip_emotion_second", clip_ids, ad.id, _emotion_block(rng, panelists))
+    PHASES["seconds (COPY)"] += time.perf_counter() - phase
     if rebuild:
+        phase = time.perf_counter()
         rebuild_aggregates(session, ad.id)
+        PHASES["aggregates rebuilt"] += time.perf_counter() - phase
 
 
 def seed(session: Session, panelists: int, emotions: bool, norm_ads: int) -> Seeded:
@@ -244,9 +323,12 @@ def seed(session: Session, panelists: int, emotions: bool, norm_ads: int) -> See
         session.commit()
         elapsed = time.perf_counter() - started
         print(f"  seeded {min(panelists, done + 5000)} panelists ({elapsed:.1f} s)")
+    phase = time.perf_counter()
     rebuild_aggregates(session, ad.id)
     session.commit()
+    PHASES["aggregates rebuilt"] += time.perf_counter() - phase
     elapsed = time.perf_counter() - started
+    print("  " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in PHASES.items()))
     for i in range(norm_ads):
         other = _ad(session, study, f"Norm ad {i + 1}")
         bulk_panelists(session, study, integration, other, 20, emotions, seed=10_000_000 + i)
@@ -385,6 +467,11 @@ def main() -> None:
             seeded = seed_through_apply_clip(session, args.panelists, args.emotions)
         else:
             seeded = seed(session, args.panelists, args.emotions, args.norm_ads)
+        # Statistics for the planner, as autovacuum gathers them some time after a load this
+        # size: without them PostgreSQL plans for the empty tables it last saw (a join over
+        # 10,000 sessions' consents planned as a nested loop took 13 s).
+        session.execute(text("ANALYZE"))
+        session.commit()
     print(
         f"seeded {args.panelists} panelists ({args.panelists * SECONDS:,} panelist-seconds) "
         f"in {seeded.seconds:.1f} s: {args.panelists / seeded.seconds:,.0f} panelists/s"

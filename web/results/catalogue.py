@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from candor.metrics import (
@@ -52,7 +52,7 @@ NOT_MEASURED_WHY = (
 
 
 def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
-    """Which of the studies' results carry emotion metrics, in two queries, read from what their
+    """Which of the studies' results carry emotion metrics, in one query, read from what their
     panelists agreed to: a study someone has consented to shows them iff one of its panelists
     agreed under emotion mode (the flag their consent fixed on their session,
     `PanelSession.emotion_mode`), whatever the study's setting says now; a study no panelist has
@@ -60,26 +60,25 @@ def emotion_studies(session: Session, study_ids: Iterable[int]) -> set[int]:
     ids = set(study_ids)
     if not ids:
         return set()
-    # max over 0/1 rather than bool_or: the results also run on SQLite.
-    any_emotions = func.max(case((PanelSession.emotion_mode.is_(True), 1), else_=0))
-    agreed: dict[int, int] = dict(
-        session.execute(
-            select(PanelSession.study_id, any_emotions)
-            .where(
-                PanelSession.study_id.in_(ids),
-                PanelSession.is_preview.is_(False),
-                consented(PanelSession.id),
-            )
-            .group_by(PanelSession.study_id)
-        ).all()
+
+    def any_consented(*where: ColumnElement[bool]) -> Exists:
+        # EXISTS, not a count of every session's consent: the first agreeing panelist answers
+        # it (every results request asks, and a study may have 10,000 panelists).
+        return exists().where(
+            PanelSession.study_id == Study.id,
+            PanelSession.is_preview.is_(False),
+            consented(PanelSession.id),
+            *where,
+        )
+
+    query = select(Study.id).where(
+        Study.id.in_(ids),
+        or_(
+            any_consented(PanelSession.emotion_mode.is_(True)),
+            and_(~any_consented(), Study.emotion_mode.is_(True)),
+        ),
     )
-    unasked = ids - agreed.keys()
-    by_setting = (
-        set(session.scalars(select(Study.id).where(Study.id.in_(unasked), Study.emotion_mode)))
-        if unasked
-        else set()
-    )
-    return {study_id for study_id, emotions in agreed.items() if emotions == 1} | by_setting
+    return set(session.scalars(query))
 
 
 def shows_emotions(session: Session, study: Study) -> bool:

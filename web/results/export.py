@@ -23,8 +23,9 @@ from web.settings import Settings
 from web.studies.models import Study
 
 PSEUDONYM_HEX_CHARS = 16
-# Rows of the per-panelist CSV read from the database at a time.
+# Rows of the per-panelist CSV read from the database at a time, and CSV lines sent at a time.
 STREAM_ROWS = 2000
+SEND_ROWS = 1000
 
 
 def file_stem(title: str, fallback: str) -> str:
@@ -64,16 +65,26 @@ def _number(value: float | int | None) -> str:
     )
 
 
-def _csv_lines(rows: Iterable[Sequence[str]], batch: int = 1000) -> Iterator[str]:
-    """CSV text in chunks of `batch` rows: one send per row would dominate the response time."""
-    lines: list[str] = []
-    for row in rows:
-        lines.append(",".join(_field(value) for value in row) + "\n")
-        if len(lines) == batch:
-            yield "".join(lines)
-            lines.clear()
-    if lines:
-        yield "".join(lines)
+def _csv_lines(rows: Iterable[Sequence[str]]) -> Iterator[str]:
+    """CSV text of the rows, every field quoted as needed, SEND_ROWS rows at a time."""
+    return _batched(",".join(_field(value) for value in row) + "\n" for row in rows)
+
+
+def _row_start(texts: Sequence[str]) -> str:
+    """Text cells, formula-guarded and quoted, each followed by a comma."""
+    return "".join(_field(_text(value)) + "," for value in texts)
+
+
+def _batched(lines: Iterable[str]) -> Iterator[str]:
+    """Lines sent SEND_ROWS at a time: one send per row would dominate the response time."""
+    pending: list[str] = []
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= SEND_ROWS:
+            yield "".join(pending)
+            pending.clear()
+    if pending:
+        yield "".join(pending)
 
 
 def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
@@ -175,8 +186,15 @@ def panelist_csv(
         min_cell_size,
     )
     variables = sorted({var for row in passthrough for var in row})
+    # Each panelist's first cells (pseudonym, coarsened variables), written once per panelist
+    # rather than once per second.
     by_clip = {
-        clip_id: (pseudonym(settings, study_id, str(public_id)), passthrough[i])
+        clip_id: _row_start(
+            [
+                pseudonym(settings, study_id, str(public_id)),
+                *(passthrough[i].get(v, "") for v in variables),
+            ]
+        )
         for i, (clip_id, public_id, _) in enumerate(panelists)
     }
     metrics = catalogue.stored_metrics(emotions)
@@ -200,8 +218,10 @@ def panelist_csv(
     header = [catalogue.export_header(m) for m in metrics]
     measured = [catalogue.measured(m) for m in metrics]
 
-    def rows() -> Iterator[list[str]]:
-        yield ["panelist", *(_text(v) for v in variables), "second", "n_frames", "flag", *header]
+    def lines() -> Iterator[str]:
+        names = ["panelist", *(_text(v) for v in variables), "second", "n_frames", "flag", *header]
+        yield ",".join(_field(name) for name in names) + "\n"
+        flags: dict[str | None, str] = {}
         # Streamed: read as it is sent, STREAM_ROWS at a time from a server-side cursor, on the
         # request's session (FastAPI closes it after the response), so memory stays flat
         # however many panelists the ad has. Only the panelists' ids and coarsened variables
@@ -209,19 +229,20 @@ def panelist_csv(
         result = session.execute(query, execution_options={"yield_per": STREAM_ROWS})
         try:
             for clip_id, second, n_frames, flag, *values in result:
-                found = by_clip.get(clip_id)
-                if found is None:  # analysed or erased after the list above was read
+                start = by_clip.get(clip_id)
+                if start is None:  # analysed or erased after the list above was read
                     continue
-                name, values_of = found
-                yield [
-                    name,
-                    *(_text(values_of.get(v, "")) for v in variables),
-                    str(second),
-                    str(n_frames),
-                    _text(flag or ""),
-                    *(_number(v) if ok else "" for v, ok in zip(values, measured, strict=True)),
-                ]
+                flag_cell = flags.get(flag)
+                if flag_cell is None:
+                    flag_cell = flags[flag] = _field(_text(flag or ""))
+                # A number never needs quoting or a formula guard (digits, ".", "-", "e",
+                # "inf", "nan"): written as _number writes it, without the per-field checks.
+                numbers = ",".join(
+                    ("" if v is None else repr(round(v, 6))) if ok else ""
+                    for v, ok in zip(values, measured, strict=True)
+                )
+                yield f"{start}{second},{n_frames},{flag_cell},{numbers}\n"
         finally:
             result.close()
 
-    return _csv_lines(rows())
+    return _batched(lines())

@@ -73,3 +73,44 @@ def test_the_organisation_norm_follows_a_change_of_one_ad(db_session: Session) -
     # The same as computing everything afresh.
     service.SUMMARY_CACHE.clear()
     assert compare.norms(db_session, organisation_id, min_ads=5) == after
+
+
+def test_each_organisation_s_norm_is_its_own_and_follows_an_erasure(db_session: Session) -> None:
+    """One organisation's change refreshes its norm and leaves the other's figures cached; a
+    panelist erased (apply_clip -1, as the deletion step does) refreshes the norm too."""
+    first, second = make_study(db_session), make_study(db_session)
+    orgs = [db_session.get(Study, s.id).organisation_id for s in (first, second)]  # type: ignore[union-attr]
+    assert orgs[0] != orgs[1]
+    first_ads = [make_ad(db_session, first, duration_s=3) for _ in range(5)]
+    second_ads = [make_ad(db_session, second, duration_s=3) for _ in range(5)]
+    for i, ad in enumerate(first_ads):
+        _panelist(db_session, ad, attention=0.1 * (i + 1))
+    for i, ad in enumerate(second_ads):
+        _panelist(db_session, ad, attention=0.9 - 0.1 * i)
+    before = [compare.norms(db_session, org, min_ads=5) for org in orgs]
+    assert [n.n_ads for n in before] == [5, 5]
+    assert before[0].figures["attention_share"] != before[1].figures["attention_share"]
+
+    computed = service.SUMMARY_CACHE.computed
+    extra = make_clip(db_session, ad=first_ads[0])
+    db_session.add_all(
+        ClipSecond(clip_id=extra.clip.id, ad_id=first_ads[0].id, second=s, n_frames=30,
+                   attention=1.0, smile=0.3)
+        for s in range(3)
+    )  # fmt: skip
+    db_session.flush()
+    extra.clip.aggregated = apply_clip(db_session, extra.clip.id, +1) > 0
+    db_session.flush()
+    changed = [compare.norms(db_session, org, min_ads=5) for org in orgs]
+    assert service.SUMMARY_CACHE.computed == computed + 1  # the changed ad only
+    assert changed[0].figures["attention_share"] != before[0].figures["attention_share"]
+    assert changed[1] == before[1]
+
+    # The panelist erased: the figures are those from before it, computed again, not stale.
+    apply_clip(db_session, extra.clip.id, -1)
+    db_session.flush()
+    erased = compare.norms(db_session, orgs[0], min_ads=5)
+    assert service.SUMMARY_CACHE.computed == computed + 2
+    assert erased.figures["attention_share"] == before[0].figures["attention_share"]
+    service.SUMMARY_CACHE.clear()
+    assert compare.norms(db_session, orgs[0], min_ads=5) == erased
