@@ -108,7 +108,7 @@ def integration_page(
             settings.base_url, integration, signing.preview_token(settings, integration.public_key)
         ),
         "consents": consents,
-        # On-device studies: the server-mode text asked again with (read-only: Candor's default).
+        # On-device studies: the server-mode text asked again with (editable, versioned).
         "fallbacks": integration_service.fallback_consents(session=session, integration=integration)
         if study.on_device
         else {},
@@ -292,6 +292,84 @@ async def save_consent(
     return redirect(
         f"/studies/{integration.study_id}/integrations/{integration.id}/consent/{locale}/versions"
     )
+
+
+def _fallback_form(
+    request: Request,
+    session: Session,
+    integration: Any,
+    locale: str,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    versions = integration_service.fallback_versions(
+        session=session, integration=integration, locale=locale
+    )
+    study = integration.study
+    context = {
+        "study": study,
+        "organisation": session.get(Organisation, study.organisation_id),
+        "integration": integration,
+        "locale": locale,
+        "current": versions[0] if versions else None,
+        "reference": None,
+        "values": values,
+        "errors": errors,
+        "has_template": False,
+        "from_template": False,
+        "fallback": True,
+    }
+    return render(request, "studies/consent_edit.html", context, status_code)
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/fallback/{locale}")
+def fallback_form(
+    request: Request, integration: IntegrationEditDep, locale: str, session: SessionDep
+) -> Response:
+    """The editor of an on-device study's server-mode fallback text, prefilled with its
+    current version."""
+    locale = page_locale(locale)
+    if not integration.study.on_device:
+        raise NotFound("This study is not analysed on the device: it has no fallback text")
+    current = integration_service.fallback_consents(session=session, integration=integration).get(
+        locale
+    )
+    values: dict[str, Any] = (
+        {"consent_text": current.consent_text, "instructions": current.instructions}
+        if current
+        else {}
+    )
+    return _fallback_form(request, session, integration, locale, values, {})
+
+
+@members.post("/studies/{study_id}/integrations/{integration_id}/fallback/{locale}")
+async def save_fallback(
+    request: Request,
+    integration: IntegrationEditDep,
+    locale: str,
+    user: CurrentUserDep,
+    session: SessionDep,
+) -> Response:
+    locale = page_locale(locale)
+    values = await read_form(request)
+    values.setdefault("discloses_emotion", "")
+    values.setdefault("on_device", "")
+    refused = submit(
+        lambda: integration_service.new_fallback_version(
+            session=session,
+            integration=integration,
+            locale=locale,
+            data=ConsentIn.model_validate(values),
+            user=user,
+        ),
+        lambda errors, status: _fallback_form(
+            request, session, integration, locale, values, errors, status
+        ),
+    )
+    if isinstance(refused, Response):
+        return refused
+    return redirect(f"/studies/{integration.study_id}/integrations/{integration.id}#fallback-texts")
 
 
 @members.get("/studies/{study_id}/integrations/{integration_id}/consent/{locale}/versions")
