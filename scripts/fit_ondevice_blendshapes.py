@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import analyze_video
-from worker.analysis.arrays import Table
+from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import Settings
 from worker.analysis.expressions import GAZE_BLENDSHAPES, KEPT_BLENDSHAPES
 from worker.analysis.ondevice import (
@@ -47,7 +47,7 @@ EXPRESSIONS = ("eye_closure", "lid_tighten", "brow_raise", "inner_brow_raise", "
 _EPS = 1e-4
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def _logit(p: Array) -> Array:
     p = np.clip(p, _EPS, 1 - _EPS)
     return np.asarray(np.log(p / (1 - p)))
 
@@ -61,11 +61,11 @@ def _server_raw(path: Path) -> Table:
         caught["raw"] = dict(raw)
         return original(raw, *args, **kwargs)
 
-    analyze_video.from_raw = catch  # type: ignore[assignment]
+    analyze_video.from_raw = catch
     try:
         analyze_video.analyze(path)
     finally:
-        analyze_video.from_raw = original  # type: ignore[assignment]
+        analyze_video.from_raw = original
     return caught["raw"]
 
 

@@ -46,6 +46,7 @@ from candor.ondevice import (
     LIBRARY_VERSION,
     MIME_TYPE,
     MODEL_SHA256,
+    NOT_MEASURED_ON_DEVICE,
     RECORD_BYTES,
 )
 from candor.ondevice import is_records as is_records  # the clip job reads it here
@@ -59,8 +60,8 @@ from worker.analysis.trained import LANDMARKER, LANDMARKER_SHA256
 
 # A clip of records is created with MIME_TYPE (parameters: format, library, model hash).
 assert MODEL_SHA256 == LANDMARKER_SHA256  # one model, pinned once for both modes
-# The expressions on-device mode does not measure (module docstring).
-NOT_ON_DEVICE: frozenset[str] = frozenset({"smile", "smirk", "nose_wrinkle"})
+# The expressions on-device mode does not measure (module docstring; the web reads the same set).
+NOT_ON_DEVICE: frozenset[str] = NOT_MEASURED_ON_DEVICE
 # The eyes' gaze on FaceLandmarker v2's own blendshapes (Settings.eye_yaw_deg and the rest): the
 # server's factors were fitted on the legacy mesh's re-read blendshapes, whose eyeLook scores sit
 # elsewhere (v2 reads the eyes ~6° higher). Refitted by least squares of server mode's per-frame
