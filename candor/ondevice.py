@@ -25,6 +25,14 @@ MIME_BASE = "application/x-candor-face-records"
 MIME_TYPE = f"{MIME_BASE};v={FORMAT_VERSION};lib={LIBRARY_VERSION};model={MODEL_SHA256[:16]}"
 
 
+# The expressions on-device mode does not measure: they need the server's appearance evidence
+# on the face's pixels (smile and smirk: the appearance model's support, which tells a smile
+# from a sob; nose wrinkle: the nose root's crease texture), and no pixel leaves the device.
+# Empty in the analysis (never a flat zero), and "not measured on device" wherever results of an
+# on-device study are read (web/results/catalogue.py).
+NOT_MEASURED_ON_DEVICE: frozenset[str] = frozenset({"smile", "smirk", "nose_wrinkle"})
+
+
 def is_records(mime_type: str) -> bool:
     """True for a clip of on-device face records (whatever its parameters)."""
     return mime_type.split(";", 1)[0].strip().lower() == MIME_BASE

@@ -54,7 +54,10 @@ def compare_report(
 ) -> CompareReport:
     """Attention and smile (and valence if every ad's study is in emotion mode), compared."""
     allowed = compare.compare_metrics(session, ads)
-    metrics = tuple(m for m in (*BASE, "valence") if m in allowed and catalogue.measured(m))
+    on_device = all(ad.study.on_device for ad in ads)  # one mode: mixed modes are refused
+    metrics = tuple(
+        m for m in (*BASE, "valence") if m in allowed and catalogue.measured(m, on_device)
+    )
     comparison = compare.compare(session, ads, organisation_id, settings.min_norm_ads, metrics)
     tested = differences.between_ads(session, ads, metrics)
     return CompareReport(

@@ -41,6 +41,8 @@ class AdReport:
     emotion_help: str = catalogue.EMOTION_DOCS_PATH
     # Expressions no model here measures: listed as "not measured", never drawn.
     not_measured: tuple[str, ...] = ()
+    # In a study analysed on the panelists' devices: the expressions that mode does not measure.
+    not_measured_on_device: tuple[str, ...] = ()
     # Pictures of the ad along its timeline (never of a panelist), with their files.
     frames: tuple[tuple[Thumbnail, bytes], ...] = ()  # each picture's JPEG
 
@@ -70,10 +72,17 @@ def ad_report(session: Session, settings: Settings, study: Study, ad: Ad) -> AdR
         curves=curves,
         summary=service.summaries(session, [ad])[0],
         moments=service.moments_for(curves),
-        metrics=tuple(m for m in BASE_METRICS if m in present and catalogue.measured(m)),
+        metrics=tuple(
+            m for m in BASE_METRICS if m in present and catalogue.measured(m, study.on_device)
+        ),
         emotion_metrics=emotion_metrics,
         emotion_help=settings.base_url.rstrip("/") + catalogue.EMOTION_DOCS_PATH,
         not_measured=tuple(m for m in EXPRESSION_NAMES if not catalogue.measured(m)),
+        not_measured_on_device=tuple(
+            m
+            for m in EXPRESSION_NAMES
+            if catalogue.measured(m) and not catalogue.measured(m, study.on_device)
+        ),
         frames=report_frames(settings, ad),
     )
 

@@ -150,6 +150,9 @@ def summary_lines(report: AdReport) -> list[str]:
     if report.not_measured:
         names = ", ".join(label(m) for m in report.not_measured)
         lines += _wrap(f"Not measured (no model here reads it on real faces): {names}.", 52)
+    if report.not_measured_on_device:
+        names = ", ".join(label(m) for m in report.not_measured_on_device)
+        lines += _wrap(f"Not measured on device (needs the face's pixels): {names}.", 52)
     lines.append("")
     if not s.n:
         lines.append("No data yet: no panelist of this ad has been analysed.")

@@ -106,7 +106,7 @@ def segments_report_png(
     from web.reports import compare_render  # matplotlib: loaded on the first report
 
     offered = catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
-    if metric not in offered or not catalogue.measured(metric):
+    if metric not in offered or not catalogue.measured(metric, access.study.on_device):
         raise Invalid(f"no curve {metric!r} for this ad")
     curves = segment_curves(session, settings, access, var)
     if len(curves.segments) < 2:

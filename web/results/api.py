@@ -201,6 +201,7 @@ def ad_panelists_csv(
         access.study.id,
         service.min_cell_size(access.study, settings),
         emotions=catalogue.shows_emotions(session, access.study),
+        on_device=access.study.on_device,
     )
     stem = export.file_stem(access.ad.title, f"ad-{access.ad.id}")
     return _csv_response(lines, f"{stem}-panelists.csv")

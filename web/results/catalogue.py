@@ -20,6 +20,7 @@ from candor.metrics import (
     QUALITY_METRICS,
     Expression,
 )
+from candor.ondevice import NOT_MEASURED_ON_DEVICE
 from web.clips.lifecycle import consented
 from web.clips.models import PanelSession
 from web.results.schemas import MetricInfo
@@ -48,6 +49,14 @@ DEFAULT_EMOTION_VIEW: tuple[str, ...] = ("attention", "smile", "valence")
 NOT_MEASURED_WHY = (
     "no model here measures it on real faces (on the development set it stays at zero where "
     "a person sees it), so it has no curve rather than a flat zero"
+)
+
+
+# Why an expression of NOT_MEASURED_ON_DEVICE has no curve in an on-device study's results.
+NOT_MEASURED_ON_DEVICE_WHY = (
+    "not measured on device: it needs the server's appearance evidence on the face's pixels "
+    "(what tells a smile from a sob, the nose root's creases), and in this study no video left "
+    "the panelists' devices, so it has no curve rather than a flat zero"
 )
 
 
@@ -96,28 +105,50 @@ def chart_metrics(emotions: bool) -> tuple[str, ...]:
     return (*BASE_CHART_METRICS, *EMOTION_METRICS) if emotions else BASE_CHART_METRICS
 
 
-def measured(metric: str) -> bool:
-    """False for an expression no model here measures (candor.metrics.NOT_MEASURED)."""
-    return metric not in NOT_MEASURED
+def measured(metric: str, on_device: bool = False) -> bool:
+    """False for an expression no model here measures (candor.metrics.NOT_MEASURED), and, in
+    the results of a study analysed on the panelists' devices (``on_device``), for one that mode
+    does not measure (candor.ondevice.NOT_MEASURED_ON_DEVICE)."""
+    return metric not in NOT_MEASURED and not (on_device and metric in NOT_MEASURED_ON_DEVICE)
 
 
-def default_view(emotions: bool) -> tuple[str, ...]:
+def why_not_measured(metric: str, on_device: bool = False) -> str | None:
+    """Why a metric has no curve (see `measured`); None for one that is measured."""
+    if metric in NOT_MEASURED:
+        return NOT_MEASURED_WHY
+    if on_device and metric in NOT_MEASURED_ON_DEVICE:
+        return NOT_MEASURED_ON_DEVICE_WHY
+    return None
+
+
+def default_view(emotions: bool, on_device: bool = False) -> tuple[str, ...]:
     """The curves a page shows when none are asked for; never a metric that is not measured."""
-    return tuple(m for m in (DEFAULT_EMOTION_VIEW if emotions else DEFAULT_VIEW) if measured(m))
+    view = DEFAULT_EMOTION_VIEW if emotions else DEFAULT_VIEW
+    return tuple(m for m in view if measured(m, on_device))
 
 
-def drawable(asked: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def drawable(
+    asked: tuple[str, ...], on_device: bool = False
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The asked metrics split into those that can be drawn and those not measured."""
-    return tuple(m for m in asked if measured(m)), tuple(m for m in asked if not measured(m))
+    return (
+        tuple(m for m in asked if measured(m, on_device)),
+        tuple(m for m in asked if not measured(m, on_device)),
+    )
 
 
-def not_measured_note(metrics: tuple[str, ...]) -> str | None:
-    """What a page says when a URL asked for curves that are not measured; None if none were."""
+def not_measured_note(metrics: tuple[str, ...], on_device: bool = False) -> str | None:
+    """What a page says when a URL asked for curves that are not measured; None if none were.
+    One sentence per reason (no model here; not on device)."""
     if not metrics:
         return None
-    names = ", ".join(full_label(m) for m in metrics)
-    verb = "is" if len(metrics) == 1 else "are"
-    return f"{names} {verb} not measured and not drawn: {NOT_MEASURED_WHY}."
+    sentences = []
+    for why in dict.fromkeys(why_not_measured(m, on_device) for m in metrics):
+        these = [m for m in metrics if why_not_measured(m, on_device) == why]
+        names = ", ".join(full_label(m) for m in these)
+        verb = "is" if len(these) == 1 else "are"
+        sentences.append(f"{names} {verb} not measured and not drawn: {why}.")
+    return " ".join(sentences)
 
 
 def group_of(metric: str) -> Group:
@@ -166,7 +197,7 @@ def value_range(metric: str) -> tuple[float, float | None]:
     return METRIC_RANGE.get(metric, (0.0, 1.0))
 
 
-def info(metric: str) -> MetricInfo:
+def info(metric: str, on_device: bool = False) -> MetricInfo:
     low, high = value_range(metric)
     expression = EXPRESSION_BY_NAME.get(metric)
     return MetricInfo(
@@ -178,15 +209,18 @@ def info(metric: str) -> MetricInfo:
         min=low,
         max=high,
         derivation=derivation_url(metric),
-        measured=measured(metric),
+        measured=measured(metric, on_device),
+        not_measured_why=why_not_measured(metric, on_device),
     )
 
 
-def infos(metrics: tuple[str, ...]) -> list[MetricInfo]:
-    return [info(m) for m in metrics]
+def infos(metrics: tuple[str, ...], on_device: bool = False) -> list[MetricInfo]:
+    """`info` of each metric; ``on_device`` for the results of a study analysed on the
+    panelists' devices (its own metrics not measured)."""
+    return [info(m, on_device) for m in metrics]
 
 
-def export_header(metric: str) -> str:
+def export_header(metric: str, on_device: bool = False) -> str:
     """A wide CSV's column name: the metric, then its AU or that it is inferred.
 
     "smile (AU12)", "joy (inferred)", "attention": short, so a spreadsheet's columns stay
@@ -197,5 +231,9 @@ def export_header(metric: str) -> str:
     """
     expression = EXPRESSION_BY_NAME.get(metric)
     if expression is not None:
-        return f"{metric} ({au_text(expression)}{'' if measured(metric) else ', not measured'})"
+        if metric in NOT_MEASURED:
+            return f"{metric} ({au_text(expression)}, not measured)"
+        if not measured(metric, on_device):
+            return f"{metric} ({au_text(expression)}, not measured on device)"
+        return f"{metric} ({au_text(expression)})"
     return f"{metric} (inferred)" if metric in EMOTION_METRICS else metric

@@ -139,7 +139,8 @@ def compare(
         raise Invalid(NOT_CALIBRATED)
     allowed = compare_metrics(session, ads)
     chosen = check_metrics(metrics, allowed) if metrics else allowed
-    org_ads = organisation_ads(session, organisation_id, on_device=modes.pop())
+    on_device = modes.pop()
+    org_ads = organisation_ads(session, organisation_id, on_device=on_device)
     emotions = any(catalogue.group_of(m) in ("emotions", "engagement") for m in allowed)
     cells = read_cells(
         session,
@@ -179,7 +180,11 @@ def compare(
     bands = {}
     with_data = [a for a in org_ads if cells[a.id].get("", {}).get("attention")]
     # A metric that is not measured has no norm: its band would be drawn from nothing.
-    banded = [m for m in chosen if catalogue.measured(m)] if len(with_data) >= min_norm_ads else []
+    banded = (
+        [m for m in chosen if catalogue.measured(m, on_device)]
+        if len(with_data) >= min_norm_ads
+        else []
+    )
     for metric in banded:
         # The band of a metric is over the ads that have it (emotions: emotion-mode ads only).
         with_metric = [a for a in org_ads if cells[a.id].get("", {}).get(metric)]
@@ -200,7 +205,7 @@ def compare(
     return Comparison(
         axis="seconds" if same_length else "percent",
         x=x,
-        metrics=catalogue.infos(chosen),
+        metrics=catalogue.infos(chosen, on_device),
         ads=compared,
         norms_band=bands,
         norms=norms_from(

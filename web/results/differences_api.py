@@ -72,7 +72,10 @@ def compare_differences(
     accesses = readable_ads(ad_ids, user, session)
     check_compare_count(len(accesses))
     ads = [a.ad for a in accesses]
-    allowed = tuple(m for m in compare.compare_metrics(session, ads) if catalogue.measured(m))
+    on_device = all(ad.study.on_device for ad in ads)  # one mode: mixed modes are refused
+    allowed = tuple(
+        m for m in compare.compare_metrics(session, ads) if catalogue.measured(m, on_device)
+    )
     chosen = service.check_metrics(metrics or [], allowed) if metrics else allowed
     return differences.between_ads(
         session, ads, chosen, test=choice.test, alpha=choice.alpha, correction=choice.correction
@@ -97,7 +100,7 @@ def segment_differences(
     curves = segment_curves(session, settings, access, segment)
     allowed = tuple(
         m for m in catalogue.chart_metrics(catalogue.shows_emotions(session, access.study))
-        if catalogue.measured(m)
+        if catalogue.measured(m, access.study.on_device)
     )  # fmt: skip
     chosen = service.check_metrics(metrics or [], allowed) if metrics else allowed
     if len(curves.segments) < 2:

@@ -17,7 +17,7 @@ from candor.statuses import ClipStatus
 from web.clips.models import Clip, ClipEmotionSecond, ClipSecond, PanelSession
 from web.results import catalogue
 from web.results.quality import counted_sessions
-from web.results.schemas import AdCurves
+from web.results.schemas import AdCurves, MetricInfo
 from web.results.suppression import coarsen_passthrough
 from web.settings import Settings
 from web.studies.models import Study
@@ -87,6 +87,11 @@ def _batched(lines: Iterable[str]) -> Iterator[str]:
         yield "".join(pending)
 
 
+def _not_measured(info: MetricInfo) -> str:
+    on_device = info.not_measured_why == catalogue.NOT_MEASURED_ON_DEVICE_WHY
+    return "not measured on device" if on_device else "not measured"
+
+
 def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
     """Long-format CSV of the curves exactly as the API shows them (suppression included).
 
@@ -105,7 +110,7 @@ def curves_csv(curves: AdCurves, base_url: str) -> Iterator[str]:
                 info = about.get(metric) or catalogue.info(metric)
                 described = [
                     metric,
-                    info.label if info.measured else f"{info.label} (not measured)",
+                    info.label if info.measured else f"{info.label} ({_not_measured(info)})",
                     info.au or "",
                     f"{base_url}{info.derivation}" if info.derivation else "",
                 ]
@@ -161,6 +166,7 @@ def panelist_csv(
     min_cell_size: int,
     *,
     emotions: bool,
+    on_device: bool = False,
 ) -> Iterator[str]:
     """One row per panelist-second, pass-through variables made k-anonymous, the second's
     quality flag (candor.quality.SECOND_FLAGS: "hidden", "sparse", empty for a second read in
@@ -170,7 +176,8 @@ def panelist_csv(
     Column names carry the expression's AU or say an emotion metric is inferred
     (catalogue.export_header); the metric name is everything before the first space. A column
     of an expression no model here measures says so in its name and is empty, even where an
-    older analysis stored a value.
+    older analysis stored a value; so is, in a study analysed on the panelists' devices
+    (``on_device``), one that mode does not measure ("not measured on device").
     """
     panelists = session.execute(
         select(Clip.id, PanelSession.public_id, PanelSession.passthrough)
@@ -215,8 +222,8 @@ def panelist_csv(
     query = query.where(ClipSecond.clip_id.in_(included_clips(ad_id))).order_by(
         ClipSecond.clip_id, ClipSecond.second
     )
-    header = [catalogue.export_header(m) for m in metrics]
-    measured = [catalogue.measured(m) for m in metrics]
+    header = [catalogue.export_header(m, on_device) for m in metrics]
+    measured = [catalogue.measured(m, on_device) for m in metrics]
 
     def lines() -> Iterator[str]:
         names = ["panelist", *(_text(v) for v in variables), "second", "n_frames", "flag", *header]

@@ -27,7 +27,11 @@ class MetricInfo(BaseModel):
         True,
         description="False for an expression no model here measures on real faces: its curve "
         "is empty (every value null, never zero), and summaries, key moments and norms leave "
-        "it out (docs/results.md, 'Not measured')",
+        "it out (docs/results.md, 'Not measured'); in a study analysed on the panelists' "
+        "devices, also for smile, smirk and nose wrinkle (not measured on device)",
+    )
+    not_measured_why: str | None = Field(
+        None, description="Why it is not measured (None when it is): no model here, or on device"
     )
 
 
@@ -42,7 +46,9 @@ class MetricCurve(BaseModel):
     ci_low: list[float | None]
     ci_high: list[float | None]
     measured: bool = Field(
-        True, description="False: no model here measures this expression; every value is null"
+        True,
+        description="False: no model here measures this expression (or, in an on-device "
+        "study, that mode does not); every value is null",
     )
 
 

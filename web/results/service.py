@@ -110,11 +110,16 @@ def _panelists(cells: dict[str, dict[int, Cell]]) -> int:
 
 
 def metric_curve(
-    metric: str, per_second: dict[int, Cell], length: int, masked: set[int] | None = None
+    metric: str,
+    per_second: dict[int, Cell],
+    length: int,
+    masked: set[int] | None = None,
+    on_device: bool = False,
 ) -> MetricCurve:
     """n, mean and 95% CI per second of one metric; None where empty or suppressed, and
-    everywhere for a metric that is not measured (marked `measured=False`)."""
-    if not catalogue.measured(metric):
+    everywhere for a metric that is not measured (marked `measured=False`; ``on_device``: in
+    the results of a study analysed on the panelists' devices)."""
+    if not catalogue.measured(metric, on_device):
         nothing: list[float | None] = [None] * length
         return MetricCurve.model_construct(
             metric=metric,
@@ -158,13 +163,16 @@ def _group(
     length: int,
     metrics: Sequence[str],
     masks: dict[str, set[int]] | None = None,
+    on_device: bool = False,
 ) -> SegmentCurves:
     masks = masks or {}
     return SegmentCurves(
         segment_var=var,
         segment_value=value,
         n=_panelists(cells),
-        curves={m: metric_curve(m, cells.get(m, {}), length, masks.get(m)) for m in metrics},
+        curves={
+            m: metric_curve(m, cells.get(m, {}), length, masks.get(m), on_device) for m in metrics
+        },
     )
 
 
@@ -217,10 +225,10 @@ def ad_curves(
         title=ad.title,
         duration_s=ad.duration_s,
         seconds=list(range(length)),
-        overall=_group("", "", everyone, length, metrics),
+        overall=_group("", "", everyone, length, metrics, on_device=study.on_device),
         min_cell_size=k,
         segment_variables=variables,
-        metrics=catalogue.infos(metrics),
+        metrics=catalogue.infos(metrics, study.on_device),
     )
     if not segment_var:
         return result
@@ -231,7 +239,7 @@ def ad_curves(
     masks = _suppression_masks(everyone, shown, length, k, metrics)
     result.segment_var = segment_var
     result.segments = [
-        _group(segment_var, value, cells, length, metrics, masks[value])
+        _group(segment_var, value, cells, length, metrics, masks[value], study.on_device)
         for value, cells in shown.items()
     ]
     result.hidden_segments = len(hidden)
@@ -353,10 +361,12 @@ def moment_metrics(curves: AdCurves) -> tuple[str, ...]:
 def moments_for(curves: AdCurves, metrics: Sequence[str] = ()) -> KeyMoments:
     """Key moments of the whole sample's mean curves, among `metrics` (default: see above)."""
     means = {m: c.mean for m, c in curves.overall.curves.items()}
-    unmeasured = [m for m in metrics if m in means and not catalogue.measured(m)]
+    about = {m.name: m for m in curves.metrics}
+    unmeasured = [m for m in metrics if m in about and not about[m].measured]
     if unmeasured:
         raise Invalid(
-            f"{', '.join(map(repr, unmeasured))} not measured: {catalogue.NOT_MEASURED_WHY}",
+            f"{', '.join(map(repr, unmeasured))} not measured: "
+            f"{about[unmeasured[0]].not_measured_why}",
             code="not_measured",
         )
     allowed = [m for m in means if m != "attention"]

@@ -134,7 +134,7 @@ class Picked:
     not_measured_note: str | None
 
 
-def picked(asked: list[str] | None, emotions: bool) -> Picked:
+def picked(asked: list[str] | None, emotions: bool, on_device: bool = False) -> Picked:
     """The metrics a page shows (from ?metric=…, else the default view) and every one it offers.
 
     A metric this page doesn't offer (unknown, or an emotion metric outside emotion mode) is left
@@ -146,12 +146,12 @@ def picked(asked: list[str] | None, emotions: bool) -> Picked:
     asked = asked or []
     kept = tuple(dict.fromkeys(m for m in asked if m in offered))
     unavailable = len({m for m in asked if m not in offered})
-    view, not_measured = catalogue.drawable(kept)
+    view, not_measured = catalogue.drawable(kept, on_device)
     return Picked(
-        view or catalogue.default_view(emotions),
-        catalogue.infos(offered),
+        view or catalogue.default_view(emotions, on_device),
+        catalogue.infos(offered, on_device),
         unavailable,
-        catalogue.not_measured_note(not_measured),
+        catalogue.not_measured_note(not_measured, on_device),
     )
 
 
@@ -166,7 +166,7 @@ def ad_page(
     """The ad playing above its curves, with the metric picker (the chosen set lives in the
     URL as ?metric=…), key moments, summary and exports."""
     emotions = catalogue.shows_emotions(session, access.study)
-    choice = picked(metrics, emotions)
+    choice = picked(metrics, emotions, access.study.on_device)
     view, offered = choice.view, choice.offered
     curves = service.ad_curves(session, access.ad, access.study, settings)
     moments = service.moments_for(curves)
@@ -218,7 +218,10 @@ def segments_page(
     # A shared address naming a metric this ad doesn't have, or one not measured, shows
     # attention, with a note.
     unavailable = int(metric not in offered)
-    dropped_note = catalogue.not_measured_note(catalogue.drawable((metric,))[1])
+    on_device = access.study.on_device
+    dropped_note = catalogue.not_measured_note(
+        catalogue.drawable((metric,), on_device)[1], on_device
+    )
     if unavailable or dropped_note:
         metric = "attention"
     variables = service.segment_variables(session, access.ad.id)
@@ -253,7 +256,7 @@ def segments_page(
         curves=curves,
         var=chosen,
         metric=metric,
-        offered=catalogue.infos(offered),
+        offered=catalogue.infos(offered, on_device),
         unavailable=unavailable,
         dropped_note=dropped_note,
         chart=chart,
@@ -287,7 +290,9 @@ def compare_page(
     emotions = catalogue.emotion_studies(session, {a.study.id for a in accesses}) == {
         a.study.id for a in accesses
     }
-    choice = picked(metrics, emotions)
+    # Ads of the two modes are never compared (compare.compare refuses): one mode here.
+    on_device = all(a.study.on_device for a in accesses)
+    choice = picked(metrics, emotions, on_device)
     view, offered = choice.view, choice.offered
     comparison = compare.compare(
         session, ads, accesses[0].study.organisation_id, settings.min_norm_ads, view
@@ -295,7 +300,7 @@ def compare_page(
     strips = {ad.id: frames_out(ad, thumbnails.spread(thumbnails.thumbnails(settings, ad),
                                                       COMPARE_FRAMES)) for ad in ads}  # fmt: skip
     tested = differences.between_ads(
-        session, ads, [m for m in view if catalogue.measured(m)],
+        session, ads, [m for m in view if catalogue.measured(m, on_device)],
         test=testing.test, alpha=testing.alpha, correction=testing.correction,
     )  # fmt: skip
     return _render(

@@ -327,6 +327,52 @@ def new_consent_version(
     return ConsentOut.model_validate(text)
 
 
+@members.get("/studies/{study_id}/integrations/{integration_id}/fallback-consent")
+def current_fallback_consents(
+    integration: IntegrationReadDep, session: SessionDep
+) -> dict[str, ConsentOut]:
+    """An on-device study's server-mode fallback text per locale (the version asked now)."""
+    texts = integration_service.fallback_consents(session=session, integration=integration)
+    return {locale: ConsentOut.model_validate(text) for locale, text in texts.items()}
+
+
+@members.get("/studies/{study_id}/integrations/{integration_id}/fallback-consent/{locale}/versions")
+def fallback_consent_versions(
+    locale: str, integration: IntegrationReadDep, session: SessionDep
+) -> list[ConsentOut]:
+    """Every version of the fallback text in the locale, newest first; never changed."""
+    versions = integration_service.fallback_versions(
+        session=session, integration=integration, locale=_locale(locale)
+    )
+    return [ConsentOut.model_validate(v) for v in versions]
+
+
+@members.post(
+    "/studies/{study_id}/integrations/{integration_id}/fallback-consent/{locale}",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "text unchanged; the current version is returned"}},
+)
+def new_fallback_consent_version(
+    locale: str,
+    data: ConsentIn,
+    response: Response,
+    integration: IntegrationEditDep,
+    user: CurrentUserDep,
+    session: SessionDep,
+) -> ConsentOut:
+    """Save an edit of the server-mode fallback text as a new version: the consent text's rules,
+    and never marked `on_device` (400); 409 for a study not analysed on the device, 400 for a
+    locale without a consent text."""
+    locale = _locale(locale)
+    before = integration_service.fallback_consents(session=session, integration=integration)
+    text = integration_service.new_fallback_version(
+        session=session, integration=integration, locale=locale, data=data, user=user
+    )
+    if locale in before and text.id == before[locale].id:
+        response.status_code = status.HTTP_200_OK
+    return ConsentOut.model_validate(text)
+
+
 router = APIRouter()
 router.include_router(members)
 router.include_router(uploads)

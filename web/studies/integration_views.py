@@ -108,7 +108,7 @@ def integration_page(
             settings.base_url, integration, signing.preview_token(settings, integration.public_key)
         ),
         "consents": consents,
-        # On-device studies: the server-mode text asked again with (read-only: Candor's default).
+        # On-device studies: the server-mode text asked again with (editable, versioned).
         "fallbacks": integration_service.fallback_consents(session=session, integration=integration)
         if study.on_device
         else {},

@@ -119,6 +119,71 @@ def fallback_consents(*, session: Session, integration: Integration) -> dict[str
     return {text.locale: text for text in rows}
 
 
+def fallback_versions(
+    *, session: Session, integration: Integration, locale: str
+) -> list[ConsentText]:
+    """Every version of the server-mode fallback text in `locale`, newest first."""
+    return list(
+        session.scalars(
+            select(ConsentText)
+            .where(
+                ConsentText.integration_id == integration.id,
+                ConsentText.locale == locale,
+                ConsentText.fallback.is_(True),
+            )
+            .order_by(ConsentText.version.desc())
+        )
+    )
+
+
+def new_fallback_version(
+    *, session: Session, integration: Integration, locale: str, data: ConsentIn, user: User
+) -> ConsentText:
+    """Save an edit of the server-mode fallback text in `locale` as its next version (the same
+    rules as a consent text: never edited in place, an unchanged text makes none).
+
+    Refused (Conflict) for a study not analysed on the device (it has no fallback); refused
+    (Invalid) for a text marked as describing on-device analysis (the fallback is the one text
+    under which the video IS sent) and for a locale without a consent text (the fallback is
+    asked only after a panelist read that one)."""
+    if not integration.study.on_device:
+        raise Conflict(
+            "only a study analysed on the panelist's device has a fallback text",
+            code="not_on_device",
+        )
+    if data.on_device:
+        raise Invalid(
+            "the fallback text asks whether the video may be sent to the server: it cannot be "
+            "marked as describing on-device analysis",
+            field="on_device",
+        )
+    if locale not in current_consents(session=session, integration=integration):
+        raise Invalid(
+            f"write the consent text in {locale!r} first: the fallback text is asked only after it",
+            field="locale",
+        )
+    versions = fallback_versions(session=session, integration=integration, locale=locale)
+    current = versions[0] if versions else None
+    if (
+        current is not None
+        and current.consent_text == data.consent_text
+        and current.instructions == data.instructions
+        and current.discloses_emotion == data.discloses_emotion
+    ):
+        return current
+    text = _version(integration, locale, _next_version(session, integration, locale), data, user)
+    text.fallback = True
+    session.add(text)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(
+            "someone saved this text at the same moment; reload and retry", code="edit_race"
+        ) from exc
+    return text
+
+
 def _next_version(session: Session, integration: Integration, locale: str) -> int:
     """Versions are numbered per locale over the integration's texts and fallback texts alike."""
     latest = session.scalar(

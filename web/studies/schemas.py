@@ -319,6 +319,12 @@ class ConsentOut(BaseModel):
     sha256: str = Field(description="sha256 of consent_text as UTF-8, exactly as shown")
     discloses_emotion: bool = Field(description=DISCLOSES_EMOTION_HELP)
     on_device: bool = Field(default=False, description=ON_DEVICE_TEXT_HELP)
+    fallback: bool = Field(
+        default=False,
+        description="The server-mode text an on-device study asks again with when a panelist's "
+        "browser cannot read the face (its `on_device_fallback` is `server`); never shown as "
+        "the consent text",
+    )
     created_at: datetime
     created_by_id: int | None
 

@@ -21,6 +21,7 @@ from web.studies.ad_upload import upload_ad
 from web.studies.api import router as api_router
 from web.studies.consent_defaults import DEFAULT_LOCALES
 from web.studies.deps import AdEditDep, AdReadDep, StudyEditDep, StudyReadDep, can_edit
+from web.studies.fallback_views import router as fallback_router
 from web.studies.files import ad_poster_url, ad_video_url
 from web.studies.integration_views import KIND_LABELS
 from web.studies.integration_views import router as integration_router
@@ -291,6 +292,7 @@ router = APIRouter()
 router.include_router(members)
 router.include_router(uploads)
 router.include_router(integration_router)
+router.include_router(fallback_router)
 router.include_router(signing_router)
 router.include_router(strings_router)
 router.include_router(api_router)

