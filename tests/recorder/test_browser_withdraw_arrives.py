@@ -28,7 +28,7 @@ from tests.recorder.helpers import (
     recorder_value,
     wait_for,
 )
-from tests.recorder.test_browser_recovery import screen_text
+from tests.recorder.test_browser_recovery import screen_text, start_recording
 from tests.recorder.test_browser_withdraw_offline import (
     assert_withdrawn,
     kept_withdrawals,
@@ -105,8 +105,8 @@ def test_where_nothing_can_send_it_after_the_tab_closes_the_screen_says_so_and_t
     session = panel_session(live_candor, fielded)
     assert session.status == SessionStatus.WITHDRAWN
     assert session.erased_by_receipt
+    assert_withdrawn(live_candor, fielded, clip_id)
     context.close()
-    del clip_id
 
 
 def test_a_withdrawal_the_server_answers_with_5xx_is_sent_again_until_it_arrives(
@@ -126,8 +126,6 @@ def test_a_withdrawal_the_server_answers_with_5xx_is_sent_again_until_it_arrives
             route.continue_()
 
     page.route("**/api/v1/panel/sessions/*/withdraw", server_error)
-    from tests.recorder.test_browser_recovery import start_recording
-
     start_recording(page, recorder_url(live_candor, fielded))
     wait_for(lambda: recorder_value(page, "r.progress.chunksAcked") >= 2, 15, "two chunks")
     pressed = time.monotonic()
@@ -135,7 +133,8 @@ def test_a_withdrawal_the_server_answers_with_5xx_is_sent_again_until_it_arrives
     page.get_by_role("heading", name="Recording deleted").wait_for(timeout=30000)
     # Polled through the driver: the route answers only while it is called into.
     page.wait_for_function(
-        "() => document.querySelector('#candor-recorder').candorRecorder.pendingWithdrawal === null",
+        "() => document.querySelector('#candor-recorder').candorRecorder"
+        ".pendingWithdrawal === null",
         timeout=30000,
     )
     assert panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN
@@ -158,8 +157,6 @@ def test_a_withdrawal_still_unsent_as_the_tab_closes_goes_in_its_last_beacon(
         "**/api/v1/panel/sessions/*/withdraw",
         lambda route: route.fulfill(status=502, content_type="text/plain", body="bad gateway"),
     )
-    from tests.recorder.test_browser_recovery import start_recording
-
     start_recording(page, recorder_url(live_candor, fielded))
     wait_for(lambda: recorder_value(page, "r.progress.chunksAcked") >= 2, 15, "two chunks")
     page.get_by_role("button", name="Stop and delete my recording").click()
