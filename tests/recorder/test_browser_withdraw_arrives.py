@@ -18,10 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from candor.statuses import SessionStatus
+from candor.statuses import DeletionReason, SessionStatus
 from tests.recorder.helpers import (
     Fielded,
+    HostServer,
     LiveCandor,
     panel_session,
     recorder_url,
@@ -34,6 +36,7 @@ from tests.recorder.test_browser_withdraw_offline import (
     kept_withdrawals,
     withdraw_offline,
 )
+from web.clips.models import Clip, DeletionAudit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -105,7 +108,10 @@ def test_where_nothing_can_send_it_after_the_tab_closes_the_screen_says_so_and_t
     session = panel_session(live_candor, fielded)
     assert session.status == SessionStatus.WITHDRAWN
     assert session.erased_by_receipt
-    assert_withdrawn(live_candor, fielded, clip_id)
+    with live_candor.session() as db:
+        assert db.get(Clip, clip_id) is None
+        reasons = db.scalars(select(DeletionAudit.reason).where(DeletionAudit.clip_id == clip_id))
+        assert list(reasons) == [DeletionReason.ERASED]
     context.close()
 
 
@@ -171,4 +177,61 @@ def test_a_withdrawal_still_unsent_as_the_tab_closes_goes_in_its_last_beacon(
         "the pagehide beacon to arrive",
     )
     print(f"\ntab closed: withdrawal beacon arrived {time.monotonic() - closed:.2f} s after")
+    context.close()
+
+
+def test_in_a_survey_iframe_on_another_site_the_screen_promises_only_what_the_browser_does(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    """A third-party iframe (the survey on localhost, Candor on 127.0.0.1: another site): the
+    browser may partition or refuse the service worker there. Whatever it answers, the screen
+    says what is true, and a promise made is kept after the survey tab is closed."""
+    fielded = fielded_study(durations=(8.0,))
+    src = recorder_url(live_candor, fielded)
+    host_server.pages["/withdraw-survey"] = (
+        "<!doctype html><title>Survey</title>"
+        f'<iframe id="candor" src="{src}" allow="camera; autoplay" '
+        'style="width:900px;height:720px;border:0"></iframe>'
+    )
+    context = launch().new_context(viewport={"width": 960, "height": 900})
+    page = context.new_page()
+    page.goto(f"{host_server.base_url}/withdraw-survey")
+    ui = page.frame_locator("#candor")
+    ui.get_by_role("button", name="I agree").click()
+    ui.get_by_role("button", name="Turn on my camera").click()
+    ui.get_by_role("button", name="Check").click()
+    ui.get_by_role("button", name="Start").click(timeout=15000)
+    frame = next(f for f in page.frames if f.url.startswith(live_candor.base_url))
+    wait_for(lambda: recorder_value(frame, "r.progress.chunksAcked") >= 2, 20, "two chunks")
+    context.set_offline(True)
+    ui.get_by_role("button", name="Stop and delete my recording").click()
+    ui.get_by_role("heading", name="Recording deleted").wait_for(timeout=30000)
+    wait_for(lambda: recorder_value(frame, "r.backgroundSync") is not None, 15, "the sync answer")
+    promised = recorder_value(frame, "r.backgroundSync")
+    text = str(ui.locator(".cr-screen").inner_text())
+    receipt = str(recorder_value(frame, "r.receiptCode"))
+    assert receipt in text and "/erase" in text
+    print(f"\nthird-party iframe: Background Sync promised = {promised}")
+    if promised:
+        assert BACKGROUND in text, text
+    else:
+        assert NO_BACKGROUND in text, text
+    page.close()
+    assert panel_session(live_candor, fielded).status == SessionStatus.CONSENTED
+    context.set_offline(False)
+    if promised:
+        wait_for(
+            lambda: panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN,
+            60,
+            "the partitioned service worker to send the withdrawal",
+        )
+    else:  # the panelist uses the code, as the screen told them
+        answer = context.request.post(
+            f"{live_candor.base_url}/api/v1/panel/erase", data={"receipt_code": receipt}
+        )
+        assert answer.status == 200, answer.text()
+        assert panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN
     context.close()
