@@ -350,10 +350,7 @@ export class CandorRecorder extends RecorderCore {
   declineFallback(reason) {
     return this.step("declineFallback", [State.FALLBACK], async (stale) => {
       const text = this.fallbackConsent;
-      await this.api.consent(
-        this.session.session_id,
-        this.consentBody("decline", reason, text),
-      );
+      await this.api.consent(this.session.session_id, this.consentBody("decline", reason, text));
       if (stale()) return;
       this.fallbackConsent = null;
       this.toNoCamera(CameraError.ON_DEVICE);
