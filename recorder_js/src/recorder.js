@@ -675,6 +675,9 @@ export class CandorRecorder extends RecorderCore {
       token: this.api.token,
       receipt: this.receiptCode,
     };
+    // From now until the server acknowledges it, a closing tab's last beacon is the
+    // withdrawal (pageHidden), not "left the page", which would have the clip finished.
+    this.pendingWithdrawal = record;
     await this.openStore();
     await this.store.saveWithdrawal(record); // kept before the screen says anything
     this.store.dropSession(id);
@@ -698,8 +701,9 @@ export class CandorRecorder extends RecorderCore {
     // `background`: whether the browser promised to send it even with this page closed
     // (Background Sync); unknown (false) until it says so, and the screen says what is true.
     this.transition(State.WITHDRAWN, { erased, recorded, background: false });
-    if (!erased) {
-      this.pendingWithdrawal = record;
+    if (erased) {
+      this.pendingWithdrawal = null;
+    } else {
       this.keepWithdrawing(record);
       this.askBackgroundSync();
     }
