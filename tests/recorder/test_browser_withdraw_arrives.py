@@ -246,7 +246,9 @@ def test_a_tab_closed_while_its_withdrawal_is_in_flight_sends_the_withdrawal_not
     context = launch().new_context(service_workers="block")
     page = context.new_page()
     held: list[Any] = []
-    page.route("**/api/v1/panel/sessions/*/withdraw", held.append)  # never answered
+    page.route(
+        "**/api/v1/panel/sessions/*/withdraw", lambda route: held.append(route)
+    )  # never answered
     start_recording(page, recorder_url(live_candor, fielded))
     wait_for(lambda: recorder_value(page, "r.progress.chunksAcked") >= 2, 15, "two chunks")
     session = panel_session(live_candor, fielded)
