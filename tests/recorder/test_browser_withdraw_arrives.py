@@ -235,36 +235,3 @@ def test_in_a_survey_iframe_on_another_site_the_screen_promises_only_what_the_br
         assert answer.status == 200, answer.text()
         assert panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN
     context.close()
-
-
-def test_a_tab_closed_while_its_withdrawal_is_in_flight_sends_the_withdrawal_not_left(
-    launch: Callable[..., Any], live_candor: LiveCandor, fielded_study: Callable[..., Fielded]
-) -> None:
-    """Closed before the server answered: the last beacon must be the withdrawal. Were it "left
-    the page", the server would finish the clip and have it analysed."""
-    fielded = fielded_study(durations=(8.0,))
-    context = launch().new_context(service_workers="block")
-    page = context.new_page()
-    held: list[Any] = []
-    page.route(
-        "**/api/v1/panel/sessions/*/withdraw", lambda route: held.append(route)
-    )  # never answered
-    start_recording(page, recorder_url(live_candor, fielded))
-    wait_for(lambda: recorder_value(page, "r.progress.chunksAcked") >= 2, 15, "two chunks")
-    session = panel_session(live_candor, fielded)
-    with live_candor.session() as db:
-        clip_id = db.scalar(select(Clip.id).where(Clip.session_id == session.id))
-    page.get_by_role("button", name="Stop and delete my recording").click()
-    page.wait_for_function(
-        "() => document.querySelector('#candor-recorder').candorRecorder.busy === 'withdraw'"
-    )
-    while not held:  # the withdrawal is on its way, unanswered
-        page.wait_for_timeout(50)
-    page.close(run_before_unload=True)
-    wait_for(
-        lambda: panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN,
-        30,
-        "the closing tab's withdrawal beacon",
-    )
-    assert_withdrawn(live_candor, fielded, int(clip_id))
-    context.close()
