@@ -105,6 +105,10 @@ const STRINGS = {
     withdrawnNothing: "Your consent is withdrawn. Nothing was recorded and the camera is off.",
     withdrawnPending:
       "The camera is off and the recording has stopped. This device cannot reach the server " +
+      "right now: what was already sent will be deleted as soon as the connection returns. " +
+      "This code also has everything deleted, from any device:",
+    withdrawnPendingPageOnly:
+      "The camera is off and the recording has stopped. This device cannot reach the server " +
       "right now: what was already sent will be deleted as soon as the connection returns, " +
       "while this page is open or the next time this survey is opened on this device. This " +
       "browser cannot send it after you close this page, so if you close it before then, " +
@@ -265,6 +269,10 @@ const STRINGS = {
     withdrawnNothing:
       "Votre consentement est retiré. Rien n'a été enregistré et la caméra est éteinte.",
     withdrawnPending:
+      "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
+      "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
+      "connexion. Ce code permet aussi de tout faire supprimer, depuis n'importe quel appareil :",
+    withdrawnPendingPageOnly:
       "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
       "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
       "connexion, tant que cette page est ouverte ou à la prochaine ouverture de ce " +

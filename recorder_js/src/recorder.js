@@ -699,8 +699,8 @@ export class CandorRecorder extends RecorderCore {
     this.status = "withdrawn";
     this.busy = null;
     // `background`: whether the browser promised to send it even with this page closed
-    // (Background Sync); unknown (false) until it says so, and the screen says what is true.
-    this.transition(State.WITHDRAWN, { erased, recorded, background: false });
+    // (Background Sync); null until it answers (milliseconds): the screen says what is true.
+    this.transition(State.WITHDRAWN, { erased, recorded, background: null });
     if (erased) {
       this.pendingWithdrawal = null;
     } else {

@@ -487,9 +487,11 @@ RecorderView.prototype.screens = {
           ? d.recorded
             ? t.withdrawnExplain
             : t.withdrawnNothing
-          : d.background
+          : d.background === true
             ? t.withdrawnPendingBackground
-            : t.withdrawnPending,
+            : d.background === false
+              ? t.withdrawnPendingPageOnly
+              : t.withdrawnPending,
       ),
       d.erased && r.receiptCode ? h("p", {}, t.withdrawnReceipt) : null,
       // Erased: the code shows what is kept (nothing); not yet: it has everything erased.
