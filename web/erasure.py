@@ -27,6 +27,9 @@ TEXT = {
         "intro": "When you took part in a survey with a webcam step, you were shown a receipt "
         "code. Enter it here to delete your recording and every measurement made from it. "
         "You do not need to say who you are.",
+        "offline": "Pressed \u201cStop and delete my recording\u201d without a connection, then "
+        "closed the page? Your browser may not have been able to send the request. Enter the "
+        "code shown on that screen here: it deletes everything just the same.",
         "label": "Receipt code",
         "hint": "For example ABCD-EFGH-JKMN-PQRS. Upper or lower case, with or without dashes.",
         "submit": "Delete my data",
@@ -69,6 +72,10 @@ TEXT = {
         "intro": "Lors d'un questionnaire avec une étape webcam, un code de reçu vous a été "
         "montré. Saisissez-le ici pour supprimer votre enregistrement et toutes les mesures "
         "qui en ont été tirées. Vous n'avez pas à dire qui vous êtes.",
+        "offline": "Vous avez cliqué sur \u00ab\u00a0Arrêter et supprimer mon "
+        "enregistrement\u00a0\u00bb sans connexion, puis fermé la page\u00a0? Votre "
+        "navigateur n'a peut-être pas pu envoyer la demande. Saisissez ici le code affiché sur "
+        "cet écran\u00a0: il supprime tout de la même façon.",
         "label": "Code de reçu",
         "hint": "Par exemple ABCD-EFGH-JKMN-PQRS. Majuscules ou minuscules, avec ou sans tirets.",
         "submit": "Supprimer mes données",

@@ -43,6 +43,13 @@ FACE_WORKER_CSP = (
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; "
     "worker-src 'none'; base-uri 'none'"
 )
+# The withdrawal service worker (recorder_js/src/withdraw-sw.js, scope /recorder/withdrawals/,
+# where no page lives): its modules and the panel API on this origin, nothing else.
+WITHDRAW_WORKER_PATH = "/recorder/withdraw-sw.js"
+WITHDRAW_WORKER_CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; worker-src 'none'; "
+    "base-uri 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _REFERRER = (b"referrer-policy", b"strict-origin-when-cross-origin")
@@ -64,6 +71,8 @@ class NoFramingMiddleware:
             return [*common, (b"content-security-policy", RECORDER_CSP.encode())]
         if path == FACE_WORKER_PATH:
             return [*common, (b"content-security-policy", FACE_WORKER_CSP.encode())]
+        if path == WITHDRAW_WORKER_PATH:
+            return [*common, (b"content-security-policy", WITHDRAW_WORKER_CSP.encode())]
         if path.startswith(FRAMEABLE_PREFIXES):  # the recorder's module files
             return common
         return [

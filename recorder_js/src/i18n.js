@@ -105,8 +105,18 @@ const STRINGS = {
     withdrawnNothing: "Your consent is withdrawn. Nothing was recorded and the camera is off.",
     withdrawnPending:
       "The camera is off and the recording has stopped. This device cannot reach the server " +
+      "right now: what was already sent will be deleted as soon as the connection returns. " +
+      "This code also has everything deleted, from any device:",
+    withdrawnPendingPageOnly:
+      "The camera is off and the recording has stopped. This device cannot reach the server " +
       "right now: what was already sent will be deleted as soon as the connection returns, " +
       "while this page is open or the next time this survey is opened on this device. This " +
+      "browser cannot send it after you close this page, so if you close it before then, " +
+      "enter this code at the address below: it has everything deleted, from any device:",
+    withdrawnPendingBackground:
+      "The camera is off and the recording has stopped. This device cannot reach the server " +
+      "right now: this browser will send your request as soon as the connection returns, " +
+      "even if you close this page, and what was already sent will then be deleted. This " +
       "code also has everything deleted, from any device:",
     failedTitle: "Something went wrong",
     failedExplain: "We could not complete the recording. You can continue the survey.",
@@ -261,9 +271,19 @@ const STRINGS = {
     withdrawnPending:
       "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
       "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
+      "connexion. Ce code permet aussi de tout faire supprimer, depuis n'importe quel appareil :",
+    withdrawnPendingPageOnly:
+      "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
+      "le serveur pour le moment : ce qui a déjà été envoyé sera supprimé dès le retour de la " +
       "connexion, tant que cette page est ouverte ou à la prochaine ouverture de ce " +
-      "questionnaire sur cet appareil. Ce code permet aussi de tout faire supprimer, depuis " +
-      "n'importe quel appareil :",
+      "questionnaire sur cet appareil. Ce navigateur ne peut pas envoyer la demande une fois " +
+      "cette page fermée : si vous la fermez avant, saisissez ce code à l'adresse ci-dessous, " +
+      "il permet de tout faire supprimer, depuis n'importe quel appareil :",
+    withdrawnPendingBackground:
+      "La caméra est éteinte et l'enregistrement est arrêté. Cet appareil ne peut pas joindre " +
+      "le serveur pour le moment : ce navigateur enverra votre demande dès le retour de la " +
+      "connexion, même si vous fermez cette page, et ce qui a déjà été envoyé sera alors " +
+      "supprimé. Ce code permet aussi de tout faire supprimer, depuis n'importe quel appareil :",
     failedTitle: "Un problème est survenu",
     failedExplain: "L'enregistrement n'a pas pu aboutir. Vous pouvez continuer le questionnaire.",
     retryCamera: "Réessayer",

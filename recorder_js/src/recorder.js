@@ -24,6 +24,7 @@ import { State, TERMINAL, canTransition } from "./states.js";
 import { holdTab } from "./tab-hold.js";
 import { ClipUpload } from "./uploader.js";
 import { Sent, sendKeptWithdrawals, sendWithdrawal } from "./withdrawals.js";
+import { prepareWithdrawalSync, requestWithdrawalSync } from "./withdraw-sync.js";
 import { OnDeviceAnalyser, OnDeviceUnavailable, faceRecorderClass } from "./ondevice/analyser.js";
 import { MIME_TYPE as FACE_RECORDS } from "./ondevice/records.js";
 
@@ -43,6 +44,9 @@ export class CandorRecorder extends RecorderCore {
       await this.openStore();
       // A withdrawal this browser could not deliver before (offline, tab closed) goes first.
       await this.sendKeptWithdrawals();
+      // While the network is here: the service worker that sends a withdrawal made offline
+      // even after the tab is closed, where the browser can (withdraw-sync.js). Not awaited.
+      this.withdrawalSync = this.withdrawalSync || prepareWithdrawalSync(this.env);
       const key = this.resumeKey;
       if (key && !(await this.holdTab(key))) {
         // Another tab records this respondent: it alone may resume or end their session.
@@ -346,10 +350,7 @@ export class CandorRecorder extends RecorderCore {
   declineFallback(reason) {
     return this.step("declineFallback", [State.FALLBACK], async (stale) => {
       const text = this.fallbackConsent;
-      await this.api.consent(
-        this.session.session_id,
-        this.consentBody("decline", reason, text),
-      );
+      await this.api.consent(this.session.session_id, this.consentBody("decline", reason, text));
       if (stale()) return;
       this.fallbackConsent = null;
       this.toNoCamera(CameraError.ON_DEVICE);
@@ -674,6 +675,9 @@ export class CandorRecorder extends RecorderCore {
       token: this.api.token,
       receipt: this.receiptCode,
     };
+    // From now until the server acknowledges it, a closing tab's last beacon is the
+    // withdrawal (pageHidden), not "left the page", which would have the clip finished.
+    this.pendingWithdrawal = record;
     await this.openStore();
     await this.store.saveWithdrawal(record); // kept before the screen says anything
     this.store.dropSession(id);
@@ -694,15 +698,28 @@ export class CandorRecorder extends RecorderCore {
     this.ended = true;
     this.status = "withdrawn";
     this.busy = null;
-    this.transition(State.WITHDRAWN, { erased, recorded });
-    if (!erased) {
-      this.pendingWithdrawal = record;
+    // `background`: whether the browser promised to send it even with this page closed
+    // (Background Sync); null until it answers (milliseconds): the screen says what is true.
+    this.transition(State.WITHDRAWN, { erased, recorded, background: null });
+    if (erased) {
+      this.pendingWithdrawal = null;
+    } else {
       this.keepWithdrawing(record);
+      this.askBackgroundSync();
     }
     // Like "complete": the "Recording deleted" screen waits for a click, unless there is nowhere
     // to navigate (then a host page framing us is told at once and goes on by itself).
     if (!this.returnUrl) this.returnToSurvey();
     return true;
+  }
+
+  /** Ask the browser to send the kept withdrawal once online, even after this page closes;
+   * the screen then says which of the two the panelist can count on. */
+  async askBackgroundSync() {
+    const ready = this.withdrawalSync || prepareWithdrawalSync(this.env);
+    const background = await requestWithdrawalSync(ready);
+    this.backgroundSync = background;
+    if (this.pendingWithdrawal) this.update({ background });
   }
 
   /** Send the kept withdrawal each time the server may be back, until it is acknowledged. */

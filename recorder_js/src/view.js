@@ -483,7 +483,15 @@ RecorderView.prototype.screens = {
       h(
         "p",
         {},
-        d.erased ? (d.recorded ? t.withdrawnExplain : t.withdrawnNothing) : t.withdrawnPending,
+        d.erased
+          ? d.recorded
+            ? t.withdrawnExplain
+            : t.withdrawnNothing
+          : d.background === true
+            ? t.withdrawnPendingBackground
+            : d.background === false
+              ? t.withdrawnPendingPageOnly
+              : t.withdrawnPending,
       ),
       d.erased && r.receiptCode ? h("p", {}, t.withdrawnReceipt) : null,
       // Erased: the code shows what is kept (nothing); not yet: it has everything erased.

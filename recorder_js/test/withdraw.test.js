@@ -230,3 +230,29 @@ test("a tab closed with its withdrawal still unsent makes the withdrawal its las
   // Its answer never reaches a closed page: the next page load sends it again, harmlessly.
   assert.equal((await store.loadWithdrawals()).length, 1);
 });
+
+test("a tab closed while its withdrawal is in flight sends the withdrawal, not 'left'", async () => {
+  const store = new MemoryChunkStore();
+  const t = setup({ env: { chunkStore: store } });
+  await driveTo(t, "ready");
+  t.recorder.play();
+  await t.clock.until(() => t.server.clipFor(101)?.chunks.size >= 2);
+  // The withdrawal request leaves and gets no answer before the tab closes.
+  const real = t.recorder.options.transport;
+  let inFlight = false;
+  t.recorder.options.transport = (request) => {
+    if (!request.url.endsWith("/withdraw")) return real(request);
+    inFlight = true;
+    return new Promise(() => {});
+  };
+  t.recorder.withdraw();
+  await t.clock.until(() => inFlight);
+  t.win.pageHide();
+  // "Left the page" would have the server finish the clip and analyse it.
+  assert.deepEqual(
+    t.server.beacons.map((b) => [b.path, b.message.withdraw]),
+    [["/sessions/s1/presence", true]],
+  );
+  assert.deepEqual(t.server.erasures, [{ session: "s1", how: "withdrawn", clips: 1 }]);
+  assert.equal((await store.loadWithdrawals()).length, 1, "kept until acknowledged");
+});

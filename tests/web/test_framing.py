@@ -69,3 +69,15 @@ def test_hsts_when_the_base_url_is_https(settings: Settings, db_session: Session
 def test_the_panel_api_hot_path_is_left_alone(client: TestClient) -> None:
     answer = client.get("/api/v1/panel/ping")
     assert "content-security-policy" not in answer.headers
+
+
+def test_the_withdrawal_service_worker_may_reach_this_origin_only(client: TestClient) -> None:
+    """recorder_js/src/withdraw-sw.js: a worker takes the CSP of its own script's answer."""
+    answer = client.get("/recorder/withdraw-sw.js")
+    assert answer.status_code == 200
+    assert "javascript" in answer.headers["content-type"]
+    csp = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "connect-src 'self'" in csp
+    assert "script-src 'self'" in csp
+    # No Service-Worker-Allowed: its scope can only lie under /recorder/, where no page lives.
+    assert "service-worker-allowed" not in answer.headers
