@@ -44,9 +44,6 @@ export class CandorRecorder extends RecorderCore {
       await this.openStore();
       // A withdrawal this browser could not deliver before (offline, tab closed) goes first.
       await this.sendKeptWithdrawals();
-      // While the network is here: the service worker that sends a withdrawal made offline
-      // even after the tab is closed, where the browser can (withdraw-sync.js). Not awaited.
-      this.withdrawalSync = this.withdrawalSync || prepareWithdrawalSync(this.env);
       const key = this.resumeKey;
       if (key && !(await this.holdTab(key))) {
         // Another tab records this respondent: it alone may resume or end their session.
@@ -196,6 +193,10 @@ export class CandorRecorder extends RecorderCore {
     return this.step("agree", [State.CONSENT], async (stale) => {
       const answer = await this.api.consent(this.session.session_id, this.consentBody("agree"));
       this.receiptCode = answer.receipt_code || null;
+      // Now that there is something to withdraw, and while the network is here: the service
+      // worker that sends a withdrawal made offline even after the tab is closed, where the
+      // browser can (withdraw-sync.js). Not awaited. A panelist who declines gets none.
+      this.withdrawalSync = this.withdrawalSync || prepareWithdrawalSync(this.env);
       if (this.ads.length && this.adIndex >= this.ads.length) {
         // Resumed with every ad recorded (a reload while the last chunks were sent): nothing
         // left to film, so no camera; send what this browser kept and end.

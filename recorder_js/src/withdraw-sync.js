@@ -2,8 +2,9 @@
 // the panelist closes the tab and never opens the recorder again.
 //
 // Where the browser offers Background Sync (Chromium-based browsers), the recorder page
-// registers a small service worker from Candor's own origin (withdraw-sw.js) as it starts,
-// while the network is there to fetch it. Its scope is `/recorder/withdrawals/`, where no page
+// registers a small service worker from Candor's own origin (withdraw-sw.js) once the panelist
+// agrees (a panelist who declines has nothing to withdraw and gets none), while the network is
+// there to fetch it. Its scope is `/recorder/withdrawals/`, where no page
 // lives: it controls no page and sees no request of any; it only answers the `sync` event, by
 // sending the withdrawals kept in IndexedDB (withdrawals.js), and the browser fires that event
 // once the network is back, tab open or not, retrying with backoff while the server does not

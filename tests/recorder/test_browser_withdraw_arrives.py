@@ -235,3 +235,27 @@ def test_in_a_survey_iframe_on_another_site_the_screen_promises_only_what_the_br
         assert answer.status == 200, answer.text()
         assert panel_session(live_candor, fielded).status == SessionStatus.WITHDRAWN
     context.close()
+
+
+def test_a_panelist_who_declines_gets_no_service_worker(
+    launch: Callable[..., Any],
+    live_candor: LiveCandor,
+    fielded_study: Callable[..., Fielded],
+    host_server: HostServer,
+) -> None:
+    # The worker exists to deliver a withdrawal; one who declines has nothing to withdraw, so
+    # nothing is installed in their browser (it is registered once the panelist agrees).
+    fielded = fielded_study()
+    context = launch().new_context()
+    page = context.new_page()
+    page.goto(recorder_url(live_candor, fielded))
+    page.get_by_role("button", name="No thanks").click()
+    page.get_by_role("button", name="Continue").click()
+    wait_for(
+        lambda: panel_session(live_candor, fielded).status == SessionStatus.DECLINED,
+        15,
+        "the refusal",
+    )
+    other = context.new_page()
+    other.goto(f"{live_candor.base_url}/healthz")
+    assert other.evaluate(REGISTRATIONS) == []
