@@ -16,7 +16,13 @@ import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from candor.quality import ExclusionReason
-from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
+from worker.analysis.appearance import (
+    MIN_SMILE_TO_JUDGE,
+    fill_between_judgements,
+    judgement_due,
+    nose_root_texture,
+    smile_support,
+)
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
@@ -136,6 +142,9 @@ class _Collector:
         self.mouth_skin: list[float] = []
         self.eyes_delta: list[float] = []
         self.support: list[float] = []
+        self.judged: list[bool] = []  # the appearance model judged this frame's smile
+        self.pending: list[bool] = []  # a smile between two judgements: filled in table()
+        self._last_judged_t = -np.inf
         self.nose_texture: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
@@ -158,6 +167,8 @@ class _Collector:
             self.mouth_skin.append(np.nan)
             self.eyes_delta.append(np.nan)
             self.support.append(np.nan)
+            self.judged.append(False)
+            self.pending.append(False)
             self.nose_texture.append(np.nan)
         else:
             seen = self._blendshapes(landmarks)
@@ -168,11 +179,20 @@ class _Collector:
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
             self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
             self.nose_texture.append(nose_root_texture(frame.rgb, landmarks))
-            if self._emotions or kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE:
+            needs_support = kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE
+            judge = self._emotions or (
+                needs_support and judgement_due(frame.t, self._last_judged_t)
+            )
+            if judge:
                 classes = self._appearance(frame.rgb, landmarks)
                 self.support.append(float(smile_support(classes[None])[0]))
+                self._last_judged_t = frame.t
+            elif needs_support:
+                self.support.append(np.nan)  # judged soon before: filled in table()
             else:
                 self.support.append(1.0)  # too small a smile to need support
+            self.judged.append(judge)
+            self.pending.append(needs_support and not judge)
         if self._emotions:
             self.classes.append(classes)
         if landmarks is not None:
@@ -197,11 +217,16 @@ class _Collector:
         scores = np.array(self.scores, dtype=np.float64).reshape(n, len(KEPT_INDEX))
         for column, name in enumerate(KEPT_BLENDSHAPES):
             raw[name] = scores[:, column]
+        raw["t"] = np.array(self.t, dtype=float)
         raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["eyes_delta"] = np.array(self.eyes_delta, dtype=float)
-        raw["smile_support"] = np.array(self.support, dtype=float)
+        raw["smile_support"] = fill_between_judgements(
+            raw["t"],
+            np.array(self.support, dtype=float),
+            np.array(self.judged),
+            np.array(self.pending),
+        )
         raw["nose_texture"] = np.array(self.nose_texture, dtype=float)
-        raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
         return raw

@@ -11,7 +11,10 @@ the lip corners without smiling. Nothing else of it is kept outside emotion mode
 
 The model runs only where its answer can change an expression: on frames whose blendshape
 smile (either side) reaches ``MIN_SMILE_TO_JUDGE``; elsewhere the smile is too small to need
-support, and the frame's support is 1.
+support, and the frame's support is 1. And it runs at most every ``JUDGE_INTERVAL_S`` (every
+other frame at 15 fps, ~7 judgements a second): a face's look changes over a few frames, not
+from one to the next. A frame between two judgements takes the support interpolated between
+them (``fill_between_judgements``), or the last one's where no later one follows closely.
 
 Nose wrinkle (AU9): the mesh does not follow the skin's creases (the blendshape model's
 noseSneer stays at zero on visibly wrinkled noses), so ``nose_root_texture`` measures them on
@@ -34,6 +37,14 @@ _SMILING = FER_CLASSES.index("happy")
 _NOT_SMILING = [FER_CLASSES.index(name) for name in ("angry", "disgust", "fear", "sad")]
 # Below this blendshape smile (either side) the appearance model is not run.
 MIN_SMILE_TO_JUDGE = 0.1
+# Judge a smile at most this often (seconds between judgements): every other frame at 15 fps,
+# every third at 30 fps. Emotion mode judges every face frame (its classes are kept per frame).
+JUDGE_INTERVAL_S = 0.1
+# Container timestamps are rounded (webm to the millisecond).
+_TIMESTAMP_SLACK_S = 0.005
+# A frame between judgements takes the support interpolated between the judgements either side
+# when they are at most this far apart; otherwise the last judgement's.
+_INTERPOLATE_WITHIN_S = 2.5 * JUDGE_INTERVAL_S
 # A floor on the evidence, so a face read as neither (all rest class) keeps half its smile.
 _EPSILON = 0.02
 
@@ -44,6 +55,36 @@ def smile_support(probabilities: Array) -> Array:
     smiling = probabilities[:, _SMILING]
     against = probabilities[:, _NOT_SMILING].sum(axis=1)
     return np.asarray((smiling + _EPSILON) / (smiling + against + 2 * _EPSILON))
+
+
+def judgement_due(t: float, last_judged_t: float) -> bool:
+    """Whether a frame at ``t`` s whose smile needs support is judged by the appearance model,
+    the last judgement having been at ``last_judged_t`` s (-inf for none)."""
+    return t - last_judged_t >= JUDGE_INTERVAL_S - _TIMESTAMP_SLACK_S
+
+
+def fill_between_judgements(t: Array, support: Array, judged: Array, pending: Array) -> Array:
+    """``support`` (per frame) with each ``pending`` frame (a smile left between two
+    judgements) filled from the ``judged`` frames (the model's own answers): the support
+    interpolated in time between the judged frames either side, or the last judged frame's where
+    the next is more than ``_INTERPOLATE_WITHIN_S`` after it, or there is none."""
+    filled = np.array(support, dtype=float)
+    waiting = np.flatnonzero(pending)
+    answers = np.flatnonzero(judged)
+    if not len(waiting) or not len(answers):
+        return filled
+    position = np.searchsorted(answers, waiting)
+    before = answers[np.maximum(position - 1, 0)]
+    after = answers[np.minimum(position, len(answers) - 1)]
+    filled[waiting] = filled[before]
+    close = (
+        (position > 0) & (position < len(answers)) & (t[after] - t[before] <= _INTERPOLATE_WITHIN_S)
+    )
+    if close.any():
+        w, b, a = waiting[close], before[close], after[close]
+        share = (t[w] - t[b]) / (t[a] - t[b])
+        filled[w] = filled[b] + share * (filled[a] - filled[b])
+    return filled
 
 
 # The nose root's patch is resampled to this size (pixels) before its texture is measured, so
