@@ -16,13 +16,7 @@ import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from candor.quality import ExclusionReason
-from worker.analysis.appearance import (
-    MIN_SMILE_TO_JUDGE,
-    fill_between_judgements,
-    judgement_due,
-    nose_root_texture,
-    smile_support,
-)
+from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, SmileSupports, nose_root_texture
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
@@ -141,14 +135,10 @@ class _Collector:
         self.scores: list[Array] = []
         self.mouth_skin: list[float] = []
         self.eyes_delta: list[float] = []
-        self.support: list[float] = []
-        self.judged: list[bool] = []  # the appearance model judged this frame's smile
-        self.pending: list[bool] = []  # a smile between two judgements: filled in table()
-        self._last_judged_t = -np.inf
+        self.support = SmileSupports(appearance)
         self.nose_texture: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
-        self._appearance = appearance
         self._emotions = emotions
         self._smile_columns = [KEPT_BLENDSHAPES.index(n) for n in SOURCES["smile"]]
         self._missing = np.full(len(KEPT_INDEX), np.nan, dtype=np.float32)
@@ -166,9 +156,7 @@ class _Collector:
             self.scores.append(self._missing)
             self.mouth_skin.append(np.nan)
             self.eyes_delta.append(np.nan)
-            self.support.append(np.nan)
-            self.judged.append(False)
-            self.pending.append(False)
+            self.support.skip(np.nan)
             self.nose_texture.append(np.nan)
         else:
             seen = self._blendshapes(landmarks)
@@ -179,20 +167,12 @@ class _Collector:
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
             self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
             self.nose_texture.append(nose_root_texture(frame.rgb, landmarks))
-            needs_support = kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE
-            judge = self._emotions or (
-                needs_support and judgement_due(frame.t, self._last_judged_t)
-            )
-            if judge:
-                classes = self._appearance(frame.rgb, landmarks)
-                self.support.append(float(smile_support(classes[None])[0]))
-                self._last_judged_t = frame.t
-            elif needs_support:
-                self.support.append(np.nan)  # judged soon before: filled in table()
+            if self._emotions:
+                classes = self.support.judge(frame.t, frame.rgb, landmarks)
+            elif kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE:
+                self.support.offer(frame.t, frame.rgb, landmarks)
             else:
-                self.support.append(1.0)  # too small a smile to need support
-            self.judged.append(judge)
-            self.pending.append(needs_support and not judge)
+                self.support.skip(1.0)  # too small a smile to need support
         if self._emotions:
             self.classes.append(classes)
         if landmarks is not None:
@@ -217,16 +197,11 @@ class _Collector:
         scores = np.array(self.scores, dtype=np.float64).reshape(n, len(KEPT_INDEX))
         for column, name in enumerate(KEPT_BLENDSHAPES):
             raw[name] = scores[:, column]
-        raw["t"] = np.array(self.t, dtype=float)
         raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["eyes_delta"] = np.array(self.eyes_delta, dtype=float)
-        raw["smile_support"] = fill_between_judgements(
-            raw["t"],
-            np.array(self.support, dtype=float),
-            np.array(self.judged),
-            np.array(self.pending),
-        )
+        raw["smile_support"] = np.array(self.support.finish(), dtype=float)
         raw["nose_texture"] = np.array(self.nose_texture, dtype=float)
+        raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)
         raw["found"] = np.array(self.found, dtype=bool)
         return raw
