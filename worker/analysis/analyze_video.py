@@ -16,7 +16,7 @@ import numpy as np
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
 from candor.quality import ExclusionReason
-from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, nose_root_texture, smile_support
+from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, SmileSupports, nose_root_texture
 from worker.analysis.arrays import Array, Table
 from worker.analysis.constants import ANALYSIS_VERSION, Settings, frame_columns
 from worker.analysis.curves import per_second
@@ -135,11 +135,10 @@ class _Collector:
         self.scores: list[Array] = []
         self.mouth_skin: list[float] = []
         self.eyes_delta: list[float] = []
-        self.support: list[float] = []
+        self.support = SmileSupports(appearance)
         self.nose_texture: list[float] = []
         self.classes: list[Array] = []
         self._blendshapes = blendshapes
-        self._appearance = appearance
         self._emotions = emotions
         self._smile_columns = [KEPT_BLENDSHAPES.index(n) for n in SOURCES["smile"]]
         self._missing = np.full(len(KEPT_INDEX), np.nan, dtype=np.float32)
@@ -157,7 +156,7 @@ class _Collector:
             self.scores.append(self._missing)
             self.mouth_skin.append(np.nan)
             self.eyes_delta.append(np.nan)
-            self.support.append(np.nan)
+            self.support.skip(np.nan)
             self.nose_texture.append(np.nan)
         else:
             seen = self._blendshapes(landmarks)
@@ -168,11 +167,12 @@ class _Collector:
             self.mouth_skin.append(mouth_skin_share(frame.rgb, landmarks))
             self.eyes_delta.append(eyes_hidden_delta(frame.rgb, landmarks))
             self.nose_texture.append(nose_root_texture(frame.rgb, landmarks))
-            if self._emotions or kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE:
-                classes = self._appearance(frame.rgb, landmarks)
-                self.support.append(float(smile_support(classes[None])[0]))
+            if self._emotions:
+                classes = self.support.judge(frame.t, frame.rgb, landmarks)
+            elif kept[self._smile_columns].max() >= MIN_SMILE_TO_JUDGE:
+                self.support.offer(frame.t, frame.rgb, landmarks)
             else:
-                self.support.append(1.0)  # too small a smile to need support
+                self.support.skip(1.0)  # too small a smile to need support
         if self._emotions:
             self.classes.append(classes)
         if landmarks is not None:
@@ -199,7 +199,7 @@ class _Collector:
             raw[name] = scores[:, column]
         raw["mouth_skin"] = np.array(self.mouth_skin, dtype=float)
         raw["eyes_delta"] = np.array(self.eyes_delta, dtype=float)
-        raw["smile_support"] = np.array(self.support, dtype=float)
+        raw["smile_support"] = np.array(self.support.finish(), dtype=float)
         raw["nose_texture"] = np.array(self.nose_texture, dtype=float)
         raw["t"] = np.array(self.t, dtype=float)
         raw["brightness"] = np.array(self.brightness, dtype=float)

