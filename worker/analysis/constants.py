@@ -9,7 +9,7 @@ from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
 from candor.quality import ANALYSIS_EXCLUSION_REASONS
 
 # Bump when any output of the analysis changes for the same input (stored with every result).
-ANALYSIS_VERSION = "2.6.0"
+ANALYSIS_VERSION = "2.6.1"
 
 MODEL_NAME = "mediapipe face_mesh (legacy solution, refine_landmarks=True, 478 points)"
 MODEL_VERSION = "0.10.21"
