@@ -341,8 +341,11 @@ def fallback_consent_versions(
     locale: str, integration: IntegrationReadDep, session: SessionDep
 ) -> list[ConsentOut]:
     """Every version of the fallback text in the locale, newest first; never changed."""
-    versions = integration_service.fallback_versions(
-        session=session, integration=integration, locale=_locale(locale)
+    versions = integration_service.consent_versions(
+        session=session,
+        integration=integration,
+        locale=_locale(locale),
+        fallback=True,
     )
     return [ConsentOut.model_validate(v) for v in versions]
 

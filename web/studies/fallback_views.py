@@ -33,8 +33,11 @@ def _fallback_form(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    versions = integration_service.fallback_versions(
-        session=session, integration=integration, locale=locale
+    versions = integration_service.consent_versions(
+        session=session,
+        integration=integration,
+        locale=locale,
+        fallback=True,
     )
     study = integration.study
     context = {

@@ -119,23 +119,6 @@ def fallback_consents(*, session: Session, integration: Integration) -> dict[str
     return {text.locale: text for text in rows}
 
 
-def fallback_versions(
-    *, session: Session, integration: Integration, locale: str
-) -> list[ConsentText]:
-    """Every version of the server-mode fallback text in `locale`, newest first."""
-    return list(
-        session.scalars(
-            select(ConsentText)
-            .where(
-                ConsentText.integration_id == integration.id,
-                ConsentText.locale == locale,
-                ConsentText.fallback.is_(True),
-            )
-            .order_by(ConsentText.version.desc())
-        )
-    )
-
-
 def new_fallback_version(
     *, session: Session, integration: Integration, locale: str, data: ConsentIn, user: User
 ) -> ConsentText:
@@ -162,7 +145,9 @@ def new_fallback_version(
             f"write the consent text in {locale!r} first: the fallback text is asked only after it",
             field="locale",
         )
-    versions = fallback_versions(session=session, integration=integration, locale=locale)
+    versions = consent_versions(
+        session=session, integration=integration, locale=locale, fallback=True
+    )
     current = versions[0] if versions else None
     if (
         current is not None
@@ -283,16 +268,17 @@ def latest_consent(
 
 
 def consent_versions(
-    *, session: Session, integration: Integration, locale: str
+    *, session: Session, integration: Integration, locale: str, fallback: bool = False
 ) -> list[ConsentText]:
-    """Every version in `locale`, newest first; old versions stay readable forever."""
+    """Every version in `locale` (of the server-mode fallback text with `fallback`), newest
+    first; old versions stay readable forever."""
     return list(
         session.scalars(
             select(ConsentText)
             .where(
                 ConsentText.integration_id == integration.id,
                 ConsentText.locale == locale,
-                ConsentText.fallback.is_(False),
+                ConsentText.fallback.is_(fallback),
             )
             .order_by(ConsentText.version.desc())
         )
