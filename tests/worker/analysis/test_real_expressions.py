@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from tests.support.analysis_cache import analysed
 from tests.worker.analysis import real_faces as rf
-from worker.analysis import analyze
 
 FACES: dict[str, dict] = rf.EXPRESSION_LABELS["faces"]
 NEGATIVE = ("sob", "sadness", "disgust", "fear", "anger")
@@ -51,7 +51,7 @@ class Read:
 
 def _clip_of(names: tuple[str, ...], path: Path) -> dict[str, dict[str, float]]:
     rf.make_photo_clip(path, names, read=rf.coded_face)
-    frames = analyze(path).frames
+    frames = analysed(path).frames
     return {name: rf.photo_values(frames, name, names) for name in names}
 
 
