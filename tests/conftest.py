@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from candor.migrations import alembic_config
+from tests.support import analysis_cache
 from tests.support.factories import TEST_SECRET_KEY
 from tests.support.seaweed import S3Server, seaweed_s3
 from web.app import create_app
@@ -68,6 +69,16 @@ def create_database(url: str) -> None:
                         raise
     finally:
         admin.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Real-clip analyses shared through the pytest cache (tests/support/analysis_cache.py): the
+    controlling process (or the only one) clears out entries of older code first."""
+    cache = getattr(config, "cache", None)  # None under -p no:cacheprovider: nothing is shared
+    folder = cache.mkdir(analysis_cache.FOLDER_NAME) if cache is not None else None
+    if folder is not None and not XDIST_WORKER:
+        analysis_cache.prune(folder)
+    analysis_cache.configure(folder)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

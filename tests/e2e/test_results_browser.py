@@ -18,7 +18,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, object_session
 
 from tests.conftest import TEST_DATABASE_URL
-from tests.support import stack
+from tests.e2e.conftest import SECRET, ResultsServer
 from tests.support.factories import make_ad, make_integration, make_study
 from tests.web.results.seed import add_panelist
 from web.accounts.auth import COOKIE_NAME, hash_password, login_cookie_value
@@ -38,7 +38,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
 ]
-SECRET = "browser-test-secret-key-0123456789-abcdefghij"
 ORG_NAME = "Browser Test Org (results e2e)"
 USER_EMAIL = "browser-analyst@results-e2e.example"
 AD_SECONDS = 12
@@ -100,13 +99,14 @@ def _emotion_curves(i: int) -> dict[str, list[float | None]]:
 
 
 @pytest.fixture
-def seeded(pg_engine: Engine, tmp_path: Path) -> Iterator[tuple[Seeded, Settings]]:
-    """Committed rows (the server is another process), removed again afterwards."""
+def seeded(pg_engine: Engine, results_server: ResultsServer) -> Iterator[tuple[Seeded, Settings]]:
+    """Committed rows (the server is another process), removed again afterwards; the ads'
+    videos in the shared server's data directory."""
     settings = Settings(
-        environment="test", secret_key=SECRET, data_dir=tmp_path / "data",
+        environment="test", secret_key=SECRET, data_dir=results_server.data_dir,
         database_url=TEST_DATABASE_URL,
     )  # fmt: skip
-    settings.ads_dir.mkdir(parents=True)
+    settings.ads_dir.mkdir(parents=True, exist_ok=True)
     with Session(pg_engine, expire_on_commit=False) as session:
         _remove(session)  # whatever an interrupted earlier run left behind
         organisation = Organisation(name=ORG_NAME)
@@ -149,16 +149,9 @@ def _remove(session: Session) -> None:
 
 
 @pytest.fixture
-def server(seeded: tuple[Seeded, Settings]) -> Iterator[str]:
-    _, settings = seeded
-    env = stack.candor_env(
-        environment="test",
-        secret_key=SECRET,
-        data_dir=str(settings.data_dir),
-        database_url=TEST_DATABASE_URL,
-    )
-    with stack.web_server(env, settings.data_dir.parent / "web.log") as base:
-        yield base
+def server(seeded: tuple[Seeded, Settings], results_server: ResultsServer) -> str:
+    """The shared server's URL, once this test's rows are in (tests/e2e/conftest.py)."""
+    return results_server.base_url
 
 
 # Count canvas pixels near a colour within an alpha range: opaque for lines, faint for bands

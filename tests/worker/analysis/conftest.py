@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import face_clips as fc
-from worker.analysis import AnalysisResult, analyze
+from tests.support.analysis_cache import analysed
+from worker.analysis import AnalysisResult
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _analysed(path: Path, truth: fc.Truth) -> Analysed:
-    return Analysed(path, truth, analyze(path))
+    return Analysed(path, truth, analysed(path))
 
 
 @pytest.fixture(scope="session")

@@ -86,7 +86,7 @@ def _archive(filename: str) -> bytes:
     if _sha256(data) != entry["sha256"]:
         raise AssertionError(f"{filename} from {url} has sha256 {_sha256(data)}")
     ARCHIVE_DIR.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
+    partial = cached.with_suffix(f".{os.getpid()}.partial")  # parallel workers write apart
     partial.write_bytes(data)
     partial.replace(cached)
     return data

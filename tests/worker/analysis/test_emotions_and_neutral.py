@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from candor.metrics import EMOTION_METRICS, EXPRESSION_NAMES
+from tests.support.analysis_cache import analysed
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import analyze, trained
 from worker.analysis.constants import frame_columns, second_columns
@@ -127,7 +128,7 @@ def test_a_model_file_with_other_bytes_is_refused(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.slow
 def test_a_clip_smiled_through_is_read_against_the_panelist_s_calm_clip(tmp_path: Path) -> None:
     # His first clip of the session starts calm; his second is nothing but his broad smile.
-    calm = analyze(rf.media_path("single_face.mp4"))
+    calm = analysed(rf.media_path("single_face.mp4"))  # the same as test_real_faces reads
     smiling = tmp_path / "smiling.mp4"
     _smiling_for_80_percent(smiling, calm_frames=0)
     alone = analyze(smiling)

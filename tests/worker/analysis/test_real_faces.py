@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from candor.metrics import NOT_MEASURED
+from tests.support.analysis_cache import analysed
 from tests.worker.analysis import real_faces as rf
 from worker.analysis import AnalysisResult, analyze
 from worker.analysis.constants import Settings
@@ -42,9 +43,9 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Real:
     rf.make_photo_clip(folder / "photos.mp4")
     rf.make_photo_clip(folder / "gaze.mp4", rf.GAZE_PHOTOS)
     return Real(
-        clips={name: analyze(rf.media_path(name)) for name in CLIPS},
-        photos=analyze(folder / "photos.mp4"),
-        gaze=analyze(folder / "gaze.mp4"),
+        clips={name: analysed(rf.media_path(name)) for name in CLIPS},
+        photos=analysed(folder / "photos.mp4"),
+        gaze=analysed(folder / "gaze.mp4"),
     )
 
 
